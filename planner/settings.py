@@ -1,0 +1,76 @@
+"""Settings in one documented place.
+
+Every module reads its defaults from here, so a user can see and change them in one
+place (as in osmnx). Paths are resolved relative to the repository root, which holds the
+shipped ``geodata/`` folder; set ``PLANNER_GEODATA`` to point elsewhere.
+
+Attributes
+----------
+GEODATA_DIR : pathlib.Path
+    Folder of the shipped raw data (``geodata/raw``) and its ``SOURCES.md``.
+CACHE_DIR : pathlib.Path
+    Where cost surfaces and other rebuildable artefacts are cached
+    (``PLANNER_CACHE``, default ``~/.cache/planner``).
+MAPS_DIR : pathlib.Path
+    Where ``planner study`` writes its outputs (``maps/<study>/``).
+STORAGE_CRS : str
+    CRS in which every layer is stored and exchanged (WGS 84 longitude/latitude).
+STUDY_CRS : str
+    Projected CRS for rasters and buffers of the default region: an equidistant conic
+    centred near 67 E with standard parallels 40 N and 52 N (see ``DESIGN.md``).
+DEFAULT_REGION : tuple of float
+    The default study region (west, south, east, north) in degrees: the extent of the
+    shipped raw data.
+REGION_TOLERANCE_DEG : float
+    How far (degrees) a feature may lie outside the study region before validation
+    rejects it as "far outside".
+REACH_KM : float
+    A demand centre within this distance of an operating pipeline counts as within reach
+    of gas today (a planning assumption, not a measured figure).
+USER_AGENT : str
+    Sent with online OpenStreetMap requests (Overpass through osmnx).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+GEODATA_DIR = Path(os.environ.get("PLANNER_GEODATA", ROOT_DIR / "geodata"))
+RAW_DIR = GEODATA_DIR / "raw"
+CACHE_DIR = Path(os.environ.get("PLANNER_CACHE", Path.home() / ".cache" / "planner"))
+MAPS_DIR = Path(os.environ.get("PLANNER_MAPS", ROOT_DIR / "maps"))
+
+STORAGE_CRS = "EPSG:4326"
+STUDY_CRS = "+proj=eqdc +lat_0=45 +lon_0=67 +lat_1=40 +lat_2=52 +datum=WGS84 +units=m +no_defs"
+
+DEFAULT_REGION: tuple[float, float, float, float] = (44.0, 35.0, 90.0, 57.0)
+REGION_TOLERANCE_DEG = 5.0
+
+REACH_KM = 50.0
+
+USER_AGENT = "planner (natural-gas transit route planner)"
+
+# Raw files of the default study, relative to RAW_DIR (see geodata/SOURCES.md).
+RAW_FILES: dict[str, str] = {
+    "gem_pipelines": "energy/gem_ggit_gas_pipelines_region.geojson",
+    "gem_asia": "energy/gem_asia_gas_tracker_2024_region.geojson",
+    "compressor_sources": "energy/compressor_stations_public_sources.csv",
+    "countries": "boundaries/ne_10m_admin_0_countries_region.geojson",
+    "borders": "boundaries/ne_10m_admin_0_boundary_lines_land_region.geojson",
+    "ne_places": "places/ne_10m_populated_places_region.geojson",
+    "geonames": "places/geonames_cities5000_region.geojson",
+    "rivers": "hydro/ne_10m_rivers_lake_centerlines_region.geojson",
+    "lakes": "hydro/ne_10m_lakes_region.geojson",
+    "caspian": "hydro/caspian_sea_from_ne_10m_land.geojson",
+    "regions": "physical/ne_10m_geography_regions_polys_region.geojson",
+    "peaks": "physical/ne_10m_geography_regions_elevation_points_region.geojson",
+    "dem": "dem/dem_composite_1arcmin.tif",
+    "dem_source": "dem/dem_composite_1arcmin_source.tif",
+}
+
+
+def raw_path(key: str) -> Path:
+    """Path of a shipped raw file by its key in :data:`RAW_FILES`."""
+    return RAW_DIR / RAW_FILES[key]
