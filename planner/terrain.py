@@ -29,8 +29,8 @@ class Terrain:
     def bounds(self) -> tuple[float, float, float, float]:
         """(west, south, east, north) in the terrain's CRS."""
         h, w = self.shape
-        west, north = self.transform * (0, 0)
-        east, south = self.transform * (w, h)
+        west, north = self.transform @ (0, 0)
+        east, south = self.transform @ (w, h)
         return (float(min(west, east)), float(min(south, north)),
                 float(max(west, east)), float(max(south, north)))
 
@@ -38,7 +38,7 @@ class Terrain:
         """Elevation (m) at points given in the terrain's CRS; NaN outside the grid."""
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
-        col, row = ~self.transform * (x, y)
+        col, row = ~self.transform @ (x, y)
         col = np.floor(col).astype(int)
         row = np.floor(row).astype(int)
         h, w = self.shape

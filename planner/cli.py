@@ -1,0 +1,68 @@
+"""Command-line interface: ``planner layers`` and ``planner study [FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from planner import __version__
+
+log = logging.getLogger("planner")
+
+
+def _layers(args: argparse.Namespace) -> int:
+    from planner.layers import default_layers, layers_summary
+
+    if args.study:
+        from planner.study import layers_for_study, load_study
+
+        layers = layers_for_study(load_study(args.study))
+    else:
+        layers = default_layers()
+    table = layers_summary(layers)
+    print(table.to_string(index=False))
+    return 0
+
+
+def _study(args: argparse.Namespace) -> int:
+    from planner.study import default_study_path, run_study
+
+    path = args.file or default_study_path()
+    outputs = run_study(path, out_dir=args.out, progress=None if args.progress else False)
+    print(f"study written to {outputs.out_dir}")
+    for name, p in outputs.files.items():
+        print(f"  {name}: {p}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``planner`` console script."""
+    parser = argparse.ArgumentParser(prog="planner", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"planner {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_layers = sub.add_parser("layers", help="print a summary table of the layers")
+    p_layers.add_argument("--study", help="a study TOML whose layers to summarise")
+    p_layers.set_defaults(func=_layers)
+
+    p_study = sub.add_parser("study", help="run a study (default: the shipped default study)")
+    p_study.add_argument("file", nargs="?", help="study TOML file")
+    p_study.add_argument("--out", help="output folder (default maps/<study>)")
+    p_study.add_argument("--progress", action="store_true",
+                         help="show progress bars even when not on a terminal")
+    p_study.set_defaults(func=_study)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        print(f"planner: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

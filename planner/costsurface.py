@@ -1,0 +1,752 @@
+"""Cost surface: a raster of relative construction cost per metre in the study's CRS.
+
+A cell's cost is the cost of building one metre of a new pipeline through it, relative to
+flat open land (cost 1.0); a route's cost is the sum over its steps of step length times
+the mean of the two cells' costs (scikit-image ``MCP_Geometric``), so it reads as
+**kilometres of flat-land-equivalent pipeline** ("km-eq").
+
+The surface is the product of documented components, each with its multiplier and source
+kept as data (:func:`cost_components`), plus per-crossing additions for rivers and borders:
+
+- slope (from the DEM, water masked first so the Caspian's flat surface and shore do not
+  count), elevation, mountain ranges, settlements: multipliers;
+- existing pipeline corridors: a discount (CostMAP ×0.75) for paralleling;
+- seas, lakes and reservoirs, countries a study excludes, and cells without DEM data:
+  barriers (infinite cost);
+- rivers and country borders: a crossing cost, expressed as a multiplier over a
+  reference cell of 1 km and rescaled to the grid so a crossing costs the same at any
+  resolution;
+- per-country factors (a study's political or permitting risk), 1.0 unless given.
+
+Surfaces are cached on disk under :data:`planner.settings.CACHE_DIR` with a key hashed
+from every input (parameters, grid, and fingerprints of the data), so a second study run
+loads the file instead of rebuilding it. A resolution too fine for this machine's memory
+is refused before anything large is allocated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio.features
+import rasterio.warp
+from affine import Affine
+from pyproj import CRS, Transformer
+from rasterio.enums import Resampling
+from scipy import ndimage
+
+from planner import settings
+from planner.terrain import Terrain
+from planner.validation import check_same_crs
+
+log = logging.getLogger(__name__)
+
+#: Bumped whenever the way a surface is built changes, so old cache files are not reused.
+BUILD_VERSION = 1
+
+#: Working memory per cell while building a surface (float32 cost, elevation and
+#: component rasters, a few masks and float64 temporaries), measured roughly at 500 m.
+BUILD_BYTES_PER_CELL = 48
+#: Working memory per cell of one full-grid ``MCP_Geometric`` solve (DESIGN.md: ~58 B/cell)
+#: plus the float64 copy of the costs it keeps.
+ROUTE_BYTES_PER_CELL = 66
+
+BARRIER_KINDS = ("sea", "lake", "reservoir")
+
+REVX = "NREL reVX least-cost transmission (reVX xmission_config, slope/land-use multipliers)"
+COSTMAP = "CostMAP for SimCCS (Hoover et al., 2020, Environ. Model. Softw.)"
+
+
+class ResolutionTooFineError(MemoryError):
+    """The requested grid would need more memory than the limit allows."""
+
+
+@dataclass(frozen=True)
+class CostParams:
+    """Every factor of a cost surface, with its default and source.
+
+    Multipliers apply to the cost per metre of a cell (1.0 = flat open land). Values
+    marked *estimate* in :func:`cost_components` are planning assumptions to calibrate,
+    not published figures.
+
+    Attributes
+    ----------
+    slope_hill_pct, slope_hill_mult, slope_mtn_pct, slope_mtn_mult
+        Slope bands (percent rise) and their multipliers: reVX ``hill`` (≥2 %, ×1.4) and
+        ``mountain`` (≥8 %, ×1.75). Slope is computed on the DEM's native grid and
+        averaged into each cell, so coarse cells keep the share of steep ground.
+    elev_high_m, elev_high_mult, elev_very_high_m, elev_very_high_mult
+        High-altitude construction (access, short season): estimates.
+    mountain_mult
+        Inside a Natural Earth mountain-range polygon: estimate (partly overlaps slope).
+    river_crossing_mult
+        CostMAP's crossing factor ×1.25 over a reference cell of ``reference_cell_m``.
+    border_crossing_mult
+        Crossing a country border (metering station, permits), as a multiplier over a
+        reference cell: estimate, ×6 over 1 km = +5 km-eq per crossing.
+    parallel_mult, parallel_corridor_m, parallel_statuses
+        Paralleling an existing pipeline: CostMAP ×0.75 within the corridor width of a
+        line whose status is one of ``parallel_statuses``.
+    settlement_mult, settlement_density_per_km2
+        Inside a settlement's footprint (a disc of area population / density): CostMAP's
+        highest population-density band ×5; density 4,000 people/km² is an estimate.
+    barrier_mult
+        Seas, lakes, reservoirs, excluded countries and cells without data. ``inf``
+        makes them impassable (reVX uses ×1e6 or exclusion).
+    country_factors
+        Per-country multiplier by ISO3 code (``{"AFG": 3.0}``); 1.0 where not given.
+    reference_cell_m
+        Cell size over which the crossing multipliers are defined.
+    """
+
+    slope_hill_pct: float = 2.0
+    slope_hill_mult: float = 1.4
+    slope_mtn_pct: float = 8.0
+    slope_mtn_mult: float = 1.75
+    elev_high_m: float = 2500.0
+    elev_high_mult: float = 1.25
+    elev_very_high_m: float = 3500.0
+    elev_very_high_mult: float = 1.5
+    mountain_mult: float = 1.3
+    river_crossing_mult: float = 1.25
+    border_crossing_mult: float = 6.0
+    parallel_mult: float = 0.75
+    parallel_corridor_m: float = 2000.0
+    parallel_statuses: tuple[str, ...] = ("operating", "construction")
+    settlement_mult: float = 5.0
+    settlement_density_per_km2: float = 4000.0
+    barrier_mult: float = float("inf")
+    country_factors: Mapping[str, float] = field(default_factory=dict)
+    reference_cell_m: float = 1000.0
+
+    def as_dict(self) -> dict[str, object]:
+        d = dataclasses.asdict(self)
+        d["country_factors"] = dict(sorted(dict(self.country_factors).items()))
+        d["parallel_statuses"] = sorted(s.lower() for s in self.parallel_statuses)
+        return d
+
+
+def cost_components(params: CostParams | None = None) -> pd.DataFrame:
+    """The components of a cost surface as a table: component, multiplier, applies_to,
+    source, estimate.
+
+    Examples
+    --------
+    >>> t = cost_components()
+    >>> t.set_index("component").loc["pipeline_parallel", "multiplier"]
+    0.75
+    >>> bool(t.set_index("component").loc["border_crossing", "estimate"])
+    True
+    """
+    p = params or CostParams()
+    rows = [
+        ("slope_hill", p.slope_hill_mult, f"slope ≥ {p.slope_hill_pct:g} %", REVX, False),
+        ("slope_mountain", p.slope_mtn_mult, f"slope ≥ {p.slope_mtn_pct:g} %", REVX, False),
+        ("elevation_high", p.elev_high_mult, f"elevation ≥ {p.elev_high_m:g} m",
+         "estimate: high-altitude access and short construction season", True),
+        ("elevation_very_high", p.elev_very_high_mult, f"elevation ≥ {p.elev_very_high_m:g} m",
+         "estimate: high-altitude access and short construction season", True),
+        ("mountain_range", p.mountain_mult, "inside a Natural Earth Range/mtn polygon",
+         "estimate: rugged terrain the 1-arcmin DEM smooths out", True),
+        ("water_body", p.barrier_mult, "sea, lake or reservoir (the Caspian, the Aral, ...)",
+         f"{REVX}: barriers ×1e6 or excluded", False),
+        ("river_crossing", p.river_crossing_mult,
+         f"river cells, per {p.reference_cell_m:g} m reference cell", COSTMAP, False),
+        ("border_crossing", p.border_crossing_mult,
+         f"cells along a country border, per {p.reference_cell_m:g} m reference cell",
+         "estimate: metering station, customs and permits (+5 km-eq per crossing)", True),
+        ("excluded_country", p.barrier_mult, "countries a study excludes",
+         "study setting", False),
+        ("pipeline_parallel", p.parallel_mult,
+         f"within {p.parallel_corridor_m:g} m of an existing pipeline "
+         f"({', '.join(p.parallel_statuses)})", COSTMAP, False),
+        ("settlement", p.settlement_mult,
+         f"settlement footprint (population / {p.settlement_density_per_km2:g} per km²)",
+         f"{COSTMAP}: highest population-density band; footprint density an estimate", True),
+        ("no_data", p.barrier_mult, "cells without DEM data (outside the terrain)",
+         "no data, no route", False),
+    ]
+    for iso, f in sorted(dict(p.country_factors).items()):
+        rows.append((f"country_{iso}", float(f), f"cells in {iso}", "study setting", True))
+    return pd.DataFrame(rows, columns=["component", "multiplier", "applies_to", "source",
+                                       "estimate"])
+
+
+@dataclass(frozen=True, eq=False)
+class CostSurface:
+    """A cost raster with its grid, the terrain and countries on the same grid.
+
+    Attributes
+    ----------
+    cost : numpy.ndarray
+        float32 cost per metre relative to flat land; ``inf`` marks barriers.
+    transform : affine.Affine
+        Grid transform in ``crs`` (north-up, square cells of ``resolution_m``).
+    crs : str
+        The projected CRS of the grid.
+    elevation : numpy.ndarray
+        float32 elevation (m) on the grid, NaN on water and outside the DEM.
+    country : numpy.ndarray
+        uint8 index into ``country_codes`` (0 = none).
+    country_codes : tuple of str
+        ``country_codes[i]`` is the ISO3 code of index ``i``; index 0 is ``""``.
+    components : pandas.DataFrame
+        The table of :func:`cost_components` the surface was built with.
+    key : str
+        Hash of every input; the cache file's name.
+    cache_path : pathlib.Path or None
+        Where the surface is cached.
+    from_cache : bool
+        True when this object was loaded from the cache rather than built.
+    excluded_countries : tuple of str
+        Countries made barriers.
+    """
+
+    cost: np.ndarray
+    transform: Affine
+    crs: str
+    resolution_m: float
+    elevation: np.ndarray
+    country: np.ndarray
+    country_codes: tuple[str, ...]
+    components: pd.DataFrame
+    key: str = ""
+    cache_path: Path | None = None
+    from_cache: bool = False
+    excluded_countries: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.cost.shape[0]), int(self.cost.shape[1]))
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north) in the grid's CRS."""
+        h, w = self.shape
+        west, north = self.transform * (0, 0)
+        east, south = self.transform * (w, h)
+        return (float(west), float(south), float(east), float(north))
+
+    def lonlat_to_xy(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tr = Transformer.from_crs(settings.STORAGE_CRS, self.crs, always_xy=True)
+        x, y = tr.transform(np.asarray(lon, float), np.asarray(lat, float))
+        return np.asarray(x), np.asarray(y)
+
+    def xy_to_lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tr = Transformer.from_crs(self.crs, settings.STORAGE_CRS, always_xy=True)
+        lon, lat = tr.transform(np.asarray(x, float), np.asarray(y, float))
+        return np.asarray(lon), np.asarray(lat)
+
+    def xy_to_rowcol(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column (may fall outside the grid) of points in the grid's CRS."""
+        col, row = ~self.transform * (np.asarray(x, float), np.asarray(y, float))
+        return np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+
+    def rowcol_to_xy(self, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cell-centre coordinates in the grid's CRS."""
+        x, y = self.transform * (np.asarray(col, float) + 0.5, np.asarray(row, float) + 0.5)
+        return np.asarray(x), np.asarray(y)
+
+    def country_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """ISO3 codes of cells ("" where none)."""
+        codes = np.asarray(self.country_codes, dtype=object)
+        return codes[self.country[np.asarray(rows), np.asarray(cols)]]
+
+    def coarsen(self, factor: int) -> CostSurface:
+        """A surface ``factor`` times coarser, by block means of the finite costs.
+
+        A coarse cell is a barrier when more than half of its fine cells are; thin
+        barriers thus survive only at the fine level (refinement checks them).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from affine import Affine
+        >>> c = np.ones((4, 4), np.float32); c[:2, :2] = np.inf
+        >>> s = CostSurface(c, Affine(1000, 0, 0, 0, -1000, 4000), "EPSG:3857", 1000.0,
+        ...                 np.zeros((4, 4), np.float32), np.zeros((4, 4), np.uint8), ("",),
+        ...                 cost_components())
+        >>> s.coarsen(2).cost
+        array([[inf,  1.],
+               [ 1.,  1.]], dtype=float32)
+        """
+        if factor <= 1:
+            return self
+        h, w = self.shape
+        hh, ww = -(-h // factor), -(-w // factor)
+        pad = ((0, hh * factor - h), (0, ww * factor - w))
+        c = np.pad(self.cost, pad, constant_values=np.inf)
+        blocks = c.reshape(hh, factor, ww, factor)
+        finite = np.isfinite(blocks)
+        n_fin = finite.sum(axis=(1, 3))
+        total = np.where(finite, blocks, 0).sum(axis=(1, 3), dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / n_fin
+        cost = np.where(n_fin * 2 > factor * factor, mean, np.inf).astype(np.float32)
+        el = np.pad(self.elevation, pad, constant_values=np.nan)
+        with np.errstate(invalid="ignore"), _quiet_nanmean():
+            elev = np.nanmean(el.reshape(hh, factor, ww, factor), axis=(1, 3))
+        ctry = np.pad(self.country, pad)[::factor, ::factor][:hh, :ww]
+        t = self.transform * Affine.scale(factor)
+        return dataclasses.replace(
+            self, cost=cost, transform=t, resolution_m=self.resolution_m * factor,
+            elevation=elev.astype(np.float32), country=np.ascontiguousarray(ctry),
+            key=f"{self.key}/coarse{factor}", cache_path=None, from_cache=False,
+        )
+
+
+class _quiet_nanmean:
+    """Silence numpy's 'Mean of empty slice' warning for all-NaN blocks."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._w.__exit__(*exc)
+
+
+# --- grid and memory -------------------------------------------------------------------
+
+
+def study_grid(
+    bounds_lonlat: tuple[float, float, float, float], resolution_m: float, crs: str
+) -> tuple[Affine, tuple[int, int]]:
+    """Transform and shape of a grid covering ``bounds_lonlat`` in ``crs``.
+
+    Examples
+    --------
+    >>> t, (h, w) = study_grid(settings.DEFAULT_REGION, 10_000, settings.STUDY_CRS)
+    >>> (h, w)
+    (276, 359)
+    """
+    if not resolution_m > 0:
+        raise ValueError(f"resolution_m must be positive, got {resolution_m}")
+    w, s, e, n = rasterio.warp.transform_bounds(settings.STORAGE_CRS, crs, *bounds_lonlat,
+                                                densify_pts=101)
+    res = float(resolution_m)
+    w, s = np.floor(w / res) * res, np.floor(s / res) * res
+    e, n = np.ceil(e / res) * res, np.ceil(n / res) * res
+    width, height = round((e - w) / res), round((n - s) / res)
+    return Affine(res, 0.0, w, 0.0, -res, n), (int(height), int(width))
+
+
+def memory_limit_bytes() -> int:
+    """Memory a surface may use: ``PLANNER_MAX_MEMORY_GIB`` or 70 % of physical memory."""
+    env = os.environ.get("PLANNER_MAX_MEMORY_GIB")
+    if env:
+        return int(float(env) * 2**30)
+    try:
+        phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        phys = 8 * 2**30
+    return int(0.7 * phys)
+
+
+def check_memory(
+    shape: tuple[int, int], resolution_m: float, *, bytes_per_cell: int,
+    what: str = "cost surface", limit_bytes: int | None = None,
+) -> int:
+    """Refuse (before allocating) a grid that needs more memory than the limit.
+
+    Returns the estimated bytes. Raises :class:`ResolutionTooFineError` saying how many
+    GiB the grid would need and the finest resolution that fits.
+
+    Examples
+    --------
+    >>> check_memory((1000, 1000), 500.0, bytes_per_cell=48, limit_bytes=2**30)
+    48000000
+    >>> check_memory((100_000, 100_000), 50.0, bytes_per_cell=48, limit_bytes=2**30)
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    planner.costsurface.ResolutionTooFineError: a cost surface at 50 m would have 10,000,000,000 cells and need about 447.0 GiB ...
+    """
+    limit = memory_limit_bytes() if limit_bytes is None else limit_bytes
+    cells = int(shape[0]) * int(shape[1])
+    need = cells * bytes_per_cell
+    if need > limit:
+        finest = resolution_m * float(np.sqrt(need / limit)) * 1.01
+        raise ResolutionTooFineError(
+            f"a {what} at {resolution_m:g} m would have {cells:,} cells and need about "
+            f"{need / 2**30:.1f} GiB ({bytes_per_cell} B/cell), more than the "
+            f"{limit / 2**30:.1f} GiB allowed: use resolution_m ≥ {np.ceil(finest):.0f}, "
+            f"a smaller region, or raise PLANNER_MAX_MEMORY_GIB"
+        )
+    return need
+
+
+# --- fingerprints and cache ------------------------------------------------------------
+
+
+def fingerprint_gdf(gdf: gpd.GeoDataFrame | None) -> str:
+    """Hash of a GeoDataFrame's geometries (WKB), attributes and CRS."""
+    if gdf is None:
+        return "none"
+    h = hashlib.sha256()
+    h.update(str(gdf.crs).encode())
+    for wkb in gdf.geometry.to_wkb():
+        h.update(wkb if wkb is not None else b"\0")
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    if len(attrs.columns):
+        h.update(pd.util.hash_pandas_object(attrs.astype(str), index=True).values.tobytes())
+        h.update(",".join(map(str, attrs.columns)).encode())
+    return h.hexdigest()
+
+
+def fingerprint_terrain(terrain: Terrain) -> str:
+    """Hash of a terrain's elevation values, transform and CRS."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(terrain.elevation).tobytes())
+    h.update(repr(tuple(terrain.transform)).encode())
+    h.update(str(terrain.crs).encode())
+    return h.hexdigest()
+
+
+def _save_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# --- building --------------------------------------------------------------------------
+
+
+def _to_crs(gdf: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    return gdf.to_crs(crs) if len(gdf) else gdf.set_crs(crs, allow_override=True)
+
+
+def _rasterize(geoms: Sequence[object], shape: tuple[int, int], transform: Affine,
+               *, all_touched: bool = False, values: Sequence[int] | None = None,
+               dtype: str = "uint8") -> np.ndarray:
+    geoms = [g for g in geoms if g is not None and not g.is_empty]  # type: ignore[attr-defined]
+    if not geoms:
+        return np.zeros(shape, dtype=dtype)
+    shapes = zip(geoms, values, strict=True) if values is not None else ((g, 1) for g in geoms)
+    return rasterio.features.rasterize(shapes, out_shape=shape, transform=transform,
+                                       fill=0, all_touched=all_touched, dtype=dtype)
+
+
+def _native_slope_pct(terrain: Terrain, water_native: np.ndarray) -> np.ndarray:
+    """Slope (percent rise) on the DEM's own grid, NaN on water and nodata."""
+    z = terrain.elevation.astype(np.float64, copy=True)
+    z[water_native] = np.nan
+    t = terrain.transform
+    if CRS.from_user_input(terrain.crs).is_geographic:
+        rows = np.arange(z.shape[0])
+        lat = t.f + (rows + 0.5) * t.e
+        m_per_deg = 111_320.0
+        dx = (np.abs(t.a) * m_per_deg * np.cos(np.radians(lat)))[:, None]
+        dy = abs(t.e) * m_per_deg
+    else:
+        dx, dy = abs(t.a), abs(t.e)
+    gy, gx = np.gradient(z)
+    return np.asarray(100.0 * np.hypot(gx / dx, gy / dy), dtype=np.float32)
+
+
+def build_cost_surface(
+    terrain: Terrain,
+    countries: gpd.GeoDataFrame,
+    water: gpd.GeoDataFrame,
+    pipelines: gpd.GeoDataFrame,
+    mountains: gpd.GeoDataFrame | None = None,
+    settlements: gpd.GeoDataFrame | None = None,
+    *,
+    resolution_m: float = 2000.0,
+    crs: str = settings.STUDY_CRS,
+    region: tuple[float, float, float, float] | None = None,
+    excluded_countries: Sequence[str] = (),
+    params: CostParams | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    max_memory_gib: float | None = None,
+) -> CostSurface:
+    """Build (or load from the cache) the cost surface of a study.
+
+    Parameters
+    ----------
+    terrain
+        The DEM (:class:`planner.terrain.Terrain`, EPSG:4326 or projected).
+    countries, water, pipelines, mountains, settlements
+        Layers in one CRS (EPSG:4326 as :mod:`planner.layers` gives them). ``countries``
+        needs ``iso_a3``; ``water`` needs ``kind`` (sea, lake, reservoir: barriers; river:
+        crossings); ``pipelines`` needs ``status``; ``settlements`` (optional, points)
+        needs ``population``. ``mountains`` may be None.
+    resolution_m
+        Cell size in metres (default 2 km).
+    crs
+        Projected CRS of the grid (default :data:`planner.settings.STUDY_CRS`).
+    region
+        (west, south, east, north) in degrees; default: the terrain's extent.
+    excluded_countries
+        ISO3 codes of countries the route may not enter (barriers).
+    params
+        Multipliers (:class:`CostParams`); defaults documented in :func:`cost_components`.
+    cache_dir
+        Cache folder (default :data:`planner.settings.CACHE_DIR`, read at call time).
+    use_cache
+        False to build without reading or writing the cache.
+    max_memory_gib
+        Refuse grids needing more than this (default :func:`memory_limit_bytes`).
+
+    Returns
+    -------
+    CostSurface
+        With ``from_cache`` telling whether it was loaded.
+
+    Raises
+    ------
+    ResolutionTooFineError
+        Before allocating, when the grid would not fit in memory.
+    planner.validation.CRSMismatchError
+        When the vector layers are not in one CRS.
+
+    Examples
+    --------
+    >>> from planner.layers import default_layers
+    >>> L = default_layers()
+    >>> s = build_cost_surface(L.terrain, L.countries, L.water, L.pipelines, L.mountains,
+    ...                        resolution_m=20_000)
+    >>> s.shape, s.crs == settings.STUDY_CRS
+    ((138, 180), True)
+    """
+    p = params or CostParams()
+    excluded = tuple(sorted({c.upper() for c in excluded_countries}))
+    if not CRS.from_user_input(crs).is_projected:
+        raise ValueError(f"the cost surface needs a projected CRS in metres, got {crs!r} "
+                         f"(use planner.settings.STUDY_CRS)")
+    layers = {"countries": countries, "water": water, "pipelines": pipelines}
+    if mountains is not None:
+        layers["mountains"] = mountains
+    if settlements is not None:
+        layers["settlements"] = settlements
+    for name, gdf in layers.items():
+        check_same_crs(countries, gdf, f"cost surface: countries and {name}")
+    if "iso_a3" not in countries.columns:
+        raise ValueError("countries needs an 'iso_a3' column")
+    unknown = sorted(set(excluded) - set(countries["iso_a3"].astype(str).str.upper()))
+    if unknown:
+        raise ValueError(f"excluded_countries not in the countries layer: {', '.join(unknown)}"
+                         f" (known: {', '.join(sorted(countries['iso_a3'].astype(str)))})")
+
+    bounds = region if region is not None else _terrain_lonlat_bounds(terrain)
+    transform, shape = study_grid(bounds, resolution_m, crs)
+    limit = None if max_memory_gib is None else int(max_memory_gib * 2**30)
+    check_memory(shape, resolution_m, bytes_per_cell=BUILD_BYTES_PER_CELL, limit_bytes=limit)
+
+    key_src = {
+        "version": BUILD_VERSION,
+        "resolution_m": float(resolution_m),
+        "crs": CRS.from_user_input(crs).to_wkt(),
+        "bounds": [round(float(b), 9) for b in bounds],
+        "excluded": list(excluded),
+        "params": p.as_dict(),
+        "terrain": fingerprint_terrain(terrain),
+        **{name: fingerprint_gdf(gdf) for name, gdf in layers.items()},
+    }
+    key = hashlib.sha256(json.dumps(key_src, sort_keys=True, default=str).encode()).hexdigest()
+    cdir = Path(cache_dir) if cache_dir is not None else Path(settings.CACHE_DIR)
+    path = cdir / f"costsurface-{int(resolution_m)}m-{key[:24]}.npz"
+    if use_cache and path.exists():
+        try:
+            surface = _load(path, p, excluded, key)
+            log.info("cost surface: loaded from cache %s (%d x %d cells at %g m)", path,
+                     *surface.shape, resolution_m)
+            return surface
+        except Exception as exc:  # a damaged file is rebuilt, not fatal
+            log.warning("cost surface: cache file %s unreadable (%s); rebuilding", path, exc)
+
+    log.info("cost surface: building %d x %d cells at %g m (key %s)", *shape, resolution_m,
+             key[:12])
+    surface = _build(terrain, countries, water, pipelines, mountains, settlements,
+                     transform=transform, shape=shape, crs=crs, resolution_m=resolution_m,
+                     excluded=excluded, p=p)
+    surface = dataclasses.replace(surface, key=key, cache_path=path if use_cache else None)
+    if use_cache:
+        _save_atomic(path, {
+            "cost": surface.cost, "elevation": surface.elevation, "country": surface.country,
+            "country_codes": np.asarray(surface.country_codes, dtype=str),
+            "transform": np.asarray(tuple(surface.transform)[:6], dtype=np.float64),
+            "crs": np.asarray(crs), "resolution_m": np.asarray(float(resolution_m)),
+        })
+        log.info("cost surface: cached at %s", path)
+    return surface
+
+
+def _terrain_lonlat_bounds(terrain: Terrain) -> tuple[float, float, float, float]:
+    b = terrain.bounds
+    if CRS.from_user_input(terrain.crs).is_geographic:
+        return b
+    w, s, e, n = rasterio.warp.transform_bounds(terrain.crs, settings.STORAGE_CRS, *b)
+    return (w, s, e, n)
+
+
+def _load(path: Path, p: CostParams, excluded: tuple[str, ...], key: str) -> CostSurface:
+    with np.load(path, allow_pickle=False) as z:
+        return CostSurface(
+            cost=z["cost"], transform=Affine(*z["transform"].tolist()), crs=str(z["crs"]),
+            resolution_m=float(z["resolution_m"]), elevation=z["elevation"],
+            country=z["country"], country_codes=tuple(str(c) for c in z["country_codes"]),
+            components=cost_components(p), key=key, cache_path=path, from_cache=True,
+            excluded_countries=excluded,
+        )
+
+
+def _build(
+    terrain: Terrain, countries: gpd.GeoDataFrame, water: gpd.GeoDataFrame,
+    pipelines: gpd.GeoDataFrame, mountains: gpd.GeoDataFrame | None,
+    settlements: gpd.GeoDataFrame | None, *, transform: Affine, shape: tuple[int, int],
+    crs: str, resolution_m: float, excluded: tuple[str, ...], p: CostParams,
+) -> CostSurface:
+    res = float(resolution_m)
+    kind = water["kind"].astype(str).str.lower() if "kind" in water else pd.Series(
+        "lake", index=water.index)
+    is_area = water.geom_type.isin(["Polygon", "MultiPolygon"])
+    bodies = water[is_area & kind.isin(BARRIER_KINDS)]
+    rivers = water[~(is_area & kind.isin(BARRIER_KINDS))]
+
+    # Slope on the DEM's native grid (water masked first), as a multiplier, then averaged.
+    bodies_t = _to_crs(bodies, terrain.crs)
+    water_native = _rasterize(list(bodies_t.geometry), terrain.shape, terrain.transform) > 0
+    slope = _native_slope_pct(terrain, water_native)
+    mult_native = np.ones(terrain.shape, np.float32)
+    mult_native[slope >= p.slope_hill_pct] = p.slope_hill_mult
+    mult_native[slope >= p.slope_mtn_pct] = p.slope_mtn_mult
+    mult_native[~np.isfinite(terrain.elevation)] = np.nan
+    del slope
+    native_res_m = abs(terrain.transform.a) * (
+        111_320.0 * 0.7 if CRS.from_user_input(terrain.crs).is_geographic else 1.0)
+    resampling = Resampling.average if res > 1.5 * native_res_m else Resampling.bilinear
+
+    def warp(src: np.ndarray, how: Resampling) -> np.ndarray:
+        dst = np.full(shape, np.nan, np.float32)
+        rasterio.warp.reproject(
+            src.astype(np.float32, copy=False), dst, src_transform=terrain.transform,
+            src_crs=terrain.crs, dst_transform=transform, dst_crs=crs, resampling=how,
+            src_nodata=np.nan, dst_nodata=np.nan,
+        )
+        return dst
+
+    cost = warp(mult_native, resampling)
+    del mult_native
+    elevation = warp(terrain.elevation, resampling)
+    no_data = ~np.isfinite(elevation) | ~np.isfinite(cost)
+    cost[no_data] = 1.0
+
+    # Elevation bands.
+    with np.errstate(invalid="ignore"):
+        cost[elevation >= p.elev_very_high_m] *= p.elev_very_high_mult
+        cost[(elevation >= p.elev_high_m) & (elevation < p.elev_very_high_m)] *= p.elev_high_mult
+
+    # Mountain ranges.
+    if mountains is not None and len(mountains):
+        mtn = _rasterize(list(_to_crs(mountains, crs).geometry), shape, transform) > 0
+        cost[mtn] *= p.mountain_mult
+        del mtn
+
+    # Countries: index raster, per-country factors, excluded countries, borders.
+    c = _to_crs(countries, crs)
+    codes = ("", *[str(x).upper() for x in c["iso_a3"]])
+    if len(codes) > 255:
+        raise ValueError("at most 254 countries are supported")
+    country = _rasterize(list(c.geometry), shape, transform,
+                         values=list(range(1, len(codes))))
+    for iso, f in dict(p.country_factors).items():
+        idx = [i for i, cc in enumerate(codes) if cc == iso.upper()]
+        for i in idx:
+            cost[country == i] *= float(f)
+    border = np.zeros(shape, bool)
+    vert = (country[1:, :] != country[:-1, :]) & (country[1:, :] > 0) & (country[:-1, :] > 0)
+    border[1:, :] |= vert
+    border[:-1, :] |= vert
+    horiz = (country[:, 1:] != country[:, :-1]) & (country[:, 1:] > 0) & (country[:, :-1] > 0)
+    border[:, 1:] |= horiz
+    border[:, :-1] |= horiz
+    # A crossing steps on about two border cells: each carries half the crossing cost.
+    cost[border] += (p.border_crossing_mult - 1.0) * p.reference_cell_m / res / 2.0
+    del border
+
+    # Settlements: avoid their footprint.
+    if settlements is not None and len(settlements):
+        s = _to_crs(settlements, crs)
+        pop = pd.to_numeric(s.get("population"), errors="coerce").fillna(0).to_numpy()
+        radius_m = np.sqrt(pop / p.settlement_density_per_km2 / np.pi) * 1000.0
+        keep = radius_m >= res / 4
+        if keep.any():
+            discs = s.geometry[keep].buffer(radius_m[keep])
+            town = _rasterize(list(discs), shape, transform) > 0
+            cost[town] *= p.settlement_mult
+            del town
+
+    # Paralleling existing pipelines: the corridor discount.
+    status = pipelines["status"].astype(str).str.lower() if "status" in pipelines else None
+    par = pipelines if status is None else pipelines[status.isin(
+        [s.lower() for s in p.parallel_statuses])]
+    if len(par):
+        lines = _rasterize(list(_to_crs(par, crs).geometry), shape, transform,
+                           all_touched=True) > 0
+        r = int(p.parallel_corridor_m // res)
+        if r >= 1:
+            yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+            lines = ndimage.binary_dilation(lines, structure=(xx**2 + yy**2) <= r * r)
+        cost[lines] *= p.parallel_mult
+        del lines
+
+    # River crossings (added after the multipliers: a crossing costs the same anywhere).
+    if len(rivers):
+        riv = _rasterize(list(_to_crs(rivers, crs).geometry), shape, transform,
+                         all_touched=True) > 0
+        cost[riv] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
+        del riv
+
+    # Barriers last: water bodies, excluded countries, no data.
+    wb = _rasterize(list(_to_crs(bodies, crs).geometry), shape, transform) > 0
+    barrier = wb | no_data
+    for iso in excluded:
+        for i, cc in enumerate(codes):
+            if cc == iso:
+                barrier |= country == i
+    cost[barrier] = p.barrier_mult
+    elevation[wb] = np.nan
+    log.info("cost surface: %.1f %% of cells are barriers", 100.0 * barrier.mean())
+    return CostSurface(
+        cost=cost, transform=transform, crs=crs, resolution_m=res, elevation=elevation,
+        country=country, country_codes=codes, components=cost_components(p),
+        excluded_countries=excluded,
+    )
+
+
+__all__ = [
+    "BUILD_VERSION",
+    "CostParams",
+    "CostSurface",
+    "ResolutionTooFineError",
+    "build_cost_surface",
+    "check_memory",
+    "cost_components",
+    "fingerprint_gdf",
+    "fingerprint_terrain",
+    "memory_limit_bytes",
+    "study_grid",
+]
