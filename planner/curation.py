@@ -412,6 +412,7 @@ def border_crossings(
     pipelines: gpd.GeoDataFrame,
     borders: gpd.GeoDataFrame,
     cluster_km: float = 15.0,
+    places: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Points where operating pipelines cross land borders, one per system and border.
 
@@ -421,6 +422,8 @@ def border_crossings(
     Returns columns ``name``, ``kind`` ("border_crossing"), ``pipeline`` (the system),
     ``from_country``/``to_country`` (the two sides, as Natural Earth names them: left and
     right of the border line; a crossing serves flow either way), ``capacity_bcm_y``.
+    With ``places`` (points with a ``name``), each crossing is named after the nearest
+    place, so that a system's several crossings of one border can be told apart.
     """
     operating = pipelines[pipelines["status"].eq("Operating")]
     systems = pipeline_systems(pipelines)
@@ -465,7 +468,15 @@ def border_crossings(
                         "geometry": Point(*c),
                     }
                 )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
+    if places is not None and len(out):
+        tree = shapely.STRtree(places.geometry.to_numpy())
+        nearest = tree.query_nearest(out.geometry.to_numpy(), all_matches=False)[1]
+        out["name"] = [f"{n} near {places['name'].iloc[j]}"
+                       for n, j in zip(out["name"], nearest, strict=True)]
+    repeat = out.groupby("name").cumcount()
+    out.loc[repeat > 0, "name"] += " (" + (repeat[repeat > 0] + 1).astype(str) + ")"
+    return out
 
 
 def supply_points_from_layers(
@@ -518,7 +529,7 @@ def default_layers() -> Layers:
     consumption = _data_csv("national_gas_consumption.csv")
     demand = demand_centres_from_places(read_vector(raw["ne_places"]), geonames, countries,
                                         consumption, pipelines)
-    crossings = border_crossings(pipelines, read_vector(raw["borders"]))
+    crossings = border_crossings(pipelines, read_vector(raw["borders"]), places=geonames)
     supply = supply_points_from_layers(gas_fields_from_gem(read_vector(raw["gem_asia"])),
                                        crossings)
     terrain = terrain_from_file(raw["dem"])

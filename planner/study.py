@@ -1,0 +1,369 @@
+"""Study files (TOML): parsing, validation, and the layers a study works on.
+
+A study names its region, supply points and destinations (by name from the layers or by
+coordinates), required throughputs, scenarios (excluded countries, weight profiles, cost
+parameters), the cost-surface resolution, and optionally the user's own layer files with
+a column mapping. :func:`load_study` validates it and raises one :class:`StudyError`
+listing every problem, each with the field and, where it can be found, the line.
+
+The runner that turns a study into outputs is :func:`planner.runner.run_study`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import Point
+
+from planner import settings
+from planner.layers import VECTOR_LAYERS, Layers, default_layers
+from planner.validation import LayerError
+
+STUDIES_PACKAGE = "planner.studies"
+DEFAULT_STUDY = "trilateral_gas_union.toml"
+
+
+class StudyError(ValueError):
+    """A study file failed validation; ``problems`` lists every problem."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        n = len(problems)
+        body = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"study {path}: {n} problem{'s' if n != 1 else ''}:\n{body}")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A supply point or destination: a named feature of a layer, or coordinates."""
+
+    name: str
+    lon: float
+    lat: float
+    country: str | None = None
+    layer: str | None = None
+    throughput_bcm_y: float | None = None
+    kind: str = "destination"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    weight_profile: str = "lowest_cost"
+    excluded_countries: tuple[str, ...] = ()
+    costs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LayerFile:
+    layer: str
+    path: Path
+    columns: dict[str, str] = field(default_factory=dict)
+    file_layer: str | None = None
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study."""
+
+    name: str
+    title: str
+    description: str
+    path: Path
+    region: tuple[float, float, float, float]
+    crs: str
+    resolution_km: float
+    supply: tuple[Place, ...]
+    destinations: tuple[Place, ...]
+    scenarios: tuple[Scenario, ...]
+    alternatives: int
+    reuse_existing: bool
+    candidate_network: bool
+    costs: dict[str, float]
+    layer_files: tuple[LayerFile, ...]
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+def default_study_path() -> Path:
+    """Path of the shipped default study (the trilateral gas union)."""
+    return Path(str(resources.files(STUDIES_PACKAGE).joinpath(DEFAULT_STUDY)))
+
+
+def shipped_studies() -> list[Path]:
+    """Paths of every study shipped with the package."""
+    folder = resources.files(STUDIES_PACKAGE)
+    return sorted(Path(str(folder.joinpath(p.name))) for p in folder.iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def _line_of(text: str, key: str, value: object = None) -> str:
+    """' (line N)' for the first line that sets ``key`` (and mentions ``value``)."""
+    pat = re.compile(rf"^\s*{re.escape(key)}\s*=|[{{,]\s*{re.escape(key)}\s*=")
+    for i, line in enumerate(text.splitlines(), start=1):
+        if pat.search(line) and (value is None or str(value) in line):
+            return f" (line {i})"
+    return ""
+
+
+class _Checker:
+    """Collects problems while reading a study's tables."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.problems: list[str] = []
+
+    def add(self, where: str, msg: str, key: str | None = None, value: object = None) -> None:
+        line = _line_of(self.text, key, value) if key else ""
+        self.problems.append(f"{where}{line}: {msg}")
+
+    def number(self, table: dict[str, Any], key: str, where: str, *, default: float | None,
+               positive: bool = True, maximum: float | None = None) -> float | None:
+        if key not in table:
+            if default is None:
+                self.add(f"{where}.{key}", "is required")
+            return default
+        v = table[key]
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            self.add(f"{where}.{key}", f"must be a number, got {v!r}", key, v)
+            return default
+        if positive and v <= 0:
+            self.add(f"{where}.{key}", f"must be greater than 0, got {v}", key, v)
+            return default
+        if maximum is not None and v > maximum:
+            self.add(f"{where}.{key}", f"must be at most {maximum}, got {v}", key, v)
+            return default
+        return float(v)
+
+
+_KNOWN_TOP = {"study", "region", "supply", "destinations", "scenarios", "candidates", "costs",
+              "layers"}
+
+
+def parse_study(text: str, path: str | Path = "<string>") -> Study:
+    """Parse and validate study TOML text (places are resolved later, against layers).
+
+    Examples
+    --------
+    >>> s = parse_study('''
+    ... [study]
+    ... name = "demo"
+    ... [[supply]]
+    ... name = "Beyneu"
+    ... [[destinations]]
+    ... name = "Shymkent"
+    ... throughput_bcm_y = 5
+    ... ''')
+    >>> s.name, s.destinations[0].throughput_bcm_y, s.resolution_km
+    ('demo', 5.0, 10.0)
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(str(path), [f"not valid TOML: {exc}"]) from None
+    c = _Checker(text)
+    for key in data:
+        if key not in _KNOWN_TOP:
+            c.add(key, f"unknown table; known: {', '.join(sorted(_KNOWN_TOP))}", key)
+
+    meta = data.get("study", {})
+    name = meta.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        c.add("study.name", "is required: a folder-safe name (letters, digits, - _ .), "
+              f"got {name!r}", "name")
+        name = "study"
+
+    region_t = data.get("region", {})
+    bounds = region_t.get("bounds", list(settings.DEFAULT_REGION))
+    region = settings.DEFAULT_REGION
+    if (not isinstance(bounds, list) or len(bounds) != 4
+            or not all(isinstance(b, int | float) for b in bounds)):
+        c.add("region.bounds", f"must be [west, south, east, north] in degrees, got {bounds!r}",
+              "bounds")
+    elif not (bounds[0] < bounds[2] and bounds[1] < bounds[3]
+              and -180 <= bounds[0] and bounds[2] <= 180 and -90 <= bounds[1]
+              and bounds[3] <= 90):
+        c.add("region.bounds", f"west < east and south < north within ±180/±90, got {bounds}",
+              "bounds")
+    else:
+        region = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
+    crs = region_t.get("crs", settings.STUDY_CRS)
+    try:
+        from pyproj import CRS
+
+        if not CRS.from_user_input(crs).is_projected:
+            c.add("region.crs", f"must be a projected CRS (metres), got {crs!r}", "crs")
+    except Exception as exc:
+        c.add("region.crs", f"is not a CRS pyproj knows: {exc}", "crs")
+    resolution = c.number(region_t, "resolution_km", "region", default=10.0, maximum=100.0)
+
+    def places(key: str, kind: str) -> tuple[Place, ...]:
+        items = data.get(key, [])
+        if not isinstance(items, list) or not items:
+            c.add(key, f"at least one [[{key}]] entry is required", None)
+            return ()
+        out = []
+        for i, item in enumerate(items):
+            where = f"{key}[{i}]"
+            nm = item.get("name")
+            if not isinstance(nm, str) or not nm.strip():
+                c.add(f"{where}.name", "is required (a name from the layers, or a label "
+                      "with lon/lat)", None)
+                continue
+            lon, lat = item.get("lon"), item.get("lat")
+            if (lon is None) != (lat is None):
+                c.add(where, "give both lon and lat, or neither", "name", nm)
+            for k, lo, hi in (("lon", -180, 180), ("lat", -90, 90)):
+                v = item.get(k)
+                if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)
+                                      or not lo <= v <= hi):
+                    c.add(f"{where}.{k}", f"must be a number in [{lo}, {hi}], got {v!r}", k, v)
+            layer = item.get("layer")
+            if layer is not None and layer not in ("demand_centres", "supply_points"):
+                c.add(f"{where}.layer", "must be 'demand_centres' or 'supply_points', "
+                      f"got {layer!r}", "layer", layer)
+            q = None
+            if kind == "destination":
+                q = c.number(item, "throughput_bcm_y", where, default=None, maximum=200.0)
+            ok_coords = isinstance(lon, int | float) and isinstance(lat, int | float)
+            out.append(Place(nm.strip(), float(lon) if ok_coords else np.nan,
+                             float(lat) if ok_coords else np.nan,
+                             item.get("country"), layer, q, kind))
+        return tuple(out)
+
+    supply = places("supply", "supply")
+    destinations = places("destinations", "destination")
+
+    scen = []
+    for i, s in enumerate(data.get("scenarios", [{"name": "base"}])):
+        where = f"scenarios[{i}]"
+        sname = s.get("name", f"scenario {i + 1}")
+        excl = s.get("excluded_countries", [])
+        if not isinstance(excl, list) or not all(isinstance(x, str) for x in excl):
+            c.add(f"{where}.excluded_countries", "must be a list of ISO3 codes", None)
+            excl = []
+        costs = s.get("costs", {})
+        if not isinstance(costs, dict):
+            c.add(f"{where}.costs", "must be a table of parameter = number", None)
+            costs = {}
+        scen.append(Scenario(sname, s.get("weight_profile", "lowest_cost"),
+                             tuple(x.upper() for x in excl), dict(costs)))
+
+    cand = data.get("candidates", {})
+    alternatives = cand.get("alternatives", 2)
+    if not isinstance(alternatives, int) or isinstance(alternatives, bool) \
+            or not 0 <= alternatives <= 5:
+        c.add("candidates.alternatives", f"must be a whole number 0-5, got {alternatives!r}",
+              "alternatives")
+        alternatives = 2
+
+    costs_t = data.get("costs", {})
+    for k, v in costs_t.items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            c.add(f"costs.{k}", f"must be a number, got {v!r}", k)
+
+    layer_files = []
+    for lname, spec in data.get("layers", {}).items():
+        where = f"layers.{lname}"
+        if lname not in VECTOR_LAYERS:
+            c.add(where, f"unknown layer; known: {', '.join(VECTOR_LAYERS)}", None)
+            continue
+        if not isinstance(spec, dict) or "path" not in spec:
+            c.add(f"{where}.path", "is required (a vector file GeoPandas reads)", None)
+            continue
+        p = Path(spec["path"])
+        if not p.is_absolute():
+            p = (path.parent / p).resolve()
+        if not p.exists():
+            c.add(f"{where}.path", f"file not found: {p}", "path", spec["path"])
+        cols = spec.get("columns", {})
+        if not isinstance(cols, dict):
+            c.add(f"{where}.columns", "must be a table THEIR_NAME = 'schema_name'", None)
+            cols = {}
+        layer_files.append(LayerFile(lname, p, dict(cols), spec.get("file_layer")))
+
+    if c.problems:
+        raise StudyError(str(path), c.problems)
+    return Study(
+        name=str(name),
+        title=str(meta.get("title", name)),
+        description=str(meta.get("description", "")),
+        path=path,
+        region=region,
+        crs=str(crs),
+        resolution_km=float(resolution or 10.0),
+        supply=supply,
+        destinations=destinations,
+        scenarios=tuple(scen),
+        alternatives=int(alternatives),
+        reuse_existing=bool(cand.get("reuse_existing", True)),
+        candidate_network=bool(cand.get("network", False)),
+        costs={k: float(v) for k, v in costs_t.items()},
+        layer_files=tuple(layer_files),
+        raw=data,
+    )
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file."""
+    p = Path(path)
+    if not p.exists():
+        raise StudyError(str(p), ["file not found (give a path to a .toml study file)"])
+    return parse_study(p.read_text(encoding="utf-8"), p)
+
+
+def layers_for_study(study: Study) -> Layers:
+    """The default layers with any of the study's own layer files in their place."""
+    from planner.io import layer_from_file
+
+    layers = default_layers()
+    changes: dict[str, gpd.GeoDataFrame] = {}
+    for lf in study.layer_files:
+        changes[lf.layer] = layer_from_file(lf.path, lf.layer, lf.columns,
+                                            file_layer=lf.file_layer, region=study.region)
+    if changes:
+        sources = dict(layers.sources)
+        sources.update({k: str(lf.path) for lf in study.layer_files for k in [lf.layer]})
+        layers = layers.replace(**changes, sources=sources)
+    return layers
+
+
+def resolve_place(place: Place, layers: Layers) -> Place:
+    """Give a named place its coordinates (from demand centres or supply points).
+
+    Coordinates given in the study win; otherwise the name is looked up (exactly, then
+    case-insensitively) in ``place.layer`` or in both point layers.
+    """
+    if not np.isnan(place.lon):
+        return place
+    candidates: list[tuple[str, gpd.GeoDataFrame]] = []
+    for lname in ([place.layer] if place.layer else ["demand_centres", "supply_points"]):
+        candidates.append((lname, layers.vector_layers()[lname]))
+    for lname, gdf in candidates:
+        names = gdf["name"].astype(str)
+        hit = gdf[names == place.name]
+        if hit.empty:
+            hit = gdf[names.str.casefold() == place.name.casefold()]
+        if place.country and "country" in hit:
+            hit = hit[hit["country"].eq(place.country) | hit["country"].isna()]
+        if len(hit):
+            if "population" in hit:
+                hit = hit.sort_values("population", ascending=False)
+            pt: Point = hit.geometry.iloc[0]
+            country = place.country or (hit["country"].iloc[0] if "country" in hit else None)
+            return Place(place.name, pt.x, pt.y, country, lname, place.throughput_bcm_y,
+                         place.kind)
+    raise LayerError(
+        [f"{place.kind} {place.name!r} is not a name in "
+         f"{' or '.join(n for n, _ in candidates)}: give lon and lat, or a name from "
+         f"`planner layers` (e.g. a demand centre such as 'Tashkent')"],
+        layer=place.layer,
+    )
