@@ -296,7 +296,8 @@ def compressor_stations_from_public_sources(
                 "name": name,
                 "pipeline": src["pipeline"],
                 "status": status,
-                "power_mw": pd.to_numeric(src.get("power_mw"), errors="coerce"),
+                "power_mw": _km_value(src.get("power_mw")) if isinstance(src.get("power_mw"), str)
+                else float(src.get("power_mw") or np.nan),
                 "km_point": km,
                 "placement": placement,
                 "is_estimate": False,

@@ -140,14 +140,14 @@ def terrain_from_file(path: PathLike) -> Terrain:
 
 # --- OpenStreetMap ---------------------------------------------------------------------
 
-OSM_TAGS: dict[str, dict[str, object]] = {
+OSM_TAGS: dict[str, dict[str, bool | str | list[str]]] = {
     "pipelines": {"man_made": "pipeline"},
     "compressor_stations": {"pipeline": "substation"},
     "settlements": {"place": ["city", "town", "village"]},
 }
 
 
-def _features_from_xml(path: PathLike, tags: dict[str, object]) -> gpd.GeoDataFrame:
+def _features_from_xml(path: PathLike, tags: dict[str, bool | str | list[str]]) -> gpd.GeoDataFrame:
     import osmnx as ox
 
     p = Path(path)
@@ -271,6 +271,7 @@ def _overpass(
         raise ValueError("give exactly one of bbox=(west, south, east, north) or place='...'")
     if bbox is not None:
         return ox.features_from_bbox(bbox, tags=tags)
+    assert place is not None
     return ox.features_from_place(place, tags=tags)
 
 

@@ -136,29 +136,29 @@ def validate_layer(
         ids = gdf[schema.id_column].astype("string")
         dup = ids.duplicated(keep=False) & ids.notna()
         if dup.any():
-            values = sorted(set(ids[dup].astype(str)))
+            dup_ids = sorted(set(ids[dup].astype(str)))
             problems.append(
-                f"duplicate ids in column {schema.id_column!r}: {', '.join(values[:8])}"
-                f"{' ...' if len(values) > 8 else ''} (rows {_rows(gdf.index[dup])}): "
+                f"duplicate ids in column {schema.id_column!r}: {', '.join(dup_ids[:8])}"
+                f"{' ...' if len(dup_ids) > 8 else ''} (rows {_rows(gdf.index[dup])}): "
                 f"ids must be unique"
             )
         if ids.isna().any():
             problems.append(f"empty ids in column {schema.id_column!r} "
                             f"(rows {_rows(gdf.index[ids.isna()])})")
 
-    for col in schema.numeric:
-        if col not in gdf.columns:
+    for num in schema.numeric:
+        if num not in gdf.columns:
             continue
-        values, bad = _to_numeric(gdf[col])
+        values, bad = _to_numeric(gdf[num])
         if len(bad):
-            examples = ", ".join(repr(str(v)) for v in gdf.loc[bad[:3], col])
-            unit = schema.column(col).unit
+            examples = ", ".join(repr(str(v)) for v in gdf.loc[bad[:3], num])
+            unit = schema.column(num).unit
             problems.append(
-                f"non-numeric values in {col!r} ({unit}) at rows {_rows(bad)}: {examples}; "
+                f"non-numeric values in {num!r} ({unit}) at rows {_rows(bad)}: {examples}; "
                 f"write a number, or leave the cell empty where it is not known"
             )
         else:
-            gdf[col] = values
+            gdf[num] = values
 
     if problems:
         raise LayerError(problems, source, layer)
@@ -166,9 +166,9 @@ def validate_layer(
     # Repair invalid geometries with a counted warning; reproject with a logged note.
     invalid = ~gdf.geometry.is_valid
     if invalid.any():
-        n = int(invalid.sum())
-        msg = (f"{layer}{' from ' + source if source else ''}: repaired {n} invalid "
-               f"geometr{'y' if n == 1 else 'ies'} (rows {_rows(gdf.index[invalid])})")
+        count = int(invalid.sum())
+        msg = (f"{layer}{' from ' + source if source else ''}: repaired {count} invalid "
+               f"geometr{'y' if count == 1 else 'ies'} (rows {_rows(gdf.index[invalid])})")
         warnings.warn(msg, stacklevel=2)
         log.warning(msg)
         gdf.loc[invalid, "geometry"] = gdf.geometry[invalid].make_valid()
@@ -178,15 +178,15 @@ def validate_layer(
         gdf = gdf.to_crs(target_crs)
 
     if region is not None:
-        w, s, e, n = region
+        w, so, e, no = region
         t = settings.REGION_TOLERANCE_DEG
         b = gdf.geometry.bounds
-        far = (b.maxx < w - t) | (b.minx > e + t) | (b.maxy < s - t) | (b.miny > n + t)
+        far = (b.maxx < w - t) | (b.minx > e + t) | (b.maxy < so - t) | (b.miny > no + t)
         if far.any():
             raise LayerError(
                 [
                     f"{int(far.sum())} features lie far outside the study region "
-                    f"({w}, {s}, {e}, {n}) at rows {_rows(gdf.index[far])}: check the "
+                    f"({w}, {so}, {e}, {no}) at rows {_rows(gdf.index[far])}: check the "
                     f"coordinates (swapped lon/lat? a projected file without its CRS?) or "
                     f"set the study's region"
                 ],

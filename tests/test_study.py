@@ -40,7 +40,7 @@ def test_shipped_studies_load_and_resolve(layers):
 
 
 def test_default_study_names_the_trilateral_places(layers):
-    s = load_study([p for p in shipped_studies() if p.stem == "trilateral_gas_union"][0])
+    s = load_study(next(p for p in shipped_studies() if p.stem == "trilateral_gas_union"))
     names = {d.name for d in s.destinations}
     assert {"Tashkent", "Samarqand", "Shymkent", "Almaty", "Astana", "Qaraghandy"} <= names
     supply = resolve_place(s.supply[0], layers)
