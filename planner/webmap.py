@@ -153,11 +153,11 @@ STATUS_STYLE: dict[str, tuple[str, str | None]] = {
     "Other": ("#636363", "1 4"),
 }
 GAS_ACCESS_COLOURS = {True: "#2b83ba", False: "#d7191c"}
-SUPPLY_COLOURS = {"gas_field": "#1a9641", "border_crossing": "#fdae61"}
+SUPPLY_COLOURS = {"gas_field": "#8c510a", "border_crossing": "#ffffff"}
 COMPRESSOR_COLOUR = "#4d4d4d"
 WATER_COLOUR = "#9ecae1"
 LAND_COLOUR = "#f7f4ea"
-ROUTE_PALETTE = ("#006837", "#31a354", "#78c679", "#fdae61", "#f46d43", "#d73027", "#a50026")
+ROUTE_PALETTE = ("#00c853", "#aeea00", "#ffd600", "#ff80ab", "#ff1493", "#c2185b", "#880e4f")
 
 BASEMAP_PANE = "planner-basemap"
 
@@ -565,7 +565,7 @@ def _points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def add_compressor_stations(m: folium.Map, stations: gpd.GeoDataFrame,
                             name: str = "Compressor stations") -> folium.FeatureGroup:
-    """Compressor stations as small dark squares-ish circle markers with a tooltip."""
+    """Compressor stations as small dark circle markers with a tooltip."""
     gdf = simplify_for_display(_points(stations), 0)
     power = pd.to_numeric(_col(gdf, "power_mw"), errors="coerce")
     est = _col(gdf, "is_estimate", False).fillna(False).astype(bool)
@@ -649,7 +649,7 @@ def add_demand_centres(m: folium.Map, centres: gpd.GeoDataFrame,
 
 def add_supply_points(m: folium.Map, supply: gpd.GeoDataFrame,
                       name: str = "Supply points") -> folium.FeatureGroup:
-    """Supply points (gas fields and border crossings) as diamond-coloured circle markers."""
+    """Supply points: gas fields (brown) and border crossings (white), black-ringed circles."""
     gdf = simplify_for_display(_points(supply), 0)
     kind = _col(gdf, "kind", "").astype(str)
     gdf = gdf.assign(
@@ -659,7 +659,7 @@ def add_supply_points(m: folium.Map, supply: gpd.GeoDataFrame,
         t_from=_col(gdf, "from_country", "").map(escape_text),
         t_to=_col(gdf, "to_country", "").map(escape_text),
         t_pipeline=_col(gdf, "pipeline", "").map(escape_text),
-        _colour=kind.map(lambda k: SUPPLY_COLOURS.get(k, "#fdae61")),
+        _colour=kind.map(lambda k: SUPPLY_COLOURS.get(k, "#bdbdbd")),
         _search=_col(gdf, "name", "").astype(str) + " (supply point)",
     )
     fields = ["t_name", "t_kind", "t_country", "t_from", "t_to", "t_pipeline"]
@@ -676,10 +676,10 @@ def add_supply_points(m: folium.Map, supply: gpd.GeoDataFrame,
     gj.add_to(fg)
     st = _state(m)
     st.search_layers.append(gj)
-    st.legend_sections.setdefault("Facilities", []).extend([
-        (_legend_dot(SUPPLY_COLOURS["gas_field"], 7, "#000"), "Supply: gas field"),
-        (_legend_dot(SUPPLY_COLOURS["border_crossing"], 7, "#000"), "Supply: border crossing"),
-    ])
+    present = set(kind)
+    st.legend_sections.setdefault("Facilities", []).extend(
+        (_legend_dot(colour, 7, "#000"), f"Supply: {k.replace('_', ' ')}")
+        for k, colour in SUPPLY_COLOURS.items() if k in present)
     return fg
 
 
@@ -750,12 +750,12 @@ def existing_system_map(
 
 
 def route_colour(rank: int, n: int) -> str:
-    """Colour of the route of a given rank (1 = best) among ``n``: green to red.
+    """Colour of the route of a given rank (1 = best) among ``n``: green, yellow, pink, maroon.
 
     Examples
     --------
     >>> route_colour(1, 5), route_colour(5, 5)
-    ('#006837', '#a50026')
+    ('#00c853', '#880e4f')
     """
     if n <= 1:
         return ROUTE_PALETTE[0]
@@ -795,7 +795,8 @@ def add_routes(
         Figure columns of the popup table, in order; default every column but the reserved
         ones (``route_id``, ``name``, ``rank``, ``score``, ``popup_html``).
     labels
-        Display labels of columns (default: the column name with ``_`` as spaces).
+        Display labels of columns (default: :func:`default_label`, e.g. ``capex_musd`` shows as
+        "Capex (M USD)").
     profiles
         Per ``route_id``, a PNG (bytes or path) of the elevation/pressure profile, embedded
         in the popup as a ``data:`` URI.
@@ -844,7 +845,7 @@ def add_routes(
         tip = (f"<b>{escape_text(title)}</b><br>score {score}")
         figures: dict[str, object] = {"Rank": rank, "Score": row["score"]}
         for c in columns:
-            figures[labels.get(c, c.replace("_", " "))] = row.get(c)
+            figures[labels.get(c) or default_label(c)] = row.get(c)
         parts = [f'<div class="planner-popup"><h4>{escape_text(title)}</h4>']
         custom = row.get("popup_html") if "popup_html" in gdf.columns else None
         if isinstance(custom, str) and custom.strip():
@@ -876,6 +877,26 @@ def add_routes(
         (_legend_line(route_colour(r, n), None, 5), f"Rank {r}") for r in shown
     ]
     return fg
+
+
+_UNIT_SUFFIXES = (
+    ("_usd_per_kcm", "USD/kcm"), ("_musd", "M USD"), ("_busd", "bn USD"), ("_bcm_y", "bcm/y"),
+    ("_km", "km"), ("_mw", "MW"), ("_bar", "bar"), ("_m", "m"), ("_pct", "%"), ("_y", "years"),
+)
+
+
+def default_label(column: str) -> str:
+    """A readable label for a figure column, with the unit its suffix names.
+
+    Examples
+    --------
+    >>> default_label("capex_musd"), default_label("length_km"), default_label("score")
+    ('Capex (M USD)', 'Length (km)', 'Score')
+    """
+    for suffix, unit in _UNIT_SUFFIXES:
+        if column.endswith(suffix) and len(column) > len(suffix):
+            return f"{column[: -len(suffix)].replace('_', ' ').capitalize()} ({unit})"
+    return column.replace("_", " ").capitalize()
 
 
 def _neutralise_literal(text: str) -> str:
@@ -975,7 +996,7 @@ class _Legend(MacroElement):
     _template = Template("""
         {% macro header(this, kwargs) %}
         <style>
-        .planner-legend {position: absolute; z-index: 9999; bottom: 24px; left: 10px;
+        .planner-legend {position: absolute; z-index: 9999; bottom: 48px; left: 10px;
           background: rgba(255,255,255,0.92); padding: 6px 10px; border-radius: 6px;
           box-shadow: 0 1px 5px rgba(0,0,0,0.4); font: 12px/1.35 system-ui, sans-serif;
           max-height: 45%; overflow-y: auto;}
@@ -1017,7 +1038,8 @@ class _Css(MacroElement):
     _template = Template("""
         {% macro header(this, kwargs) %}
         <style>
-        .planner-popup h4 {font-size: 14px; margin: 0 0 4px;}
+        .planner-popup h4 {font-size: 14px; font-weight: 600; margin: 0 0 4px;}
+        path.leaflet-interactive:focus {outline: none;}
         table.planner-figures {border-collapse: collapse; font-size: 12px; margin: 4px 0;}
         table.planner-figures th, table.planner-figures td {border-bottom: 1px solid #ddd;
           padding: 1px 6px; text-align: left; vertical-align: top;}
@@ -1359,6 +1381,7 @@ __all__ = [
     "add_water",
     "base_map",
     "dataframe_table",
+    "default_label",
     "escape_text",
     "existing_system_map",
     "figures_table",
