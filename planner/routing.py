@@ -1,0 +1,959 @@
+"""Least-cost routes over a :class:`~planner.costsurface.CostSurface`.
+
+Every function takes places as (lon, lat) pairs or shapely Points in EPSG:4326 (names are
+resolved by the caller) and returns a GeoDataFrame of LineStrings in EPSG:4326, one row
+per route, with:
+
+- ``cost``: the route's cost in km of flat-land-equivalent new pipeline (km-eq);
+- ``length_km``: geodesic length (``pyproj.Geod``, WGS 84);
+- ``distance_km`` and ``elevation_m``: the terrain profile along the route (arrays, one
+  value per vertex) for hydraulics;
+- ``countries`` and ``km_by_country``: the countries crossed, in order, and the
+  kilometres in each;
+- ``snapped_origin_km``, ``snapped_destination_km``: how far a place was moved to the
+  nearest passable cell; ``method`` (``"full"`` or ``"refined"``).
+
+The solver is scikit-image's ``MCP_Geometric`` (Dijkstra on the 8-connected grid, edge
+cost = step length × mean of the two cells' costs). For fine grids, :func:`least_cost_route`
+solves on a coarsened surface first and then at full resolution inside a corridor around
+the coarse path, widening the corridor when the path touches its edge;
+:func:`refinement_gap` measures what that costs against the full-resolution optimum.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import time
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import rasterio.features
+from affine import Affine
+from pyproj import Geod
+from scipy import ndimage
+from scipy.spatial import Delaunay
+from shapely.geometry import LineString, Point
+from skimage.graph import MCP_Geometric
+
+from planner import settings
+from planner.costsurface import ROUTE_BYTES_PER_CELL, CostSurface, check_memory
+
+log = logging.getLogger(__name__)
+
+GEOD = Geod(ellps="WGS84")
+
+#: Default distance (km) a place on a barrier may be moved to the nearest passable cell.
+SNAP_KM = 25.0
+#: Grids above this many cells are routed coarse-to-fine when ``method="auto"``.
+REFINE_ABOVE_CELLS = 4_000_000
+#: Target size (cells) of the coarse grid of a refinement.
+COARSE_TARGET_CELLS = 1_000_000
+
+PlaceLike: TypeAlias = tuple[float, float] | Point
+Places: TypeAlias = gpd.GeoDataFrame | Mapping[str, PlaceLike] | Sequence[PlaceLike]
+
+
+class RoutingError(ValueError):
+    """A route cannot be found; the message says why and what to change."""
+
+
+class PlaceError(RoutingError):
+    """A place lies outside the surface or on a barrier with no passable cell near."""
+
+
+class UnreachableError(RoutingError):
+    """A destination cannot be reached from an origin (barriers separate them)."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place resolved to a cell of a surface."""
+
+    name: str
+    lon: float
+    lat: float
+    row: int
+    col: int
+    snapped_km: float
+
+
+# --- places ----------------------------------------------------------------------------
+
+
+def _lonlat(place: PlaceLike) -> tuple[float, float]:
+    if isinstance(place, Point):
+        return float(place.x), float(place.y)
+    try:
+        lon, lat = place
+        return float(lon), float(lat)
+    except (TypeError, ValueError) as exc:
+        raise PlaceError(f"a place must be (lon, lat) or a shapely Point, got {place!r}") \
+            from exc
+
+
+def as_places(places: Places,
+              name_column: str = "name") -> list[tuple[str, float, float]]:
+    """(name, lon, lat) for a GeoDataFrame of points (EPSG:4326), a mapping name → place,
+    or a sequence of places (named ``p0``, ``p1``, ...).
+
+    Examples
+    --------
+    >>> as_places({"Tashkent": (69.24, 41.31)})
+    [('Tashkent', 69.24, 41.31)]
+    >>> as_places([(69.24, 41.31)])
+    [('p0', 69.24, 41.31)]
+    """
+    if isinstance(places, gpd.GeoDataFrame):
+        if places.crs is not None and places.crs.to_epsg() != 4326:
+            places = places.to_crs(settings.STORAGE_CRS)
+        names = (places[name_column].astype(str) if name_column in places
+                 else pd.Series([f"p{i}" for i in range(len(places))]))
+        return [(str(n), float(g.x), float(g.y))
+                for n, g in zip(names, places.geometry, strict=True)]
+    if isinstance(places, Mapping):
+        return [(str(n), *_lonlat(p)) for n, p in places.items()]
+    return [(f"p{i}", *_lonlat(p)) for i, p in enumerate(places)]
+
+
+def _barrier_reason(surface: CostSurface, row: int, col: int) -> str:
+    code = surface.country_codes[int(surface.country[row, col])]
+    if code and code in surface.excluded_countries:
+        return f"in excluded country {code}"
+    if not np.isfinite(surface.elevation[row, col]):
+        return "on water (sea, lake or reservoir) or outside the terrain data"
+    return "on a barrier"
+
+
+def locate(surface: CostSurface, place: PlaceLike, name: str | None = None,
+           snap_km: float = SNAP_KM) -> Place:
+    """The cell of a place; a place on a barrier moves to the nearest passable cell.
+
+    Raises
+    ------
+    PlaceError
+        When the place lies outside the surface, or no passable cell lies within
+        ``snap_km``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from planner.costsurface import CostSurface, cost_components
+    >>> from planner import settings
+    >>> c = np.ones((50, 50), np.float32)
+    >>> s = CostSurface(c, Affine(1000, 0, -25000, 0, -1000, 25000), settings.STUDY_CRS,
+    ...                 1000.0, np.zeros_like(c), np.zeros((50, 50), np.uint8), ("",),
+    ...                 cost_components())
+    >>> p = locate(s, (67.0, 45.0), "centre")
+    >>> p.row, p.col
+    (25, 25)
+    >>> locate(s, (60.0, 45.0), "far away")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    planner.routing.PlaceError: 'far away' at (60.0000, 45.0000) lies outside the cost surface ...
+    """
+    lon, lat = _lonlat(place)
+    label = name or f"({lon:.4f}, {lat:.4f})"
+    x, y = surface.lonlat_to_xy(np.array([lon]), np.array([lat]))
+    r, c = surface.xy_to_rowcol(x, y)
+    row, col = int(r[0]), int(c[0])
+    h, w = surface.shape
+    if not (0 <= row < h and 0 <= col < w):
+        w_, s_, e_, n_ = surface.bounds
+        lo, la = surface.xy_to_lonlat(np.array([w_, e_, w_, e_]), np.array([s_, s_, n_, n_]))
+        raise PlaceError(
+            f"{label!r} at ({lon:.4f}, {lat:.4f}) lies outside the cost surface "
+            f"(about {lo.min():.1f}–{lo.max():.1f} E, {la.min():.1f}–{la.max():.1f} N): "
+            f"check the coordinates (lon, lat order?) or build the surface over a larger "
+            f"region"
+        )
+    if np.isfinite(surface.cost[row, col]):
+        return Place(label, lon, lat, row, col, 0.0)
+    res_km = surface.resolution_m / 1000.0
+    rad = math.ceil(snap_km / res_km)
+    r0, r1 = max(0, row - rad), min(h, row + rad + 1)
+    c0, c1 = max(0, col - rad), min(w, col + rad + 1)
+    ok = np.isfinite(surface.cost[r0:r1, c0:c1])
+    if ok.any():
+        rr, cc = np.nonzero(ok)
+        d = np.hypot(rr + r0 - row, cc + c0 - col) * res_km
+        i = int(np.argmin(d))
+        if d[i] <= snap_km:
+            nr, nc = int(rr[i] + r0), int(cc[i] + c0)
+            log.info("%s is %s: snapped %.1f km to the nearest passable cell", label,
+                     _barrier_reason(surface, row, col), d[i])
+            return Place(label, lon, lat, nr, nc, float(d[i]))
+    raise PlaceError(
+        f"{label!r} at ({lon:.4f}, {lat:.4f}) is {_barrier_reason(surface, row, col)} and "
+        f"no passable cell lies within {snap_km:g} km: move the place or raise snap_km"
+    )
+
+
+# --- solving ---------------------------------------------------------------------------
+
+
+def _route_memory_check(shape: tuple[int, int], res: float, what: str) -> None:
+    check_memory(shape, res, bytes_per_cell=ROUTE_BYTES_PER_CELL, what=what)
+
+
+def _solve(cost: np.ndarray, start: tuple[int, int], ends: Sequence[tuple[int, int]],
+           res: float, find_all_ends: bool = True) -> tuple[MCP_Geometric, np.ndarray]:
+    """One Dijkstra sweep from ``start`` until ``ends`` are settled (cumulative in m-eq)."""
+    mcp = MCP_Geometric(cost, sampling=(res, res))
+    cum, _ = mcp.find_costs([start], list(ends) or None, find_all_ends=find_all_ends)
+    return mcp, cum
+
+
+def path_cost(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray, res: float) -> float:
+    """Cost (km-eq) of a cell path under the ``MCP_Geometric`` metric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> path_cost(np.ones((3, 3)), np.array([0, 1, 2]), np.array([0, 0, 0]), 1000.0)
+    2.0
+    """
+    rows = np.asarray(rows)
+    cols = np.asarray(cols)
+    v = cost[rows, cols].astype(np.float64)
+    step = np.hypot(np.diff(rows), np.diff(cols)) * res
+    return float(np.sum(step * (v[:-1] + v[1:]) / 2.0) / 1000.0)
+
+
+def _unreachable(origin: Place, dest: Place) -> UnreachableError:
+    return UnreachableError(
+        f"{dest.name!r} cannot be reached from {origin.name!r}: barriers (seas, lakes, "
+        f"excluded countries or the edge of the terrain data) separate them; allow the "
+        f"country, move the place, or build the surface over a larger region"
+    )
+
+
+def _full_path(surface: CostSurface, o: Place, d: Place) -> np.ndarray:
+    _route_memory_check(surface.shape, surface.resolution_m, "full-resolution route solve")
+    mcp, cum = _solve(surface.cost, (o.row, o.col), [(d.row, d.col)], surface.resolution_m)
+    if not np.isfinite(cum[d.row, d.col]):
+        raise _unreachable(o, d)
+    return np.asarray(mcp.traceback((d.row, d.col)))
+
+
+_COARSE: weakref.WeakKeyDictionary[CostSurface, dict[int, CostSurface]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _coarse(surface: CostSurface, factor: int) -> CostSurface:
+    per = _COARSE.setdefault(surface, {})
+    if factor not in per:
+        per[factor] = surface.coarsen(factor)
+    return per[factor]
+
+
+def default_coarse_factor(surface: CostSurface) -> int:
+    """Coarsening factor giving a coarse grid of about a million cells (at least 2)."""
+    cells = surface.shape[0] * surface.shape[1]
+    return max(2, math.ceil(math.sqrt(cells / COARSE_TARGET_CELLS)))
+
+
+def _corridor_path(surface: CostSurface, o: Place, d: Place, guide_xy: np.ndarray,
+                   corridor_km: float, max_widen: int = 3) -> np.ndarray | None:
+    """Full-resolution path inside a corridor around a guide line; None if it fails."""
+    res = surface.resolution_m
+    h, w = surface.shape
+    line = LineString(guide_xy) if len(guide_xy) > 1 else Point(guide_xy[0])
+    width_m = corridor_km * 1000.0
+    for _ in range(max_widen + 1):
+        poly = line.buffer(width_m)
+        minx, miny, maxx, maxy = poly.bounds
+        rr, cc = surface.xy_to_rowcol(np.array([minx, maxx]), np.array([maxy, miny]))
+        r0, c0 = max(0, int(rr[0]) - 1), max(0, int(cc[0]) - 1)
+        r1, c1 = min(h, int(rr[1]) + 2), min(w, int(cc[1]) + 2)
+        wt = surface.transform @ Affine.translation(c0, r0)
+        inside = rasterio.features.rasterize([(poly, 1)], out_shape=(r1 - r0, c1 - c0),
+                                             transform=wt, fill=0, dtype="uint8") > 0
+        for p in (o, d):
+            inside[p.row - r0, p.col - c0] = True
+        sub = np.where(inside, surface.cost[r0:r1, c0:c1], np.inf)
+        _route_memory_check(sub.shape, res, "corridor route solve")
+        start, end = (o.row - r0, o.col - c0), (d.row - r0, d.col - c0)
+        mcp, cum = _solve(sub, start, [end], res)
+        if np.isfinite(cum[end]):
+            path = np.asarray(mcp.traceback(end))
+            core = ndimage.binary_erosion(inside, iterations=2, border_value=1)
+            touches = ~core[path[:, 0], path[:, 1]]
+            touches_edge = bool(touches[2:-2].any()) if len(path) > 4 else False
+            if not touches_edge:
+                log.debug("corridor %.0f km: %d cells, path %d cells", width_m / 1000,
+                          int(inside.sum()), len(path))
+                return path + np.array([r0, c0])
+        log.info("refinement: path touches the %.0f km corridor (or is cut); widening",
+                 width_m / 1000)
+        width_m *= 2.0
+    return None
+
+
+def _refined_path(surface: CostSurface, o: Place, d: Place, coarse_factor: int | None,
+                  corridor_km: float | None) -> np.ndarray:
+    f = coarse_factor or default_coarse_factor(surface)
+    coarse = _coarse(surface, f)
+    try:
+        co = locate(coarse, (o.lon, o.lat), o.name, snap_km=max(SNAP_KM, 3 * coarse.resolution_m
+                                                                  / 1000))
+        cd = locate(coarse, (d.lon, d.lat), d.name, snap_km=max(SNAP_KM, 3 * coarse.resolution_m
+                                                                  / 1000))
+        # the coarse cells of the fine (possibly snapped) cells, when passable
+        co = _prefer(coarse, co, o.row // f, o.col // f)
+        cd = _prefer(coarse, cd, d.row // f, d.col // f)
+        mcp, cum = _solve(coarse.cost, (co.row, co.col), [(cd.row, cd.col)],
+                          coarse.resolution_m)
+        reachable = bool(np.isfinite(cum[cd.row, cd.col]))
+    except PlaceError:
+        reachable = False
+    if not reachable:
+        log.info("refinement: coarse grid cannot connect %s and %s; solving at full "
+                 "resolution", o.name, d.name)
+        return _full_path(surface, o, d)
+    cpath = np.asarray(mcp.traceback((cd.row, cd.col)))
+    x, y = coarse.rowcol_to_xy(cpath[:, 0], cpath[:, 1])
+    ox, oy = surface.rowcol_to_xy(np.array([o.row]), np.array([o.col]))
+    dx, dy = surface.rowcol_to_xy(np.array([d.row]), np.array([d.col]))
+    guide = np.column_stack([np.r_[ox, x, dx], np.r_[oy, y, dy]])
+    width = corridor_km if corridor_km is not None else max(
+        10.0, 3.0 * coarse.resolution_m / 1000.0)
+    path = _corridor_path(surface, o, d, guide, width)
+    if path is None:
+        log.warning("refinement failed for %s → %s; solving at full resolution", o.name,
+                    d.name)
+        return _full_path(surface, o, d)
+    return path
+
+
+def _prefer(coarse: CostSurface, located: Place, row: int, col: int) -> Place:
+    h, w = coarse.shape
+    if 0 <= row < h and 0 <= col < w and np.isfinite(coarse.cost[row, col]):
+        return Place(located.name, located.lon, located.lat, row, col, located.snapped_km)
+    return located
+
+
+# --- route records ---------------------------------------------------------------------
+
+
+def _record(surface: CostSurface, o: Place, d: Place, path: np.ndarray, method: str,
+            cost_array: np.ndarray | None = None) -> dict[str, object]:
+    rows, cols = path[:, 0], path[:, 1]
+    x, y = surface.rowcol_to_xy(rows, cols)
+    lon, lat = surface.xy_to_lonlat(x, y)
+    lon, lat = lon.copy(), lat.copy()
+    if o.snapped_km == 0.0:
+        lon[0], lat[0] = o.lon, o.lat
+    if d.snapped_km == 0.0:
+        lon[-1], lat[-1] = d.lon, d.lat
+    if len(lon) == 1:
+        lon, lat = np.r_[lon, lon], np.r_[lat, lat]
+        rows, cols = np.r_[rows, rows], np.r_[cols, cols]
+    _, _, seg = GEOD.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    seg_km = np.asarray(seg) / 1000.0
+    dist = np.r_[0.0, np.cumsum(seg_km)]
+    elev = surface.elevation[rows, cols].astype(np.float64)
+    codes = surface.country_at(rows, cols)
+    km_by: dict[str, float] = {}
+    for code, km in zip(codes[:-1], seg_km, strict=True):
+        if code:
+            km_by[code] = km_by.get(code, 0.0) + float(km)
+    order = [str(c) for c, _ in _runs(codes) if c]
+    cost = path_cost(surface.cost if cost_array is None else cost_array, rows, cols,
+                     surface.resolution_m)
+    return {
+        "origin": o.name, "destination": d.name, "cost": cost,
+        "length_km": float(dist[-1]), "distance_km": dist, "elevation_m": elev,
+        "countries": ", ".join(order), "km_by_country": {k: round(v, 3) for k, v in
+                                                        km_by.items()},
+        "snapped_origin_km": o.snapped_km, "snapped_destination_km": d.snapped_km,
+        "method": method, "resolution_m": surface.resolution_m,
+        "geometry": LineString(np.column_stack([lon, lat])),
+    }
+
+
+def _runs(codes: np.ndarray) -> list[tuple[object, int]]:
+    out: list[tuple[object, int]] = []
+    for c in codes:
+        if out and out[-1][0] == c:
+            out[-1] = (c, out[-1][1] + 1)
+        else:
+            out.append((c, 1))
+    return out
+
+
+def _frame(records: list[dict[str, object]]) -> gpd.GeoDataFrame:
+    cols = ["origin", "destination", "cost", "length_km", "distance_km", "elevation_m",
+            "countries", "km_by_country", "snapped_origin_km", "snapped_destination_km",
+            "method", "resolution_m", "geometry"]
+    df = pd.DataFrame(records, columns=cols) if records else pd.DataFrame(columns=cols)
+    return gpd.GeoDataFrame(df, geometry="geometry", crs=settings.STORAGE_CRS)
+
+
+def _check_distinct(o: Place, d: Place) -> None:
+    if (o.row, o.col) == (d.row, d.col):
+        raise RoutingError(
+            f"origin {o.name!r} and destination {d.name!r} are the same place (the same "
+            f"cell at this resolution): give two different places"
+        )
+
+
+def _method(surface: CostSurface, method: str) -> str:
+    if method not in ("auto", "full", "refined"):
+        raise ValueError(f"method must be 'auto', 'full' or 'refined', got {method!r}")
+    if method == "auto":
+        cells = surface.shape[0] * surface.shape[1]
+        return "refined" if cells > REFINE_ABOVE_CELLS else "full"
+    return method
+
+
+# --- public routes ---------------------------------------------------------------------
+
+
+def least_cost_route(
+    surface: CostSurface,
+    origin: PlaceLike,
+    destination: PlaceLike,
+    *,
+    origin_name: str | None = None,
+    destination_name: str | None = None,
+    method: str = "auto",
+    coarse_factor: int | None = None,
+    corridor_km: float | None = None,
+    snap_km: float = SNAP_KM,
+) -> gpd.GeoDataFrame:
+    """The least-cost route between two places.
+
+    Parameters
+    ----------
+    surface
+        From :func:`planner.costsurface.build_cost_surface`.
+    origin, destination
+        (lon, lat) in degrees or shapely Points (EPSG:4326).
+    origin_name, destination_name
+        Names for messages and the result.
+    method
+        ``"full"``: one full-resolution solve; ``"refined"``: coarse then a corridor at
+        full resolution; ``"auto"``: refined above :data:`REFINE_ABOVE_CELLS` cells.
+    coarse_factor, corridor_km
+        Refinement: coarsening factor (default: a ~1 M-cell coarse grid) and the
+        corridor half-width (default: 3 coarse cells, at least 10 km), doubled up to three
+        times while the path touches the corridor's edge.
+    snap_km
+        How far a place on a barrier may move to the nearest passable cell.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row (see the module docstring for the columns).
+
+    Raises
+    ------
+    PlaceError, UnreachableError, RoutingError
+        Outside the surface or stuck on a barrier; separated by barriers; the same place.
+
+    Examples
+    --------
+    >>> from planner.layers import default_layers
+    >>> from planner.costsurface import build_cost_surface
+    >>> L = default_layers()
+    >>> s = build_cost_surface(L.terrain, L.countries, L.water, L.pipelines, L.mountains,
+    ...                        resolution_m=20_000)
+    >>> r = least_cost_route(s, (55.3, 45.1), (69.6, 42.3), origin_name="Beyneu",
+    ...                      destination_name="Shymkent")
+    >>> bool(1100 < r.length_km.iloc[0] < 1600), r.countries.iloc[0]
+    (True, 'KAZ')
+    """
+    o = locate(surface, origin, origin_name, snap_km)
+    d = locate(surface, destination, destination_name, snap_km)
+    _check_distinct(o, d)
+    m = _method(surface, method)
+    t0 = time.perf_counter()
+    if m == "full":
+        path = _full_path(surface, o, d)
+    else:
+        path = _refined_path(surface, o, d, coarse_factor, corridor_km)
+    rec = _record(surface, o, d, path, m)
+    log.info("route %s → %s: %.0f km-eq, %.0f km (%s, %.2f s)", o.name, d.name, rec["cost"],
+             rec["length_km"], m, time.perf_counter() - t0)
+    return _frame([rec])
+
+
+def refinement_gap(
+    surface: CostSurface, origin: PlaceLike, destination: PlaceLike, *,
+    coarse_factor: int | None = None, corridor_km: float | None = None,
+) -> dict[str, float]:
+    """Cost gap (%) of a coarse-to-fine route against the full-resolution optimum.
+
+    Returns ``refined_cost``, ``optimal_cost`` (km-eq), ``gap_pct``, ``refined_s``,
+    ``full_s`` and ``speedup``.
+
+    Examples
+    --------
+    >>> from planner.layers import default_layers
+    >>> from planner.costsurface import build_cost_surface
+    >>> L = default_layers()
+    >>> s = build_cost_surface(L.terrain, L.countries, L.water, L.pipelines, L.mountains,
+    ...                        resolution_m=20_000)
+    >>> g = refinement_gap(s, (55.3, 45.1), (69.6, 42.3))
+    >>> 0 <= g["gap_pct"] < 1
+    True
+    """
+    t = time.perf_counter()
+    refined = least_cost_route(surface, origin, destination, method="refined",
+                               coarse_factor=coarse_factor, corridor_km=corridor_km)
+    t_ref = time.perf_counter() - t
+    t = time.perf_counter()
+    full = least_cost_route(surface, origin, destination, method="full")
+    t_full = time.perf_counter() - t
+    rc, fc = float(refined.cost.iloc[0]), float(full.cost.iloc[0])
+    return {"refined_cost": rc, "optimal_cost": fc, "gap_pct": 100.0 * (rc - fc) / fc,
+            "refined_s": t_ref, "full_s": t_full, "speedup": t_full / max(t_ref, 1e-9)}
+
+
+def route_to_nearest(
+    surface: CostSurface, origin: PlaceLike,
+    targets: Places, *,
+    origin_name: str | None = None, snap_km: float = SNAP_KM, method: str = "auto",
+) -> gpd.GeoDataFrame:
+    """The least-cost route from a place to the cheapest-to-reach of a set of places.
+
+    One Dijkstra sweep that stops at the first target settled. With ``method`` refined
+    (fine grids), the nearest target is chosen on the coarse grid and the route to it
+    refined.
+
+    Examples
+    --------
+    >>> from planner.layers import default_layers
+    >>> from planner.costsurface import build_cost_surface
+    >>> L = default_layers()
+    >>> s = build_cost_surface(L.terrain, L.countries, L.water, L.pipelines, L.mountains,
+    ...                        resolution_m=20_000)
+    >>> r = route_to_nearest(s, (69.24, 41.31), {"Almaty": (76.9, 43.25),
+    ...                                          "Shymkent": (69.6, 42.3)})
+    >>> r.destination.iloc[0]
+    'Shymkent'
+    """
+    o = locate(surface, origin, origin_name, snap_km)
+    named = as_places(targets)
+    if not named:
+        raise RoutingError("route_to_nearest needs at least one target")
+    m = _method(surface, method)
+    grid = surface if m == "full" else _coarse(surface, default_coarse_factor(surface))
+    og = o if grid is surface else locate(grid, (o.lon, o.lat), o.name, snap_km)
+    ts = [locate(grid, (lon, lat), n, snap_km) for n, lon, lat in named]
+    ends = [(t.row, t.col) for t in ts if (t.row, t.col) != (og.row, og.col)]
+    if not ends:
+        raise RoutingError(f"every target is at the origin {o.name!r}'s cell")
+    if grid is surface:
+        _route_memory_check(surface.shape, surface.resolution_m, "route solve")
+    mcp, cum = _solve(grid.cost, (og.row, og.col), ends, grid.resolution_m,
+                      find_all_ends=False)
+    reached = [t for t in ts if (t.row, t.col) in set(ends) and np.isfinite(cum[t.row, t.col])]
+    if not reached:
+        raise UnreachableError(
+            f"none of the {len(ts)} targets ({', '.join(t.name for t in ts[:5])}"
+            f"{', ...' if len(ts) > 5 else ''}) can be reached from {o.name!r}: barriers "
+            f"separate them"
+        )
+    best = min(reached, key=lambda t: cum[t.row, t.col])
+    if grid is surface:
+        path = np.asarray(mcp.traceback((best.row, best.col)))
+        return _frame([_record(surface, o, best, path, m)])
+    return least_cost_route(surface, (o.lon, o.lat), (best.lon, best.lat),
+                            origin_name=o.name, destination_name=best.name, method="refined",
+                            snap_km=snap_km)
+
+
+def routes_many_to_many(
+    surface: CostSurface,
+    origins: Places,
+    destinations: Places, *,
+    snap_km: float = SNAP_KM, method: str = "auto", skip_unreachable: bool = False,
+) -> gpd.GeoDataFrame:
+    """Least-cost routes from every origin to every destination.
+
+    ``method="full"`` runs one Dijkstra sweep per origin (stopping once every destination
+    is settled) and traces all routes from it; ``"refined"`` refines each pair
+    coarse-to-fine (less memory on fine grids). Unreachable pairs raise
+    :class:`UnreachableError` naming them, or are left out (logged) with
+    ``skip_unreachable``.
+
+    Examples
+    --------
+    >>> from planner.layers import default_layers
+    >>> from planner.costsurface import build_cost_surface
+    >>> L = default_layers()
+    >>> s = build_cost_surface(L.terrain, L.countries, L.water, L.pipelines, L.mountains,
+    ...                        resolution_m=20_000)
+    >>> r = routes_many_to_many(s, {"Beyneu": (55.3, 45.1)},
+    ...                         {"Shymkent": (69.6, 42.3), "Tashkent": (69.24, 41.31)})
+    >>> list(r.destination)
+    ['Shymkent', 'Tashkent']
+    """
+    onamed, dnamed = as_places(origins), as_places(destinations)
+    os_ = [locate(surface, (lon, lat), n, snap_km) for n, lon, lat in onamed]
+    ds = [locate(surface, (lon, lat), n, snap_km) for n, lon, lat in dnamed]
+    m = _method(surface, method)
+    records: list[dict[str, object]] = []
+    missing: list[str] = []
+    for o in os_:
+        targets = [d for d in ds if (d.row, d.col) != (o.row, o.col)]
+        if not targets:
+            continue
+        if m == "full":
+            _route_memory_check(surface.shape, surface.resolution_m, "route solve")
+            mcp, cum = _solve(surface.cost, (o.row, o.col), [(d.row, d.col) for d in targets],
+                              surface.resolution_m)
+            for d in targets:
+                if np.isfinite(cum[d.row, d.col]):
+                    path = np.asarray(mcp.traceback((d.row, d.col)))
+                    records.append(_record(surface, o, d, path, m))
+                else:
+                    missing.append(f"{o.name} → {d.name}")
+            del mcp, cum
+        else:
+            for d in targets:
+                try:
+                    path = _refined_path(surface, o, d, None, None)
+                except UnreachableError:
+                    missing.append(f"{o.name} → {d.name}")
+                    continue
+                records.append(_record(surface, o, d, path, m))
+    if missing:
+        msg = (f"{len(missing)} unreachable pair(s), separated by barriers: "
+               f"{'; '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+        if not skip_unreachable:
+            raise UnreachableError(msg)
+        log.warning(msg)
+    return _frame(records)
+
+
+# --- alternatives ----------------------------------------------------------------------
+
+
+def _xy_line(surface: CostSurface, path: np.ndarray) -> LineString:
+    x, y = surface.rowcol_to_xy(path[:, 0], path[:, 1])
+    if len(x) == 1:
+        x, y = np.r_[x, x], np.r_[y, y]
+    return LineString(np.column_stack([x, y]))
+
+
+def route_overlap(a: LineString, b: LineString, within_m: float) -> float:
+    """Share (0–1) of line ``a``'s length lying within ``within_m`` of line ``b``.
+
+    Lines in a projected CRS (metres).
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> route_overlap(LineString([(0, 0), (10, 0)]), LineString([(0, 0), (5, 0)]), 1)
+    0.6
+    """
+    if a.length == 0:
+        return 1.0
+    return float(a.intersection(b.buffer(within_m)).length / a.length)
+
+
+def alternative_routes(
+    surface: CostSurface,
+    origin: PlaceLike,
+    destination: PlaceLike,
+    k: int = 3,
+    *,
+    origin_name: str | None = None,
+    destination_name: str | None = None,
+    penalty: float = 1.25,
+    penalty_km: float | None = None,
+    max_overlap: float = 0.6,
+    max_premium_pct: float = 50.0,
+    max_tries: int | None = None,
+    snap_km: float = SNAP_KM,
+) -> gpd.GeoDataFrame:
+    """Up to ``k`` spatially distinct near-optimal routes (the best first).
+
+    Penalty method: after each route found, the cells within ``penalty_km`` of it cost
+    ``penalty`` times more and the search is repeated; a candidate is kept when at most
+    ``max_overlap`` of its length lies within ``penalty_km`` of any route kept before,
+    otherwise the penalty grows by half and the search repeats (``max_tries`` in all).
+    Each route's real cost is measured on the unpenalised surface.
+
+    Returns the rows of :func:`least_cost_route` plus ``rank`` (0 = best),
+    ``premium_pct`` (cost above the best) and ``overlap`` (largest share of its length
+    shared with another kept route) and ``overlap_with`` (that route's rank).
+
+    Published studies find useful alternatives at 4–6 % above the optimum (Talsma et
+    al., engrXiv 10.31224/6670).
+
+    Examples
+    --------
+    >>> from planner.layers import default_layers
+    >>> from planner.costsurface import build_cost_surface
+    >>> L = default_layers()
+    >>> s = build_cost_surface(L.terrain, L.countries, L.water, L.pipelines, L.mountains,
+    ...                        resolution_m=20_000)
+    >>> alts = alternative_routes(s, (55.3, 45.1), (69.6, 42.3), k=2)
+    >>> list(alts["rank"]), bool(alts.premium_pct.iloc[1] > 0)
+    ([0, 1], True)
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    o = locate(surface, origin, origin_name, snap_km)
+    d = locate(surface, destination, destination_name, snap_km)
+    _check_distinct(o, d)
+    res = surface.resolution_m
+    _route_memory_check(surface.shape, res, "alternative routes (full-resolution solves)")
+    within_m = (penalty_km if penalty_km is not None else max(20.0, 3 * res / 1000)) * 1000
+    work = surface.cost.astype(np.float32, copy=True)
+    kept: list[tuple[np.ndarray, LineString]] = []
+    tries = max_tries if max_tries is not None else 4 * k
+    factor = penalty
+    best_cost: float | None = None
+    for _ in range(tries):
+        if len(kept) >= k:
+            break
+        mcp, cum = _solve(work, (o.row, o.col), [(d.row, d.col)], res)
+        if not np.isfinite(cum[d.row, d.col]):
+            if not kept:
+                raise _unreachable(o, d)
+            break
+        path = np.asarray(mcp.traceback((d.row, d.col)))
+        del mcp, cum
+        line = _xy_line(surface, path)
+        true_cost = path_cost(surface.cost, path[:, 0], path[:, 1], res)
+        if best_cost is None:
+            best_cost = true_cost
+        overl = [route_overlap(line, other, within_m) for _, other in kept]
+        premium = 100.0 * (true_cost - best_cost) / best_cost
+        if premium > max_premium_pct:
+            log.info("alternatives: next candidate %.1f %% above the best: stopping", premium)
+            break
+        if not overl or max(overl) <= max_overlap:
+            kept.append((path, line))
+            factor = penalty
+        else:
+            factor = 1.0 + (factor - 1.0) * 1.5
+        # penalise the cells near the candidate (kept or not) to push the next one away
+        buf = line.buffer(within_m)
+        mask = rasterio.features.rasterize([(buf, 1)], out_shape=surface.shape,
+                                           transform=surface.transform, fill=0,
+                                           dtype="uint8") > 0
+        work[mask] *= np.float32(factor)
+    records = []
+    for path, _ in kept:
+        records.append(_record(surface, o, d, path, "full"))
+    out = _frame(records)
+    out["rank"] = range(len(out))
+    best = float(out.cost.iloc[0])
+    out["premium_pct"] = 100.0 * (out.cost - best) / best
+    ov, ovw = [], []
+    for i, (_, li) in enumerate(kept):
+        shares = [(route_overlap(li, lj, within_m), j) for j, (_, lj) in enumerate(kept)
+                  if j != i]
+        s, j = max(shares) if shares else (0.0, -1)
+        ov.append(s)
+        ovw.append(j)
+    out["overlap"] = ov
+    out["overlap_with"] = ovw
+    if len(out) < k:
+        log.info("alternatives: found %d of %d distinct routes", len(out), k)
+    return out
+
+
+# --- candidate networks ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CandidateNetwork:
+    """A candidate network between many points (SimCCS style).
+
+    Attributes
+    ----------
+    edges : geopandas.GeoDataFrame
+        One least-cost route per Delaunay edge (columns of :func:`least_cost_route`).
+    graph : networkx.Graph
+        The routes merged at the cell level: nodes are the points and the junctions
+        where routes meet or part (``kind`` "endpoint" or "junction", ``lon``, ``lat``);
+        edges are the stretches between them with ``cost`` (km-eq), ``length_km``,
+        ``geometry`` (EPSG:4326) and ``used_by`` (the Delaunay edges that share them).
+    """
+
+    edges: gpd.GeoDataFrame
+    graph: nx.Graph
+
+    def segments(self) -> gpd.GeoDataFrame:
+        """The merged graph's edges as a GeoDataFrame."""
+        rows = [{"u": u, "v": v, **{k: val for k, val in data.items()}}
+                for u, v, data in self.graph.edges(data=True)]
+        return gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
+
+
+def delaunay_edges(xy: np.ndarray) -> list[tuple[int, int]]:
+    """Unique edges of the Delaunay triangulation of points (two points: one edge).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> delaunay_edges(np.array([[0, 0], [1, 0], [0, 1], [1, 1.1]]))
+    [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
+    """
+    n = len(xy)
+    if n < 2:
+        return []
+    if n == 2:
+        return [(0, 1)]
+    try:
+        tri = Delaunay(xy)
+    except Exception:  # collinear points: connect in order along the line
+        order = np.lexsort((xy[:, 1], xy[:, 0]))
+        return sorted((int(min(a, b)), int(max(a, b))) for a, b in itertools.pairwise(order))
+    edges: set[tuple[int, int]] = set()
+    for s in tri.simplices:
+        for a, b in ((s[0], s[1]), (s[1], s[2]), (s[0], s[2])):
+            edges.add((int(min(a, b)), int(max(a, b))))
+    return sorted(edges)
+
+
+def candidate_network(
+    surface: CostSurface,
+    points: Places, *,
+    snap_km: float = SNAP_KM,
+) -> CandidateNetwork:
+    """Delaunay triangulation over the points, one least-cost path per edge, merged.
+
+    Examples
+    --------
+    >>> from planner.layers import default_layers
+    >>> from planner.costsurface import build_cost_surface
+    >>> L = default_layers()
+    >>> s = build_cost_surface(L.terrain, L.countries, L.water, L.pipelines, L.mountains,
+    ...                        resolution_m=20_000)
+    >>> net = candidate_network(s, {"Beyneu": (55.3, 45.1), "Shymkent": (69.6, 42.3),
+    ...                             "Tashkent": (69.24, 41.31)})
+    >>> len(net.edges), net.graph.number_of_nodes() >= 3
+    (3, True)
+    """
+    named = as_places(points)
+    places = [locate(surface, (lon, lat), n, snap_km) for n, lon, lat in named]
+    uniq: dict[tuple[int, int], Place] = {}
+    for p in places:
+        uniq.setdefault((p.row, p.col), p)
+    places = list(uniq.values())
+    xy = np.column_stack(surface.rowcol_to_xy(np.array([p.row for p in places]),
+                                              np.array([p.col for p in places])))
+    pairs = delaunay_edges(xy)
+    by_origin: dict[int, list[int]] = {}
+    for a, b in pairs:
+        by_origin.setdefault(a, []).append(b)
+    records, paths = [], []
+    missing = []
+    for a, bs in by_origin.items():
+        o = places[a]
+        _route_memory_check(surface.shape, surface.resolution_m, "route solve")
+        mcp, cum = _solve(surface.cost, (o.row, o.col),
+                          [(places[b].row, places[b].col) for b in bs], surface.resolution_m)
+        for b in bs:
+            d = places[b]
+            if not np.isfinite(cum[d.row, d.col]):
+                missing.append(f"{o.name} – {d.name}")
+                continue
+            path = np.asarray(mcp.traceback((d.row, d.col)))
+            records.append(_record(surface, o, d, path, "full"))
+            paths.append((o, d, path))
+        del mcp, cum
+    if missing:
+        log.warning("candidate network: %d Delaunay edge(s) unreachable: %s", len(missing),
+                    "; ".join(missing))
+    graph = _merge_paths(surface, paths)
+    return CandidateNetwork(_frame(records), graph)
+
+
+def _merge_paths(surface: CostSurface,
+                 paths: Iterable[tuple[Place, Place, np.ndarray]]) -> nx.Graph:
+    """Merge cell paths into one graph, contracting chains of cells between junctions."""
+    cells = nx.Graph()
+    ends: dict[tuple[int, int], str] = {}
+    w = surface.shape[1]
+    for o, d, path in paths:
+        label = f"{o.name} – {d.name}"
+        ends[(o.row, o.col)] = o.name
+        ends[(d.row, d.col)] = d.name
+        ids = [int(r) * w + int(c) for r, c in path]
+        for u, v in itertools.pairwise(ids):
+            if cells.has_edge(u, v):
+                cells[u][v]["used_by"].add(label)
+            else:
+                cells.add_edge(u, v, used_by={label})
+    end_ids = {r * w + c: name for (r, c), name in ends.items()}
+    keep = {n for n in cells if cells.degree(n) != 2 or n in end_ids}
+    g = nx.Graph()
+
+    def node_name(n: int) -> str:
+        return end_ids.get(n, f"j{n}")
+
+    def add_node(n: int) -> None:
+        r, c = divmod(n, w)
+        x, y = surface.rowcol_to_xy(np.array([r]), np.array([c]))
+        lon, lat = surface.xy_to_lonlat(x, y)
+        g.add_node(node_name(n), kind="endpoint" if n in end_ids else "junction",
+                   lon=float(lon[0]), lat=float(lat[0]))
+
+    seen: set[tuple[int, int]] = set()
+    for start in keep:
+        add_node(start)
+        for nb in cells.neighbors(start):
+            if (start, nb) in seen:
+                continue
+            chain = [start, nb]
+            used = set(cells[start][nb]["used_by"])
+            prev, cur = start, nb
+            while cur not in keep:
+                nxt = next(x for x in cells.neighbors(cur) if x != prev)
+                prev, cur = cur, nxt
+                chain.append(cur)
+            seen.add((start, chain[1]))
+            seen.add((cur, chain[-2]))
+            add_node(cur)
+            rc = np.array([divmod(n, w) for n in chain])
+            x, y = surface.rowcol_to_xy(rc[:, 0], rc[:, 1])
+            lon, lat = surface.xy_to_lonlat(x, y)
+            length = float(GEOD.line_length(lon, lat)) / 1000.0
+            cost = path_cost(surface.cost, rc[:, 0], rc[:, 1], surface.resolution_m)
+            a, b = node_name(start), node_name(cur)
+            if a == b:
+                continue
+            if not g.has_edge(a, b) or g[a][b]["cost"] > cost:
+                g.add_edge(a, b, cost=cost, length_km=length,
+                           geometry=LineString(np.column_stack([lon, lat])),
+                           used_by=sorted(used))
+    return g
+
+
+__all__ = [
+    "SNAP_KM",
+    "CandidateNetwork",
+    "Place",
+    "PlaceError",
+    "RoutingError",
+    "UnreachableError",
+    "alternative_routes",
+    "as_places",
+    "candidate_network",
+    "default_coarse_factor",
+    "delaunay_edges",
+    "least_cost_route",
+    "locate",
+    "path_cost",
+    "refinement_gap",
+    "route_overlap",
+    "route_to_nearest",
+    "routes_many_to_many",
+]

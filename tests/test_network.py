@@ -1,0 +1,112 @@
+"""The existing pipeline system as a graph, and routes that reuse it (real data)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import pytest
+from shapely.geometry import LineString
+
+from planner.costsurface import CostSurface, build_cost_surface
+from planner.network import NetworkParams, network_summary, pipeline_graph, reuse_route
+
+RES = 10_000.0
+
+
+@pytest.fixture(scope="session")
+def cost_cache(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.getbasetemp() / "planner-cost-cache"
+
+
+@pytest.fixture(scope="session")
+def surface(layers, cost_cache) -> CostSurface:
+    return build_cost_surface(layers.terrain, layers.countries, layers.water, layers.pipelines,
+                              layers.mountains, layers.demand_centres, resolution_m=RES,
+                              cache_dir=cost_cache)
+
+
+@pytest.fixture(scope="session")
+def graph(layers) -> nx.MultiGraph:
+    return pipeline_graph(layers.pipelines)
+
+
+@pytest.fixture(scope="session")
+def cac_border(layers):
+    """Where Central Asia–Center crosses from Russia into Kazakhstan (supply points)."""
+    sp = layers.supply_points
+    m = sp[(sp.kind == "border_crossing") & (sp.pipeline == "Central Asia–Center")
+           & (sp.from_country == "Russia") & (sp.to_country == "Kazakhstan")]
+    assert len(m), "the supply points should hold the CAC Russia–Kazakhstan crossing"
+    p = m.geometry.iloc[0]
+    return (p.x, p.y)
+
+
+@pytest.fixture(scope="session")
+def nukus(layers):
+    d = layers.demand_centres
+    p = d[(d.name == "Nukus") & (d.country == "Uzbekistan")].geometry.iloc[0]
+    return (p.x, p.y)
+
+
+def test_graph_attributes(graph):
+    assert graph.number_of_nodes() > 100
+    for _, _, d in list(graph.edges(data=True))[:50]:
+        for key in ("pipeline_id", "name", "system", "status", "capacity_bcm_y", "direction",
+                    "flow", "length_km", "geometry"):
+            assert key in d
+        assert d["length_km"] > 0
+    cac = [d for *_, d in graph.edges(data=True) if d["system"] == "Central Asia–Center"]
+    assert cac and all(d["direction"] == "north" for d in cac)
+    assert {d["status"] for d in cac} == {"Operating"}
+    assert max(d["capacity_bcm_y"] for d in cac) == pytest.approx(60.2)
+    s = network_summary(graph).set_index(["system", "status"])
+    # CAC strings total several thousand km
+    assert s.loc[("Central Asia–Center", "Operating"), "length_km"] > 5000
+
+
+def test_snapping_and_junctions():
+    # B ends 1 km from A's middle: A is split there and both meet at one node
+    p = gpd.GeoDataFrame(
+        {"pipeline_id": ["a", "b", "c"], "name": ["A", "B", "C"],
+         "status": ["Operating"] * 3},
+        geometry=[LineString([(60, 45), (62, 45)]), LineString([(61, 45.01), (61, 47)]),
+                  LineString([(62.02, 45), (63, 45)])], crs="EPSG:4326")
+    g = pipeline_graph(p, params=NetworkParams(snap_km=3, tap_spacing_km=1000))
+    assert nx.is_connected(g)  # C's start snaps to A's end (1.6 km apart)
+    assert g.number_of_nodes() == 5 and g.number_of_edges() == 4
+    tight = pipeline_graph(p, params=NetworkParams(snap_km=0.5, tap_spacing_km=1000))
+    assert not nx.is_connected(tight)
+
+
+def test_reuse_route_follows_central_asia_center(surface, graph, cac_border, nukus):
+    r = reuse_route(surface, graph, cac_border, nukus, origin_name="CAC RU–KZ border",
+                    destination_name="Nukus")
+    row = r.route.iloc[0]
+    assert "Central Asia–Center" in row.pipelines
+    assert r.km_by_system["Central Asia–Center"] > 700
+    assert row.reused_km > 700 and row.new_km < 0.3 * row.length_km
+    assert row.reused_km + row.new_km == pytest.approx(row.length_km)
+    # Russian gas flows south: against CAC's design direction
+    assert row.reversed_km > 500
+    assert row.cost < row.greenfield_cost
+    legs = r.legs
+    assert set(legs.kind) <= {"new", "reuse"}
+    assert legs.length_km.sum() == pytest.approx(row.length_km)
+    cac = legs[legs.system == "Central Asia–Center"]
+    assert cac["reverse"].all() and cac.pipeline_ids.str.contains("P").all()
+    assert len(row.distance_km) == len(row.elevation_m) > 10
+    assert r.route.crs.to_epsg() == 4326
+
+
+def test_reuse_without_reverse_flow(surface, graph, cac_border, nukus):
+    r = reuse_route(surface, graph, cac_border, nukus, allow_reverse=False)
+    row = r.route.iloc[0]
+    assert row.reversed_km == 0
+    assert "Central Asia–Center" not in r.legs.loc[r.legs.kind == "reuse", "system"].tolist()
+
+
+def test_capacity_is_respected(surface, graph, cac_border, nukus):
+    r = reuse_route(surface, graph, cac_border, nukus, volume_bcm_y=500)
+    row = r.route.iloc[0]
+    assert row.reused_km == 0 and row.new_km > 0
+    assert row.cost == pytest.approx(row.greenfield_cost)
