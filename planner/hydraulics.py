@@ -35,9 +35,10 @@ The leading constants are checked against first principles in ``tests/test_hydra
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -173,7 +174,8 @@ class Gas:
     @property
     def base_density_kg_m3(self) -> float:
         """Density at standard conditions (ideal gas), kg/m³."""
-        return self.base_pressure_kpa * 1e3 * self.molar_mass_kg_mol / (_R * self.base_temperature_k)
+        m = self.molar_mass_kg_mol
+        return self.base_pressure_kpa * 1e3 * m / (_R * self.base_temperature_k)
 
     def z_at(self, pressure_bar: float) -> float:
         """Compressibility factor at a pressure (bar absolute) and the flowing temperature."""
@@ -349,6 +351,50 @@ def as_profile(profile: RouteProfile | pd.DataFrame | tuple | None,
     return out
 
 
+def profile_along(line: object, terrain: object, step_km: float = 2.0) -> RouteProfile:
+    """Route profile of a line (EPSG:4326) sampled from a terrain every ``step_km``.
+
+    Distances are geodesic (WGS84). Points where the terrain has no value take the
+    elevation of the nearest sampled point that has one.
+
+    Parameters
+    ----------
+    line : shapely LineString in EPSG:4326
+    terrain : planner.terrain.Terrain in EPSG:4326 (anything with ``elevation_at(x, y)``)
+    step_km : float
+    """
+    from pyproj import Geod
+    from shapely import LineString
+
+    if not isinstance(line, LineString) or line.is_empty:
+        raise ValueError("line must be a non-empty shapely LineString in EPSG:4326")
+    step = _positive("step_km", step_km)
+    geod = Geod(ellps="WGS84")
+    coords = np.asarray(line.coords)[:, :2]
+    pts = [coords[:1]]
+    for a, b in itertools.pairwise(coords):
+        _, _, d = geod.inv(a[0], a[1], b[0], b[1])
+        n = max(1, math.ceil(d / 1000 / step))
+        if n > 1:
+            pts.append(np.asarray(geod.npts(a[0], a[1], b[0], b[1], n - 1)).reshape(-1, 2))
+        pts.append(b[None, :])
+    xy = np.vstack(pts)
+    _, _, seg = geod.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+    keep = np.concatenate([[True], np.asarray(seg) > 0])
+    xy = xy[keep]
+    dist = np.concatenate([[0.0], np.cumsum(np.asarray(seg)[keep[1:]])]) / 1000
+    sample = terrain.elevation_at  # type: ignore[attr-defined]
+    elev = np.asarray(sample(xy[:, 0], xy[:, 1]), dtype=float)
+    ok = np.isfinite(elev)
+    if not ok.any():
+        raise ValueError("the terrain has no elevation along the line (outside the grid?)")
+    if not ok.all():
+        log.warning("%d of %d profile points lack elevation; filled from neighbours",
+                    int((~ok).sum()), ok.size)
+        elev = np.interp(dist, dist[ok], elev[ok].astype(np.float64))  # type: ignore[arg-type]
+    return RouteProfile(dist, elev)
+
+
 # --------------------------------------------------------------------------------------
 # Unit conversions
 
@@ -419,9 +465,9 @@ def compressibility(
     Examples
     --------
     >>> round(compressibility(70.0, 15.0, 0.6), 3)
-    0.888
+    0.845
     >>> round(compressibility(70.0, 15.0, 0.6, method="cnga"), 3)
-    0.876
+    0.857
     """
     p = _positive("pressure_bar", pressure_bar)
     t_r = (temperature_c + 273.15) * 1.8
@@ -456,7 +502,7 @@ def reynolds_number(flow_bcm_y: float, inner_diameter_mm: float, gas: Gas | None
     Examples
     --------
     >>> f"{reynolds_number(15, 1035):.3g}"
-    '3.88e+07'
+    '3.91e+07'
     """
     gas = gas or Gas()
     q = _positive("flow_bcm_y", flow_bcm_y)
@@ -478,9 +524,9 @@ def friction_factor(
     Examples
     --------
     >>> round(friction_factor(1e7, 4.4e-5), 5)
-    0.01048
+    0.01065
     >>> round(friction_factor(1e7, 4.4e-5, method="swamee_jain"), 5)
-    0.01057
+    0.01071
     """
     re = _positive("reynolds", reynolds)
     rr = float(relative_roughness)
@@ -628,7 +674,7 @@ def pressure_profile(
     >>> pipe = Pipe(1067, 15.9)
     >>> df = pressure_profile(15, 98, pipe, length_km=150)
     >>> round(float(df["pressure_bar"].iloc[-1]), 1)
-    84.3
+    81.7
     """
     gas = gas or Gas()
     _check_method(method, friction)
@@ -664,7 +710,7 @@ def outlet_pressure_bar(
     Examples
     --------
     >>> round(outlet_pressure_bar(15, 98, Pipe(1067, 15.9), length_km=150), 1)
-    84.3
+    81.7
     """
     df = pressure_profile(flow_bcm_y, inlet_pressure_bar, pipe, profile, length_km=length_km,
                           gas=gas, method=method, friction=friction)
@@ -703,7 +749,7 @@ def pipe_capacity_bcm_y(
     Examples
     --------
     >>> round(pipe_capacity_bcm_y(Pipe(1067, 15.9), 98, 60, length_km=150), 1)
-    33.5
+    21.3
     """
     gas = gas or Gas()
     _check_method(method, friction)
@@ -789,7 +835,7 @@ def compressor_duty(
     --------
     >>> d = compressor_duty(15, 60, 98)
     >>> round(d.compression_ratio, 3), round(d.polytropic_power_kw / 1000, 1)
-    (1.633, 26.7)
+    (1.633, 24.8)
     """
     gas = gas or Gas()
     q = _positive("flow_bcm_y", flow_bcm_y)
@@ -807,7 +853,8 @@ def compressor_duty(
     _choice("power_basis", power_basis, ("isentropic", "polytropic"))
     t1 = gas.temperature_k if suction_temperature_c is None else suction_temperature_c + 273.15
     if t1 <= 0:
-        raise ValueError(f"suction_temperature_c must be above -273.15, got {suction_temperature_c}")
+        raise ValueError(
+            f"suction_temperature_c must be above -273.15, got {suction_temperature_c}")
     k = gas.heat_capacity_ratio
     z = 0.5 * (gas.z_at(ps) + gas.z_at(pd_))
     r = pd_ / ps
@@ -898,9 +945,12 @@ def place_compressor_stations(
 
     Examples
     --------
-    >>> plan = place_compressor_stations(None, 15, Pipe(1067, 15.9), 98, 60, length_km=1000)
+    >>> plan = place_compressor_stations(None, 15, Pipe(1067, 15.9), 98, 60, length_km=1000,
+    ...                                  supply_pressure_bar=55)
     >>> plan.count, [round(x) for x in plan.stations["distance_km"]]
-    (3, [0, 358, 716])
+    (4, [0, 302, 604, 906])
+    >>> round(plan.total_power_kw / 1e3), round(100 * plan.fuel_share, 2)
+    (106, 1.87)
     """
     gas = gas or Gas()
     _check_method(method, friction)
@@ -999,7 +1049,7 @@ def station_spacing_km(
     Examples
     --------
     >>> round(station_spacing_km(15, Pipe(1067, 15.9), 98, 60))
-    358
+    303
     """
     gas = gas or Gas()
     _check_method(method, friction)
@@ -1067,6 +1117,7 @@ def size_pipe(
     friction: FrictionMethod = "colebrook",
     smys_mpa: float = SMYS_X70_MPA,
     design_factor: float = DESIGN_FACTOR_CLASS1,
+    rank_by: Callable[[pd.DataFrame], pd.Series] | None = None,
 ) -> SizingResult:
     """Choose a standard diameter and pressure class for a throughput.
 
@@ -1074,9 +1125,32 @@ def size_pipe(
     fall to ``class / compression_ratio`` before the next station, stations need to be no
     closer than ``min_station_spacing_km`` (typical spacing is 50–100 mi, EIA; 30–70 mi,
     INGAA; Soviet-era trunk lines 100–150 km). Among feasible combinations the one with the
-    least steel per km of route is chosen (a proxy for cost; :func:`planner.economics`
-    can re-rank ``options`` by full cost). When no single string is feasible the largest
-    pipe at the highest class is looped: ``n`` parallel strings each carrying ``flow/n``.
+    least steel per km of route is chosen (a proxy for cost), or the one with the lowest
+    ``rank_by(options)`` (for example a full cost from :mod:`planner.economics`). When no
+    single string is feasible, parallel strings are laid (looping): ``n`` strings each
+    carrying ``flow/n``, and the result says so. A head station compresses the gas from
+    the minimum suction pressure at km 0.
+
+    Parameters
+    ----------
+    flow_bcm_y : float
+        Throughput to carry, bcm/y.
+    length_km : float
+        Route length, km (must agree with the profile's length when one is given).
+    profile : RouteProfile, DataFrame, (distance_km, elevation_m) or None
+        Elevation profile for station placement; ``None`` is a level route.
+    diameters_mm, pressure_classes_mpa : sequence of float
+        Standard outside diameters and pressure classes to choose from.
+    compression_ratio : float
+        Station discharge over suction pressure (1.3–1.6 is usual).
+    min_station_spacing_km : float
+        Closest acceptable spacing of compressor stations.
+    max_strings : int
+        Most parallel strings before the throughput is declared impossible.
+    rank_by : callable, optional
+        Takes the options table (columns ``outer_diameter_mm``, ``pressure_class_mpa``,
+        ``wall_thickness_mm``, ``station_spacing_km``, ``stations_estimate``,
+        ``steel_t_per_km``, ``strings``, ...) and returns a score per row; lowest wins.
 
     Raises
     ------
@@ -1088,7 +1162,7 @@ def size_pipe(
     --------
     >>> r = size_pipe(15, 1500)
     >>> r.outer_diameter_mm, r.pressure_class_mpa, r.strings
-    (1016, 9.8, 1)
+    (1016.0, 7.4, 1)
     >>> size_pipe(120, 1500).looped
     True
     """
@@ -1120,7 +1194,7 @@ def size_pipe(
                     "outer_diameter_mm": float(d), "pressure_class_mpa": float(c),
                     "wall_thickness_mm": pipe.wall_thickness_mm,
                     "station_spacing_km": spacing,
-                    "stations_estimate": max(1, math.ceil(length / spacing)) if spacing > 0 else 0,
+                    "stations_estimate": math.ceil(length / spacing),
                     "steel_t_per_km": steel_t_per_km,
                     "feasible": spacing >= spacing_min,
                 })
@@ -1139,13 +1213,18 @@ def size_pipe(
         opts = table(q / strings)
     opts["strings"] = strings
     opts["steel_t_per_km_route"] = opts["steel_t_per_km"] * strings
-    best = opts[opts["feasible"]].sort_values(
-        ["steel_t_per_km_route", "stations_estimate"]).iloc[0]
+    feasible = opts[opts["feasible"]].copy()
+    if rank_by is not None:
+        feasible["rank_score"] = np.asarray(rank_by(feasible), dtype=float)
+        best = feasible.sort_values(["rank_score", "steel_t_per_km_route"]).iloc[0]
+    else:
+        best = feasible.sort_values(["steel_t_per_km_route", "stations_estimate"]).iloc[0]
     d, c, t = (float(best["outer_diameter_mm"]), float(best["pressure_class_mpa"]),
                float(best["wall_thickness_mm"]))
     pipe = Pipe(d, t)
     plan = place_compressor_stations(prof, q / strings, pipe, c * 10, c * 10 / cr, gas=gas,
-                                     method=method, friction=friction)
+                                     method=method, friction=friction,
+                                     supply_pressure_bar=c * 10 / cr)
     looped = strings > 1
     if looped:
         msg = (f"{q:g} bcm/y exceeds what one string of the largest standard pipe "
@@ -1228,7 +1307,7 @@ def assess_existing_line(
     >>> a = assess_existing_line(Pipe(1067, 15.9), None, 98, 60, length_km=1000,
     ...                          station_km=[0, 350, 700])
     >>> round(a.capacity_bcm_y, 1), round(a.capacity_without_compression_bcm_y, 1)
-    (15.1, 11.9)
+    (13.9, 8.2)
     """
     gas = gas or Gas()
     prof = as_profile(profile, length_km)
@@ -1245,7 +1324,7 @@ def assess_existing_line(
                                   friction=friction)
     cuts = sorted(set([0.0, *stations, work.length_km]))
     caps = []
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts):
         d = work.distance_km
         inside = (d > a) & (d < b)
         seg_d = np.concatenate([[a], d[inside], [b]])
@@ -1290,6 +1369,7 @@ __all__ = [
     "pipe_capacity_bcm_y",
     "place_compressor_stations",
     "pressure_profile",
+    "profile_along",
     "reynolds_number",
     "size_pipe",
     "station_spacing_km",

@@ -1,0 +1,659 @@
+"""Costs, tariffs and who gains what: CAPEX, OPEX, levelized tariff, per-country split.
+
+Every cost parameter lives in one table, ``planner/data/cost_parameters.csv`` (columns
+``parameter, value, unit, currency_year, source, note``), loaded and validated by
+:func:`load_cost_parameters`. Money is escalated between currency years explicitly with an
+index from ``planner/data/escalation_index.csv`` (US CPI-U by default, or CEPCI), and
+regional adjustment is a named parameter (``regional_factor_*``), never a number buried in
+code.
+
+Units are in the names: ``*_usd`` (US dollars of ``currency_year``), ``*_km``, ``*_mm``,
+``*_bcm_y``, tariffs in USD per 1000 standard m³ (``usd_per_1000m3``) and per 1000 m³
+per 100 km.
+
+Examples
+--------
+>>> capital_recovery_factor(0.08, 30)  # doctest: +ELLIPSIS
+0.0888...
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import Geod
+from shapely import LineString, MultiLineString
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+COST_PARAMETERS_CSV = DATA_DIR / "cost_parameters.csv"
+ESCALATION_INDEX_CSV = DATA_DIR / "escalation_index.csv"
+COST_COLUMNS = ("parameter", "value", "unit", "currency_year", "source", "note")
+
+#: Default currency year of results.
+DEFAULT_CURRENCY_YEAR = 2023
+_MM_PER_INCH = 25.4
+_KM_PER_MILE = 1.609344
+_KW_PER_HP = 0.745699872  # mechanical horsepower (550 ft·lbf/s)
+_GEOD = Geod(ellps="WGS84")
+
+
+def _positive(name: str, value: float) -> float:
+    v = float(value)
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def _non_negative(name: str, value: float) -> float:
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+# --------------------------------------------------------------------------------------
+# The parameter table and escalation
+
+
+def load_cost_parameters(path: str | Path | None = None) -> pd.DataFrame:
+    """Load and validate the cost parameter table.
+
+    Every row needs a unique ``parameter`` name, a finite numeric ``value``, a ``unit`` and
+    a ``source``; monetary rows (unit containing ``USD``) need a ``currency_year``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``parameter``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the rows and the column at fault.
+
+    Examples
+    --------
+    >>> t = load_cost_parameters()
+    >>> float(t.loc["compressor_usd_per_hp", "value"])
+    3100.0
+    """
+    path = Path(path) if path is not None else COST_PARAMETERS_CSV
+    df = pd.read_csv(path, dtype={"parameter": str, "unit": str, "source": str, "note": str})
+    missing = [c for c in COST_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected {list(COST_COLUMNS)}")
+    problems = []
+    dup = df["parameter"][df["parameter"].duplicated()].tolist()
+    if dup:
+        problems.append(f"duplicate parameter names {dup}")
+    values = pd.to_numeric(df["value"], errors="coerce")
+    bad = df.loc[values.isna() | ~np.isfinite(values.fillna(0)), "parameter"].tolist()
+    if bad:
+        problems.append(f"column 'value' is not a finite number for {bad}")
+    no_source = df.loc[df["source"].fillna("").str.strip() == "", "parameter"].tolist()
+    if no_source:
+        problems.append(f"column 'source' is empty for {no_source}")
+    no_unit = df.loc[df["unit"].fillna("").str.strip() == "", "parameter"].tolist()
+    if no_unit:
+        problems.append(f"column 'unit' is empty for {no_unit}")
+    money = df["unit"].fillna("").str.contains("USD")
+    years = pd.to_numeric(df["currency_year"], errors="coerce")
+    no_year = df.loc[money & years.isna(), "parameter"].tolist()
+    if no_year:
+        problems.append(f"column 'currency_year' is empty for monetary parameters {no_year}")
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems))
+    out = df.assign(value=values.astype(float), currency_year=years).set_index("parameter")
+    out.attrs["source_file"] = str(path)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _default_parameters() -> pd.DataFrame:
+    return load_cost_parameters()
+
+
+def _params(params: pd.DataFrame | None) -> pd.DataFrame:
+    return _default_parameters() if params is None else params
+
+
+def parameter(name: str, params: pd.DataFrame | None = None,
+              currency_year: int | None = None, index: str = "cpi_u") -> float:
+    """A parameter's value, escalated to ``currency_year`` when it is monetary.
+
+    Examples
+    --------
+    >>> parameter("discount_rate")
+    0.08
+    >>> parameter("no_such_thing")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown cost parameter 'no_such_thing'; see planner/data/cost_parameters.csv
+    """
+    t = _params(params)
+    if name not in t.index:
+        raise ValueError(
+            f"unknown cost parameter {name!r}; see planner/data/cost_parameters.csv"
+        )
+    value = float(t["value"].to_dict()[name])
+    year = t["currency_year"].to_dict()[name]
+    if currency_year is not None and pd.notna(year):
+        value = escalate(value, int(year), currency_year, index=index)
+    return value
+
+
+@lru_cache(maxsize=1)
+def load_escalation_index(path: str | None = None) -> pd.DataFrame:
+    """The escalation indices (columns ``index, year, value, source``).
+
+    Examples
+    --------
+    >>> sorted(load_escalation_index()["index"].unique())
+    ['cepci', 'cpi_u']
+    """
+    df = pd.read_csv(path or ESCALATION_INDEX_CSV)
+    for col in ("index", "year", "value", "source"):
+        if col not in df.columns:
+            raise ValueError(f"{path or ESCALATION_INDEX_CSV}: missing column {col!r}")
+    if (df["value"] <= 0).any() or df.duplicated(["index", "year"]).any():
+        raise ValueError(f"{path or ESCALATION_INDEX_CSV}: values must be > 0 and unique per year")
+    return df
+
+
+def escalate(value_usd: float, from_year: int, to_year: int, index: str = "cpi_u") -> float:
+    """Money of ``from_year`` expressed in ``to_year`` dollars: ``value × I(to) / I(from)``.
+
+    Parameters
+    ----------
+    index : {"cpi_u", "cepci"}
+        US CPI-U (BLS) or the Chemical Engineering Plant Cost Index.
+
+    Examples
+    --------
+    >>> round(escalate(100.0, 2011, 2023), 2)   # 100 * 304.702 / 224.939
+    135.46
+    >>> escalate(1.0, 1900, 2023)
+    Traceback (most recent call last):
+    ...
+    ValueError: from_year 1900 is not in the cpi_u index (2009-2024)
+    """
+    df = load_escalation_index()
+    if index not in set(df["index"]):
+        raise ValueError(f"index must be one of {sorted(set(df['index']))}; got {index!r}")
+    s = df[df["index"] == index].set_index("year")["value"]
+    for name, y in (("from_year", from_year), ("to_year", to_year)):
+        if int(y) not in s.index:
+            raise ValueError(
+                f"{name} {y} is not in the {index} index ({s.index.min()}-{s.index.max()})"
+            )
+    return float(value_usd) * float(s[int(to_year)]) / float(s[int(from_year)])
+
+
+# --------------------------------------------------------------------------------------
+# CAPEX and OPEX
+
+
+def capital_recovery_factor(rate: float, years: float) -> float:
+    """``CRF = r (1 + r)^n / ((1 + r)^n - 1)``; ``1/n`` when r = 0.
+
+    Examples
+    --------
+    >>> round(capital_recovery_factor(0.10, 25), 6)
+    0.110168
+    """
+    r = float(rate)
+    if not math.isfinite(r) or r < 0:
+        raise ValueError(f"discount_rate must be >= 0, got {rate!r}")
+    n = _positive("lifetime_years", years)
+    if r == 0:
+        return 1.0 / n
+    g = (1 + r) ** n
+    return r * g / (g - 1)
+
+
+def pipeline_capex_usd(
+    diameter_mm: float,
+    length_km: float,
+    *,
+    strings: int = 1,
+    terrain_factor: float = 1.0,
+    crossing_factor: float = 1.0,
+    regional_factor: float | str = "regional_factor_central_asia",
+    currency_year: int = DEFAULT_CURRENCY_YEAR,
+    index: str = "cpi_u",
+    params: pd.DataFrame | None = None,
+) -> pd.Series:
+    """CAPEX of line pipe by component from the NETL regressions.
+
+    ``component = fixed + mult · L · (d2 D² + d1 D + d0)`` (materials, labour) or
+    ``fixed + mult · L · (d1 D + d0)`` (miscellaneous, right of way), D in inches and L in
+    miles, 2011 USD, then times the terrain, crossing and regional factors and escalated to
+    ``currency_year``. Parallel strings are costed as separate lines.
+
+    Parameters
+    ----------
+    diameter_mm : float
+        Outside diameter, mm.
+    length_km : float
+        Route length, km.
+    strings : int
+        Parallel strings (looping).
+    terrain_factor, crossing_factor : float
+        Multipliers the route met (length-weighted means from the cost surface).
+    regional_factor : float or str
+        A number, or the name of a ``regional_factor_*`` parameter.
+
+    Returns
+    -------
+    pandas.Series
+        ``materials``, ``labour``, ``misc``, ``row`` and ``total`` in USD of ``currency_year``.
+
+    Examples
+    --------
+    >>> c = pipeline_capex_usd(1067, 100, regional_factor=1.0, currency_year=2011)
+    >>> round(float(c["total"]) / 1e6, 1)
+    227.5
+    """
+    d_in = _positive("diameter_mm", diameter_mm) / _MM_PER_INCH
+    l_mi = _positive("length_km", length_km) / _KM_PER_MILE
+    n = int(strings)
+    if n < 1:
+        raise ValueError(f"strings must be >= 1, got {strings!r}")
+    tf = _positive("terrain_factor", terrain_factor)
+    cf = _positive("crossing_factor", crossing_factor)
+    rf = (parameter(regional_factor, params) if isinstance(regional_factor, str)
+          else _positive("regional_factor", regional_factor))
+    p = _params(params)
+
+    def v(name: str) -> float:
+        return parameter(name, p)
+
+    out = {}
+    for comp in ("materials", "labour"):
+        out[comp] = v(f"netl_{comp}_fixed") + v(f"netl_{comp}_mult") * l_mi * (
+            v(f"netl_{comp}_d2") * d_in**2 + v(f"netl_{comp}_d1") * d_in + v(f"netl_{comp}_d0"))
+    for comp in ("misc", "row"):
+        out[comp] = v(f"netl_{comp}_fixed") + v(f"netl_{comp}_mult") * l_mi * (
+            v(f"netl_{comp}_d1") * d_in + v(f"netl_{comp}_d0"))
+    base_year = int(p.at["netl_materials_fixed", "currency_year"])  # type: ignore[arg-type]
+    esc = escalate(1.0, base_year, currency_year, index=index)
+    s = pd.Series(out) * n * tf * cf * rf * esc
+    s["total"] = s.sum()
+    return s
+
+
+def compressor_capex_usd(power_kw: float, *, currency_year: int = DEFAULT_CURRENCY_YEAR,
+                         regional_factor: float | str = "regional_factor_central_asia",
+                         index: str = "cpi_u", params: pd.DataFrame | None = None) -> float:
+    """CAPEX of compressor stations: installed power (kW → hp) times USD per hp.
+
+    Examples
+    --------
+    >>> round(compressor_capex_usd(745.699872, regional_factor=1.0, currency_year=2020))
+    3100000
+    """
+    kw = _non_negative("power_kw", power_kw)
+    rf = (parameter(regional_factor, params) if isinstance(regional_factor, str)
+          else _positive("regional_factor", regional_factor))
+    usd_hp = parameter("compressor_usd_per_hp", params, currency_year, index)
+    return kw / _KW_PER_HP * usd_hp * rf
+
+
+def metering_capex_usd(border_crossings: int, *, currency_year: int = DEFAULT_CURRENCY_YEAR,
+                       index: str = "cpi_u", params: pd.DataFrame | None = None) -> float:
+    """CAPEX of fiscal metering: one station per border crossing.
+
+    >>> metering_capex_usd(2, currency_year=2020)
+    30000000.0
+    """
+    n = int(border_crossings)
+    if n < 0:
+        raise ValueError(f"border_crossings must be >= 0, got {border_crossings!r}")
+    return n * parameter("metering_station_usd", params, currency_year, index)
+
+
+@dataclass(frozen=True)
+class RouteCost:
+    """CAPEX, OPEX and tariff of one route (USD of ``currency_year``)."""
+
+    pipeline_capex_usd: float
+    compressor_capex_usd: float
+    metering_capex_usd: float
+    crossings_capex_usd: float
+    capex_usd: float
+    fixed_opex_usd_per_year: float
+    fuel_cost_usd_per_year: float
+    opex_usd_per_year: float
+    annual_throughput_bcm: float
+    tariff_usd_per_1000m3: float
+    tariff_usd_per_1000m3_per_100km: float
+    length_km: float
+    currency_year: int
+
+    def as_series(self) -> pd.Series:
+        return pd.Series(self.__dict__)
+
+
+def levelized_tariff(
+    capex_usd: float,
+    opex_usd_per_year: float,
+    throughput_bcm_y: float,
+    length_km: float,
+    *,
+    discount_rate: float | None = None,
+    lifetime_years: float | None = None,
+    utilisation: float | None = None,
+    params: pd.DataFrame | None = None,
+) -> tuple[float, float]:
+    """Levelized transport tariff ``(CAPEX · CRF + OPEX) / (throughput · utilisation)``.
+
+    Returns
+    -------
+    (usd_per_1000m3, usd_per_1000m3_per_100km)
+
+    Examples
+    --------
+    >>> t, t100 = levelized_tariff(1e9, 2e7, 10, 1000, discount_rate=0.08,
+    ...                            lifetime_years=30, utilisation=0.9)
+    >>> round(t, 3), round(t100, 3)
+    (12.092, 1.209)
+    """
+    capex = _non_negative("capex_usd", capex_usd)
+    opex = _non_negative("opex_usd_per_year", opex_usd_per_year)
+    q = _positive("throughput_bcm_y", throughput_bcm_y)
+    length = _positive("length_km", length_km)
+    r = parameter("discount_rate", params) if discount_rate is None else discount_rate
+    n = parameter("lifetime_years", params) if lifetime_years is None else lifetime_years
+    u = parameter("utilisation", params) if utilisation is None else float(utilisation)
+    if not math.isfinite(u) or not 0 < u <= 1:
+        raise ValueError(f"utilisation must be in (0, 1], got {utilisation!r}")
+    annual = capex * capital_recovery_factor(r, n) + opex
+    thousand_m3 = q * u * 1e6  # bcm = 1e6 thousand m³
+    t = annual / thousand_m3
+    return t, t / length * 100
+
+
+def route_cost(
+    diameter_mm: float,
+    length_km: float,
+    throughput_bcm_y: float,
+    *,
+    strings: int = 1,
+    compressor_power_kw: float = 0.0,
+    fuel_bcm_y: float = 0.0,
+    border_crossings: int = 0,
+    water_crossings: int = 0,
+    terrain_factor: float = 1.0,
+    crossing_factor: float = 1.0,
+    regional_factor: float | str = "regional_factor_central_asia",
+    discount_rate: float | None = None,
+    lifetime_years: float | None = None,
+    utilisation: float | None = None,
+    currency_year: int = DEFAULT_CURRENCY_YEAR,
+    index: str = "cpi_u",
+    params: pd.DataFrame | None = None,
+) -> RouteCost:
+    """CAPEX, OPEX (fixed O&M and fuel gas) and levelized tariff of a route.
+
+    Examples
+    --------
+    >>> c = route_cost(1067, 1500, 15, compressor_power_kw=150_000, fuel_bcm_y=0.4,
+    ...                border_crossings=1)
+    >>> round(c.capex_usd / 1e9, 2), round(c.tariff_usd_per_1000m3_per_100km, 2)
+    (4.03, 2.4)
+    """
+    p = _params(params)
+    pipe = pipeline_capex_usd(diameter_mm, length_km, strings=strings,
+                              terrain_factor=terrain_factor, crossing_factor=crossing_factor,
+                              regional_factor=regional_factor, currency_year=currency_year,
+                              index=index, params=p)["total"]
+    comp = compressor_capex_usd(compressor_power_kw, currency_year=currency_year,
+                                regional_factor=regional_factor, index=index, params=p)
+    meter = metering_capex_usd(border_crossings, currency_year=currency_year, index=index,
+                               params=p)
+    nw = int(water_crossings)
+    if nw < 0:
+        raise ValueError(f"water_crossings must be >= 0, got {water_crossings!r}")
+    cross = nw * parameter("river_crossing_usd", p, currency_year, index)
+    capex = float(pipe) + comp + meter + cross
+    fixed = (parameter("pipeline_fixed_om_share", p) * (float(pipe) + meter + cross)
+             + parameter("compressor_fixed_om_share", p) * comp)
+    fuel = _non_negative("fuel_bcm_y", fuel_bcm_y)
+    u = parameter("utilisation", p) if utilisation is None else float(utilisation)
+    fuel_cost = fuel * u * 1e6 * parameter("fuel_gas_price_usd_per_1000m3", p, currency_year,
+                                           index)
+    opex = fixed + fuel_cost
+    t, t100 = levelized_tariff(capex, opex, throughput_bcm_y, length_km,
+                               discount_rate=discount_rate, lifetime_years=lifetime_years,
+                               utilisation=u, params=p)
+    return RouteCost(float(pipe), comp, meter, cross, capex, fixed, fuel_cost, opex,
+                     float(throughput_bcm_y) * u, t, t100, float(length_km), currency_year)
+
+
+def delivered_cost_usd_per_1000m3(supply_price_usd_per_1000m3: float,
+                                  tariff_usd_per_1000m3: float, fuel_share: float = 0.0) -> float:
+    """Delivered cost at the destination: gas bought at the source (grossed up for the fuel
+    burnt on the way) plus the transport tariff.
+
+    ``delivered = supply / (1 - fuel_share) + tariff``
+
+    >>> round(delivered_cost_usd_per_1000m3(150, 30, 0.02), 2)
+    183.06
+    """
+    s = _non_negative("supply_price_usd_per_1000m3", supply_price_usd_per_1000m3)
+    t = _non_negative("tariff_usd_per_1000m3", tariff_usd_per_1000m3)
+    f = float(fuel_share)
+    if not 0 <= f < 1:
+        raise ValueError(f"fuel_share must be in [0, 1), got {fuel_share!r}")
+    return s / (1 - f) + t
+
+
+# --------------------------------------------------------------------------------------
+# Per-country split
+
+
+def _segments(route: LineString, max_segment_km: float) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray]:
+    """Route cut into short pieces: (start lon/lat, end lon/lat, geodesic km per piece).
+
+    For routes with long straight segments in longitude/latitude the total is slightly
+    longer than the geodesic between the vertices (the drawn line is not a geodesic)."""
+    coords = np.asarray(route.coords)[:, :2]
+    starts, ends = [], []
+    for a, b in itertools.pairwise(coords):
+        _, _, dist = _GEOD.inv(a[0], a[1], b[0], b[1])
+        n = max(1, math.ceil(dist / 1000 / max_segment_km))
+        # interpolate in longitude/latitude, as the geometry is drawn (and as shapely tests
+        # it against the country polygons); each short piece is then measured geodesically
+        t = np.linspace(0.0, 1.0, n + 1)[:, None]
+        pts = a[None, :] * (1 - t) + b[None, :] * t
+        starts.append(pts[:-1])
+        ends.append(pts[1:])
+    s = np.vstack(starts)
+    e = np.vstack(ends)
+    _, _, d = _GEOD.inv(s[:, 0], s[:, 1], e[:, 0], e[:, 1])
+    return s, e, np.asarray(d) / 1000
+
+
+UNASSIGNED = "---"
+
+
+def per_country_split(
+    route_geometry: LineString | MultiLineString,
+    countries: gpd.GeoDataFrame,
+    capex_usd: float,
+    throughput_bcm_y: float,
+    transit_tariff_usd_per_1000m3_per_100km: float,
+    demand_centres: gpd.GeoDataFrame,
+    reach_km: float,
+    *,
+    max_segment_km: float = 1.0,
+) -> pd.DataFrame:
+    """Who gains what along a route: one row per country.
+
+    The route is cut into geodesic pieces of at most ``max_segment_km`` and each piece is
+    given to the country containing its midpoint; pieces in no country (sea, gaps between
+    polygons) go to a row ``iso_a3 = "---"`` so the rows always add up to the route.
+
+    Columns
+    -------
+    iso_a3, name
+    km : geodesic kilometres of the route in the country.
+    capex_share, capex_usd : share of the route's CAPEX, allocated by kilometres.
+    transit_volume_bcm_y : the throughput crossing the country (the same on every row; not
+        additive).
+    transport_work_bcm_km : throughput × km (additive).
+    transit_revenue_usd_per_year : throughput × km × tariff, the revenue at the stated
+        per-100-km tariff earned on the country's kilometres (additive).
+    demand_served_bcm_y : demand of the country's demand centres within ``reach_km``
+        (geodesic) of the route (additive; a centre near the route in a country the route
+        does not cross gets its own row).
+    border_crossings : crossings *into* the country along the route (additive: the total
+        is the number of borders crossed).
+
+    The totals are in ``df.attrs["totals"]``.
+
+    Raises
+    ------
+    ValueError
+        For a geometry that is not a line, missing columns, or non-positive inputs.
+
+    Examples
+    --------
+    >>> from shapely import Polygon, Point
+    >>> c = gpd.GeoDataFrame({"iso_a3": ["AAA", "BBB"], "name": ["A", "B"]},
+    ...     geometry=[Polygon([(0, 0), (1, 0), (1, 1), (0, 1)]),
+    ...               Polygon([(1, 0), (2, 0), (2, 1), (1, 1)])], crs="EPSG:4326")
+    >>> d = gpd.GeoDataFrame({"name": ["x"], "country": ["BBB"], "demand_bcm_y": [2.0]},
+    ...     geometry=[Point(1.5, 0.6)], crs="EPSG:4326")
+    >>> df = per_country_split(LineString([(0.5, 0.5), (1.5, 0.5)]), c, 1e9, 10, 0.5, d, 20)
+    >>> df[["iso_a3", "km", "border_crossings", "demand_served_bcm_y"]].round(1).values.tolist()
+    [['AAA', 55.7, 0, 0.0], ['BBB', 55.7, 1, 2.0]]
+    """
+    if isinstance(route_geometry, MultiLineString):
+        lines = list(route_geometry.geoms)
+    elif isinstance(route_geometry, LineString):
+        lines = [route_geometry]
+    else:
+        raise ValueError(
+            f"route_geometry must be a LineString in EPSG:4326, got {type(route_geometry).__name__}"
+        )
+    if route_geometry.is_empty:
+        raise ValueError("route_geometry is empty")
+    capex = _non_negative("capex_usd", capex_usd)
+    q = _positive("throughput_bcm_y", throughput_bcm_y)
+    tariff = _non_negative("transit_tariff_usd_per_1000m3_per_100km",
+                           transit_tariff_usd_per_1000m3_per_100km)
+    reach = _non_negative("reach_km", reach_km)
+    for frame, name, cols in ((countries, "countries", ("iso_a3", "name")),
+                              (demand_centres, "demand_centres",
+                               ("name", "country", "demand_bcm_y"))):
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks columns {missing}")
+        if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+            raise ValueError(f"{name} must be in EPSG:4326, got {frame.crs}")
+
+    parts = [_segments(line, max_segment_km) for line in lines]
+    s = np.vstack([p[0] for p in parts])
+    e = np.vstack([p[1] for p in parts])
+    km = np.concatenate([p[2] for p in parts])
+    total_km = float(km.sum())
+    if total_km <= 0:
+        raise ValueError("route_geometry has zero length")
+    mids = gpd.GeoSeries(gpd.points_from_xy((s[:, 0] + e[:, 0]) / 2, (s[:, 1] + e[:, 1]) / 2),
+                         crs="EPSG:4326")
+    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=mids), countries[["iso_a3", "geometry"]],
+                    how="left", predicate="within")
+    hit = hit[~hit.index.duplicated(keep="first")].sort_index()
+    iso = hit["iso_a3"].fillna(UNASSIGNED).to_numpy()
+
+    # crossings into a country: changes of country along the route, bridging gaps
+    crossings: dict[str, int] = {}
+    prev = None
+    for c in iso:
+        if c == UNASSIGNED:
+            continue
+        if prev is not None and c != prev:
+            crossings[c] = crossings.get(c, 0) + 1
+        prev = c
+
+    names = dict(zip(countries["iso_a3"], countries["name"], strict=False))
+    names[UNASSIGNED] = "outside any country"
+    km_by = pd.Series(km).groupby(iso, sort=False).sum()
+
+    # demand within reach: geodesic distance to the nearest route piece midpoint
+    served = pd.Series(dtype=float)
+    if len(demand_centres) and reach > 0:
+        px = demand_centres.geometry.x.to_numpy()
+        py = demand_centres.geometry.y.to_numpy()
+        mx = mids.x.to_numpy()
+        my = mids.y.to_numpy()
+        dmin = np.full(px.size, np.inf)
+        chunk = max(1, 2_000_000 // max(1, mx.size))
+        for i in range(0, px.size, chunk):
+            a = px[i:i + chunk, None] * np.ones((1, mx.size))
+            b = py[i:i + chunk, None] * np.ones((1, mx.size))
+            _, _, dd = _GEOD.inv(a, b, np.broadcast_to(mx, a.shape), np.broadcast_to(my, a.shape))
+            dmin[i:i + chunk] = np.asarray(dd).min(axis=1) / 1000
+        within = dmin <= reach + max_segment_km / 2
+        dc = demand_centres.loc[within]
+        country_iso = dc["country"].map(
+            lambda x: x if x in names else {v: k for k, v in names.items()}.get(x, x))
+        served = pd.to_numeric(dc["demand_bcm_y"], errors="coerce").fillna(0.0).groupby(
+            country_iso.to_numpy()).sum()
+
+    order = list(dict.fromkeys([*km_by.index, *served.index]))
+    rows = []
+    for c in order:
+        k = float(km_by.get(c, 0.0))
+        rows.append({
+            "iso_a3": c,
+            "name": names.get(c, c),
+            "km": k,
+            "capex_share": k / total_km,
+            "capex_usd": capex * k / total_km,
+            "transit_volume_bcm_y": q if k > 0 else 0.0,
+            "transport_work_bcm_km": q * k,
+            "transit_revenue_usd_per_year": q * 1e6 * tariff * k / 100,
+            "demand_served_bcm_y": float(served.get(c, 0.0)),
+            "border_crossings": int(crossings.get(c, 0)),
+        })
+    df = pd.DataFrame(rows)
+    df.attrs["totals"] = {
+        "km": total_km,
+        "capex_usd": capex,
+        "transport_work_bcm_km": q * total_km,
+        "transit_revenue_usd_per_year": q * 1e6 * tariff * total_km / 100,
+        "demand_served_bcm_y": float(served.sum()),
+        "border_crossings": int(sum(crossings.values())),
+    }
+    return df
+
+
+__all__ = [
+    "UNASSIGNED",
+    "RouteCost",
+    "capital_recovery_factor",
+    "compressor_capex_usd",
+    "delivered_cost_usd_per_1000m3",
+    "escalate",
+    "levelized_tariff",
+    "load_cost_parameters",
+    "load_escalation_index",
+    "metering_capex_usd",
+    "parameter",
+    "per_country_split",
+    "pipeline_capex_usd",
+    "route_cost",
+]
