@@ -683,6 +683,36 @@ def add_supply_points(m: folium.Map, supply: gpd.GeoDataFrame,
     return fg
 
 
+def display_extent(layers: object, margin: float = 3.0,
+                   ) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of the gas-system layers plus a margin in degrees.
+
+    ``None`` when there are no gas-system features.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> g = gpd.GeoDataFrame(geometry=[Point(60, 40), Point(70, 50)], crs="EPSG:4326")
+    >>> display_extent({"demand_centres": g}, margin=1)
+    (59.0, 39.0, 71.0, 51.0)
+    """
+    bounds = [g.total_bounds for name in ("pipelines", "compressor_stations", "demand_centres",
+                                          "supply_points")
+              if (g := _layer(layers, name)) is not None and len(g)]
+    if not bounds:
+        return None
+    b = np.array(bounds, dtype=float)
+    return (float(b[:, 0].min() - margin), float(b[:, 1].min() - margin),
+            float(b[:, 2].max() + margin), float(b[:, 3].max() + margin))
+
+
+def _clip(gdf: gpd.GeoDataFrame, extent: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
+    g = gdf if gdf.crs is None or gdf.crs.equals("EPSG:4326") else gdf.to_crs("EPSG:4326")
+    out = g.clip(shapely.box(*extent))
+    return out[~out.geometry.is_empty]
+
+
 def existing_system_map(
     layers: object,
     *,
@@ -727,13 +757,15 @@ def existing_system_map(
     ['Pipelines: operating', 'Demand centres']
     """
     pipelines = _layer(layers, "pipelines")
-    ref = next((g for g in (pipelines, _layer(layers, "countries"))
-                if g is not None and len(g)), None)
-    if location is None and ref is not None:
-        w, s, e, n = ref.total_bounds
+    extent = display_extent(layers)
+    if location is None and extent is not None:
+        w, s, e, n = extent
         location = ((s + n) / 2, (w + e) / 2)
-    m = base_map(location or (45.0, 67.0), zoom_start,
-                 countries=_layer(layers, "countries"), water=_layer(layers, "water"),
+    countries, water = _layer(layers, "countries"), _layer(layers, "water")
+    if extent is not None:  # the basemap is only drawn around the data (display only)
+        countries = None if countries is None else _clip(countries, extent)
+        water = None if water is None else _clip(water, extent)
+    m = base_map(location or (45.0, 67.0), zoom_start, countries=countries, water=water,
                  tolerance=tolerance)
     if pipelines is not None and len(pipelines):
         add_pipelines(m, pipelines, tolerance=tolerance)
@@ -833,8 +865,10 @@ def add_routes(
     if columns is None:
         columns = [c for c in routes.columns
                    if c not in _ROUTE_RESERVED and c != routes.geometry.name]
-    gdf = simplify_for_display(routes, tolerance).sort_values("rank", ascending=False)
-    n = int(pd.to_numeric(routes["rank"], errors="coerce").max() or 1)
+    ranks = pd.to_numeric(routes["rank"], errors="coerce")
+    n = int(ranks.max()) if ranks.notna().any() else 1
+    gdf = simplify_for_display(routes.assign(rank=ranks.fillna(n + 1).astype(int)), tolerance)
+    gdf = gdf.sort_values("rank", ascending=False)  # best route drawn last, on top
     fg = _group(m, name, show=show)
     for _, row in gdf.iterrows():
         rank = int(row["rank"])
@@ -872,11 +906,19 @@ def add_routes(
         folium.Popup(folium.Html("".join(parts), script=True), max_width=460).add_to(gj)
         gj.add_to(fg)
     st = _state(m)
-    shown = sorted({int(r) for r in routes["rank"]})[:8]
-    st.legend_sections[f"{name} (by rank)"] = [
-        (_legend_line(route_colour(r, n), None, 5), f"Rank {r}") for r in shown
+    ranks_shown = sorted({int(r) for r in gdf["rank"]})
+    st.legend_sections[name] = [
+        (_legend_ramp_steps([route_colour(r, n) for r in ranks_shown]),
+         f"rank 1 (best) to {ranks_shown[-1]}" if len(ranks_shown) > 1 else "rank 1"),
     ]
     return fg
+
+
+def _legend_ramp_steps(colours: Sequence[str]) -> str:
+    w = max(4, min(12, 84 // max(len(colours), 1)))
+    rects = "".join(f'<rect x="{i * w}" y="0" width="{w}" height="8" fill="{c}"/>'
+                    for i, c in enumerate(colours))
+    return f'<svg width="{w * len(colours)}" height="8">{rects}</svg>'
 
 
 _UNIT_SUFFIXES = (
@@ -999,7 +1041,7 @@ class _Legend(MacroElement):
         .planner-legend {position: absolute; z-index: 9999; bottom: 48px; left: 10px;
           background: rgba(255,255,255,0.92); padding: 6px 10px; border-radius: 6px;
           box-shadow: 0 1px 5px rgba(0,0,0,0.4); font: 12px/1.35 system-ui, sans-serif;
-          max-height: 45%; overflow-y: auto;}
+          max-height: 45%; max-width: 280px; overflow-y: auto;}
         .planner-legend h5 {font-size: 12px; font-weight: 600; margin: 6px 0 2px;}
         .planner-legend .planner-legend-row {display: flex; align-items: center; gap: 4px;
           margin: 0;}
@@ -1363,7 +1405,32 @@ def profile_png(distance_km: Sequence[float], elevation_m: Sequence[float],
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return compact_png(buf.getvalue())
+
+
+def compact_png(png: bytes, colors: int = 32) -> bytes:
+    """The PNG quantised to a small palette (a chart is a few flat colours): ~4x smaller.
+
+    Returns the input unchanged if Pillow cannot read it.
+
+    Examples
+    --------
+    >>> png = profile_png([0, 100, 200], [200, 800, 300])
+    >>> len(compact_png(png)) <= len(png)
+    True
+    """
+    try:
+        from PIL import Image
+
+        im = Image.open(io.BytesIO(png)).convert("RGB")
+        q = im.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+        out = io.BytesIO()
+        q.save(out, format="PNG", optimize=True)
+    except Exception as exc:  # Pillow missing or an unusual PNG: keep the original
+        log.debug("PNG not compacted: %s", exc)
+        return png
+    data = out.getvalue()
+    return data if len(data) < len(png) else png
 
 
 __all__ = [
@@ -1380,8 +1447,10 @@ __all__ = [
     "add_supply_points",
     "add_water",
     "base_map",
+    "compact_png",
     "dataframe_table",
     "default_label",
+    "display_extent",
     "escape_text",
     "existing_system_map",
     "figures_table",
