@@ -1239,6 +1239,56 @@ def size_pipe(
                         opts)
 
 
+def stations_near_route(route: object, stations: pd.DataFrame, within_km: float = 10.0,
+                        crs: str | None = None) -> pd.DataFrame:
+    """Existing compressor stations within ``within_km`` of a route (candidates for reuse).
+
+    Parameters
+    ----------
+    route : shapely LineString in EPSG:4326
+    stations : GeoDataFrame of points in EPSG:4326 (e.g. ``layers.compressor_stations``)
+    within_km : float
+    crs : str, optional
+        Projected CRS for the distances (default :data:`planner.settings.STUDY_CRS`, an
+        equidistant conic for Central Asia: distances within about 1 % in the region).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The stations' columns plus ``distance_along_km`` (from the route's start) and
+        ``offset_km``, sorted along the route.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString, Point
+    >>> st = gpd.GeoDataFrame({"name": ["near", "far"]},
+    ...                       geometry=[Point(65.0, 45.05), Point(65.0, 46.0)], crs="EPSG:4326")
+    >>> near = stations_near_route(LineString([(64, 45), (66, 45)]), st, within_km=10)
+    >>> near["name"].tolist(), round(float(near["offset_km"].iloc[0]), 1)
+    (['near'], 5.6)
+    """
+    import geopandas as gpd
+
+    from planner import settings
+
+    within = _positive("within_km", within_km)
+    if len(stations) == 0:
+        return pd.DataFrame(columns=[*stations.columns, "distance_along_km", "offset_km"])
+    target = crs or settings.STUDY_CRS
+    import shapely
+
+    # densify in lon/lat first so the projected line follows the line as drawn
+    line = gpd.GeoSeries([shapely.segmentize(route, 0.05)], crs="EPSG:4326").to_crs(
+        target).iloc[0]
+    pts = gpd.GeoSeries(stations.geometry, crs=stations.crs or "EPSG:4326").to_crs(target)
+    offset = pts.distance(line) / 1000
+    along = pts.apply(line.project) / 1000
+    out = pd.DataFrame(stations.drop(columns="geometry")).assign(
+        distance_along_km=along.to_numpy(), offset_km=offset.to_numpy())
+    return out[out["offset_km"] <= within].sort_values("distance_along_km")
+
+
 # --------------------------------------------------------------------------------------
 # Existing lines: uprating and reverse flow
 
@@ -1373,5 +1423,6 @@ __all__ = [
     "reynolds_number",
     "size_pipe",
     "station_spacing_km",
+    "stations_near_route",
     "wall_thickness_mm",
 ]

@@ -309,20 +309,45 @@ def geodesic_lengths_km(lines: gpd.GeoSeries) -> np.ndarray:
     return np.bincount(idx[1:][same], weights=np.asarray(d), minlength=len(lines)) / 1000
 
 
-def _count_crossings(lines: gpd.GeoSeries, others: gpd.GeoSeries) -> np.ndarray:
-    """Number of points where each line meets the other lines (spatial index + vectorised
-    intersections)."""
-    tree = shapely.STRtree(others.to_numpy())
-    li, oi = tree.query(lines.to_numpy(), predicate="intersects")
-    if li.size == 0:
-        return np.zeros(len(lines), dtype=int)
-    inter = shapely.intersection(lines.to_numpy()[li], others.to_numpy()[oi])
-    # a point is one crossing; multi-part results count their parts; an overlapping piece
-    # of line counts once
-    single = np.isin(shapely.get_type_id(inter), (0, 1, 3))
-    n = np.where(shapely.is_empty(inter), 0,
-                 np.where(single, 1, shapely.get_num_geometries(inter)))
-    return np.bincount(li, weights=n, minlength=len(lines)).astype(int)
+def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every line cut into its two-point segments: (segments, index of the source line)."""
+    parts, part_idx = shapely.get_parts(lines, return_index=True)
+    coords, idx = shapely.get_coordinates(parts, return_index=True)
+    same = idx[1:] == idx[:-1]
+    seg = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+    return seg, part_idx[idx[1:][same]]
+
+
+def _count_crossings(rseg: np.ndarray, rid: np.ndarray, n_lines: int,
+                     others: gpd.GeoSeries) -> np.ndarray:
+    """Number of distinct points where each line meets the other lines.
+
+    ``rseg``/``rid`` are the lines' two-point segments and their line index (see
+    :func:`_segments`); the other lines are cut the same way. An STRtree over the other
+    segments finds the candidate pairs, GEOS intersects the (tiny) pairs in one vectorised call, and
+    points are de-duplicated per line (a crossing through a shared vertex is one
+    crossing; an overlapping stretch counts once per route segment it spans).
+    """
+    if n_lines == 0 or len(others) == 0 or rseg.size == 0:
+        return np.zeros(n_lines, dtype=int)
+    oseg, _ = _segments(others.to_numpy())
+    tree = shapely.STRtree(oseg)
+    ri, oi = tree.query(rseg, predicate="intersects")
+    if ri.size == 0:
+        return np.zeros(n_lines, dtype=int)
+    inter = shapely.intersection(rseg[ri], oseg[oi])
+    # a crossing is a point; an overlapping stretch (a line) counts once, by its first point
+    is_point = shapely.get_type_id(inter) == 0
+    xy_all = np.full((inter.size, 2), np.nan)
+    xy_all[is_point] = shapely.get_coordinates(inter[is_point])
+    is_line = shapely.get_type_id(inter) == 1
+    if is_line.any():
+        xy_all[is_line] = shapely.get_coordinates(shapely.get_point(inter[is_line], 0))
+    xy = xy_all
+    ok = np.isfinite(xy).all(axis=1)
+    key = pd.DataFrame({"route": rid[ri][ok], "x": np.round(xy[ok, 0], 9),
+                        "y": np.round(xy[ok, 1], 9)}).drop_duplicates()
+    return np.bincount(key["route"].to_numpy(), minlength=n_lines).astype(int)
 
 
 def route_layer_metrics(
@@ -371,11 +396,12 @@ def route_layer_metrics(
         b = gpd.GeoSeries(shapely.get_parts(merged))
     else:
         b = gpd.GeoSeries(borders.to_numpy())
-    out["border_crossings"] = _count_crossings(geoms, b)
+    rseg, rid = _segments(geoms.to_numpy())
+    out["border_crossings"] = _count_crossings(rseg, rid, len(geoms), b)
     if water is not None and len(water):
         w = gpd.GeoSeries(water.to_numpy())
         w = w.where(~w.geom_type.isin(["Polygon", "MultiPolygon"]), w.boundary)
-        out["water_crossings"] = _count_crossings(geoms, w)
+        out["water_crossings"] = _count_crossings(rseg, rid, len(geoms), w)
     else:
         out["water_crossings"] = 0
     proj = geoms.to_crs(settings.STUDY_CRS)

@@ -410,3 +410,33 @@ def test_profile_inputs():
     assert h.as_profile(df).length_km == 20
     with pytest.raises(ValueError, match="length_km"):
         h.as_profile(df, length_km=50)
+
+
+def test_bbs_station_positions_against_published(real_routes):
+    # Published BBS line stations (km from Beineu): Bozoi 311, Aral 518, Korkyt Ata 725,
+    # Karaozek 944, Turkestan 1230 (geodata/raw/energy/compressor_stations_public_sources.csv:
+    # https://lat.egemen.kz/article/181551-qaztransgaz-eldinh-qolyn-uzartyp-otyr and
+    # BBS_STATIONS_URL), for the 15 bcm/y design capacity. Assumed: 1067 x 15.9 mm,
+    # 9.8 MPa discharge, 6.5 MPa suction. Tolerance: station count ±1, mean spacing ±25 %.
+    published = np.array([311, 518, 725, 944, 1230])
+    terrain, lines = real_routes
+    prof = h.profile_along(lines["P3273"], terrain, step_km=2.0)
+    plan = h.place_compressor_stations(prof, 15, Pipe(1067, 15.9), 98, 65,
+                                       supply_pressure_bar=65)
+    line_stations = plan.stations["distance_km"].to_numpy()[1:]  # without the head station
+    assert abs(line_stations.size - published.size) <= 1
+    assert np.diff(line_stations).mean() == pytest.approx(np.diff(published).mean(), rel=0.25)
+
+
+def test_existing_stations_near_route_are_found(layers, real_routes):
+    # The curated station layer places the BBS stations at their published km points along
+    # GEM route P3273; finding them again along the route checks the projection maths.
+    _, lines = real_routes
+    near = h.stations_near_route(lines["P3273"], layers.compressor_stations, within_km=15)
+    bbs = near[near["pipeline"].str.contains("BBS", na=False)]
+    assert len(bbs) == 5
+    kp = pd.to_numeric(bbs["km_point"], errors="coerce")
+    assert bbs["distance_along_km"].to_numpy() == pytest.approx(kp.to_numpy(), rel=0.01)
+    assert (near["distance_along_km"].diff().dropna() >= 0).all()
+    with pytest.raises(ValueError, match="within_km"):
+        h.stations_near_route(lines["P3273"], layers.compressor_stations, within_km=0)
