@@ -266,3 +266,26 @@ def test_default_layers_map_size(layers, tmp_path):
     assert size == report["total"]
     assert size < 4_000_000, f"map is {size / 1e6:.1f} MB"
     assert Path(path).read_text(encoding="utf-8").count("Tashkent") >= 1
+
+
+def test_routes_without_rank_come_last():
+    r = small_routes().assign(rank=[1, np.nan])
+    m = base_map()
+    add_routes(m, r)
+    html = make_offline(m)
+    assert "#1 Route 1" in html and "#2 Route 2" in html
+
+
+def test_basemap_is_clipped_to_the_data():
+    layers = small_layers()
+    world = gpd.GeoDataFrame({"iso_a3": ["RUS"], "name": ["Russia"]},
+                             geometry=[Polygon([(20, 40), (180, 40), (180, 80), (20, 80)])],
+                             crs="EPSG:4326")
+    layers["countries"] = world
+    m = existing_system_map(layers)
+    gj = next(c for fg in m._children.values() if isinstance(fg, folium.FeatureGroup)
+              for c in fg._children.values() if isinstance(c, folium.GeoJson))
+    xs = [x for x, _ in gj.data["features"][0]["geometry"]["coordinates"][0]]
+    west, _, east, _ = webmap.display_extent(layers)
+    assert (west, east) == (52.0, 74.43)
+    assert max(xs) <= east + 1e-6 and min(xs) >= west - 1e-6
