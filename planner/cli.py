@@ -26,7 +26,8 @@ def _layers(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from planner.study import default_study_path, run_study
+    from planner.runner import run_study
+    from planner.study import default_study_path
 
     path = args.file or default_study_path()
     outputs = run_study(path, out_dir=args.out, progress=None if args.progress else False)

@@ -89,6 +89,8 @@ class Study:
     candidate_network: bool
     costs: dict[str, float]
     layer_files: tuple[LayerFile, ...]
+    corridors: dict[str, list[str]] = field(default_factory=dict)
+    network_wide_reuse: bool = True
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -144,7 +146,7 @@ class _Checker:
 
 
 _KNOWN_TOP = {"study", "region", "supply", "destinations", "scenarios", "candidates", "costs",
-              "layers"}
+              "layers", "corridors"}
 
 
 def parse_study(text: str, path: str | Path = "<string>") -> Study:
@@ -265,6 +267,20 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
               "alternatives")
         alternatives = 2
 
+    corridors: dict[str, list[str]] = {}
+    for i, cor in enumerate(data.get("corridors", [])):
+        where = f"corridors[{i}]"
+        cname, systems = cor.get("name"), cor.get("systems")
+        if not isinstance(cname, str) or not cname:
+            c.add(f"{where}.name", "is required", None)
+            continue
+        if not isinstance(systems, list) or not systems or \
+                not all(isinstance(x, str) for x in systems):
+            c.add(f"{where}.systems", "must be a list of pipeline system names "
+                  "(the 'system' column of the pipelines layer)", "systems")
+            continue
+        corridors[cname] = list(systems)
+
     costs_t = data.get("costs", {})
     for k, v in costs_t.items():
         if isinstance(v, bool) or not isinstance(v, int | float):
@@ -308,6 +324,8 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         candidate_network=bool(cand.get("network", False)),
         costs={k: float(v) for k, v in costs_t.items()},
         layer_files=tuple(layer_files),
+        corridors=corridors,
+        network_wide_reuse=bool(cand.get("network_wide_reuse", True)),
         raw=data,
     )
 
