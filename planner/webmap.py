@@ -368,7 +368,9 @@ def layer_names(m: folium.Map) -> dict[str, list[str]]:
 
 
 def _group(m: folium.Map, name: str, *, show: bool = True) -> folium.FeatureGroup:
-    fg = folium.FeatureGroup(name=name, show=show, overlay=True, control=True)
+    # Leaflet's layer control sets a layer's name with innerHTML, and names can come from
+    # user files (a study's scenario names): escape them; the control shows the raw text.
+    fg = folium.FeatureGroup(name=escape_text(name), show=show, overlay=True, control=True)
     fg.add_to(m)
     _state(m).layer_names.append(name)
     return fg
@@ -549,7 +551,7 @@ def add_pipelines(m: folium.Map, pipelines: gpd.GeoDataFrame, *,
         st.search_layers.append(gj)
         groups.append(fg)
     st.legend_sections["Existing pipelines (width: capacity)"] = [
-        (_legend_line(STATUS_STYLE[k][0], STATUS_STYLE[k][1]), escape_text(k))
+        (_legend_line(STATUS_STYLE[k][0], STATUS_STYLE[k][1]), k)
         for k in STATUS_STYLE if (gdf["_class"] == k).any()
     ]
     return groups
@@ -1001,7 +1003,7 @@ def add_cost_surface(
         image=rgba, bounds=[[s, w], [n, e]], opacity=opacity, mercator_project=True,
         name=name, control=False, interactive=False,
     ).add_to(fg)
-    _state(m).legend_sections[escape_text(name)] = [
+    _state(m).legend_sections[name] = [
         (_legend_ramp(cmap), "low to high cost")]
     return fg
 

@@ -103,7 +103,8 @@ def hostile_map(tmp_path_factory):
 
     m = webmap.existing_system_map(
         small_layers(lambda i, kind: f"{kind} {PAYLOADS[i % len(PAYLOADS)]}"))
-    webmap.add_routes(m, small_routes(lambda i: f"route {PAYLOADS[i - 1]}{PAYLOADS[i + 1]}"))
+    webmap.add_routes(m, small_routes(lambda i: f"route {PAYLOADS[i - 1]}{PAYLOADS[i + 1]}"),
+                      name=f"Candidates: {PAYLOADS[1]}{PAYLOADS[2]}")
     path = webmap.save_map(m, tmp_path_factory.mktemp("hostile") / "index.html")
     return m, path
 
@@ -218,11 +219,17 @@ def test_hostile_names_show_as_text_and_run_nothing(browser, hostile_map):
         page.wait_for_selector(".search-tip", timeout=5000)
         search_tips = page.eval_on_selector_all(".search-tip", "els => els.map(e => e.innerText)")
         assert any(PAYLOADS[0] in t for t in search_tips)
+        # user-named layers (a study's scenarios) show as text in the layer control
+        labels = page.eval_on_selector_all(".leaflet-control-layers label",
+                                           "els => els.map(e => e.textContent.trim())")
+        assert f"Candidates: {PAYLOADS[1]}{PAYLOADS[2]}" in labels
+        assert page.inner_text(".planner-legend").count(PAYLOADS[1]) == 1
         # nothing ran: no dialog, no injected element, no error
         page.wait_for_timeout(200)
         assert pg.dialogs == []
         assert page.locator(".leaflet-tooltip img, .leaflet-popup-content img[src='x'], "
-                            ".search-tip img, .leaflet-tooltip script").count() == 0
+                            ".search-tip img, .leaflet-tooltip script, "
+                            ".leaflet-control-layers img, .planner-legend img").count() == 0
         assert pg.page_errors == []
     finally:
         pg.close()
