@@ -440,6 +440,100 @@ def route_cost(
                      float(throughput_bcm_y) * u, t, t100, float(length_km), currency_year)
 
 
+def design_cost_table(
+    options: pd.DataFrame,
+    flow_bcm_y: float,
+    length_km: float,
+    *,
+    compression_ratio: float = 1.5,
+    gas: object | None = None,
+    border_crossings: int = 0,
+    **cost_options: object,
+) -> pd.DataFrame:
+    """Tariff and CAPEX of each sizing option of :func:`planner.hydraulics.size_pipe`.
+
+    For every row (diameter, class, strings, estimated stations) the station power is the
+    compressor duty from ``class/compression_ratio`` to ``class`` times the number of
+    stations (intermediate ones plus a head station) and strings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``options`` with ``capex_usd``, ``compressor_power_kw``, ``fuel_bcm_y`` and
+        ``tariff_usd_per_1000m3`` added.
+    """
+    from planner import hydraulics as hy
+
+    q = _positive("flow_bcm_y", flow_bcm_y)
+    length = _positive("length_km", length_km)
+    rows = []
+    for _, o in options.iterrows():
+        n = int(o.get("strings", 1))
+        p_max = float(o["pressure_class_mpa"]) * 10
+        duty = hy.compressor_duty(q / n, p_max / compression_ratio, p_max,
+                                  gas=gas)  # type: ignore[arg-type]
+        stations = int(o["stations_estimate"])  # intermediate stations + the head station
+        power = duty.driver_power_kw * stations * n
+        fuel = hy.m3_per_day_to_bcm_y(duty.fuel_m3_per_day) * stations * n
+        c = route_cost(float(o["outer_diameter_mm"]), length, q, strings=n,
+                       compressor_power_kw=power, fuel_bcm_y=fuel,
+                       border_crossings=border_crossings, **cost_options)  # type: ignore[arg-type]
+        rows.append({"capex_usd": c.capex_usd, "compressor_power_kw": power,
+                     "fuel_bcm_y": fuel, "tariff_usd_per_1000m3": c.tariff_usd_per_1000m3})
+    return pd.concat([options.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+
+
+def cheapest_design(
+    flow_bcm_y: float,
+    length_km: float,
+    profile: object | None = None,
+    *,
+    border_crossings: int = 0,
+    compression_ratio: float = 1.5,
+    min_station_spacing_km: float = 100.0,
+    cost_options: dict | None = None,
+    **sizing_options: object,
+) -> tuple[object, RouteCost]:
+    """Size a pipe for the lowest levelized tariff, then cost the chosen design.
+
+    :func:`planner.hydraulics.size_pipe` lists the feasible diameters and classes; each is
+    costed with :func:`design_cost_table` and the lowest tariff wins. The chosen design's
+    stations are placed on the profile and costed with :func:`route_cost`.
+
+    Returns
+    -------
+    (SizingResult, RouteCost)
+
+    Examples
+    --------
+    >>> sizing, cost = cheapest_design(15, 1500)
+    >>> sizing.outer_diameter_mm, sizing.pressure_class_mpa, sizing.stations.count
+    (1016.0, 11.8, 5)
+    >>> round(cost.tariff_usd_per_1000m3, 1)
+    30.8
+    """
+    from planner import hydraulics as hy
+
+    copts = dict(cost_options or {})
+
+    def rank_by(opts: pd.DataFrame) -> pd.Series:
+        t = design_cost_table(opts, flow_bcm_y, length_km, compression_ratio=compression_ratio,
+                              gas=sizing_options.get("gas"), border_crossings=border_crossings,
+                              **copts)
+        return pd.Series(t["tariff_usd_per_1000m3"].to_numpy(), index=opts.index)
+
+    sizing = hy.size_pipe(flow_bcm_y, length_km, profile,  # type: ignore[arg-type]
+                          compression_ratio=compression_ratio,
+                          min_station_spacing_km=min_station_spacing_km, rank_by=rank_by,
+                          **sizing_options)  # type: ignore[arg-type]
+    plan = sizing.stations
+    cost = route_cost(sizing.outer_diameter_mm, length_km, flow_bcm_y, strings=sizing.strings,
+                      compressor_power_kw=plan.total_power_kw * sizing.strings,
+                      fuel_bcm_y=plan.total_fuel_bcm_y * sizing.strings,
+                      border_crossings=border_crossings, **copts)
+    return sizing, cost
+
+
 def delivered_cost_usd_per_1000m3(supply_price_usd_per_1000m3: float,
                                   tariff_usd_per_1000m3: float, fuel_share: float = 0.0) -> float:
     """Delivered cost at the destination: gas bought at the source (grossed up for the fuel
@@ -645,8 +739,10 @@ __all__ = [
     "UNASSIGNED",
     "RouteCost",
     "capital_recovery_factor",
+    "cheapest_design",
     "compressor_capex_usd",
     "delivered_cost_usd_per_1000m3",
+    "design_cost_table",
     "escalate",
     "levelized_tariff",
     "load_cost_parameters",

@@ -288,3 +288,17 @@ def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
 
+
+
+def test_cheapest_design_picks_the_lowest_tariff_option():
+    sizing, cost = e.cheapest_design(15, 1500)
+    feasible = sizing.options[sizing.options["feasible"]]
+    table = e.design_cost_table(feasible, 15, 1500)
+    best = table.loc[table["tariff_usd_per_1000m3"].idxmin()]
+    assert (sizing.outer_diameter_mm, sizing.pressure_class_mpa) == (
+        best["outer_diameter_mm"], best["pressure_class_mpa"])
+    # the final cost uses the stations actually placed, close to the estimate
+    assert cost.tariff_usd_per_1000m3 == pytest.approx(best["tariff_usd_per_1000m3"], rel=0.1)
+    # a dearer discount rate can only raise the tariff of the cheapest design
+    _, dear = e.cheapest_design(15, 1500, cost_options={"discount_rate": 0.12})
+    assert dear.tariff_usd_per_1000m3 > cost.tariff_usd_per_1000m3
