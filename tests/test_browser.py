@@ -147,7 +147,7 @@ def test_every_layer_is_in_the_layer_control(browser, study_map):
 
 
 def _route_point(pg: OfflinePage, route_id: str) -> tuple[float, float]:
-    """Page coordinates of the middle of a route's middle segment, after zooming to it."""
+    """Page coordinates of a visible, unobstructed point on a route, after zooming to it."""
     return pg.page.evaluate(
         """([mapName, rid]) => {
             const map = window[mapName];
@@ -155,11 +155,16 @@ def _route_point(pg: OfflinePage, route_id: str) -> tuple[float, float]:
             map.eachLayer(l => { if (l.feature && l.feature.properties
                                      && l.feature.properties.route_id === rid) layer = l; });
             map.fitBounds(layer.getBounds(), {animate: false, padding: [80, 80]});
-            const ll = layer.getLatLngs();
-            const i = Math.floor((ll.length - 1) / 2);
-            const a = map.latLngToContainerPoint(ll[i]), b = map.latLngToContainerPoint(ll[i + 1]);
-            const r = map.getContainer().getBoundingClientRect();
-            return [r.left + (a.x + b.x) / 2, r.top + (a.y + b.y) / 2];
+            const ll = layer.getLatLngs().flat(), r = map.getContainer().getBoundingClientRect();
+            for (const f of [0.5, 0.3, 0.7, 0.1, 0.9]) {
+                for (let i = 0; i + 1 < ll.length; i++) {
+                    const a = map.latLngToContainerPoint(ll[i]);
+                    const b = map.latLngToContainerPoint(ll[i + 1]);
+                    const x = r.left + a.x + f * (b.x - a.x), y = r.top + a.y + f * (b.y - a.y);
+                    if (document.elementFromPoint(x, y) === layer._path) return [x, y];
+                }
+            }
+            throw new Error('no unobstructed point on route ' + rid);
         }""",
         [pg.map_name(), route_id],
     )
