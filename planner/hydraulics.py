@@ -56,20 +56,23 @@ FLOW_METHODS: tuple[str, ...] = ("general", "weymouth", "panhandle_a", "panhandl
 FRICTION_METHODS: tuple[str, ...] = ("colebrook", "swamee_jain")
 Z_METHODS: tuple[str, ...] = ("papay", "cnga")
 
-#: Standard outside diameters of line pipe (mm) between DN 500 and DN 1400 (API 5L / GOST
-#: sizes; 1067 and 1219 mm are the Central Asia–China lines A/B and C).
+#: Standard outside diameters of line pipe (mm), 508–1420 mm: the API 5L sizes 20–56 in
+#: (508, 610, 711, 813, 914, 1016, 1067, 1219, 1422 → 1420 in GOST practice). 1067 and
+#: 1219 mm are those of the Central Asia–China lines A/B and C (see the tests' sources).
 STANDARD_DIAMETERS_MM: tuple[float, ...] = (508, 610, 711, 813, 914, 1016, 1067, 1219, 1420)
-#: Pressure classes (MPa, maximum allowable operating pressure) used for trunk lines in the
-#: former Soviet Union and by CNPC in Central Asia (5.4, 7.4, 9.8 and 11.8 MPa).
+#: Pressure classes (MPa, maximum operating pressure) to choose from: 5.4, 7.4, 9.8 and
+#: 11.8 MPa, the design pressures of Soviet-era and modern Russian/Central Asian trunk
+#: lines (planner convention; a study may pass its own).
 PRESSURE_CLASSES_MPA: tuple[float, ...] = (5.4, 7.4, 9.8, 11.8)
 
-#: Specified minimum yield strength of API 5L X70 line pipe, MPa (API 5L, PSL2: 485 MPa;
-#: 483 MPa is the rounded 70 ksi figure).
+#: Specified minimum yield strength of API 5L grade X70 line pipe: 70 ksi = 482.6 MPa
+#: (API 5L lists the metric grade as L485).
 SMYS_X70_MPA = 483.0
 #: ASME B31.8 design factor for location class 1, division 2.
 DESIGN_FACTOR_CLASS1 = 0.72
-#: Absolute roughness of internally coated line pipe, mm (Menon 2005, table 2.1 gives
-#: 0.0015–0.0076 mm for lined pipe and 0.0457 mm for new commercial steel).
+#: Absolute roughness, mm: 0.0457 mm (0.0018 in) for new commercial steel pipe, the usual
+#: textbook value (Menon 2005, ch. 2, table of pipe roughness); internally coated pipe is
+#: smoother, so this is conservative.
 DEFAULT_ROUGHNESS_MM = 0.0457
 #: Lower heating value of pipeline gas, MJ per standard m³ (estimate for G ≈ 0.6 gas;
 #: IEA conversion factors give about 36 MJ/m³ gross, ~0.9 of it net).
@@ -120,9 +123,11 @@ class Gas:
     temperature_c : float
         Flowing (ground) temperature, °C; the flow is taken as isothermal.
     viscosity_pa_s : float
-        Dynamic viscosity, Pa·s (about 1.1e-5 for natural gas).
+        Dynamic viscosity, Pa·s. Default 1.1e-5, a typical value for natural gas
+        (Menon 2005 uses 0.000008 lb/(ft·s) = 1.19e-5 Pa·s in his examples).
     heat_capacity_ratio : float
-        Ratio of specific heats k = cp/cv (about 1.3 for natural gas).
+        Ratio of specific heats k = cp/cv. Default 1.3, the typical natural-gas value
+        Menon (2005) uses.
     z : float or None
         A given compressibility factor; ``None`` computes it with ``z_method``.
     z_method : {"papay", "cnga"}
@@ -431,6 +436,36 @@ def convert_pressure(value: float, unit: str) -> float:
     if key not in factors:
         raise ValueError(f"unit must be one of {', '.join(factors)}; got {unit!r}")
     return float(value) * factors[key]
+
+
+_FLOW_UNITS = {
+    "bcm/y": 1.0,
+    "mcm/d": _DAYS_PER_YEAR / 1e3,  # million m³ per day
+    "m3/d": _DAYS_PER_YEAR / 1e9,
+    "m3/h": 24 * _DAYS_PER_YEAR / 1e9,
+    "mmscfd": 0.3048**3 * _DAYS_PER_YEAR / 1e3,  # million standard ft³ per day
+}
+
+
+def convert_flow(value: float, unit: str) -> float:
+    """A throughput in ``unit`` (bcm/y, mcm/d, m3/d, m3/h, MMSCFD) in bcm/y.
+
+    Volumes are taken at the same standard conditions (no conversion between 60 °F and
+    15 °C bases).
+
+    Examples
+    --------
+    >>> round(convert_flow(41.1, "mcm/d"), 2)
+    15.0
+    >>> convert_flow(1, "tcf")
+    Traceback (most recent call last):
+    ...
+    ValueError: unit must be one of bcm/y, mcm/d, m3/d, m3/h, mmscfd; got 'tcf'
+    """
+    key = unit.lower()
+    if key not in _FLOW_UNITS:
+        raise ValueError(f"unit must be one of {', '.join(_FLOW_UNITS)}; got {unit!r}")
+    return float(value) * _FLOW_UNITS[key]
 
 
 # --------------------------------------------------------------------------------------
@@ -828,8 +863,11 @@ def compressor_duty(
     Isentropic: ``W = k/(k-1) Z R T / M (r^((k-1)/k) - 1) ṁ / η_is``; polytropic with
     ``(n-1)/n = (k-1)/(k η_p)``: ``W = n/(n-1) Z R T / M (r^((n-1)/n) - 1) ṁ / η_p``
     (Menon 2005, ch. 4; Z is the mean of suction and discharge). Fuel gas is the driver
-    power over the gas turbine's thermal efficiency (about 0.30–0.38 for pipeline
-    turbines; 0.35 is an estimate) and the gas's lower heating value.
+    power over the gas turbine's thermal efficiency and the gas's lower heating value.
+    The default efficiencies are estimates, typical of pipeline centrifugal compressors
+    and gas-turbine drivers (isentropic 0.80, polytropic 0.85, mechanical 0.98, turbine
+    thermal 0.35); a study should set its own. The throughput is not reduced by the fuel
+    burnt upstream (the error is the fuel share, 1–3 %).
 
     Examples
     --------
@@ -1412,6 +1450,7 @@ __all__ = [
     "bcm_y_to_m3_per_day",
     "compressibility",
     "compressor_duty",
+    "convert_flow",
     "convert_pressure",
     "friction_factor",
     "m3_per_day_to_bcm_y",

@@ -201,6 +201,15 @@ def rank(table: pd.DataFrame, profile: str | Mapping[str, float] = "lowest_cost"
     """Weighted score (0–1, higher is better) and rank (1 = best) of each candidate.
 
     Ties share the best rank (``min`` method).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"capex_usd": [5e9, 4e9], "border_crossings": [0, 3]},
+    ...                  index=["domestic", "transit"])
+    >>> rank(t, {"capex_usd": 1})["rank"].to_dict()
+    {'domestic': 2, 'transit': 1}
+    >>> rank(t, {"border_crossings": 1})["rank"].to_dict()
+    {'domestic': 1, 'transit': 2}
     """
     w = weights_for(profile)
     missing = [c for c in w.index if c not in table.columns]
@@ -375,7 +384,19 @@ def route_layer_metrics(
     -------
     pandas.DataFrame
         ``length_km`` (geodesic), ``countries``, ``border_crossings``, ``water_crossings``,
-        ``demand_served_bcm_y``, indexed like ``routes``.
+        ``demand_served_bcm_y`` (missing demand counts as none), indexed like ``routes``.
+
+    Examples
+    --------
+    >>> from shapely import LineString, Point, box
+    >>> countries = gpd.GeoDataFrame({"iso_a3": ["AAA", "BBB"]},
+    ...     geometry=[box(60, 40, 62, 42), box(62, 40, 64, 42)], crs="EPSG:4326")
+    >>> demand = gpd.GeoDataFrame({"demand_bcm_y": [1.5]}, geometry=[Point(63, 41.1)],
+    ...                           crs="EPSG:4326")
+    >>> routes = gpd.GeoSeries([LineString([(60.5, 41), (63.5, 41)])], crs="EPSG:4326")
+    >>> m = route_layer_metrics(routes, countries, demand, reach_km=25)
+    >>> m[["countries", "border_crossings", "demand_served_bcm_y"]].values.tolist()
+    [[2.0, 1.0, 1.5]]
     """
     if reach_km < 0:
         raise ValueError(f"reach_km must be >= 0, got {reach_km!r}")

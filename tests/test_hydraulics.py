@@ -440,3 +440,12 @@ def test_existing_stations_near_route_are_found(layers, real_routes):
     assert (near["distance_along_km"].diff().dropna() >= 0).all()
     with pytest.raises(ValueError, match="within_km"):
         h.stations_near_route(lines["P3273"], layers.compressor_stations, within_km=0)
+
+
+def test_unit_conversions_by_hand():
+    # 1 MMSCFD = 1e6 ft³/day × 0.0283168 m³/ft³ × 365 days = 0.010336 bcm/y
+    assert h.convert_flow(1, "MMSCFD") == pytest.approx(1e6 * 0.0283168 * 365 / 1e9, rel=1e-5)
+    assert h.convert_flow(100, "mcm/d") == pytest.approx(36.5)
+    assert h.convert_pressure(1000, "psia") == pytest.approx(68.9476, rel=1e-5)
+    with pytest.raises(ValueError, match="unit"):
+        h.convert_flow(3, "tcf/y")
