@@ -667,8 +667,11 @@ def per_country_split(
         raise ValueError("route_geometry has zero length")
     mids = gpd.GeoSeries(gpd.points_from_xy((s[:, 0] + e[:, 0]) / 2, (s[:, 1] + e[:, 1]) / 2),
                          crs="EPSG:4326")
-    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=mids), countries[["iso_a3", "geometry"]],
-                    how="left", predicate="within")
+    cty = countries[["iso_a3", "geometry"]]
+    if cty.crs is None:
+        log.warning("countries has no CRS; taking it as EPSG:4326")
+        cty = cty.set_crs("EPSG:4326")
+    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=mids), cty, how="left", predicate="within")
     hit = hit[~hit.index.duplicated(keep="first")].sort_index()
     iso = hit["iso_a3"].fillna(UNASSIGNED).to_numpy()
 
