@@ -27,6 +27,7 @@ is refused before anything large is allocated.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -64,8 +65,10 @@ ROUTE_BYTES_PER_CELL = 66
 
 BARRIER_KINDS = ("sea", "lake", "reservoir")
 
-REVX = "NREL reVX least-cost transmission (reVX xmission_config, slope/land-use multipliers)"
-COSTMAP = "CostMAP for SimCCS (Hoover et al., 2020, Environ. Model. Softw.)"
+REVX = "NREL reVX least_cost_xmission"
+REVX_SLOPE = (f"{REVX}, config/iso_multipliers.json (TEPPC: hill ×1.4 at slope ≥ 2, mountain "
+              f"×1.75 at ≥ 8; read here as percent rise, the unit is not stated there)")
+COSTMAP = "CostMAP, the cost-surface tool of SimCCS (Hoover, Yaw & Middleton, 2020)"
 
 
 class ResolutionTooFineError(MemoryError):
@@ -151,8 +154,9 @@ def cost_components(params: CostParams | None = None) -> pd.DataFrame:
     """
     p = params or CostParams()
     rows = [
-        ("slope_hill", p.slope_hill_mult, f"slope ≥ {p.slope_hill_pct:g} %", REVX, False),
-        ("slope_mountain", p.slope_mtn_mult, f"slope ≥ {p.slope_mtn_pct:g} %", REVX, False),
+        ("slope_hill", p.slope_hill_mult, f"slope ≥ {p.slope_hill_pct:g} %", REVX_SLOPE, False),
+        ("slope_mountain", p.slope_mtn_mult, f"slope ≥ {p.slope_mtn_pct:g} %", REVX_SLOPE,
+         False),
         ("elevation_high", p.elev_high_mult, f"elevation ≥ {p.elev_high_m:g} m",
          "estimate: high-altitude access and short construction season", True),
         ("elevation_very_high", p.elev_very_high_mult, f"elevation ≥ {p.elev_very_high_m:g} m",
@@ -160,7 +164,8 @@ def cost_components(params: CostParams | None = None) -> pd.DataFrame:
         ("mountain_range", p.mountain_mult, "inside a Natural Earth Range/mtn polygon",
          "estimate: rugged terrain the 1-arcmin DEM smooths out", True),
         ("water_body", p.barrier_mult, "sea, lake or reservoir (the Caspian, the Aral, ...)",
-         f"{REVX}: barriers ×1e6 or excluded", False),
+         f"study choice: barrier (pipelines go round lakes; {REVX} uses ×10 for water "
+         f"cells and ×1e6 or exclusion for barriers)", False),
         ("river_crossing", p.river_crossing_mult,
          f"river cells, per {p.reference_cell_m:g} m reference cell", COSTMAP, False),
         ("border_crossing", p.border_crossing_mult,
@@ -239,12 +244,12 @@ class CostSurface:
         return (float(west), float(south), float(east), float(north))
 
     def lonlat_to_xy(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tr = Transformer.from_crs(settings.STORAGE_CRS, self.crs, always_xy=True)
+        tr = _transformer(settings.STORAGE_CRS, self.crs)
         x, y = tr.transform(np.asarray(lon, float), np.asarray(lat, float))
         return np.asarray(x), np.asarray(y)
 
     def xy_to_lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tr = Transformer.from_crs(self.crs, settings.STORAGE_CRS, always_xy=True)
+        tr = _transformer(self.crs, settings.STORAGE_CRS)
         lon, lat = tr.transform(np.asarray(x, float), np.asarray(y, float))
         return np.asarray(lon), np.asarray(lat)
 
@@ -288,17 +293,21 @@ class CostSurface:
             return self
         h, w = self.shape
         hh, ww = -(-h // factor), -(-w // factor)
-        c = np.zeros((hh * factor, ww * factor), np.float32)
-        c[:h, :w] = self.cost
-        passable = np.zeros(c.shape, bool)
-        np.isfinite(self.cost, out=passable[:h, :w])
-        c[~passable] = 0.0
-        total = c.reshape(hh, factor, ww, factor).sum(axis=3, dtype=np.float64).sum(axis=1)
-        n_fin = passable.reshape(hh, factor, ww, factor).sum(axis=3).sum(axis=1)
-        del c, passable
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cost = np.where(n_fin * 2 > factor * factor, total / n_fin, np.inf).astype(
-                np.float32)
+        cost = np.empty((hh, ww), np.float32)
+        # strips of block rows keep the temporaries small (no grid-sized copies)
+        step = max(1, (1 << 22) // (factor * factor * ww))
+        for b0 in range(0, hh, step):
+            b1 = min(hh, b0 + step)
+            strip = np.full(((b1 - b0) * factor, ww * factor), np.inf, np.float32)
+            src = self.cost[b0 * factor:min(h, b1 * factor)]
+            strip[:src.shape[0], :w] = src
+            passable = np.isfinite(strip)
+            strip[~passable] = 0.0
+            shape4 = (b1 - b0, factor, ww, factor)
+            total = strip.reshape(shape4).sum(axis=3, dtype=np.float64).sum(axis=1)
+            n_fin = passable.reshape(shape4).sum(axis=3).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cost[b0:b1] = np.where(n_fin * 2 > factor * factor, total / n_fin, np.inf)
         # elevation and country of each block's centre cell (for profiles and labels)
         mid = factor // 2
         rows = np.minimum(np.arange(hh) * factor + mid, h - 1)
@@ -312,6 +321,11 @@ class CostSurface:
             country=np.ascontiguousarray(ctry),
             key=f"{self.key}/coarse{factor}", cache_path=None, from_cache=False,
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
 
 
 # --- grid and memory -------------------------------------------------------------------

@@ -26,7 +26,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-from pyproj import Geod
+from pyproj import CRS, Geod
 from scipy.spatial import cKDTree
 from shapely import STRtree
 from shapely.geometry import LineString, MultiLineString, Point
@@ -45,6 +45,7 @@ from planner.routing import (
     locate,
     path_cost,
 )
+from planner.validation import CRSMismatchError
 
 log = logging.getLogger(__name__)
 
@@ -366,6 +367,12 @@ def reuse_route(
     True
     """
     p = params or NetworkParams()
+    gcrs = graph.graph.get("crs")
+    if gcrs is None or not CRS.from_user_input(gcrs).equals(CRS.from_user_input(surface.crs)):
+        raise CRSMismatchError(
+            f"reuse_route: the pipeline graph's nodes are in {gcrs} and the cost surface in "
+            f"{surface.crs}; build the graph with pipeline_graph(..., crs=surface.crs)"
+        )
     o = locate(surface, origin, origin_name, snap_km)
     d = locate(surface, destination, destination_name, snap_km)
     if (o.row, o.col) == (d.row, d.col):

@@ -255,6 +255,11 @@ def _coarse(surface: CostSurface, factor: int) -> CostSurface:
     return per[factor]
 
 
+def clear_caches() -> None:
+    """Forget the coarse grids kept for refinement (they are rebuilt on demand)."""
+    _COARSE.clear()
+
+
 def default_coarse_factor(surface: CostSurface) -> int:
     """Coarsening factor giving a coarse grid of about a million cells (at least 2)."""
     cells = surface.shape[0] * surface.shape[1]
@@ -947,6 +952,7 @@ __all__ = [
     "alternative_routes",
     "as_places",
     "candidate_network",
+    "clear_caches",
     "default_coarse_factor",
     "delaunay_edges",
     "least_cost_route",

@@ -110,3 +110,11 @@ def test_capacity_is_respected(surface, graph, cac_border, nukus):
     row = r.route.iloc[0]
     assert row.reused_km == 0 and row.new_km > 0
     assert row.cost == pytest.approx(row.greenfield_cost)
+
+
+def test_graph_and_surface_crs_must_match(surface, layers, cac_border, nukus):
+    from planner.validation import CRSMismatchError
+
+    g = pipeline_graph(layers.pipelines.iloc[:20], crs="EPSG:3857")
+    with pytest.raises(CRSMismatchError, match=r"EPSG:3857.*crs=surface\.crs"):
+        reuse_route(surface, g, cac_border, nukus)
