@@ -668,6 +668,49 @@ def route_overlap(a: LineString, b: LineString, within_m: float) -> float:
     return float(a.intersection(b.buffer(within_m)).length / a.length)
 
 
+def _penalty_paths(grid: CostSurface, o: Place, d: Place, k: int, *, penalty: float,
+                   within_m: float, max_overlap: float, max_premium_pct: float,
+                   tries: int) -> list[np.ndarray]:
+    """Cell paths of up to ``k`` distinct routes on one grid by the penalty method."""
+    res = grid.resolution_m
+    _route_memory_check(grid.shape, res, "alternative routes (full-grid solves)")
+    work = grid.cost.astype(np.float32, copy=True)
+    kept: list[tuple[np.ndarray, LineString]] = []
+    factor = penalty
+    best_cost: float | None = None
+    for _ in range(tries):
+        if len(kept) >= k:
+            break
+        mcp, cum = _solve(work, (o.row, o.col), [(d.row, d.col)], res)
+        if not np.isfinite(cum[d.row, d.col]):
+            if not kept:
+                raise _unreachable(o, d)
+            break
+        path = np.asarray(mcp.traceback((d.row, d.col)))
+        del mcp, cum
+        line = _xy_line(grid, path)
+        true_cost = path_cost(grid.cost, path[:, 0], path[:, 1], res)
+        if best_cost is None:
+            best_cost = true_cost
+        overl = [route_overlap(line, other, within_m) for _, other in kept]
+        premium = 100.0 * (true_cost - best_cost) / best_cost
+        if premium > max_premium_pct:
+            log.info("alternatives: next candidate %.1f %% above the best: stopping", premium)
+            break
+        if not overl or max(overl) <= max_overlap:
+            kept.append((path, line))
+            factor = penalty
+        else:
+            factor = 1.0 + (factor - 1.0) * 1.5
+        # penalise the cells near the candidate (kept or not) to push the next one away
+        buf = line.buffer(within_m)
+        mask = rasterio.features.rasterize([(buf, 1)], out_shape=grid.shape,
+                                           transform=grid.transform, fill=0,
+                                           dtype="uint8") > 0
+        work[mask] *= np.float32(factor)
+    return [pth for pth, _ in kept]
+
+
 def alternative_routes(
     surface: CostSurface,
     origin: PlaceLike,
@@ -682,6 +725,7 @@ def alternative_routes(
     max_premium_pct: float = 50.0,
     max_tries: int | None = None,
     snap_km: float = SNAP_KM,
+    method: str = "auto",
 ) -> gpd.GeoDataFrame:
     """Up to ``k`` spatially distinct near-optimal routes (the best first).
 
@@ -689,7 +733,9 @@ def alternative_routes(
     ``penalty`` times more and the search is repeated; a candidate is kept when at most
     ``max_overlap`` of its length lies within ``penalty_km`` of any route kept before,
     otherwise the penalty grows by half and the search repeats (``max_tries`` in all).
-    Each route's real cost is measured on the unpenalised surface.
+    Each route's real cost is measured on the unpenalised surface. With ``method``
+    refined (``"auto"`` on grids above :data:`REFINE_ABOVE_CELLS` cells) the search runs
+    on the coarse grid and each route found is refined in a corridor at full resolution.
 
     Returns the rows of :func:`least_cost_route` plus ``rank`` (0 = best),
     ``premium_pct`` (cost above the best) and ``overlap`` (largest share of its length
@@ -714,47 +760,35 @@ def alternative_routes(
     o = locate(surface, origin, origin_name, snap_km)
     d = locate(surface, destination, destination_name, snap_km)
     _check_distinct(o, d)
-    res = surface.resolution_m
-    _route_memory_check(surface.shape, res, "alternative routes (full-resolution solves)")
-    within_m = (penalty_km if penalty_km is not None else max(20.0, 3 * res / 1000)) * 1000
-    work = surface.cost.astype(np.float32, copy=True)
-    kept: list[tuple[np.ndarray, LineString]] = []
-    tries = max_tries if max_tries is not None else 4 * k
-    factor = penalty
-    best_cost: float | None = None
-    for _ in range(tries):
-        if len(kept) >= k:
-            break
-        mcp, cum = _solve(work, (o.row, o.col), [(d.row, d.col)], res)
-        if not np.isfinite(cum[d.row, d.col]):
-            if not kept:
-                raise _unreachable(o, d)
-            break
-        path = np.asarray(mcp.traceback((d.row, d.col)))
-        del mcp, cum
-        line = _xy_line(surface, path)
-        true_cost = path_cost(surface.cost, path[:, 0], path[:, 1], res)
-        if best_cost is None:
-            best_cost = true_cost
-        overl = [route_overlap(line, other, within_m) for _, other in kept]
-        premium = 100.0 * (true_cost - best_cost) / best_cost
-        if premium > max_premium_pct:
-            log.info("alternatives: next candidate %.1f %% above the best: stopping", premium)
-            break
-        if not overl or max(overl) <= max_overlap:
-            kept.append((path, line))
-            factor = penalty
-        else:
-            factor = 1.0 + (factor - 1.0) * 1.5
-        # penalise the cells near the candidate (kept or not) to push the next one away
-        buf = line.buffer(within_m)
-        mask = rasterio.features.rasterize([(buf, 1)], out_shape=surface.shape,
-                                           transform=surface.transform, fill=0,
-                                           dtype="uint8") > 0
-        work[mask] *= np.float32(factor)
+    m = _method(surface, method)
+    grid, go, gd = surface, o, d
+    if m == "refined":
+        f = default_coarse_factor(surface)
+        grid = _coarse(surface, f)
+        snap = max(snap_km, 3 * grid.resolution_m / 1000)
+        go = _prefer(grid, locate(grid, (o.lon, o.lat), o.name, snap), o.row // f, o.col // f)
+        gd = _prefer(grid, locate(grid, (d.lon, d.lat), d.name, snap), d.row // f, d.col // f)
+    within_m = (penalty_km if penalty_km is not None else
+                max(20.0, 3 * grid.resolution_m / 1000)) * 1000
+    candidates = _penalty_paths(grid, go, gd, k, penalty=penalty, within_m=within_m,
+                                max_overlap=max_overlap, max_premium_pct=max_premium_pct,
+                                tries=max_tries if max_tries is not None else 4 * k)
+    if grid is surface:
+        fine = candidates
+    else:
+        fine = []
+        for cpath in candidates:
+            x, y = grid.rowcol_to_xy(cpath[:, 0], cpath[:, 1])
+            guide = np.column_stack([x, y])
+            path = _corridor_path(surface, o, d, guide, max(10.0, 3 * grid.resolution_m / 1000))
+            if path is not None:
+                fine.append(path)
+        fine.sort(key=lambda pth: path_cost(surface.cost, pth[:, 0], pth[:, 1],
+                                            surface.resolution_m))
+    kept = [(pth, _xy_line(surface, pth)) for pth in fine]
     records = []
     for path, _ in kept:
-        records.append(_record(surface, o, d, path, "full"))
+        records.append(_record(surface, o, d, path, m))
     out = _frame(records)
     out["rank"] = range(len(out))
     best = float(out.cost.iloc[0])
@@ -831,8 +865,15 @@ def candidate_network(
     surface: CostSurface,
     points: Places, *,
     snap_km: float = SNAP_KM,
+    method: str = "auto",
 ) -> CandidateNetwork:
     """Delaunay triangulation over the points, one least-cost path per edge, merged.
+
+    Delaunay runs on the points' projected coordinates (the surface's CRS). With
+    ``method="full"`` one Dijkstra sweep per point serves all its Delaunay neighbours;
+    ``"refined"`` refines each edge coarse-to-fine (fine grids). The paths are merged at
+    the cell level: where two routes share cells they share the graph's edges, and
+    junctions appear where they meet or part (as SimCCS builds its candidate network).
 
     Examples
     --------
@@ -858,10 +899,22 @@ def candidate_network(
     by_origin: dict[int, list[int]] = {}
     for a, b in pairs:
         by_origin.setdefault(a, []).append(b)
+    m = _method(surface, method)
     records, paths = [], []
     missing = []
     for a, bs in by_origin.items():
         o = places[a]
+        if m == "refined":
+            for b in bs:
+                d = places[b]
+                try:
+                    path = _refined_path(surface, o, d, None, None)
+                except UnreachableError:
+                    missing.append(f"{o.name} – {d.name}")
+                    continue
+                records.append(_record(surface, o, d, path, m))
+                paths.append((o, d, path))
+            continue
         _route_memory_check(surface.shape, surface.resolution_m, "route solve")
         mcp, cum = _solve(surface.cost, (o.row, o.col),
                           [(places[b].row, places[b].col) for b in bs], surface.resolution_m)
@@ -871,7 +924,7 @@ def candidate_network(
                 missing.append(f"{o.name} – {d.name}")
                 continue
             path = np.asarray(mcp.traceback((d.row, d.col)))
-            records.append(_record(surface, o, d, path, "full"))
+            records.append(_record(surface, o, d, path, m))
             paths.append((o, d, path))
         del mcp, cum
     if missing:

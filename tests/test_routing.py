@@ -207,3 +207,15 @@ def test_identical_origin_and_destination(surface):
 def test_bad_method(surface):
     with pytest.raises(ValueError, match="method must be"):
         least_cost_route(surface, TASHKENT, ALMATY, method="fast")
+
+
+def test_refined_alternatives_and_network(surface):
+    """The coarse-to-fine variants give the same kind of answers."""
+    alts = alternative_routes(surface, BEYNEU, SHYMKENT, k=2, method="refined")
+    assert len(alts) == 2 and set(alts.method) == {"refined"}
+    assert alts.premium_pct.iloc[1] >= 0
+    full = least_cost_route(surface, BEYNEU, SHYMKENT, method="full").cost.iloc[0]
+    assert alts.cost.iloc[0] <= full * 1.01
+    net = candidate_network(surface, {"Beyneu": BEYNEU, "Shymkent": SHYMKENT,
+                                       "Nukus": NUKUS}, method="refined")
+    assert len(net.edges) == 3 and set(net.edges.method) == {"refined"}
