@@ -508,7 +508,7 @@ def build_cost_surface(
     region
         (west, south, east, north) in degrees; default: the terrain's extent.
     excluded_countries
-        ISO3 codes of countries the route may not enter (barriers).
+        Countries the route may not enter (barriers), by ISO3 code or name.
     params
         Multipliers (:class:`CostParams`); defaults documented in :func:`cost_components`.
     cache_dir
@@ -540,7 +540,6 @@ def build_cost_surface(
     ((133, 210), True)
     """
     p = params or CostParams()
-    excluded = tuple(sorted({c.upper() for c in excluded_countries}))
     if not CRS.from_user_input(crs).is_projected:
         raise ValueError(f"the cost surface needs a projected CRS in metres, got {crs!r} "
                          f"(use planner.settings.STUDY_CRS)")
@@ -553,6 +552,7 @@ def build_cost_surface(
         check_same_crs(countries, gdf, f"cost surface: countries and {name}")
     if "iso_a3" not in countries.columns:
         raise ValueError("countries needs an 'iso_a3' column")
+    excluded = _iso_codes(countries, excluded_countries)
     unknown = sorted(set(excluded) - set(countries["iso_a3"].astype(str).str.upper()))
     if unknown:
         raise ValueError(f"excluded_countries not in the countries layer: {', '.join(unknown)}"
@@ -600,6 +600,15 @@ def build_cost_surface(
         })
         log.info("cost surface: cached at %s", path)
     return surface
+
+
+def _iso_codes(countries: gpd.GeoDataFrame, given: Sequence[str]) -> tuple[str, ...]:
+    """ISO3 codes for countries given by code or by name (case-insensitive)."""
+    by_name: dict[str, str] = {}
+    if "name" in countries.columns:
+        by_name = {str(n).lower(): str(i).upper()
+                   for n, i in zip(countries["name"], countries["iso_a3"], strict=True)}
+    return tuple(sorted({by_name.get(str(c).lower(), str(c).upper()) for c in given}))
 
 
 def _terrain_lonlat_bounds(terrain: Terrain) -> tuple[float, float, float, float]:

@@ -141,6 +141,11 @@ def pipeline_graph(
 ) -> nx.MultiGraph:
     """The pipelines as a graph (nodes at ends and junctions, snapped within a tolerance).
 
+    A line's end closer than ``params.snap_km`` to another line's interior splits that
+    line there (a T-junction); ends closer than ``snap_km`` to each other become one node.
+    Lines that cross without an end near the other are not connected: a crossing is not a
+    junction.
+
     Parameters
     ----------
     pipelines
@@ -287,7 +292,8 @@ class ReuseRoute:
         One row: ``origin``, ``destination``, ``cost`` (km-eq), ``length_km``,
         ``reused_km``, ``new_km``, ``reversed_km`` (reused against the design flow),
         ``pipelines`` (systems used, in order), ``greenfield_cost`` (the direct new-build
-        route, for comparison), ``distance_km`` and ``elevation_m`` (profile), geometry.
+        route, for comparison), ``distance_km`` and ``elevation_m`` (profile),
+        ``countries`` (ISO3 codes crossed, in order) and ``km_by_country``, geometry.
     legs : geopandas.GeoDataFrame
         One row per leg: ``kind`` ("new" or "reuse"), ``system``, ``pipeline_ids``,
         ``reverse`` (bool), ``length_km``, ``cost``, ``capacity_bcm_y`` (smallest known
@@ -481,13 +487,14 @@ def reuse_route(
         cs = list(geom.coords)
         coords.extend(cs if not coords else cs[1:] if coords[-1] == cs[0] else cs)
     line = LineString(coords if len(coords) > 1 else coords * 2)
-    dist, elev = _profile(surface, line)
+    dist, elev, countries, km_by_country = _profile(surface, line)
     total_cost = float(legs_gdf.cost.sum())
     route = gpd.GeoDataFrame([{
         "origin": o.name, "destination": d.name, "cost": total_cost,
         "length_km": reused + new, "reused_km": reused, "new_km": new,
         "reversed_km": reversed_km, "pipelines": ", ".join(systems),
         "greenfield_cost": g_cost, "distance_km": dist, "elevation_m": elev,
+        "countries": countries, "km_by_country": km_by_country,
         "geometry": line,
     }], geometry="geometry", crs=settings.STORAGE_CRS)
     log.info("reuse route %s → %s: %.0f km-eq (greenfield %.0f): %.0f km reused (%s), "
@@ -496,8 +503,10 @@ def reuse_route(
     return ReuseRoute(route, legs_gdf, km_by)
 
 
-def _profile(surface: CostSurface, line: LineString) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (km) and elevation (m) along a lon/lat line, sampled at the grid spacing."""
+def _profile(surface: CostSurface, line: LineString
+             ) -> tuple[np.ndarray, np.ndarray, str, dict[str, float]]:
+    """Distance (km) and elevation (m) along a lon/lat line, sampled at the grid spacing,
+    the countries crossed (ISO3, in order, comma separated) and the km in each."""
     lon, lat = np.asarray(line.coords).T
     x, y = surface.lonlat_to_xy(lon, lat)
     proj = LineString(np.column_stack([x, y])).segmentize(surface.resolution_m)
@@ -510,7 +519,16 @@ def _profile(surface: CostSurface, line: LineString) -> tuple[np.ndarray, np.nda
     ok = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
     elev = np.full(len(px), np.nan)
     elev[ok] = surface.elevation[rr[ok], cc[ok]]
-    return dist, elev
+    codes = np.full(len(px), "", dtype=object)
+    codes[ok] = surface.country_at(rr[ok], cc[ok])
+    order: list[str] = []
+    km_by: dict[str, float] = {}
+    for code, km in zip(codes[:-1], np.diff(dist), strict=True):
+        if code:
+            km_by[str(code)] = km_by.get(str(code), 0.0) + float(km)
+            if not order or order[-1] != code:
+                order.append(str(code))
+    return dist, elev, ", ".join(order), {k: round(v, 3) for k, v in km_by.items()}
 
 
 def network_summary(graph: nx.MultiGraph) -> pd.DataFrame:

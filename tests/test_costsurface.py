@@ -102,6 +102,10 @@ def test_excluded_country_is_barrier(layers, cost_cache):
     idx = s.country_codes.index("UZB")
     assert np.isinf(s.cost[s.country == idx]).all()
     assert s.excluded_countries == ("UZB",)
+    by_name = build_cost_surface(layers.terrain, layers.countries, layers.water,
+                                 layers.pipelines, layers.mountains, resolution_m=RES,
+                                 excluded_countries=["Uzbekistan"], cache_dir=cost_cache)
+    assert by_name.key == s.key and by_name.from_cache
     with pytest.raises(ValueError, match="not in the countries layer: XXX"):
         build_cost_surface(layers.terrain, layers.countries, layers.water, layers.pipelines,
                            resolution_m=RES, excluded_countries=["XXX"], cache_dir=cost_cache)

@@ -95,6 +95,9 @@ def test_reuse_route_follows_central_asia_center(surface, graph, cac_border, nuk
     cac = legs[legs.system == "Central Asia–Center"]
     assert cac["reverse"].all() and cac.pipeline_ids.str.contains("P").all()
     assert len(row.distance_km) == len(row.elevation_m) > 10
+    assert row.countries.startswith("RUS, KAZ") or row.countries.startswith("KAZ")
+    assert row.countries.endswith("UZB")
+    assert sum(row.km_by_country.values()) == pytest.approx(row.distance_km[-1], rel=1e-6)
     assert r.route.crs.to_epsg() == 4326
 
 
