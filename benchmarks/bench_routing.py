@@ -50,6 +50,15 @@ from planner.layers import default_layers  # noqa: E402
 ORIGIN = (55.1, 51.2)  # Russia–Kazakhstan border near Orenburg
 DESTINATION = (69.24, 41.31)  # Tashkent
 
+#: More origin–destination pairs for the refinement gap (lon, lat).
+GAP_PAIRS = {
+    "Beyneu → Almaty": ((55.10, 45.18), (76.91, 43.33)),
+    "Ashgabat → Bishkek": ((58.38, 37.95), (74.58, 42.88)),
+    "Baku → Nukus": ((49.86, 40.40), (59.62, 42.47)),
+    "Atyrau → Almaty": ((51.92, 47.11), (76.91, 43.33)),
+    "Orenburg border → Tashkent": (ORIGIN, DESTINATION),
+}
+
 
 def measure(fn: Callable[[], Any], repeat: int = 1,
             setup: Callable[[], None] | None = None) -> tuple[Any, float, float]:
@@ -128,6 +137,15 @@ def bench_single(layers: Any, res: float, cache_dir: Path | None) -> dict[str, A
     }
 
 
+def bench_gaps(layers: Any, res: float, cache_dir: Path | None) -> list[dict[str, Any]]:
+    s, _ = surface_at(layers, res, cache_dir)
+    out = []
+    for name, (o, d) in GAP_PAIRS.items():
+        g = routing.refinement_gap(s, o, d)
+        out.append({"pair": name, "resolution_m": res, **g})
+    return out
+
+
 def bench_many(layers: Any, res: float, cache_dir: Path | None) -> dict[str, Any]:
     s, _ = surface_at(layers, res, cache_dir)
     sp = layers.supply_points
@@ -161,7 +179,8 @@ def bench_many(layers: Any, res: float, cache_dir: Path | None) -> dict[str, Any
     }
 
 
-def report(single: list[dict[str, Any]], many: dict[str, Any] | None) -> str:
+def report(single: list[dict[str, Any]], many: dict[str, Any] | None,
+           gaps: list[dict[str, Any]] | None = None) -> str:
     lines = [
         "# Routing benchmarks",
         "",
@@ -201,6 +220,22 @@ def report(single: list[dict[str, Any]], many: dict[str, Any] | None) -> str:
         lines.append(f"- {r['resolution_m']:g} m: build {r['fresh_s']:.1f} s (peak "
                      f"{r['fresh_mib']:.0f} MiB); in the run above {r['build_s']:.1f} s "
                      f"({how}); route length {r['length_km']:.0f} km")
+    if gaps:
+        lines += [
+            "",
+            f"## Refinement gap on more pairs at {gaps[0]['resolution_m']:g} m",
+            "",
+            "`refinement_gap` (defaults: ~1 M-cell coarse grid whose cells cost the mean of "
+            "their `factor` cheapest fine cells, corridor 3 coarse cells wide each side). "
+            "With block means instead of the cheapest cells the coarse pass misses thin "
+            "pipeline corridors and gaps of up to 2 % were measured on these pairs.",
+            "",
+            "| pair | refined (km-eq) | optimum (km-eq) | gap | refined (s) | full (s) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for g in gaps:
+            lines.append(f"| {g['pair']} | {g['refined_cost']:.1f} | {g['optimal_cost']:.1f} | "
+                         f"{g['gap_pct']:.3f} % | {g['refined_s']:.2f} | {g['full_s']:.2f} |")
     if many:
         lines += [
             "",
@@ -257,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['full_s']:.2f} s ({r['speedup_cold']:.1f}× / {r['speedup_warm']:.1f}×)  "
               f"peak {r['refined_cold_mib']:.0f} vs {r['full_mib']:.0f} MiB "
               f"({r['memory_ratio']:.1f}× less)", flush=True)
+    gaps = bench_gaps(layers, 1000.0 if not args.quick else 2000.0, args.cache_dir)
+    for g in gaps:
+        print(f"gap {g['pair']}: {g['gap_pct']:.3f} %", flush=True)
     many = None
     if not args.no_many:
         many = bench_many(layers, 2000.0, args.cache_dir)
@@ -264,11 +302,12 @@ def main(argv: list[str] | None = None) -> int:
               f"({many['ours_mib']:.0f} MiB) vs plain pairwise {many['plain_s']:.1f} s "
               f"({many['plain_mib']:.0f} MiB): {many['speedup']:.1f}×; max cost difference "
               f"{many['max_cost_diff_pct']:.2g} %", flush=True)
-    text = report(single, many)
+    text = report(single, many, gaps)
     args.out.write_text(text, encoding="utf-8")
     print(f"written {args.out}")
     ok = all(r["gap_pct"] < 1.0 and r["speedup_cold"] >= 5 and r["memory_ratio"] > 1
-             for r in single if r["resolution_m"] <= 1000)
+             for r in single if r["resolution_m"] <= 1000) and all(
+                 g["gap_pct"] < 1.0 for g in gaps)
     print("targets at ≤ 1 km (gap < 1 %, ≥ 5× faster, less memory):", "met" if ok else "NOT met")
     return 0 if ok else 1
 

@@ -271,43 +271,61 @@ class CostSurface:
         codes = np.asarray(self.country_codes, dtype=object)
         return codes[self.country[np.asarray(rows), np.asarray(cols)]]
 
-    def coarsen(self, factor: int) -> CostSurface:
-        """A surface ``factor`` times coarser, by block means of the finite costs.
+    def coarsen(self, factor: int, how: str = "lowest") -> CostSurface:
+        """A surface ``factor`` times coarser, for a first, coarse routing pass.
 
-        A coarse cell is a barrier when more than half of its fine cells are; thin
-        barriers thus survive only at the fine level (refinement checks them).
+        ``how="lowest"`` (default): a coarse cell costs the mean of the ``factor``
+        cheapest of its fine cells, about what a path straight through the block along
+        its cheapest line would cost; thin cheap features (a pipeline corridor to follow)
+        survive, so the coarse route finds the corridor the fine route will use.
+        ``how="mean"``: the mean of the passable fine cells. Either way a coarse cell is a
+        barrier when fewer than ``factor`` of its fine cells (``"lowest"``) or fewer than
+        half (``"mean"``) are passable; thin barriers survive only at the fine level
+        (refinement checks them).
 
         Examples
         --------
         >>> import numpy as np
         >>> from affine import Affine
-        >>> c = np.ones((4, 4), np.float32); c[:2, :2] = np.inf
+        >>> c = np.ones((4, 4), np.float32); c[:2, :2] = np.inf; c[3, 2:] = 0.5
         >>> s = CostSurface(c, Affine(1000, 0, 0, 0, -1000, 4000), "EPSG:3857", 1000.0,
         ...                 np.zeros((4, 4), np.float32), np.zeros((4, 4), np.uint8), ("",),
         ...                 cost_components())
         >>> s.coarsen(2).cost
-        array([[inf,  1.],
-               [ 1.,  1.]], dtype=float32)
+        array([[inf, 1. ],
+               [1. , 0.5]], dtype=float32)
+        >>> s.coarsen(2, how="mean").cost
+        array([[ inf, 1.  ],
+               [1.  , 0.75]], dtype=float32)
         """
+        if how not in ("lowest", "mean"):
+            raise ValueError(f"how must be 'lowest' or 'mean', got {how!r}")
         if factor <= 1:
             return self
         h, w = self.shape
         hh, ww = -(-h // factor), -(-w // factor)
         cost = np.empty((hh, ww), np.float32)
+        ff = factor * factor
         # strips of block rows keep the temporaries small (no grid-sized copies)
-        step = max(1, (1 << 22) // (factor * factor * ww))
+        step = max(1, (1 << 22) // (ff * ww))
         for b0 in range(0, hh, step):
             b1 = min(hh, b0 + step)
             strip = np.full(((b1 - b0) * factor, ww * factor), np.inf, np.float32)
             src = self.cost[b0 * factor:min(h, b1 * factor)]
             strip[:src.shape[0], :w] = src
+            shape4 = (b1 - b0, factor, ww, factor)
+            if how == "lowest":
+                blocks = strip.reshape(shape4).transpose(0, 2, 1, 3).reshape(
+                    b1 - b0, ww, ff)
+                low = np.partition(blocks, factor - 1, axis=2)[:, :, :factor]
+                cost[b0:b1] = low.mean(axis=2, dtype=np.float64)  # inf if any is inf
+                continue
             passable = np.isfinite(strip)
             strip[~passable] = 0.0
-            shape4 = (b1 - b0, factor, ww, factor)
             total = strip.reshape(shape4).sum(axis=3, dtype=np.float64).sum(axis=1)
             n_fin = passable.reshape(shape4).sum(axis=3).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
-                cost[b0:b1] = np.where(n_fin * 2 > factor * factor, total / n_fin, np.inf)
+                cost[b0:b1] = np.where(n_fin * 2 > ff, total / n_fin, np.inf)
         # elevation and country of each block's centre cell (for profiles and labels)
         mid = factor // 2
         rows = np.minimum(np.arange(hh) * factor + mid, h - 1)
@@ -319,7 +337,7 @@ class CostSurface:
             self, cost=cost, transform=t, resolution_m=self.resolution_m * factor,
             elevation=np.ascontiguousarray(elev, dtype=np.float32),
             country=np.ascontiguousarray(ctry),
-            key=f"{self.key}/coarse{factor}", cache_path=None, from_cache=False,
+            key=f"{self.key}/coarse{factor}{how}", cache_path=None, from_cache=False,
         )
 
 

@@ -303,39 +303,66 @@ def _corridor_path(surface: CostSurface, o: Place, d: Place, guide_xy: np.ndarra
     return None
 
 
-def _refined_path(surface: CostSurface, o: Place, d: Place, coarse_factor: int | None,
-                  corridor_km: float | None) -> np.ndarray:
+def _coarse_place(surface: CostSurface, coarse: CostSurface, p: Place, f: int) -> Place | None:
+    """The coarse cell of a fine place (the block of its fine cell when passable)."""
+    try:
+        c = locate(coarse, (p.lon, p.lat), p.name,
+                   snap_km=max(SNAP_KM, 3 * coarse.resolution_m / 1000))
+    except PlaceError:
+        return None
+    return _prefer(coarse, c, p.row // f, p.col // f)
+
+
+def _refined_paths(surface: CostSurface, o: Place, ds: Sequence[Place],
+                   coarse_factor: int | None, corridor_km: float | None,
+                   ) -> list[np.ndarray | None]:
+    """Coarse-to-fine paths from ``o`` to each of ``ds`` (None: unreachable).
+
+    One coarse sweep from the origin serves every destination; each is then refined in
+    its own corridor, falling back to a full-resolution solve when the coarse grid cannot
+    connect them or the corridor keeps cutting the path.
+    """
     f = coarse_factor or default_coarse_factor(surface)
     coarse = _coarse(surface, f)
-    try:
-        co = locate(coarse, (o.lon, o.lat), o.name, snap_km=max(SNAP_KM, 3 * coarse.resolution_m
-                                                                  / 1000))
-        cd = locate(coarse, (d.lon, d.lat), d.name, snap_km=max(SNAP_KM, 3 * coarse.resolution_m
-                                                                  / 1000))
-        # the coarse cells of the fine (possibly snapped) cells, when passable
-        co = _prefer(coarse, co, o.row // f, o.col // f)
-        cd = _prefer(coarse, cd, d.row // f, d.col // f)
-        mcp, cum = _solve(coarse.cost, (co.row, co.col), [(cd.row, cd.col)],
-                          coarse.resolution_m)
-        reachable = bool(np.isfinite(cum[cd.row, cd.col]))
-    except PlaceError:
-        reachable = False
-    if not reachable:
-        log.info("refinement: coarse grid cannot connect %s and %s; solving at full "
-                 "resolution", o.name, d.name)
-        return _full_path(surface, o, d)
-    cpath = np.asarray(mcp.traceback((cd.row, cd.col)))
-    x, y = coarse.rowcol_to_xy(cpath[:, 0], cpath[:, 1])
-    ox, oy = surface.rowcol_to_xy(np.array([o.row]), np.array([o.col]))
-    dx, dy = surface.rowcol_to_xy(np.array([d.row]), np.array([d.col]))
-    guide = np.column_stack([np.r_[ox, x, dx], np.r_[oy, y, dy]])
+    co = _coarse_place(surface, coarse, o, f)
+    cds = [_coarse_place(surface, coarse, d, f) for d in ds]
+    ends = [(c.row, c.col) for c in cds if c is not None]
+    mcp = cum = None
+    if co is not None and ends:
+        mcp, cum = _solve(coarse.cost, (co.row, co.col), ends, coarse.resolution_m)
     width = corridor_km if corridor_km is not None else max(
         10.0, 3.0 * coarse.resolution_m / 1000.0)
-    path = _corridor_path(surface, o, d, guide, width)
+    ox, oy = surface.rowcol_to_xy(np.array([o.row]), np.array([o.col]))
+    out: list[np.ndarray | None] = []
+    for d, cd in zip(ds, cds, strict=True):
+        path = None
+        if mcp is not None and cum is not None and cd is not None and np.isfinite(
+                cum[cd.row, cd.col]):
+            cpath = np.asarray(mcp.traceback((cd.row, cd.col)))
+            x, y = coarse.rowcol_to_xy(cpath[:, 0], cpath[:, 1])
+            dx, dy = surface.rowcol_to_xy(np.array([d.row]), np.array([d.col]))
+            guide = np.column_stack([np.r_[ox, x, dx], np.r_[oy, y, dy]])
+            path = _corridor_path(surface, o, d, guide, width)
+            if path is None:
+                log.warning("refinement failed for %s → %s; solving at full resolution",
+                            o.name, d.name)
+        else:
+            log.info("refinement: coarse grid cannot connect %s and %s; solving at full "
+                     "resolution", o.name, d.name)
+        if path is None:
+            try:
+                path = _full_path(surface, o, d)
+            except UnreachableError:
+                path = None
+        out.append(path)
+    return out
+
+
+def _refined_path(surface: CostSurface, o: Place, d: Place, coarse_factor: int | None,
+                  corridor_km: float | None) -> np.ndarray:
+    path = _refined_paths(surface, o, [d], coarse_factor, corridor_km)[0]
     if path is None:
-        log.warning("refinement failed for %s → %s; solving at full resolution", o.name,
-                    d.name)
-        return _full_path(surface, o, d)
+        raise _unreachable(o, d)
     return path
 
 
@@ -587,8 +614,9 @@ def routes_many_to_many(
     """Least-cost routes from every origin to every destination.
 
     ``method="full"`` runs one Dijkstra sweep per origin (stopping once every destination
-    is settled) and traces all routes from it; ``"refined"`` refines each pair
-    coarse-to-fine (less memory on fine grids). Unreachable pairs raise
+    is settled) and traces all routes from it; ``"refined"`` runs one sweep per origin on
+    the coarse grid and refines each route in its corridor (less time and memory on fine
+    grids). Unreachable pairs raise
     :class:`UnreachableError` naming them, or are left out (logged) with
     ``skip_unreachable``.
 
@@ -626,13 +654,12 @@ def routes_many_to_many(
                     missing.append(f"{o.name} → {d.name}")
             del mcp, cum
         else:
-            for d in targets:
-                try:
-                    path = _refined_path(surface, o, d, None, None)
-                except UnreachableError:
+            for d, rpath in zip(targets, _refined_paths(surface, o, targets, None, None),
+                                strict=True):
+                if rpath is None:
                     missing.append(f"{o.name} → {d.name}")
-                    continue
-                records.append(_record(surface, o, d, path, m))
+                else:
+                    records.append(_record(surface, o, d, rpath, m))
     if missing:
         msg = (f"{len(missing)} unreachable pair(s), separated by barriers: "
                f"{'; '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
@@ -905,15 +932,14 @@ def candidate_network(
     for a, bs in by_origin.items():
         o = places[a]
         if m == "refined":
-            for b in bs:
-                d = places[b]
-                try:
-                    path = _refined_path(surface, o, d, None, None)
-                except UnreachableError:
+            dsts = [places[b] for b in bs]
+            for d, rpath in zip(dsts, _refined_paths(surface, o, dsts, None, None),
+                                strict=True):
+                if rpath is None:
                     missing.append(f"{o.name} – {d.name}")
                     continue
-                records.append(_record(surface, o, d, path, m))
-                paths.append((o, d, path))
+                records.append(_record(surface, o, d, rpath, m))
+                paths.append((o, d, rpath))
             continue
         _route_memory_check(surface.shape, surface.resolution_m, "route solve")
         mcp, cum = _solve(surface.cost, (o.row, o.col),

@@ -219,3 +219,13 @@ def test_refined_alternatives_and_network(surface):
     net = candidate_network(surface, {"Beyneu": BEYNEU, "Shymkent": SHYMKENT,
                                        "Nukus": NUKUS}, method="refined")
     assert len(net.edges) == 3 and set(net.edges.method) == {"refined"}
+
+
+def test_refined_many_to_many_matches_full(surface):
+    origins = {"Beyneu": BEYNEU, "Tashkent": TASHKENT}
+    dests = {"Shymkent": SHYMKENT, "Nukus": NUKUS, "Almaty": ALMATY}
+    full = routes_many_to_many(surface, origins, dests, method="full")
+    refined = routes_many_to_many(surface, origins, dests, method="refined")
+    m = full.merge(refined, on=["origin", "destination"], suffixes=("_f", "_r"))
+    assert len(m) == 6
+    assert ((m.cost_r - m.cost_f) / m.cost_f).between(-1e-9, 0.01).all()
