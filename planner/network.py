@@ -350,6 +350,7 @@ def reuse_route(
     volume_bcm_y: float | None = None,
     allow_reverse: bool = True,
     snap_km: float = SNAP_KM,
+    require_reuse: bool = False,
 ) -> ReuseRoute:
     """The cheapest route that reuses existing lines and builds new links only where needed.
 
@@ -358,7 +359,9 @@ def reuse_route(
     all without ``allow_reverse``), lines whose known capacity is below ``volume_bcm_y``
     left out; new links from each place to the network nodes within
     ``params.max_link_km`` (least-cost paths on ``surface``); and the direct greenfield
-    route. Dijkstra picks the cheapest.
+    route, unless ``require_reuse`` (then the route must go through the network, even
+    when building new would be cheaper, so that a corridor can be costed as such).
+    Dijkstra picks the cheapest.
 
     Examples
     --------
@@ -423,11 +426,15 @@ def reuse_route(
     for n, (c, path) in d_links.items():
         if n in dg:
             dg.add_edge(n, "destination", cost=c, kind="new", path=path[::-1])
-    dg.add_edge("origin", "destination", cost=g_cost, kind="greenfield")
+    if not require_reuse:
+        dg.add_edge("origin", "destination", cost=g_cost, kind="greenfield")
     try:
         nodes = nx.dijkstra_path(dg, "origin", "destination", weight="cost")
-    except nx.NetworkXNoPath as exc:  # pragma: no cover - greenfield edge always exists
-        raise UnreachableError(f"{d.name!r} cannot be reached from {o.name!r}") from exc
+    except nx.NetworkXNoPath as exc:
+        raise UnreachableError(
+            f"{d.name!r} cannot be reached from {o.name!r}"
+            + (" through the existing network (new links are searched within "
+               f"{p.max_link_km:g} km of each place)" if require_reuse else "")) from exc
 
     legs: list[dict[str, object]] = []
     for a, b in itertools.pairwise(nodes):

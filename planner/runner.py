@@ -61,7 +61,8 @@ def cost_surface_for(study: Study, layers: Layers, scenario: Scenario) -> Any:
 
     return build_cost_surface(
         layers.terrain, layers.countries, layers.water, layers.pipelines, layers.mountains,
-        resolution_m=study.resolution_km * 1000.0, crs=study.crs, region=study.region,
+        settlements=layers.demand_centres, resolution_m=study.resolution_km * 1000.0,
+        crs=study.crs, region=study.region,
         excluded_countries=scenario.excluded_countries,
     )
 
@@ -108,6 +109,11 @@ def generate_candidates(study: Study, layers: Layers, surface: Any, origin: Plac
     if not frames:
         raise RuntimeError("no candidate route could be generated: see the warnings above")
     cands = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.STORAGE_CRS)
+    # Corridors can give the same route (and so can the whole network): keep it once,
+    # under the first name it was found with.
+    same = pd.DataFrame({"d": cands["destination"], "l": cands["length_km"].round(1),
+                         "r": cands["reused_km"].fillna(0).round(1)}).duplicated()
+    cands = cands.loc[~same].reset_index(drop=True)
     cands["name"] = [f"{d} — {lab}" if k == "reuse" else f"{d} — {k} ({lab})"
                      for d, k, lab in zip(cands["destination"], cands["kind"], cands["label"],
                                           strict=True)]
@@ -134,13 +140,11 @@ def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
     try:
         r = reuse_route(surface, graph, (origin.lon, origin.lat), (dest.lon, dest.lat),
                         origin_name=origin.name, destination_name=dest.name,
-                        volume_bcm_y=dest.throughput_bcm_y)
+                        volume_bcm_y=dest.throughput_bcm_y, require_reuse=True)
     except (RoutingError, ValueError, RuntimeError) as exc:
         log.warning("no reuse route to %s (%s): %s", dest.name, label, exc)
         return None
     route = r.route.copy()
-    if float(route["reused_km"].iloc[0]) <= 0:
-        return None  # the cheapest way was all new build: the greenfield candidate has it
     route["kind"] = "reuse"
     route["label"] = label
     route["new_build_km"] = route["new_km"]
@@ -150,17 +154,25 @@ def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
 
 
 def corridor_graphs(layers: Layers, corridors: dict[str, list[str]]) -> dict[str, Any]:
-    """One pipeline graph per named corridor, holding only that corridor's systems."""
+    """One pipeline graph per named corridor.
+
+    A corridor's graph holds the whole operating network except the systems that other
+    corridors name and this one does not: each reuse candidate then goes by its own trunk
+    line while still using the connecting and regional lines (which no corridor names).
+    """
     from planner.network import pipeline_graph
 
+    known = set(layers.pipelines["system"])
+    named = {s for systems in corridors.values() for s in systems}
     graphs: dict[str, Any] = {}
     for name, systems in corridors.items():
-        sub = layers.pipelines[layers.pipelines["system"].isin(systems)]
-        if len(sub):
-            graphs[name] = pipeline_graph(sub, statuses=["operating"])
-        else:
-            log.warning("corridor %s: none of the systems %s is in the pipelines layer",
-                        name, systems)
+        unknown = sorted(set(systems) - known)
+        if unknown:
+            log.warning("corridor %s: systems not in the pipelines layer: %s", name,
+                        ", ".join(unknown))
+        others = named - set(systems)
+        sub = layers.pipelines[~layers.pipelines["system"].isin(others)]
+        graphs[name] = pipeline_graph(sub, statuses=["operating"])
     return graphs
 
 
