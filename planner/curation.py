@@ -27,17 +27,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Geod
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.ops import linemerge
 
 from planner import settings
+from planner.geodesy import GEOD, geodesic_length_km
 from planner.io import read_vector, terrain_from_file
 from planner.layers import Layers
 from planner.validation import validate_layer
 
 log = logging.getLogger(__name__)
-GEOD = Geod(ellps="WGS84")
 
 GEM = "Global Energy Monitor, Global Gas Infrastructure Tracker (Oct 2024), CC BY 4.0"
 NE = "Natural Earth 10m (public domain)"
@@ -46,20 +45,6 @@ NE = "Natural Earth 10m (public domain)"
 def _data_csv(name: str) -> pd.DataFrame:
     with resources.files("planner.data").joinpath(name).open("r", encoding="utf-8") as f:
         return pd.read_csv(f)
-
-
-def geodesic_length_km(geoms: gpd.GeoSeries) -> np.ndarray:
-    """Geodesic length (km, WGS 84 ellipsoid) of each line in an EPSG:4326 series.
-
-    Examples
-    --------
-    >>> from shapely.geometry import LineString
-    >>> s = gpd.GeoSeries([LineString([(0, 0), (1, 0)])], crs="EPSG:4326")
-    >>> round(float(geodesic_length_km(s)[0]), 1)  # one degree along the equator
-    111.3
-    """
-    return np.array([GEOD.geometry_length(g) / 1000.0 if g is not None else np.nan
-                     for g in geoms])
 
 
 # --- countries, water, mountains --------------------------------------------------------

@@ -29,8 +29,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import Geod
 from shapely import LineString, MultiLineString
+
+from planner._checks import non_negative as _non_negative
+from planner._checks import positive as _positive
+from planner.geodesy import GEOD as _GEOD
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +47,8 @@ DEFAULT_CURRENCY_YEAR = 2023
 _MM_PER_INCH = 25.4
 _KM_PER_MILE = 1.609344
 _KW_PER_HP = 0.745699872  # mechanical horsepower (550 ft·lbf/s)
-_GEOD = Geod(ellps="WGS84")
 
 
-def _positive(name: str, value: float) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
-
-
-def _non_negative(name: str, value: float) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
 
 
 # --------------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from planner._checks import choice as _choice
+from planner._checks import fraction as _fraction
+from planner._checks import positive as _positive
+
 log = logging.getLogger(__name__)
 
 FlowMethod = Literal["general", "weymouth", "panhandle_a", "panhandle_b"]
@@ -83,29 +87,6 @@ _M_AIR = 0.0289647  # kg/mol, molar mass of dry air (ISO 2533 / Lemmon et al. 20
 _G0 = 9.80665  # m/s², standard gravity
 _DAYS_PER_YEAR = 365.0
 
-
-# --------------------------------------------------------------------------------------
-# Input checks
-
-
-def _positive(name: str, value: float) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
-
-
-def _fraction(name: str, value: float) -> float:
-    v = float(value)
-    if not math.isfinite(v) or not 0 < v <= 1:
-        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-    return v
-
-
-def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
 
 
 # --------------------------------------------------------------------------------------

@@ -78,12 +78,10 @@ def generate_candidates(study: Study, layers: Layers, surface: Any, origin: Plac
     one per corridor graph in ``graphs`` (see :func:`corridor_graphs`), or one over the
     whole operating network.
     """
-    from planner.network import pipeline_graph
     from planner.routing import RoutingError, alternative_routes
 
-    if graphs is None and study.reuse_existing:
-        graphs = {"existing lines + new links":
-                  pipeline_graph(layers.pipelines, statuses=["operating"])}
+    if graphs is None:
+        graphs = reuse_graphs(study, layers)
     frames = []
     for dest in _progress(destinations, "candidates", progress):
         try:
@@ -102,7 +100,7 @@ def generate_candidates(study: Study, layers: Layers, surface: Any, origin: Plac
         alts = alts.drop(columns=["rank"])
         frames.append(_tag_destination(alts, dest))
         if study.reuse_existing:
-            for label, graph in (graphs or {}).items():
+            for label, graph in graphs.items():
                 reuse = _reuse_candidate(layers, surface, origin, dest, graph, label)
                 if reuse is not None:
                     frames.append(_tag_destination(reuse, dest))
@@ -176,6 +174,20 @@ def corridor_graphs(layers: Layers, corridors: dict[str, list[str]]) -> dict[str
     return graphs
 
 
+def reuse_graphs(study: Study, layers: Layers) -> dict[str, Any]:
+    """The pipeline graphs a study's reuse candidates go by, built once per run: one per
+    corridor, and the whole operating network unless the study turns that off."""
+    if not study.reuse_existing:
+        return {}
+    from planner.network import pipeline_graph
+
+    graphs = corridor_graphs(layers, study.corridors)
+    if study.network_wide_reuse or not graphs:
+        graphs["existing lines + new links"] = pipeline_graph(layers.pipelines,
+                                                              statuses=["operating"])
+    return graphs
+
+
 def drop_excluded(cands: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
     """Drop candidates that cross a country the scenario excludes.
 
@@ -212,12 +224,7 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     scen_cands = []
     country_tables = []
     surfaces = {}
-    graphs = corridor_graphs(layers, study.corridors) if study.corridors else None
-    if graphs is not None and study.network_wide_reuse:
-        from planner.network import pipeline_graph
-
-        graphs["existing lines + new links"] = pipeline_graph(layers.pipelines,
-                                                              statuses=["operating"])
+    graphs = reuse_graphs(study, layers)
     for scenario in _progress(study.scenarios, "scenarios", progress):
         surface = cost_surface_for(study, layers, scenario)
         surfaces[scenario.name] = surface
@@ -352,12 +359,6 @@ def _versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             pass
     return out
-
-
-def main_default() -> StudyOutputs:  # pragma: no cover - convenience for notebooks
-    from planner.study import default_study_path
-
-    return run_study(default_study_path())
 
 
 __all__ = ["StudyOutputs", "generate_candidates", "run_study", "write_outputs"]

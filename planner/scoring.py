@@ -28,13 +28,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Geod
 
 from planner import settings
+from planner.geodesy import geodesic_length_km
 
 log = logging.getLogger(__name__)
-
-_GEOD = Geod(ellps="WGS84")
 
 #: The criteria a candidate is judged on: name, direction (``min`` better lower, ``max``
 #: better higher), unit and meaning.
@@ -304,18 +302,8 @@ def rank_stability(
 # Layer-derived criteria for many candidates at once
 
 
-def geodesic_lengths_km(lines: gpd.GeoSeries) -> np.ndarray:
-    """Geodesic length (km, WGS84) of every line, in one vectorised pass.
-
-    >>> from shapely import LineString
-    >>> round(float(geodesic_lengths_km(gpd.GeoSeries([LineString([(0, 0), (1, 0)])]))[0]), 3)
-    111.319
-    """
-    coords, idx = shapely.get_coordinates(lines.to_numpy(), return_index=True)
-    same = idx[1:] == idx[:-1]
-    a, b = coords[:-1][same], coords[1:][same]
-    _, _, d = _GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
-    return np.bincount(idx[1:][same], weights=np.asarray(d), minlength=len(lines)) / 1000
+#: Geodesic length (km) of every line; see :func:`planner.geodesy.geodesic_length_km`.
+geodesic_lengths_km = geodesic_length_km
 
 
 def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,3 +19,22 @@ def layers():
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+#: Resolution (m) of the shared test cost surface: coarse, so the suite stays fast.
+RES = 10_000.0
+
+
+@pytest.fixture(scope="session")
+def cost_cache(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.getbasetemp() / "planner-cost-cache"
+
+
+@pytest.fixture(scope="session")
+def surface(layers, cost_cache):
+    """The default layers' cost surface at :data:`RES`, built once per test session."""
+    from planner.costsurface import build_cost_surface
+
+    return build_cost_surface(layers.terrain, layers.countries, layers.water, layers.pipelines,
+                              layers.mountains, layers.demand_centres, resolution_m=RES,
+                              cache_dir=cost_cache)

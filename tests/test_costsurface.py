@@ -21,18 +21,6 @@ from planner.validation import CRSMismatchError
 RES = 10_000.0
 
 
-@pytest.fixture(scope="session")
-def cost_cache(tmp_path_factory: pytest.TempPathFactory):
-    return tmp_path_factory.getbasetemp() / "planner-cost-cache"
-
-
-@pytest.fixture(scope="session")
-def surface(layers, cost_cache) -> CostSurface:
-    return build_cost_surface(layers.terrain, layers.countries, layers.water, layers.pipelines,
-                              layers.mountains, layers.demand_centres, resolution_m=RES,
-                              cache_dir=cost_cache)
-
-
 def _cell(s: CostSurface, lon: float, lat: float) -> tuple[int, int]:
     x, y = s.lonlat_to_xy(np.array([lon]), np.array([lat]))
     r, c = s.xy_to_rowcol(x, y)

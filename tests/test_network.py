@@ -7,22 +7,9 @@ import networkx as nx
 import pytest
 from shapely.geometry import LineString
 
-from planner.costsurface import CostSurface, build_cost_surface
 from planner.network import NetworkParams, network_summary, pipeline_graph, reuse_route
 
 RES = 10_000.0
-
-
-@pytest.fixture(scope="session")
-def cost_cache(tmp_path_factory: pytest.TempPathFactory):
-    return tmp_path_factory.getbasetemp() / "planner-cost-cache"
-
-
-@pytest.fixture(scope="session")
-def surface(layers, cost_cache) -> CostSurface:
-    return build_cost_surface(layers.terrain, layers.countries, layers.water, layers.pipelines,
-                              layers.mountains, layers.demand_centres, resolution_m=RES,
-                              cache_dir=cost_cache)
 
 
 @pytest.fixture(scope="session")

@@ -37,18 +37,6 @@ BISHKEK = (74.58, 42.88)
 ALMATY = (76.91, 43.33)
 
 
-@pytest.fixture(scope="session")
-def cost_cache(tmp_path_factory: pytest.TempPathFactory):
-    return tmp_path_factory.getbasetemp() / "planner-cost-cache"
-
-
-@pytest.fixture(scope="session")
-def surface(layers, cost_cache) -> CostSurface:
-    return build_cost_surface(layers.terrain, layers.countries, layers.water, layers.pipelines,
-                              layers.mountains, layers.demand_centres, resolution_m=RES,
-                              cache_dir=cost_cache)
-
-
 def _surface(layers, cost_cache, **kw) -> CostSurface:
     return build_cost_surface(layers.terrain, layers.countries, layers.water, layers.pipelines,
                               layers.mountains, layers.demand_centres, resolution_m=RES,
