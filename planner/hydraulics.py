@@ -30,7 +30,9 @@ chapter 4 (compressor power):
 - elevation: ``s = 0.0684 G ΔH / (Tf Z)``, ``Le = L (e^s - 1) / s``;
 - compressibility: Papay, or CNGA, or a given Z.
 
-The leading constants are checked against first principles in ``tests/test_hydraulics.py``.
+The leading constants are checked against first principles, and the general, Weymouth and
+Panhandle A equations against the published answers of Crane TP-410 example 7-18 (within
+0.5 %), in ``tests/test_hydraulics.py``.
 """
 
 from __future__ import annotations
