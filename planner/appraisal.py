@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 
 #: Piece length (km) of the per-country split: borders are located to within this.
 SPLIT_SEGMENT_KM = 2.0
+#: Station compression ratio: suction falls to maximum pressure / this (the default of
+#: :func:`planner.hydraulics.size_pipe`).
+COMPRESSION_RATIO = 1.5
+#: Step (km) of compressor-station placement along a route.
+STATION_STEP_KM = 5.0
+#: Existing stations within this distance (km) of a reused leg count as on that leg.
+STATION_REACH_KM = 10.0
+_ATM_BAR = 1.01325
+_MIN_LEG_KM = 1e-6
 
 
 def _study_param(study: Study, scenario: Scenario, name: str) -> float | None:
@@ -47,6 +56,152 @@ def river_crossings(route: shapely.Geometry, water: gpd.GeoDataFrame) -> int:
     return n
 
 
+def _slice(profile: hydraulics.RouteProfile, a_km: float, b_km: float
+           ) -> hydraulics.RouteProfile:
+    """The part of a profile between two distances, re-based to start at 0."""
+    d, h = profile.distance_km, profile.elevation_m
+    inside = (d > a_km) & (d < b_km)
+    seg = np.concatenate([[a_km], d[inside], [b_km]])
+    return hydraulics.RouteProfile(seg - a_km, np.interp(seg, d, h))
+
+
+def leg_profiles(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
+                 ) -> list[hydraulics.RouteProfile | None]:
+    """Each leg's part of the route profile (leg kilometres scaled to the profile's length,
+    which is measured along the same line); None for a leg of no length (a new link that
+    starts on the network)."""
+    total = sum(float(leg["length_km"]) for leg in legs)
+    scale = profile.length_km / total if total > 0 else 1.0
+    out: list[hydraulics.RouteProfile | None] = []
+    for leg in legs:
+        a, b = float(leg["start_km"]) * scale, float(leg["end_km"]) * scale
+        out.append(_slice(profile, a, b) if b - a > _MIN_LEG_KM else None)
+    return out
+
+
+def _join(parts: list[hydraulics.RouteProfile]) -> hydraulics.RouteProfile:
+    """Profiles laid end to end (the new-build legs of a route, as one line to size)."""
+    dist: list[np.ndarray] = []
+    elev: list[np.ndarray] = []
+    offset = 0.0
+    for k, p in enumerate(parts):
+        skip = 0 if k == 0 else 1
+        dist.append(p.distance_km[skip:] + offset)
+        elev.append(p.elevation_m[skip:])
+        offset += p.length_km
+    return hydraulics.RouteProfile(np.concatenate(dist), np.concatenate(elev))
+
+
+def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
+                throughput_bcm_y: float, stations: gpd.GeoDataFrame | None = None,
+                new_build_pressure_bar: float | None = None) -> pd.DataFrame:
+    """Capacity and compression of the existing lines a route reuses, leg by leg.
+
+    Each reused leg with a published diameter and maximum pressure is assessed with
+    :func:`planner.hydraulics.assess_existing_line` in the direction the route uses it
+    (reverse flow where it runs against the design flow), for the throughput shared over its
+    parallel strings; stations keep the suction above maximum / :data:`COMPRESSION_RATIO`.
+    Pressure is carried from leg to leg: a leg receives what the previous reused leg
+    delivers, or from a new leg the new pipe's ``new_build_pressure_bar`` (its own maximum
+    when not given), or its minimum suction pressure when that is unknown (the route's start,
+    a line not assessed); a station at its start compresses from there to its maximum.
+    Wall thickness is not in the data: it is taken as the Barlow wall for the maximum
+    pressure (:meth:`planner.hydraulics.Pipe.for_pressure`).
+
+    New compression a leg needs (``new_power_kw``): none on a forward leg whose existing
+    stations (``stations`` within :data:`STATION_REACH_KM`) already give the capacity;
+    otherwise every station of the leg's plan. For reverse flow the existing stations face
+    the other way, so this is an upper bound: re-piping them costs less, at a price not
+    published here. Legs without a published diameter or pressure are listed, not assessed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per reused leg: ``system``, ``reverse``, ``length_km``, ``strings``,
+        ``diameter_mm``, ``max_pressure_mpa``, ``assessed``, ``capacity_bcm_y`` (the
+        leg's capacity in the direction used, all strings, existing usable stations),
+        ``existing_stations``, ``new_stations``, ``new_power_kw``, ``fuel_bcm_y``
+        (all strings) and ``note``.
+    """
+    total = sum(float(leg["length_km"]) for leg in legs)
+    scale = profile.length_km / total if total > 0 else 1.0
+    rows = []
+    arriving: float | None = None  # bar absolute at the end of the previous leg
+    for leg, seg in zip(legs, leg_profiles(legs, profile), strict=True):
+        if seg is None:
+            continue
+        if leg["kind"] != "reuse":
+            arriving = new_build_pressure_bar if new_build_pressure_bar else np.inf
+            continue
+        system = str(leg["system"])
+        d_mm = float(leg.get("diameter_mm", np.nan))
+        p_mpa = float(leg.get("max_pressure_mpa", np.nan))
+        n = float(leg.get("strings", np.nan))
+        n = int(n) if np.isfinite(n) and n >= 1 else 1
+        row: dict[str, Any] = {
+            "system": system, "reverse": bool(leg["reverse"]),
+            "length_km": float(leg["length_km"]), "strings": n, "diameter_mm": d_mm,
+            "max_pressure_mpa": p_mpa, "assessed": False, "capacity_bcm_y": np.nan,
+            "existing_stations": 0, "new_stations": 0, "new_power_kw": 0.0,
+            "fuel_bcm_y": 0.0, "note": "",
+            "max_pressure_basis": str(leg.get("max_pressure_basis") or ""),
+        }
+        if not (np.isfinite(d_mm) and np.isfinite(p_mpa)):
+            row["note"] = "not assessed: no published diameter or maximum pressure"
+            rows.append(row)
+            arriving = None
+            continue
+        p_max = p_mpa * 10.0 + _ATM_BAR
+        p_min = p_max / COMPRESSION_RATIO
+        inlet = p_min if arriving is None else min(arriving, p_max)
+        pipe = hydraulics.Pipe.for_pressure(d_mm, p_mpa)
+        existing: list[float] = []
+        if stations is not None and not row["reverse"] and len(stations):
+            near = hydraulics.stations_near_route(leg["geometry"], stations,
+                                                  within_km=STATION_REACH_KM)
+            existing = [float(x) * scale for x in near["distance_along_km"]
+                        if 0 <= float(x) * scale < seg.length_km]
+        # the line's own direction: reverse legs were drawn along the route (flow) direction
+        line_profile = seg.reversed() if row["reverse"] else seg
+        per_string = throughput_bcm_y / n
+        try:
+            a = hydraulics.assess_existing_line(
+                pipe, line_profile, p_max, p_min, station_km=existing,
+                reverse=row["reverse"])
+            plan = hydraulics.place_compressor_stations(
+                seg, per_string, pipe, p_max, p_min, step_km=STATION_STEP_KM,
+                supply_pressure_bar=inlet if inlet < p_max - 1e-9 else None)
+        except ValueError as exc:
+            raise ValueError(
+                f"reused {system} ({row['length_km']:.0f} km, {n} × {d_mm:g} mm at "
+                f"{p_mpa:g} MPa) cannot carry {throughput_bcm_y:g} bcm/y: {exc}") from exc
+        arriving = plan.delivery_pressure_bar
+        enough = not row["reverse"] and bool(existing) and a.capacity_bcm_y >= per_string
+        if enough:
+            # the existing stations carry the flow; only a missing inlet station is new
+            head = plan.stations[plan.stations["distance_km"] <= 1e-9]
+            if existing[0] <= STATION_REACH_KM:
+                head = head.iloc[0:0]
+            new_kw, new_n = float(head["driver_power_kw"].sum()), len(head)
+        else:
+            new_kw, new_n = plan.total_power_kw, plan.count
+        basis = row["max_pressure_basis"]
+        row.update(
+            assessed=True, capacity_bcm_y=a.capacity_bcm_y * n,
+            existing_stations=len(existing),
+            new_stations=new_n,
+            new_power_kw=new_kw * n,
+            fuel_bcm_y=plan.total_fuel_bcm_y * n,
+            note=("existing stations suffice" if enough else
+                  "reverse flow: new compression counted for every station (upper bound)"
+                  if row["reverse"] else
+                  "existing stations unknown or short: new compression counted")
+            + ("" if basis in ("", "published") else f"; max. pressure {basis}"),
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario
                    ) -> dict[str, Any]:
     """Engineering and economics of one candidate route (see the module docstring)."""
@@ -55,16 +210,31 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     elev = np.nan_to_num(np.asarray(row["elevation_m"], dtype=float), nan=0.0)
     profile = hydraulics.RouteProfile(dist, elev)
     length = float(profile.length_km)
-    sizing = hydraulics.size_pipe(q, length, profile)
+    legs = row.get("legs")
+    reuse = isinstance(legs, list) and any(leg["kind"] == "reuse" for leg in legs)
+    if isinstance(legs, list) and reuse:
+        # new pipe only on the new legs; the reused lines are assessed as they are
+        new_parts = [p for leg, p in zip(legs, leg_profiles(legs, profile), strict=True)
+                     if leg["kind"] == "new" and p is not None]
+        build = _join(new_parts) if new_parts else hydraulics.RouteProfile.flat(1.0)
+    else:
+        build = profile
+    sizing = hydraulics.size_pipe(q, build.length_km, build)
     pipe = hydraulics.Pipe(sizing.outer_diameter_mm, sizing.wall_thickness_mm)
     max_p = sizing.pressure_class_mpa * 10.0
-    min_in = max_p / 1.5
+    min_in = max_p / COMPRESSION_RATIO
+    if isinstance(legs, list) and reuse:
+        existing = reused_legs(legs, profile, q, layers.compressor_stations,
+                               new_build_pressure_bar=max_p)
+    else:
+        existing = pd.DataFrame(columns=["new_stations", "new_power_kw", "fuel_bcm_y"])
     per_string = q / sizing.strings
-    plan = hydraulics.place_compressor_stations(profile, per_string, pipe, max_p, min_in,
-                                                length_km=length, supply_pressure_bar=min_in,
-                                                step_km=5.0)
-    power_kw = plan.total_power_kw * sizing.strings
-    fuel = plan.total_fuel_bcm_y * sizing.strings
+    plan = hydraulics.place_compressor_stations(build, per_string, pipe, max_p, min_in,
+                                                supply_pressure_bar=min_in,
+                                                step_km=STATION_STEP_KM)
+    power_kw = plan.total_power_kw * sizing.strings + float(existing["new_power_kw"].sum())
+    fuel = plan.total_fuel_bcm_y * sizing.strings + float(existing["fuel_bcm_y"].sum())
+    n_stations = plan.count + int(existing["new_stations"].sum())
 
     new_km = float(row.get("new_build_km", length))
     reused_km = float(row.get("reused_km", 0.0) or 0.0)
@@ -98,11 +268,16 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     if supply_price is None:
         supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3",
                                            currency_year=economics.DEFAULT_CURRENCY_YEAR)
-    delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total,
-                                                        plan.fuel_share)
-    stations = plan.stations
-    pressure = np.interp(dist, np.asarray(plan.profile["distance_km"], dtype=float),
-                         np.asarray(plan.profile["pressure_bar"], dtype=float))
+    delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total, fuel / q)
+    if reuse:
+        # stations and pressures of the new legs are not positions along the whole route
+        station_km = None
+        pressure = None
+    else:
+        station_km = [round(float(x), 1) for x in plan.stations["distance_km"]]
+        pressure = np.interp(dist, np.asarray(plan.profile["distance_km"], dtype=float),
+                             np.asarray(plan.profile["pressure_bar"], dtype=float))
+    assessed = existing[existing["assessed"].astype(bool)] if reuse else existing
     return {
         "diameter_mm": sizing.outer_diameter_mm,
         "wall_mm": sizing.wall_thickness_mm,
@@ -110,8 +285,8 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         "strings": sizing.strings,
         "looped": sizing.looped,
         "sizing_note": sizing.message,
-        "stations": len(stations),
-        "station_km": [round(float(x), 1) for x in stations["distance_km"]],
+        "stations": n_stations,
+        "station_km": station_km,
         "compressor_power_mw": power_kw / 1000.0,
         "fuel_bcm_y": fuel,
         "pressure_bar": pressure,
@@ -129,6 +304,12 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         "terrain_difficulty": terrain_factor,
         "new_build_tariff_per_100km": cost.tariff_usd_per_1000m3_per_100km,
         "country_split": split,
+        # the existing lines reused: bottleneck capacity, new compression, per-leg table
+        "reused_capacity_bcm_y": (float(assessed["capacity_bcm_y"].min())
+                                  if reuse and len(assessed) else np.nan),
+        "reused_assessed_km": float(assessed["length_km"].sum()) if reuse else 0.0,
+        "reuse_compression_mw": float(existing["new_power_kw"].sum()) / 1000.0,
+        "reuse_legs": existing.to_dict("records") if reuse else None,
     }
 
 
@@ -223,3 +404,33 @@ def per_country_table(cands: gpd.GeoDataFrame) -> pd.DataFrame:
         t.insert(1, "name", r["name"])
         frames.append(t)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+#: Columns of :func:`reused_lines_table`.
+REUSED_LINE_COLUMNS = [
+    "system", "reverse", "length_km", "strings", "diameter_mm", "max_pressure_mpa",
+    "max_pressure_basis", "capacity_bcm_y", "existing_stations", "new_stations",
+    "new_power_kw", "fuel_bcm_y", "note",
+]
+
+
+def reused_lines_table(cands: pd.DataFrame) -> pd.DataFrame:
+    """The existing lines each reuse candidate goes by, one row per leg (from
+    :func:`reused_legs`), with the candidate's ``scenario`` (if any), ``route_id``,
+    ``name`` and ``throughput_bcm_y``."""
+    frames = []
+    for _, r in cands.iterrows():
+        legs = r.get("reuse_legs")
+        if not isinstance(legs, list) or not legs:
+            continue
+        t = pd.DataFrame(legs).reindex(columns=REUSED_LINE_COLUMNS)
+        t.insert(0, "throughput_bcm_y", r["throughput_bcm_y"])
+        t.insert(0, "name", r["name"])
+        t.insert(0, "route_id", r["route_id"])
+        if "scenario" in r.index:
+            t.insert(0, "scenario", r["scenario"])
+        frames.append(t)
+    if not frames:
+        return pd.DataFrame(columns=["scenario", "route_id", "name", "throughput_bcm_y",
+                                     *REUSED_LINE_COLUMNS])
+    return pd.concat(frames, ignore_index=True)

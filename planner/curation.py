@@ -131,6 +131,9 @@ def pipelines_from_gem(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "start_year": start,
             "operator": raw["owner"],
             "diameter_mm": np.nan,
+            "max_pressure_mpa": np.nan,
+            "parallel_strings": np.nan,
+            "max_pressure_basis": None,
             "source": GEM,
         },
         geometry=raw.geometry,
@@ -139,8 +142,30 @@ def pipelines_from_gem(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     listed = df["pipeline_id"].isin(basis.index)
     df.loc[listed, "system"] = df.loc[listed, "pipeline_id"].map(basis["system"])
     df.loc[listed, "capacity_basis"] = df.loc[listed, "pipeline_id"].map(basis["capacity_basis"])
+    # GEM carries no diameter or pressure: published figures per system, where found
+    hyd = existing_line_hydraulics().set_index("system")
+    df["diameter_mm"] = df["system"].map(hyd["diameter_mm"]).astype(float)
+    df["max_pressure_mpa"] = df["system"].map(hyd["max_pressure_mpa"]).astype(float)
+    df["parallel_strings"] = df["system"].map(hyd["strings"]).astype(float)
+    df["max_pressure_basis"] = df["system"].map(hyd["max_pressure_basis"])
     df["length_km"] = geodesic_length_km(df.geometry)
     return validate_layer(df, "pipelines", source=settings.RAW_FILES["gem_pipelines"])
+
+
+def existing_line_hydraulics() -> pd.DataFrame:
+    """Published diameter and maximum pressure of existing systems, with their sources.
+
+    One row per system (``planner/data/existing_line_hydraulics.csv``): ``strings``,
+    ``diameter_mm`` (the smallest trunk diameter where strings differ), ``wall_mm``,
+    ``max_pressure_mpa`` (gauge), ``max_pressure_basis`` ("published" or "estimate", the
+    estimate explained in ``note``), ``source``, ``note``. Empty cells were not found
+    published; such lines are not assessed hydraulically when reused.
+    """
+    t = _data_csv("existing_line_hydraulics.csv")
+    for c in ("strings", "diameter_mm", "wall_mm", "max_pressure_mpa"):
+        t[c] = pd.to_numeric(t[c], errors="coerce")
+    t["max_pressure_basis"] = t["max_pressure_basis"].where(t["max_pressure_basis"].notna())
+    return t
 
 
 def pipeline_systems(pipelines: gpd.GeoDataFrame,

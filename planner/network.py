@@ -132,6 +132,14 @@ def _flow_sign(line: LineString, direction: str) -> int:
     return 0
 
 
+#: Numeric pipeline columns an edge carries (NaN where the layer has none).
+_NUMERIC_ATTRS = ("capacity_bcm_y", "diameter_mm", "max_pressure_mpa", "parallel_strings")
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def pipeline_graph(
     pipelines: gpd.GeoDataFrame,
     *,
@@ -162,7 +170,8 @@ def pipeline_graph(
     -------
     networkx.MultiGraph
         Nodes with ``lon``, ``lat``, ``x``, ``y``; edges with ``pipeline_id``, ``name``,
-        ``system``, ``status``, ``capacity_bcm_y``, ``direction``, ``flow``
+        ``system``, ``status``, ``capacity_bcm_y``, ``diameter_mm``, ``max_pressure_mpa``,
+        ``parallel_strings``, ``max_pressure_basis``, ``direction``, ``flow``
         (+1: design flow from the lower to the higher node id, -1: the other way, 0:
         unknown), ``length_km`` and ``geometry`` (EPSG:4326).
 
@@ -197,11 +206,14 @@ def pipeline_graph(
             if part.length <= 0:
                 continue
             lines.append(part)
-            cap = pd.to_numeric(pd.Series([row.get("capacity_bcm_y")]), errors="coerce")[0]
+            num = pd.to_numeric(pd.Series([row.get(c) for c in _NUMERIC_ATTRS]),
+                                errors="coerce")
             attrs.append({
                 "pipeline_id": str(row["pipeline_id"]), "name": str(row["name"]),
                 "system": str(system), "status": str(row["status"]),
-                "capacity_bcm_y": float(cap) if pd.notna(cap) else float("nan"),
+                **{c: float(v) if pd.notna(v) else float("nan")
+                   for c, v in zip(_NUMERIC_ATTRS, num, strict=True)},
+                "max_pressure_basis": _text(row.get("max_pressure_basis")),
                 "direction": direction,
             })
 
@@ -281,6 +293,11 @@ def pipeline_graph(
 
 # --- reuse routes -----------------------------------------------------------------------
 
+#: Line attributes of a new leg (none: it is not an existing line).
+_NO_LINE = {"capacity_bcm_y": float("nan"), "strings": float("nan"),
+            "diameter_mm": float("nan"), "max_pressure_mpa": float("nan"),
+            "max_pressure_basis": ""}
+
 
 @dataclass(frozen=True)
 class ReuseRoute:
@@ -295,14 +312,22 @@ class ReuseRoute:
         route, for comparison), ``distance_km`` and ``elevation_m`` (profile),
         ``countries`` (ISO3 codes crossed, in order) and ``km_by_country``, geometry.
     legs : geopandas.GeoDataFrame
-        One row per leg: ``kind`` ("new" or "reuse"), ``system``, ``pipeline_ids``,
-        ``reverse`` (bool), ``length_km``, ``cost``, ``capacity_bcm_y`` (smallest known
-        along the leg), geometry.
+        One row per leg, in route order: ``kind`` ("new" or "reuse"), ``system``,
+        ``pipeline_ids``, ``reverse`` (bool), ``length_km``, ``start_km`` and ``end_km``
+        (along the route), ``cost``, and for reused legs the smallest known along the leg
+        of ``capacity_bcm_y``, ``strings`` (parallel lines), ``diameter_mm`` and
+        ``max_pressure_mpa`` (and ``max_pressure_basis``); geometry.
     """
 
     route: gpd.GeoDataFrame
     legs: gpd.GeoDataFrame
     km_by_system: dict[str, float] = field(default_factory=dict)
+
+
+def _strings(data: dict, ids: list[str]) -> float:
+    """Parallel strings of a reused piece: the layer's figure, else the lines merged here."""
+    n = float(data.get("parallel_strings", float("nan")))
+    return n if np.isfinite(n) else float(len(ids))
 
 
 def _links(surface: CostSurface, place: Place, graph: nx.MultiGraph, max_link_km: float,
@@ -442,8 +467,7 @@ def reuse_route(
         if e["kind"] == "greenfield":
             legs.append({"kind": "new", "system": "", "pipeline_ids": "", "reverse": False,
                          "length_km": float(greenfield.length_km.iloc[0]), "cost": g_cost,
-                         "capacity_bcm_y": float("nan"),
-                         "geometry": greenfield.geometry.iloc[0]})
+                         **_NO_LINE, "geometry": greenfield.geometry.iloc[0]})
         elif e["kind"] == "new":
             path = e["path"]
             x, y = surface.rowcol_to_xy(path[:, 0], path[:, 1])
@@ -452,8 +476,7 @@ def reuse_route(
                               [(lon[0], lat[0]), (lon[0], lat[0])])
             legs.append({"kind": "new", "system": "", "pipeline_ids": "", "reverse": False,
                          "length_km": float(GEOD.geometry_length(line)) / 1000.0,
-                         "cost": float(e["cost"]), "capacity_bcm_y": float("nan"),
-                         "geometry": line})
+                         "cost": float(e["cost"]), **_NO_LINE, "geometry": line})
         else:
             data = e["data"]
             geom = data["geometry"] if e["forward"] else LineString(
@@ -461,7 +484,10 @@ def reuse_route(
             leg = {"kind": "reuse", "system": data["system"],
                    "pipeline_ids": ",".join(sorted(e["ids"])), "reverse": bool(e["reverse"]),
                    "length_km": float(data["length_km"]), "cost": float(e["cost"]),
-                   "capacity_bcm_y": float(e["capacity"]),
+                   "capacity_bcm_y": float(e["capacity"]), "strings": _strings(data, e["ids"]),
+                   "diameter_mm": float(data["diameter_mm"]),
+                   "max_pressure_mpa": float(data["max_pressure_mpa"]),
+                   "max_pressure_basis": data["max_pressure_basis"],
                    "geometry": geom}
             prev = legs[-1] if legs else None
             if (prev and prev["kind"] == "reuse" and prev["system"] == leg["system"]
@@ -470,15 +496,18 @@ def reuse_route(
                 prev["cost"] = float(prev["cost"]) + leg["cost"]  # type: ignore[arg-type]
                 ids = set(str(prev["pipeline_ids"]).split(",")) | set(e["ids"])
                 prev["pipeline_ids"] = ",".join(sorted(ids))
-                caps = [c for c in (prev["capacity_bcm_y"], leg["capacity_bcm_y"])
-                        if np.isfinite(c)]  # type: ignore[arg-type]
-                prev["capacity_bcm_y"] = min(caps) if caps else float("nan")
+                for col in ("capacity_bcm_y", "strings", "diameter_mm", "max_pressure_mpa"):
+                    known = [float(v) for v in (prev[col], leg[col])  # type: ignore[arg-type]
+                             if np.isfinite(float(v))]  # type: ignore[arg-type]
+                    prev[col] = min(known) if known else float("nan")
                 merged = linemerge([prev["geometry"], geom])
                 prev["geometry"] = merged if isinstance(merged, LineString) else LineString(
                     [*prev["geometry"].coords, *geom.coords])  # type: ignore[attr-defined]
             else:
                 legs.append(leg)
     legs_gdf = gpd.GeoDataFrame(legs, geometry="geometry", crs=settings.STORAGE_CRS)
+    legs_gdf["end_km"] = legs_gdf["length_km"].cumsum()
+    legs_gdf["start_km"] = legs_gdf["end_km"] - legs_gdf["length_km"]
     reused = float(legs_gdf.loc[legs_gdf.kind == "reuse", "length_km"].sum())
     new = float(legs_gdf.loc[legs_gdf.kind == "new", "length_km"].sum())
     reversed_km = float(legs_gdf.loc[legs_gdf["reverse"].astype(bool), "length_km"].sum())

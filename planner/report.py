@@ -43,7 +43,35 @@ POPUP_LABELS: dict[str, str] = {
     "border_crossings": "Border crossings",
     "water_crossings": "River crossings",
     "highest_point_m": "Highest point (m)",
+    "reused_capacity_bcm_y": "Capacity of the reused lines, direction used (bcm/y)",
+    "reuse_compression_mw": "New compression on reused lines (MW)",
 }
+
+# Columns of the reused-lines table in the reports.
+REUSED_COLUMNS = {
+    "name": "Route",
+    "system": "Existing line",
+    "reverse": "Reverse flow",
+    "length_km": "km",
+    "strings": "Strings",
+    "diameter_mm": "Diameter (mm)",
+    "max_pressure_mpa": "Max. pressure (MPa)",
+    "capacity_bcm_y": "Capacity (bcm/y)",
+    "new_stations": "New stations",
+    "new_power_kw": "New compression (kW)",
+    "note": "Note",
+}
+
+
+def _reused_first_scenario(reused: pd.DataFrame | None, ranking: pd.DataFrame
+                           ) -> pd.DataFrame:
+    if reused is None or not len(reused) or not len(ranking):
+        return pd.DataFrame()
+    t = reused
+    if "scenario" in t.columns:
+        t = t[t["scenario"].eq(ranking["scenario"].iloc[0])]
+    cols = [c for c in REUSED_COLUMNS if c in t.columns]
+    return t[cols].rename(columns=REUSED_COLUMNS)
 
 COUNTRY_COLUMNS = {
     "country": "Country",
@@ -129,9 +157,16 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join([head, sep, *rows])
 
 
-def study_report_markdown(study: Study, ranking: pd.DataFrame,
-                          per_country: pd.DataFrame) -> str:
-    """The ranking and who-gains-what tables as Markdown."""
+_REUSED_NOTE = (
+    "Each reused line is assessed at its published diameter and maximum pressure, in the "
+    "direction the route uses it, for the route's throughput shared over its parallel "
+    "strings. New compression on a reverse-flow leg is an upper bound (every station "
+    "counted as new); lines without a published diameter or pressure are not assessed.")
+
+
+def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
+                          reused: pd.DataFrame | None = None) -> str:
+    """The ranking, who-gains-what and reused-lines tables as Markdown."""
     parts = [f"# {study.title}", "", study.description.strip(), ""]
     for scenario, t in ranking.groupby("scenario", sort=False):
         parts += [f"## Scenario: {scenario}", "", _md_table(t.drop(columns=["scenario"])), ""]
@@ -145,10 +180,15 @@ def study_report_markdown(study: Study, ranking: pd.DataFrame,
                             & (per_country["name"] == r["name"])]
             cols = [c for c in COUNTRY_COLUMNS if c in t.columns]
             parts += [f"### {r['name']}", "", _md_table(t[cols]), ""]
+    lines = _reused_first_scenario(reused, ranking)
+    if len(lines):
+        parts += ["## Existing lines reused (first scenario)", "", _REUSED_NOTE, "",
+                  _md_table(lines), ""]
     return "\n".join(parts)
 
 
-def study_report_html(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame) -> str:
+def study_report_html(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
+                      reused: pd.DataFrame | None = None) -> str:
     """The same report as a standalone HTML page (every value escaped)."""
     body = [f"<h1>{html.escape(study.title)}</h1>",
             f"<p>{html.escape(study.description.strip())}</p>"]
@@ -160,6 +200,11 @@ def study_report_html(study: Study, ranking: pd.DataFrame, per_country: pd.DataF
         body.append("<h2>Per country</h2>")
         cols = ["scenario", "name"] + [c for c in COUNTRY_COLUMNS if c in per_country.columns]
         body.append(_fmt(per_country[cols]).to_html(index=False, escape=True, border=0))
+    lines = _reused_first_scenario(reused, ranking)
+    if len(lines):
+        body.append("<h2>Existing lines reused (first scenario)</h2>")
+        body.append(f"<p>{html.escape(_REUSED_NOTE)}</p>")
+        body.append(_fmt(lines).to_html(index=False, escape=True, border=0))
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
              "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>"

@@ -148,6 +148,8 @@ def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
     route["new_build_km"] = route["new_km"]
     route["reused_pipelines"] = [", ".join(p) if isinstance(p, list | tuple) else str(p)
                                  for p in route["pipelines"]]
+    # the legs (with their lines' diameter, pressure and strings) for the hydraulics
+    route["legs"] = [r.legs.drop(columns="cost").to_dict("records")]
     return route
 
 
@@ -240,7 +242,8 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
         country_tables.append(countries)
 
     candidates = gpd.GeoDataFrame(pd.concat(scen_cands, ignore_index=True),
-                                  crs=settings.STORAGE_CRS).drop(columns=["country_split"])
+                                  crs=settings.STORAGE_CRS).drop(
+        columns=["country_split", "legs"], errors="ignore")
     per_country = pd.concat(country_tables, ignore_index=True)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
     files = write_outputs(target, study, layers, candidates, per_country, surfaces)
@@ -258,7 +261,8 @@ RANKING_COLUMNS = [
     "compressor_power_mw", "capex_musd", "tariff_usd_per_1000m3",
     "tariff_usd_per_1000m3_100km", "delivered_cost_usd_per_1000m3", "demand_served_bcm_y",
     "countries", "border_crossings", "water_crossings", "highest_point_m",
-    "terrain_difficulty", "pareto", "reused_pipelines",
+    "terrain_difficulty", "pareto", "reused_pipelines", "reused_capacity_bcm_y",
+    "reused_assessed_km", "reuse_compression_mw",
 ]
 
 
@@ -283,6 +287,7 @@ def ranking_table(candidates: pd.DataFrame) -> pd.DataFrame:
 def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
                   per_country: pd.DataFrame, surfaces: dict[str, Any]) -> dict[str, Path]:
     """Write every output into a temporary folder, then swap it in for ``target``."""
+    from planner.appraisal import reused_lines_table
     from planner.report import study_map, study_report_html, study_report_markdown
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -295,15 +300,18 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
             "report_md": tmp / "report.md",
             "report_html": tmp / "report.html",
             "candidates_gpkg": tmp / "candidates.gpkg",
+            "reused_lines_csv": tmp / "reused_lines.csv",
             "metadata": tmp / "metadata.json",
         }
         ranking = ranking_table(candidates)
         ranking.to_csv(names["ranking_csv"], index=False)
         per_country.to_csv(names["per_country_csv"], index=False)
-        names["report_md"].write_text(study_report_markdown(study, ranking, per_country),
-                                      encoding="utf-8")
-        names["report_html"].write_text(study_report_html(study, ranking, per_country),
-                                        encoding="utf-8")
+        reused = reused_lines_table(candidates)
+        reused.to_csv(names["reused_lines_csv"], index=False)
+        names["report_md"].write_text(
+            study_report_markdown(study, ranking, per_country, reused), encoding="utf-8")
+        names["report_html"].write_text(
+            study_report_html(study, ranking, per_country, reused), encoding="utf-8")
         gpkg = gpd.GeoDataFrame(_plain(candidates), crs=candidates.crs)
         gpkg.to_file(names["candidates_gpkg"], layer="candidates", driver="GPKG")
         study_map(study, layers, candidates, per_country, surfaces, names["map"])

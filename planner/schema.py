@@ -83,6 +83,13 @@ PIPELINES = LayerSchema(
         Column("start_year", "float", "year", False, "Year the line started (or will)"),
         Column("operator", "str", "", False, "Owner or operator"),
         Column("diameter_mm", "float", "mm", False, "Outside diameter, where published"),
+        Column("max_pressure_mpa", "float", "MPa", False,
+               "Maximum (design or operating) pressure, gauge, where published"),
+        Column("max_pressure_basis", "str", "", False,
+               "What max_pressure_mpa rests on: 'published', or 'estimate' (say so)"),
+        Column("parallel_strings", "float", "", False,
+               "Strings of the system that run in parallel along this line (the flow can use "
+               "all of them), where published"),
         Column("length_km", "float", "km", False, "Geodesic length (computed)"),
         Column("source", "str", "", False, "Where the row comes from"),
     ),

@@ -23,7 +23,7 @@ def default_run(tmp_path_factory):
 def test_outputs_written(default_run):
     files = default_run.files
     assert set(files) == {"map", "ranking_csv", "per_country_csv", "report_md", "report_html",
-                          "candidates_gpkg", "metadata"}
+                          "candidates_gpkg", "reused_lines_csv", "metadata"}
     for p in files.values():
         assert p.exists() and p.stat().st_size > 0, p
     # Nothing half-written or temporary is left beside the outputs.
@@ -57,6 +57,24 @@ def test_per_country_rows_sum_to_route_totals(default_run):
         assert g["km"].sum() == pytest.approx(c.loc[rid, "length_km"], rel=0.01)
         assert g["capex_musd"].sum() == pytest.approx(c.loc[rid, "capex_musd"], rel=1e-6)
         assert g["border_crossings"].sum() == c.loc[rid, "border_crossings"]
+
+
+def test_reused_lines_table_matches_the_ranking(default_run):
+    # every reuse candidate lists the existing lines it goes by; the new compression on
+    # them adds up to the route's figure, which is part of its compressor power
+    lines = pd.read_csv(default_run.files["reused_lines_csv"])
+    r = pd.read_csv(default_run.files["ranking_csv"])
+    reuse = r[r["kind"].eq("reuse")]
+    assert len(reuse) and len(lines)
+    for _, row in reuse.iterrows():
+        mine = lines[(lines["scenario"] == row["scenario"]) & (lines["name"] == row["name"])]
+        assert mine["length_km"].sum() == pytest.approx(row["reused_km"], rel=1e-6)
+        assert mine["new_power_kw"].sum() / 1e3 == pytest.approx(row["reuse_compression_mw"],
+                                                                 abs=1e-6)
+        assert row["compressor_power_mw"] >= row["reuse_compression_mw"] - 1e-9
+    cac = lines[lines["system"].eq("Central Asia–Center")]
+    assert len(cac) and cac["reverse"].all() and cac["capacity_bcm_y"].notna().all()
+    assert "Existing lines reused" in default_run.files["report_md"].read_text()
 
 
 def test_candidates_geopackage_and_metadata(default_run):

@@ -1,0 +1,162 @@
+"""Appraisal of reused existing lines: capacity and compression leg by leg."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString
+
+from planner import hydraulics as h
+from planner.appraisal import COMPRESSION_RATIO, leg_profiles, reused_legs, reused_lines_table
+
+
+def _leg(kind, start, end, *, system="", reverse=False, diameter=np.nan, pressure=np.nan,
+         strings=np.nan):
+    return {"kind": kind, "system": system, "reverse": reverse, "length_km": end - start,
+            "start_km": start, "end_km": end, "diameter_mm": diameter,
+            "max_pressure_mpa": pressure, "strings": strings,
+            "geometry": LineString([(60 + start / 100, 45), (60 + end / 100, 45)])}
+
+
+def _flat(length_km):
+    return h.RouteProfile(np.linspace(0, length_km, 101), np.zeros(101))
+
+
+def test_leg_profiles_cover_the_route_in_order():
+    profile = h.RouteProfile(np.array([0.0, 100, 200, 300]), np.array([0.0, 100, 200, 300]))
+    legs = [_leg("new", 0, 50), _leg("reuse", 50, 250), _leg("new", 250, 300)]
+    parts = leg_profiles(legs, profile)
+    assert [p.length_km for p in parts] == pytest.approx([50, 200, 50])
+    # elevations are the route's at the leg ends (here elevation = km)
+    assert parts[1].elevation_m[0] == pytest.approx(50)
+    assert parts[1].elevation_m[-1] == pytest.approx(250)
+
+
+def test_leg_of_no_length_has_no_profile():
+    # a new link that starts on the network (seen on real reuse routes) has zero length
+    profile = _flat(300)
+    legs = [_leg("reuse", 0, 300, system="X"), _leg("new", 300, 300)]
+    assert leg_profiles(legs, profile)[1] is None
+
+
+def test_forward_leg_capacity_is_the_pipe_capacity_times_strings():
+    # 400 km level leg, two 1020 mm strings at 5.4 MPa, no station on it: the capacity is
+    # two strings' capacity between the maximum pressure and maximum / compression ratio.
+    legs = [_leg("new", 0, 20), _leg("reuse", 20, 420, system="X", diameter=1020,
+                                     pressure=5.4, strings=2)]
+    t = reused_legs(legs, _flat(420), 10.0)
+    assert len(t) == 1 and bool(t["assessed"].iloc[0])
+    p_max = 5.4 * 10 + 1.01325
+    one = h.pipe_capacity_bcm_y(h.Pipe.for_pressure(1020, 5.4), p_max,
+                                p_max / COMPRESSION_RATIO, length_km=400)
+    # 1e-3: the leg is marched in 4 km steps (Z per step), the reference in one step
+    assert t["capacity_bcm_y"].iloc[0] == pytest.approx(2 * one, rel=1e-3)
+    assert t["strings"].iloc[0] == 2
+
+
+def test_reverse_flow_counts_new_compression():
+    # The same leg used against its design flow: its stations face the other way, so every
+    # station the throughput needs is counted as new, including one at its start: nothing
+    # is known of the pressure the route's supply delivers, so it enters at minimum suction.
+    legs = [_leg("reuse", 0, 400, system="X", reverse=True, diameter=1020, pressure=5.4,
+                 strings=2)]
+    t = reused_legs(legs, _flat(400), 20.0).iloc[0]
+    p_max = 5.4 * 10 + 1.01325
+    plan = h.place_compressor_stations(_flat(400), 10.0, h.Pipe.for_pressure(1020, 5.4),
+                                       p_max, p_max / COMPRESSION_RATIO,
+                                       supply_pressure_bar=p_max / COMPRESSION_RATIO,
+                                       step_km=5.0)
+    assert plan.count >= 2 and plan.stations["distance_km"].iloc[0] == 0
+    assert t["new_stations"] == plan.count
+    assert t["new_power_kw"] == pytest.approx(2 * plan.total_power_kw, rel=1e-6)
+    assert "upper bound" in t["note"]
+
+
+def test_pressure_is_carried_from_leg_to_leg():
+    # A new link delivering at 98 bar feeds a 5.4 MPa line: no station at its start. The
+    # next line receives what the first delivers, so it needs a station at its start.
+    legs = [_leg("new", 0, 20),
+            _leg("reuse", 20, 220, system="A", reverse=True, diameter=1020, pressure=5.4,
+                 strings=1),
+            _leg("reuse", 220, 420, system="B", reverse=True, diameter=1020, pressure=5.4,
+                 strings=1)]
+    t = reused_legs(legs, _flat(420), 8.0, new_build_pressure_bar=98.0).set_index("system")
+    p_max = 5.4 * 10 + 1.01325
+    pipe = h.Pipe.for_pressure(1020, 5.4)
+    first = h.place_compressor_stations(_flat(200), 8.0, pipe, p_max, p_max / COMPRESSION_RATIO,
+                                        step_km=5.0)
+    second = h.place_compressor_stations(_flat(200), 8.0, pipe, p_max,
+                                         p_max / COMPRESSION_RATIO, step_km=5.0,
+                                         supply_pressure_bar=first.delivery_pressure_bar)
+    assert first.delivery_pressure_bar < p_max
+    assert t.loc["A", "new_stations"] == first.count
+    assert t.loc["B", "new_stations"] == second.count == first.count + 1
+    assert t.loc["B", "new_power_kw"] == pytest.approx(second.total_power_kw, rel=1e-6)
+
+
+def test_line_without_published_figures_is_listed_not_assessed():
+    legs = [_leg("reuse", 0, 300, system="Unknown line", strings=1)]
+    t = reused_legs(legs, _flat(300), 5.0).iloc[0]
+    assert not t["assessed"] and t["new_power_kw"] == 0
+    assert "not assessed" in t["note"]
+
+
+def test_impossible_throughput_names_the_line():
+    legs = [_leg("reuse", 0, 300, system="Small line", diameter=273, pressure=1.2, strings=1)]
+    with pytest.raises(ValueError, match=r"Small line.*cannot carry 50 bcm/y"):
+        reused_legs(legs, _flat(300), 50.0)
+
+
+def test_reused_lines_table_one_row_per_leg():
+    legs = [_leg("reuse", 0, 400, system="X", reverse=True, diameter=1020, pressure=5.4,
+                 strings=2), _leg("reuse", 400, 500, system="Y", strings=1)]
+    t = reused_legs(legs, _flat(500), 10.0)
+    cands = pd.DataFrame({"route_id": ["r-0", "r-1"], "name": ["A — reuse", "A — greenfield"],
+                          "throughput_bcm_y": [10.0, 10.0],
+                          "reuse_legs": [t.to_dict("records"), None]})
+    table = reused_lines_table(cands)
+    assert table["system"].tolist() == ["X", "Y"]
+    assert set(table["route_id"]) == {"r-0"}
+
+
+# ---------------------------------------------------------------------------------------
+# Real data: reverse flow on Central Asia–Center from the Russian border to Nukus
+
+
+@pytest.fixture(scope="module")
+def cac_route(layers, surface):
+    from planner.network import pipeline_graph, reuse_route
+
+    sp = layers.supply_points
+    border = sp[(sp.kind == "border_crossing") & (sp.pipeline == "Central Asia–Center")
+                & (sp.from_country == "Russia") & (sp.to_country == "Kazakhstan")].geometry
+    d = layers.demand_centres
+    nukus = d[(d.name == "Nukus") & (d.country == "Uzbekistan")].geometry.iloc[0]
+    graph = pipeline_graph(layers.pipelines, statuses=["operating"])
+    r = reuse_route(surface, graph, (border.iloc[0].x, border.iloc[0].y), (nukus.x, nukus.y),
+                    require_reuse=True)
+    row = r.route.iloc[0]
+    profile = h.RouteProfile(np.asarray(row["distance_km"]),
+                             np.nan_to_num(np.asarray(row["elevation_m"], dtype=float)))
+    return r.legs.to_dict("records"), profile
+
+
+def test_real_reverse_flow_on_central_asia_center(layers, cac_route):
+    legs, profile = cac_route
+    t = reused_legs(legs, profile, 5.0, layers.compressor_stations,
+                    new_build_pressure_bar=98.0)
+    cac = t[t["system"] == "Central Asia–Center"].iloc[0]
+    # the leg carries the curated figures: 3 strings of (at least) 1220 mm (GEM wiki), and
+    # the estimated 5.39 MPa, which the note flags
+    assert cac["reverse"] and cac["assessed"]
+    assert (cac["strings"], cac["diameter_mm"]) == (3, 1220)
+    assert "estimate" in cac["note"]
+    # 5 bcm/y over three 1220 mm strings loses little pressure: no station on the way, and
+    # the leg's capacity without compression is several times the throughput
+    assert cac["capacity_bcm_y"] > 3 * 5.0
+    assert cac["new_stations"] == 0
+    # at 30 bcm/y the same leg needs compression along the way
+    more = reused_legs(legs, profile, 30.0, layers.compressor_stations,
+                       new_build_pressure_bar=98.0)
+    assert more.set_index("system").loc["Central Asia–Center", "new_stations"] >= 1
