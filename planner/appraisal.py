@@ -65,18 +65,21 @@ def _slice(profile: hydraulics.RouteProfile, a_km: float, b_km: float
     return hydraulics.RouteProfile(seg - a_km, np.interp(seg, d, h))
 
 
-def leg_profiles(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
-                 ) -> list[hydraulics.RouteProfile | None]:
-    """Each leg's part of the route profile (leg kilometres scaled to the profile's length,
-    which is measured along the same line); None for a leg of no length (a new link that
-    starts on the network)."""
+def _leg_spans(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
+               ) -> list[tuple[float, float]]:
+    """Where each leg starts and ends on the route profile (leg kilometres scaled to the
+    profile's length, which is measured along the same line)."""
     total = sum(float(leg["length_km"]) for leg in legs)
     scale = profile.length_km / total if total > 0 else 1.0
-    out: list[hydraulics.RouteProfile | None] = []
-    for leg in legs:
-        a, b = float(leg["start_km"]) * scale, float(leg["end_km"]) * scale
-        out.append(_slice(profile, a, b) if b - a > _MIN_LEG_KM else None)
-    return out
+    return [(float(leg["start_km"]) * scale, float(leg["end_km"]) * scale) for leg in legs]
+
+
+def leg_profiles(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
+                 ) -> list[hydraulics.RouteProfile | None]:
+    """Each leg's part of the route profile, re-based to start at 0; None for a leg of no
+    length (a new link that starts on the network)."""
+    return [_slice(profile, a, b) if b - a > _MIN_LEG_KM else None
+            for a, b in _leg_spans(legs, profile)]
 
 
 def _join(parts: list[hydraulics.RouteProfile]) -> hydraulics.RouteProfile:
@@ -121,7 +124,8 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
         ``diameter_mm``, ``max_pressure_mpa``, ``assessed``, ``capacity_bcm_y`` (the
         leg's capacity in the direction used, all strings, existing usable stations),
         ``existing_stations``, ``new_stations``, ``new_power_kw``, ``fuel_bcm_y``
-        (all strings) and ``note``.
+        (all strings) and ``note``; for assessed legs also ``_pressure`` (distance along
+        the leg, pressure with the stations working) and ``_new_station_km``.
     """
     total = sum(float(leg["length_km"]) for leg in legs)
     scale = profile.length_km / total if total > 0 else 1.0
@@ -186,7 +190,10 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
         else:
             new_kw, new_n = plan.total_power_kw, plan.count
         basis = row["max_pressure_basis"]
+        new_at = (head if enough else plan.stations)["distance_km"].to_numpy(dtype=float)
         row.update(
+            _pressure=plan.profile[["distance_km", "pressure_bar"]].to_numpy(dtype=float),
+            _new_station_km=new_at,
             assessed=True, capacity_bcm_y=a.capacity_bcm_y * n,
             existing_stations=len(existing),
             new_stations=new_n,
@@ -200,6 +207,37 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
         )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _route_pressure(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
+                    plan: hydraulics.StationPlan, existing: pd.DataFrame
+                    ) -> tuple[np.ndarray, list[float]]:
+    """Pressure along a reuse route, and its new stations' km, from the new-build plan (on
+    the new legs laid end to end) and each assessed reused leg's plan; NaN on lines not
+    assessed."""
+    d = profile.distance_km
+    out = np.full(d.size, np.nan)
+    at: list[float] = []
+    build_d = np.asarray(plan.profile["distance_km"], dtype=float)
+    build_p = np.asarray(plan.profile["pressure_bar"], dtype=float)
+    build_st = plan.stations["distance_km"].to_numpy(dtype=float)
+    reused = iter(existing.to_dict("records"))
+    offset = 0.0
+    for leg, (a, b) in zip(legs, _leg_spans(legs, profile), strict=True):
+        if b - a <= _MIN_LEG_KM:
+            continue
+        inside = (d >= a) & (d <= b)
+        if leg["kind"] != "reuse":
+            out[inside] = np.interp(d[inside] - a + offset, build_d, build_p)
+            at += [a + x - offset for x in build_st if offset <= x < offset + (b - a)]
+            offset += b - a
+            continue
+        r = next(reused)
+        if r.get("assessed"):
+            pr = np.asarray(r["_pressure"], dtype=float)
+            out[inside] = np.interp(d[inside] - a, pr[:, 0], pr[:, 1])
+            at += [a + float(x) for x in r["_new_station_km"]]
+    return out, sorted(at)
 
 
 def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario
@@ -269,10 +307,9 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3",
                                            currency_year=economics.DEFAULT_CURRENCY_YEAR)
     delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total, fuel / q)
-    if reuse:
-        # stations and pressures of the new legs are not positions along the whole route
-        station_km = None
-        pressure = None
+    if isinstance(legs, list) and reuse:
+        pressure, at = _route_pressure(legs, profile, plan, existing)
+        station_km = [round(x, 1) for x in at]
     else:
         station_km = [round(float(x), 1) for x in plan.stations["distance_km"]]
         pressure = np.interp(dist, np.asarray(plan.profile["distance_km"], dtype=float),
@@ -309,7 +346,8 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
                                   if reuse and len(assessed) else np.nan),
         "reused_assessed_km": float(assessed["length_km"].sum()) if reuse else 0.0,
         "reuse_compression_mw": float(existing["new_power_kw"].sum()) / 1000.0,
-        "reuse_legs": existing.to_dict("records") if reuse else None,
+        "reuse_legs": (existing.drop(columns=["_pressure", "_new_station_km"], errors="ignore")
+                       .to_dict("records") if reuse else None),
     }
 
 

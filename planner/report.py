@@ -158,10 +158,11 @@ def _md_table(df: pd.DataFrame) -> str:
 
 
 _REUSED_NOTE = (
-    "Each reused line is assessed at its published diameter and maximum pressure, in the "
-    "direction the route uses it, for the route's throughput shared over its parallel "
-    "strings. New compression on a reverse-flow leg is an upper bound (every station "
-    "counted as new); lines without a published diameter or pressure are not assessed.")
+    "Each reused line is assessed at its diameter and maximum pressure (published, or an "
+    "estimate where the note says so), in the direction the route uses it, for the route's "
+    "throughput shared over its parallel strings; pressure is carried from line to line. "
+    "New compression on a reverse-flow leg is an upper bound (every station counted as "
+    "new); lines without a known diameter or pressure are listed, not assessed.")
 
 
 def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,

@@ -139,11 +139,11 @@ def cac_route(layers, surface):
     row = r.route.iloc[0]
     profile = h.RouteProfile(np.asarray(row["distance_km"]),
                              np.nan_to_num(np.asarray(row["elevation_m"], dtype=float)))
-    return r.legs.to_dict("records"), profile
+    return r.legs.to_dict("records"), profile, r.route
 
 
 def test_real_reverse_flow_on_central_asia_center(layers, cac_route):
-    legs, profile = cac_route
+    legs, profile, _ = cac_route
     t = reused_legs(legs, profile, 5.0, layers.compressor_stations,
                     new_build_pressure_bar=98.0)
     cac = t[t["system"] == "Central Asia–Center"].iloc[0]
@@ -160,3 +160,28 @@ def test_real_reverse_flow_on_central_asia_center(layers, cac_route):
     more = reused_legs(legs, profile, 30.0, layers.compressor_stations,
                        new_build_pressure_bar=98.0)
     assert more.set_index("system").loc["Central Asia–Center", "new_stations"] >= 1
+
+
+def test_real_reuse_route_appraised_with_pressure_along_it(layers, cac_route):
+    from planner.appraisal import appraise_route
+    from planner.study import default_study_path, load_study
+
+    legs, profile, route = cac_route
+    study = load_study(default_study_path())
+    row = route.iloc[0].copy()
+    row["legs"] = legs
+    row["throughput_bcm_y"] = 5.0
+    row["new_build_km"] = row["new_km"]
+    out = appraise_route(row, layers, study, study.scenarios[0])
+    p = np.asarray(out["pressure_bar"], dtype=float)
+    assert p.size == profile.distance_km.size
+    # pressures are known on the new links and the assessed lines, never above the highest
+    # maximum of the lines used, and NaN only on lines without figures
+    table = pd.DataFrame(out["reuse_legs"])
+    assert np.isfinite(p).any()
+    assert np.nanmax(p) <= 11.8 * 10 + 1e-6
+    if table["assessed"].all():
+        assert np.isfinite(p).all()
+    assert out["station_km"] == sorted(out["station_km"])
+    assert all(0 <= x <= profile.length_km for x in out["station_km"])
+    assert out["stations"] == len(out["station_km"])
