@@ -33,7 +33,6 @@ COMPRESSION_RATIO = 1.5
 STATION_STEP_KM = 5.0
 #: Existing stations within this distance (km) of a reused leg count as on that leg.
 STATION_REACH_KM = 10.0
-_ATM_BAR = 1.01325
 _MIN_LEG_KM = 1e-6
 
 
@@ -109,7 +108,8 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
     when not given), or its minimum suction pressure when that is unknown (the route's start,
     a line not assessed); a station at its start compresses from there to its maximum.
     Wall thickness is not in the data: it is taken as the Barlow wall for the maximum
-    pressure (:meth:`planner.hydraulics.Pipe.for_pressure`).
+    pressure (:meth:`planner.hydraulics.Pipe.for_pressure`). As for new pipe, a maximum
+    pressure in MPa × 10 is used as bar absolute (about 1 bar on the safe side).
 
     New compression a leg needs (``new_power_kw``): none on a forward leg whose existing
     stations (``stations`` within :data:`STATION_REACH_KM`) already give the capacity;
@@ -155,7 +155,8 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
             rows.append(row)
             arriving = None
             continue
-        p_max = p_mpa * 10.0 + _ATM_BAR
+        # as for new pipe (size_pipe): MPa × 10 taken as bar absolute, 1 bar on the safe side
+        p_max = p_mpa * 10.0
         p_min = p_max / COMPRESSION_RATIO
         inlet = p_min if arriving is None else min(arriving, p_max)
         pipe = hydraulics.Pipe.for_pressure(d_mm, p_mpa)
