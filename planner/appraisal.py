@@ -55,21 +55,16 @@ def river_crossings(route: shapely.Geometry, water: gpd.GeoDataFrame) -> int:
     return n
 
 
-def _slice(profile: hydraulics.RouteProfile, a_km: float, b_km: float
-           ) -> hydraulics.RouteProfile:
-    """The part of a profile between two distances, re-based to start at 0."""
-    d, h = profile.distance_km, profile.elevation_m
-    inside = (d > a_km) & (d < b_km)
-    seg = np.concatenate([[a_km], d[inside], [b_km]])
-    return hydraulics.RouteProfile(seg - a_km, np.interp(seg, d, h))
+def _scale(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile) -> float:
+    """Profile km per leg km (both measured along the same line, slightly differently)."""
+    total = sum(float(leg["length_km"]) for leg in legs)
+    return profile.length_km / total if total > 0 else 1.0
 
 
 def _leg_spans(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
                ) -> list[tuple[float, float]]:
-    """Where each leg starts and ends on the route profile (leg kilometres scaled to the
-    profile's length, which is measured along the same line)."""
-    total = sum(float(leg["length_km"]) for leg in legs)
-    scale = profile.length_km / total if total > 0 else 1.0
+    """Where each leg starts and ends on the route profile."""
+    scale = _scale(legs, profile)
     return [(float(leg["start_km"]) * scale, float(leg["end_km"]) * scale) for leg in legs]
 
 
@@ -77,7 +72,7 @@ def leg_profiles(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
                  ) -> list[hydraulics.RouteProfile | None]:
     """Each leg's part of the route profile, re-based to start at 0; None for a leg of no
     length (a new link that starts on the network)."""
-    return [_slice(profile, a, b) if b - a > _MIN_LEG_KM else None
+    return [profile.between(a, b) if b - a > _MIN_LEG_KM else None
             for a, b in _leg_spans(legs, profile)]
 
 
@@ -124,14 +119,15 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
         ``diameter_mm``, ``max_pressure_mpa``, ``assessed``, ``capacity_bcm_y`` (the
         leg's capacity in the direction used, all strings, existing usable stations),
         ``existing_stations``, ``new_stations``, ``new_power_kw``, ``fuel_bcm_y``
-        (all strings) and ``note``; for assessed legs also ``_pressure`` (distance along
-        the leg, pressure with the stations working) and ``_new_station_km``.
+        (all strings) and ``note``; for assessed legs also ``_start_km`` (on the route
+        profile), ``_pressure`` (distance along the leg, pressure with the stations working)
+        and ``_new_station_km``.
     """
-    total = sum(float(leg["length_km"]) for leg in legs)
-    scale = profile.length_km / total if total > 0 else 1.0
+    scale = _scale(legs, profile)
     rows = []
     arriving: float | None = None  # bar absolute at the end of the previous leg
-    for leg, seg in zip(legs, leg_profiles(legs, profile), strict=True):
+    for leg, seg, (start, _) in zip(legs, leg_profiles(legs, profile),
+                                    _leg_spans(legs, profile), strict=True):
         if seg is None:
             continue
         if leg["kind"] != "reuse":
@@ -182,23 +178,20 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
                 f"{p_mpa:g} MPa) cannot carry {throughput_bcm_y:g} bcm/y: {exc}") from exc
         arriving = plan.delivery_pressure_bar
         enough = not row["reverse"] and bool(existing) and a.capacity_bcm_y >= per_string
+        new = plan.stations
         if enough:
             # the existing stations carry the flow; only a missing inlet station is new
-            head = plan.stations[plan.stations["distance_km"] <= 1e-9]
-            if existing[0] <= STATION_REACH_KM:
-                head = head.iloc[0:0]
-            new_kw, new_n = float(head["driver_power_kw"].sum()), len(head)
-        else:
-            new_kw, new_n = plan.total_power_kw, plan.count
+            at_start = existing[0] <= STATION_REACH_KM
+            new = new.iloc[0:0] if at_start else new[new["distance_km"] <= 1e-9]
         basis = row["max_pressure_basis"]
-        new_at = (head if enough else plan.stations)["distance_km"].to_numpy(dtype=float)
         row.update(
+            _start_km=start,
             _pressure=plan.profile[["distance_km", "pressure_bar"]].to_numpy(dtype=float),
-            _new_station_km=new_at,
+            _new_station_km=new["distance_km"].to_numpy(dtype=float),
             assessed=True, capacity_bcm_y=a.capacity_bcm_y * n,
             existing_stations=len(existing),
-            new_stations=new_n,
-            new_power_kw=new_kw * n,
+            new_stations=len(new),
+            new_power_kw=float(new["driver_power_kw"].sum()) * n,
             fuel_bcm_y=plan.total_fuel_bcm_y * n,
             note=("existing stations suffice" if enough else
                   "reverse flow: new compression counted for every station (upper bound)"
@@ -222,22 +215,20 @@ def _route_pressure(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
     build_d = np.asarray(plan.profile["distance_km"], dtype=float)
     build_p = np.asarray(plan.profile["pressure_bar"], dtype=float)
     build_st = plan.stations["distance_km"].to_numpy(dtype=float)
-    reused = iter(existing.to_dict("records"))
-    offset = 0.0
+    offset = 0.0  # where the new leg starts on the new legs laid end to end
     for leg, (a, b) in zip(legs, _leg_spans(legs, profile), strict=True):
-        if b - a <= _MIN_LEG_KM:
+        if leg["kind"] == "reuse" or b - a <= _MIN_LEG_KM:
             continue
         inside = (d >= a) & (d <= b)
-        if leg["kind"] != "reuse":
-            out[inside] = np.interp(d[inside] - a + offset, build_d, build_p)
-            at += [a + x - offset for x in build_st if offset <= x < offset + (b - a)]
-            offset += b - a
-            continue
-        r = next(reused)
-        if r.get("assessed"):
-            pr = np.asarray(r["_pressure"], dtype=float)
-            out[inside] = np.interp(d[inside] - a, pr[:, 0], pr[:, 1])
-            at += [a + float(x) for x in r["_new_station_km"]]
+        out[inside] = np.interp(d[inside] - a + offset, build_d, build_p)
+        at += [a + x - offset for x in build_st if offset <= x < offset + (b - a)]
+        offset += b - a
+    for r in existing[existing["assessed"].astype(bool)].to_dict("records"):
+        pr = np.asarray(r["_pressure"], dtype=float)
+        a = float(r["_start_km"])
+        inside = (d >= a) & (d <= a + pr[-1, 0])
+        out[inside] = np.interp(d[inside] - a, pr[:, 0], pr[:, 1])
+        at += [a + float(x) for x in r["_new_station_km"]]
     return out, sorted(at)
 
 
@@ -250,10 +241,11 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     profile = hydraulics.RouteProfile(dist, elev)
     length = float(profile.length_km)
     legs = row.get("legs")
-    reuse = isinstance(legs, list) and any(leg["kind"] == "reuse" for leg in legs)
-    if isinstance(legs, list) and reuse:
+    # a reuse route's legs; None for a greenfield route
+    reuse = legs if isinstance(legs, list) and any(g["kind"] == "reuse" for g in legs) else None
+    if reuse is not None:
         # new pipe only on the new legs; the reused lines are assessed as they are
-        new_parts = [p for leg, p in zip(legs, leg_profiles(legs, profile), strict=True)
+        new_parts = [p for leg, p in zip(reuse, leg_profiles(reuse, profile), strict=True)
                      if leg["kind"] == "new" and p is not None]
         build = _join(new_parts) if new_parts else hydraulics.RouteProfile.flat(1.0)
     else:
@@ -262,11 +254,12 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     pipe = hydraulics.Pipe(sizing.outer_diameter_mm, sizing.wall_thickness_mm)
     max_p = sizing.pressure_class_mpa * 10.0
     min_in = max_p / COMPRESSION_RATIO
-    if isinstance(legs, list) and reuse:
-        existing = reused_legs(legs, profile, q, layers.compressor_stations,
+    if reuse is not None:
+        existing = reused_legs(reuse, profile, q, layers.compressor_stations,
                                new_build_pressure_bar=max_p)
     else:
-        existing = pd.DataFrame(columns=["new_stations", "new_power_kw", "fuel_bcm_y"])
+        existing = pd.DataFrame(columns=["assessed", "length_km", "capacity_bcm_y",
+                                         "new_stations", "new_power_kw", "fuel_bcm_y"])
     per_string = q / sizing.strings
     plan = hydraulics.place_compressor_stations(build, per_string, pipe, max_p, min_in,
                                                 supply_pressure_bar=min_in,
@@ -308,14 +301,14 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3",
                                            currency_year=economics.DEFAULT_CURRENCY_YEAR)
     delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total, fuel / q)
-    if isinstance(legs, list) and reuse:
-        pressure, at = _route_pressure(legs, profile, plan, existing)
+    if reuse is not None:
+        pressure, at = _route_pressure(reuse, profile, plan, existing)
         station_km = [round(x, 1) for x in at]
     else:
         station_km = [round(float(x), 1) for x in plan.stations["distance_km"]]
         pressure = np.interp(dist, np.asarray(plan.profile["distance_km"], dtype=float),
                              np.asarray(plan.profile["pressure_bar"], dtype=float))
-    assessed = existing[existing["assessed"].astype(bool)] if reuse else existing
+    assessed = existing[existing["assessed"].astype(bool)]
     return {
         "diameter_mm": sizing.outer_diameter_mm,
         "wall_mm": sizing.wall_thickness_mm,
@@ -344,11 +337,11 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         "country_split": split,
         # the existing lines reused: bottleneck capacity, new compression, per-leg table
         "reused_capacity_bcm_y": (float(assessed["capacity_bcm_y"].min())
-                                  if reuse and len(assessed) else np.nan),
-        "reused_assessed_km": float(assessed["length_km"].sum()) if reuse else 0.0,
+                                  if len(assessed) else np.nan),
+        "reused_assessed_km": float(assessed["length_km"].sum()),
         "reuse_compression_mw": float(existing["new_power_kw"].sum()) / 1000.0,
-        "reuse_legs": (existing.drop(columns=["_pressure", "_new_station_km"], errors="ignore")
-                       .to_dict("records") if reuse else None),
+        "reuse_legs": (existing.drop(columns=[c for c in existing if str(c).startswith("_")])
+                       .to_dict("records") if reuse is not None else None),
     }
 
 

@@ -164,7 +164,6 @@ def existing_line_hydraulics() -> pd.DataFrame:
     t = _data_csv("existing_line_hydraulics.csv")
     for c in ("strings", "diameter_mm", "wall_mm", "max_pressure_mpa"):
         t[c] = pd.to_numeric(t[c], errors="coerce")
-    t["max_pressure_basis"] = t["max_pressure_basis"].where(t["max_pressure_basis"].notna())
     return t
 
 

@@ -300,6 +300,12 @@ class RouteProfile:
         d = self.distance_km
         return RouteProfile(d[-1] - d[::-1], self.elevation_m[::-1].copy())
 
+    def between(self, start_km: float, end_km: float) -> RouteProfile:
+        """The part between two distances, re-based to start at 0 (ends interpolated)."""
+        d = self.distance_km
+        seg = np.concatenate([[start_km], d[(d > start_km) & (d < end_km)], [end_km]])
+        return RouteProfile(seg - start_km, np.interp(seg, d, self.elevation_m))
+
     def refined(self, step_km: float) -> RouteProfile:
         """Points added by linear interpolation so that no step exceeds ``step_km``."""
         step = _positive("step_km", step_km)
@@ -1393,16 +1399,11 @@ def assess_existing_line(
     stations = [] if reverse else sorted(float(s) for s in station_km)
     no_comp = pipe_capacity_bcm_y(pipe, p_max, p_min, work, gas=gas, method=method,
                                   friction=friction)
+    # with stations, the weakest section between them; without, the whole line (done above)
     cuts = sorted(set([0.0, *stations, work.length_km]))
-    caps = []
-    for a, b in itertools.pairwise(cuts):
-        d = work.distance_km
-        inside = (d > a) & (d < b)
-        seg_d = np.concatenate([[a], d[inside], [b]])
-        seg_h = np.interp(seg_d, d, work.elevation_m)
-        caps.append(pipe_capacity_bcm_y(pipe, p_max, p_min, RouteProfile(seg_d - a, seg_h),
-                                        gas=gas, method=method, friction=friction))
-    cap = min(caps)
+    cap = no_comp if len(cuts) == 2 else min(
+        pipe_capacity_bcm_y(pipe, p_max, p_min, work.between(a, b), gas=gas, method=method,
+                            friction=friction) for a, b in itertools.pairwise(cuts))
     plan = None
     if target_flow_bcm_y is not None:
         plan = place_compressor_stations(work, target_flow_bcm_y, pipe, p_max, p_min, gas=gas,

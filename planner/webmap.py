@@ -496,14 +496,21 @@ def _status_class(status: object) -> str:
     return STATUS_CLASSES.get(s, "Other")
 
 
-def _capacity_weight(cap: object) -> float:
+def _sqrt_scaled(value: object, base: float, per_sqrt: float, largest: float,
+                 missing: float) -> float:
+    """``base + per_sqrt √value`` capped at ``largest``; ``missing`` for no positive number
+    (a symbol size that grows with capacity or demand, without giants)."""
     try:
-        c = float(cap)  # type: ignore[arg-type]
+        v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return 1.5
-    if math.isnan(c) or c <= 0:
-        return 1.5
-    return float(min(1.2 + 0.9 * math.sqrt(c), 7.0))
+        return missing
+    if math.isnan(v) or v <= 0:
+        return missing
+    return float(min(base + per_sqrt * math.sqrt(v), largest))
+
+
+def _capacity_weight(cap: object) -> float:
+    return _sqrt_scaled(cap, 1.2, 0.9, 7.0, missing=1.5)
 
 
 def add_pipelines(m: folium.Map, pipelines: gpd.GeoDataFrame, *,
@@ -600,13 +607,7 @@ def add_compressor_stations(m: folium.Map, stations: gpd.GeoDataFrame,
 
 
 def _demand_radius(d: object) -> float:
-    try:
-        v = float(d)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 4.0
-    if math.isnan(v) or v <= 0:
-        return 4.0
-    return float(min(4.0 + 5.0 * math.sqrt(v), 30.0))
+    return _sqrt_scaled(d, 4.0, 5.0, 30.0, missing=4.0)
 
 
 def add_demand_centres(m: folium.Map, centres: gpd.GeoDataFrame,
