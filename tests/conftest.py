@@ -38,3 +38,29 @@ def surface(layers, cost_cache):
     return build_cost_surface(layers.terrain, layers.countries, layers.water, layers.pipelines,
                               layers.mountains, layers.demand_centres, resolution_m=RES,
                               cache_dir=cost_cache)
+
+
+@pytest.fixture(scope="session")
+def shipped_runs(tmp_path_factory):
+    """Both shipped studies run once per test session: ``{study name: StudyOutputs}``.
+
+    Tests of identities on real outputs (per-country rows, flows, shares) use these runs
+    instead of starting runs of their own, so the suite stays fast.
+    """
+    from planner.runner import run_study
+    from planner.study import load_study, shipped_studies
+
+    runs = {}
+    for path in shipped_studies():
+        name = load_study(path).name
+        out = tmp_path_factory.mktemp("shipped") / name
+        runs[name] = run_study(path, out_dir=out, progress=False)
+    return runs
+
+
+@pytest.fixture(scope="session")
+def default_run(shipped_runs):
+    """The shipped default study's run (see :func:`shipped_runs`)."""
+    from planner.study import default_study_path, load_study
+
+    return shipped_runs[load_study(default_study_path()).name]

@@ -13,11 +13,8 @@ import pytest
 from planner.runner import run_study
 from planner.study import default_study_path
 
-
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("maps") / "trilateral"
-    return run_study(default_study_path(), out_dir=out, progress=False)
+# Tests that use the shipped study runs share one xdist worker, so the runs happen once.
+pytestmark = pytest.mark.xdist_group("shipped")
 
 
 def test_outputs_written(default_run):
