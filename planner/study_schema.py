@@ -112,18 +112,18 @@ STUDY_KEYS: dict[str, dict[str, Key]] = {
 
 
 def did_you_mean(word: str, choices: Any) -> str:
-    """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``""``.
+    """``" (did you mean 'x'?)"`` for the closest of ``choices``, or ``""``.
 
     Examples
     --------
     >>> did_you_mean("weight_profle", ["name", "weight_profile"])
-    "; did you mean 'weight_profile'?"
+    " (did you mean 'weight_profile'?)"
     >>> did_you_mean("zzz", ["name"])
     ''
     """
     by_fold = {str(c).casefold(): str(c) for c in choices}
     hit = difflib.get_close_matches(str(word).casefold(), list(by_fold), n=1, cutoff=0.6)
-    return f"; did you mean {by_fold[hit[0]]!r}?" if hit else ""
+    return f" (did you mean {by_fold[hit[0]]!r}?)" if hit else ""
 
 
 def check_keys(data: dict[str, Any], schema: dict[str, dict[str, Key]] | None = None
@@ -136,7 +136,8 @@ def check_keys(data: dict[str, Any], schema: dict[str, dict[str, Key]] | None = 
     Examples
     --------
     >>> check_keys({"scenarios": [{"name": "a", "weight_profle": "lowest_cost"}]})
-    [('scenarios[0].weight_profle', "unknown key; did you mean 'weight_profile'? known: excluded_countries, costs, name, weight_profile")]
+    ... # doctest: +ELLIPSIS
+    [('scenarios[0].weight_profle', "unknown key (did you mean 'weight_profile'?); known: ...")]
     >>> check_keys({"region": {"resolution_km": "ten"}})
     [('region.resolution_km', "must be a number, got 'ten'")]
     """
