@@ -133,7 +133,7 @@ class _Checker:
             return
         self.fields.add(where)
         n = line_of(self.lines, where)
-        line = f" (line {n})" if n else (_line_of(self.text, key, value) if key else "")
+        line = f" (line {n})" if n else ""
         self.problems.append(f"{where}{line}: {msg}")
 
     def number(self, table: dict[str, Any], key: str, where: str, *, default: float | None,

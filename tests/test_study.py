@@ -73,7 +73,8 @@ def test_syntax_error_names_the_line():
         (("throughput_bcm_y = 5", ""), "destinations[0].throughput_bcm_y (line 8): is required"),
         (('name = "Shymkent"', 'name = "Shymkent"\nlon = 69.6'), "give both lon and lat"),
         (('name = "Shymkent"', 'name = "Shymkent"\nlon = 250\nlat = 42'), "in [-180, 180]"),
-        (("[study]", "[studdy]\n[study]"), "studdy (line 2): unknown table (did you mean 'study'?)"),
+        (("[study]", "[studdy]\n[study]"),
+         "studdy (line 2): unknown table (did you mean 'study'?)"),
     ],
 )
 def test_bad_fields(change, expected):
