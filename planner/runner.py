@@ -28,8 +28,8 @@ import pandas as pd
 
 from planner import __version__, settings
 from planner.layers import Layers
-from planner.study import Place, Scenario, Study, layers_for_study, load_study
-from planner.study_checks import check_reachable, check_study
+from planner.study import Place, Scenario, Study
+from planner.study_checks import check_reachable, load_checked_study
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -219,9 +219,7 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     from planner.appraisal import appraise_candidates, per_country_table, rank_candidates
 
     t0 = time.perf_counter()
-    study = load_study(path)
-    layers = layers_for_study(study)
-    origins, destinations = check_study(study, layers)
+    study, layers, origins, destinations = load_checked_study(path)
     origin = origins[0]
 
     scen_cands = []

@@ -167,8 +167,13 @@ def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def parse_study(text: str, path: str | Path = "<string>") -> Study:
+def parse_study(text: str, path: str | Path = "<string>", *,
+                collect: list[str] | None = None) -> Study:
     """Parse and validate study TOML text (places are resolved later, against layers).
+
+    With ``collect``, problems are appended to it and a study (with defaults where a value
+    is wrong) is returned, so that later checks can report theirs together; a file that
+    is not TOML still raises.
 
     Examples
     --------
@@ -329,8 +334,10 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
             cols = {}
         layer_files.append(LayerFile(lname, p, dict(cols), spec.get("file_layer")))
 
-    if c.problems:
+    if c.problems and collect is None:
         raise StudyError(str(path), c.problems)
+    if collect is not None:
+        collect.extend(c.problems)
     return Study(
         name=str(name),
         title=str(meta.get("title", name)),
@@ -345,7 +352,7 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         alternatives=int(alternatives),
         reuse_existing=bool(cand.get("reuse_existing", True)),
         candidate_network=bool(cand.get("network", False)),
-        costs={k: float(v) for k, v in costs_t.items()},
+        costs={k: float(v) for k, v in costs_t.items() if isinstance(v, int | float)},
         layer_files=tuple(layer_files),
         corridors=corridors,
         network_wide_reuse=bool(cand.get("network_wide_reuse", True)),
@@ -354,12 +361,17 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
     )
 
 
-def load_study(path: str | Path) -> Study:
-    """Read and validate a study file."""
+def load_study(path: str | Path, *, collect: list[str] | None = None) -> Study:
+    """Read and validate a study file (``collect``: see :func:`parse_study`)."""
     p = Path(path)
-    if not p.exists():
+    if not p.is_file():
         raise StudyError(str(p), ["file not found (give a path to a .toml study file)"])
-    return parse_study(p.read_text(encoding="utf-8"), p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyError(str(p), [f"not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                                  f"save the study file as UTF-8"]) from None
+    return parse_study(text, p, collect=collect)
 
 
 def layers_for_study(study: Study) -> Layers:

@@ -22,14 +22,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+from pyproj import CRS
 from shapely.geometry import Point
 
+from planner import settings
 from planner.layers import Layers
-from planner.study import Place, Scenario, Study, StudyError, resolve_place
+from planner.study import (
+    Place,
+    Scenario,
+    Study,
+    StudyError,
+    layers_for_study,
+    load_study,
+    resolve_place,
+)
 from planner.study_schema import did_you_mean, line_of
 from planner.validation import LayerError
 
@@ -116,8 +127,12 @@ def _resolve(place: Place, field: str, layers: Layers, names: dict[str, str],
     return None
 
 
-def check_study(study: Study, layers: Layers) -> tuple[list[Place], list[Place]]:
+def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
+                ) -> tuple[list[Place], list[Place]]:
     """Check a study against its layers; return its supply points and destinations resolved.
+
+    ``known`` are problems found already (by :func:`~planner.study.parse_study`); they are
+    reported first, and places they concern are not checked again.
 
     Raises
     ------
@@ -154,7 +169,10 @@ def check_study(study: Study, layers: Layers) -> tuple[list[Place], list[Place]]
     from planner.routing import SNAP_KM
 
     problems = _Problems(study)
-    _check_resolution(study, problems)
+    problems.items += known
+    region_fields = {"region.bounds", "region.crs", "region.resolution_km"}
+    if not any(k.split(" ")[0].rstrip(":") in region_fields for k in known):
+        _check_resolution(study, problems)
     names = _country_names(layers)
     excluded: dict[str, set[str]] = {}
     for i, scen in enumerate(study.scenarios):
@@ -168,6 +186,8 @@ def check_study(study: Study, layers: Layers) -> tuple[list[Place], list[Place]]
     fields: list[tuple[str, Place]] = []
     for key, places in (("supply", study.supply), ("destinations", study.destinations)):
         for i, place in enumerate(places):
+            if any(k.startswith(f"{key}[{i}]") for k in known):
+                continue
             got = _resolve(place, f"{key}[{i}]", layers, names, problems)
             if got is not None:
                 resolved[key].append(got)
@@ -214,6 +234,37 @@ def check_study(study: Study, layers: Layers) -> tuple[list[Place], list[Place]]
     return resolved["supply"], resolved["destinations"]
 
 
+def load_checked_study(path: str | Path
+                       ) -> tuple[Study, Layers, list[Place], list[Place]]:
+    """Read a study file, load its layers and check both; every problem reported at once.
+
+    Returns the study, its layers, and its supply points and destinations resolved.
+
+    Raises
+    ------
+    StudyError
+        Listing every problem of the file (keys, values) and of its places and countries
+        against the layers, each with field and line.
+    LayerError
+        When one of the study's own layer files fails validation.
+    """
+    problems: list[str] = []
+    study = load_study(path, collect=problems)
+    try:
+        layers = layers_for_study(study)
+    except LayerError:
+        if problems:  # the file's own problems first; the layer's come once they are fixed
+            raise StudyError(str(study.path), problems) from None
+        raise
+    try:
+        if not CRS.from_user_input(study.crs).is_projected:
+            raise ValueError
+    except Exception:  # reported by parse_study; check the places in the default CRS
+        study = replace(study, crs=settings.STUDY_CRS)
+    supply, destinations = check_study(study, layers, problems)
+    return study, layers, supply, destinations
+
+
 def check_reachable(study: Study, surface: Any, scenario: Scenario,
                     supply: Sequence[Place], destinations: Sequence[Place]) -> None:
     """Check that every destination is reachable from a supply point on ``surface``.
@@ -254,4 +305,4 @@ def check_reachable(study: Study, surface: Any, scenario: Scenario,
     problems.raise_if_any()
 
 
-__all__ = ["check_reachable", "check_study"]
+__all__ = ["check_reachable", "check_study", "load_checked_study"]
