@@ -8,7 +8,8 @@ format, used by every writer of that format:
 - CSV: :func:`csv_cell` / :func:`csv_frame`, used by :func:`planner.io.write_csv`, the
   one CSV writer of the outputs: a cell a spreadsheet would read as a formula gets a
   leading ``'`` (OWASP "CSV injection" advice);
-- Markdown: :func:`markdown_text` escapes Markdown punctuation and HTML, and flattens
+- Markdown: :func:`markdown_text` escapes Markdown punctuation (``$`` too, which starts
+  math on GitHub) and HTML, and flattens
   line breaks, so a name is one line of literal text in a heading or a table cell;
 - matplotlib: pass text with ``parse_math=False`` (:data:`MPL_TEXT`), so ``$`` never
   starts mathtext.
@@ -30,7 +31,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Keyword arguments for matplotlib text from data (titles, labels): no mathtext.
 MPL_TEXT: dict[str, Any] = {"parse_math": False}
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~!])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~!$])")  # $: math in GitHub Markdown
 _MD_LEADING = re.compile(r"^([-+=:]|\d+(?=[.)]))")
 _NUMBER = re.compile(r"^[+-]?(\d[\d,]*\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -59,10 +60,8 @@ def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> csv_frame(pd.DataFrame({"name": ["=1+1", "Shymkent"], "km": [-1.0, 2.0]}))
-         name   km
-    0   '=1+1 -1.0
-    1  Shymkent  2.0
+    >>> csv_frame(pd.DataFrame({"name": ["=1+1", "Shymkent"], "km": [-1.0, 2.0]})).to_dict("list")
+    {'name': ["'=1+1", 'Shymkent'], 'km': [-1.0, 2.0]}
     """
     out = df.copy()
     for c in out.columns:

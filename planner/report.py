@@ -151,7 +151,7 @@ def _fmt(df: pd.DataFrame) -> pd.DataFrame:
 
 def _md_table(df: pd.DataFrame) -> str:
     df = _fmt(df)
-    head = "| " + " | ".join(map(markdown_text, df.columns)) + " |"
+    head = "| " + " | ".join(str(c).replace("|", "\\|") for c in df.columns) + " |"
     sep = "|" + "---|" * len(df.columns)
     rows = ["| " + " | ".join(map(markdown_text, r)) + " |"
             for r in df.itertuples(index=False)]
