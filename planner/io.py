@@ -332,7 +332,8 @@ def write_csv(df: pd.DataFrame, target: PathLike) -> Path:
 
     The one CSV writer of the outputs: text cells and column names that a spreadsheet would
     run as a formula (starting ``= + - @``, tab or CR) get a leading ``'``
-    (:func:`planner.neutralise.csv_frame`); numbers are written as they are.
+    (:func:`planner.neutralise.csv_frame`); numbers are written as they are. Rows end
+    in CRLF (RFC 4180).
 
     Examples
     --------
@@ -345,7 +346,8 @@ def write_csv(df: pd.DataFrame, target: PathLike) -> Path:
     from planner.neutralise import csv_frame
 
     with atomic_path(target) as tmp:
-        csv_frame(df).to_csv(tmp, index=False)
+        # CRLF rows (RFC 4180): a cell holding CR or LF is then always quoted
+        csv_frame(df).to_csv(tmp, index=False, lineterminator="\r\n")
     return Path(target)
 
 

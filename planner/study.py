@@ -242,7 +242,8 @@ def parse_study(text: str, path: str | Path = "<string>", *,
                 c.add(f"{where}.name", "is required (a name from the layers, or a label "
                       "with lon/lat)", None)
                 continue
-            lon, lat = item.get("lon"), item.get("lat")
+            lon: Any = item.get("lon")
+            lat: Any = item.get("lat")
             if (lon is None) != (lat is None):
                 c.add(where, "give both lon and lat, or neither", "name", nm)
             for k, lo, hi in (("lon", -180, 180), ("lat", -90, 90)):

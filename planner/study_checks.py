@@ -227,8 +227,8 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
                                  f"({d_km:.0f} km from the nearest): move it onto land")
                 continue
             country = str(home["name"].iloc[0])
-            for scen in sorted(excluded.get(country, ())):
-                problems.add(field, f"{at} lies in {country}, which scenario {scen!r} "
+            for scen_name in sorted(excluded.get(country, ())):
+                problems.add(field, f"{at} lies in {country}, which scenario {scen_name!r} "
                              f"excludes: drop the place or the exclusion")
     problems.raise_if_any()
     return resolved["supply"], resolved["destinations"]
