@@ -73,6 +73,16 @@ def _country_names(layers: Layers) -> dict[str, str]:
     return out
 
 
+def _iso_codes(layers: Layers) -> dict[str, str]:
+    """Country name or ISO3 code (case-folded) -> ISO3 code."""
+    c = layers.countries
+    out: dict[str, str] = {}
+    for name, iso in zip(c["name"].astype(str), c["iso_a3"].astype(str), strict=True):
+        out[iso.casefold()] = iso.upper()
+        out[name.casefold()] = iso.upper()
+    return out
+
+
 def _unknown_country(given: str, names: dict[str, str]) -> str:
     known = sorted(set(names.values()))
     return (f"unknown country {given!r}{did_you_mean(given, known)}: give a name or ISO3 "
@@ -262,7 +272,11 @@ def load_checked_study(path: str | Path
     except Exception:  # reported by parse_study; check the places in the default CRS
         study = replace(study, crs=settings.STUDY_CRS)
     supply, destinations = check_study(study, layers, problems)
-    return study, layers, supply, destinations
+    # Excluded countries as the ISO3 codes the routes' country lists use (a study may name them).
+    iso = _iso_codes(layers)
+    scenarios = tuple(replace(s, excluded_countries=tuple(
+        sorted({iso[c.casefold()] for c in s.excluded_countries}))) for s in study.scenarios)
+    return replace(study, scenarios=scenarios), layers, supply, destinations
 
 
 def check_reachable(study: Study, surface: Any, scenario: Scenario,

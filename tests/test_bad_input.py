@@ -461,3 +461,20 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_shipped_studies_pass_every_check():
+    from planner.study import shipped_studies
+
+    for path in shipped_studies():
+        study, _, supply, destinations = load_checked_study(path)
+        assert len(supply) == len(study.supply)
+        assert len(destinations) == len(study.destinations)
+
+
+def test_excluded_country_by_name_is_used_as_its_iso_code(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD.replace('weight_profile = "lowest_cost"',
+                              'excluded_countries = ["turkmenistan", "UZB"]'))
+    study, *_ = load_checked_study(p)
+    assert study.scenarios[0].excluded_countries == ("TKM", "UZB")
