@@ -31,8 +31,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Keyword arguments for matplotlib text from data (titles, labels): no mathtext.
 MPL_TEXT: dict[str, Any] = {"parse_math": False}
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~!$])")  # $: math in GitHub Markdown
-_MD_LEADING = re.compile(r"^([-+=:]|\d+(?=[.)]))")
+# ( ) and ! need no escape once [ ] have one (no link or image can start)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~$])")  # $: math in GitHub Markdown
+_MD_LEADING = re.compile(r"^(\d*)([-+=.)])")  # a list item or heading underline at start
 _NUMBER = re.compile(r"^[+-]?(\d[\d,]*\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -81,7 +82,7 @@ def markdown_text(value: object) -> str:
     >>> markdown_text("<b>Tashkent</b> | *big*")
     '&lt;b&gt;Tashkent&lt;/b&gt; \\\\| \\\\*big\\\\*'
     >>> markdown_text("[link](javascript:alert(1))\\n# heading")
-    '\\\\[link\\\\]\\\\(javascript:alert\\\\(1\\\\)\\\\) \\\\# heading'
+    '\\\\[link\\\\](javascript:alert(1)) \\\\# heading'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -89,7 +90,7 @@ def markdown_text(value: object) -> str:
     if _NUMBER.match(text):
         return text
     text = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-    return _MD_LEADING.sub(r"\\\1", text)
+    return _MD_LEADING.sub(r"\1\\\2", text, count=1)
 
 
 __all__ = ["FORMULA_PREFIXES", "MPL_TEXT", "csv_cell", "csv_frame", "markdown_text"]
