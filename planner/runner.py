@@ -291,7 +291,7 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
     from planner.io import write_csv
     from planner.report import study_map, study_report_html, study_report_markdown
 
-    made_parent = not target.parent.exists()
+    made = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp: Path | None = None
     try:
@@ -344,9 +344,9 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         with _signals_held():  # a second Ctrl-C does not stop the clean-up half-way
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
-            if made_parent:
+            for folder in made:  # folders this run made, deepest first, if still empty
                 with contextlib.suppress(OSError):
-                    target.parent.rmdir()  # only if empty: leave maps/ as it was
+                    folder.rmdir()
         raise
     return {k: target / v.name for k, v in names.items()}
 
