@@ -376,8 +376,9 @@ def _folder_mode() -> int:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while the outputs are swapped in (two renames and a
-    removal), so that an interrupt finds either the old outputs or the new, never neither."""
+    """Hold SIGINT and SIGTERM back during a step that must not be cut in half (making the
+    temporary folder, swapping the outputs in, cleaning up); they arrive right after it.
+    So an interrupt finds either the old outputs or the new, never neither."""
     import signal
 
     held = {signal.SIGINT, signal.SIGTERM}
