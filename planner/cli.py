@@ -1,14 +1,52 @@
-"""Command-line interface: ``planner layers`` and ``planner study [FILE]``."""
+"""Command-line interface: ``planner layers`` and ``planner study [FILE]``.
+
+Every expected failure (a bad study or layer file, a place no route can reach, a
+resolution the machine cannot hold, a file that cannot be written) prints one message
+and exits with status 2; ``-v`` adds the traceback. Ctrl-C (SIGINT) and SIGTERM stop the
+run, remove its temporary files and leave earlier outputs as they were (exit 130 / 143).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import traceback
+from collections.abc import Iterator
+from types import FrameType
 
 from planner import __version__
 
 log = logging.getLogger("planner")
+
+#: Failures that are the input's or the machine's, not the program's: one message each.
+#: (ValueError covers StudyError, LayerError, RoutingError; MemoryError covers
+#: ResolutionTooFineError; OSError covers missing and unwritable files.)
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, KeyError, MemoryError)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that clean-up code runs."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` (main thread only), restoring the old handler."""
+    try:
+        old = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _layers(args: argparse.Namespace) -> int:
@@ -58,10 +96,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    kept = "temporary files removed, earlier outputs kept"
     try:
-        return int(args.func(args))
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"planner: error: {exc}", file=sys.stderr)
+        with _sigterm_raises():
+            return int(args.func(args))
+    except KeyboardInterrupt:
+        print(f"planner: interrupted (Ctrl-C): {kept}", file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"planner: terminated (SIGTERM): {kept}", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    except EXPECTED_ERRORS as exc:
+        if args.verbose:
+            traceback.print_exc()
+        what = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"planner: error: {what}", file=sys.stderr)
         return 2
 
 

@@ -327,6 +327,30 @@ def write_text_atomic(target: PathLike, text: str) -> Path:
     return Path(target)
 
 
+def write_csv(df: pd.DataFrame, target: PathLike) -> Path:
+    """Write a table as CSV (atomically), every text cell safe to open in a spreadsheet.
+
+    The one CSV writer of the outputs: text cells and column names that a spreadsheet would
+    run as a formula (starting ``= + - @``, tab or CR) get a leading ``'``
+    (:func:`planner.neutralise.csv_frame`); numbers are written as they are. Rows end
+    in CRLF (RFC 4180).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_csv(pd.DataFrame({"name": ["=cmd|' /C calc'!A0"], "km": [-3.0]}),
+    ...               Path(tempfile.mkdtemp()) / "t.csv")
+    >>> p.read_text().splitlines()[1]
+    "'=cmd|' /C calc'!A0,-3.0"
+    """
+    from planner.neutralise import csv_frame
+
+    with atomic_path(target) as tmp:
+        # CRLF rows (RFC 4180): a cell holding CR or LF is then always quoted
+        csv_frame(df).to_csv(tmp, index=False, lineterminator="\r\n")
+    return Path(target)
+
+
 def write_layers_gpkg(target: PathLike, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
     """Write several GeoDataFrames as layers of one GeoPackage, atomically."""
     with atomic_path(target) as tmp:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from planner import webmap
 from planner.layers import Layers
+from planner.neutralise import markdown_text
 from planner.study import Study
 
 log = logging.getLogger(__name__)
@@ -150,9 +151,9 @@ def _fmt(df: pd.DataFrame) -> pd.DataFrame:
 
 def _md_table(df: pd.DataFrame) -> str:
     df = _fmt(df)
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    head = "| " + " | ".join(str(c).replace("|", "\\|") for c in df.columns) + " |"
     sep = "|" + "---|" * len(df.columns)
-    rows = ["| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |"
+    rows = ["| " + " | ".join(map(markdown_text, r)) + " |"
             for r in df.itertuples(index=False)]
     return "\n".join([head, sep, *rows])
 
@@ -168,9 +169,10 @@ _REUSED_NOTE = (
 def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
                           reused: pd.DataFrame | None = None) -> str:
     """The ranking, who-gains-what and reused-lines tables as Markdown."""
-    parts = [f"# {study.title}", "", study.description.strip(), ""]
+    parts = [f"# {markdown_text(study.title)}", "", markdown_text(study.description), ""]
     for scenario, t in ranking.groupby("scenario", sort=False):
-        parts += [f"## Scenario: {scenario}", "", _md_table(t.drop(columns=["scenario"])), ""]
+        parts += [f"## Scenario: {markdown_text(scenario)}", "",
+                  _md_table(t.drop(columns=["scenario"])), ""]
     if len(per_country):
         parts += ["## Per country (best candidate per destination, first scenario)", ""]
         first = ranking["scenario"].iloc[0]
@@ -180,7 +182,7 @@ def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.D
             t = per_country[(per_country["scenario"] == first)
                             & (per_country["name"] == r["name"])]
             cols = [c for c in COUNTRY_COLUMNS if c in t.columns]
-            parts += [f"### {r['name']}", "", _md_table(t[cols]), ""]
+            parts += [f"### {markdown_text(r['name'])}", "", _md_table(t[cols]), ""]
     lines = _reused_first_scenario(reused, ranking)
     if len(lines):
         parts += ["## Existing lines reused (first scenario)", "", _REUSED_NOTE, "",

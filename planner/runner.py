@@ -8,6 +8,7 @@ earlier outputs intact and no half-written file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -27,7 +28,8 @@ import pandas as pd
 
 from planner import __version__, settings
 from planner.layers import Layers
-from planner.study import Place, Scenario, Study, layers_for_study, load_study, resolve_place
+from planner.study import Place, Scenario, Study
+from planner.study_checks import check_reachable, load_checked_study
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,7 +107,7 @@ def generate_candidates(study: Study, layers: Layers, surface: Any, origin: Plac
                 if reuse is not None:
                     frames.append(_tag_destination(reuse, dest))
     if not frames:
-        raise RuntimeError("no candidate route could be generated: see the warnings above")
+        raise RoutingError("no candidate route could be generated: see the warnings above")
     cands = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.STORAGE_CRS)
     # Corridors can give the same route (and so can the whole network): keep it once,
     # under the first name it was found with.
@@ -217,10 +219,7 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     from planner.appraisal import appraise_candidates, per_country_table, rank_candidates
 
     t0 = time.perf_counter()
-    study = load_study(path)
-    layers = layers_for_study(study)
-    origins = [resolve_place(p, layers) for p in study.supply]
-    destinations = [resolve_place(p, layers) for p in study.destinations]
+    study, layers, origins, destinations = load_checked_study(path)
     origin = origins[0]
 
     scen_cands = []
@@ -229,6 +228,7 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     graphs = reuse_graphs(study, layers)
     for scenario in _progress(study.scenarios, "scenarios", progress):
         surface = cost_surface_for(study, layers, scenario)
+        check_reachable(study, surface, scenario, origins, destinations)
         surfaces[scenario.name] = surface
         cands = generate_candidates(study, layers, surface, origin, destinations, progress,
                                     graphs)
@@ -288,11 +288,16 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
                   per_country: pd.DataFrame, surfaces: dict[str, Any]) -> dict[str, Path]:
     """Write every output into a temporary folder, then swap it in for ``target``."""
     from planner.appraisal import reused_lines_table
+    from planner.io import write_csv
     from planner.report import study_map, study_report_html, study_report_markdown
 
+    made = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp: Path | None = None
     try:
+        with _signals_held():  # so that an interrupt cannot come between mkdtemp and tmp
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp.chmod(_folder_mode())  # mkdtemp makes it 0700; outputs are read as usual
         names = {
             "map": tmp / "index.html",
             "ranking_csv": tmp / "ranking.csv",
@@ -304,10 +309,10 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
             "metadata": tmp / "metadata.json",
         }
         ranking = ranking_table(candidates)
-        ranking.to_csv(names["ranking_csv"], index=False)
-        per_country.to_csv(names["per_country_csv"], index=False)
+        write_csv(ranking, names["ranking_csv"])
+        write_csv(per_country, names["per_country_csv"])
         reused = reused_lines_table(candidates)
-        reused.to_csv(names["reused_lines_csv"], index=False)
+        write_csv(reused, names["reused_lines_csv"])
         names["report_md"].write_text(
             study_report_markdown(study, ranking, per_country, reused), encoding="utf-8")
         names["report_html"].write_text(
@@ -333,9 +338,15 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         }
         names["metadata"].write_text(json.dumps(meta, indent=2, default=str),
                                      encoding="utf-8")
-        _swap_in(tmp, target)
+        with _signals_held():
+            _swap_in(tmp, target)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with _signals_held():  # a second Ctrl-C does not stop the clean-up half-way
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            for folder in made:  # folders this run made, deepest first, if still empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         raise
     return {k: target / v.name for k, v in names.items()}
 
@@ -354,6 +365,31 @@ def _swap_in(tmp: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _folder_mode() -> int:
+    """Mode of a new folder under the process umask (what ``mkdir`` would give)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back during a step that must not be cut in half (making the
+    temporary folder, swapping the outputs in, cleaning up); they arrive right after it.
+    So an interrupt finds either the old outputs or the new, never neither."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _versions() -> dict[str, str]:

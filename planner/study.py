@@ -24,6 +24,8 @@ from shapely.geometry import Point
 
 from planner import settings
 from planner.layers import VECTOR_LAYERS, Layers, default_layers
+from planner.scoring import WEIGHT_PROFILES
+from planner.study_schema import check_keys, did_you_mean, key_lines, line_of
 from planner.validation import LayerError
 
 STUDIES_PACKAGE = "planner.studies"
@@ -92,6 +94,8 @@ class Study:
     corridors: dict[str, list[str]] = field(default_factory=dict)
     network_wide_reuse: bool = True
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: line of every key and table header in the file, by field path (for error messages)
+    lines: dict[str, int] = field(repr=False, default_factory=dict)
 
 
 def default_study_path() -> Path:
@@ -116,14 +120,20 @@ def _line_of(text: str, key: str, value: object = None) -> str:
 
 
 class _Checker:
-    """Collects problems while reading a study's tables."""
+    """Collects problems while reading a study's tables (one per field)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.lines = key_lines(text)
         self.problems: list[str] = []
+        self.fields: set[str] = set()
 
     def add(self, where: str, msg: str, key: str | None = None, value: object = None) -> None:
-        line = _line_of(self.text, key, value) if key else ""
+        if where in self.fields:  # already reported (by the schema check)
+            return
+        self.fields.add(where)
+        n = line_of(self.lines, where)
+        line = f" (line {n})" if n else ""
         self.problems.append(f"{where}{line}: {msg}")
 
     def number(self, table: dict[str, Any], key: str, where: str, *, default: float | None,
@@ -145,12 +155,25 @@ class _Checker:
         return float(v)
 
 
-_KNOWN_TOP = {"study", "region", "supply", "destinations", "scenarios", "candidates", "costs",
-              "layers", "corridors"}
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` if it is a table, else ``{}`` (the wrong kind is reported already)."""
+    value = data.get(key, {})
+    return value if isinstance(value, dict) else {}
 
 
-def parse_study(text: str, path: str | Path = "<string>") -> Study:
+def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The tables of the array ``data[key]`` (anything else is reported already)."""
+    value = data.get(key, [])
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def parse_study(text: str, path: str | Path = "<string>", *,
+                collect: list[str] | None = None) -> Study:
     """Parse and validate study TOML text (places are resolved later, against layers).
+
+    With ``collect``, problems are appended to it and a study (with defaults where a value
+    is wrong) is returned, so that later checks can report theirs together; a file that
+    is not TOML still raises.
 
     Examples
     --------
@@ -172,18 +195,17 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
     except tomllib.TOMLDecodeError as exc:
         raise StudyError(str(path), [f"not valid TOML: {exc}"]) from None
     c = _Checker(text)
-    for key in data:
-        if key not in _KNOWN_TOP:
-            c.add(key, f"unknown table; known: {', '.join(sorted(_KNOWN_TOP))}", key)
+    for where, msg in check_keys(data):
+        c.add(where, msg)
 
-    meta = data.get("study", {})
+    meta = _table(data, "study")
     name = meta.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         c.add("study.name", "is required: a folder-safe name (letters, digits, - _ .), "
               f"got {name!r}", "name")
         name = "study"
 
-    region_t = data.get("region", {})
+    region_t = _table(data, "region")
     bounds = region_t.get("bounds", list(settings.DEFAULT_REGION))
     region = settings.DEFAULT_REGION
     if (not isinstance(bounds, list) or len(bounds) != 4
@@ -208,8 +230,8 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
     resolution = c.number(region_t, "resolution_km", "region", default=10.0, maximum=100.0)
 
     def places(key: str, kind: str) -> tuple[Place, ...]:
-        items = data.get(key, [])
-        if not isinstance(items, list) or not items:
+        items = _tables(data, key)
+        if not items:
             c.add(key, f"at least one [[{key}]] entry is required", None)
             return ()
         out = []
@@ -220,7 +242,8 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
                 c.add(f"{where}.name", "is required (a name from the layers, or a label "
                       "with lon/lat)", None)
                 continue
-            lon, lat = item.get("lon"), item.get("lat")
+            lon: Any = item.get("lon")
+            lat: Any = item.get("lat")
             if (lon is None) != (lat is None):
                 c.add(where, "give both lon and lat, or neither", "name", nm)
             for k, lo, hi in (("lon", -180, 180), ("lat", -90, 90)):
@@ -245,7 +268,8 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
     destinations = places("destinations", "destination")
 
     scen = []
-    for i, s in enumerate(data.get("scenarios", [{"name": "base"}])):
+    for i, s in enumerate(_tables(data, "scenarios") if "scenarios" in data
+                          else [{"name": "base"}]):
         where = f"scenarios[{i}]"
         sname = s.get("name", f"scenario {i + 1}")
         excl = s.get("excluded_countries", [])
@@ -256,10 +280,15 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         if not isinstance(costs, dict):
             c.add(f"{where}.costs", "must be a table of parameter = number", None)
             costs = {}
-        scen.append(Scenario(sname, s.get("weight_profile", "lowest_cost"),
+        profile = s.get("weight_profile", "lowest_cost")
+        if isinstance(profile, str) and profile not in WEIGHT_PROFILES.columns:
+            c.add(f"{where}.weight_profile", f"unknown weight profile {profile!r}"
+                  f"{did_you_mean(profile, WEIGHT_PROFILES.columns)}; known: "
+                  f"{', '.join(WEIGHT_PROFILES.columns)}")
+        scen.append(Scenario(sname, profile,
                              tuple(x.upper() for x in excl), dict(costs)))
 
-    cand = data.get("candidates", {})
+    cand = _table(data, "candidates")
     alternatives = cand.get("alternatives", 2)
     if not isinstance(alternatives, int) or isinstance(alternatives, bool) \
             or not 0 <= alternatives <= 5:
@@ -268,7 +297,7 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         alternatives = 2
 
     corridors: dict[str, list[str]] = {}
-    for i, cor in enumerate(data.get("corridors", [])):
+    for i, cor in enumerate(_tables(data, "corridors")):
         where = f"corridors[{i}]"
         cname, systems = cor.get("name"), cor.get("systems")
         if not isinstance(cname, str) or not cname:
@@ -281,18 +310,18 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
             continue
         corridors[cname] = list(systems)
 
-    costs_t = data.get("costs", {})
+    costs_t = _table(data, "costs")
     for k, v in costs_t.items():
         if isinstance(v, bool) or not isinstance(v, int | float):
             c.add(f"costs.{k}", f"must be a number, got {v!r}", k)
 
     layer_files = []
-    for lname, spec in data.get("layers", {}).items():
+    for lname, spec in _table(data, "layers").items():
         where = f"layers.{lname}"
         if lname not in VECTOR_LAYERS:
             c.add(where, f"unknown layer; known: {', '.join(VECTOR_LAYERS)}", None)
             continue
-        if not isinstance(spec, dict) or "path" not in spec:
+        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
             c.add(f"{where}.path", "is required (a vector file GeoPandas reads)", None)
             continue
         p = Path(spec["path"])
@@ -306,8 +335,10 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
             cols = {}
         layer_files.append(LayerFile(lname, p, dict(cols), spec.get("file_layer")))
 
-    if c.problems:
+    if c.problems and collect is None:
         raise StudyError(str(path), c.problems)
+    if collect is not None:
+        collect.extend(c.problems)
     return Study(
         name=str(name),
         title=str(meta.get("title", name)),
@@ -322,20 +353,26 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         alternatives=int(alternatives),
         reuse_existing=bool(cand.get("reuse_existing", True)),
         candidate_network=bool(cand.get("network", False)),
-        costs={k: float(v) for k, v in costs_t.items()},
+        costs={k: float(v) for k, v in costs_t.items() if isinstance(v, int | float)},
         layer_files=tuple(layer_files),
         corridors=corridors,
         network_wide_reuse=bool(cand.get("network_wide_reuse", True)),
         raw=data,
+        lines=c.lines,
     )
 
 
-def load_study(path: str | Path) -> Study:
-    """Read and validate a study file."""
+def load_study(path: str | Path, *, collect: list[str] | None = None) -> Study:
+    """Read and validate a study file (``collect``: see :func:`parse_study`)."""
     p = Path(path)
-    if not p.exists():
+    if not p.is_file():
         raise StudyError(str(p), ["file not found (give a path to a .toml study file)"])
-    return parse_study(p.read_text(encoding="utf-8"), p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyError(str(p), [f"not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                                  f"save the study file as UTF-8"]) from None
+    return parse_study(text, p, collect=collect)
 
 
 def layers_for_study(study: Study) -> Layers:

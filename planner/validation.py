@@ -132,6 +132,9 @@ def validate_layer(
             f"{layer} needs {' or '.join(schema.geometry_types)}"
         )
 
+    if gdf.crs is not None and not null_geom.all():
+        problems += axis_order_problems(gdf.geometry[~null_geom], region)
+
     if schema.id_column and schema.id_column in gdf.columns:
         ids = gdf[schema.id_column].astype("string")
         dup = ids.duplicated(keep=False) & ids.notna()
@@ -198,6 +201,65 @@ def validate_layer(
         if col.name not in gdf.columns and not col.required:
             gdf[col.name] = np.nan if col.dtype in ("float", "int") else None
     return gdf
+
+
+#: Share of a layer's features that must fall in the study region with x and y exchanged,
+#: and by how much more than as given, for the layer to count as having swapped axes.
+SWAPPED_SHARE = 0.5
+SWAPPED_MARGIN = 0.25
+
+
+def axis_order_problems(geometry: gpd.GeoSeries,
+                        region: tuple[float, float, float, float] | None) -> list[str]:
+    """Whole-layer checks of coordinates against the layer's CRS and the study region.
+
+    For a geographic CRS: coordinates must lie within ±180/±90, and a layer whose
+    features fall in ``region`` mostly with x and y exchanged (at least
+    :data:`SWAPPED_SHARE` of them, and :data:`SWAPPED_MARGIN` more than as given) has
+    its axes swapped (lat, lon instead of lon, lat). The decision is the layer's, from
+    its extent, not a feature's: one stray point neither triggers nor hides it.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> pts = gpd.GeoSeries([Point(41.3, 69.2), Point(43.2, 76.9), Point(51.2, 71.4)],
+    ...                     crs="EPSG:4326")  # Tashkent, Almaty, Astana as (lat, lon)
+    >>> axis_order_problems(pts, (44.0, 35.0, 90.0, 57.0))  # doctest: +ELLIPSIS
+    ['coordinates look swapped (latitude, longitude): 3 of 3 features fall ...']
+    >>> axis_order_problems(pts.map(lambda p: Point(p.y, p.x)), (44.0, 35.0, 90.0, 57.0))
+    []
+    """
+    if geometry.crs is None or not CRS.from_user_input(geometry.crs).is_geographic:
+        return []
+    b = geometry.bounds
+    if len(b) == 0:
+        return []
+    if b.minx.min() < -180 or b.maxx.max() > 180 or b.miny.min() < -90 or b.maxy.max() > 90:
+        x_ok = bool(b.minx.min() >= -90 and b.maxx.max() <= 90)
+        hint = ("swapped latitude and longitude?" if x_ok else
+                "projected coordinates (metres) labelled with a geographic CRS? set the "
+                "file's real CRS")
+        return [f"coordinates outside ±180° longitude / ±90° latitude (extent "
+                f"{b.minx.min():.6g}, {b.miny.min():.6g}, {b.maxx.max():.6g}, "
+                f"{b.maxy.max():.6g}) for the geographic CRS {geometry.crs.to_string()}: "
+                f"{hint}"]
+    if region is None:
+        return []
+    x = ((b.minx + b.maxx) / 2).to_numpy()
+    y = ((b.miny + b.maxy) / 2).to_numpy()
+    w, s, e, n = region
+
+    def share(xs: np.ndarray, ys: np.ndarray) -> float:
+        return float(np.mean((xs >= w) & (xs <= e) & (ys >= s) & (ys <= n)))
+
+    as_given, exchanged = share(x, y), share(y, x)
+    if exchanged >= SWAPPED_SHARE and exchanged >= as_given + SWAPPED_MARGIN:
+        k = round(exchanged * len(x))
+        return [f"coordinates look swapped (latitude, longitude): {k} of {len(x)} features "
+                f"fall in the study region only with x and y exchanged "
+                f"({round(as_given * len(x))} as given): write x = longitude, y = latitude "
+                f"(e.g. shapely.ops.transform(lambda x, y: (y, x), geom))"]
+    return []
 
 
 def check_same_crs(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, what: str) -> None:

@@ -1404,7 +1404,9 @@ def profile_png(distance_km: Sequence[float], elevation_m: Sequence[float],
         ax2.set_ylabel("pressure (bar)", fontsize=7, color="#d7301f")
         ax2.tick_params(labelsize=6)
     if title:
-        ax.set_title(title, fontsize=8)
+        from planner.neutralise import MPL_TEXT
+
+        ax.set_title(title, fontsize=8, **MPL_TEXT)  # a name is text, never mathtext
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -70,10 +70,11 @@ def test_syntax_error_names_the_line():
         (('name = "demo"', 'name = "no/slash"'), "study.name"),
         (("[[supply]]\nname = \"Beyneu\"", ""), "at least one [[supply]]"),
         (("throughput_bcm_y = 5", "throughput_bcm_y = 5000"), "must be at most 200"),
-        (("throughput_bcm_y = 5", ""), "destinations[0].throughput_bcm_y: is required"),
+        (("throughput_bcm_y = 5", ""), "destinations[0].throughput_bcm_y (line 8): is required"),
         (('name = "Shymkent"', 'name = "Shymkent"\nlon = 69.6'), "give both lon and lat"),
         (('name = "Shymkent"', 'name = "Shymkent"\nlon = 250\nlat = 42'), "in [-180, 180]"),
-        (("[study]", "[studdy]\n[study]"), "studdy: unknown table"),
+        (("[study]", "[studdy]\n[study]"),
+         "studdy (line 2): unknown table (did you mean 'study'?)"),
     ],
 )
 def test_bad_fields(change, expected):
