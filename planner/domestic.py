@@ -34,7 +34,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planner import economics, hydraulics, settings
+from planner import economics, hydraulics
 from planner.geodesy import nearest_within_km
 
 log = logging.getLogger(__name__)
@@ -93,11 +93,11 @@ def iso_codes(countries: Iterable[str], country_layer: gpd.GeoDataFrame) -> set[
 
 
 def centres_within_reach(mid_lonlat: np.ndarray, centres: gpd.GeoDataFrame, reach_km: float,
-                         crs: str = settings.STUDY_CRS, piece_km: float = 0.0
+                         crs: str | None = None, piece_km: float = 0.0
                          ) -> pd.DataFrame:
     """The demand centres within ``reach_km`` of a route given by its piece midpoints, with
-    their geodesic distance to the nearest midpoint (``distance_km``) and where that is
-    (``lon``, ``lat``); pre-filtered with an STRtree in ``crs``
+    their geodesic distance to the nearest midpoint (``distance_km``),
+    pre-filtered with an STRtree in ``crs`` (default: centred on the route)
     (:func:`planner.geodesy.nearest_within_km`). A centre counts up to
     ``reach_km + piece_km / 2`` from a midpoint (the pieces' half length)."""
     if len(centres) == 0 or len(mid_lonlat) == 0:

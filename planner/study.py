@@ -91,6 +91,9 @@ class Study:
     layer_files: tuple[LayerFile, ...]
     corridors: dict[str, list[str]] = field(default_factory=dict)
     network_wide_reuse: bool = True
+    #: Countries (names or ISO3) whose unserved demand counts as new demand a route can
+    #: add (``[study] member_countries``); empty: the destinations' countries.
+    member_countries: tuple[str, ...] = ()
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -281,6 +284,12 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
             continue
         corridors[cname] = list(systems)
 
+    members = meta.get("member_countries", [])
+    if not isinstance(members, list) or not all(isinstance(x, str) for x in members):
+        c.add("study.member_countries", "must be a list of country names or ISO3 codes",
+              "member_countries")
+        members = []
+
     costs_t = data.get("costs", {})
     for k, v in costs_t.items():
         if isinstance(v, bool) or not isinstance(v, int | float):
@@ -326,6 +335,7 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         layer_files=tuple(layer_files),
         corridors=corridors,
         network_wide_reuse=bool(cand.get("network_wide_reuse", True)),
+        member_countries=tuple(members),
         raw=data,
     )
 
