@@ -5,8 +5,8 @@ kilometre knows whether it is **built** (a new leg) or **used** (a reused existi
 by system) and in which country it lies. :func:`country_accounts` then locates each part
 of the route's CAPEX, OPEX and tariff revenue in a country:
 
-- new pipe (line pipe by new-build km; a fiscal metering station where new pipe crosses a
-  border, in the country entered; a river crossing of new pipe where it is);
+- new pipe (line pipe by new-build km; a fiscal metering station where new pipe meets a
+  border, on the new pipe's side; a river crossing of new pipe where it is);
 - new compression at its stations (new-build stations and new stations on reused lines);
 - fixed O&M with the CAPEX it is a share of, and compressor fuel where it is burnt;
 - transit revenue: the new-build tariff's pipe part on the country's new-build km and its
@@ -129,19 +129,37 @@ def countries_at(lon: np.ndarray, lat: np.ndarray, countries: gpd.GeoDataFrame) 
     return out
 
 
+def nearest_piece_country(lon: np.ndarray, lat: np.ndarray, pieces: pd.DataFrame,
+                          kind: str | None = "new") -> np.ndarray:
+    """ISO3 code of the piece (of ``kind``, or any) nearest to each point: where a point
+    on the route (a river crossing of new pipe) is accounted, so it lands in a country
+    the route's pipe of that kind runs through even on a border river."""
+    p = pieces if kind is None else pieces[pieces["kind"].eq(kind)]
+    lon = np.asarray(lon, dtype=float)
+    if len(lon) == 0 or len(p) == 0:
+        return np.full(len(lon), UNASSIGNED, dtype=object)
+    tree = shapely.STRtree(shapely.points(p["lon"].to_numpy(), p["lat"].to_numpy()))
+    j = tree.query_nearest(shapely.points(lon, np.asarray(lat, dtype=float)),
+                           all_matches=False)[1]
+    return p["iso_a3"].to_numpy()[j]
+
+
 def border_crossings(pieces: pd.DataFrame) -> pd.DataFrame:
     """Borders crossed along the route (gaps between polygons bridged): one row per
-    crossing with ``into`` (ISO3 of the country entered) and ``new_build`` (new pipe on
-    either side of the border, so a new fiscal metering station is needed there)."""
+    crossing with ``into`` (ISO3 of the country entered), ``new_build`` (new pipe on
+    either side of the border, so a new fiscal metering station is needed there) and
+    ``meter_in`` (the country on the new pipe's side, where that station is built)."""
     rows = []
     prev_iso, prev_kind = None, None
     for iso, kind in zip(pieces["iso_a3"], pieces["kind"], strict=True):
         if iso == UNASSIGNED:
             continue
         if prev_iso is not None and iso != prev_iso:
-            rows.append({"into": iso, "new_build": kind == "new" or prev_kind == "new"})
+            new = kind == "new" or prev_kind == "new"
+            rows.append({"into": iso, "new_build": new,
+                         "meter_in": (iso if kind == "new" else prev_iso) if new else None})
         prev_iso, prev_kind = iso, kind
-    return pd.DataFrame(rows, columns=["into", "new_build"])
+    return pd.DataFrame(rows, columns=["into", "new_build", "meter_in"])
 
 
 def river_crossing_points(lines: Sequence[shapely.Geometry], water: gpd.GeoDataFrame
@@ -172,13 +190,13 @@ class Stations:
     fuel_bcm_y: np.ndarray
 
 
-def _share(weights: pd.Series, fallback: pd.Series) -> pd.Series:
+def _share(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """Weights normalised to 1 (the fallback's when the weights are all zero)."""
-    w = weights.clip(lower=0.0)
-    if float(w.sum()) > 0:
-        return w / float(w.sum())
-    f = fallback.clip(lower=0.0)
-    return f / float(f.sum()) if float(f.sum()) > 0 else f * 0.0
+    w = np.clip(weights, 0.0, None)
+    if w.sum() > 0:
+        return w / w.sum()
+    f = np.clip(fallback, 0.0, None)
+    return f / f.sum() if f.sum() > 0 else f * 0.0
 
 
 def country_accounts(
@@ -213,7 +231,7 @@ def country_accounts(
         the pieces); its power weights the compressor CAPEX and its fuel the route's
         ``fuel_bcm_y`` and fuel cost.
     crossings : from :func:`border_crossings`; the metering CAPEX is shared over its
-        ``new_build`` rows, in the country entered.
+        ``new_build`` rows, in the country on the new pipe's side (``meter_in``).
     river_isos : the country of each river crossing of new pipe (the river-crossing CAPEX
         is shared over them).
     reuse_tariff_usd_per_1000m3 : the existing operators' tariff for the whole reused
@@ -234,85 +252,85 @@ def country_accounts(
     """
     vol = float(throughput_bcm_y) * float(utilisation)  # bcm/y carried
     crf = capital_recovery_factor(discount_rate, lifetime_years)
-    isos = list(dict.fromkeys(pieces["iso_a3"]))
-    g = pieces.groupby("iso_a3", sort=False)
-    km = g["km"].sum().reindex(isos)
-    new_km = pieces[pieces["kind"].eq("new")].groupby("iso_a3")["km"].sum().reindex(
-        isos, fill_value=0.0)
-    reused_km = pieces[pieces["kind"].eq("reuse")].groupby("iso_a3")["km"].sum().reindex(
-        isos, fill_value=0.0)
-    by_system = (pieces[pieces["kind"].eq("reuse")].groupby(["iso_a3", "system"], sort=False)
-                 ["km"].sum())
-    systems = {c: "; ".join(f"{s} {v:.0f} km" for (_, s), v in by_system[[c]].items())
-               if c in by_system.index.get_level_values(0) else "" for c in isos}
+    code, uniq = pd.factorize(pieces["iso_a3"])
+    isos = [str(u) for u in uniq]
+    n = len(isos)
+    pos = {c: i for i, c in enumerate(isos)}
 
-    def located(items: Sequence[str]) -> pd.Series:
-        return pd.Series(1.0, index=list(items)).groupby(level=0).sum().reindex(
-            isos, fill_value=0.0) if len(items) else pd.Series(0.0, index=isos)
+    def total(where: np.ndarray, weights: np.ndarray | float = 1.0) -> np.ndarray:
+        w = np.broadcast_to(np.asarray(weights, dtype=float), where.shape)
+        return np.bincount(where, weights=w, minlength=n)[:n].astype(float)
+
+    def count(items: Sequence[str]) -> np.ndarray:
+        return total(np.array([pos[c] for c in items if c in pos], dtype=int))
+
+    piece_km = pieces["km"].to_numpy(dtype=float)
+    is_new = pieces["kind"].eq("new").to_numpy()
+    km = total(code, piece_km)
+    new_km = total(code[is_new], piece_km[is_new])
+    reused_km = total(code[~is_new], piece_km[~is_new])
+    by_system = (pieces[~is_new].groupby(["iso_a3", "system"], sort=False)["km"].sum())
+    listed: dict[str, list[str]] = {c: [] for c in isos}
+    for key, v in by_system.items():
+        parts: tuple[Any, ...] = tuple(key)  # type: ignore[arg-type]
+        listed[str(parts[0])].append(f"{parts[1]} {v:.0f} km")
+    systems = {c: "; ".join(v) for c, v in listed.items()}
 
     # new pipe: line pipe by new km, meters where new pipe crosses, river crossings
     new_share = _share(new_km, km)
-    meters = located(list(crossings.loc[crossings["new_build"].astype(bool), "into"])
-                     if len(crossings) else [])
-    rivers = located(list(river_isos))
-    line_pipe = cost.pipeline_capex_usd * new_share
-    metering = cost.metering_capex_usd * _share(meters, new_km)
-    river = cost.crossings_capex_usd * _share(rivers, new_km)
-    pipe_capex = line_pipe + metering + river
+    metered = (list(crossings.loc[crossings["new_build"].astype(bool), "meter_in"])
+               if len(crossings) else [])
+    pipe_capex = (cost.pipeline_capex_usd * new_share
+                  + cost.metering_capex_usd * _share(count(metered), new_km)
+                  + cost.crossings_capex_usd * _share(count(list(river_isos)), new_km))
     # compression and fuel where the stations are
     scale = float(pieces["end_km"].iloc[-1]) / profile_km if profile_km > 0 else 1.0
     at = np.searchsorted(pieces["end_km"].to_numpy(), np.asarray(stations.km) * scale,
                          side="right").clip(0, len(pieces) - 1)
-    st_iso = pieces["iso_a3"].to_numpy()[at] if len(at) else np.array([], dtype=object)
-    power = pd.Series(np.asarray(stations.power_kw, dtype=float), index=st_iso).groupby(
-        level=0).sum().reindex(isos, fill_value=0.0)
-    fuel_w = pd.Series(np.asarray(stations.fuel_bcm_y, dtype=float), index=st_iso).groupby(
-        level=0).sum().reindex(isos, fill_value=0.0)
-    comp_capex = cost.compressor_capex_usd * _share(power, km)
-    fuel_share = _share(fuel_w, km)
+    st_code = code[at] if len(at) else np.array([], dtype=int)
+    comp_capex = cost.compressor_capex_usd * _share(
+        total(st_code, np.asarray(stations.power_kw, dtype=float)), km)
+    fuel_share = _share(total(st_code, np.asarray(stations.fuel_bcm_y, dtype=float)), km)
     fuel_cost = cost.fuel_cost_usd_per_year * fuel_share
-    fuel_bcm = fuel_share * float(fuel_bcm_y)
-    pipe_om = parameter("pipeline_fixed_om_share") * pipe_capex
+    pipe_om_share = parameter("pipeline_fixed_om_share")
     comp_om = parameter("compressor_fixed_om_share") * comp_capex
-    opex = pipe_om + comp_om + fuel_cost
+    opex = pipe_om_share * pipe_capex + comp_om + fuel_cost
     capex = pipe_capex + comp_capex
     # revenue: the new-build tariff recovers exactly the annual cost of the new build
-    pipe_annual = cost.pipeline_capex_usd + cost.metering_capex_usd + cost.crossings_capex_usd
-    pipe_annual = pipe_annual * crf + parameter("pipeline_fixed_om_share") * pipe_annual
-    comp_annual = comp_capex * crf + comp_om + fuel_cost
-    rev_new = pipe_annual * new_share + comp_annual
+    pipe_all = cost.pipeline_capex_usd + cost.metering_capex_usd + cost.crossings_capex_usd
+    rev_new = (pipe_all * (crf + pipe_om_share)) * new_share + comp_capex * crf + comp_om \
+        + fuel_cost
     rev_reused = (reuse_tariff_usd_per_1000m3 * vol * 1e6) * _share(reused_km, reused_km)
     revenue = rev_new + rev_reused
-    transit_net = revenue - capex * crf - opex
+    into = (crossings["into"].map(pos).dropna().astype(int).to_numpy()
+            if len(crossings) else np.array([], dtype=int))
 
     t = pd.DataFrame({
-        "iso_a3": isos,
-        "km": km.to_numpy(), "new_build_km": new_km.to_numpy(),
-        "reused_km": reused_km.to_numpy(), "reused_systems": [systems[c] for c in isos],
-        "pipe_capex_musd": (pipe_capex / 1e6).to_numpy(),
-        "compression_capex_musd": (comp_capex / 1e6).to_numpy(),
-        "capex_musd": (capex / 1e6).to_numpy(),
-        "annualised_capex_musd_y": (capex * crf / 1e6).to_numpy(),
-        "opex_musd_y": (opex / 1e6).to_numpy(),
-        "fuel_bcm_y": fuel_bcm.to_numpy(),
-        "transit_volume_bcm_y": np.where(km.to_numpy() > 0, vol, 0.0),
-        "transit_revenue_new_musd_y": (rev_new / 1e6).to_numpy(),
-        "transit_revenue_reused_musd_y": (rev_reused / 1e6).to_numpy(),
-        "transit_revenue_musd_y": (revenue / 1e6).to_numpy(),
-        "transit_net_musd_y": (transit_net / 1e6).to_numpy(),
-        "border_crossings": crossings["into"].value_counts().reindex(isos, fill_value=0)
-        .to_numpy().astype(int) if len(crossings) else 0,
+        "iso_a3": isos, "km": km, "new_build_km": new_km, "reused_km": reused_km,
+        "reused_systems": [systems[c] for c in isos],
+        "pipe_capex_musd": pipe_capex / 1e6,
+        "compression_capex_musd": comp_capex / 1e6,
+        "capex_musd": capex / 1e6,
+        "capex_share": capex / capex.sum() if capex.sum() > 0 else capex * 0.0,
+        "annualised_capex_musd_y": capex * crf / 1e6,
+        "opex_musd_y": opex / 1e6,
+        "fuel_bcm_y": fuel_share * float(fuel_bcm_y),
+        "transit_volume_bcm_y": np.where(km > 0, vol, 0.0),
+        "transit_revenue_new_musd_y": rev_new / 1e6,
+        "transit_revenue_reused_musd_y": rev_reused / 1e6,
+        "transit_revenue_musd_y": revenue / 1e6,
+        "transit_net_musd_y": (revenue - capex * crf - opex) / 1e6,
+        "border_crossings": total(into).astype(int),
     })
-    total_capex = float(capex.sum())
-    t["capex_share"] = t["capex_musd"] / (total_capex / 1e6) if total_capex > 0 else 0.0
     more = [c for c in [buyer_iso, *(extra.index if extra is not None else [])]
-            if c and c not in isos]
+            if c and c not in pos]
     if more:
         t = pd.concat([t, pd.DataFrame({"iso_a3": list(dict.fromkeys(more))})],
                       ignore_index=True)
-    t["role"] = ["transit" if k > 0 else "near the route" for k in t["km"].fillna(0.0)]
-    buyer = t["iso_a3"].eq(buyer_iso)
-    t.loc[buyer, "role"] = np.where(t.loc[buyer, "km"].fillna(0) > 0, "transit, buyer", "buyer")
+    buyer = t["iso_a3"].eq(str(buyer_iso)).to_numpy() if buyer_iso else np.zeros(len(t), bool)
+    has_km = t["km"].fillna(0.0).to_numpy() > 0
+    t["role"] = np.where(buyer, np.where(has_km, "transit, buyer", "buyer"),
+                         np.where(has_km, "transit", "near the route"))
     t["delivered_volume_bcm_y"] = np.where(buyer, vol, 0.0)
     t["delivered_cost_usd_per_1000m3"] = np.where(buyer, delivered_cost_usd_per_1000m3, np.nan)
     t["alternative_price_usd_per_1000m3"] = np.where(buyer, alternative_price_usd_per_1000m3,
@@ -321,11 +339,12 @@ def country_accounts(
         buyer, (alternative_price_usd_per_1000m3 - delivered_cost_usd_per_1000m3) * vol, 0.0)
     if extra is not None:
         for c in extra.columns:
-            t[c] = t["iso_a3"].map(extra[c]).fillna(0.0).to_numpy()
-    num = [c for c in t.columns if c not in ("iso_a3", "role", "reused_systems",
-                                            "delivered_cost_usd_per_1000m3",
-                                            "alternative_price_usd_per_1000m3")]
+            t[c] = t["iso_a3"].map(extra[c]).to_numpy()
+    keep_nan = ("iso_a3", "role", "reused_systems", "delivered_cost_usd_per_1000m3",
+                "alternative_price_usd_per_1000m3")
+    num = [c for c in t.columns if c not in keep_nan]
     t[num] = t[num].fillna(0.0)
+    t["border_crossings"] = t["border_crossings"].astype(int)
     t["reused_systems"] = t["reused_systems"].fillna("")
     t["net_position_musd_y"] = t["transit_net_musd_y"] + t["buyer_gain_musd_y"]
     t["country"] = t["iso_a3"].map(lambda c: names.get(c, c))
@@ -342,6 +361,7 @@ __all__ = [
     "border_crossings",
     "countries_at",
     "country_accounts",
+    "nearest_piece_country",
     "river_crossing_points",
     "route_pieces",
 ]

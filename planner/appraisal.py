@@ -349,9 +349,9 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     new_geoms = [g["geometry"] for g in route_legs
                  if g["kind"] == "new" and float(g.get("length_km", 0) or 0) > 0]
     river_pts = accounting.river_crossing_points(new_geoms, layers.water)
-    river_isos = list(accounting.countries_at(np.array([p.x for p in river_pts]),
-                                              np.array([p.y for p in river_pts]),
-                                              layers.countries))
+    river_isos = list(accounting.nearest_piece_country(np.array([p.x for p in river_pts]),
+                                                       np.array([p.y for p in river_pts]),
+                                                       pieces))
     km_by = pieces.groupby("iso_a3", sort=False)["km"].sum()
     on_route = km_by[(km_by > 0) & (km_by.index != economics.UNASSIGNED)]
     countries = ", ".join(on_route.sort_values(ascending=False).index)
@@ -397,15 +397,17 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
 
     # domestic needs: demand within reach (any centre), and the new demand it can add
     mids = pieces[["lon", "lat"]].to_numpy()
-    near = domestic.centres_within_reach(mids, layers.demand_centres, settings.REACH_KM,
+    centres = layers.demand_centres.assign(
+        unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    near = domestic.centres_within_reach(mids, centres, settings.REACH_KM,
                                          piece_km=SPLIT_SEGMENT_KM)
-    near["iso_a3"] = [next(iter(domestic.iso_codes([c], layers.countries)))
-                      for c in near["country"]]
+    near["iso_a3"] = domestic.iso_of(near["country"], layers.countries)
     spare = q * (1.0 - util)
     if members is None:
         members = domestic.iso_codes([str(row.get("destination_country") or "")],
                                      layers.countries)
-    offtakes = domestic.new_demand(near, members, spare)
+    own = near["name"].astype(str).eq(str(row.get("destination", "")))
+    offtakes = domestic.new_demand(near[~own], members, spare)
     served = offtakes[offtakes["new_demand_bcm_y"] > 0]
     per_country_demand = pd.DataFrame({
         "demand_within_reach_bcm_y": pd.to_numeric(near["demand_bcm_y"], errors="coerce")

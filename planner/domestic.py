@@ -8,9 +8,11 @@ Two measures, kept apart because they answer different questions:
   line, not how much gas the line would add.
 - **New demand a route can add** (``new_demand_bcm_y``, :func:`new_demand`): for each
   centre within reach that is in one of the study's member countries and has no gas
-  access, its demand (an estimate: national consumption × population share; a centre has
-  gas access when an operating pipeline lies within reach, see
-  :func:`planner.curation.demand_centres_from_places`). The total is capped by the route's
+  access, its unserved demand (an estimate: national consumption × population share, times
+  the unserved share of :func:`unserved_shares`; a centre has gas access when an operating
+  pipeline lies within reach, see :func:`planner.curation.demand_centres_from_places`).
+  The route's own destination is left out (its demand is what the route delivers). The
+  total is capped by the route's
   spare capacity, its throughput minus what it delivers to its destination in a year
   (throughput × (1 − utilisation), the convention of :mod:`planner.accounting`); centres
   are served cheapest lateral per bcm first. Each served centre needs an offtake lateral
@@ -20,8 +22,9 @@ Two measures, kept apart because they answer different questions:
   (:func:`planner.economics.pipeline_capex_usd`).
 
 Published shares of the population with gas (``planner/data/gasification_share.csv``,
-cited and dated) are the check on the proximity rule: :func:`gasification_check` sets
-them beside the share of the centres' population that the rule says has access.
+cited and dated) check the proximity rule (:func:`gasification_check` sets them beside
+the share of the centres' population the rule says has access) and correct it where the
+rule finds too few supplied (:func:`unserved_shares`).
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ LATERAL_PRESSURE_RATIO = 1.5
 
 #: Columns of :func:`new_demand`.
 NEW_DEMAND_COLUMNS = ["centre_id", "name", "iso_a3", "distance_km", "demand_bcm_y",
-                      "gas_access", "member", "unserved_bcm_y", "new_demand_bcm_y",
-                      "lateral_diameter_mm", "lateral_capex_musd"]
+                      "gas_access", "unserved_share", "member", "unserved_bcm_y",
+                      "new_demand_bcm_y", "lateral_diameter_mm", "lateral_capex_musd"]
 
 
 def load_gasification_shares(path: str | Path | None = None) -> pd.DataFrame:
@@ -90,6 +93,13 @@ def iso_codes(countries: Iterable[str], country_layer: gpd.GeoDataFrame) -> set[
     by_name = {str(n).casefold(): str(i) for n, i in
                zip(country_layer["name"], country_layer["iso_a3"], strict=True)}
     return {by_name.get(str(c).casefold(), str(c).upper()) for c in countries if c}
+
+
+def iso_of(names: pd.Series, country_layer: gpd.GeoDataFrame) -> pd.Series:
+    """ISO3 code of each country name (or code) of a series, on its index."""
+    by_name = {str(n).casefold(): str(i) for n, i in
+               zip(country_layer["name"], country_layer["iso_a3"], strict=True)}
+    return names.map(lambda c: by_name.get(str(c).casefold(), str(c).upper()))
 
 
 def centres_within_reach(mid_lonlat: np.ndarray, centres: gpd.GeoDataFrame, reach_km: float,
@@ -141,7 +151,9 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
     ----------
     near : DataFrame
         Centres within reach: ``centre_id``, ``name``, ``iso_a3``, ``demand_bcm_y``,
-        ``gas_access``, ``distance_km`` (to the route).
+        ``gas_access``, ``distance_km`` (to the route), optionally ``unserved_share``
+        (:func:`unserved_shares`; 1 where missing). Leave out the route's own destination:
+        its demand is what the route delivers.
     members : set of str
         ISO3 codes of the study's member countries; centres elsewhere add nothing.
     spare_bcm_y : float
@@ -163,12 +175,16 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
     [('A', 0.3), ('B', 0.0), ('C', 0.0)]
     """
     t = near.reindex(columns=[c for c in NEW_DEMAND_COLUMNS if c in near.columns]).copy()
-    demand = pd.to_numeric(t.get("demand_bcm_y"), errors="coerce").fillna(0.0)
+    t["unserved_share"] = 1.0
+    demand = pd.to_numeric(t["demand_bcm_y"], errors="coerce").fillna(0.0)
     access = t.get("gas_access", pd.Series(False, index=t.index)).fillna(False).astype(bool)
+    share = pd.to_numeric(near.get("unserved_share", pd.Series(1.0, index=near.index)),
+                          errors="coerce").fillna(1.0)
     t["demand_bcm_y"] = demand
     t["gas_access"] = access
     t["member"] = t["iso_a3"].isin(members)
-    t["unserved_bcm_y"] = np.where(access, 0.0, demand)
+    t["unserved_share"] = np.where(access, 0.0, share)
+    t["unserved_bcm_y"] = demand * t["unserved_share"]
     eligible = t["member"] & (t["unserved_bcm_y"] > 0)
     full = [lateral_design(q, L) if ok else (np.nan, np.nan) for q, L, ok in
             zip(t["unserved_bcm_y"], t["distance_km"], eligible, strict=True)]
@@ -189,6 +205,37 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
     return t[NEW_DEMAND_COLUMNS].reset_index(drop=True)
 
 
+def unserved_shares(centres: gpd.GeoDataFrame, countries: gpd.GeoDataFrame,
+                    shares: pd.DataFrame | None = None) -> pd.Series:
+    """Share of each demand centre's demand that has no gas (an estimate), on its index.
+
+    0 for a centre with gas access (an operating pipeline within reach). For a centre
+    without, 1, except in a country with a published share of the population with gas
+    (``planner/data/gasification_share.csv``) that is higher than the share the proximity
+    rule gives its centres: there the rule misses supplied towns (pipelines missing from
+    the data), and each centre without access counts the country's published unserved
+    share over the rule's, ``(1 − published) / (1 − by the rule)``, so the country's
+    unserved population matches the published figure.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> c = gpd.GeoDataFrame({"country": ["Kazakhstan"] * 2, "population": [3e5, 1e5],
+    ...     "gas_access": [True, False]}, geometry=[Point(0, 0)] * 2)
+    >>> k = gpd.GeoDataFrame({"iso_a3": ["KAZ"], "name": ["Kazakhstan"]}, geometry=[None])
+    >>> s = pd.DataFrame({"country": ["Kazakhstan"], "share_of_population": [0.9],
+    ...     "year": [2022], "source": ["x"]}, index=pd.Index(["KAZ"], name="iso_a3"))
+    >>> unserved_shares(c, k, s).round(2).tolist()   # rule: 75 % have gas; published 90 %
+    [0.0, 0.4]
+    """
+    check = gasification_check(centres, countries, shares).set_index("iso_a3")
+    factor = ((1 - check["published_share"]) / (1 - check["centres_with_access_share"])
+              ).clip(upper=1.0).fillna(1.0)
+    iso = iso_of(centres["country"], countries)
+    access = centres["gas_access"].fillna(False).astype(bool)
+    return pd.Series(np.where(access, 0.0, iso.map(factor).fillna(1.0)), index=centres.index)
+
+
 def gasification_check(centres: gpd.GeoDataFrame, countries: gpd.GeoDataFrame,
                        shares: pd.DataFrame | None = None) -> pd.DataFrame:
     """Published share of the population with gas beside the share of the demand centres'
@@ -202,12 +249,12 @@ def gasification_check(centres: gpd.GeoDataFrame, countries: gpd.GeoDataFrame,
         ``centres_with_access_share`` (population-weighted, towns of the layer only).
     """
     shares = load_gasification_shares() if shares is None else shares
-    iso = centres["country"].map(lambda c: next(iter(iso_codes([c], countries))))
+    iso = iso_of(centres["country"], countries)
     pop = pd.to_numeric(centres["population"], errors="coerce").fillna(0.0)
     access = centres["gas_access"].fillna(False).astype(bool)
     rows = []
     for code, r in shares.iterrows():
-        mine = iso.eq(code)
+        mine = iso.eq(str(code))
         total = float(pop[mine].sum())
         rows.append({"iso_a3": code, "country": r["country"],
                      "published_share": float(r["share_of_population"]),
@@ -223,7 +270,9 @@ __all__ = [
     "centres_within_reach",
     "gasification_check",
     "iso_codes",
+    "iso_of",
     "lateral_design",
     "load_gasification_shares",
     "new_demand",
+    "unserved_shares",
 ]

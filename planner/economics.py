@@ -19,7 +19,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -551,20 +550,19 @@ def _segments(route: LineString, max_segment_km: float) -> tuple[np.ndarray, np.
     """Route cut into short pieces: (start lon/lat, end lon/lat, geodesic km per piece).
 
     For routes with long straight segments in longitude/latitude the total is slightly
-    longer than the geodesic between the vertices (the drawn line is not a geodesic)."""
+    longer than the geodesic between the vertices (the drawn line is not a geodesic).
+    Vectorised: one geodesic call for the vertex pairs, one for the pieces."""
     coords = np.asarray(route.coords)[:, :2]
-    starts, ends = [], []
-    for a, b in itertools.pairwise(coords):
-        _, _, dist = _GEOD.inv(a[0], a[1], b[0], b[1])
-        n = max(1, math.ceil(dist / 1000 / max_segment_km))
-        # interpolate in longitude/latitude, as the geometry is drawn (and as shapely tests
-        # it against the country polygons); each short piece is then measured geodesically
-        t = np.linspace(0.0, 1.0, n + 1)[:, None]
-        pts = a[None, :] * (1 - t) + b[None, :] * t
-        starts.append(pts[:-1])
-        ends.append(pts[1:])
-    s = np.vstack(starts)
-    e = np.vstack(ends)
+    a, b = coords[:-1], coords[1:]
+    _, _, dist = _GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    n = np.maximum(1, np.ceil(np.asarray(dist) / 1000 / max_segment_km)).astype(int)
+    # interpolate in longitude/latitude, as the geometry is drawn (and as shapely tests
+    # it against the country polygons); each short piece is then measured geodesically
+    seg = np.repeat(np.arange(len(a)), n)
+    k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    step = (b[seg] - a[seg]) / n[seg][:, None]
+    s = a[seg] + step * k[:, None]
+    e = a[seg] + step * (k + 1)[:, None]
     _, _, d = _GEOD.inv(s[:, 0], s[:, 1], e[:, 0], e[:, 1])
     return s, e, np.asarray(d) / 1000
 
@@ -621,7 +619,8 @@ def per_country_split(
     >>> d = gpd.GeoDataFrame({"name": ["x"], "country": ["BBB"], "demand_bcm_y": [2.0]},
     ...     geometry=[Point(1.5, 0.6)], crs="EPSG:4326")
     >>> df = per_country_split(LineString([(0.5, 0.5), (1.5, 0.5)]), c, 1e9, 10, 0.5, d, 20)
-    >>> df[["iso_a3", "km", "border_crossings", "demand_within_reach_bcm_y"]].round(1).values.tolist()
+    >>> cols = ["iso_a3", "km", "border_crossings", "demand_within_reach_bcm_y"]
+    >>> df[cols].round(1).values.tolist()
     [['AAA', 55.7, 0, 0.0], ['BBB', 55.7, 1, 2.0]]
     """
     if isinstance(route_geometry, MultiLineString):

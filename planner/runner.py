@@ -214,8 +214,12 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     >>> from planner.study import default_study_path
     >>> out = run_study(default_study_path(), out_dir=tmp_out)  # doctest: +SKIP
     """
-    from planner.appraisal import (appraise_candidates, offtakes_table, per_country_table,
-                                   rank_candidates)
+    from planner.appraisal import (
+        appraise_candidates,
+        offtakes_table,
+        per_country_table,
+        rank_candidates,
+    )
 
     t0 = time.perf_counter()
     study = load_study(path)
