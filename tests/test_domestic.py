@@ -88,3 +88,15 @@ def test_default_study_credits_no_more_new_demand_than_spare_capacity(default_ru
     assert len(off) and not off["gas_access"].any() and off["member"].all()
     # the old measure is kept under its honest name, and is not smaller
     assert (r["demand_within_reach_bcm_y"] >= r["new_demand_bcm_y"] - 1e-9).all()
+
+
+def test_member_countries_come_from_the_study_file():
+    from planner.study import StudyError, parse_study
+
+    text = ('[study]\nname = "demo"\nmember_countries = [{}]\n[[supply]]\nname = "Beyneu"\n'
+            '[[destinations]]\nname = "Shymkent"\nthroughput_bcm_y = 5\n')
+    assert parse_study(text.format('"Kazakhstan", "UZB"')).member_countries == (
+        "Kazakhstan", "UZB")
+    assert parse_study(text.replace('member_countries = [{}]\n', '')).member_countries == ()
+    with pytest.raises(StudyError, match="member_countries"):
+        parse_study(text.format("1, 2"))
