@@ -45,9 +45,10 @@ def _study_param(study: Study, scenario: Scenario, name: str) -> float | None:
 
 
 def river_crossings(route: shapely.Geometry, water: gpd.GeoDataFrame) -> int:
-    """How many times a route crosses the rivers of the water layer."""
+    """How many times a route crosses the rivers of the water layer (candidates from the
+    layer's spatial index)."""
     rivers = water[water["kind"].eq("river")]
-    hits = rivers[rivers.intersects(route)]
+    hits = rivers.iloc[rivers.sindex.query(route, predicate="intersects")]
     n = 0
     for g in hits.geometry:
         inter = route.intersection(g)

@@ -148,3 +148,16 @@ def test_written_per_country_csv_keeps_its_columns(shipped_runs):
         for c in ["scenario", "route_id", "country", "capex_musd", "transit_revenue_musd_y",
                   "new_build_km", "reused_km", "net_position_musd_y", "new_demand_bcm_y"]:
             assert c in t.columns, c
+
+
+def test_river_crossings_found_through_the_index_are_all_of_them(layers):
+    import shapely
+
+    from planner.appraisal import river_crossings
+
+    line = LineString([(55, 40), (70, 45), (80, 43)])
+    rivers = layers.water[layers.water["kind"].eq("river")]
+    every = sum(len(shapely.get_parts(line.intersection(g))) for g in rivers.geometry
+                if line.intersects(g))
+    assert river_crossings(line, layers.water) == every > 0
+    assert len(accounting.river_crossing_points([line], layers.water)) == every
