@@ -78,7 +78,7 @@ def loop_metrics(routes: gpd.GeoSeries, countries: gpd.GeoDataFrame,
                      if p.distance(pr) <= reach_km * 1000)
         rows.append({"length_km": geod.geometry_length(line) / 1000,
                      "countries": n_countries, "border_crossings": n_borders,
-                     "water_crossings": n_water, "demand_served_bcm_y": served})
+                     "water_crossings": n_water, "demand_within_reach_bcm_y": served})
     return pd.DataFrame(rows, index=routes.index)
 
 
@@ -117,7 +117,7 @@ def main() -> None:
 
     diff = (vec.loc[sub.index] - loop).abs()
     agree = bool((diff[["countries", "border_crossings", "water_crossings"]] == 0).all().all()
-                 and (diff[["length_km", "demand_served_bcm_y"]] < 1e-6).all().all())
+                 and (diff[["length_km", "demand_within_reach_bcm_y"]] < 1e-6).all().all())
     print(f"vectorised (STRtree + arrays): {t_vec:8.3f} s")
     print(f"per-route loop:                {t_loop:8.3f} s"
           + ("" if n_loop == len(routes)

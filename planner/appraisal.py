@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from planner import economics, hydraulics, settings
+from planner import accounting, domestic, economics, hydraulics, settings
 from planner.layers import Layers
 from planner.study import Scenario, Study
 
@@ -45,9 +45,10 @@ def _study_param(study: Study, scenario: Scenario, name: str) -> float | None:
 
 
 def river_crossings(route: shapely.Geometry, water: gpd.GeoDataFrame) -> int:
-    """How many times a route crosses the rivers of the water layer."""
+    """How many times a route crosses the rivers of the water layer (candidates from the
+    layer's spatial index)."""
     rivers = water[water["kind"].eq("river")]
-    hits = rivers[rivers.intersects(route)]
+    hits = rivers.iloc[rivers.sindex.query(route, predicate="intersects")]
     n = 0
     for g in hits.geometry:
         inter = route.intersection(g)
@@ -184,7 +185,12 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
             at_start = existing[0] <= STATION_REACH_KM
             new = new.iloc[0:0] if at_start else new[new["distance_km"] <= 1e-9]
         basis = row["max_pressure_basis"]
+        fuel_per_day = plan.stations["fuel_m3_per_day"].to_numpy(dtype=float)
         row.update(
+            _plan_station_km=plan.stations["distance_km"].to_numpy(dtype=float),
+            _plan_station_fuel=np.array([hydraulics.m3_per_day_to_bcm_y(f) * n
+                                         for f in fuel_per_day]),
+            _new_station_kw=new["driver_power_kw"].to_numpy(dtype=float) * n,
             _start_km=start,
             _pressure=plan.profile[["distance_km", "pressure_bar"]].to_numpy(dtype=float),
             _new_station_km=new["distance_km"].to_numpy(dtype=float),
@@ -232,8 +238,67 @@ def _route_pressure(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
     return out, sorted(at)
 
 
-def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario
-                   ) -> dict[str, Any]:
+def _on_route(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
+              build_km: np.ndarray) -> np.ndarray:
+    """Route-profile km of points given in km along the new legs laid end to end."""
+    out = np.full(len(build_km), np.nan)
+    offset = 0.0
+    for leg, (a, b) in zip(legs, _leg_spans(legs, profile), strict=True):
+        if leg["kind"] == "reuse" or b - a <= _MIN_LEG_KM:
+            continue
+        inside = (build_km >= offset) & (build_km < offset + (b - a))
+        out[inside] = a + build_km[inside] - offset
+        offset += b - a
+    return np.where(np.isnan(out), profile.length_km, out)
+
+
+def route_stations(legs: list[dict[str, Any]] | None, profile: hydraulics.RouteProfile,
+                   plan: hydraulics.StationPlan, strings: int, existing: pd.DataFrame
+                   ) -> accounting.Stations:
+    """Where a route's compression is (km on its profile), with the new power and the
+    fuel of each station: the new-build plan's stations (all strings) and, on reused
+    lines, the new stations (power) and every working station of the leg's plan (fuel)."""
+    st = plan.stations
+    km = st["distance_km"].to_numpy(dtype=float)
+    if legs is not None:
+        km = _on_route(legs, profile, km)
+    kms = [km]
+    power = [st["driver_power_kw"].to_numpy(dtype=float) * strings]
+    fuel = [np.array([hydraulics.m3_per_day_to_bcm_y(f) * strings
+                      for f in st["fuel_m3_per_day"].to_numpy(dtype=float)])]
+    for r in existing[existing["assessed"].astype(bool)].to_dict("records"):
+        a = float(r["_start_km"])
+        new_km = a + np.asarray(r["_new_station_km"], dtype=float)
+        plan_km = a + np.asarray(r["_plan_station_km"], dtype=float)
+        kms += [new_km, plan_km]
+        power += [np.asarray(r["_new_station_kw"], dtype=float), np.zeros(plan_km.size)]
+        fuel += [np.zeros(new_km.size), np.asarray(r["_plan_station_fuel"], dtype=float)]
+    return accounting.Stations(np.concatenate(kms), np.concatenate(power),
+                               np.concatenate(fuel))
+
+
+def scenario_route_id(scenario_name: str, i: int) -> str:
+    """A route id unique across scenarios: the scenario's name made folder-safe (first 24
+    characters) and a short hash of the whole name, then the candidate's position.
+
+    Examples
+    --------
+    >>> scenario_route_id("domestic gasification", 3)
+    'domestic-gasification-92305f-3'
+    >>> scenario_route_id("domestic gasification A", 0) != scenario_route_id(
+    ...     "domestic gasification B", 0)
+    True
+    """
+    import hashlib
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "-", scenario_name.lower()).strip("-")[:24].strip("-")
+    digest = hashlib.sha1(scenario_name.encode("utf-8")).hexdigest()[:6]
+    return f"{slug or 'scenario'}-{digest}-{i}"
+
+
+def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario,
+                   members: set[str] | None = None) -> dict[str, Any]:
     """Engineering and economics of one candidate route (see the module docstring)."""
     q = float(row["throughput_bcm_y"])
     dist = np.asarray(row["distance_km"], dtype=float)
@@ -271,29 +336,47 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     new_km = float(row.get("new_build_km", length))
     reused_km = float(row.get("reused_km", 0.0) or 0.0)
     terrain_factor = max(1.0, float(row["cost"]) / max(float(row["length_km"]), 1e-9))
+    # the route leg by leg: what is built and what is used, per country
+    route_legs = reuse if reuse is not None else [
+        {"kind": "new", "system": "", "length_km": float(row["length_km"]),
+         "geometry": row.geometry}]
+    pieces = accounting.route_pieces(route_legs, layers.countries,
+                                     max_segment_km=SPLIT_SEGMENT_KM)
+    crossing_rows = accounting.border_crossings(pieces)
+    crossings = len(crossing_rows)
+    new_crossings = int(crossing_rows["new_build"].sum()) if crossings else 0
     rivers = river_crossings(row.geometry, layers.water)
-
-    # One split per route (the slow part); CAPEX and tariff scale it later.
-    split = economics.per_country_split(
-        row.geometry, layers.countries, 1.0, q, 1.0, layers.demand_centres, settings.REACH_KM,
-        max_segment_km=SPLIT_SEGMENT_KM)
-    crossings = int(split["border_crossings"].sum())
-    on_route = split[(split["km"] > 0) & (split["iso_a3"] != "---")]
-    countries = ", ".join(on_route.sort_values("km", ascending=False)["iso_a3"])
+    # river crossings are costed where new pipe crosses (reused lines cross already)
+    new_geoms = [g["geometry"] for g in route_legs
+                 if g["kind"] == "new" and float(g.get("length_km", 0) or 0) > 0]
+    river_pts = accounting.river_crossing_points(new_geoms, layers.water)
+    river_isos = list(accounting.nearest_piece_country(np.array([p.x for p in river_pts]),
+                                                       np.array([p.y for p in river_pts]),
+                                                       pieces))
+    km_by = pieces.groupby("iso_a3", sort=False)["km"].sum()
+    on_route = km_by[(km_by > 0) & (km_by.index != economics.UNASSIGNED)]
+    countries = ", ".join(on_route.sort_values(ascending=False).index)
+    rate = _study_param(study, scenario, "discount_rate")
+    years = _study_param(study, scenario, "lifetime_years")
+    util = _study_param(study, scenario, "utilisation")
     cost = economics.route_cost(
         sizing.outer_diameter_mm, max(new_km, 1e-3), q, strings=sizing.strings,
-        compressor_power_kw=power_kw, fuel_bcm_y=fuel, border_crossings=crossings,
-        water_crossings=rivers, terrain_factor=terrain_factor,
-        discount_rate=_study_param(study, scenario, "discount_rate"),
-        lifetime_years=_study_param(study, scenario, "lifetime_years"),
-        utilisation=_study_param(study, scenario, "utilisation"),
+        compressor_power_kw=power_kw, fuel_bcm_y=fuel, border_crossings=new_crossings,
+        water_crossings=len(river_pts), terrain_factor=terrain_factor,
+        discount_rate=rate, lifetime_years=years, utilisation=util,
     )
+    rate = economics.parameter("discount_rate") if rate is None else rate
+    years = economics.parameter("lifetime_years") if years is None else years
+    util = economics.parameter("utilisation") if util is None else util
     tariff = cost.tariff_usd_per_1000m3
     # Reused kilometres pay the existing operator's transit tariff (escalated).
     reuse_tariff = 0.0
     if reused_km > 0:
-        per100 = economics.parameter("existing_transit_tariff_usd_per_1000m3_per_100km",
-                                     currency_year=economics.DEFAULT_CURRENCY_YEAR)
+        per100 = _study_param(study, scenario,
+                              "existing_transit_tariff_usd_per_1000m3_per_100km")
+        if per100 is None:
+            per100 = economics.parameter("existing_transit_tariff_usd_per_1000m3_per_100km",
+                                         currency_year=economics.DEFAULT_CURRENCY_YEAR)
         reuse_tariff = per100 * reused_km / 100.0
     tariff_total = tariff + reuse_tariff
     supply_price = _study_param(study, scenario, "supply_price_usd_per_1000m3")
@@ -301,6 +384,10 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3",
                                            currency_year=economics.DEFAULT_CURRENCY_YEAR)
     delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total, fuel / q)
+    alternative = _study_param(study, scenario, "alternative_gas_price_usd_per_1000m3")
+    if alternative is None:
+        alternative = economics.parameter("alternative_gas_price_usd_per_1000m3",
+                                          currency_year=economics.DEFAULT_CURRENCY_YEAR)
     if reuse is not None:
         pressure, at = _route_pressure(reuse, profile, plan, existing)
         station_km = [round(x, 1) for x in at]
@@ -308,6 +395,40 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         station_km = [round(float(x), 1) for x in plan.stations["distance_km"]]
         pressure = np.interp(dist, np.asarray(plan.profile["distance_km"], dtype=float),
                              np.asarray(plan.profile["pressure_bar"], dtype=float))
+
+    # domestic needs: demand within reach (any centre), and the new demand it can add
+    mids = pieces[["lon", "lat"]].to_numpy()
+    centres = layers.demand_centres.assign(
+        unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    near = domestic.centres_within_reach(mids, centres, settings.REACH_KM,
+                                         piece_km=SPLIT_SEGMENT_KM)
+    near["iso_a3"] = domestic.iso_of(near["country"], layers.countries)
+    spare = q * (1.0 - util)
+    if members is None:
+        members = domestic.iso_codes([str(row.get("destination_country") or "")],
+                                     layers.countries)
+    own = near["name"].astype(str).eq(str(row.get("destination", "")))
+    offtakes = domestic.new_demand(near[~own], members, spare)
+    served = offtakes[offtakes["new_demand_bcm_y"] > 0]
+    per_country_demand = pd.DataFrame({
+        "demand_within_reach_bcm_y": pd.to_numeric(near["demand_bcm_y"], errors="coerce")
+        .fillna(0.0).groupby(near["iso_a3"].to_numpy()).sum(),
+        "new_demand_bcm_y": offtakes.groupby("iso_a3")["new_demand_bcm_y"].sum(),
+        "lateral_capex_musd": offtakes.groupby("iso_a3")["lateral_capex_musd"].sum(),
+    }).fillna(0.0)
+    names = dict(zip(layers.countries["iso_a3"], layers.countries["name"], strict=False))
+    names[economics.UNASSIGNED] = "outside any country"
+    buyer = next(iter(domestic.iso_codes([str(row.get("destination_country") or "")],
+                                         layers.countries)), None)
+    split = accounting.country_accounts(
+        pieces, cost, throughput_bcm_y=q, utilisation=util, discount_rate=rate,
+        lifetime_years=years,
+        stations=route_stations(reuse, profile, plan, sizing.strings, existing),
+        fuel_bcm_y=fuel, profile_km=profile.length_km, crossings=crossing_rows,
+        river_isos=river_isos, reuse_tariff_usd_per_1000m3=reuse_tariff, buyer_iso=buyer,
+        delivered_cost_usd_per_1000m3=delivered,
+        alternative_price_usd_per_1000m3=alternative, names=names,
+        extra=per_country_demand)
     assessed = existing[existing["assessed"].astype(bool)]
     return {
         "diameter_mm": sizing.outer_diameter_mm,
@@ -323,18 +444,34 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         "pressure_bar": pressure,
         "capex_musd": cost.capex_usd / 1e6,
         "opex_musd_y": cost.opex_usd_per_year / 1e6,
+        "utilisation": util,
         "tariff_usd_per_1000m3": tariff_total,
         "tariff_usd_per_1000m3_100km": tariff_total / (length / 100.0),
+        "new_build_tariff_usd_per_1000m3": tariff,
+        "reused_tariff_usd_per_1000m3": reuse_tariff,
+        "tariff_revenue_musd_y": tariff_total * q * util,
         "delivered_cost_usd_per_1000m3": delivered,
-        "demand_served_bcm_y": float(split["demand_served_bcm_y"].sum()),
+        "alternative_price_usd_per_1000m3": alternative,
+        "demand_within_reach_bcm_y": float(per_country_demand["demand_within_reach_bcm_y"]
+                                           .sum()),
+        "spare_capacity_bcm_y": spare,
+        "new_demand_bcm_y": float(offtakes["new_demand_bcm_y"].sum()),
+        "lateral_capex_musd": float(offtakes["lateral_capex_musd"].sum()),
+        "new_demand_centres": "; ".join(
+            f"{r.name} ({r.iso_a3}) {r.new_demand_bcm_y:.2f} bcm/y, {r.distance_km:.0f} km "
+            f"lateral {r.lateral_diameter_mm:.0f} mm, {r.lateral_capex_musd:.1f} M USD"
+            for r in served.itertuples()),
         "border_crossings": crossings,
+        "new_build_border_crossings": new_crossings,
         "countries": countries,
         "n_countries": len(on_route),
         "water_crossings": rivers,
+        "new_build_water_crossings": len(river_pts),
         "highest_point_m": float(np.nanmax(elev)) if len(elev) else np.nan,
         "terrain_difficulty": terrain_factor,
         "new_build_tariff_per_100km": cost.tariff_usd_per_1000m3_per_100km,
         "country_split": split,
+        "offtakes": offtakes,
         # the existing lines reused: bottleneck capacity, new compression, per-leg table
         "reused_capacity_bcm_y": (float(assessed["capacity_bcm_y"].min())
                                   if len(assessed) else np.nan),
@@ -347,12 +484,21 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
 
 def appraise_candidates(cands: gpd.GeoDataFrame, layers: Layers, study: Study,
                         scenario: Scenario) -> gpd.GeoDataFrame:
-    """Add the engineering and economic figures to every candidate."""
+    """Add the engineering and economic figures to every candidate.
+
+    New demand counts in the study's ``member_countries`` (or, when it names none, the
+    destinations' countries). Route ids are unique across scenarios
+    (:func:`scenario_route_id`).
+    """
+    members = domestic.iso_codes(
+        study.member_countries or [str(c) for c in cands.get(
+            "destination_country", pd.Series(dtype=object)).dropna().unique()],
+        layers.countries)
     rows = []
     keep = []
     for i, row in cands.iterrows():
         try:
-            rows.append(appraise_route(row, layers, study, scenario))
+            rows.append(appraise_route(row, layers, study, scenario, members))
             keep.append(i)
         except ValueError as exc:
             log.warning("candidate %s dropped: %s", row.get("name"), exc)
@@ -360,7 +506,7 @@ def appraise_candidates(cands: gpd.GeoDataFrame, layers: Layers, study: Study,
     figures = pd.DataFrame(rows, index=keep)
     for c in figures.columns:
         out[c] = figures[c]
-    out["route_id"] = [f"{scenario.name[:12]}-{i}" for i in range(len(out))]
+    out["route_id"] = [scenario_route_id(scenario.name, i) for i in range(len(out))]
     return out
 
 
@@ -374,7 +520,8 @@ def criteria(cands: pd.DataFrame) -> pd.DataFrame:
             "capex_usd": cands["capex_musd"] * 1e6,
             "tariff_usd_per_1000m3": cands["tariff_usd_per_1000m3"],
             "delivered_cost_usd_per_1000m3": cands["delivered_cost_usd_per_1000m3"],
-            "demand_served_bcm_y": cands["demand_served_bcm_y"],
+            "new_demand_bcm_y": cands["new_demand_bcm_y"],
+            "demand_within_reach_bcm_y": cands["demand_within_reach_bcm_y"],
             "countries": cands["n_countries"],
             "border_crossings": cands["border_crossings"],
             "terrain_difficulty": cands["terrain_difficulty"],
@@ -388,8 +535,8 @@ def criteria(cands: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-#: Criteria of the Pareto front shown to planners: cost, price at destination, demand.
-PARETO_CRITERIA = ["capex_usd", "delivered_cost_usd_per_1000m3", "demand_served_bcm_y"]
+#: Criteria of the Pareto front shown to planners: cost, price at destination, new demand.
+PARETO_CRITERIA = ["capex_usd", "delivered_cost_usd_per_1000m3", "new_demand_bcm_y"]
 
 
 def rank_candidates(cands: gpd.GeoDataFrame, scenario: Scenario,
@@ -417,25 +564,39 @@ def rank_candidates(cands: gpd.GeoDataFrame, scenario: Scenario,
 
 
 def per_country_table(cands: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Who gains what: per route and per country (km, CAPEX share, transit volume and
-    revenue at the route's new-build tariff, demand served, border crossings); a route's
-    rows sum to its totals.
-
-    Scales the unit split made during appraisal (CAPEX 1 USD, tariff 1 USD per 1000 m³
-    per 100 km): CAPEX by kilometres, revenue by transport work.
-    """
+    """Who gains what: per route and per country, the accounts of
+    :func:`planner.accounting.country_accounts` (built and used km, CAPEX, OPEX, fuel,
+    transit volume and revenue, net positions, demand within reach and new demand), with
+    ``scenario`` (when the candidates have one), ``route_id`` and ``name`` in front. A
+    route's rows add up to its totals (see :mod:`planner.accounting`)."""
     frames = []
     for _, r in cands.iterrows():
         t = r["country_split"].copy()
-        per100 = float(r["new_build_tariff_per_100km"])
-        t = t.rename(columns={"name": "country"})
-        t["capex_musd"] = t["capex_share"] * float(r["capex_musd"])
-        t["transit_revenue_musd_y"] = t["transit_revenue_usd_per_year"] * per100 / 1e6
-        t = t.drop(columns=["capex_usd", "transit_revenue_usd_per_year"])
+        t.insert(0, "name", r["name"])
         t.insert(0, "route_id", r["route_id"])
-        t.insert(1, "name", r["name"])
+        if "scenario" in r.index:
+            t.insert(0, "scenario", r["scenario"])
         frames.append(t)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["scenario", "route_id", "name", *accounting.COUNTRY_COLUMNS])
+
+
+def offtakes_table(cands: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The demand centres each candidate would supply (:func:`planner.domestic.new_demand`
+    rows with a new demand), with ``scenario``, ``route_id`` and ``name``."""
+    frames = []
+    for _, r in cands.iterrows():
+        t = r.get("offtakes")
+        if not isinstance(t, pd.DataFrame):
+            continue
+        t = t[t["new_demand_bcm_y"] > 0].copy()
+        t.insert(0, "route", r["name"])
+        t.insert(0, "route_id", r["route_id"])
+        if "scenario" in r.index:
+            t.insert(0, "scenario", r["scenario"])
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["scenario", "route_id", "route", *domestic.NEW_DEMAND_COLUMNS])
 
 
 #: Columns of :func:`reused_lines_table`.

@@ -19,7 +19,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -551,20 +550,19 @@ def _segments(route: LineString, max_segment_km: float) -> tuple[np.ndarray, np.
     """Route cut into short pieces: (start lon/lat, end lon/lat, geodesic km per piece).
 
     For routes with long straight segments in longitude/latitude the total is slightly
-    longer than the geodesic between the vertices (the drawn line is not a geodesic)."""
+    longer than the geodesic between the vertices (the drawn line is not a geodesic).
+    Vectorised: one geodesic call for the vertex pairs, one for the pieces."""
     coords = np.asarray(route.coords)[:, :2]
-    starts, ends = [], []
-    for a, b in itertools.pairwise(coords):
-        _, _, dist = _GEOD.inv(a[0], a[1], b[0], b[1])
-        n = max(1, math.ceil(dist / 1000 / max_segment_km))
-        # interpolate in longitude/latitude, as the geometry is drawn (and as shapely tests
-        # it against the country polygons); each short piece is then measured geodesically
-        t = np.linspace(0.0, 1.0, n + 1)[:, None]
-        pts = a[None, :] * (1 - t) + b[None, :] * t
-        starts.append(pts[:-1])
-        ends.append(pts[1:])
-    s = np.vstack(starts)
-    e = np.vstack(ends)
+    a, b = coords[:-1], coords[1:]
+    _, _, dist = _GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    n = np.maximum(1, np.ceil(np.asarray(dist) / 1000 / max_segment_km)).astype(int)
+    # interpolate in longitude/latitude, as the geometry is drawn (and as shapely tests
+    # it against the country polygons); each short piece is then measured geodesically
+    seg = np.repeat(np.arange(len(a)), n)
+    k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    step = (b[seg] - a[seg]) / n[seg][:, None]
+    s = a[seg] + step * k[:, None]
+    e = a[seg] + step * (k + 1)[:, None]
     _, _, d = _GEOD.inv(s[:, 0], s[:, 1], e[:, 0], e[:, 1])
     return s, e, np.asarray(d) / 1000
 
@@ -599,7 +597,7 @@ def per_country_split(
     transport_work_bcm_km : throughput × km (additive).
     transit_revenue_usd_per_year : throughput × km × tariff, the revenue at the stated
         per-100-km tariff earned on the country's kilometres (additive).
-    demand_served_bcm_y : demand of the country's demand centres within ``reach_km``
+    demand_within_reach_bcm_y : demand of the country's demand centres within ``reach_km``
         (geodesic) of the route (additive; a centre near the route in a country the route
         does not cross gets its own row).
     border_crossings : crossings *into* the country along the route (additive: the total
@@ -621,7 +619,8 @@ def per_country_split(
     >>> d = gpd.GeoDataFrame({"name": ["x"], "country": ["BBB"], "demand_bcm_y": [2.0]},
     ...     geometry=[Point(1.5, 0.6)], crs="EPSG:4326")
     >>> df = per_country_split(LineString([(0.5, 0.5), (1.5, 0.5)]), c, 1e9, 10, 0.5, d, 20)
-    >>> df[["iso_a3", "km", "border_crossings", "demand_served_bcm_y"]].round(1).values.tolist()
+    >>> cols = ["iso_a3", "km", "border_crossings", "demand_within_reach_bcm_y"]
+    >>> df[cols].round(1).values.tolist()
     [['AAA', 55.7, 0, 0.0], ['BBB', 55.7, 1, 2.0]]
     """
     if isinstance(route_geometry, MultiLineString):
@@ -679,22 +678,17 @@ def per_country_split(
     names[UNASSIGNED] = "outside any country"
     km_by = pd.Series(km).groupby(iso, sort=False).sum()
 
-    # demand within reach: geodesic distance to the nearest route piece midpoint
+    # demand within reach: geodesic distance to the nearest route piece midpoint, measured
+    # only for the centres an STRtree in the study CRS finds near the route
     served = pd.Series(dtype=float)
     if len(demand_centres) and reach > 0:
-        px = demand_centres.geometry.x.to_numpy()
-        py = demand_centres.geometry.y.to_numpy()
-        mx = mids.x.to_numpy()
-        my = mids.y.to_numpy()
-        dmin = np.full(px.size, np.inf)
-        chunk = max(1, 2_000_000 // max(1, mx.size))
-        for i in range(0, px.size, chunk):
-            a = px[i:i + chunk, None] * np.ones((1, mx.size))
-            b = py[i:i + chunk, None] * np.ones((1, mx.size))
-            _, _, dd = _GEOD.inv(a, b, np.broadcast_to(mx, a.shape), np.broadcast_to(my, a.shape))
-            dmin[i:i + chunk] = np.asarray(dd).min(axis=1) / 1000
-        within = dmin <= reach + max_segment_km / 2
-        dc = demand_centres.loc[within]
+        from planner.geodesy import nearest_within_km
+
+        pts = np.column_stack([demand_centres.geometry.x.to_numpy(),
+                               demand_centres.geometry.y.to_numpy()])
+        idx, _ = nearest_within_km(pts, np.column_stack([mids.x.to_numpy(), mids.y.to_numpy()]),
+                                   reach + max_segment_km / 2)
+        dc = demand_centres.iloc[idx]
         country_iso = dc["country"].map(
             lambda x: x if x in names else {v: k for k, v in names.items()}.get(x, x))
         served = pd.to_numeric(dc["demand_bcm_y"], errors="coerce").fillna(0.0).groupby(
@@ -713,7 +707,7 @@ def per_country_split(
             "transit_volume_bcm_y": q if k > 0 else 0.0,
             "transport_work_bcm_km": q * k,
             "transit_revenue_usd_per_year": q * 1e6 * tariff * k / 100,
-            "demand_served_bcm_y": float(served.get(c, 0.0)),
+            "demand_within_reach_bcm_y": float(served.get(c, 0.0)),
             "border_crossings": int(crossings.get(c, 0)),
         })
     df = pd.DataFrame(rows)
@@ -722,7 +716,7 @@ def per_country_split(
         "capex_usd": capex,
         "transport_work_bcm_km": q * total_km,
         "transit_revenue_usd_per_year": q * 1e6 * tariff * total_km / 100,
-        "demand_served_bcm_y": float(served.sum()),
+        "demand_within_reach_bcm_y": float(served.sum()),
         "border_crossings": int(sum(crossings.values())),
     }
     return df

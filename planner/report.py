@@ -39,7 +39,9 @@ POPUP_LABELS: dict[str, str] = {
     "tariff_usd_per_1000m3": "Tariff (USD/1000 m³)",
     "tariff_usd_per_1000m3_100km": "Tariff (USD/1000 m³/100 km)",
     "delivered_cost_usd_per_1000m3": "Delivered cost (USD/1000 m³)",
-    "demand_served_bcm_y": "Demand served (bcm/y)",
+    "new_demand_bcm_y": "New demand it can add (bcm/y)",
+    "lateral_capex_musd": "Laterals to that demand (M USD)",
+    "demand_within_reach_bcm_y": "Demand within reach, any (bcm/y)",
     "countries": "Countries",
     "border_crossings": "Border crossings",
     "water_crossings": "River crossings",
@@ -76,12 +78,17 @@ def _reused_first_scenario(reused: pd.DataFrame | None, ranking: pd.DataFrame
 
 COUNTRY_COLUMNS = {
     "country": "Country",
-    "km": "km",
-    "capex_share": "CAPEX share",
+    "role": "Role",
+    "new_build_km": "New km",
+    "reused_km": "Reused km",
+    "reused_systems": "Reused lines",
     "capex_musd": "CAPEX (M USD)",
+    "opex_musd_y": "OPEX (M USD/y)",
     "transit_volume_bcm_y": "Transit (bcm/y)",
     "transit_revenue_musd_y": "Transit revenue (M USD/y)",
-    "demand_served_bcm_y": "Demand served (bcm/y)",
+    "net_position_musd_y": "Net position (M USD/y)",
+    "new_demand_bcm_y": "New demand (bcm/y)",
+    "lateral_capex_musd": "Laterals (M USD)",
     "border_crossings": "Border crossings",
 }
 
@@ -166,6 +173,49 @@ _REUSED_NOTE = (
     "new); lines without a known diameter or pressure are listed, not assessed.")
 
 
+def accounting_note() -> str:
+    """How the per-country figures are made, in one paragraph (for both reports)."""
+    from planner.accounting import UTILISATION_NOTE
+
+    return (UTILISATION_NOTE + " CAPEX is located where it is built: new pipe on the "
+            "country's new-build km, metering where new pipe crosses a border, compression at "
+            "its stations; a country with reused km only earns the existing operator's tariff "
+            "on them. Net position: transit revenue − CAPEX × CRF − OPEX, plus for the buyer "
+            "(alternative price − delivered cost) × delivered volume.")
+
+
+def _md_text(value: object) -> str:
+    """Data-derived text as literal Markdown (markup characters escaped)."""
+    import re
+
+    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", str(value))
+
+
+def gasification_markdown(study: Study, ranking: pd.DataFrame, top: int = 3) -> list[str]:
+    """For each scenario ranked by the domestic-gasification profile, the demand centres
+    its top routes would supply and the laterals' cost (from ``new_demand_centres``)."""
+    parts: list[str] = []
+    gas = [s.name for s in study.scenarios if s.weight_profile == "domestic_gasification"]
+    if "new_demand_centres" not in ranking.columns:
+        return parts
+    for name in gas:
+        t = ranking[ranking["scenario"].eq(name)].sort_values("rank").head(top)
+        if not len(t):
+            continue
+        parts += [f"## New demand the top routes can add ({_md_text(name)})", "",
+                  "Unserved demand (demand centres with no operating pipeline within reach, "
+                  "an estimate) in the study's member countries, within reach of the route, "
+                  "capped by its spare capacity (throughput × (1 − utilisation)); each centre "
+                  "is fed by a straight-line lateral costed like new pipe.", ""]
+        for _, r in t.iterrows():
+            centres = _md_text(r.get("new_demand_centres") or "") or "none"
+            parts += [f"- **{r['rank']}. {_md_text(r['name'])}**: {r['new_demand_bcm_y']:.2f} of "
+                      f"{r['spare_capacity_bcm_y']:.2f} bcm/y spare, laterals "
+                      f"{r['lateral_capex_musd']:,.0f} M USD: {centres}"]
+        parts.append("")
+    return parts
+
+
 def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
                           reused: pd.DataFrame | None = None) -> str:
     """The ranking, who-gains-what and reused-lines tables as Markdown."""
@@ -178,11 +228,14 @@ def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.D
         first = ranking["scenario"].iloc[0]
         best = ranking[ranking["scenario"].eq(first)].sort_values("rank")
         best = best.groupby("destination", sort=False).head(1)
+        parts += [accounting_note(), ""]
         for _, r in best.iterrows():
+            key = "route_id" if "route_id" in r.index else "name"
             t = per_country[(per_country["scenario"] == first)
-                            & (per_country["name"] == r["name"])]
+                            & (per_country[key] == r[key])]
             cols = [c for c in COUNTRY_COLUMNS if c in t.columns]
             parts += [f"### {markdown_text(r['name'])}", "", _md_table(t[cols]), ""]
+    parts += gasification_markdown(study, ranking)
     lines = _reused_first_scenario(reused, ranking)
     if len(lines):
         parts += ["## Existing lines reused (first scenario)", "", _REUSED_NOTE, "",
@@ -203,6 +256,8 @@ def study_report_html(study: Study, ranking: pd.DataFrame, per_country: pd.DataF
         body.append("<h2>Per country</h2>")
         cols = ["scenario", "name"] + [c for c in COUNTRY_COLUMNS if c in per_country.columns]
         body.append(_fmt(per_country[cols]).to_html(index=False, escape=True, border=0))
+    if len(per_country):
+        body.append(f"<p>{html.escape(accounting_note())}</p>")
     lines = _reused_first_scenario(reused, ranking)
     if len(lines):
         body.append("<h2>Existing lines reused (first scenario)</h2>")

@@ -216,7 +216,12 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     >>> from planner.study import default_study_path
     >>> out = run_study(default_study_path(), out_dir=tmp_out)  # doctest: +SKIP
     """
-    from planner.appraisal import appraise_candidates, per_country_table, rank_candidates
+    from planner.appraisal import (
+        appraise_candidates,
+        offtakes_table,
+        per_country_table,
+        rank_candidates,
+    )
 
     t0 = time.perf_counter()
     study, layers, origins, destinations = load_checked_study(path)
@@ -243,10 +248,12 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
 
     candidates = gpd.GeoDataFrame(pd.concat(scen_cands, ignore_index=True),
                                   crs=settings.STORAGE_CRS).drop(
-        columns=["country_split", "legs"], errors="ignore")
+        columns=["country_split", "legs", "offtakes"], errors="ignore")
+    offtakes = offtakes_table(pd.concat(scen_cands, ignore_index=True))
     per_country = pd.concat(country_tables, ignore_index=True)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
-    files = write_outputs(target, study, layers, candidates, per_country, surfaces)
+    files = write_outputs(target, study, layers, candidates, per_country, surfaces,
+                          offtakes=offtakes)
     seconds = time.perf_counter() - t0
     log.info("study %s written to %s in %.1f s", study.name, target, seconds)
     ranking = candidates.drop(columns=["geometry"])
@@ -256,10 +263,14 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
 # --- outputs -----------------------------------------------------------------------------
 
 RANKING_COLUMNS = [
-    "scenario", "rank", "score", "name", "destination", "kind", "throughput_bcm_y",
+    "scenario", "route_id", "rank", "score", "name", "destination", "kind", "throughput_bcm_y",
     "length_km", "new_build_km", "reused_km", "diameter_mm", "strings", "stations",
     "compressor_power_mw", "capex_musd", "tariff_usd_per_1000m3",
-    "tariff_usd_per_1000m3_100km", "delivered_cost_usd_per_1000m3", "demand_served_bcm_y",
+    "tariff_usd_per_1000m3_100km", "new_build_tariff_usd_per_1000m3",
+    "reused_tariff_usd_per_1000m3", "utilisation", "tariff_revenue_musd_y",
+    "delivered_cost_usd_per_1000m3", "alternative_price_usd_per_1000m3",
+    "new_demand_bcm_y", "spare_capacity_bcm_y", "lateral_capex_musd", "new_demand_centres",
+    "demand_within_reach_bcm_y", "opex_musd_y",
     "countries", "border_crossings", "water_crossings", "highest_point_m",
     "terrain_difficulty", "pareto", "reused_pipelines", "reused_capacity_bcm_y",
     "reused_assessed_km", "reuse_compression_mw",
@@ -285,7 +296,8 @@ def ranking_table(candidates: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
-                  per_country: pd.DataFrame, surfaces: dict[str, Any]) -> dict[str, Path]:
+                  per_country: pd.DataFrame, surfaces: dict[str, Any],
+                  offtakes: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write every output into a temporary folder, then swap it in for ``target``."""
     from planner.appraisal import reused_lines_table
     from planner.io import write_csv
@@ -306,6 +318,7 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
             "report_html": tmp / "report.html",
             "candidates_gpkg": tmp / "candidates.gpkg",
             "reused_lines_csv": tmp / "reused_lines.csv",
+            "offtakes_csv": tmp / "offtakes.csv",
             "metadata": tmp / "metadata.json",
         }
         ranking = ranking_table(candidates)
@@ -313,6 +326,7 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         write_csv(per_country, names["per_country_csv"])
         reused = reused_lines_table(candidates)
         write_csv(reused, names["reused_lines_csv"])
+        write_csv(offtakes if offtakes is not None else pd.DataFrame(), names["offtakes_csv"])
         names["report_md"].write_text(
             study_report_markdown(study, ranking, per_country, reused), encoding="utf-8")
         names["report_html"].write_text(

@@ -11,11 +11,11 @@ spatial indexes; ``benchmarks/bench_scoring.py`` times it against a per-route lo
 
 Examples
 --------
->>> t = pd.DataFrame({"capex_usd": [5e9, 4e9, 6e9], "demand_served_bcm_y": [8, 2, 12]},
+>>> t = pd.DataFrame({"capex_usd": [5e9, 4e9, 6e9], "demand_within_reach_bcm_y": [8, 2, 12]},
 ...                  index=["A", "B", "C"])
 >>> rank(t, {"capex_usd": 1.0})["rank"].tolist()
 [2, 1, 3]
->>> rank(t, {"demand_served_bcm_y": 1.0})["rank"].tolist()
+>>> rank(t, {"demand_within_reach_bcm_y": 1.0})["rank"].tolist()
 [2, 3, 1]
 """
 
@@ -44,7 +44,10 @@ CRITERIA = pd.DataFrame(
         ("capex_usd", "min", "USD", "Capital cost"),
         ("tariff_usd_per_1000m3", "min", "USD/1000 m3", "Levelized transport tariff"),
         ("delivered_cost_usd_per_1000m3", "min", "USD/1000 m3", "Cost of gas at destination"),
-        ("demand_served_bcm_y", "max", "bcm/y", "Domestic demand within reach of the route"),
+        ("new_demand_bcm_y", "max", "bcm/y",
+         "Unserved demand in member countries the route can add (capped by spare capacity)"),
+        ("demand_within_reach_bcm_y", "max", "bcm/y",
+         "Demand of all centres within reach (any country, supplied or not)"),
         ("countries", "min", "count", "Countries crossed"),
         ("border_crossings", "min", "count", "International borders crossed"),
         ("terrain_difficulty", "min", "-", "Length-weighted terrain multiplier"),
@@ -71,7 +74,7 @@ WEIGHT_PROFILES = pd.DataFrame(
             "water_crossings": 0.05, "compressor_stations": 0.05,
         },
         "domestic_gasification": {
-            "demand_served_bcm_y": 0.45, "delivered_cost_usd_per_1000m3": 0.20,
+            "new_demand_bcm_y": 0.45, "delivered_cost_usd_per_1000m3": 0.20,
             "capex_usd": 0.10, "length_km": 0.05, "border_crossings": 0.05,
             "reused_km": 0.05, "terrain_difficulty": 0.05, "compressor_power_mw": 0.05,
         },
@@ -226,7 +229,7 @@ def pareto_front(table: pd.DataFrame, criteria: list[str] | None = None) -> pd.S
 
     Examples
     --------
-    >>> t = pd.DataFrame({"capex_usd": [1, 2, 3], "demand_served_bcm_y": [1, 3, 2]},
+    >>> t = pd.DataFrame({"capex_usd": [1, 2, 3], "demand_within_reach_bcm_y": [1, 3, 2]},
     ...                  index=list("abc"))
     >>> pareto_front(t).tolist()
     [True, True, False]
@@ -372,7 +375,7 @@ def route_layer_metrics(
     -------
     pandas.DataFrame
         ``length_km`` (geodesic), ``countries``, ``border_crossings``, ``water_crossings``,
-        ``demand_served_bcm_y`` (missing demand counts as none), indexed like ``routes``.
+        ``demand_within_reach_bcm_y`` (missing demand counts as none), indexed like ``routes``.
 
     Examples
     --------
@@ -383,7 +386,7 @@ def route_layer_metrics(
     ...                           crs="EPSG:4326")
     >>> routes = gpd.GeoSeries([LineString([(60.5, 41), (63.5, 41)])], crs="EPSG:4326")
     >>> m = route_layer_metrics(routes, countries, demand, reach_km=25)
-    >>> m[["countries", "border_crossings", "demand_served_bcm_y"]].values.tolist()
+    >>> m[["countries", "border_crossings", "demand_within_reach_bcm_y"]].values.tolist()
     [[2.0, 1.0, 1.5]]
     """
     if reach_km < 0:
@@ -418,7 +421,7 @@ def route_layer_metrics(
     demand = pd.to_numeric(demand_centres["demand_bcm_y"], errors="coerce").fillna(0).to_numpy()
     ptree = shapely.STRtree(pts.geometry.to_numpy())
     ri, pi_ = ptree.query(proj.to_numpy(), predicate="dwithin", distance=reach_km * 1000)
-    out["demand_served_bcm_y"] = np.bincount(ri, weights=demand[pi_], minlength=len(geoms))
+    out["demand_within_reach_bcm_y"] = np.bincount(ri, weights=demand[pi_], minlength=len(geoms))
     return out
 
 

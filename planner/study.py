@@ -93,6 +93,9 @@ class Study:
     layer_files: tuple[LayerFile, ...]
     corridors: dict[str, list[str]] = field(default_factory=dict)
     network_wide_reuse: bool = True
+    #: Countries (names or ISO3) whose unserved demand counts as new demand a route can
+    #: add (``[study] member_countries``); empty: the destinations' countries.
+    member_countries: tuple[str, ...] = ()
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     #: line of every key and table header in the file, by field path (for error messages)
     lines: dict[str, int] = field(repr=False, default_factory=dict)
@@ -310,6 +313,12 @@ def parse_study(text: str, path: str | Path = "<string>", *,
             continue
         corridors[cname] = list(systems)
 
+    members = meta.get("member_countries", [])
+    if not isinstance(members, list) or not all(isinstance(x, str) for x in members):
+        c.add("study.member_countries", "must be a list of country names or ISO3 codes",
+              "member_countries")
+        members = []
+
     costs_t = _table(data, "costs")
     for k, v in costs_t.items():
         if isinstance(v, bool) or not isinstance(v, int | float):
@@ -357,6 +366,7 @@ def parse_study(text: str, path: str | Path = "<string>", *,
         layer_files=tuple(layer_files),
         corridors=corridors,
         network_wide_reuse=bool(cand.get("network_wide_reuse", True)),
+        member_countries=tuple(members),
         raw=data,
         lines=c.lines,
     )

@@ -44,6 +44,11 @@ COST_KEYS: dict[str, Key] = {
     "discount_rate": Key("number", "real discount rate (fraction per year)"),
     "lifetime_years": Key("number", "economic lifetime of new pipe (years)"),
     "utilisation": Key("number", "average use of capacity (fraction)"),
+    "supply_price_usd_per_1000m3": Key("number", "price of gas at the supply point"),
+    "alternative_gas_price_usd_per_1000m3": Key("number",
+                                                "the buyer's alternative price of gas"),
+    "existing_transit_tariff_usd_per_1000m3_per_100km": Key(
+        "number", "tariff of the existing operators on reused lines"),
 }
 
 _PLACE = {
@@ -74,6 +79,8 @@ STUDY_KEYS: dict[str, dict[str, Key]] = {
         "name": Key("string", "folder-safe name (letters, digits, - _ .)"),
         "title": Key("string", "title of the map and report"),
         "description": Key("string", "paragraph under the title"),
+        "member_countries": Key("list", "countries (names or ISO3) whose unserved demand "
+                                "counts as new demand a route can add"),
     },
     "region": {
         "bounds": Key("list", "[west, south, east, north] in degrees"),

@@ -28,7 +28,8 @@ def candidates() -> pd.DataFrame:
             "capex_usd": [4.0e9, 5.0e9, 6.0e9],
             "tariff_usd_per_1000m3": [30.0, 36.0, 40.0],
             "delivered_cost_usd_per_1000m3": [180.0, 190.0, 196.0],
-            "demand_served_bcm_y": [1.0, 2.0, 9.0],
+            "demand_within_reach_bcm_y": [1.0, 2.0, 9.0],
+            "new_demand_bcm_y": [0.1, 0.2, 0.9],
             "countries": [4, 1, 3],
             "border_crossings": [3, 0, 2],
             "terrain_difficulty": [1.2, 1.3, 1.2],
@@ -48,20 +49,20 @@ def test_profiles_are_data_and_sum_to_one():
 
 
 def test_normalise_by_hand():
-    t = pd.DataFrame({"capex_usd": [4.0, 5.0, 8.0], "demand_served_bcm_y": [1.0, 2.0, 9.0],
+    t = pd.DataFrame({"capex_usd": [4.0, 5.0, 8.0], "demand_within_reach_bcm_y": [1.0, 2.0, 9.0],
                       "countries": [2, 2, 2]})
     n = s.normalise(t)
     assert n["capex_usd"].tolist() == pytest.approx([1.0, 0.75, 0.0])  # (8-x)/(8-4)
-    assert n["demand_served_bcm_y"].tolist() == pytest.approx([0.0, 1 / 8, 1.0])  # (x-1)/8
+    assert n["demand_within_reach_bcm_y"].tolist() == pytest.approx([0.0, 1 / 8, 1.0])  # (x-1)/8
     assert n["countries"].tolist() == [1.0, 1.0, 1.0]
     m = s.normalise(t, method="max")
     assert m["capex_usd"].tolist() == pytest.approx([1.0, 4 / 5, 4 / 8])
-    assert m["demand_served_bcm_y"].tolist() == pytest.approx([1 / 9, 2 / 9, 1.0])
+    assert m["demand_within_reach_bcm_y"].tolist() == pytest.approx([1 / 9, 2 / 9, 1.0])
 
 
 def test_score_by_hand(candidates):
     t = s.criteria_table(candidates)
-    r = s.rank(t, {"capex_usd": 0.5, "demand_served_bcm_y": 0.5})
+    r = s.rank(t, {"capex_usd": 0.5, "demand_within_reach_bcm_y": 0.5})
     # capex normalised: cheap 1, secure 0.5, gasify 0; demand: 0, 1/8, 1
     assert r["score"].tolist() == pytest.approx([0.5, 0.5 * 0.5 + 0.5 / 8, 0.5])
     assert r.loc["secure", "rank"] == 3
@@ -77,7 +78,7 @@ def test_ranking_follows_the_weight_profile(candidates):
 def test_shifting_weight_moves_the_ranking(candidates):
     t = s.criteria_table(candidates)
     # from all-cost to all-demand, "gasify" must climb monotonically
-    ranks = [s.rank(t, {"capex_usd": 1 - a, "demand_served_bcm_y": a}).loc["gasify", "rank"]
+    ranks = [s.rank(t, {"capex_usd": 1 - a, "demand_within_reach_bcm_y": a}).loc["gasify", "rank"]
              for a in np.linspace(0, 1, 11)]
     assert ranks[0] == 3 and ranks[-1] == 1
     assert all(b <= a for a, b in itertools.pairwise(ranks))
@@ -180,7 +181,7 @@ def _loop_metrics(routes, countries, demand, water, reach_km):
                 if p.distance(proj_routes.iloc[i]) <= reach_km * 1000)
         rows.append({"length_km": geod.geometry_length(line) / 1000, "countries": n_countries,
                      "border_crossings": borders, "water_crossings": w,
-                     "demand_served_bcm_y": d})
+                     "demand_within_reach_bcm_y": d})
     return pd.DataFrame(rows, index=routes.index)
 
 
@@ -204,8 +205,8 @@ def test_route_layer_metrics_agree_with_a_loop():
     assert v.loc[0, "countries"] == 3 and v.loc[1, "countries"] == 1
     assert v.loc[0, "border_crossings"] == 2 and v.loc[1, "border_crossings"] == 0
     # 0.8° of latitude (~89 km) separates route 0 from the other two centres
-    assert v.loc[0, "demand_served_bcm_y"] == 1.0
-    assert v.loc[2, "demand_served_bcm_y"] == 4.0
+    assert v.loc[0, "demand_within_reach_bcm_y"] == 1.0
+    assert v.loc[2, "demand_within_reach_bcm_y"] == 4.0
     assert v.loc[0, "water_crossings"] == 2
     assert v.loc[0, "length_km"] == pytest.approx(
         Geod(ellps="WGS84").geometry_length(routes[0]) / 1000)
