@@ -41,7 +41,7 @@ def surface(layers, cost_cache):
 
 
 @pytest.fixture(scope="session")
-def shipped_runs(tmp_path_factory, worker_id):
+def shipped_runs(tmp_path_factory):
     """Both shipped studies run once per test session: ``{study name: StudyOutputs}``.
 
     Tests of identities on real outputs (per-country rows, flows, shares) use these runs
@@ -49,9 +49,12 @@ def shipped_runs(tmp_path_factory, worker_id):
     first worker that needs them runs them and pickles the outputs; the others wait on a
     file lock and load them (the pattern pytest-xdist documents for once-only fixtures).
     """
+    import os
     import pickle
 
     from filelock import FileLock
+
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "master")
 
     def run() -> dict:
         from planner.runner import run_study
