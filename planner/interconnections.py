@@ -113,7 +113,7 @@ def interconnections_from_csv(path: str | Path | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> t = interconnections_from_csv()
-    >>> row = t.set_index("interconnection_id").loc["khiva"]
+    >>> row = t.set_index("interconnection_id").loc["karakalpakstan"]
     >>> row.systems, row.direction
     (['Central Asia–Center', 'Gazli–Nukus'], ('Central Asia–Center', 'Gazli–Nukus'))
     """

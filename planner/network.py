@@ -900,6 +900,177 @@ def network_summary(graph: nx.MultiGraph) -> pd.DataFrame:
             .agg(pieces=("length_km", "size"), length_km=("length_km", "sum")))
 
 
+def flow_digraph(graph: nx.MultiGraph, statuses: Sequence[str] = ("operating",)
+                 ) -> nx.DiGraph:
+    """The directions gas may take: an arc u → v for every edge that can carry a new flow
+    that way (:func:`spare_capacity` not 0), with ``spare_bcm_y`` (summed over parallel
+    edges; NaN when any is unknown), ``length_km`` and ``system``.
+
+    Examples
+    --------
+    >>> g = nx.MultiGraph()
+    >>> _ = g.add_edge(0, 1, flow=1, reversible=False, spare_design_bcm_y=5.0,
+    ...                spare_reverse_bcm_y=0.0, length_km=10.0, system="A", status="Operating")
+    >>> sorted(flow_digraph(g).edges)
+    [(0, 1)]
+    """
+    keep = {s.lower() for s in statuses}
+    dg = nx.DiGraph()
+    dg.add_nodes_from(graph.nodes(data=True))
+    for u, v, d in graph.edges(data=True):
+        if str(d.get("status", "")).lower() not in keep:
+            continue
+        for a, b in ((u, v), (v, u)):
+            spare = spare_capacity(d, a, b)
+            if spare == 0:
+                continue
+            if dg.has_edge(a, b):
+                dg[a][b]["spare_bcm_y"] = dg[a][b]["spare_bcm_y"] + spare
+            else:
+                dg.add_edge(a, b, spare_bcm_y=spare, length_km=d["length_km"],
+                            system=d["system"])
+    return dg
+
+
+def junction_summary(graph: nx.MultiGraph) -> pd.DataFrame:
+    """Nodes per kind (:data:`NODE_KINDS`) and how many joined a near miss (an end moved
+    by more than 1 m to meet).
+
+    Examples
+    --------
+    >>> g = nx.MultiGraph()
+    >>> g.add_node(0, kind="t_junction", snapped_m=120.0)
+    >>> g.add_node(1, kind="end", snapped_m=0.0)
+    >>> junction_summary(g).set_index("kind").loc["t_junction"].to_dict()
+    {'nodes': 1, 'near_miss_joined': 1}
+    """
+    joins = {*JUNCTION_KINDS, "joint"}
+    rows = [(k, int(sum(1 for _, d in graph.nodes(data=True) if d.get("kind") == k)),
+             int(sum(1 for _, d in graph.nodes(data=True)
+                     if k in joins and d.get("kind") == k and d.get("snapped_m", 0.0) > 1.0)))
+            for k in NODE_KINDS]
+    return pd.DataFrame(rows, columns=["kind", "nodes", "near_miss_joined"])
+
+
+def component_summary(graph: nx.MultiGraph, top: int = 10) -> pd.DataFrame:
+    """The connected components, largest first: nodes, edges, km, countries and systems."""
+    rows = []
+    for i, comp in enumerate(sorted(nx.connected_components(graph), key=len, reverse=True)):
+        sub = graph.subgraph(comp)
+        systems = sorted({str(d["system"]) for *_, d in sub.edges(data=True)
+                          if d.get("kind") != "interconnection"})
+        countries = sorted({str(d.get("country", "")) for *_, d in sub.edges(data=True)} - {""})
+        rows.append({"component": i, "nodes": sub.number_of_nodes(),
+                     "edges": sub.number_of_edges(),
+                     "km": round(sum(d["length_km"] for *_, d in sub.edges(data=True)), 1),
+                     "countries": ", ".join(countries), "systems": len(systems),
+                     "some_systems": ", ".join(systems[:4]) + (" …" if len(systems) > 4 else "")})
+    return pd.DataFrame(rows).head(top)
+
+
+def places_reached(graph: nx.MultiGraph, places: Mapping[str, PlaceLike],
+                   supply: Sequence[str], reach_km: float = settings.REACH_KM
+                   ) -> pd.DataFrame:
+    """Which places the network reaches, and which the supply points can feed through it.
+
+    A place is *on the network* when a node is within ``reach_km``; it is *fed* when gas
+    can flow from the node nearest a supply point (any of ``supply``, names in ``places``)
+    to the node nearest the place along allowed directions (:func:`flow_digraph`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per place: ``place``, ``supply`` (bool), ``nearest_km``, ``component``
+        (index in :func:`component_summary`), ``on_network`` and ``fed_from`` (the supply
+        points that can feed it, comma separated).
+    """
+    if graph.number_of_nodes() == 0:
+        return pd.DataFrame(columns=["place", "supply", "nearest_km", "component",
+                                     "on_network", "fed_from"])
+    ids = list(graph.nodes)
+    lonlat = np.array([(graph.nodes[n]["lon"], graph.nodes[n]["lat"]) for n in ids])
+    comp_of = {}
+    for i, comp in enumerate(sorted(nx.connected_components(graph), key=len, reverse=True)):
+        comp_of.update(dict.fromkeys(comp, i))
+    nearest: dict[str, tuple[int, float]] = {}
+    for name, pl in places.items():
+        lon, lat = (pl.x, pl.y) if isinstance(pl, Point) else pl
+        _, _, dist = GEOD.inv(np.full(len(ids), lon), np.full(len(ids), lat), lonlat[:, 0],
+                              lonlat[:, 1])
+        k = int(np.argmin(dist))
+        nearest[name] = (ids[k], float(dist[k]) / 1000.0)
+    dg = flow_digraph(graph)
+    fed: dict[str, list[str]] = {name: [] for name in places}
+    for s in supply:
+        if s not in nearest or nearest[s][1] > reach_km:
+            continue
+        down = nx.descendants(dg, nearest[s][0]) | {nearest[s][0]}
+        for name, (n, km) in nearest.items():
+            if name != s and n in down and km <= reach_km:
+                fed[name].append(s)
+    return pd.DataFrame([{"place": name, "supply": name in supply, "nearest_km": round(km, 1),
+                          "component": comp_of[n], "on_network": km <= reach_km,
+                          "fed_from": ", ".join(fed[name])}
+                         for name, (n, km) in nearest.items()])
+
+
+#: Node kinds drawn on the map and counted as junctions.
+JUNCTION_KINDS = ("interconnection", "t_junction", "end_junction")
+
+
+def junctions_frame(graph: nx.MultiGraph) -> gpd.GeoDataFrame:
+    """The junction nodes (:data:`JUNCTION_KINDS`) as points, for maps and files.
+
+    Columns: ``node``, ``kind``, ``systems`` (comma separated), ``interconnection``,
+    ``snapped_m``; and one line per interconnection link (``kind`` "interconnection link",
+    ``name``, ``length_km``). EPSG:4326.
+
+    Examples
+    --------
+    >>> g = nx.MultiGraph()
+    >>> g.add_node(0, lon=60.0, lat=45.0, kind="t_junction", systems=["A", "B"],
+    ...            interconnection="", snapped_m=0.0)
+    >>> junctions_frame(g)[["kind", "systems"]].to_dict("records")
+    [{'kind': 't_junction', 'systems': 'A, B'}]
+    """
+    rows: list[dict[str, object]] = [
+        {"node": n, "kind": d["kind"], "systems": ", ".join(d.get("systems", [])),
+         "interconnection": d.get("interconnection", ""), "snapped_m": d.get("snapped_m", 0.0),
+         "name": "", "length_km": float("nan"), "geometry": Point(d["lon"], d["lat"])}
+        for n, d in graph.nodes(data=True) if d.get("kind") in JUNCTION_KINDS]
+    for u, _v, d in graph.edges(data=True):
+        if d.get("kind") == "interconnection":
+            rows.append({"node": u, "kind": "interconnection link", "systems": "",
+                         "interconnection": str(d["pipeline_id"]).removeprefix("IC:"),
+                         "snapped_m": 0.0, "name": d["name"], "length_km": d["length_km"],
+                         "geometry": d["geometry"]})
+    cols = ["node", "kind", "systems", "interconnection", "snapped_m", "name", "length_km",
+            "geometry"]
+    return gpd.GeoDataFrame(rows, columns=cols, geometry="geometry", crs=settings.STORAGE_CRS)
+
+
+_GRAPHS: dict[tuple[object, ...], nx.MultiGraph] = {}
+
+
+def operating_graph(pipelines: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
+                    interconnections: pd.DataFrame | None = None,
+                    line_flows: pd.DataFrame | None = None) -> nx.MultiGraph:
+    """:func:`pipeline_graph` of the operating lines, built once per set of inputs (the
+    runner, the map and the CLI share it within a run)."""
+    def digest(df: pd.DataFrame | None) -> str:
+        return "" if df is None else df.astype(str).to_csv()
+
+    key = (id(pipelines), len(pipelines), id(countries), digest(interconnections),
+           digest(line_flows))
+    if key not in _GRAPHS:
+        if len(_GRAPHS) >= 2:
+            _GRAPHS.pop(next(iter(_GRAPHS)))
+        _GRAPHS[key] = pipeline_graph(pipelines, statuses=["operating"], countries=countries,
+                                      interconnections=interconnections,
+                                      line_flows=line_flows)
+    return _GRAPHS[key]
+
+
 def places_near_network(graph: nx.MultiGraph, places: Mapping[str, PlaceLike]) -> dict[str, float]:
     """Straight-line distance (km) from each place to the nearest network node."""
     if graph.number_of_nodes() == 0:
@@ -916,10 +1087,20 @@ def places_near_network(graph: nx.MultiGraph, places: Mapping[str, PlaceLike]) -
 
 __all__ = [
     "DESIGN_FLOW",
+    "JUNCTION_KINDS",
+    "NODE_KINDS",
     "NetworkParams",
     "ReuseRoute",
+    "component_summary",
+    "flow_digraph",
+    "junction_summary",
+    "junctions_frame",
     "network_summary",
+    "operating_graph",
     "pipeline_graph",
     "places_near_network",
+    "places_reached",
     "reuse_route",
+    "spare_capacity",
+    "without_systems",
 ]

@@ -242,11 +242,11 @@ def reuse_graphs(study: Study, layers: Layers) -> dict[str, Any]:
     if not study.reuse_existing:
         return {}
     from planner.interconnections import network_tables_for_study
-    from planner.network import pipeline_graph
+    from planner.network import operating_graph
 
     hubs, flows = network_tables_for_study(study)
-    full = pipeline_graph(layers.pipelines, statuses=["operating"], interconnections=hubs,
-                          line_flows=flows, countries=layers.countries)
+    full = operating_graph(layers.pipelines, interconnections=hubs, line_flows=flows,
+                           countries=layers.countries)
     graphs = corridor_graphs(layers, study.corridors, graph=full)
     if study.network_wide_reuse or not graphs:
         graphs["existing lines + new links"] = full
