@@ -93,6 +93,10 @@ def _why(r: pd.Series, best: pd.Series) -> str:
     parts.append(f"{abs(dl):,.0f} km {'longer' if dl > 0 else 'shorter'}")
     dn = float(r["new_build_km"]) - float(best["new_build_km"])
     parts.append(f"{abs(dn):,.0f} km {'more' if dn > 0 else 'less'} new pipe")
+    if pd.notna(r.get("capex_musd")) and pd.notna(best.get("capex_musd")):
+        parts.append(f"CAPEX {float(r['capex_musd']):,.0f} against "
+                     f"{float(best['capex_musd']):,.0f} M USD (new pipe and compression; "
+                     "reused km pay the existing transit tariff)")
     if "score" in r and pd.notna(r["score"]) and pd.notna(best.get("score")):
         parts.append(f"score {float(r['score']):.3f} against {float(best['score']):.3f}")
     return f"behind {best['name']}: " + ", ".join(parts)

@@ -156,18 +156,21 @@ def _destination_candidates(study: Study, layers: Layers, surface: Any, origin: 
     frames.append(_tag_destination(alts, dest))
     if not study.reuse_existing:
         return frames
-    failures = []
+    failures: dict[str, str] = {}
     for label, graph in graphs.items():
         reuse, why = _reuse_candidate(layers, surface, origin, dest, graph, label)
         if reuse is not None:
             frames.append(_tag_destination(reuse, dest))
         else:
-            failures.append(f"{label}: {why}")
-    # A corridor leaves systems out on purpose; only a destination that no graph reaches
-    # is reported as unreachable.
-    level = logging.WARNING if len(failures) == len(graphs) else logging.INFO
-    for f in failures:
-        log.log(level, "no reuse route from %s to %s (%s)", origin.name, dest.name, f)
+            failures[label] = why
+    # A corridor leaves systems out on purpose: only a destination that no graph reaches
+    # is reported, once, with the reason the whole network gives.
+    for label, why in failures.items():
+        log.info("no reuse route from %s to %s (%s): %s", origin.name, dest.name, label, why)
+    if failures and len(failures) == len(graphs):
+        label = WHOLE_NETWORK if WHOLE_NETWORK in failures else next(iter(failures))
+        log.warning("no reuse route from %s to %s (%s): %s", origin.name, dest.name, label,
+                    failures[label])
     return frames
 
 
@@ -179,8 +182,12 @@ def _tag_destination(df: gpd.GeoDataFrame, dest: Place) -> gpd.GeoDataFrame:
     return df
 
 
+#: Label of the reuse candidates over the whole operating network.
+WHOLE_NETWORK = "existing lines + new links"
+
+
 def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
-                     graph: Any = None, label: str = "existing lines + new links"
+                     graph: Any = None, label: str = WHOLE_NETWORK
                      ) -> tuple[gpd.GeoDataFrame | None, str]:
     """The route that reuses existing lines (``graph``) and builds new links where needed,
     or None and why not."""
@@ -249,7 +256,7 @@ def reuse_graphs(study: Study, layers: Layers) -> dict[str, Any]:
                            countries=layers.countries)
     graphs = corridor_graphs(layers, study.corridors, graph=full)
     if study.network_wide_reuse or not graphs:
-        graphs["existing lines + new links"] = full
+        graphs[WHOLE_NETWORK] = full
     return graphs
 
 
