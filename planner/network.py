@@ -174,6 +174,7 @@ class _NodeInfo:
     xy: tuple[float, float]
     kinds: set[str] = field(default_factory=set)
     ends: set[str] = field(default_factory=set)  # pipeline ids whose line ends here
+    lines: set[int] = field(default_factory=set)  # lines with a piece ending here
     hub: str = ""
 
 
@@ -338,12 +339,6 @@ def pipeline_graph(
                 "max_pressure_basis": _text(row.get("max_pressure_basis")),
             })
     lines = _close_gaps(raw, crs, tol)
-    moved: dict[tuple[float, float], float] = {}  # node key -> farthest an end moved there
-    for before, after in zip(raw, lines, strict=True):
-        for a, b in ((before.coords[0], after.coords[0]), (before.coords[-1], after.coords[-1])):
-            k = _key(*b)
-            moved[k] = max(moved.get(k, 0.0), float(np.hypot(a[0] - b[0], a[1] - b[1])))
-
     # Cut marks per line: (distance along, exact point or None, kind, hub id).
     marks: list[list[tuple[float, tuple[float, float] | None, str, str]]] = [
         [(0.0, ln.coords[0], "end", ""), (ln.length, ln.coords[-1], "end", "")]
@@ -432,6 +427,8 @@ def pipeline_graph(
                 if m[2] == "end":
                     node_info[k].ends.add(str(attrs[i]["pipeline_id"]))
             pieces.append((piece, i, ka, kb))
+            node_info[ka].lines.add(i)
+            node_info[kb].lines.add(i)
 
     keys = list(node_info)
     node_of = {k: n for n, k in enumerate(keys)}
@@ -442,7 +439,10 @@ def pipeline_graph(
             settings.STORAGE_CRS)
         for n, k in enumerate(keys):
             g.add_node(n, x=float(xy[n, 0]), y=float(xy[n, 1]), lon=float(ll.iloc[n].x),
-                       lat=float(ll.iloc[n].y), snapped_m=moved.get(k, 0.0),
+                       lat=float(ll.iloc[n].y),
+                       # how far the lines meeting here had to move (0: they touched)
+                       snapped_m=max((raw[i].distance(Point(xy[n])) for i in node_info[k].lines),
+                                     default=0.0),
                        interconnection=node_info[k].hub)
     projected = gpd.GeoSeries([pc for pc, *_ in pieces], crs=crs)
     geo = projected.to_crs(settings.STORAGE_CRS)
