@@ -193,8 +193,9 @@ def _flow_attrs(system: str, country: str, flows: pd.DataFrame | None,
                 "current_flow_bcm_y": nan, "reverse_flow_bcm_y": nan,
                 "spare_design_bcm_y": capacity, "spare_reverse_bcm_y": nan,
                 "reversal_cost_musd": nan, "flow_source": ""}
+    # the country limit applies where the piece's country is known (a countries layer)
     reversible = bool(row["reversible"]) and (
-        not row["reverse_countries"] or country in row["reverse_countries"])
+        not row["reverse_countries"] or not country or country in row["reverse_countries"])
     cur = float(row["current_flow_bcm_y"])  # type: ignore[arg-type]
     rcap = float(row["reverse_capacity_bcm_y"])  # type: ignore[arg-type]
     rflow = float(row["reverse_flow_bcm_y"])  # type: ignore[arg-type]
