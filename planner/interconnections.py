@@ -45,6 +45,7 @@ INTERCONNECTION_COLUMNS = ("interconnection_id", "name", "country", "systems", "
                            "status", "source", "note")
 #: Columns of a line-flows table.
 LINE_FLOW_COLUMNS = ("system", "design_direction", "reversible", "reverse_countries",
+                     "reverse_pipeline_ids",
                      "reverse_capacity_bcm_y", "reverse_capacity_basis", "current_flow_bcm_y",
                      "current_flow_year", "reverse_flow_bcm_y", "reverse_flow_year",
                      "reversal_cost_musd", "source", "note")
@@ -193,6 +194,7 @@ def line_flows_from_csv(path: str | Path | None = None) -> pd.DataFrame:
     pandas.DataFrame
         Indexed by ``system``: ``design_direction``, ``reversible`` (bool),
         ``reverse_countries`` (tuple of ISO3 codes; empty: every country),
+        ``reverse_pipeline_ids`` (the strings that may run in reverse; empty: all),
         ``reverse_capacity_bcm_y``, ``reverse_capacity_basis``, ``current_flow_bcm_y``,
         ``current_flow_year``, ``reverse_flow_bcm_y``, ``reverse_flow_year``,
         ``reversal_cost_musd`` (NaN where not published), ``source``, ``note``.
@@ -243,6 +245,9 @@ def line_flows_from_csv(path: str | Path | None = None) -> pd.DataFrame:
         rows.append({
             "system": system, "design_direction": direction,
             "reversible": rev in ("yes", "true"), "reverse_countries": countries,
+            "reverse_pipeline_ids": tuple(x.strip() for x in
+                                          str(r["reverse_pipeline_ids"]).split(";")
+                                          if x.strip()),
             **{c: _number(r[c], f"{where}, {c}", problems)
                for c in ("reverse_capacity_bcm_y", "current_flow_bcm_y", "reverse_flow_bcm_y",
                          "reversal_cost_musd")},

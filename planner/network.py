@@ -184,7 +184,7 @@ def _key(x: float, y: float) -> tuple[float, float]:
 
 
 def _flow_attrs(system: str, country: str, flows: pd.DataFrame | None,
-                capacity: float) -> dict[str, object]:
+                capacity: float, pipeline_id: str = "") -> dict[str, object]:
     """Per-direction capacity of a line piece from the line-flows table (NaN: unknown)."""
     nan = float("nan")
     row = flows.loc[system] if flows is not None and system in flows.index else None
@@ -195,7 +195,8 @@ def _flow_attrs(system: str, country: str, flows: pd.DataFrame | None,
                 "reversal_cost_musd": nan, "flow_source": ""}
     # the country limit applies where the piece's country is known (a countries layer)
     reversible = bool(row["reversible"]) and (
-        not row["reverse_countries"] or not country or country in row["reverse_countries"])
+        not row["reverse_countries"] or not country or country in row["reverse_countries"]
+    ) and (not row.get("reverse_pipeline_ids") or pipeline_id in row["reverse_pipeline_ids"])
     cur = float(row["current_flow_bcm_y"])  # type: ignore[arg-type]
     rcap = float(row["reverse_capacity_bcm_y"])  # type: ignore[arg-type]
     rflow = float(row["reverse_flow_bcm_y"])  # type: ignore[arg-type]
@@ -448,14 +449,14 @@ def pipeline_graph(
     projected = gpd.GeoSeries([pc for pc, *_ in pieces], crs=crs)
     geo = projected.to_crs(settings.STORAGE_CRS)
     country = _countries_at(projected, countries)
-    flow_cache: dict[tuple[str, str, float], dict[str, object]] = {}
+    flow_cache: dict[tuple[str, str, float, str], dict[str, object]] = {}
     for (_piece, i, ka, kb), geom_ll, iso in zip(pieces, geo, country, strict=True):
         u, v = node_of[ka], node_of[kb]
-        a = attrs[i]
-        cap = float(a["capacity_bcm_y"])  # type: ignore[arg-type]
-        ck = (str(a["system"]), iso, cap)
+        la = attrs[i]
+        cap = float(la["capacity_bcm_y"])  # type: ignore[arg-type]
+        ck = (str(la["system"]), iso, cap, str(la["pipeline_id"]))
         if ck not in flow_cache:
-            flow_cache[ck] = _flow_attrs(str(a["system"]), iso, flows, cap)
+            flow_cache[ck] = _flow_attrs(*ck[:2], flows, cap, ck[3])
         fa = dict(flow_cache[ck])
         # pieces keep the line's digitised order: ka is upstream of kb along the line
         sign = line_sign[i]
@@ -463,7 +464,7 @@ def pipeline_graph(
         if flow == 0:
             fa["reversible"] = True  # no design direction: either way at design capacity
             fa["spare_reverse_bcm_y"] = fa["spare_design_bcm_y"]
-        g.add_edge(min(u, v), max(u, v), **a, **fa, country=iso, flow=flow,
+        g.add_edge(min(u, v), max(u, v), **la, **fa, country=iso, flow=flow,
                    length_km=float(GEOD.geometry_length(geom_ll)) / 1000.0,
                    geometry=geom_ll if u < v else LineString(geom_ll.coords[::-1]))
     for hub, found in hub_points:
@@ -722,11 +723,12 @@ def reuse_route(
                 cur["ids"].append(data["pipeline_id"])
                 caps = [c for c in (cur["capacity"], cap) if np.isfinite(c)]
                 cur["capacity"] = float(sum(caps)) if caps else float("nan")
-                if reverse:  # a reverse capacity is the system's, not per string
-                    cur["spare"] = float(np.nanmax([cur["spare"], spare]))
+                spares = [c for c in (cur["spare"], spare) if np.isfinite(c)]
+                # a reverse capacity is the system's, not one per string
+                if not spares:
+                    cur["spare"] = float("nan")
                 else:
-                    spares = [c for c in (cur["spare"], spare) if np.isfinite(c)]
-                    cur["spare"] = float(sum(spares)) if spares else float("nan")
+                    cur["spare"] = float(max(spares) if reverse else sum(spares))
     small: list[tuple[object, object, dict[str, object]]] = []
     if volume_bcm_y is not None:
         small = [(a, b, e) for a, b, e in dg.edges(data=True)
