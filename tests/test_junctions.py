@@ -145,3 +145,22 @@ def test_a_study_supplies_its_own_tables(tmp_path):
     hubs, flows = network_tables_for_study(study)
     assert list(hubs["interconnection_id"]) == ["h1"]
     assert "Central Asia–Center" in flows.index  # the package table by default
+
+
+def test_junctions_layer_on_the_map(tmp_path):
+    from planner import webmap
+    from planner.network import junctions_frame
+
+    p = lines(LineString([(60, 45), (62, 45)]), LineString([(61, 45.2), (61, 47)]),
+              systems=["A", "<b>B</b>"])
+    f = tmp_path / "hubs.csv"
+    f.write_text("interconnection_id,name,systems,lon,lat,search_km,source\n"
+                 "h1,Hub <i>,A;<b>B</b>,61,45.1,30,src\n", encoding="utf-8")
+    g = pipeline_graph(p, params=WIDE, interconnections=interconnections_from_csv(f))
+    j = junctions_frame(g)
+    assert set(j["kind"]) == {"interconnection", "interconnection link"}
+    m = webmap.base_map()
+    webmap.add_junctions(m, j)
+    assert "Network junctions" in webmap.layer_names(m)["overlays"]
+    html = webmap.make_offline(m)
+    assert "Hub <i>" not in html and "<b>B</b>" not in html

@@ -165,3 +165,14 @@ def test_cac_reverse_reaches_the_uzbek_network_only_through_karakalpakstan(opera
                                          *[s for *_, s in operating.edges(data="system")
                                            if s.startswith("Karakalpakstan")]])
     assert not nx.has_path(flow_digraph(no_hub), border, tashkent)
+
+
+def test_network_command_prints_the_graph_summary(capsys):
+    from planner.cli import main
+
+    assert main(["network"]) == 0
+    out = capsys.readouterr().out
+    for part in ("connected components", "Junctions by kind", "t_junction",
+                 "Karakalpakstan: Russian gas into the Uzbek network", "Tashkent",
+                 "Demand centres on the network"):
+        assert part in out, part
