@@ -1,4 +1,5 @@
-"""Command-line interface: ``planner layers`` and ``planner study [FILE]``.
+"""Command-line interface: ``planner layers``, ``planner study [FILE]`` and
+``planner network``.
 
 Every expected failure (a bad study or layer file, a place no route can reach, a
 resolution the machine cannot hold, a file that cannot be written) prints one message
@@ -75,6 +76,64 @@ def _study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _network(args: argparse.Namespace) -> int:
+    from planner import settings
+    from planner.interconnections import (
+        interconnections_from_csv,
+        line_flows_from_csv,
+        network_tables_for_study,
+    )
+    from planner.network import (
+        component_summary,
+        junction_summary,
+        pipeline_graph,
+        places_reached,
+    )
+    from planner.study import default_study_path, layers_for_study, load_study, resolve_place
+
+    study = load_study(args.study or default_study_path())
+    layers = layers_for_study(study)
+    hubs, flows = network_tables_for_study(study)
+    if args.interconnections:
+        hubs = interconnections_from_csv(args.interconnections)
+    if args.line_flows:
+        flows = line_flows_from_csv(args.line_flows)
+    g = pipeline_graph(layers.pipelines, statuses=["operating"], interconnections=hubs,
+                       line_flows=flows, countries=layers.countries)
+    comps = component_summary(g, top=args.top)
+    n_comp = len(component_summary(g, top=10**9))
+    print(f"Operating network of study {study.name!r}: {g.number_of_nodes()} nodes, "
+          f"{g.number_of_edges()} edges, {n_comp} connected components")
+    print("\nLargest components:")
+    print(comps.to_string(index=False))
+    print("\nJunctions by kind (near_miss_joined: ends moved to meet, within "
+          "the tolerance):")
+    print(junction_summary(g).to_string(index=False))
+    links = [(d["name"], d["length_km"], d["flow"]) for *_, d in g.edges(data=True)
+             if d["kind"] == "interconnection"]
+    print(f"\nInterconnections applied ({len(hubs)} in the table, {len(links)} links):")
+    for name in dict.fromkeys(n for n, *_ in links):
+        kms = [km for n, km, _ in links if n == name]
+        one_way = any(f != 0 for n, _, f in links if n == name)
+        print(f"  {name}: {len(kms)} link(s), longest {max(kms):.1f} km"
+              + (", one way" if one_way else ""))
+    supply = {p.name: resolve_place(p, layers) for p in study.supply}
+    dests = {p.name: resolve_place(p, layers) for p in study.destinations}
+    places = {k: (v.lon, v.lat) for k, v in {**supply, **dests}.items()}
+    reached = places_reached(g, places, list(supply))
+    print(f"\nSupply points and destinations (on the network: a node within "
+          f"{settings.REACH_KM:g} km; fed_from: supply points whose gas can flow there in "
+          "the allowed directions):")
+    print(reached.to_string(index=False))
+    centres = layers.demand_centres
+    pts = {str(r["name"]) + f" ({r['country']})": (r.geometry.x, r.geometry.y)
+           for _, r in centres.iterrows()}
+    all_c = places_reached(g, pts, [])
+    on = int(all_c["on_network"].sum())
+    print(f"\nDemand centres on the network: {on} of {len(all_c)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
@@ -92,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     p_study.add_argument("--progress", action="store_true",
                          help="show progress bars even when not on a terminal")
     p_study.set_defaults(func=_study)
+
+    p_net = sub.add_parser("network", help="print the existing network as a graph: "
+                           "components, junctions, places it reaches")
+    p_net.add_argument("--study", help="study TOML (default: the shipped default study)")
+    p_net.add_argument("--interconnections", help="your own interconnections CSV")
+    p_net.add_argument("--line-flows", help="your own line-flows CSV")
+    p_net.add_argument("--top", type=int, default=8, help="components to list (default 8)")
+    p_net.set_defaults(func=_network)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

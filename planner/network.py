@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -27,13 +28,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from pyproj import CRS, Geod
-from scipy.spatial import cKDTree
 from shapely import STRtree
 from shapely.geometry import LineString, MultiLineString, Point
-from shapely.ops import linemerge, substring
+from shapely.ops import linemerge
 
 from planner import settings
 from planner.costsurface import CostSurface
+from planner.interconnections import line_flows_from_csv
 from planner.routing import (
     SNAP_KM,
     Place,
@@ -51,27 +52,12 @@ log = logging.getLogger(__name__)
 
 GEOD = Geod(ellps="WGS84")
 
-#: Design flow direction of systems whose direction is published. Lines not listed are
-#: treated as bidirectional (``direction`` "unknown"). Central Asia–Center was built for
-#: northward flow (Turkmenistan/Uzbekistan to Russia) and has carried Russian gas south to
-#: Uzbekistan since October 2023 (Gazprom, QazaqGaz and Uztransgaz announcements).
+#: Design flow direction of each system whose direction is published, from
+#: ``planner/data/line_flows.csv`` (each row cites its source). Lines not listed are
+#: treated as bidirectional (``direction`` "unknown").
 DESIGN_FLOW: dict[str, str] = {
-    "Central Asia–Center": "north",
-    "Bukhara–Ural": "north",
-    "Okarem–Beyneu": "north",
-    "Central Asia–China": "east",
-    "Bukhara–Tashkent–Bishkek–Almaty": "east",
-    "Beineu–Bozoi–Shymkent": "east",
-    "Gazli–Shymkent": "east",
-    "Gazli–Nukus": "west",
-    "Makat–North Caucasus": "west",
-    "Orenburg–Novopskov": "west",
-    "Soyuz": "west",
-    "West–East 1": "east",
-    "West–East 2": "east",
-    "West–East 3": "east",
-    "West–East 4": "east",
-}
+    str(s): str(d) for s, d in line_flows_from_csv()["design_direction"].items()
+    if d != "unknown"}
 
 
 @dataclass(frozen=True)
@@ -81,8 +67,9 @@ class NetworkParams:
     Attributes
     ----------
     snap_km
-        Line ends (and junctions) closer than this become one node (estimate: GEM
-        geometries are digitised at about this accuracy).
+        Junction tolerance: line ends closer than this to each other become one node, and
+        an end closer than this to another line joins it there (a T-junction). Estimate:
+        GEM geometries are digitised at about this accuracy.
     tap_spacing_km
         Lines are cut into pieces of at most this length; new links can tap every cut.
     reuse_statuses
@@ -93,7 +80,8 @@ class NetworkParams:
         cost"); an upper bound when spare capacity exists, to calibrate.
     reverse_factor
         Extra factor for flow against the design direction (compressor stations and
-        metering reconfigured): estimate 1.2.
+        metering reconfigured): estimate 1.2. Reverse flow is only allowed where the
+        line-flows table says the line can be reversed.
     max_link_km
         New links to the network are searched within this straight-line distance of a place.
     """
@@ -134,10 +122,107 @@ def _flow_sign(line: LineString, direction: str) -> int:
 
 #: Numeric pipeline columns an edge carries (NaN where the layer has none).
 _NUMERIC_ATTRS = ("capacity_bcm_y", "diameter_mm", "max_pressure_mpa", "parallel_strings")
+#: Node kinds, from most to least specific (a node takes the first that applies).
+NODE_KINDS = ("interconnection", "t_junction", "end_junction", "joint", "tap", "end")
+#: Cut marks closer than this (m) along one line are one mark.
+_SAME_MARK_M = 1.0
+#: Ends closer than this (m) touch (after the gaps are closed).
+_TOUCH_M = 0.01
 
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _close_gaps(lines: list[LineString], crs: str, tol: float) -> list[LineString]:
+    """Ends within ``tol`` of each other snapped together, dangling ends within ``tol`` of
+    another line extended onto it (momepy), the rest led to the nearest point (shapely)."""
+    import momepy
+
+    if not lines:
+        return []
+    gdf = gpd.GeoDataFrame(geometry=lines, crs=crs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # moved to neatnet; same algorithm
+        closed = momepy.close_gaps(gdf, tol)
+        ext = momepy.extend_lines(gpd.GeoDataFrame(geometry=closed, crs=crs), tol)
+    out = [g if isinstance(g, LineString) else lines[i] for i, g in enumerate(ext.geometry)]
+    # Ends that extension along the line's own heading does not bring onto another line
+    # (a near miss beside it): add the shortest segment to the nearest line within tol.
+    ends = [Point(xy) for ln in out for xy in (ln.coords[0], ln.coords[-1])]
+    pairs = STRtree(out).query(ends, predicate="dwithin", distance=tol).T
+    near_of: dict[int, list[int]] = {}
+    for e, j in pairs:
+        if int(j) != int(e) // 2:
+            near_of.setdefault(int(e), []).append(int(j))
+    for e, near in near_of.items():
+        i, first = e // 2, e % 2 == 0
+        coords = list(out[i].coords)
+        end = Point(coords[0] if first else coords[-1])
+        if any(out[j].distance(end) <= _TOUCH_M for j in near):
+            continue
+        j = min(near, key=lambda k: out[k].distance(end))
+        onto = out[j].interpolate(out[j].project(end))
+        out[i] = LineString([onto.coords[0], *coords] if first else [*coords, onto.coords[0]])
+    return out
+
+
+@dataclass
+class _NodeInfo:
+    """What meets at a node while the graph is built."""
+
+    xy: tuple[float, float]
+    kinds: set[str] = field(default_factory=set)
+    ends: set[str] = field(default_factory=set)  # pipeline ids whose line ends here
+    lines: set[int] = field(default_factory=set)  # lines with a piece ending here
+    hub: str = ""
+
+
+def _key(x: float, y: float) -> tuple[float, float]:
+    """Node key: coordinates on a 1 cm grid, so that ends placed on one point meet."""
+    return (round(float(x), 2), round(float(y), 2))
+
+
+def _flow_attrs(system: str, country: str, flows: pd.DataFrame | None,
+                capacity: float, pipeline_id: str = "") -> dict[str, object]:
+    """Per-direction capacity of a line piece from the line-flows table (NaN: unknown)."""
+    nan = float("nan")
+    row = flows.loc[system] if flows is not None and system in flows.index else None
+    if row is None:
+        return {"direction": "unknown", "reversible": False, "reverse_capacity_bcm_y": nan,
+                "current_flow_bcm_y": nan, "reverse_flow_bcm_y": nan,
+                "spare_design_bcm_y": capacity, "spare_reverse_bcm_y": nan,
+                "reversal_cost_musd": nan, "flow_source": ""}
+    # the country limit applies where the piece's country is known (a countries layer)
+    reversible = bool(row["reversible"]) and (
+        not row["reverse_countries"] or not country or country in row["reverse_countries"]
+    ) and (not row.get("reverse_pipeline_ids") or pipeline_id in row["reverse_pipeline_ids"])
+    cur = float(row["current_flow_bcm_y"])  # type: ignore[arg-type]
+    rcap = float(row["reverse_capacity_bcm_y"])  # type: ignore[arg-type]
+    rflow = float(row["reverse_flow_bcm_y"])  # type: ignore[arg-type]
+    return {
+        "direction": str(row["design_direction"]), "reversible": reversible,
+        "reverse_capacity_bcm_y": rcap if reversible else 0.0,
+        "current_flow_bcm_y": cur, "reverse_flow_bcm_y": rflow,
+        "spare_design_bcm_y": capacity - (cur if np.isfinite(cur) else 0.0),
+        "spare_reverse_bcm_y": (rcap - (rflow if np.isfinite(rflow) else 0.0)
+                                if reversible else 0.0),
+        "reversal_cost_musd": float(row["reversal_cost_musd"]),  # type: ignore[arg-type]
+        "flow_source": str(row["source"]),
+    }
+
+
+def _hub_point(row: pd.Series, lines: list[LineString], attrs: list[dict[str, object]],
+               crs: str) -> Point | None:
+    """A hub's point in the projected CRS: its lon/lat, or its km point along a system."""
+    if np.isfinite(row["lon"]) and np.isfinite(row["lat"]):
+        p = gpd.GeoSeries([Point(row["lon"], row["lat"])], crs=settings.STORAGE_CRS).to_crs(crs)
+        return Point(p.iloc[0].coords[0])
+    own = [ln for ln, a in zip(lines, attrs, strict=True) if a["system"] == row["km_system"]]
+    if not own:
+        return None
+    longest = max(own, key=lambda ln: ln.length)
+    return longest.interpolate(min(float(row["km"]) * 1000.0, longest.length))
 
 
 def pipeline_graph(
@@ -146,34 +231,69 @@ def pipeline_graph(
     params: NetworkParams | None = None,
     crs: str = settings.STUDY_CRS,
     statuses: Sequence[str] | None = None,
+    interconnections: pd.DataFrame | None = None,
+    line_flows: pd.DataFrame | None = None,
+    countries: gpd.GeoDataFrame | None = None,
 ) -> nx.MultiGraph:
-    """The pipelines as a graph (nodes at ends and junctions, snapped within a tolerance).
+    """The pipelines as one graph with real junctions, as the system is operated.
 
-    A line's end closer than ``params.snap_km`` to another line's interior splits that
-    line there (a T-junction); ends closer than ``snap_km`` to each other become one node.
-    Lines that cross without an end near the other are not connected: a crossing is not a
-    junction.
+    Junctions (tolerance ``params.snap_km``):
+
+    - line ends closer than the tolerance are merged into one node and a dangling end
+      within the tolerance of another line is extended onto it (``momepy.close_gaps`` and
+      ``momepy.extend_lines``); a line is split where another line's end lies on it
+      (a *T-junction*);
+    - lines that cross, or pass close, without an end near the other are **not** joined
+      (pipelines often cross without a connection), unless an interconnection says so;
+    - each row of ``interconnections`` joins its systems at its point: every named
+      system's line nearest to the point (within the row's ``search_km``) is split there
+      and the pieces are linked by an *interconnection* edge (the gap, straight; length 0
+      where the lines meet), in the row's direction only when it gives one.
 
     Parameters
     ----------
     pipelines
         The pipelines layer (EPSG:4326), with ``pipeline_id``, ``name``, ``status`` and
-        optionally ``system``, ``capacity_bcm_y``.
+        optionally ``system``, ``capacity_bcm_y``, ``diameter_mm``, ``max_pressure_mpa``,
+        ``parallel_strings``, ``max_pressure_basis``.
     params
         :class:`NetworkParams` (tolerance, piece length).
     crs
         Projected CRS in which distances are measured.
     statuses
         Keep only lines with these statuses (lower case); default: all.
+    interconnections
+        Table of :func:`planner.interconnections.interconnections_from_csv` (default: the
+        package table; an empty frame joins nothing). Rows naming systems absent from
+        ``pipelines`` join the systems that are present.
+    line_flows
+        Table of :func:`planner.interconnections.line_flows_from_csv` (default: the
+        package table): design direction, reversibility, flows per direction.
+    countries
+        Countries layer (``iso_a3``): each edge's ``country`` is the one its midpoint is in.
 
     Returns
     -------
     networkx.MultiGraph
-        Nodes with ``lon``, ``lat``, ``x``, ``y``; edges with ``pipeline_id``, ``name``,
-        ``system``, ``status``, ``capacity_bcm_y``, ``diameter_mm``, ``max_pressure_mpa``,
-        ``parallel_strings``, ``max_pressure_basis``, ``direction``, ``flow``
-        (+1: design flow from the lower to the higher node id, -1: the other way, 0:
-        unknown), ``length_km`` and ``geometry`` (EPSG:4326).
+        Graph attribute ``crs``. **Nodes** (integers): ``x``, ``y`` (in ``crs``), ``lon``,
+        ``lat``, ``kind`` (one of :data:`NODE_KINDS`: ``interconnection``,
+        ``t_junction``, ``end_junction`` (ends of different lines merged), ``joint``
+        (parts of one line), ``tap`` (a cut every ``tap_spacing_km``), ``end``),
+        ``snapped_m`` (how far the farthest line end was moved to meet here; > 0 for a
+        near miss joined), ``systems`` (sorted names) and ``interconnection`` (the hub's
+        id, or ""). **Edges** are stored from the lower to the higher node id:
+        ``kind`` ("line" or "interconnection"), ``pipeline_id``, ``name``, ``system``,
+        ``status``, ``country`` (ISO3, "" without ``countries``), ``length_km``
+        (geodesic), ``geometry`` (EPSG:4326, from the lower node), ``capacity_bcm_y``
+        (design, in the design direction), ``diameter_mm``, ``max_pressure_mpa``,
+        ``parallel_strings``, ``max_pressure_basis``, ``direction`` (design, compass),
+        ``flow`` (+1: design flow from the lower to the higher node id, -1: the other way,
+        0: either way), ``reversible`` (flow against ``flow`` allowed),
+        ``reverse_capacity_bcm_y``, ``current_flow_bcm_y`` and ``reverse_flow_bcm_y``
+        (published flows, NaN where not), ``spare_design_bcm_y`` and
+        ``spare_reverse_bcm_y`` (capacity left for a new flow in each direction; NaN:
+        unknown), ``reversal_cost_musd`` and ``flow_source``. See
+        :func:`spare_capacity` for the capacity from one node to another.
 
     Examples
     --------
@@ -186,8 +306,14 @@ def pipeline_graph(
     >>> g = pipeline_graph(p, params=NetworkParams(tap_spacing_km=1000))
     >>> g.number_of_nodes(), g.number_of_edges()   # A split at the T-junction with B
     (4, 3)
+    >>> sorted(k for _, k in g.nodes(data="kind"))
+    ['end', 'end', 'end', 't_junction']
     """
+    from planner.interconnections import interconnections_from_csv
+
     p = params or NetworkParams()
+    hubs = interconnections_from_csv() if interconnections is None else interconnections
+    flows = line_flows_from_csv() if line_flows is None else line_flows
     gdf = pipelines
     if statuses is not None:
         keep = {s.lower() for s in statuses}
@@ -197,99 +323,255 @@ def pipeline_graph(
     proj = gdf.to_crs(crs)
     tol = p.snap_km * 1000.0
 
-    lines: list[LineString] = []
+    raw: list[LineString] = []
     attrs: list[dict[str, object]] = []
     for (_, row), geom in zip(gdf.iterrows(), proj.geometry, strict=True):
         system = row.get("system") if isinstance(row.get("system"), str) else row["name"]
-        direction = DESIGN_FLOW.get(str(system), "unknown")
         for part in _parts(geom):
             if part.length <= 0:
                 continue
-            lines.append(part)
+            raw.append(part)
             num = pd.to_numeric(pd.Series([row.get(c) for c in _NUMERIC_ATTRS]),
                                 errors="coerce")
             attrs.append({
-                "pipeline_id": str(row["pipeline_id"]), "name": str(row["name"]),
-                "system": str(system), "status": str(row["status"]),
+                "kind": "line", "pipeline_id": str(row["pipeline_id"]),
+                "name": str(row["name"]), "system": str(system), "status": str(row["status"]),
                 **{c: float(v) if pd.notna(v) else float("nan")
                    for c, v in zip(_NUMERIC_ATTRS, num, strict=True)},
                 "max_pressure_basis": _text(row.get("max_pressure_basis")),
-                "direction": direction,
             })
-
-    # Split points: every line's ends, where they touch another line's interior.
-    cuts: list[list[float]] = [[0.0, ln.length] for ln in lines]
-    tree = STRtree(lines)
-    for i, ln in enumerate(lines):
-        for end in (Point(ln.coords[0]), Point(ln.coords[-1])):
-            for j in tree.query(end.buffer(tol)):
-                j = int(j)
-                if j == i:
-                    continue
-                other = lines[j]
-                if other.distance(end) > tol:
-                    continue
-                at = other.project(end)
-                if tol < at < other.length - tol:
-                    cuts[j].append(at)
-
-    pieces: list[tuple[LineString, int, int]] = []  # (piece, line index, flow sign)
-    for i, ln in enumerate(lines):
-        sign = _flow_sign(ln, str(attrs[i]["direction"]))
-        marks = sorted(set(cuts[i]))
-        fine: list[float] = []
-        step = p.tap_spacing_km * 1000.0
-        for a, b in itertools.pairwise(marks):
-            n = max(1, int(np.ceil((b - a) / step)))
-            fine.extend(np.linspace(a, b, n + 1)[:-1].tolist())
-        fine.append(marks[-1])
-        for a, b in itertools.pairwise(fine):
-            if b - a <= 1.0:
-                continue
-            piece = substring(ln, a, b)
-            if isinstance(piece, LineString) and piece.length > 0:
-                pieces.append((piece, i, sign))
-
-    # Snap piece ends into nodes (union-find over pairs closer than the tolerance).
-    ends = np.array([c for pc, _, _ in pieces for c in (pc.coords[0], pc.coords[-1])])
-    parent = np.arange(len(ends))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = int(parent[a])
-        return a
-
-    if len(ends):
-        for a, b in cKDTree(ends).query_pairs(tol):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(i) for i in range(len(ends))])
-    uniq, node_of = np.unique(roots, return_inverse=True)
-    g = nx.MultiGraph(crs=crs)
-    if len(ends):
-        nx_ = np.bincount(node_of, weights=ends[:, 0]) / np.bincount(node_of)
-        ny_ = np.bincount(node_of, weights=ends[:, 1]) / np.bincount(node_of)
-        lon, lat = gpd.GeoSeries(gpd.points_from_xy(nx_, ny_), crs=crs).to_crs(
-            settings.STORAGE_CRS).pipe(lambda s: (s.x.to_numpy(), s.y.to_numpy()))
-        for n in range(len(uniq)):
-            g.add_node(int(n), x=float(nx_[n]), y=float(ny_[n]), lon=float(lon[n]),
-                       lat=float(lat[n]))
-    geo = gpd.GeoSeries([pc for pc, _, _ in pieces], crs=crs).to_crs(settings.STORAGE_CRS)
-    for k, ((_, i, sign), ll) in enumerate(zip(pieces, geo, strict=True)):
-        u, v = int(node_of[2 * k]), int(node_of[2 * k + 1])
-        if u == v:
+    lines = _close_gaps(raw, crs, tol)
+    # Cut marks per line: (distance along, exact point or None, kind, hub id).
+    marks: list[list[tuple[float, tuple[float, float] | None, str, str]]] = [
+        [(0.0, ln.coords[0], "end", ""), (ln.length, ln.coords[-1], "end", "")]
+        for ln in lines]
+    ends = [Point(xy) for ln in lines for xy in (ln.coords[0], ln.coords[-1])]
+    for e, j in STRtree(lines).query(ends, predicate="dwithin", distance=_TOUCH_M).T:
+        i, j = int(e) // 2, int(j)
+        at = lines[j].project(ends[e])
+        if j != i and _SAME_MARK_M < at < lines[j].length - _SAME_MARK_M:
+            marks[j].append((at, ends[e].coords[0], "t_junction", ""))
+    hub_points: list[tuple[pd.Series, list[tuple[str, tuple[float, float]]]]] = []
+    systems_present = {str(a["system"]) for a in attrs}
+    for _, hub in hubs.iterrows():
+        if len(set(hub["systems"]) & systems_present) < 2:
             continue
-        # flow: +1 if the design flow runs from min(u, v) to max(u, v)
+        centre = _hub_point(hub, lines, attrs, crs)
+        if centre is None:
+            continue
+        found: list[tuple[str, tuple[float, float]]] = []
+        for system in hub["systems"]:
+            own = [i for i, a in enumerate(attrs) if a["system"] == system]
+            if not own:
+                continue
+            dist = {i: lines[i].distance(centre) for i in own}
+            best = min(dist.values())
+            if best > float(hub["search_km"]) * 1000.0:
+                log.warning("interconnection %s: no line of %s within %g km of its point",
+                            hub["interconnection_id"], system, hub["search_km"])
+                continue
+            for i in own:  # every parallel string as close as the nearest
+                if dist[i] <= best + 100.0:
+                    at = lines[i].project(centre)
+                    xy = lines[i].interpolate(at).coords[0]
+                    marks[i].append((at, xy, "interconnection", str(hub["interconnection_id"])))
+                    found.append((system, xy))
+        if len({s for s, _ in found}) >= 2:
+            hub_points.append((hub, found))
+
+    # Pieces between consecutive marks (and every tap_spacing_km).
+    node_info: dict[tuple[float, float], _NodeInfo] = {}
+
+    def note(xy: tuple[float, float], kind: str, hub: str = "") -> tuple[float, float]:
+        k = _key(*xy)
+        info = node_info.setdefault(k, _NodeInfo(xy))
+        info.kinds.add(kind)
+        if hub:
+            info.hub = hub
+        return k
+
+    pieces: list[tuple[LineString, int, tuple[float, float], tuple[float, float]]] = []
+    step = p.tap_spacing_km * 1000.0
+    design = [str(flows["design_direction"].get(str(a["system"]), "unknown")) for a in attrs]
+    # design flow along the digitised order, from the whole line (not a meandering piece)
+    line_sign = [_flow_sign(ln, d) for ln, d in zip(lines, design, strict=True)]
+    for i, ln in enumerate(lines):
+        ms = sorted(marks[i], key=lambda m: m[0])
+        merged: list[tuple[float, tuple[float, float] | None, str, str]] = []
+        for m in ms:
+            if merged and m[0] - merged[-1][0] <= _SAME_MARK_M:
+                keep_m = merged[-1] if merged[-1][2] != "end" or m[2] == "end" else m
+                if m[2] == "interconnection":
+                    keep_m = (keep_m[0], keep_m[1], "interconnection", m[3])
+                merged[-1] = keep_m
+            else:
+                merged.append(m)
+        fine: list[tuple[float, tuple[float, float], str, str]] = []
+        for a, b in itertools.pairwise(merged):
+            fine.append((a[0], a[1] or ln.interpolate(a[0]).coords[0], a[2], a[3]))
+            n = max(1, int(np.ceil((b[0] - a[0]) / step)))
+            for d in np.linspace(a[0], b[0], n + 1)[1:-1]:
+                fine.append((float(d), ln.interpolate(float(d)).coords[0], "tap", ""))
+        last = merged[-1]
+        fine.append((last[0], last[1] or ln.interpolate(last[0]).coords[0], last[2], last[3]))
+        # the line's own vertices between two marks (substring, vectorised per line)
+        verts = np.asarray(ln.coords)
+        along = np.r_[0.0, np.cumsum(np.hypot(*np.diff(verts, axis=0).T))]
+        for a, b in itertools.pairwise(fine):
+            if b[0] - a[0] <= 0:
+                continue
+            inner = verts[(along > a[0]) & (along < b[0])]
+            piece = LineString([a[1], *map(tuple, inner), b[1]])
+            ka, kb = note(a[1], a[2], a[3]), note(b[1], b[2], b[3])
+            if ka == kb:
+                continue
+            for k, m in ((ka, a), (kb, b)):
+                if m[2] == "end":
+                    node_info[k].ends.add(str(attrs[i]["pipeline_id"]))
+            pieces.append((piece, i, ka, kb))
+            node_info[ka].lines.add(i)
+            node_info[kb].lines.add(i)
+
+    keys = list(node_info)
+    node_of = {k: n for n, k in enumerate(keys)}
+    xy = np.array([node_info[k].xy for k in keys]) if keys else np.zeros((0, 2))
+    g = nx.MultiGraph(crs=crs)
+    if len(keys):
+        ll = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=crs).to_crs(
+            settings.STORAGE_CRS)
+        for n, k in enumerate(keys):
+            g.add_node(n, x=float(xy[n, 0]), y=float(xy[n, 1]), lon=float(ll.iloc[n].x),
+                       lat=float(ll.iloc[n].y),
+                       # how far the lines meeting here had to move (0: they touched)
+                       snapped_m=max((raw[i].distance(Point(xy[n])) for i in node_info[k].lines),
+                                     default=0.0),
+                       interconnection=node_info[k].hub)
+    projected = gpd.GeoSeries([pc for pc, *_ in pieces], crs=crs)
+    geo = projected.to_crs(settings.STORAGE_CRS)
+    country = _countries_at(projected, countries)
+    flow_cache: dict[tuple[str, str, float, str], dict[str, object]] = {}
+    for (_piece, i, ka, kb), geom_ll, iso in zip(pieces, geo, country, strict=True):
+        u, v = node_of[ka], node_of[kb]
+        la = attrs[i]
+        cap = float(la["capacity_bcm_y"])  # type: ignore[arg-type]
+        ck = (str(la["system"]), iso, cap, str(la["pipeline_id"]))
+        if ck not in flow_cache:
+            flow_cache[ck] = _flow_attrs(*ck[:2], flows, cap, ck[3])
+        fa = dict(flow_cache[ck])
+        # pieces keep the line's digitised order: ka is upstream of kb along the line
+        sign = line_sign[i]
         flow = 0 if sign == 0 else (sign if u < v else -sign)
-        g.add_edge(min(u, v), max(u, v), **attrs[i], flow=flow,
-                   length_km=float(GEOD.geometry_length(ll)) / 1000.0,
-                   geometry=ll if u < v else LineString(ll.coords[::-1]))
-    log.info("pipeline graph: %d nodes, %d edges from %d lines", g.number_of_nodes(),
-             g.number_of_edges(), len(gdf))
+        if flow == 0:
+            fa["reversible"] = True  # no design direction: either way at design capacity
+            fa["spare_reverse_bcm_y"] = fa["spare_design_bcm_y"]
+        g.add_edge(min(u, v), max(u, v), **la, **fa, country=iso, flow=flow,
+                   length_km=float(GEOD.geometry_length(geom_ll)) / 1000.0,
+                   geometry=geom_ll if u < v else LineString(geom_ll.coords[::-1]))
+    for hub, found in hub_points:
+        _link_hub(g, hub, [(s, node_of[_key(*pt)]) for s, pt in found], crs)
+    for n in g.nodes:
+        g.nodes[n]["kind"] = _node_kind(g, n, node_info[keys[n]])
+        g.nodes[n]["systems"] = sorted({str(d["system"]) for *_, d in g.edges(n, data=True)})
+    log.info("pipeline graph: %d nodes, %d edges from %d lines, %d interconnections",
+             g.number_of_nodes(), g.number_of_edges(), len(gdf), len(hub_points))
     return g
 
+
+def _countries_at(geo: gpd.GeoSeries, countries: gpd.GeoDataFrame | None) -> list[str]:
+    """ISO3 of the country each line's midpoint is in ("" outside or without a layer)."""
+    if countries is None or not len(geo):
+        return [""] * len(geo)
+    mid = gpd.GeoDataFrame(geometry=geo.interpolate(0.5, normalized=True), crs=geo.crs)
+    hit = gpd.sjoin(mid, countries[["iso_a3", "geometry"]].to_crs(geo.crs), how="left",
+                    predicate="within")
+    hit = hit[~hit.index.duplicated()]
+    return [c if isinstance(c, str) else "" for c in hit["iso_a3"]]
+
+
+def _link_hub(g: nx.MultiGraph, hub: pd.Series, nodes: list[tuple[str, int]], crs: str
+              ) -> None:
+    """Interconnection edges joining a hub's systems (a star from the first system)."""
+    first_system = nodes[0][0]
+    heads = [n for s, n in nodes if s == first_system]
+    for system, n in nodes:
+        if system == first_system:
+            continue
+        head = min(heads, key=lambda h: np.hypot(g.nodes[h]["x"] - g.nodes[n]["x"],
+                                                 g.nodes[h]["y"] - g.nodes[n]["y"]))
+        if head == n:
+            continue
+        u, v = min(head, n), max(head, n)
+        line = LineString([(g.nodes[u]["lon"], g.nodes[u]["lat"]),
+                           (g.nodes[v]["lon"], g.nodes[v]["lat"])])
+        direction = hub["direction"]
+        flow = 0
+        if direction != "both":
+            src, dst = direction
+            if {first_system, system} == {src, dst}:
+                from_node = head if first_system == src else n
+                flow = 1 if from_node == u else -1
+        cap = float(hub["capacity_bcm_y"])
+        g.add_edge(u, v, kind="interconnection", pipeline_id=f"IC:{hub['interconnection_id']}",
+                   name=str(hub["name"]), system=f"{hub['name']} interconnection",
+                   status=str(hub["status"]).capitalize(), country=str(hub["country"]),
+                   capacity_bcm_y=cap, diameter_mm=float("nan"),
+                   max_pressure_mpa=float("nan"), parallel_strings=float("nan"),
+                   max_pressure_basis="", direction="unknown" if flow == 0 else "table",
+                   flow=flow, reversible=flow == 0, reverse_capacity_bcm_y=cap if flow == 0
+                   else 0.0, current_flow_bcm_y=float("nan"), reverse_flow_bcm_y=float("nan"),
+                   spare_design_bcm_y=cap, spare_reverse_bcm_y=cap if flow == 0 else 0.0,
+                   reversal_cost_musd=float("nan"), flow_source=str(hub["source"]),
+                   length_km=float(GEOD.geometry_length(line)) / 1000.0, geometry=line)
+
+
+def _node_kind(g: nx.MultiGraph, n: int, info: _NodeInfo) -> str:
+    kinds, ends = info.kinds, info.ends
+    if info.hub or any(d["kind"] == "interconnection" for *_, d in g.edges(n, data=True)):
+        return "interconnection"
+    if "t_junction" in kinds:
+        return "t_junction"
+    if len(ends) >= 2:
+        return "end_junction"
+    if g.degree(n) <= 1:
+        return "end"
+    return "joint" if ends else "tap"
+
+
+def without_systems(graph: nx.MultiGraph, systems: Iterable[str]) -> nx.MultiGraph:
+    """A read-only view of ``graph`` without the edges of ``systems`` (a corridor).
+
+    Examples
+    --------
+    >>> g = nx.MultiGraph()
+    >>> _ = g.add_edge(0, 1, system="A"); _ = g.add_edge(1, 2, system="B")
+    >>> sorted(d["system"] for *_, d in without_systems(g, ["B"]).edges(data=True))
+    ['A']
+    """
+    drop = set(systems)
+    hidden = [(u, v, k) for u, v, k, s in graph.edges(keys=True, data="system") if s in drop]
+    return nx.restricted_view(graph, [], hidden)
+
+
+def spare_capacity(data: Mapping[str, object], from_node: int, to_node: int) -> float:
+    """Capacity left for a new flow on an edge from ``from_node`` to ``to_node`` (bcm/y).
+
+    0 where flow that way is not allowed (against the design direction of a line that
+    cannot be reversed); NaN where the capacity is not known.
+
+    Examples
+    --------
+    >>> e = {"flow": 1, "reversible": False, "spare_design_bcm_y": 10.0,
+    ...      "spare_reverse_bcm_y": 0.0}
+    >>> spare_capacity(e, 0, 1), spare_capacity(e, 1, 0)
+    (10.0, 0.0)
+    """
+    flow = int(data["flow"])  # type: ignore[call-overload]
+    along = 1 if from_node < to_node else -1
+    if flow == 0 or along == flow:
+        return float(data["spare_design_bcm_y"])  # type: ignore[arg-type]
+    if not data.get("reversible", False):
+        return 0.0
+    return float(data["spare_reverse_bcm_y"])  # type: ignore[arg-type]
 
 # --- reuse routes -----------------------------------------------------------------------
 
@@ -380,9 +662,10 @@ def reuse_route(
     """The cheapest route that reuses existing lines and builds new links only where needed.
 
     The combined graph holds the existing edges (status in ``params.reuse_statuses``) at
-    ``reuse_factor`` × km, against the design flow at ``reverse_factor`` more (or not at
-    all without ``allow_reverse``), lines whose known capacity is below ``volume_bcm_y``
-    left out; new links from each place to the network nodes within
+    ``reuse_factor`` × km, against the design flow at ``reverse_factor`` more (only on
+    lines the graph marks ``reversible``, and not at all without ``allow_reverse``),
+    pieces whose known capacity left in the direction used (:func:`spare_capacity`) is
+    below ``volume_bcm_y`` left out; new links from each place to the network nodes within
     ``params.max_link_km`` (least-cost paths on ``surface``); and the direct greenfield
     route, unless ``require_reuse`` (then the route must go through the network, even
     when building new would be cheaper, so that a corridor can be costed as such).
@@ -425,24 +708,34 @@ def reuse_route(
         lo, hi = min(u, v), max(u, v)  # geometry and flow are stored from lo to hi
         for a, b, along in ((lo, hi, 1), (hi, lo, -1)):
             reverse = data["flow"] != 0 and along != data["flow"]
-            if reverse and not allow_reverse:
+            # against the design flow only where the line-flows table allows it
+            if reverse and not (allow_reverse and data.get("reversible", True)):
                 continue
+            spare = spare_capacity(data, a, b) if "spare_design_bcm_y" in data else cap
             cost = base * (p.reverse_factor if reverse else 1.0)
             cur = dg.get_edge_data(a, b)
             if cur is None or cost < cur["cost"] - 1e-9:
                 dg.add_edge(a, b, cost=cost, kind="reuse", data=data, reverse=reverse,
-                            forward=(a == lo), ids=[data["pipeline_id"]], capacity=cap)
+                            forward=(a == lo), ids=[data["pipeline_id"]], capacity=cap,
+                            spare=spare)
             elif abs(cost - cur["cost"]) <= 1e-9 and cur["data"]["system"] == data["system"]:
                 # parallel strings of one system: capacities add up
                 cur["ids"].append(data["pipeline_id"])
                 caps = [c for c in (cur["capacity"], cap) if np.isfinite(c)]
                 cur["capacity"] = float(sum(caps)) if caps else float("nan")
+                spares = [c for c in (cur["spare"], spare) if np.isfinite(c)]
+                # a reverse capacity is the system's, not one per string
+                if not spares:
+                    cur["spare"] = float("nan")
+                else:
+                    cur["spare"] = float(max(spares) if reverse else sum(spares))
+    small: list[tuple[object, object, dict[str, object]]] = []
     if volume_bcm_y is not None:
-        small = [(a, b) for a, b, e in dg.edges(data=True)
-                 if np.isfinite(e["capacity"]) and e["capacity"] < volume_bcm_y]
-        dg.remove_edges_from(small)
-        log.info("reuse: %d directed pieces below %.1f bcm/y left out", len(small),
-                 volume_bcm_y)
+        small = [(a, b, e) for a, b, e in dg.edges(data=True)
+                 if np.isfinite(e["spare"]) and e["spare"] < volume_bcm_y]
+        dg.remove_edges_from([(a, b) for a, b, _ in small])
+        log.info("reuse: %d directed pieces with less than %.1f bcm/y spare left out",
+                 len(small), volume_bcm_y)
     o_links = _links(surface, o, graph, p.max_link_km)
     d_links = _links(surface, d, graph, p.max_link_km)
     for n, (c, path) in o_links.items():
@@ -456,10 +749,8 @@ def reuse_route(
     try:
         nodes = nx.dijkstra_path(dg, "origin", "destination", weight="cost")
     except nx.NetworkXNoPath as exc:
-        raise UnreachableError(
-            f"{d.name!r} cannot be reached from {o.name!r}"
-            + (" through the existing network (new links are searched within "
-               f"{p.max_link_km:g} km of each place)" if require_reuse else "")) from exc
+        raise UnreachableError(_no_path_reason(dg, small, o.name, d.name, volume_bcm_y,
+                                               p.max_link_km, require_reuse)) from exc
 
     legs: list[dict[str, object]] = []
     for a, b in itertools.pairwise(nodes):
@@ -539,6 +830,33 @@ def reuse_route(
     return ReuseRoute(route, legs_gdf, km_by)
 
 
+def _no_path_reason(dg: nx.DiGraph, small: list[tuple[object, object, dict[str, object]]],
+                    origin: str, destination: str, volume: float | None, max_link_km: float,
+                    require_reuse: bool) -> str:
+    """Why no route was found: too little capacity left (naming the lines), or no path."""
+    if small:
+        full = dg.copy()
+        full.add_edges_from(small)
+        try:
+            nodes = nx.dijkstra_path(full, "origin", "destination", weight="cost")
+        except nx.NetworkXNoPath:
+            nodes = []
+        short: dict[str, float] = {}
+        for a, b in itertools.pairwise(nodes):
+            e = full[a][b]
+            if not dg.has_edge(a, b) and e.get("kind") == "reuse":
+                name = f"{e['data']['system']}{' reversed' if e['reverse'] else ''}"
+                short[name] = min(short.get(name, float("inf")), float(e["spare"]))
+        if short:
+            left = "; ".join(f"{k}: {v:.2f} bcm/y left" for k, v in short.items())
+            return (f"{destination!r} is connected to {origin!r} through the existing "
+                    f"network, but no route there has {volume:g} bcm/y of capacity left "
+                    f"({left})")
+    return (f"{destination!r} cannot be reached from {origin!r}"
+            + (" through the existing network (new links are searched within "
+               f"{max_link_km:g} km of each place)" if require_reuse else ""))
+
+
 def _profile(surface: CostSurface, line: LineString
              ) -> tuple[np.ndarray, np.ndarray, str, dict[str, float]]:
     """Distance (km) and elevation (m) along a lon/lat line, sampled at the grid spacing,
@@ -585,6 +903,177 @@ def network_summary(graph: nx.MultiGraph) -> pd.DataFrame:
             .agg(pieces=("length_km", "size"), length_km=("length_km", "sum")))
 
 
+def flow_digraph(graph: nx.MultiGraph, statuses: Sequence[str] = ("operating",)
+                 ) -> nx.DiGraph:
+    """The directions gas may take: an arc u → v for every edge that can carry a new flow
+    that way (:func:`spare_capacity` not 0), with ``spare_bcm_y`` (summed over parallel
+    edges; NaN when any is unknown), ``length_km`` and ``system``.
+
+    Examples
+    --------
+    >>> g = nx.MultiGraph()
+    >>> _ = g.add_edge(0, 1, flow=1, reversible=False, spare_design_bcm_y=5.0,
+    ...                spare_reverse_bcm_y=0.0, length_km=10.0, system="A", status="Operating")
+    >>> sorted(flow_digraph(g).edges)
+    [(0, 1)]
+    """
+    keep = {s.lower() for s in statuses}
+    dg = nx.DiGraph()
+    dg.add_nodes_from(graph.nodes(data=True))
+    for u, v, d in graph.edges(data=True):
+        if str(d.get("status", "")).lower() not in keep:
+            continue
+        for a, b in ((u, v), (v, u)):
+            spare = spare_capacity(d, a, b)
+            if spare == 0:
+                continue
+            if dg.has_edge(a, b):
+                dg[a][b]["spare_bcm_y"] = dg[a][b]["spare_bcm_y"] + spare
+            else:
+                dg.add_edge(a, b, spare_bcm_y=spare, length_km=d["length_km"],
+                            system=d["system"])
+    return dg
+
+
+def junction_summary(graph: nx.MultiGraph) -> pd.DataFrame:
+    """Nodes per kind (:data:`NODE_KINDS`) and how many joined a near miss (an end moved
+    by more than 1 m to meet).
+
+    Examples
+    --------
+    >>> g = nx.MultiGraph()
+    >>> g.add_node(0, kind="t_junction", snapped_m=120.0)
+    >>> g.add_node(1, kind="end", snapped_m=0.0)
+    >>> junction_summary(g).set_index("kind").loc["t_junction"].to_dict()
+    {'nodes': 1, 'near_miss_joined': 1}
+    """
+    joins = {*JUNCTION_KINDS, "joint"}
+    rows = [(k, int(sum(1 for _, d in graph.nodes(data=True) if d.get("kind") == k)),
+             int(sum(1 for _, d in graph.nodes(data=True)
+                     if k in joins and d.get("kind") == k and d.get("snapped_m", 0.0) > 1.0)))
+            for k in NODE_KINDS]
+    return pd.DataFrame(rows, columns=["kind", "nodes", "near_miss_joined"])
+
+
+def component_summary(graph: nx.MultiGraph, top: int = 10) -> pd.DataFrame:
+    """The connected components, largest first: nodes, edges, km, countries and systems."""
+    rows = []
+    for i, comp in enumerate(sorted(nx.connected_components(graph), key=len, reverse=True)):
+        sub = graph.subgraph(comp)
+        systems = sorted({str(d["system"]) for *_, d in sub.edges(data=True)
+                          if d.get("kind") != "interconnection"})
+        countries = sorted({str(d.get("country", "")) for *_, d in sub.edges(data=True)} - {""})
+        rows.append({"component": i, "nodes": sub.number_of_nodes(),
+                     "edges": sub.number_of_edges(),
+                     "km": round(sum(d["length_km"] for *_, d in sub.edges(data=True)), 1),
+                     "countries": ", ".join(countries), "systems": len(systems),
+                     "some_systems": ", ".join(systems[:4]) + (" …" if len(systems) > 4 else "")})
+    return pd.DataFrame(rows).head(top)
+
+
+def places_reached(graph: nx.MultiGraph, places: Mapping[str, PlaceLike],
+                   supply: Sequence[str], reach_km: float = settings.REACH_KM
+                   ) -> pd.DataFrame:
+    """Which places the network reaches, and which the supply points can feed through it.
+
+    A place is *on the network* when a node is within ``reach_km``; it is *fed* when gas
+    can flow from the node nearest a supply point (any of ``supply``, names in ``places``)
+    to the node nearest the place along allowed directions (:func:`flow_digraph`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per place: ``place``, ``supply`` (bool), ``nearest_km``, ``component``
+        (index in :func:`component_summary`), ``on_network`` and ``fed_from`` (the supply
+        points that can feed it, comma separated).
+    """
+    if graph.number_of_nodes() == 0:
+        return pd.DataFrame(columns=["place", "supply", "nearest_km", "component",
+                                     "on_network", "fed_from"])
+    ids = list(graph.nodes)
+    lonlat = np.array([(graph.nodes[n]["lon"], graph.nodes[n]["lat"]) for n in ids])
+    comp_of = {}
+    for i, comp in enumerate(sorted(nx.connected_components(graph), key=len, reverse=True)):
+        comp_of.update(dict.fromkeys(comp, i))
+    nearest: dict[str, tuple[int, float]] = {}
+    for name, pl in places.items():
+        lon, lat = (pl.x, pl.y) if isinstance(pl, Point) else pl
+        _, _, dist = GEOD.inv(np.full(len(ids), lon), np.full(len(ids), lat), lonlat[:, 0],
+                              lonlat[:, 1])
+        k = int(np.argmin(dist))
+        nearest[name] = (ids[k], float(dist[k]) / 1000.0)
+    dg = flow_digraph(graph)
+    fed: dict[str, list[str]] = {name: [] for name in places}
+    for s in supply:
+        if s not in nearest or nearest[s][1] > reach_km:
+            continue
+        down = nx.descendants(dg, nearest[s][0]) | {nearest[s][0]}
+        for name, (n, km) in nearest.items():
+            if name != s and n in down and km <= reach_km:
+                fed[name].append(s)
+    return pd.DataFrame([{"place": name, "supply": name in supply, "nearest_km": round(km, 1),
+                          "component": comp_of[n], "on_network": km <= reach_km,
+                          "fed_from": ", ".join(fed[name])}
+                         for name, (n, km) in nearest.items()])
+
+
+#: Node kinds drawn on the map and counted as junctions.
+JUNCTION_KINDS = ("interconnection", "t_junction", "end_junction")
+
+
+def junctions_frame(graph: nx.MultiGraph) -> gpd.GeoDataFrame:
+    """The junction nodes (:data:`JUNCTION_KINDS`) as points, for maps and files.
+
+    Columns: ``node``, ``kind``, ``systems`` (comma separated), ``interconnection``,
+    ``snapped_m``; and one line per interconnection link (``kind`` "interconnection link",
+    ``name``, ``length_km``). EPSG:4326.
+
+    Examples
+    --------
+    >>> g = nx.MultiGraph()
+    >>> g.add_node(0, lon=60.0, lat=45.0, kind="t_junction", systems=["A", "B"],
+    ...            interconnection="", snapped_m=0.0)
+    >>> junctions_frame(g)[["kind", "systems"]].to_dict("records")
+    [{'kind': 't_junction', 'systems': 'A, B'}]
+    """
+    rows: list[dict[str, object]] = [
+        {"node": n, "kind": d["kind"], "systems": ", ".join(d.get("systems", [])),
+         "interconnection": d.get("interconnection", ""), "snapped_m": d.get("snapped_m", 0.0),
+         "name": "", "length_km": float("nan"), "geometry": Point(d["lon"], d["lat"])}
+        for n, d in graph.nodes(data=True) if d.get("kind") in JUNCTION_KINDS]
+    for u, _v, d in graph.edges(data=True):
+        if d.get("kind") == "interconnection":
+            rows.append({"node": u, "kind": "interconnection link", "systems": "",
+                         "interconnection": str(d["pipeline_id"]).removeprefix("IC:"),
+                         "snapped_m": 0.0, "name": d["name"], "length_km": d["length_km"],
+                         "geometry": d["geometry"]})
+    cols = ["node", "kind", "systems", "interconnection", "snapped_m", "name", "length_km",
+            "geometry"]
+    return gpd.GeoDataFrame(rows, columns=cols, geometry="geometry", crs=settings.STORAGE_CRS)
+
+
+_GRAPHS: dict[tuple[object, ...], nx.MultiGraph] = {}
+
+
+def operating_graph(pipelines: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
+                    interconnections: pd.DataFrame | None = None,
+                    line_flows: pd.DataFrame | None = None) -> nx.MultiGraph:
+    """:func:`pipeline_graph` of the operating lines, built once per set of inputs (the
+    runner, the map and the CLI share it within a run)."""
+    def digest(df: pd.DataFrame | None) -> str:
+        return "" if df is None else df.astype(str).to_csv()
+
+    key = (id(pipelines), len(pipelines), id(countries), digest(interconnections),
+           digest(line_flows))
+    if key not in _GRAPHS:
+        if len(_GRAPHS) >= 2:
+            _GRAPHS.pop(next(iter(_GRAPHS)))
+        _GRAPHS[key] = pipeline_graph(pipelines, statuses=["operating"], countries=countries,
+                                      interconnections=interconnections,
+                                      line_flows=line_flows)
+    return _GRAPHS[key]
+
+
 def places_near_network(graph: nx.MultiGraph, places: Mapping[str, PlaceLike]) -> dict[str, float]:
     """Straight-line distance (km) from each place to the nearest network node."""
     if graph.number_of_nodes() == 0:
@@ -601,10 +1090,20 @@ def places_near_network(graph: nx.MultiGraph, places: Mapping[str, PlaceLike]) -
 
 __all__ = [
     "DESIGN_FLOW",
+    "JUNCTION_KINDS",
+    "NODE_KINDS",
     "NetworkParams",
     "ReuseRoute",
+    "component_summary",
+    "flow_digraph",
+    "junction_summary",
+    "junctions_frame",
     "network_summary",
+    "operating_graph",
     "pipeline_graph",
     "places_near_network",
+    "places_reached",
     "reuse_route",
+    "spare_capacity",
+    "without_systems",
 ]

@@ -103,6 +103,7 @@ def study_map(study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
               per_country: pd.DataFrame, surfaces: dict[str, Any], path: Path) -> Path:
     """Write the study's interactive map: existing system, cost surface, ranked candidates."""
     m = webmap.existing_system_map(layers)
+    webmap.add_junctions(m, _junctions(study, layers))
     first = next(iter(surfaces.values()), None)
     if first is not None:
         arr, bounds = _surface_lonlat(first)
@@ -128,6 +129,16 @@ def study_map(study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
                           labels=POPUP_LABELS, profiles=profiles, tables=tables,
                           show=i == 0)
     return webmap.save_map(m, path)
+
+
+def _junctions(study: Study, layers: Layers) -> gpd.GeoDataFrame:
+    """Junctions of the study's operating network (the graph its candidates went by)."""
+    from planner.interconnections import network_tables_for_study
+    from planner.network import junctions_frame, operating_graph
+
+    hubs, flows = network_tables_for_study(study)
+    return junctions_frame(operating_graph(layers.pipelines, countries=layers.countries,
+                                           interconnections=hubs, line_flows=flows))
 
 
 def _surface_lonlat(surface: Any) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -240,7 +251,14 @@ def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.D
     if len(lines):
         parts += ["## Existing lines reused (first scenario)", "", _REUSED_NOTE, "",
                   _md_table(lines), ""]
+    parts += _operated_route_lines(ranking)
     return "\n".join(parts)
+
+
+def _operated_route_lines(ranking: pd.DataFrame) -> list[str]:
+    from planner.operated_routes import operated_route_markdown
+
+    return operated_route_markdown(ranking)
 
 
 def study_report_html(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
@@ -263,6 +281,12 @@ def study_report_html(study: Study, ranking: pd.DataFrame, per_country: pd.DataF
         body.append("<h2>Existing lines reused (first scenario)</h2>")
         body.append(f"<p>{html.escape(_REUSED_NOTE)}</p>")
         body.append(_fmt(lines).to_html(index=False, escape=True, border=0))
+    operated = _operated_route_lines(ranking)
+    if operated:
+        body.append(f"<h2>{html.escape(operated[0].removeprefix('## '))}</h2>")
+        body.append(f"<p>{html.escape(operated[2])}</p><ul>")
+        body += [f"<li>{html.escape(x.removeprefix('- '))}</li>" for x in operated[4:] if x]
+        body.append("</ul>")
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
              "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>"

@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,43 +69,42 @@ def cost_surface_for(study: Study, layers: Layers, scenario: Scenario) -> Any:
     )
 
 
-def generate_candidates(study: Study, layers: Layers, surface: Any, origin: Place,
-                        destinations: list[Place], progress: bool | None = None,
+def generate_candidates(study: Study, layers: Layers, surface: Any,
+                        origin: Place | Sequence[Place], destinations: list[Place],
+                        progress: bool | None = None,
                         graphs: dict[str, Any] | None = None) -> gpd.GeoDataFrame:
-    """Candidate routes from ``origin`` to each destination.
+    """Candidate routes from the supply points (``origin``: one or several) to each
+    destination.
 
     Per destination: the greenfield least-cost route and ``study.alternatives``
     spatially distinct alternatives; with ``study.reuse_existing``, routes that reuse
-    existing pipelines (including reverse flow) and build new links only where needed:
-    one per corridor graph in ``graphs`` (see :func:`corridor_graphs`), or one over the
-    whole operating network.
+    existing pipelines (including reverse flow where the line can be reversed) and build
+    new links only where needed: one per corridor graph in ``graphs`` (see
+    :func:`corridor_graphs`), or one over the whole operating network. With several supply
+    points every one is tried and a destination's candidates come from the cheapest
+    (least km-eq among its candidates); ``supply_point`` names it and ``supply_choice``
+    says why, per candidate.
     """
-    from planner.routing import RoutingError, alternative_routes
+    from planner.routing import RoutingError
 
+    origins = [origin] if isinstance(origin, Place) else list(origin)
     if graphs is None:
         graphs = reuse_graphs(study, layers)
     frames = []
     for dest in _progress(destinations, "candidates", progress):
-        try:
-            alts = alternative_routes(surface, (origin.lon, origin.lat), (dest.lon, dest.lat),
-                                      k=1 + study.alternatives, origin_name=origin.name,
-                                      destination_name=dest.name)
-        except RoutingError as exc:
-            log.warning("no greenfield route to %s: %s", dest.name, exc)
+        options = {o.name: _destination_candidates(study, layers, surface, o, dest, graphs)
+                   for o in origins}
+        costs = {name: min((float(f["cost"].min()) for f in fs), default=float("inf"))
+                 for name, fs in options.items()}
+        chosen = min(costs, key=lambda k: costs[k])
+        if not options[chosen]:
             continue
-        alts = alts.copy()
-        alts["kind"] = "greenfield"
-        alts["label"] = ["least-cost" if r == 0 else f"alternative {r}" for r in alts["rank"]]
-        alts["new_build_km"] = alts["length_km"]
-        alts["reused_km"] = 0.0
-        alts["reused_pipelines"] = ""
-        alts = alts.drop(columns=["rank"])
-        frames.append(_tag_destination(alts, dest))
-        if study.reuse_existing:
-            for label, graph in graphs.items():
-                reuse = _reuse_candidate(layers, surface, origin, dest, graph, label)
-                if reuse is not None:
-                    frames.append(_tag_destination(reuse, dest))
+        choice = supply_choice_text(costs, chosen)
+        for f in options[chosen]:
+            f = f.copy()
+            f["supply_point"] = chosen
+            f["supply_choice"] = choice
+            frames.append(f)
     if not frames:
         raise RoutingError("no candidate route could be generated: see the warnings above")
     cands = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.STORAGE_CRS)
@@ -120,6 +119,65 @@ def generate_candidates(study: Study, layers: Layers, surface: Any, origin: Plac
     return cands
 
 
+def supply_choice_text(costs: dict[str, float], chosen: str) -> str:
+    """Why a destination's candidates come from ``chosen`` (a ``supply_choice`` value).
+
+    Examples
+    --------
+    >>> supply_choice_text({"A": 1200.0}, "A")
+    'the only supply point'
+    >>> supply_choice_text({"A": 1200.0, "B": 900.4}, "B")
+    'cheapest of 2 supply points (B 900 km-eq; A 1,200 km-eq)'
+    """
+    if len(costs) == 1:
+        return "the only supply point"
+    ranked = sorted(costs.items(), key=lambda kv: kv[1])
+    parts = "; ".join(f"{k} {v:,.0f} km-eq" if np.isfinite(v) else f"{k} no route"
+                      for k, v in ranked)
+    return f"cheapest of {len(costs)} supply points ({parts})"
+
+
+def _destination_candidates(study: Study, layers: Layers, surface: Any, origin: Place,
+                            dest: Place, graphs: dict[str, Any]) -> list[gpd.GeoDataFrame]:
+    """Greenfield and reuse candidates from one supply point to one destination."""
+    from planner.routing import RoutingError, alternative_routes
+
+    frames: list[gpd.GeoDataFrame] = []
+    try:
+        alts = alternative_routes(surface, (origin.lon, origin.lat), (dest.lon, dest.lat),
+                                  k=1 + study.alternatives, origin_name=origin.name,
+                                  destination_name=dest.name)
+    except RoutingError as exc:
+        log.warning("no greenfield route from %s to %s: %s", origin.name, dest.name, exc)
+        return frames
+    alts = alts.copy()
+    alts["kind"] = "greenfield"
+    alts["label"] = ["least-cost" if r == 0 else f"alternative {r}" for r in alts["rank"]]
+    alts["new_build_km"] = alts["length_km"]
+    alts["reused_km"] = 0.0
+    alts["reused_pipelines"] = ""
+    alts = alts.drop(columns=["rank"])
+    frames.append(_tag_destination(alts, dest))
+    if not study.reuse_existing:
+        return frames
+    failures: dict[str, str] = {}
+    for label, graph in graphs.items():
+        reuse, why = _reuse_candidate(layers, surface, origin, dest, graph, label)
+        if reuse is not None:
+            frames.append(_tag_destination(reuse, dest))
+        else:
+            failures[label] = why
+    # A corridor leaves systems out on purpose: only a destination that no graph reaches
+    # is reported, once, with the reason the whole network gives.
+    for label, why in failures.items():
+        log.info("no reuse route from %s to %s (%s): %s", origin.name, dest.name, label, why)
+    if failures and len(failures) == len(graphs):
+        label = WHOLE_NETWORK if WHOLE_NETWORK in failures else next(iter(failures))
+        log.warning("no reuse route from %s to %s (%s): %s", origin.name, dest.name, label,
+                    failures[label])
+    return frames
+
+
 def _tag_destination(df: gpd.GeoDataFrame, dest: Place) -> gpd.GeoDataFrame:
     df = df.copy()
     df["destination"] = dest.name
@@ -128,22 +186,27 @@ def _tag_destination(df: gpd.GeoDataFrame, dest: Place) -> gpd.GeoDataFrame:
     return df
 
 
+#: Label of the reuse candidates over the whole operating network.
+WHOLE_NETWORK = "existing lines + new links"
+
+
 def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
-                     graph: Any = None, label: str = "existing lines + new links"
-                     ) -> gpd.GeoDataFrame | None:
-    """The route that reuses existing lines (``graph``) and builds new links where needed."""
+                     graph: Any = None, label: str = WHOLE_NETWORK
+                     ) -> tuple[gpd.GeoDataFrame | None, str]:
+    """The route that reuses existing lines (``graph``) and builds new links where needed,
+    or None and why not."""
     from planner.network import pipeline_graph, reuse_route
     from planner.routing import RoutingError
 
     if graph is None:
-        graph = pipeline_graph(layers.pipelines, statuses=["operating"])
+        graph = pipeline_graph(layers.pipelines, statuses=["operating"],
+                               countries=layers.countries)
     try:
         r = reuse_route(surface, graph, (origin.lon, origin.lat), (dest.lon, dest.lat),
                         origin_name=origin.name, destination_name=dest.name,
                         volume_bcm_y=dest.throughput_bcm_y, require_reuse=True)
     except (RoutingError, ValueError, RuntimeError) as exc:
-        log.warning("no reuse route to %s (%s): %s", dest.name, label, exc)
-        return None
+        return None, str(exc)
     route = r.route.copy()
     route["kind"] = "reuse"
     route["label"] = label
@@ -152,18 +215,26 @@ def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
                                  for p in route["pipelines"]]
     # the legs (with their lines' diameter, pressure and strings) for the hydraulics
     route["legs"] = [r.legs.drop(columns="cost").to_dict("records")]
-    return route
+    return route, ""
 
 
-def corridor_graphs(layers: Layers, corridors: dict[str, list[str]]) -> dict[str, Any]:
+def corridor_graphs(layers: Layers, corridors: dict[str, list[str]],
+                    **graph_options: Any) -> dict[str, Any]:
     """One pipeline graph per named corridor.
 
     A corridor's graph holds the whole operating network except the systems that other
     corridors name and this one does not: each reuse candidate then goes by its own trunk
     line while still using the connecting and regional lines (which no corridor names).
+    ``graph_options`` go to :func:`planner.network.pipeline_graph` (interconnections,
+    line flows); ``graph=`` gives the whole network already built (a corridor is then a
+    view of it without the other corridors' systems).
     """
-    from planner.network import pipeline_graph
+    from planner.network import pipeline_graph, without_systems
 
+    graph_options.setdefault("countries", layers.countries)
+    full = graph_options.pop("graph", None)
+    if full is None and corridors:
+        full = pipeline_graph(layers.pipelines, statuses=["operating"], **graph_options)
     known = set(layers.pipelines["system"])
     named = {s for systems in corridors.values() for s in systems}
     graphs: dict[str, Any] = {}
@@ -172,9 +243,7 @@ def corridor_graphs(layers: Layers, corridors: dict[str, list[str]]) -> dict[str
         if unknown:
             log.warning("corridor %s: systems not in the pipelines layer: %s", name,
                         ", ".join(unknown))
-        others = named - set(systems)
-        sub = layers.pipelines[~layers.pipelines["system"].isin(others)]
-        graphs[name] = pipeline_graph(sub, statuses=["operating"])
+        graphs[name] = without_systems(full, named - set(systems))
     return graphs
 
 
@@ -183,12 +252,15 @@ def reuse_graphs(study: Study, layers: Layers) -> dict[str, Any]:
     corridor, and the whole operating network unless the study turns that off."""
     if not study.reuse_existing:
         return {}
-    from planner.network import pipeline_graph
+    from planner.interconnections import network_tables_for_study
+    from planner.network import operating_graph
 
-    graphs = corridor_graphs(layers, study.corridors)
+    hubs, flows = network_tables_for_study(study)
+    full = operating_graph(layers.pipelines, interconnections=hubs, line_flows=flows,
+                           countries=layers.countries)
+    graphs = corridor_graphs(layers, study.corridors, graph=full)
     if study.network_wide_reuse or not graphs:
-        graphs["existing lines + new links"] = pipeline_graph(layers.pipelines,
-                                                              statuses=["operating"])
+        graphs[WHOLE_NETWORK] = full
     return graphs
 
 
@@ -225,7 +297,6 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
 
     t0 = time.perf_counter()
     study, layers, origins, destinations = load_checked_study(path)
-    origin = origins[0]
 
     scen_cands = []
     country_tables = []
@@ -235,7 +306,7 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
         surface = cost_surface_for(study, layers, scenario)
         check_reachable(study, surface, scenario, origins, destinations)
         surfaces[scenario.name] = surface
-        cands = generate_candidates(study, layers, surface, origin, destinations, progress,
+        cands = generate_candidates(study, layers, surface, origins, destinations, progress,
                                     graphs)
         cands = appraise_candidates(cands, layers, study, scenario)
         cands = drop_excluded(cands, scenario)
@@ -263,7 +334,8 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
 # --- outputs -----------------------------------------------------------------------------
 
 RANKING_COLUMNS = [
-    "scenario", "route_id", "rank", "score", "name", "destination", "kind", "throughput_bcm_y",
+    "scenario", "route_id", "rank", "score", "name", "destination", "supply_point",
+    "supply_choice", "kind", "throughput_bcm_y",
     "length_km", "new_build_km", "reused_km", "diameter_mm", "strings", "stations",
     "compressor_power_mw", "capex_musd", "tariff_usd_per_1000m3",
     "tariff_usd_per_1000m3_100km", "new_build_tariff_usd_per_1000m3",

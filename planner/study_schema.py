@@ -74,6 +74,13 @@ STUDY_KEYS: dict[str, dict[str, Key]] = {
         "costs": Key("table", "cost parameters for every scenario"),
         "layers": Key("table", "the user's own layer files, by layer name"),
         "corridors": Key("tables", "named corridors of existing pipeline systems"),
+        "network": Key("table", "the user's own interconnections and line-flows tables"),
+    },
+    "network": {
+        "interconnections": Key("string", "CSV of interconnections (path relative to the "
+                                "study file)"),
+        "line_flows": Key("string", "CSV of line flows and reversibility (path relative to "
+                          "the study file)"),
     },
     "study": {
         "name": Key("string", "folder-safe name (letters, digits, - _ .)"),

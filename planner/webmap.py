@@ -686,6 +686,56 @@ def add_supply_points(m: folium.Map, supply: gpd.GeoDataFrame,
     return fg
 
 
+#: Colours of the junction kinds on the map (see :func:`add_junctions`).
+JUNCTION_COLOURS = {"interconnection": "#d7301f", "t_junction": "#2171b5",
+                    "end_junction": "#6a51a3"}
+
+
+def add_junctions(m: folium.Map, junctions: gpd.GeoDataFrame,
+                  name: str = "Network junctions") -> folium.FeatureGroup:
+    """Junctions of the existing network (hidden at start): interconnections (red, with
+    their links dashed), T-junctions (blue) and merged line ends (purple).
+
+    ``junctions`` is :func:`planner.network.junctions_frame` of a pipeline graph.
+    """
+    fg = _group(m, name, show=False)
+    kind = _col(junctions, "kind", "").astype(str)
+    pts = junctions[kind.isin(list(JUNCTION_COLOURS))]
+    links = junctions[kind.eq("interconnection link")]
+    if len(links):
+        folium.GeoJson(
+            _feature_collection(links.assign(
+                t_name=_col(links, "name", "").map(escape_text),
+                t_km=_col(links, "length_km", 0.0).map(lambda v: f"{float(v):.1f}")),
+                ["t_name", "t_km"]),
+            control=False,
+            style_function=lambda f: {"color": JUNCTION_COLOURS["interconnection"],
+                                      "weight": 3, "dashArray": "6 4"},
+            tooltip=folium.GeoJsonTooltip(fields=["t_name", "t_km"],
+                                          aliases=["Interconnection", "Link (km)"]),
+        ).add_to(fg)
+    if len(pts):
+        pk = _col(pts, "kind", "").astype(str)
+        gdf = pts.assign(
+            t_kind=pk.str.replace("_", " ").map(escape_text),
+            t_systems=_col(pts, "systems", "").map(escape_text),
+            t_hub=_col(pts, "interconnection", "").map(escape_text),
+            _colour=pk.map(lambda k: JUNCTION_COLOURS.get(k, "#737373")))
+        folium.GeoJson(
+            _feature_collection(gdf, ["t_kind", "t_systems", "t_hub", "_colour"]),
+            control=False, marker=folium.CircleMarker(radius=4, fill=True),
+            style_function=lambda f: {"radius": 4, "fillColor": f["properties"]["_colour"],
+                                      "color": "#ffffff", "weight": 1, "fillOpacity": 1.0},
+            tooltip=folium.GeoJsonTooltip(fields=["t_kind", "t_systems", "t_hub"],
+                                          aliases=["Junction", "Systems", "Interconnection"]),
+        ).add_to(fg)
+    present = set(kind)
+    _state(m).legend_sections.setdefault("Network junctions", []).extend(
+        (_legend_dot(c, 4), k.replace("_", " ")) for k, c in JUNCTION_COLOURS.items()
+        if k in present)
+    return fg
+
+
 def display_extent(layers: object, margin: float = 3.0,
                    ) -> tuple[float, float, float, float] | None:
     """(west, south, east, north) of the gas-system layers plus a margin in degrees.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import networkx as nx
 import pytest
@@ -108,3 +110,69 @@ def test_graph_and_surface_crs_must_match(surface, layers, cac_border, nukus):
     g = pipeline_graph(layers.pipelines.iloc[:20], crs="EPSG:3857")
     with pytest.raises(CRSMismatchError, match=r"EPSG:3857.*crs=surface\.crs"):
         reuse_route(surface, g, cac_border, nukus)
+
+
+@pytest.fixture(scope="session")
+def operating(layers) -> nx.MultiGraph:
+    from planner.network import operating_graph
+
+    return operating_graph(layers.pipelines, countries=layers.countries)
+
+
+def test_every_cited_interconnection_is_applied(operating):
+    from planner.interconnections import interconnections_from_csv
+
+    table = interconnections_from_csv()
+    hubs = {d["interconnection"] for _, d in operating.nodes(data=True)} - {""}
+    assert hubs == set(table["interconnection_id"])
+
+
+def test_supply_points_feed_every_destination_of_the_shipped_studies(layers, operating):
+    # through the operated network, in the directions gas may flow (reverse only where the
+    # line-flows table allows it); Samarqand lies 71 km from the nearest GEM line
+    from planner.network import places_reached
+    from planner.study import load_study, resolve_place, shipped_studies
+
+    for path in shipped_studies():
+        study = load_study(path)
+        supply = {p.name: resolve_place(p, layers) for p in study.supply}
+        dests = {p.name: resolve_place(p, layers) for p in study.destinations}
+        places = {k: (v.lon, v.lat) for k, v in {**supply, **dests}.items()}
+        r = places_reached(operating, places, list(supply), reach_km=80).set_index("place")
+        for name in dests:
+            assert r.loc[name, "fed_from"], (study.name, name)
+
+
+def test_cac_reverse_reaches_the_uzbek_network_only_through_karakalpakstan(operating):
+    from planner.network import flow_digraph, without_systems
+
+    def node(lon: float, lat: float, system: str) -> int:
+        return min((n for n, d in operating.nodes(data=True) if system in d["systems"]),
+                   key=lambda n: (operating.nodes[n]["lon"] - lon) ** 2
+                   + (operating.nodes[n]["lat"] - lat) ** 2)
+
+    border = node(48.78, 50.14, "Central Asia–Center")
+    tashkent = node(69.2, 41.3, "Bukhara–Tashkent–Bishkek–Almaty")
+    # CAC alone (no Beineu–Bozoi–Shymkent, no Bukhara–Ural): into Uzbekistan, to Tashkent
+    cac_only = flow_digraph(without_systems(operating, ["Beineu–Bozoi–Shymkent",
+                                                        "Bukhara–Ural"]))
+    path = nx.shortest_path(cac_only, border, tashkent, weight="length_km")
+    systems = {cac_only[a][b]["system"] for a, b in itertools.pairwise(path)}
+    assert {"Central Asia–Center", "Gazli–Nukus"} <= systems
+    assert any(s.startswith("Karakalpakstan") for s in systems)
+    # without that interconnection, CAC reaches no Uzbek line
+    no_hub = without_systems(operating, ["Beineu–Bozoi–Shymkent", "Bukhara–Ural",
+                                         *[s for *_, s in operating.edges(data="system")
+                                           if s.startswith("Karakalpakstan")]])
+    assert not nx.has_path(flow_digraph(no_hub), border, tashkent)
+
+
+def test_network_command_prints_the_graph_summary(capsys):
+    from planner.cli import main
+
+    assert main(["network"]) == 0
+    out = capsys.readouterr().out
+    for part in ("connected components", "Junctions by kind", "t_junction",
+                 "Karakalpakstan: Russian gas into the Uzbek network", "Tashkent",
+                 "Demand centres on the network"):
+        assert part in out, part
