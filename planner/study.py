@@ -205,7 +205,8 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
             c.add("region.crs", f"must be a projected CRS (metres), got {crs!r}", "crs")
     except Exception as exc:
         c.add("region.crs", f"is not a CRS pyproj knows: {exc}", "crs")
-    resolution = c.number(region_t, "resolution_km", "region", default=10.0, maximum=100.0)
+    resolution = c.number(region_t, "resolution_km", "region",
+                          default=settings.DEFAULT_RESOLUTION_KM, maximum=100.0)
 
     def places(key: str, kind: str) -> tuple[Place, ...]:
         items = data.get(key, [])
@@ -315,7 +316,7 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         path=path,
         region=region,
         crs=str(crs),
-        resolution_km=float(resolution or 10.0),
+        resolution_km=float(resolution or settings.DEFAULT_RESOLUTION_KM),
         supply=supply,
         destinations=destinations,
         scenarios=tuple(scen),
