@@ -187,7 +187,7 @@ def cost_params_from_dict(values: Mapping[str, object], base: CostParams | None 
     return dataclasses.replace(base or CostParams(), **changes)  # type: ignore[arg-type]
 
 
-def calibrated_cost_params() -> tuple[CostParams, dict[str, object]]:
+def calibrated_cost_params() -> tuple[CostParams, dict[str, Any]]:
     """The cost parameters fitted to built pipelines, with their provenance (which lines,
     when, at which resolution, the training and validation scores).
 
@@ -906,9 +906,9 @@ __all__ = [
     "calibrated_cost_params",
     "calibrated_params_path",
     "check_memory",
+    "cost_components",
     "cost_params_for_study",
     "cost_params_from_dict",
-    "cost_components",
     "fingerprint_gdf",
     "fingerprint_terrain",
     "memory_limit_bytes",

@@ -90,6 +90,7 @@ class Study:
     costs: dict[str, float]
     layer_files: tuple[LayerFile, ...]
     corridors: dict[str, list[str]] = field(default_factory=dict)
+    cost_surface: dict[str, Any] = field(default_factory=dict)
     network_wide_reuse: bool = True
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -146,7 +147,19 @@ class _Checker:
 
 
 _KNOWN_TOP = {"study", "region", "supply", "destinations", "scenarios", "candidates", "costs",
-              "layers", "corridors"}
+              "layers", "corridors", "cost_surface"}
+
+#: Keys of a study's ``[cost_surface]`` table: ``parameters`` ("calibrated", the default:
+#: fitted to built lines, or "published": the documented defaults), any numeric field of
+#: :class:`planner.costsurface.CostParams`, ``country_factors`` (ISO3 = multiplier) and
+#: ``parallel_statuses`` (list of pipeline statuses).
+COST_SURFACE_BASES = ("calibrated", "published")
+
+
+def _cost_surface_keys() -> tuple[str, ...]:
+    from planner.costsurface import NUMERIC_PARAMS
+
+    return ("parameters", *NUMERIC_PARAMS, "country_factors", "parallel_statuses")
 
 
 def parse_study(text: str, path: str | Path = "<string>") -> Study:
@@ -287,6 +300,8 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         if isinstance(v, bool) or not isinstance(v, int | float):
             c.add(f"costs.{k}", f"must be a number, got {v!r}", k)
 
+    cost_surface = _cost_surface_table(data.get("cost_surface", {}), c)
+
     layer_files = []
     for lname, spec in data.get("layers", {}).items():
         where = f"layers.{lname}"
@@ -326,9 +341,46 @@ def parse_study(text: str, path: str | Path = "<string>") -> Study:
         costs={k: float(v) for k, v in costs_t.items()},
         layer_files=tuple(layer_files),
         corridors=corridors,
+        cost_surface=cost_surface,
         network_wide_reuse=bool(cand.get("network_wide_reuse", True)),
         raw=data,
     )
+
+
+def _cost_surface_table(table: Any, c: _Checker) -> dict[str, Any]:
+    """The ``[cost_surface]`` table, checked (every problem goes to ``c``)."""
+    if not isinstance(table, dict):
+        c.add("cost_surface", "must be a table of parameter = value", "cost_surface")
+        return {}
+    known = _cost_surface_keys()
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        where = f"cost_surface.{k}"
+        if k not in known:
+            c.add(where, f"unknown parameter; known: {', '.join(known)}", k)
+        elif k == "parameters":
+            if v not in COST_SURFACE_BASES:
+                c.add(where, f"must be one of {', '.join(COST_SURFACE_BASES)}, got {v!r}", k, v)
+            else:
+                out[k] = v
+        elif k == "country_factors":
+            ok = isinstance(v, dict) and all(
+                isinstance(f, int | float) and not isinstance(f, bool) and f > 0
+                for f in v.values())
+            if not ok:
+                c.add(where, "must be a table ISO3 = positive number, e.g. { AFG = 3.0 }", k)
+            else:
+                out[k] = {str(i).upper(): float(f) for i, f in v.items()}
+        elif k == "parallel_statuses":
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                c.add(where, "must be a list of pipeline statuses, e.g. [\"operating\"]", k)
+            else:
+                out[k] = list(v)
+        else:
+            val = c.number(table, k, "cost_surface", default=None)
+            if val is not None:
+                out[k] = val
+    return out
 
 
 def load_study(path: str | Path) -> Study:

@@ -97,7 +97,7 @@ SEARCH_SPACE = pd.DataFrame(
         ("mountain_mult", 1.0, 4.0, "linear"),
         ("river_crossing_mult", 1.0, 30.0, "log"),
         ("border_crossing_mult", 1.0, 400.0, "log"),
-        ("parallel_mult", 0.2, 1.0, "linear"),
+        ("parallel_mult", 0.1, 1.0, "linear"),
         ("parallel_corridor_m", 2000.0, 30000.0, "log"),
         ("settlement_mult", 0.5, 5.0, "log"),
     ],
@@ -230,8 +230,9 @@ def built_lines(
     geopandas.GeoDataFrame
         ``pipeline_id``, ``name``, ``system``, ``length_km`` (of the part tested),
         ``layer_index`` (the line's row label in ``pipelines``), ``removed`` (tuple of
-        row labels of ``pipelines``: the line and its parallel strings), ``group`` (lines sharing a system or parallels; cross-validation
-        keeps a group together) and the geometry (EPSG:4326).
+        row labels of ``pipelines``: the line and its parallel strings), ``group``
+        (lines sharing a system or parallels; cross-validation keeps a group together)
+        and the geometry (EPSG:4326).
 
     Raises
     ------
@@ -266,8 +267,9 @@ def built_lines(
         if key in seen:
             continue
         seen.add(key)
-        rows.append({"layer_index": idx, "pipeline_id": str(r["pipeline_id"]), "name": str(r["name"]),
-                     "system": str(r.get("system", "")), "length_km": km, "geometry": part})
+        rows.append({"layer_index": idx, "pipeline_id": str(r["pipeline_id"]),
+                     "name": str(r["name"]), "system": str(r.get("system", "")),
+                     "length_km": km, "geometry": part})
     if not rows:
         raise BacktestError(f"no built line of {', '.join(statuses)} at least {min_km:g} km "
                             f"long inside the region {region}")
@@ -357,14 +359,14 @@ class RouteSurfaces:
         thresholds, settlement density and threshold, corridor statuses).
         """
         res = float(resolution_m or settings.DEFAULT_RESOLUTION_KM * 1000.0)
-        base = dataclasses.replace(params or CostParams(), **_NEUTRAL, country_factors={})
+        base = cost_params_from_dict({**_NEUTRAL, "country_factors": {}}, params)
         ref = base.reference_cell_m
 
         def build(**changes: float) -> CostSurface:
             return build_cost_surface(
                 layers.terrain, layers.countries, layers.water, layers.pipelines,
                 layers.mountains, layers.demand_centres, resolution_m=res, crs=crs,
-                region=region, params=dataclasses.replace(base, **changes),
+                region=region, params=cost_params_from_dict(changes, base),
                 cache_dir=cache_dir)
 
         hill = build(slope_hill_mult=2.0)
@@ -464,7 +466,7 @@ def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
 
 
 def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any],
-               *, geometries: bool = False) -> dict[str, Any]:
+               *, geometries: bool = False, straighten: bool = True) -> dict[str, Any]:
     """Route between the two ends of one built line and measure the route against it.
 
     ``line`` is a row of :func:`built_lines`. Returns the metrics of :data:`RESULT_COLUMNS`
@@ -479,7 +481,7 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
     (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
     out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
     try:
-        r = least_cost_route(surface, (x0, y0), (x1, y1), method="full",
+        r = least_cost_route(surface, (x0, y0), (x1, y1), method="full", straighten=straighten,
                              origin_name=f"{line['name']} (start)",
                              destination_name=f"{line['name']} (end)")
     except RoutingError as exc:
@@ -529,12 +531,14 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
     u = qmc.LatinHypercube(d=len(space), seed=seed).random(n) if n > 0 else np.empty(
         (0, len(space)))
     cols = {}
-    for j, r in enumerate(space.itertuples()):
-        if r.scale == "log":
-            v = np.exp(np.log(r.low) + u[:, j] * (np.log(r.high) - np.log(r.low)))
+    for j, (name, low, high, scale) in enumerate(zip(
+            space["parameter"].astype(str), space["low"].astype(float),
+            space["high"].astype(float), space["scale"].astype(str), strict=True)):
+        if scale == "log":
+            v = np.exp(np.log(low) + u[:, j] * (np.log(high) - np.log(low)))
         else:
-            v = r.low + u[:, j] * (r.high - r.low)
-        cols[r.parameter] = np.r_[float(getattr(base, r.parameter)), v]
+            v = low + u[:, j] * (high - low)
+        cols[name] = np.r_[float(getattr(base, name)), v]
     df = pd.DataFrame(cols)
     # a mountain slope costs at least what a hill slope costs
     df["slope_mtn_mult"] = np.maximum(df["slope_mtn_mult"], df["slope_hill_mult"])
@@ -543,9 +547,10 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
     return df
 
 
-def _params(base: CostParams, row: Mapping[str, Any]) -> CostParams:
-    return dataclasses.replace(base, **{k: float(v) for k, v in row.items()
-                                        if k in SEARCH_SPACE["parameter"].to_numpy()})
+def _params(base: CostParams, row: Mapping[Any, Any]) -> CostParams:
+    names = set(SEARCH_SPACE["parameter"])
+    return cost_params_from_dict({str(k): float(v) for k, v in row.items() if k in names},
+                                 base)
 
 
 def _score_chunk(surfaces: RouteSurfaces, lines: list[dict[str, Any]],
@@ -571,7 +576,9 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
     """
     recs = lines.drop(columns="geometry").assign(geometry=list(lines.geometry)).to_dict(
         "records")
-    items = [(int(i), {k: float(v) for k, v in r.items()}) for i, r in candidates.iterrows()]
+    items = [(int(i), {str(k): float(v) for k, v in r.items()})
+             for i, r in zip(candidates.index.to_numpy(), candidates.to_dict("records"),
+                             strict=True)]
     rows: list[dict[str, Any]] = []
     if client is not None:
         chunks = [items[i:i + 4] for i in range(0, len(items), 4)]
@@ -594,6 +601,42 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
     return df
 
 
+#: Bumped when routing or the metrics change, so cached search scores are not reused.
+SCORES_VERSION = 2
+
+
+def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.DataFrame,
+                   **kwargs: Any) -> pd.DataFrame:
+    """:func:`score_candidates`, cached under :data:`planner.settings.CACHE_DIR` by a hash
+    of every input (surface, lines and what they remove, candidates)."""
+    import hashlib
+
+    src = json.dumps({
+        "version": SCORES_VERSION, "surface": surfaces.template.key,
+        "fixed": surfaces.fixed.as_dict(),
+        "lines": [[r.pipeline_id, [str(x) for x in r.removed], r.geometry.wkt]
+                  for r in lines.itertuples()],
+        "candidates": cands.round(9).to_dict("split"),
+    }, sort_keys=True, default=str)
+    key = hashlib.sha256(src.encode()).hexdigest()[:24]
+    path = Path(settings.CACHE_DIR) / f"route-scores-{key}.csv"
+    if surfaces.template.key and path.exists():
+        log.info("route calibration: scores loaded from %s", path)
+        df = pd.read_csv(path, dtype={"pipeline_id": str, "extra_country_codes": str,
+                                      "error": str}, keep_default_na=False,
+                         na_values=[""])
+        df["extra_country_codes"] = df["extra_country_codes"].fillna("")
+        df["error"] = df["error"].fillna("")
+        return df
+    df = score_candidates(surfaces, lines, cands, **kwargs)
+    if surfaces.template.key:
+        from planner.io import write_text_atomic
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, df.to_csv(index=False))
+    return df
+
+
 def best_candidate(scores: pd.DataFrame, lines: Iterable[str]) -> int:
     """The candidate with the best mean objective on ``lines`` (pipeline ids); a line
     no candidate could route is left out; ties go to the lower candidate number."""
@@ -602,7 +645,7 @@ def best_candidate(scores: pd.DataFrame, lines: Iterable[str]) -> int:
     mean = s.groupby("candidate")["objective"].mean().sort_index()
     if mean.dropna().empty:
         raise BacktestError("no candidate routed any of the training lines")
-    return int(mean.idxmax())
+    return int(mean.index[int(np.nanargmax(mean.to_numpy()))])
 
 
 def cross_validate(scores: pd.DataFrame, lines: gpd.GeoDataFrame, folds: int = 5,
@@ -636,7 +679,7 @@ def summarise(table: pd.DataFrame) -> dict[str, float]:
         return {"lines": 0}
     beats = t.apply(beats_baseline, axis=1)
     return {
-        "lines": int(len(t)),
+        "lines": len(t),
         "share_10km": float(t["share_10km"].mean()),
         "share_25km": float(t["share_25km"].mean()),
         "length_ratio": float(t["length_ratio"].mean()),
@@ -732,8 +775,8 @@ def calibrate_routes(
             lines["group"] = _groups(lines)
     if surfaces is None:
         surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
-    cands = candidate_params(n_candidates, seed=seed, base=surfaces.fixed)
-    scores = score_candidates(surfaces, lines, cands, client=client, progress=progress)
+    cands = candidate_params(n_candidates, seed=seed)  # row 0: the published defaults
+    scores = _cached_scores(surfaces, lines, cands, client=client, progress=progress)
     held = set(map(str, holdout))
     # lines sharing a group with a held-out line are held out too (no twin in training)
     held_groups = set(lines.loc[lines["pipeline_id"].isin(held), "group"])
@@ -875,7 +918,7 @@ def backtest_routes(
             lines = all_lines
     elif params is None:
         params, prov = calibrated_cost_params()
-        fitted_on = set(prov.get("fitted_on", []))
+        fitted_on = {str(x) for x in prov.get("fitted_on", [])}
     rows, geoms = [], []
     for line in lines.to_dict("records"):
         m = route_line(surfaces, params, line, geometries=True)
@@ -940,9 +983,7 @@ def write_backtest(result: RouteBacktest, out_dir: str | Path,
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    table = result.table.copy()
-    for c in table.columns[table.dtypes == object]:
-        table[c] = table[c].map(_csv_safe)
+    table = result.table.map(_csv_safe)
     files = {
         "routes.csv": write_text_atomic(out / "routes.csv", table.to_csv(index=False)),
         "summary.csv": write_text_atomic(out / "summary.csv", result.summary.to_csv()),
