@@ -229,9 +229,10 @@ def path_cost(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray, res: float) 
 
 
 def _segment_cells(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cells (row, col) a straight segment between two cell centres passes, in order."""
-    n = int(np.ceil(2 * np.abs(b - a).max())) + 1
-    t = np.linspace(0.0, 1.0, n)[:, None]
+    """Cells (row, col) of a straight segment between two cell centres, in order: one
+    step per cell along the major axis (a digital line: every step is a king's move)."""
+    n = int(round(np.abs(b - a).max())) + 1
+    t = np.linspace(0.0, 1.0, max(n, 2))[:, None]
     cells = np.rint(a[None, :] + t * (b - a)[None, :]).astype(np.int64)
     keep = np.r_[True, np.any(cells[1:] != cells[:-1], axis=1)]
     return cells[keep]
@@ -255,7 +256,7 @@ def straighten_path(cost: np.ndarray, path: np.ndarray, res: float, *,
     >>> stair = np.array([[0, 0], [1, 1], [2, 2], [2, 3], [2, 4], [2, 5], [2, 6]])
     >>> out = straighten_path(np.ones((3, 7)), stair, 1.0)
     >>> out.tolist()  # within half a cell of the straight line from (0, 0) to (2, 6)
-    [[0, 0], [0, 1], [1, 2], [2, 3], [2, 4], [2, 5], [2, 6]]
+    [[0, 0], [0, 1], [1, 2], [1, 3], [1, 4], [2, 5], [2, 6]]
     >>> bool(path_cost(np.ones((3, 7)), out[:, 0], out[:, 1], 1.0)
     ...      <= path_cost(np.ones((3, 7)), stair[:, 0], stair[:, 1], 1.0) + 1e-9)
     True

@@ -602,7 +602,7 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
 
 
 #: Bumped when routing or the metrics change, so cached search scores are not reused.
-SCORES_VERSION = 2
+SCORES_VERSION = 3
 
 
 def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.DataFrame,
