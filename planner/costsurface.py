@@ -694,11 +694,17 @@ def _rowcol(transform: Affine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
 
 
 def cost_params_for_study(study: Any) -> CostParams:
-    """The cost parameters of a study: its ``[cost_surface]`` table over the calibrated
-    parameters (``parameters = "calibrated"``, the default) or the published defaults
-    (``parameters = "published"``)."""
+    """The cost parameters of a study: its ``[cost_surface]`` table over the published
+    defaults (``parameters = "published"``, the default) or the parameters calibrated on
+    built lines (``parameters = "calibrated"``, :func:`calibrated_cost_params`).
+
+    Studies default to the published factors because a route's km-eq also sets the
+    CAPEX terrain factor (:mod:`planner.appraisal`), while the calibration fits route
+    shape only (its border factor, for one, stands for what makes builders avoid a
+    country, not for the cost of a crossing).
+    """
     table = dict(getattr(study, "cost_surface", {}) or {})
-    base_name = table.pop("parameters", "calibrated")
+    base_name = table.pop("parameters", "published")
     base = calibrated_cost_params()[0] if base_name == "calibrated" else CostParams()
     return cost_params_from_dict(table, base)
 

@@ -149,8 +149,8 @@ class _Checker:
 _KNOWN_TOP = {"study", "region", "supply", "destinations", "scenarios", "candidates", "costs",
               "layers", "corridors", "cost_surface"}
 
-#: Keys of a study's ``[cost_surface]`` table: ``parameters`` ("calibrated", the default:
-#: fitted to built lines, or "published": the documented defaults), any numeric field of
+#: Keys of a study's ``[cost_surface]`` table: ``parameters`` ("published", the default:
+#: the documented factors, or "calibrated": fitted to built lines), any numeric field of
 #: :class:`planner.costsurface.CostParams`, ``country_factors`` (ISO3 = multiplier) and
 #: ``parallel_statuses`` (list of pipeline statuses).
 COST_SURFACE_BASES = ("calibrated", "published")

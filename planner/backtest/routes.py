@@ -843,8 +843,8 @@ def _json_default(o: Any) -> Any:
 class RouteBacktest:
     """Results of :func:`backtest_routes`.
 
-    ``table``: one row per line (``RESULT_COLUMNS`` first, then ``set``: training,
-    validation or cross-validation, ``beats_baseline``, ``route_km``, ``real_km``,
+    ``table``: one row per line (``RESULT_COLUMNS`` first, then ``set``: training (a
+    line the parameters were fitted on), validation (one they were not) or no route, ``beats_baseline``, ``route_km``, ``real_km``,
     ``extra_country_codes``, ``error``); ``routes``: real, generated and straight lines
     (EPSG:4326, column ``kind``); ``summary``: means per set; ``params`` and the
     ``calibration`` when one was refitted.
@@ -928,7 +928,8 @@ def backtest_routes(
                               "kind": {"route": "generated", "real": "real",
                                        "baseline": "straight line"}[kind],
                               "geometry": m.pop(kind)})
-        m["set"] = "training" if line["pipeline_id"] in fitted_on else "validation"
+        m["set"] = ("no route" if m.get("error") else
+                    "training" if line["pipeline_id"] in fitted_on else "validation")
         rows.append(m)
     table = pd.DataFrame(rows)
     ok = table["share_25km"].notna()
