@@ -1,5 +1,5 @@
-"""Command-line interface: ``planner layers``, ``planner study [FILE]`` and
-``planner network``.
+"""Command-line interface: ``planner layers``, ``planner study [FILE]``, ``planner network``,
+``planner backtest routes`` and ``planner calibrate routes``.
 
 Every expected failure (a bad study or layer file, a place no route can reach, a
 resolution the machine cannot hold, a file that cannot be written) prints one message
@@ -134,6 +134,65 @@ def _network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ids(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _backtest_routes(args: argparse.Namespace) -> int:
+    from planner.backtest.routes import backtest_routes, write_backtest
+    from planner.layers import default_layers
+
+    layers = default_layers()
+    result = backtest_routes(layers, ids=_ids(args.ids), resolution_km=args.resolution_km,
+                             holdout=_ids(args.holdout), min_km=args.min_km,
+                             n_candidates=args.candidates)
+    files = write_backtest(result, args.out, layers)
+    show = result.table.copy()
+    for c in ("share_10km", "share_25km", "baseline_share_10km", "baseline_share_25km"):
+        show[c] = (100 * show[c]).round(0)
+    print(show[["pipeline_id", "name", "set", "share_10km", "share_25km", "length_ratio",
+                "baseline_share_10km", "baseline_share_25km", "extra_countries"]]
+          .round(2).to_string(index=False))
+    print("\nmeans (shares in %; beats_baseline and no_extra_country: share of lines):")
+    print((result.summary * [1, 100, 100, 1, 100, 100, 100, 100]).round(1).to_string())
+    for name, p in files.items():
+        print(f"  {name}: {p}")
+    return 0
+
+
+def _calibrate_routes(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from planner.backtest.routes import calibrate_routes, save_calibration
+
+    client = None
+    if args.workers > 1:
+        from dask.distributed import Client, LocalCluster
+
+        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1))
+    try:
+        cal = calibrate_routes(resolution_km=args.resolution_km, n_candidates=args.candidates,
+                               folds=args.folds, seed=args.seed, holdout=_ids(args.holdout),
+                               client=client)
+    finally:
+        if client is not None:
+            client.close()
+    path = save_calibration(cal, args.params_out)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        cal.scores.to_csv(out / "calibration_scores.csv", index=False)
+        cal.candidates.to_csv(out / "calibration_candidates.csv")
+    prov = cal.provenance
+    print(f"fitted on {len(prov['fitted_on'])} lines (candidate {cal.candidate}); "
+          f"parameters written to {path}")
+    for name in ("published_defaults_training", "training", "cross_validation",
+                 "validation"):
+        if prov.get(name):
+            print(f"  {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in prov[name].items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
@@ -159,6 +218,36 @@ def main(argv: list[str] | None = None) -> int:
     p_net.add_argument("--line-flows", help="your own line-flows CSV")
     p_net.add_argument("--top", type=int, default=8, help="components to list (default 8)")
     p_net.set_defaults(func=_network)
+
+    p_back = sub.add_parser("backtest", help="backtest the planner against what was built")
+    back_sub = p_back.add_subparsers(dest="what", required=True)
+    p_br = back_sub.add_parser("routes", help="least-cost routes against built pipelines")
+    p_br.add_argument("--ids", help="comma-separated pipeline ids (default: every operating "
+                      "line longer than --min-km)")
+    p_br.add_argument("--resolution-km", type=float, default=None,
+                      help="cost-surface cell size (default 10 km)")
+    p_br.add_argument("--out", default="backtest-routes", help="output folder")
+    p_br.add_argument("--holdout", help="comma-separated pipeline ids: refit the calibration "
+                      "without them and report them as validation")
+    p_br.add_argument("--min-km", type=float, default=150.0, help="shortest line tested")
+    p_br.add_argument("--candidates", type=int, default=120,
+                      help="parameter sets searched by a --holdout refit")
+    p_br.set_defaults(func=_backtest_routes)
+
+    p_cal = sub.add_parser("calibrate", help="fit model parameters to what was built")
+    cal_sub = p_cal.add_subparsers(dest="what", required=True)
+    p_cr = cal_sub.add_parser("routes", help="fit the cost surface to built pipelines")
+    p_cr.add_argument("--resolution-km", type=float, default=None)
+    p_cr.add_argument("--candidates", type=int, default=120, help="parameter sets searched")
+    p_cr.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    p_cr.add_argument("--seed", type=int, default=12)
+    p_cr.add_argument("--holdout", help="comma-separated pipeline ids kept out of the fit")
+    p_cr.add_argument("--workers", type=int, default=1,
+                      help="dask.distributed local workers (default 1: no dask)")
+    p_cr.add_argument("--params-out", default=None,
+                      help="where to write the parameters (default: the package's file)")
+    p_cr.add_argument("--out", default=None, help="folder for the search's score tables")
+    p_cr.set_defaults(func=_calibrate_routes)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

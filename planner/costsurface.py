@@ -36,6 +36,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -54,7 +55,7 @@ from planner.validation import check_same_crs
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the way a surface is built changes, so old cache files are not reused.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 #: Working memory per cell while building a surface (float32 cost, elevation and
 #: component rasters, a few masks and float64 temporaries), measured roughly at 500 m.
@@ -99,11 +100,17 @@ class CostParams:
         Crossing a country border (metering station, permits), as a multiplier over a
         reference cell: estimate, ×6 over 1 km = +5 km-eq per crossing.
     parallel_mult, parallel_corridor_m, parallel_statuses
-        Paralleling an existing pipeline: CostMAP ×0.75 within the corridor width of a
-        line whose status is one of ``parallel_statuses``.
-    settlement_mult, settlement_density_per_km2
+        Paralleling an existing pipeline: CostMAP ×0.75 within ``parallel_corridor_m``
+        metres (a half-width) of a line whose status is one of ``parallel_statuses``.
+        The width means the same at every resolution: cells whose centre lies within
+        it of a cell the line passes through; a width below one cell leaves only the
+        line's own cells.
+    settlement_mult, settlement_density_per_km2, settlement_min_population
         Inside a settlement's footprint (a disc of area population / density): CostMAP's
         highest population-density band ×5; density 4,000 people/km² is an estimate.
+        Settlements of at least ``settlement_min_population`` count, whatever the cell
+        size; a footprint smaller than a cell raises that cell's cost by the share of
+        the cell it covers, so the penalty of a town does not depend on the grid.
     barrier_mult
         Seas, lakes, reservoirs, excluded countries and cells without data. ``inf``
         makes them impassable (reVX uses ×1e6 or exclusion).
@@ -129,6 +136,7 @@ class CostParams:
     parallel_statuses: tuple[str, ...] = ("operating", "construction")
     settlement_mult: float = 5.0
     settlement_density_per_km2: float = 4000.0
+    settlement_min_population: float = 50_000.0
     barrier_mult: float = float("inf")
     country_factors: Mapping[str, float] = field(default_factory=dict)
     reference_cell_m: float = 1000.0
@@ -138,6 +146,60 @@ class CostParams:
         d["country_factors"] = dict(sorted(dict(self.country_factors).items()))
         d["parallel_statuses"] = sorted(s.lower() for s in self.parallel_statuses)
         return d
+
+
+#: Package data file of the calibrated parameters (``planner calibrate routes`` writes it).
+CALIBRATED_PARAMS_FILE = "calibrated_cost_params.json"
+#: CostParams fields a study's ``[cost_surface]`` table (or a calibration file) may set.
+NUMERIC_PARAMS = tuple(f.name for f in dataclasses.fields(CostParams)
+                       if f.type in ("float", float))
+
+
+def calibrated_params_path() -> Path:
+    """Where the calibrated parameters ship: ``planner/data/calibrated_cost_params.json``."""
+    return Path(__file__).resolve().parent / "data" / CALIBRATED_PARAMS_FILE
+
+
+def cost_params_from_dict(values: Mapping[str, object], base: CostParams | None = None
+                          ) -> CostParams:
+    """``base`` (default :class:`CostParams`) with the given fields replaced.
+
+    Raises ValueError naming every unknown field.
+
+    Examples
+    --------
+    >>> cost_params_from_dict({"border_crossing_mult": 40}).border_crossing_mult
+    40.0
+    """
+    known = {f.name for f in dataclasses.fields(CostParams)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown cost-surface parameters: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
+    changes: dict[str, object] = {}
+    for k, v in values.items():
+        if k == "country_factors":
+            changes[k] = {str(i).upper(): float(f) for i, f in dict(v).items()}  # type: ignore[call-overload]
+        elif k == "parallel_statuses":
+            changes[k] = tuple(str(x) for x in v)  # type: ignore[attr-defined]
+        else:
+            changes[k] = float(v)  # type: ignore[arg-type]
+    return dataclasses.replace(base or CostParams(), **changes)  # type: ignore[arg-type]
+
+
+def calibrated_cost_params() -> tuple[CostParams, dict[str, Any]]:
+    """The cost parameters fitted to built pipelines, with their provenance (which lines,
+    when, at which resolution, the training and validation scores).
+
+    Falls back to the published defaults (and an empty provenance) when the package
+    holds no calibration file.
+    """
+    path = calibrated_params_path()
+    if not path.exists():
+        log.warning("no calibrated cost parameters at %s: using the published defaults", path)
+        return CostParams(), {}
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return cost_params_from_dict(doc["parameters"]), dict(doc.get("provenance", {}))
 
 
 def cost_components(params: CostParams | None = None) -> pd.DataFrame:
@@ -177,7 +239,8 @@ def cost_components(params: CostParams | None = None) -> pd.DataFrame:
          f"within {p.parallel_corridor_m:g} m of an existing pipeline "
          f"({', '.join(p.parallel_statuses)})", COSTMAP, False),
         ("settlement", p.settlement_mult,
-         f"settlement footprint (population / {p.settlement_density_per_km2:g} per km²)",
+         f"settlement footprint (population / {p.settlement_density_per_km2:g} per km², "
+         f"population ≥ {p.settlement_min_population:g}; share of a cell when smaller)",
          f"{COSTMAP}: highest population-density band; footprint density an estimate", True),
         ("no_data", p.barrier_mult, "cells without DEM data (outside the terrain)",
          "no data, no route", False),
@@ -499,7 +562,7 @@ def build_cost_surface(
     mountains: gpd.GeoDataFrame | None = None,
     settlements: gpd.GeoDataFrame | None = None,
     *,
-    resolution_m: float = 2000.0,
+    resolution_m: float | None = None,
     crs: str = settings.STUDY_CRS,
     region: tuple[float, float, float, float] | None = None,
     excluded_countries: Sequence[str] = (),
@@ -520,7 +583,7 @@ def build_cost_surface(
         crossings); ``pipelines`` needs ``status``; ``settlements`` (optional, points)
         needs ``population``. ``mountains`` may be None.
     resolution_m
-        Cell size in metres (default 2 km).
+        Cell size in metres (default :data:`planner.settings.DEFAULT_RESOLUTION_KM`).
     crs
         Projected CRS of the grid (default :data:`planner.settings.STUDY_CRS`).
     region
@@ -558,6 +621,8 @@ def build_cost_surface(
     ((133, 210), True)
     """
     p = params or CostParams()
+    if resolution_m is None:
+        resolution_m = settings.DEFAULT_RESOLUTION_KM * 1000.0
     if not CRS.from_user_input(crs).is_projected:
         raise ValueError(f"the cost surface needs a projected CRS in metres, got {crs!r} "
                          f"(use planner.settings.STUDY_CRS)")
@@ -618,6 +683,62 @@ def build_cost_surface(
         })
         log.info("cost surface: cached at %s", path)
     return surface
+
+
+def _rowcol(transform: Affine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column (may fall outside the grid) of points ``x, y`` in a grid's CRS."""
+    t = ~transform
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    col, row = t.a * x + t.b * y + t.c, t.d * x + t.e * y + t.f
+    return np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+
+
+def cost_params_for_study(study: Any) -> CostParams:
+    """The cost parameters of a study: its ``[cost_surface]`` table over the published
+    defaults (``parameters = "published"``, the default) or the parameters calibrated on
+    built lines (``parameters = "calibrated"``, :func:`calibrated_cost_params`).
+
+    Studies default to the published factors because a route's km-eq also sets the
+    CAPEX terrain factor (:mod:`planner.appraisal`), while the calibration fits route
+    shape only (its border factor, for one, stands for what makes builders avoid a
+    country, not for the cost of a crossing).
+    """
+    table = dict(getattr(study, "cost_surface", {}) or {})
+    base_name = table.pop("parameters", "published")
+    base = calibrated_cost_params()[0] if base_name == "calibrated" else CostParams()
+    return cost_params_from_dict(table, base)
+
+
+def study_cost_surface(study: Any, layers: Any, scenario: Any = None, **kwargs: Any
+                       ) -> CostSurface:
+    """Build (or load from the cache) the cost surface of a study's scenario.
+
+    Parameters
+    ----------
+    study
+        A :class:`planner.study.Study` (region, CRS, resolution, ``[cost_surface]``).
+    layers
+        Its :class:`planner.layers.Layers`; the demand centres are the settlements.
+    scenario
+        A :class:`planner.study.Scenario` (excluded countries); default none excluded.
+    **kwargs
+        Passed on to :func:`build_cost_surface` (``cache_dir``, ``use_cache``, ...).
+
+    Examples
+    --------
+    >>> from planner.study import load_study, default_study_path, layers_for_study
+    >>> st = load_study(default_study_path())
+    >>> s = study_cost_surface(st, layers_for_study(st), st.scenarios[0])
+    >>> s.resolution_m == st.resolution_km * 1000
+    True
+    """
+    excluded = tuple(getattr(scenario, "excluded_countries", ()) or ())
+    return build_cost_surface(
+        layers.terrain, layers.countries, layers.water, layers.pipelines, layers.mountains,
+        settlements=layers.demand_centres, resolution_m=study.resolution_km * 1000.0,
+        crs=study.crs, region=study.region, excluded_countries=excluded,
+        params=cost_params_for_study(study), **kwargs,
+    )
 
 
 def _iso_codes(countries: gpd.GeoDataFrame, given: Sequence[str]) -> tuple[str, ...]:
@@ -727,12 +848,22 @@ def _build(
         s = _to_crs(settlements, crs)
         pop = pd.to_numeric(s.get("population"), errors="coerce").fillna(0).to_numpy()
         radius_m = np.sqrt(pop / p.settlement_density_per_km2 / np.pi) * 1000.0
-        keep = radius_m >= res / 4
-        if keep.any():
-            discs = s.geometry[keep].buffer(radius_m[keep])
-            town = _rasterize(list(discs), shape, transform) > 0
-            cost[town] *= p.settlement_mult
-            del town
+        keep = pop >= p.settlement_min_population
+        big = keep & (radius_m >= res / 2)
+        share = np.zeros(shape, np.float32)
+        if big.any():
+            discs = s.geometry[big].buffer(radius_m[big])
+            share[_rasterize(list(discs), shape, transform) > 0] = 1.0
+        small = keep & ~big
+        if small.any():  # a footprint smaller than a cell: the share of the cell it covers
+            pts = s.geometry[small].representative_point()
+            rows, cols = _rowcol(transform, pts.x, pts.y)
+            inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+            area = np.pi * radius_m[small][inside] ** 2 / (res * res)
+            np.add.at(share, (rows[inside], cols[inside]), area.astype(np.float32))
+        np.minimum(share, 1.0, out=share)
+        cost *= 1.0 + (p.settlement_mult - 1.0) * share
+        del share
 
     # Paralleling existing pipelines: the corridor discount.
     status = pipelines["status"].astype(str).str.lower() if "status" in pipelines else None
@@ -741,10 +872,8 @@ def _build(
     if len(par):
         lines = _rasterize(list(_to_crs(par, crs).geometry), shape, transform,
                            all_touched=True) > 0
-        r = int(p.parallel_corridor_m // res)
-        if r >= 1:
-            yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-            lines = ndimage.binary_dilation(lines, structure=(xx**2 + yy**2) <= r * r)
+        if p.parallel_corridor_m >= res:  # the half-width in metres, at any resolution
+            lines = ndimage.distance_transform_edt(~lines) * res <= p.parallel_corridor_m
         cost[lines] *= p.parallel_mult
         del lines
 
@@ -774,14 +903,21 @@ def _build(
 
 __all__ = [
     "BUILD_VERSION",
+    "CALIBRATED_PARAMS_FILE",
+    "NUMERIC_PARAMS",
     "CostParams",
     "CostSurface",
     "ResolutionTooFineError",
     "build_cost_surface",
+    "calibrated_cost_params",
+    "calibrated_params_path",
     "check_memory",
     "cost_components",
+    "cost_params_for_study",
+    "cost_params_from_dict",
     "fingerprint_gdf",
     "fingerprint_terrain",
     "memory_limit_bytes",
+    "study_cost_surface",
     "study_grid",
 ]

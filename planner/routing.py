@@ -228,6 +228,70 @@ def path_cost(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray, res: float) 
     return float(np.sum(step * (v[:-1] + v[1:]) / 2.0) / 1000.0)
 
 
+def _segment_cells(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cells (row, col) of a straight segment between two cell centres, in order: one
+    step per cell along the major axis (a digital line: every step is a king's move)."""
+    n = int(round(np.abs(b - a).max())) + 1
+    t = np.linspace(0.0, 1.0, max(n, 2))[:, None]
+    cells = np.rint(a[None, :] + t * (b - a)[None, :]).astype(np.int64)
+    keep = np.r_[True, np.any(cells[1:] != cells[:-1], axis=1)]
+    return cells[keep]
+
+
+def straighten_path(cost: np.ndarray, path: np.ndarray, res: float, *,
+                    lookahead: int = 12) -> np.ndarray:
+    """Any-angle shortcuts of a grid path that never cost more than the path.
+
+    An 8-connected grid path is one of many equal-cost staircases: over even ground the
+    solver may go diagonally first and straight after, tens of kilometres off the
+    straight line. Walking the path, each vertex is joined by a straight segment to the
+    farthest later vertex (looking up to ``lookahead`` vertices past the first that
+    fails) whose segment costs no more than the path between them under
+    :func:`path_cost` and crosses no barrier. The result is a cell path along those
+    segments: its cost is at most the input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stair = np.array([[0, 0], [1, 1], [2, 2], [2, 3], [2, 4], [2, 5], [2, 6]])
+    >>> out = straighten_path(np.ones((3, 7)), stair, 1.0)
+    >>> out.tolist()  # within half a cell of the straight line from (0, 0) to (2, 6)
+    [[0, 0], [0, 1], [1, 2], [1, 3], [1, 4], [2, 5], [2, 6]]
+    >>> bool(path_cost(np.ones((3, 7)), out[:, 0], out[:, 1], 1.0)
+    ...      <= path_cost(np.ones((3, 7)), stair[:, 0], stair[:, 1], 1.0) + 1e-9)
+    True
+    """
+    path = np.asarray(path, dtype=np.int64)
+    n = len(path)
+    if n < 3:
+        return path
+    v = cost[path[:, 0], path[:, 1]].astype(np.float64)
+    step = np.hypot(*np.diff(path, axis=0).T.astype(np.float64)) * res
+    cum = np.r_[0.0, np.cumsum(step * (v[:-1] + v[1:]) / 2.0)]
+    pieces = [path[:1]]
+    i = 0
+    while i < n - 1:
+        best, j, misses = i + 1, i + 2, 0
+        while j < n and misses <= lookahead:
+            seg = _segment_cells(path[i].astype(float), path[j].astype(float))
+            sc = cost[seg[:, 0], seg[:, 1]].astype(np.float64)
+            if np.all(np.isfinite(sc)):
+                d = np.hypot(*np.diff(seg, axis=0).T.astype(np.float64)) * res
+                budget = (cum[j] - cum[i]) * (1.0 + 1e-9) + 1e-9
+                if float(np.sum(d * (sc[:-1] + sc[1:]) / 2.0)) <= budget:
+                    best, misses = j, 0
+                    j += 1
+                    continue
+            misses += 1
+            j += 1
+        if best == i + 1:
+            pieces.append(path[best:best + 1])
+        else:
+            pieces.append(_segment_cells(path[i].astype(float), path[best].astype(float))[1:])
+        i = best
+    return np.concatenate(pieces)
+
+
 def _unreachable(origin: Place, dest: Place) -> UnreachableError:
     return UnreachableError(
         f"{dest.name!r} cannot be reached from {origin.name!r}: barriers (seas, lakes, "
@@ -461,6 +525,7 @@ def least_cost_route(
     coarse_factor: int | None = None,
     corridor_km: float | None = None,
     snap_km: float = SNAP_KM,
+    straighten: bool = False,
 ) -> gpd.GeoDataFrame:
     """The least-cost route between two places.
 
@@ -481,6 +546,9 @@ def least_cost_route(
         times while the path touches the corridor's edge.
     snap_km
         How far a place on a barrier may move to the nearest passable cell.
+    straighten
+        Replace grid staircases by straight segments that cost no more
+        (:func:`straighten_path`).
 
     Returns
     -------
@@ -513,6 +581,8 @@ def least_cost_route(
         path = _full_path(surface, o, d)
     else:
         path = _refined_path(surface, o, d, coarse_factor, corridor_km)
+    if straighten:
+        path = straighten_path(surface.cost, path, surface.resolution_m)
     rec = _record(surface, o, d, path, m)
     log.info("route %s → %s: %.0f km-eq, %.0f km (%s, %.2f s)", o.name, d.name, rec["cost"],
              rec["length_km"], m, time.perf_counter() - t0)
@@ -1041,4 +1111,5 @@ __all__ = [
     "route_overlap",
     "route_to_nearest",
     "routes_many_to_many",
+    "straighten_path",
 ]

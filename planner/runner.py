@@ -58,15 +58,10 @@ def _progress(items: Iterable[T], desc: str, enabled: bool | None, total: int | 
 
 
 def cost_surface_for(study: Study, layers: Layers, scenario: Scenario) -> Any:
-    """The scenario's cost surface (cached on disk by its inputs)."""
-    from planner.costsurface import build_cost_surface
+    """The scenario's cost surface (:func:`planner.costsurface.study_cost_surface`)."""
+    from planner.costsurface import study_cost_surface
 
-    return build_cost_surface(
-        layers.terrain, layers.countries, layers.water, layers.pipelines, layers.mountains,
-        settlements=layers.demand_centres, resolution_m=study.resolution_km * 1000.0,
-        crs=study.crs, region=study.region,
-        excluded_countries=scenario.excluded_countries,
-    )
+    return study_cost_surface(study, layers, scenario)
 
 
 def generate_candidates(study: Study, layers: Layers, surface: Any,

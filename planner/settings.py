@@ -21,6 +21,10 @@ STUDY_CRS : str
 DEFAULT_REGION : tuple of float
     The default study region (west, south, east, north) in degrees: the extent of the
     shipped raw data.
+DEFAULT_RESOLUTION_KM : float
+    Cell size (km) of cost surfaces when a study or caller gives none: 10 km, the
+    resolution the shipped studies and the route backtest (``planner backtest routes``)
+    use and the calibrated cost parameters were fitted at.
 REGION_TOLERANCE_DEG : float
     How far (degrees) a feature may lie outside the study region before validation
     rejects it as "far outside".
@@ -46,6 +50,7 @@ STORAGE_CRS = "EPSG:4326"
 STUDY_CRS = "+proj=eqdc +lat_0=45 +lon_0=67 +lat_1=40 +lat_2=52 +datum=WGS84 +units=m +no_defs"
 
 DEFAULT_REGION: tuple[float, float, float, float] = (44.0, 35.0, 90.0, 57.0)
+DEFAULT_RESOLUTION_KM = 10.0
 REGION_TOLERANCE_DEG = 5.0
 
 REACH_KM = 50.0

@@ -92,6 +92,7 @@ class Study:
     costs: dict[str, float]
     layer_files: tuple[LayerFile, ...]
     corridors: dict[str, list[str]] = field(default_factory=dict)
+    cost_surface: dict[str, Any] = field(default_factory=dict)
     network_wide_reuse: bool = True
     #: Countries (names or ISO3) whose unserved demand counts as new demand a route can
     #: add (``[study] member_countries``); empty: the destinations' countries.
@@ -164,6 +165,19 @@ def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+#: Keys of a study's ``[cost_surface]`` table: ``parameters`` ("published", the default:
+#: the documented factors, or "calibrated": fitted to built lines), any numeric field of
+#: :class:`planner.costsurface.CostParams`, ``country_factors`` (ISO3 = multiplier) and
+#: ``parallel_statuses`` (list of pipeline statuses).
+COST_SURFACE_BASES = ("calibrated", "published")
+
+
+def _cost_surface_keys() -> tuple[str, ...]:
+    from planner.costsurface import NUMERIC_PARAMS
+
+    return ("parameters", *NUMERIC_PARAMS, "country_factors", "parallel_statuses")
+
+
 def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     """The tables of the array ``data[key]`` (anything else is reported already)."""
     value = data.get(key, [])
@@ -230,7 +244,8 @@ def parse_study(text: str, path: str | Path = "<string>", *,
             c.add("region.crs", f"must be a projected CRS (metres), got {crs!r}", "crs")
     except Exception as exc:
         c.add("region.crs", f"is not a CRS pyproj knows: {exc}", "crs")
-    resolution = c.number(region_t, "resolution_km", "region", default=10.0, maximum=100.0)
+    resolution = c.number(region_t, "resolution_km", "region",
+                          default=settings.DEFAULT_RESOLUTION_KM, maximum=100.0)
 
     def places(key: str, kind: str) -> tuple[Place, ...]:
         items = _tables(data, key)
@@ -324,6 +339,8 @@ def parse_study(text: str, path: str | Path = "<string>", *,
         if isinstance(v, bool) or not isinstance(v, int | float):
             c.add(f"costs.{k}", f"must be a number, got {v!r}", k)
 
+    cost_surface = _cost_surface_table(_table(data, "cost_surface"), c)
+
     layer_files = []
     for lname, spec in _table(data, "layers").items():
         where = f"layers.{lname}"
@@ -355,7 +372,7 @@ def parse_study(text: str, path: str | Path = "<string>", *,
         path=path,
         region=region,
         crs=str(crs),
-        resolution_km=float(resolution or 10.0),
+        resolution_km=float(resolution or settings.DEFAULT_RESOLUTION_KM),
         supply=supply,
         destinations=destinations,
         scenarios=tuple(scen),
@@ -365,11 +382,48 @@ def parse_study(text: str, path: str | Path = "<string>", *,
         costs={k: float(v) for k, v in costs_t.items() if isinstance(v, int | float)},
         layer_files=tuple(layer_files),
         corridors=corridors,
+        cost_surface=cost_surface,
         network_wide_reuse=bool(cand.get("network_wide_reuse", True)),
         member_countries=tuple(members),
         raw=data,
         lines=c.lines,
     )
+
+
+def _cost_surface_table(table: Any, c: _Checker) -> dict[str, Any]:
+    """The ``[cost_surface]`` table, checked (every problem goes to ``c``)."""
+    if not isinstance(table, dict):
+        c.add("cost_surface", "must be a table of parameter = value", "cost_surface")
+        return {}
+    known = _cost_surface_keys()
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        where = f"cost_surface.{k}"
+        if k not in known:
+            c.add(where, f"unknown parameter; known: {', '.join(known)}", k)
+        elif k == "parameters":
+            if v not in COST_SURFACE_BASES:
+                c.add(where, f"must be one of {', '.join(COST_SURFACE_BASES)}, got {v!r}", k, v)
+            else:
+                out[k] = v
+        elif k == "country_factors":
+            ok = isinstance(v, dict) and all(
+                isinstance(f, int | float) and not isinstance(f, bool) and f > 0
+                for f in v.values())
+            if not ok:
+                c.add(where, "must be a table ISO3 = positive number, e.g. { AFG = 3.0 }", k)
+            else:
+                out[k] = {str(i).upper(): float(f) for i, f in v.items()}
+        elif k == "parallel_statuses":
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                c.add(where, "must be a list of pipeline statuses, e.g. [\"operating\"]", k)
+            else:
+                out[k] = list(v)
+        else:
+            val = c.number(table, k, "cost_surface", default=None)
+            if val is not None:
+                out[k] = val
+    return out
 
 
 def load_study(path: str | Path, *, collect: list[str] | None = None) -> Study:

@@ -75,7 +75,10 @@ STUDY_KEYS: dict[str, dict[str, Key]] = {
         "layers": Key("table", "the user's own layer files, by layer name"),
         "corridors": Key("tables", "named corridors of existing pipeline systems"),
         "network": Key("table", "the user's own interconnections and line-flows tables"),
+        "cost_surface": Key("table", "cost-surface parameters (checked where they are read: "
+                            "planner.study._cost_surface_table)"),
     },
+    "cost_surface": {"*": Key("any", "a parameter of planner.costsurface.CostParams")},
     "network": {
         "interconnections": Key("string", "CSV of interconnections (path relative to the "
                                 "study file)"),

@@ -1,0 +1,6 @@
+"""Backtests of the planner against what was built (one module per concern).
+
+- :mod:`planner.backtest.routes`: least-cost routes against built pipelines, and the
+  calibration of the cost surface on them (``planner backtest routes``,
+  ``planner calibrate routes``).
+"""

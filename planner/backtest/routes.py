@@ -1,0 +1,1028 @@
+"""Least-cost routes against built pipelines: the route backtest and the calibration.
+
+The backtest takes a built pipeline out of the corridor layer together with its parallel
+strings (the same system, or another line lying mostly within
+:data:`PARALLEL_WITHIN_KM` of it), routes between its two ends over the cost surface, and
+measures how closely the generated route follows the real line:
+
+- ``share_10km``, ``share_25km``: the share (0–1) of the generated route's length lying
+  within 10 and 25 km of the real line;
+- ``length_ratio``: generated route length over real line length (geodesic);
+- ``extra_countries``: how many countries the route enters (for at least
+  :data:`EXTRA_COUNTRY_MIN_KM`) that the real line does not touch;
+- ``baseline_share_10km``, ``baseline_share_25km``: the same shares for the straight line
+  between the two ends, the plain baseline every route must beat.
+
+The calibration fits the cost-surface factors (:class:`~planner.costsurface.CostParams`)
+to the region's built lines (GEM operating lines longer than :data:`MIN_LINE_KM`) by a
+search: a fixed, seeded Latin-hypercube sample of parameter sets over
+:data:`SEARCH_SPACE`, plus the published defaults, is scored on every line once; a fit on
+any set of lines then picks the candidate with the best mean :func:`line_objective` on
+those lines. Cross-validation folds group lines of one system and their parallels, so no
+validation line has a twin among the training lines; validation scores are reported apart
+from training scores. The candidate set is drawn before any score is seen, so choosing it
+leaks nothing from the validation lines.
+
+The surfaces are assembled from components that :func:`planner.costsurface.build_cost_surface`
+itself builds (one build per component with that component's factor set to an indicator
+and every other factor neutral), so a parameter set costs one array expression instead of
+a rebuild; :meth:`RouteSurfaces.surface` equals a full build with the same parameters (a
+test checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio.features
+import shapely
+from scipy import ndimage
+from scipy.stats import qmc
+from shapely.geometry import LineString, MultiLineString, box
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import linemerge
+
+from planner import settings
+from planner.costsurface import (
+    CostParams,
+    CostSurface,
+    build_cost_surface,
+    calibrated_params_path,
+    cost_params_from_dict,
+)
+from planner.geodesy import geodesic_length_km
+from planner.layers import Layers
+
+log = logging.getLogger(__name__)
+
+#: Built lines shorter than this (km, inside the region) are not backtested.
+MIN_LINE_KM = 150.0
+#: Pipeline statuses a line must have to be backtested by default.
+BUILT_STATUSES = ("operating",)
+#: Another line is a parallel string of the tested one when at least
+#: :data:`PARALLEL_SHARE` of its length lies within this distance (km) of it.
+PARALLEL_WITHIN_KM = 10.0
+PARALLEL_SHARE = 0.5
+#: A route counts as entering a country when it runs at least this far (km) inside it.
+EXTRA_COUNTRY_MIN_KM = 10.0
+#: Distances (km) of the share-within metrics.
+WITHIN_KM = (10.0, 25.0)
+#: Weight of the 10 km share and the penalty of entering an extra country in the
+#: objective of one line (see :func:`line_objective`).
+OBJECTIVE_WEIGHT_10KM = 0.5
+OBJECTIVE_EXTRA_COUNTRY_PENALTY = 0.5
+#: Columns of ``routes.csv``, in order.
+RESULT_COLUMNS = ["pipeline_id", "name", "share_10km", "share_25km", "length_ratio",
+                  "baseline_share_10km", "baseline_share_25km", "extra_countries"]
+
+#: The search space of the calibration: parameter, low, high, scale. Bounds are planning
+#: judgements wide enough to hold the published defaults (see cost_components()).
+SEARCH_SPACE = pd.DataFrame(
+    [
+        ("slope_hill_mult", 1.0, 3.0, "linear"),
+        ("slope_mtn_mult", 1.0, 6.0, "linear"),
+        ("elev_high_mult", 1.0, 3.0, "linear"),
+        ("elev_very_high_mult", 1.0, 5.0, "linear"),
+        ("mountain_mult", 1.0, 4.0, "linear"),
+        ("river_crossing_mult", 1.0, 30.0, "log"),
+        ("border_crossing_mult", 1.0, 400.0, "log"),
+        ("parallel_mult", 0.1, 1.0, "linear"),
+        ("parallel_corridor_m", 2000.0, 30000.0, "log"),
+        ("settlement_mult", 0.5, 5.0, "log"),
+    ],
+    columns=["parameter", "low", "high", "scale"],
+)
+
+
+class BacktestError(ValueError):
+    """Bad backtest input (unknown pipeline ids, no line to test)."""
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+def share_within(route: BaseGeometry, real: BaseGeometry, within_m: float) -> float:
+    """Share (0–1) of ``route``'s length lying within ``within_m`` of ``real``.
+
+    Both in one projected CRS (metres). A route of no length counts as on the line.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> real = LineString([(0, 0), (100_000, 0)])
+    >>> share_within(real, real, 10_000)
+    1.0
+    >>> offset = LineString([(0, 15_000), (100_000, 15_000)])
+    >>> share_within(offset, real, 10_000), share_within(offset, real, 25_000)
+    (0.0, 1.0)
+    """
+    if route.length == 0:
+        return 1.0
+    inside = route.intersection(real.buffer(within_m, quad_segs=16))
+    return float(min(1.0, inside.length / route.length))
+
+
+def line_metrics(route: BaseGeometry, real: BaseGeometry, baseline: BaseGeometry,
+                 within_km: Sequence[float] = WITHIN_KM) -> dict[str, float]:
+    """Shares within each distance of ``real`` for ``route`` and ``baseline``, and the
+    length ratio route / real (all three in one projected CRS, metres).
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> real = LineString([(0, 0), (50_000, 30_000), (100_000, 0)])
+    >>> m = line_metrics(real, real, LineString([(0, 0), (100_000, 0)]))
+    >>> m["share_25km"], m["share_10km"], round(m["baseline_share_10km"], 2)
+    (1.0, 1.0, 0.33)
+    """
+    out: dict[str, float] = {}
+    for km in within_km:
+        out[f"share_{km:g}km"] = share_within(route, real, km * 1000.0)
+    out["length_ratio"] = float(route.length / real.length) if real.length else math.nan
+    for km in within_km:
+        out[f"baseline_share_{km:g}km"] = share_within(baseline, real, km * 1000.0)
+    return out
+
+
+def line_objective(share_10km: Any, share_25km: Any, extra_countries: Any) -> Any:
+    """The calibration's score of a route (higher is better): share within 25 km, plus
+    :data:`OBJECTIVE_WEIGHT_10KM` × share within 10 km, less
+    :data:`OBJECTIVE_EXTRA_COUNTRY_PENALTY` when it enters a country the real line avoids.
+
+    Examples
+    --------
+    >>> line_objective(1.0, 1.0, 0)
+    1.5
+    >>> line_objective(0.0, 1.0, 2)
+    0.5
+    """
+    extra = np.asarray(extra_countries) > 0
+    return (np.asarray(share_25km) + OBJECTIVE_WEIGHT_10KM * np.asarray(share_10km)
+            - OBJECTIVE_EXTRA_COUNTRY_PENALTY * extra)
+
+
+def beats_baseline(row: Mapping[str, Any]) -> bool:
+    """True when the route lies closer to the real line than the straight line does: a
+    higher 25 km share, or an equal one (both full) with a 10 km share at least as high."""
+    s25, b25 = float(row["share_25km"]), float(row["baseline_share_25km"])
+    if s25 > b25 + 1e-9:
+        return True
+    return abs(s25 - b25) <= 1e-9 and float(row["share_10km"]) >= float(
+        row["baseline_share_10km"]) - 1e-9 and s25 >= 1.0 - 1e-9
+
+
+# --- the lines -------------------------------------------------------------------------
+
+
+def _longest_part(geom: BaseGeometry) -> LineString | None:
+    if geom is None or geom.is_empty:
+        return None
+    merged = linemerge(geom) if isinstance(geom, MultiLineString) else geom
+    parts = [g for g in getattr(merged, "geoms", [merged]) if isinstance(g, LineString)]
+    if not parts:
+        return None
+    best: LineString = max(parts, key=lambda g: g.length)
+    return best
+
+
+def _projected(geoms: Iterable[BaseGeometry], crs: str) -> gpd.GeoSeries:
+    return gpd.GeoSeries(list(geoms), crs=settings.STORAGE_CRS).to_crs(crs)
+
+
+def built_lines(
+    pipelines: gpd.GeoDataFrame,
+    *,
+    ids: Sequence[str] | None = None,
+    min_km: float = MIN_LINE_KM,
+    statuses: Sequence[str] = BUILT_STATUSES,
+    region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
+    crs: str = settings.STUDY_CRS,
+) -> gpd.GeoDataFrame:
+    """The built lines to backtest, one row per distinct line, with what to remove.
+
+    Each line is clipped to ``region`` (inset by 0.1°) and its longest connected part is
+    the line tested. A line repeated with the same geometry in its system (GEM lists
+    twin strings apart) is kept once.
+
+    Parameters
+    ----------
+    pipelines
+        The pipelines layer (``pipeline_id``, ``name``, ``system``, ``status``).
+    ids
+        Pipeline ids to test (any status); default: every line of ``statuses`` at least
+        ``min_km`` long inside the region.
+    min_km, statuses, region, crs
+        Selection, study region (degrees) and the projected CRS distances are taken in.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``pipeline_id``, ``name``, ``system``, ``length_km`` (of the part tested),
+        ``layer_index`` (the line's row label in ``pipelines``), ``removed`` (tuple of
+        row labels of ``pipelines``: the line and its parallel strings), ``group``
+        (lines sharing a system or parallels; cross-validation keeps a group together)
+        and the geometry (EPSG:4326).
+
+    Raises
+    ------
+    BacktestError
+        Unknown ids (all listed), or no line to test.
+    """
+    pipes = pipelines
+    pid = pipes["pipeline_id"].astype(str)
+    if ids:
+        unknown = sorted(set(map(str, ids)) - set(pid))
+        if unknown:
+            raise BacktestError(
+                f"pipeline ids not in the pipelines layer: {', '.join(unknown)} "
+                f"(see the pipeline_id column, e.g. {', '.join(pid.iloc[:3])})")
+        chosen = pipes[pid.isin(list(map(str, ids)))]
+    else:
+        st = pipes["status"].astype(str).str.lower()
+        chosen = pipes[st.isin([s.lower() for s in statuses])]
+    w, s, e, n = region
+    clip = box(w + 0.1, s + 0.1, e - 0.1, n - 0.1)
+    rows = []
+    seen: set[tuple[str, bytes]] = set()
+    for idx, r in chosen.iterrows():
+        part = _longest_part(r.geometry.intersection(clip) if r.geometry is not None
+                             else None)
+        if part is None:
+            continue
+        km = float(geodesic_length_km(gpd.GeoSeries([part], crs=settings.STORAGE_CRS))[0])
+        if km < min_km and not ids:
+            continue
+        key = (str(r.get("system", "")), shapely.to_wkb(shapely.set_precision(part, 1e-4)))
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append({"layer_index": idx, "pipeline_id": str(r["pipeline_id"]),
+                     "name": str(r["name"]), "system": str(r.get("system", "")),
+                     "length_km": km, "geometry": part})
+    if not rows:
+        raise BacktestError(f"no built line of {', '.join(statuses)} at least {min_km:g} km "
+                            f"long inside the region {region}")
+    lines = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
+    lines["removed"] = _parallel_strings(pipes, lines, crs)
+    lines["group"] = _groups(lines)
+    return lines.reset_index(drop=True)
+
+
+def _parallel_strings(pipes: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, crs: str
+                      ) -> list[tuple[Any, ...]]:
+    """Row labels of ``pipes`` to remove for each line: its system and its parallels."""
+    proj = pipes.geometry.to_crs(crs)
+    length = proj.length.to_numpy()
+    system = pipes.get("system", pd.Series("", index=pipes.index)).astype(str)
+    out = []
+    for r, geom in zip(lines.itertuples(), _projected(lines.geometry, crs), strict=True):
+        zone = geom.buffer(PARALLEL_WITHIN_KM * 1000.0)
+        near = proj.intersection(zone).length.to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parallel = near >= PARALLEL_SHARE * length
+        same = (system == r.system).to_numpy() & (r.system != "")
+        drop = set(pipes.index[parallel | same]) | {r.layer_index}
+        out.append(tuple(sorted(drop, key=str)))
+    return out
+
+
+def _groups(lines: gpd.GeoDataFrame) -> list[int]:
+    """Lines of one system, or removed with each other, share a group."""
+    n = len(lines)
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            if (lines["system"].iloc[i] == lines["system"].iloc[j]
+                    or lines["layer_index"].iloc[j] in lines["removed"].iloc[i]
+                    or lines["layer_index"].iloc[i] in lines["removed"].iloc[j]):
+                parent[find(i)] = find(j)
+    roots = {r: k for k, r in enumerate(dict.fromkeys(find(i) for i in range(n)))}
+    return [roots[find(i)] for i in range(n)]
+
+
+# --- surfaces --------------------------------------------------------------------------
+
+
+_NEUTRAL = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
+                elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
+                border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0)
+
+
+@dataclass(eq=False)
+class RouteSurfaces:
+    """The components of a region's cost surface, to assemble a surface for any
+    parameter set and any set of removed pipelines without rebuilding.
+
+    Built by :meth:`from_layers` from :func:`~planner.costsurface.build_cost_surface`
+    itself; :meth:`surface` gives what a full build with the same parameters and the
+    pipelines minus ``removed`` gives.
+    """
+
+    template: CostSurface
+    hill: np.ndarray
+    mountain_slope: np.ndarray
+    mountain_range: np.ndarray
+    border: np.ndarray
+    settlement: np.ndarray
+    river: np.ndarray
+    barrier: np.ndarray
+    pipelines: gpd.GeoDataFrame
+    fixed: CostParams
+    _distance: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_layers(cls, layers: Layers, resolution_m: float | None = None, *,
+                    region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
+                    crs: str = settings.STUDY_CRS, params: CostParams | None = None,
+                    cache_dir: str | Path | None = None) -> RouteSurfaces:
+        """Components of the surface of ``layers`` (settlements: the demand centres).
+
+        ``params`` gives the factors that are not searched (slope and elevation
+        thresholds, settlement density and threshold, corridor statuses).
+        """
+        res = float(resolution_m or settings.DEFAULT_RESOLUTION_KM * 1000.0)
+        base = cost_params_from_dict({**_NEUTRAL, "country_factors": {}}, params)
+        ref = base.reference_cell_m
+
+        def build(**changes: float) -> CostSurface:
+            return build_cost_surface(
+                layers.terrain, layers.countries, layers.water, layers.pipelines,
+                layers.mountains, layers.demand_centres, resolution_m=res, crs=crs,
+                region=region, params=cost_params_from_dict(changes, base),
+                cache_dir=cache_dir)
+
+        hill = build(slope_hill_mult=2.0)
+        barrier = ~np.isfinite(hill.cost)
+
+        def part(s: CostSurface) -> np.ndarray:
+            out = np.where(barrier, 0.0, s.cost - 1.0).astype(np.float32)
+            return out
+
+        return cls(
+            template=hill,
+            hill=part(hill),
+            mountain_slope=part(build(slope_mtn_mult=2.0)),
+            mountain_range=part(build(mountain_mult=2.0)) > 0.5,
+            border=part(build(border_crossing_mult=1.0 + 2.0 * res / ref)) > 0.5,
+            settlement=part(build(settlement_mult=2.0)),
+            river=part(build(river_crossing_mult=1.0 + res / ref)) > 0.5,
+            barrier=barrier,
+            pipelines=layers.pipelines,
+            fixed=base,
+        )
+
+    @property
+    def resolution_m(self) -> float:
+        return self.template.resolution_m
+
+    def corridor_distance(self, removed: Sequence[Any] = (),
+                          statuses: Sequence[str] | None = None) -> np.ndarray:
+        """Distance (m) of each cell centre to the nearest cell an existing pipeline of
+        ``statuses`` passes through, with the ``removed`` rows of the layer left out."""
+        statuses = tuple(sorted(s.lower() for s in (statuses or self.fixed.parallel_statuses)))
+        key = (tuple(sorted(map(str, removed))), statuses)
+        if key not in self._distance:
+            pipes = self.pipelines.drop(index=list(removed), errors="ignore")
+            st = pipes["status"].astype(str).str.lower() if "status" in pipes else None
+            if st is not None:
+                pipes = pipes[st.isin(statuses)]
+            shape = self.template.shape
+            geoms = [g for g in pipes.geometry.to_crs(self.template.crs) if g is not None
+                     and not g.is_empty]
+            lines = np.zeros(shape, bool)
+            if geoms:
+                lines = rasterio.features.rasterize(
+                    ((g, 1) for g in geoms), out_shape=shape, transform=self.template.transform,
+                    fill=0, all_touched=True, dtype="uint8") > 0
+            if lines.any():
+                dist = ndimage.distance_transform_edt(~lines) * self.resolution_m
+            else:
+                dist = np.full(shape, np.inf)
+            self._distance[key] = dist
+        return self._distance[key]
+
+    def cost(self, params: CostParams, removed: Sequence[Any] = ()) -> np.ndarray:
+        """The cost raster for ``params`` with the ``removed`` pipelines left out."""
+        p, res = params, self.resolution_m
+        elev = self.template.elevation
+        c = (1.0 + (p.slope_hill_mult - 1.0) * self.hill
+             + (p.slope_mtn_mult - 1.0) * self.mountain_slope).astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            c[elev >= p.elev_very_high_m] *= p.elev_very_high_mult
+            c[(elev >= p.elev_high_m) & (elev < p.elev_very_high_m)] *= p.elev_high_mult
+        c[self.mountain_range] *= p.mountain_mult
+        codes = self.template.country_codes
+        for iso, f in dict(p.country_factors).items():
+            for i, cc in enumerate(codes):
+                if cc == iso.upper():
+                    c[self.template.country == i] *= float(f)
+        c[self.border] += (p.border_crossing_mult - 1.0) * p.reference_cell_m / res / 2.0
+        c *= 1.0 + (p.settlement_mult - 1.0) * self.settlement
+        near = self.corridor_distance(removed, p.parallel_statuses) <= p.parallel_corridor_m
+        c[near] *= p.parallel_mult
+        c[self.river] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
+        c[self.barrier] = p.barrier_mult
+        return c
+
+    def surface(self, params: CostParams, removed: Sequence[Any] = ()) -> CostSurface:
+        """A :class:`~planner.costsurface.CostSurface` for ``params`` without ``removed``."""
+        from planner.costsurface import cost_components
+
+        return dataclasses.replace(self.template, cost=self.cost(params, removed),
+                                   components=cost_components(params), key="", cache_path=None,
+                                   from_cache=False)
+
+
+# --- one line --------------------------------------------------------------------------
+
+
+def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
+    step = max(surface.resolution_m / 4.0, 250.0)
+    n = max(2, int(line_xy.length // step) + 1)
+    pts = shapely.line_interpolate_point(line_xy, np.linspace(0, line_xy.length, n))
+    xy = shapely.get_coordinates(pts)
+    r, c = surface.xy_to_rowcol(xy[:, 0], xy[:, 1])
+    h, w = surface.shape
+    ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+    return {str(x) for x in surface.country_at(r[ok], c[ok]) if x}
+
+
+def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any],
+               *, geometries: bool = False, straighten: bool = True) -> dict[str, Any]:
+    """Route between the two ends of one built line and measure the route against it.
+
+    ``line`` is a row of :func:`built_lines`. Returns the metrics of :data:`RESULT_COLUMNS`
+    plus ``route_km``, ``real_km``, ``extra_country_codes``, ``baseline_extra_countries``
+    and ``error`` (the message when no route was found; metrics are then NaN); with
+    ``geometries``, also ``route``, ``real`` and ``baseline`` (EPSG:4326).
+    """
+    from planner.routing import RoutingError, least_cost_route
+
+    surface = surfaces.surface(params, line["removed"])
+    real: LineString = line["geometry"]
+    (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
+    out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
+    try:
+        r = least_cost_route(surface, (x0, y0), (x1, y1), method="full", straighten=straighten,
+                             origin_name=f"{line['name']} (start)",
+                             destination_name=f"{line['name']} (end)")
+    except RoutingError as exc:
+        out.update({k: math.nan for k in RESULT_COLUMNS[2:]})
+        out["error"] = str(exc)
+        return out
+    route = r.geometry.iloc[0]
+    real_xy, route_xy, base_xy = _projected(
+        [real, route, LineString([real.coords[0], real.coords[-1]])], surface.crs)
+    out.update(line_metrics(route_xy, real_xy, base_xy))
+    real_countries = _sample_countries(surface, real_xy)
+    entered = {c for c, km in dict(r["km_by_country"].iloc[0]).items()
+               if km >= EXTRA_COUNTRY_MIN_KM}
+    extra = sorted(entered - real_countries)
+    base_extra = sorted(_sample_countries(surface, base_xy) - real_countries)
+    out.update({
+        "extra_countries": len(extra), "extra_country_codes": " ".join(extra),
+        "baseline_extra_countries": len(base_extra),
+        "route_km": float(r["length_km"].iloc[0]), "real_km": float(line["length_km"]),
+        "error": "",
+    })
+    out["length_ratio"] = out["route_km"] / out["real_km"]
+    if geometries:
+        out.update({"route": route, "real": real,
+                    "baseline": LineString([real.coords[0], real.coords[-1]])})
+    return out
+
+
+# --- calibration -----------------------------------------------------------------------
+
+
+def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
+                     ) -> pd.DataFrame:
+    """``n`` parameter sets over :data:`SEARCH_SPACE` (scrambled Latin hypercube, seeded),
+    after the published defaults (row 0). One row per candidate, one column per parameter.
+
+    Examples
+    --------
+    >>> c = candidate_params(4)
+    >>> len(c), float(c.loc[0, "border_crossing_mult"])
+    (5, 6.0)
+    >>> bool((c["parallel_mult"].between(0.2, 1.0)).all())
+    True
+    """
+    base = base or CostParams()
+    space = SEARCH_SPACE
+    u = qmc.LatinHypercube(d=len(space), seed=seed).random(n) if n > 0 else np.empty(
+        (0, len(space)))
+    cols = {}
+    for j, (name, low, high, scale) in enumerate(zip(
+            space["parameter"].astype(str), space["low"].astype(float),
+            space["high"].astype(float), space["scale"].astype(str), strict=True)):
+        if scale == "log":
+            v = np.exp(np.log(low) + u[:, j] * (np.log(high) - np.log(low)))
+        else:
+            v = low + u[:, j] * (high - low)
+        cols[name] = np.r_[float(getattr(base, name)), v]
+    df = pd.DataFrame(cols)
+    # a mountain slope costs at least what a hill slope costs
+    df["slope_mtn_mult"] = np.maximum(df["slope_mtn_mult"], df["slope_hill_mult"])
+    df["elev_very_high_mult"] = np.maximum(df["elev_very_high_mult"], df["elev_high_mult"])
+    df.index.name = "candidate"
+    return df
+
+
+def _params(base: CostParams, row: Mapping[Any, Any]) -> CostParams:
+    names = set(SEARCH_SPACE["parameter"])
+    return cost_params_from_dict({str(k): float(v) for k, v in row.items() if k in names},
+                                 base)
+
+
+def _score_chunk(surfaces: RouteSurfaces, lines: list[dict[str, Any]],
+                 cands: list[tuple[int, dict[str, float]]]) -> list[dict[str, Any]]:
+    out = []
+    for cid, row in cands:
+        p = _params(surfaces.fixed, row)
+        for line in lines:
+            m = route_line(surfaces, p, line)
+            m["candidate"] = cid
+            out.append(m)
+    return out
+
+
+def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
+                     candidates: pd.DataFrame, *, client: Any = None,
+                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Every candidate routed on every line: one row per (candidate, line) with the
+    metrics of :func:`route_line` and ``objective`` (:func:`line_objective`).
+
+    ``client``: an optional ``dask.distributed.Client``; candidates are then scored in
+    parallel on its workers (``client.map``), otherwise one after another here.
+    """
+    recs = lines.drop(columns="geometry").assign(geometry=list(lines.geometry)).to_dict(
+        "records")
+    items = [(int(i), {str(k): float(v) for k, v in r.items()})
+             for i, r in zip(candidates.index.to_numpy(), candidates.to_dict("records"),
+                             strict=True)]
+    rows: list[dict[str, Any]] = []
+    if client is not None:
+        chunks = [items[i:i + 4] for i in range(0, len(items), 4)]
+        s_fut = client.scatter(surfaces, broadcast=True)
+        l_fut = client.scatter(recs, broadcast=True)
+        futures = client.map(_score_chunk, [s_fut] * len(chunks), [l_fut] * len(chunks),
+                             chunks, pure=False)
+        for k, fut in enumerate(futures):
+            rows.extend(fut.result())
+            if progress:
+                progress(min(len(items), (k + 1) * 4), len(items))
+    else:
+        for k, item in enumerate(items):
+            rows.extend(_score_chunk(surfaces, recs, [item]))
+            if progress:
+                progress(k + 1, len(items))
+    df = pd.DataFrame(rows)
+    df["objective"] = line_objective(df["share_10km"], df["share_25km"],
+                                     df["extra_countries"])
+    return df
+
+
+#: Bumped when routing or the metrics change, so cached search scores are not reused.
+SCORES_VERSION = 3
+
+
+def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.DataFrame,
+                   **kwargs: Any) -> pd.DataFrame:
+    """:func:`score_candidates`, cached under :data:`planner.settings.CACHE_DIR` by a hash
+    of every input (surface, lines and what they remove, candidates)."""
+    import hashlib
+
+    src = json.dumps({
+        "version": SCORES_VERSION, "surface": surfaces.template.key,
+        "fixed": surfaces.fixed.as_dict(),
+        "lines": [[r.pipeline_id, [str(x) for x in r.removed], r.geometry.wkt]
+                  for r in lines.itertuples()],
+        "candidates": cands.round(9).to_dict("split"),
+    }, sort_keys=True, default=str)
+    key = hashlib.sha256(src.encode()).hexdigest()[:24]
+    path = Path(settings.CACHE_DIR) / f"route-scores-{key}.csv"
+    if surfaces.template.key and path.exists():
+        log.info("route calibration: scores loaded from %s", path)
+        df = pd.read_csv(path, dtype={"pipeline_id": str, "extra_country_codes": str,
+                                      "error": str}, keep_default_na=False,
+                         na_values=[""])
+        df["extra_country_codes"] = df["extra_country_codes"].fillna("")
+        df["error"] = df["error"].fillna("")
+        return df
+    df = score_candidates(surfaces, lines, cands, **kwargs)
+    if surfaces.template.key:
+        from planner.io import write_text_atomic
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, df.to_csv(index=False))
+    return df
+
+
+def best_candidate(scores: pd.DataFrame, lines: Iterable[str]) -> int:
+    """The candidate with the best mean objective on ``lines`` (pipeline ids); a line
+    no candidate could route is left out; ties go to the lower candidate number."""
+    ids = set(map(str, lines))
+    s = scores[scores["pipeline_id"].astype(str).isin(ids)]
+    mean = s.groupby("candidate")["objective"].mean().sort_index()
+    if mean.dropna().empty:
+        raise BacktestError("no candidate routed any of the training lines")
+    return int(mean.index[int(np.nanargmax(mean.to_numpy()))])
+
+
+def cross_validate(scores: pd.DataFrame, lines: gpd.GeoDataFrame, folds: int = 5,
+                   *, seed: int = 12) -> pd.DataFrame:
+    """K-fold validation over line groups: each fold's lines are scored with the
+    candidate fitted on the other folds' lines. One row per line (its validation
+    result) with ``fold`` and ``candidate``."""
+    groups = np.asarray(lines["group"])
+    uniq = np.unique(groups)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(uniq)
+    k = max(2, min(folds, len(uniq)))
+    fold_of = {g: i % k for i, g in enumerate(order)}
+    line_fold = pd.Series([fold_of[g] for g in groups], index=lines["pipeline_id"].astype(str))
+    out = []
+    for f in range(k):
+        test = line_fold.index[line_fold == f]
+        train = line_fold.index[line_fold != f]
+        cid = best_candidate(scores, train)
+        rows = scores[(scores["candidate"] == cid)
+                      & scores["pipeline_id"].astype(str).isin(set(test))].copy()
+        rows["fold"] = f
+        out.append(rows)
+    return pd.concat(out, ignore_index=True)
+
+
+def summarise(table: pd.DataFrame) -> dict[str, float]:
+    """Means and the done-when shares of a results table (lines with a route)."""
+    t = table[table["share_25km"].notna()]
+    if t.empty:
+        return {"lines": 0}
+    beats = t.apply(beats_baseline, axis=1)
+    return {
+        "lines": len(t),
+        "share_10km": float(t["share_10km"].mean()),
+        "share_25km": float(t["share_25km"].mean()),
+        "length_ratio": float(t["length_ratio"].mean()),
+        "baseline_share_10km": float(t["baseline_share_10km"].mean()),
+        "baseline_share_25km": float(t["baseline_share_25km"].mean()),
+        "beats_baseline": float(beats.mean()),
+        "no_extra_country": float((t["extra_countries"] == 0).mean()),
+    }
+
+
+@dataclass
+class Calibration:
+    """A fitted parameter set with the evidence behind it.
+
+    Attributes
+    ----------
+    params
+        The fitted :class:`~planner.costsurface.CostParams` (on ``training_ids``).
+    candidate
+        Its candidate number in ``candidates``.
+    candidates, scores
+        The search: every candidate, and every (candidate, line) result.
+    training
+        Results of ``params`` on the lines it was fitted on (training scores).
+    cross_validation
+        K-fold results: each training line scored by a fit that did not see it.
+    holdout
+        Results of ``params`` on the held-out lines (never used in any fit).
+    provenance
+        Which lines, when, the resolution, the search and the scores.
+    """
+
+    params: CostParams
+    candidate: int
+    candidates: pd.DataFrame
+    scores: pd.DataFrame
+    training: pd.DataFrame
+    cross_validation: pd.DataFrame
+    holdout: pd.DataFrame
+    provenance: dict[str, Any]
+
+
+def calibrate_routes(
+    layers: Layers | None = None,
+    *,
+    resolution_km: float | None = None,
+    n_candidates: int = 120,
+    folds: int = 5,
+    seed: int = 12,
+    holdout: Sequence[str] = (),
+    min_km: float = MIN_LINE_KM,
+    client: Any = None,
+    surfaces: RouteSurfaces | None = None,
+    lines: gpd.GeoDataFrame | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Calibration:
+    """Fit the cost-surface factors to the region's built lines.
+
+    Parameters
+    ----------
+    layers
+        Default: :func:`planner.layers.default_layers`.
+    resolution_km
+        Grid of the fit (default :data:`planner.settings.DEFAULT_RESOLUTION_KM`).
+    n_candidates, seed
+        Size and seed of the Latin-hypercube search (plus the published defaults).
+    folds
+        K of the cross-validation over the training lines (grouped by system).
+    holdout
+        Pipeline ids kept out of every fit and reported apart (validation).
+    min_km
+        Shortest line used (inside the region).
+    client
+        Optional ``dask.distributed.Client`` to score candidates in parallel.
+    surfaces, lines
+        Precomputed :class:`RouteSurfaces` and :func:`built_lines` (for reuse).
+
+    Returns
+    -------
+    Calibration
+    """
+    from planner.layers import default_layers
+
+    layers = layers or default_layers()
+    res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
+    if lines is None:
+        lines = built_lines(layers.pipelines, min_km=min_km)
+        extra = sorted(set(map(str, holdout)) - set(lines["pipeline_id"]))
+        if extra:
+            more = built_lines(layers.pipelines, ids=extra)
+            lines = pd.concat([lines, more], ignore_index=True)
+            lines = gpd.GeoDataFrame(lines, geometry="geometry", crs=settings.STORAGE_CRS)
+            lines["group"] = _groups(lines)
+    if surfaces is None:
+        surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
+    cands = candidate_params(n_candidates, seed=seed)  # row 0: the published defaults
+    scores = _cached_scores(surfaces, lines, cands, client=client, progress=progress)
+    held = set(map(str, holdout))
+    # lines sharing a group with a held-out line are held out too (no twin in training)
+    held_groups = set(lines.loc[lines["pipeline_id"].isin(held), "group"])
+    is_held = lines["group"].isin(held_groups)
+    train_lines = lines[~is_held]
+    routable = scores.groupby("pipeline_id")["share_25km"].apply(lambda s: s.notna().any())
+    train_ids = [i for i in train_lines["pipeline_id"] if routable.get(i, False)]
+    cid = best_candidate(scores, train_ids)
+    params = _params(surfaces.fixed, cands.loc[cid].to_dict())
+    chosen = scores[scores["candidate"] == cid]
+    training = chosen[chosen["pipeline_id"].isin(train_ids)].assign(set="training")
+    held_ids = list(lines.loc[is_held, "pipeline_id"])
+    held_rows = chosen[chosen["pipeline_id"].isin(held_ids)].assign(set="validation")
+    cv = cross_validate(scores, train_lines[train_lines["pipeline_id"].isin(train_ids)],
+                        folds, seed=seed).assign(set="cross-validation")
+    provenance = {
+        "fitted_on": sorted(train_ids),
+        "fitted_on_names": {r.pipeline_id: r.name for r in train_lines.itertuples()
+                            if r.pipeline_id in set(train_ids)},
+        "held_out": sorted(held_ids),
+        "date": _dt.date.today().isoformat(),
+        "resolution_km": res_km,
+        "data": "GEM Global Gas Infrastructure Tracker pipelines (geodata/SOURCES.md): "
+                f"status {', '.join(BUILT_STATUSES)}, at least {min_km:g} km inside the "
+                f"region {list(settings.DEFAULT_REGION)}",
+        "method": (f"search over {n_candidates} Latin-hypercube parameter sets (seed {seed}) "
+                   f"plus the published defaults; objective per line: share within 25 km "
+                   f"+ {OBJECTIVE_WEIGHT_10KM:g} x share within 10 km - "
+                   f"{OBJECTIVE_EXTRA_COUNTRY_PENALTY:g} if it enters an extra country; "
+                   f"{folds}-fold cross-validation grouped by system"),
+        "candidate": cid,
+        "published_defaults_candidate": 0,
+        "training": summarise(training),
+        "cross_validation": summarise(cv),
+        "validation": summarise(held_rows) if len(held_rows) else {},
+        "published_defaults_training": summarise(
+            scores[(scores["candidate"] == 0) & scores["pipeline_id"].isin(train_ids)]),
+    }
+    return Calibration(params, cid, cands, scores, training, cv, held_rows, provenance)
+
+
+def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
+    """Write the fitted parameters and their provenance as JSON (default: the package's
+    :func:`~planner.costsurface.calibrated_params_path`)."""
+    from planner.io import write_text_atomic
+
+    target = Path(path) if path is not None else calibrated_params_path()
+    fitted = {k: getattr(cal.params, k) for k in SEARCH_SPACE["parameter"]}
+    doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()},
+           "provenance": cal.provenance}
+    return write_text_atomic(target, json.dumps(doc, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer | np.floating):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+# --- the backtest ----------------------------------------------------------------------
+
+
+@dataclass
+class RouteBacktest:
+    """Results of :func:`backtest_routes`.
+
+    ``table``: one row per line (``RESULT_COLUMNS`` first, then ``set``: training (a
+    line the parameters were fitted on), validation (one they were not) or no route, ``beats_baseline``, ``route_km``, ``real_km``,
+    ``extra_country_codes``, ``error``); ``routes``: real, generated and straight lines
+    (EPSG:4326, column ``kind``); ``summary``: means per set; ``params`` and the
+    ``calibration`` when one was refitted.
+    """
+
+    table: pd.DataFrame
+    routes: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    params: CostParams
+    calibration: Calibration | None = None
+
+
+def backtest_routes(
+    layers: Layers | None = None,
+    *,
+    ids: Sequence[str] | None = None,
+    resolution_km: float | None = None,
+    params: CostParams | None = None,
+    holdout: Sequence[str] = (),
+    min_km: float = MIN_LINE_KM,
+    n_candidates: int = 120,
+    folds: int = 5,
+    client: Any = None,
+) -> RouteBacktest:
+    """Backtest least-cost routes against built pipelines.
+
+    Parameters
+    ----------
+    layers
+        Default: :func:`planner.layers.default_layers`.
+    ids
+        Pipeline ids to test; default every operating line ≥ ``min_km`` in the region.
+    resolution_km
+        Cost-surface cell size (default :data:`planner.settings.DEFAULT_RESOLUTION_KM`).
+    params
+        The cost model; default the calibrated parameters shipped with the package
+        (:func:`planner.costsurface.calibrated_cost_params`).
+    holdout
+        Pipeline ids to validate on: the calibration is refitted without them (and
+        without their system and parallels), and they are reported as ``validation``.
+    n_candidates, folds, client
+        The refit's search (see :func:`calibrate_routes`).
+
+    Returns
+    -------
+    RouteBacktest
+    """
+    from planner.costsurface import calibrated_cost_params
+    from planner.layers import default_layers
+
+    layers = layers or default_layers()
+    res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
+    surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
+    lines = built_lines(layers.pipelines, ids=list(ids) if ids else None, min_km=min_km)
+    cal = None
+    fitted_on: set[str] = set()
+    if holdout:
+        all_lines = built_lines(layers.pipelines, min_km=min_km)
+        missing = sorted(set(map(str, holdout)) - set(all_lines["pipeline_id"]))
+        if missing:
+            extra = built_lines(layers.pipelines, ids=missing)
+            all_lines = gpd.GeoDataFrame(pd.concat([all_lines, extra], ignore_index=True),
+                                         geometry="geometry", crs=settings.STORAGE_CRS)
+            all_lines["group"] = _groups(all_lines)
+        cal = calibrate_routes(layers, resolution_km=res_km, n_candidates=n_candidates,
+                               folds=folds, holdout=holdout, client=client,
+                               surfaces=surfaces, lines=all_lines)
+        params = cal.params
+        fitted_on = set(cal.provenance["fitted_on"])
+        if not ids:
+            lines = all_lines
+    elif params is None:
+        params, prov = calibrated_cost_params()
+        fitted_on = {str(x) for x in prov.get("fitted_on", [])}
+    rows, geoms = [], []
+    for line in lines.to_dict("records"):
+        m = route_line(surfaces, params, line, geometries=True)
+        for kind in ("real", "route", "baseline"):
+            if kind in m:
+                geoms.append({"pipeline_id": line["pipeline_id"], "name": line["name"],
+                              "kind": {"route": "generated", "real": "real",
+                                       "baseline": "straight line"}[kind],
+                              "geometry": m.pop(kind)})
+        m["set"] = ("no route" if m.get("error") else
+                    "training" if line["pipeline_id"] in fitted_on else "validation")
+        rows.append(m)
+    table = pd.DataFrame(rows)
+    ok = table["share_25km"].notna()
+    table["beats_baseline"] = False
+    table.loc[ok, "beats_baseline"] = table[ok].apply(beats_baseline, axis=1)
+    rest = [c for c in ["set", "beats_baseline", "route_km", "real_km", "extra_country_codes",
+                        "baseline_extra_countries", "error"] if c in table]
+    table = table[RESULT_COLUMNS + rest]
+    summary = pd.DataFrame({s: summarise(g) for s, g in table.groupby("set")}).T
+    summary.index.name = "set"
+    routes = gpd.GeoDataFrame(geoms, geometry="geometry", crs=settings.STORAGE_CRS)
+    return RouteBacktest(table, routes, summary, params, cal)
+
+
+def backtest_map(result: RouteBacktest, layers: Layers | None = None) -> Any:
+    """A folium map of real (black), generated (red) and straight (grey) lines."""
+    import folium
+
+    from planner.webmap import base_map, escape_text
+
+    countries = layers.countries if layers is not None else None
+    m = base_map(countries=countries)
+    style = {"real": ("#000000", 4, None), "generated": ("#d62728", 3, None),
+             "straight line": ("#7f7f7f", 2, "6 6")}
+    metrics = result.table.set_index("pipeline_id")
+    for kind, (colour, weight, dash) in style.items():
+        fg = folium.FeatureGroup(name=escape_text(f"{kind} routes"), show=True)
+        for r in result.routes[result.routes["kind"] == kind].itertuples():
+            t = metrics.loc[r.pipeline_id]
+            tip = (f"{escape_text(r.name)} ({escape_text(r.pipeline_id)}) — {kind}: "
+                   f"{100 * t['share_25km']:.0f} % within 25 km, "
+                   f"{100 * t['share_10km']:.0f} % within 10 km")
+            folium.PolyLine([(y, x) for x, y in r.geometry.coords], color=colour,
+                            weight=weight, dash_array=dash, tooltip=tip).add_to(fg)
+        fg.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _csv_safe(value: Any) -> Any:
+    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def write_backtest(result: RouteBacktest, out_dir: str | Path,
+                   layers: Layers | None = None) -> dict[str, Path]:
+    """Write ``routes.csv``, ``routes_map.html`` and ``summary.csv`` to ``out_dir``."""
+    from planner.io import write_text_atomic
+    from planner.webmap import make_offline
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = result.table.map(_csv_safe)
+    files = {
+        "routes.csv": write_text_atomic(out / "routes.csv", table.to_csv(index=False)),
+        "summary.csv": write_text_atomic(out / "summary.csv", result.summary.to_csv()),
+        "routes_map.html": write_text_atomic(
+            out / "routes_map.html", make_offline(backtest_map(result, layers))),
+    }
+    return files
+
+
+def params_from_json(path: str | Path) -> tuple[CostParams, dict[str, Any]]:
+    """Parameters and provenance from a file written by :func:`save_calibration`."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    return cost_params_from_dict(doc["parameters"]), doc.get("provenance", {})
+
+
+__all__ = [
+    "MIN_LINE_KM",
+    "RESULT_COLUMNS",
+    "SEARCH_SPACE",
+    "BacktestError",
+    "Calibration",
+    "RouteBacktest",
+    "RouteSurfaces",
+    "backtest_map",
+    "backtest_routes",
+    "beats_baseline",
+    "best_candidate",
+    "built_lines",
+    "calibrate_routes",
+    "candidate_params",
+    "cross_validate",
+    "line_metrics",
+    "line_objective",
+    "params_from_json",
+    "route_line",
+    "save_calibration",
+    "score_candidates",
+    "share_within",
+    "summarise",
+    "write_backtest",
+]

@@ -1,0 +1,244 @@
+"""Route backtest and calibration: metrics on constructed cases with known answers, the
+assembled surfaces against a full build, the folds of the cross-validation, the study's
+[cost_surface] table and parameters that mean the same at every resolution."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString
+
+from planner.backtest.routes import (
+    BacktestError,
+    RouteSurfaces,
+    beats_baseline,
+    best_candidate,
+    built_lines,
+    candidate_params,
+    cross_validate,
+    line_metrics,
+    route_line,
+    share_within,
+    write_backtest,
+)
+from planner.costsurface import (
+    CostParams,
+    build_cost_surface,
+    calibrated_cost_params,
+    cost_params_for_study,
+)
+from planner.study import StudyError, parse_study
+
+RES = 10_000.0
+
+REAL = LineString([(0, 0), (200_000, 0), (300_000, 80_000)])
+
+
+def test_route_equal_to_line_scores_full() -> None:
+    m = line_metrics(REAL, REAL, LineString([REAL.coords[0], REAL.coords[-1]]))
+    assert m["share_10km"] == m["share_25km"] == 1.0
+    assert m["length_ratio"] == pytest.approx(1.0)
+
+
+def test_parallel_offset_15km() -> None:
+    offset = REAL.offset_curve(15_000)
+    assert share_within(offset, REAL, 10_000) == 0.0
+    assert share_within(offset, REAL, 25_000) == 1.0
+
+
+def test_half_on_line() -> None:
+    route = LineString([(0, 0), (100_000, 0), (100_000, 100_000)])
+    assert share_within(route, LineString([(0, 0), (100_000, 0)]), 1.0) == pytest.approx(
+        0.5, abs=1e-4)
+
+
+def test_beats_baseline() -> None:
+    row = {"share_10km": 0.3, "share_25km": 0.8, "baseline_share_10km": 0.5,
+           "baseline_share_25km": 0.6}
+    assert beats_baseline(row)
+    assert not beats_baseline({**row, "share_25km": 0.5})
+    tie = {"share_10km": 1.0, "share_25km": 1.0, "baseline_share_10km": 1.0,
+           "baseline_share_25km": 1.0}
+    assert beats_baseline(tie)
+
+
+def test_candidates_start_with_published_defaults() -> None:
+    c = candidate_params(10, seed=1)
+    assert len(c) == 11
+    assert c.loc[0, "parallel_mult"] == CostParams().parallel_mult
+    assert (c["slope_mtn_mult"] >= c["slope_hill_mult"]).all()
+    assert c.equals(candidate_params(10, seed=1))  # seeded
+
+
+def _scores() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidate k is perfect on line k only; lines in pairs (groups)."""
+    lines = pd.DataFrame({"pipeline_id": [f"L{i}" for i in range(6)],
+                          "group": [0, 0, 1, 1, 2, 2]})
+    rows = [{"candidate": k, "pipeline_id": f"L{i}",
+             "objective": 1.5 if k == i else 0.0 + 0.01 * k,
+             "share_10km": 0.0, "share_25km": 0.0, "extra_countries": 0}
+            for k in range(6) for i in range(6)]
+    return pd.DataFrame(rows), lines
+
+
+def test_best_candidate_uses_only_given_lines() -> None:
+    scores, _ = _scores()
+    assert best_candidate(scores, ["L3"]) == 3
+    assert best_candidate(scores, ["L1", "L2"]) == 2  # tie (0.76 each) broken by the higher 0.01
+
+
+def test_cross_validation_never_fits_on_its_own_lines() -> None:
+    scores, lines = _scores()
+    cv = cross_validate(scores, lines, folds=3, seed=0)
+    assert sorted(cv["pipeline_id"]) == sorted(lines["pipeline_id"])  # each line once
+    for r in cv.itertuples():
+        # the chosen candidate is perfect on a line of another group, never on this one
+        assert r.candidate != int(r.pipeline_id[1:])
+        fold_lines = set(cv.loc[cv["fold"] == r.fold, "pipeline_id"])
+        assert f"L{r.candidate}" not in fold_lines
+    # groups stay together
+    assert cv.groupby(cv["pipeline_id"].map(dict(zip(lines.pipeline_id, lines.group,
+                                                     strict=True))))["fold"].nunique().max() == 1
+
+
+def test_built_lines_remove_system_and_parallels(layers) -> None:
+    lines = built_lines(layers.pipelines)
+    assert (lines["length_km"] >= 150).all()
+    pipes = layers.pipelines
+    row = lines[lines["pipeline_id"] == "P2291"].iloc[0]  # Central Asia–Center (CAC-2)
+    removed = pipes.loc[list(row["removed"])]
+    same = pipes.index[pipes["system"] == row["system"]]
+    assert set(same) <= set(row["removed"])
+    assert row["layer_index"] in row["removed"]
+    assert len(removed) >= len(same)
+    with pytest.raises(BacktestError, match="P9999"):
+        built_lines(pipes, ids=["P9999", "P2291"])
+
+
+@pytest.fixture(scope="module")
+def route_surfaces(layers, cost_cache) -> RouteSurfaces:
+    return RouteSurfaces.from_layers(layers, RES, cache_dir=cost_cache)
+
+
+def test_assembled_surface_equals_full_build(layers, route_surfaces, cost_cache) -> None:
+    p = CostParams(border_crossing_mult=50, parallel_mult=0.5, parallel_corridor_m=15_000,
+                   settlement_mult=2.0, mountain_mult=2.2, slope_hill_mult=1.7,
+                   slope_mtn_mult=2.5, river_crossing_mult=4.0, elev_high_mult=1.6,
+                   country_factors={"AFG": 3.0})
+    removed = list(layers.pipelines.index[layers.pipelines["system"] == "Central Asia–Center"])
+    full = build_cost_surface(layers.terrain, layers.countries, layers.water,
+                              layers.pipelines.drop(index=removed), layers.mountains,
+                              layers.demand_centres, resolution_m=RES, params=p,
+                              cache_dir=cost_cache)
+    got = route_surfaces.cost(p, removed)
+    assert np.array_equal(np.isinf(got), np.isinf(full.cost))
+    ok = np.isfinite(got)
+    np.testing.assert_allclose(got[ok], full.cost[ok], rtol=1e-5)
+
+
+def test_route_line_on_real_line(layers, route_surfaces, tmp_path) -> None:
+    lines = built_lines(layers.pipelines, ids=["P3273"])  # Beineu–Bozoi–Shymkent
+    m = route_line(route_surfaces, CostParams(), lines.iloc[0].to_dict(), geometries=True)
+    assert m["error"] == ""
+    for k in ("share_10km", "share_25km", "baseline_share_10km", "baseline_share_25km"):
+        assert 0.0 <= m[k] <= 1.0
+    assert m["share_10km"] <= m["share_25km"]
+    assert 0.95 < m["length_ratio"] < 2.0
+    assert m["route"].coords[0] == pytest.approx(m["real"].coords[0], abs=0.1)
+
+
+def test_shipped_calibration_has_provenance() -> None:
+    params, prov = calibrated_cost_params()
+    assert isinstance(params, CostParams)
+    if prov:  # the package ships the file: which lines, when, which scores
+        assert prov["fitted_on"] and prov["date"] and prov["resolution_km"]
+        assert "training" in prov and "cross_validation" in prov
+
+
+STUDY = """
+[study]
+name = "demo"
+[[supply]]
+name = "Beyneu"
+[[destinations]]
+name = "Shymkent"
+throughput_bcm_y = 5
+"""
+
+
+def test_study_cost_surface_table() -> None:
+    s = parse_study(STUDY + '[cost_surface]\nparameters = "published"\n'
+                    'border_crossing_mult = 40\ncountry_factors = { afg = 3 }\n')
+    p = cost_params_for_study(s)
+    assert p.border_crossing_mult == 40.0
+    assert dict(p.country_factors) == {"AFG": 3.0}
+    assert p.parallel_mult == CostParams().parallel_mult
+    with pytest.raises(StudyError) as e:
+        parse_study(STUDY + '[cost_surface]\nparameters = "magic"\n'
+                    'border_crossing_mult = "x"\nfoo = 1\n')
+    text = str(e.value)
+    assert "3 problems" in text and "cost_surface.foo (line 12)" in text
+
+
+def test_settlement_penalty_independent_of_cell_size(layers, cost_cache) -> None:
+    """The same towns count at every resolution, with about the same penalised area."""
+    neutral = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
+                   elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
+                   border_crossing_mult=1.0, parallel_mult=1.0)
+    p = dataclasses.replace(CostParams(), settlement_mult=2.0, **neutral)
+    area = {}
+    for res in (10_000.0, 20_000.0):
+        s = build_cost_surface(layers.terrain, layers.countries, layers.water,
+                               layers.pipelines, layers.mountains, layers.demand_centres,
+                               resolution_m=res, params=p, cache_dir=cost_cache)
+        extra = np.where(np.isfinite(s.cost), s.cost - 1.0, 0.0)
+        area[res] = float(extra.sum()) * res * res / 1e6
+    assert area[10_000.0] > 0
+    assert area[20_000.0] == pytest.approx(area[10_000.0], rel=0.15)
+
+
+def test_corridor_width_in_metres(layers, cost_cache) -> None:
+    """A 12 km corridor is wider than the line's own cells at 4 km, and the discounted
+    area is about the same at 4 and 6 km cells."""
+    pipes = layers.pipelines[layers.pipelines["pipeline_id"] == "P3273"]
+    p = dataclasses.replace(CostParams(), parallel_mult=0.5, parallel_corridor_m=12_000.0)
+    area = {}
+    for res in (4_000.0, 6_000.0):
+        s = build_cost_surface(layers.terrain, layers.countries, layers.water, pipes,
+                               layers.mountains, resolution_m=res, params=p,
+                               region=(55.0, 41.0, 70.0, 46.5), cache_dir=cost_cache)
+        base = build_cost_surface(layers.terrain, layers.countries, layers.water,
+                                  pipes.iloc[:0], layers.mountains, resolution_m=res,
+                                  params=p, region=(55.0, 41.0, 70.0, 46.5),
+                                  cache_dir=cost_cache)
+        ok = np.isfinite(s.cost) & np.isfinite(base.cost)
+        area[res] = float((s.cost[ok] < base.cost[ok] * 0.75).sum()) * res * res / 1e6
+    km = 1427.5  # the line's length
+    assert area[4_000.0] == pytest.approx(area[6_000.0], rel=0.2)
+    assert area[4_000.0] > km * 2 * 10  # at least ~20 km wide: two 12 km half-widths
+
+
+def test_write_backtest_outputs(tmp_path) -> None:
+    import geopandas as gpd
+
+    from planner.backtest.routes import RESULT_COLUMNS, RouteBacktest
+
+    table = pd.DataFrame([{"pipeline_id": "P1", "name": "=HYPERLINK(\"x\")", "share_10km": 1.0,
+                           "share_25km": 1.0, "length_ratio": 1.0, "baseline_share_10km": 0.5,
+                           "baseline_share_25km": 0.5, "extra_countries": 0,
+                           "set": "validation"}])
+    line = LineString([(60, 45), (61, 45)])
+    routes = gpd.GeoDataFrame({"pipeline_id": ["P1"] * 3, "name": ["<b>x</b>"] * 3,
+                               "kind": ["real", "generated", "straight line"]},
+                              geometry=[line] * 3, crs="EPSG:4326")
+    res = RouteBacktest(table, routes, pd.DataFrame({"lines": [1]}, index=["validation"]),
+                        CostParams())
+    files = write_backtest(res, tmp_path)
+    csv = pd.read_csv(files["routes.csv"])
+    assert list(csv.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    assert csv.loc[0, "name"].startswith("'=")
+    html = files["routes_map.html"].read_text()
+    assert "<b>x</b>" not in html
