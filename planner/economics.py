@@ -175,7 +175,7 @@ def escalate(value_usd: float, from_year: int, to_year: int, index: str = "cpi_u
     >>> escalate(1.0, 1900, 2023)
     Traceback (most recent call last):
     ...
-    ValueError: from_year 1900 is not in the cpi_u index (2006-2024)
+    ValueError: from_year 1900 is not in the cpi_u index (1995-2024)
     """
     df = load_escalation_index()
     if index not in set(df["index"]):
