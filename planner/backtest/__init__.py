@@ -1,0 +1,1 @@
+"""Backtests: the planner's answers checked against what was built."""
