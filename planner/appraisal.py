@@ -284,6 +284,8 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         sizing.outer_diameter_mm, max(new_km, 1e-3), q, strings=sizing.strings,
         compressor_power_kw=power_kw, fuel_bcm_y=fuel, border_crossings=crossings,
         water_crossings=rivers, terrain_factor=terrain_factor,
+        regional_factor=economics.regional_factor_for(
+            dict(zip(on_route["iso_a3"], on_route["km"], strict=True))),
         discount_rate=_study_param(study, scenario, "discount_rate"),
         lifetime_years=_study_param(study, scenario, "lifetime_years"),
         utilisation=_study_param(study, scenario, "utilisation"),

@@ -37,11 +37,13 @@ log = logging.getLogger(__name__)
 REFERENCE_PROJECTS_CSV = economics.DATA_DIR / "reference_projects.csv"
 REQUIRED_COLUMNS = ("name", "length_km", "capacity_bcm_y", "capex_musd", "capex_year")
 OPTIONAL_COLUMNS = ("diameter_mm", "n_compressor_stations", "pressure_bar", "terrain",
-                    "country", "offshore_km", "strings")
+                    "country", "offshore_km", "strings", "cost_region")
 TERRAINS = ("flat", "hilly", "mountain")
-#: Calibration grid: per-station fixed cost (USD of 2020) and design margin.
-STATION_FIXED_GRID_USD: tuple[float, ...] = (10e6, 30e6, 60e6, 100e6)
+#: Calibration grid: per-station fixed cost (USD of 2020), design margin and the highest
+#: pressure class a design may use when the project's pressure is not given.
+STATION_FIXED_GRID_USD: tuple[float, ...] = (30e6, 60e6, 100e6)
 DESIGN_MARGIN_GRID: tuple[float, ...] = (0.0, 0.3, 0.6)
+MAX_PRESSURE_CLASS_GRID_MPA: tuple[float, ...] = (9.8, 11.8)
 #: Shrinkage of regional factors toward 1.0: ``log f = Σ log r / (n + k)``.
 REGION_SHRINKAGE = 1.0
 CAPEX_TOLERANCE = 0.30
@@ -59,7 +61,9 @@ def projects_from_csv(path: str | Path) -> pd.DataFrame:
     Required columns: ``name, length_km, capacity_bcm_y, capex_musd, capex_year``;
     optional: ``diameter_mm, n_compressor_stations, pressure_bar`` (absolute),
     ``terrain`` (flat|hilly|mountain, default flat), ``country`` (ISO 3166 alpha-3,
-    ``;``-separated), ``offshore_km``, ``strings``. Other columns (sources, notes) are kept.
+    ``;``-separated), ``offshore_km``, ``strings``, and ``cost_region`` (a sub-national
+    cost region such as ``us_northeast``, fitted as its own factor on top of the
+    country's region). Other columns (sources, notes) are kept.
 
     Raises
     ------
@@ -141,6 +145,11 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
             if c and not (len(c) == 3 and c.isalpha() and c.isupper()):
                 problems.append(f"line {i + 2} ({out.at[i, 'name']}): field 'country' has "
                                 f"{c!r}; use ISO 3166 alpha-3 codes separated by ';'")
+        cr = str(out.at[i, "cost_region"]).strip()
+        if cr and not cr.replace("_", "").isalnum():
+            problems.append(f"line {i + 2} ({out.at[i, 'name']}): field 'cost_region' is "
+                            f"{cr!r}; use letters, digits and '_'")
+        out.at[i, "cost_region"] = cr.lower()
         p = out.at[i, "pressure_bar"]
         if pd.notna(p) and not 20 <= float(p) <= 200:
             problems.append(f"line {i + 2} ({out.at[i, 'name']}): field 'pressure_bar' is "
@@ -171,6 +180,8 @@ class CostCalibration:
         Fixed cost per compressor station, USD of 2020.
     design_margin : float
         Pipes are sized for capacity × (1 + margin).
+    max_pressure_class_mpa : float
+        Highest pressure class a design may use when the project's pressure is not given.
     fitted_on : tuple of str
         Names of the projects the parameters were fitted on (empty: not fitted).
     """
@@ -180,6 +191,7 @@ class CostCalibration:
     regional_factors: dict[str, float] = field(default_factory=dict)
     station_fixed_usd: float = 30e6
     design_margin: float = 0.0
+    max_pressure_class_mpa: float = 11.8
     fitted_on: tuple[str, ...] = ()
 
     @classmethod
@@ -191,7 +203,8 @@ class CostCalibration:
         reg = {n.removeprefix("regional_factor_"): float(economics.parameter(n, t))
                for n in names if n.startswith("regional_factor_")}
         return cls(terr, reg, float(economics.parameter("compressor_station_fixed_usd", t)),
-                   float(economics.parameter("design_margin", t)))
+                   float(economics.parameter("design_margin", t)),
+                   float(economics.parameter("design_max_pressure_class_mpa", t)))
 
 
 def _regions(countries: str) -> list[str]:
@@ -205,6 +218,7 @@ def _standard_index(d_mm: float) -> int:
 
 
 def design_project(project: pd.Series, *, station_fixed_usd: float, design_margin: float,
+                   max_pressure_class_mpa: float = 11.8,
                    params: pd.DataFrame | None = None) -> dict[str, float]:
     """Design and cost one project before terrain and regional factors.
 
@@ -229,6 +243,9 @@ def design_project(project: pd.Series, *, station_fixed_usd: float, design_margi
     p_bar = project.get("pressure_bar")
     if p_bar is not None and pd.notna(p_bar):
         sizing_opts["pressure_classes_mpa"] = (round(float(p_bar) / 10, 3),)
+    else:
+        sizing_opts["pressure_classes_mpa"] = tuple(
+            c for c in hydraulics.PRESSURE_CLASSES_MPA if c <= max_pressure_class_mpa + 1e-9)
     sizing, cost = economics.cheapest_design(
         float(project["capacity_bcm_y"]), float(project["length_km"]),
         border_crossings=crossings,
@@ -245,15 +262,21 @@ def design_project(project: pd.Series, *, station_fixed_usd: float, design_margi
     }
 
 
+def _region_factor(p: pd.Series, regional: dict[str, float]) -> float:
+    regs = _regions(str(p["country"]))
+    f = float(np.mean([regional.get(r, 1.0) for r in regs])) if regs else 1.0
+    sub = str(p.get("cost_region", "") or "")
+    return f * regional.get(sub, 1.0) if sub else f
+
+
 def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration) -> pd.Series:
     """Predicted CAPEX (M USD) of designed projects under a calibration."""
+    pr = projects.set_index("name")
     out = {}
     for name, d in designs.iterrows():
-        p = projects.set_index("name").loc[name]
+        p = pr.loc[name]
         tf = cal.terrain_factors.get(str(p["terrain"]), 1.0)
-        regs = _regions(str(p["country"]))
-        rf = (float(np.mean([cal.regional_factors.get(r, 1.0) for r in regs])) if regs
-              else 1.0)
+        rf = _region_factor(p, cal.regional_factors)
         out[name] = (d["pipe_usd"] * tf + d["compression_usd"] + d["metering_usd"]) * rf / 1e6
     return pd.Series(out, dtype=float)
 
@@ -261,32 +284,45 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
 def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame
                  ) -> tuple[dict[str, float], dict[str, float]]:
     """Terrain and regional factors fitted on designed training projects (alternating
-    geometric means; regional factors shrunk toward 1)."""
+    geometric means; regional and sub-regional factors shrunk toward 1)."""
     pr = projects.set_index("name").loc[designs.index]
     pub = pr["capex_musd"].astype(float) * 1e6
     terrain = {c: 1.0 for c in TERRAINS}
-    region: dict[str, float] = {}
+    country_f: dict[str, float] = {}
+    sub_f: dict[str, float] = {}
     regs = {n: _regions(str(pr.at[n, "country"])) or ["none"] for n in designs.index}
-    for _ in range(4):
-        # regions: log ratio of published to predicted, per region, shrunk toward 0
+    subs = {n: str(pr.at[n, "cost_region"] or "") for n in designs.index}
+
+    def base(n: str, d: pd.Series) -> float:
+        return (d["pipe_usd"] * terrain[str(pr.at[n, "terrain"])] + d["compression_usd"]
+                + d["metering_usd"])
+
+    def shrunk(logs: dict[str, list[float]]) -> dict[str, float]:
+        return {k: math.exp(sum(v) / (len(v) + REGION_SHRINKAGE)) for k, v in logs.items()}
+
+    for _ in range(5):
         logs: dict[str, list[float]] = {}
         for n, d in designs.iterrows():
-            base = (d["pipe_usd"] * terrain[str(pr.at[n, "terrain"])] + d["compression_usd"]
-                    + d["metering_usd"])
+            sub = sub_f.get(subs[n], 1.0) if subs[n] else 1.0
             for r in regs[n]:
-                logs.setdefault(r, []).append(math.log(pub[n] / base))
-        region = {r: math.exp(sum(v) / (len(v) + REGION_SHRINKAGE)) for r, v in logs.items()}
-        # terrain (hilly, mountain): the pipe multiplier that matches, geometric mean
+                logs.setdefault(r, []).append(math.log(pub[n] / (base(n, d) * sub)))
+        country_f = shrunk(logs)
+        logs = {}
+        for n, d in designs.iterrows():
+            if subs[n]:
+                cf = float(np.mean([country_f.get(r, 1.0) for r in regs[n]]))
+                logs.setdefault(subs[n], []).append(math.log(pub[n] / (base(n, d) * cf)))
+        sub_f = shrunk(logs)
         for c in ("hilly", "mountain"):
             vals = []
             for n, d in designs.iterrows():
                 if str(pr.at[n, "terrain"]) != c:
                     continue
-                rf = float(np.mean([region.get(r, 1.0) for r in regs[n]]))
+                rf = _region_factor(pr.loc[n], {**country_f, **sub_f})
                 need = pub[n] / rf - d["compression_usd"] - d["metering_usd"]
                 vals.append(math.log(max(need, 0.25 * d["pipe_usd"]) / d["pipe_usd"]))
             terrain[c] = math.exp(float(np.mean(vals))) if vals else 1.0
-    return terrain, region
+    return terrain, {**country_f, **sub_f}
 
 
 def _scores(table: pd.DataFrame) -> dict[str, float]:
@@ -322,6 +358,7 @@ def _table(designs: pd.DataFrame, projects: pd.DataFrame, predicted: pd.Series) 
     for name in projects["name"]:
         p = pr.loc[name]
         row = {"name": name, "terrain": p["terrain"], "country": p["country"],
+               "cost_region": p["cost_region"],
                "capex_musd": float(p["capex_musd"]), "capex_year": int(p["capex_year"]),
                "diameter_mm": p["diameter_mm"],
                "n_compressor_stations": p["n_compressor_stations"]}
@@ -342,7 +379,8 @@ def _table(designs: pd.DataFrame, projects: pd.DataFrame, predicted: pd.Series) 
         else:
             row["status"] = designs.attrs.get("refused", {}).get(name, "not designed")
         rows.append(row)
-    cols = ["name", "terrain", "country", "capex_year", "capex_musd", "capex_musd_predicted",
+    cols = ["name", "terrain", "country", "cost_region", "capex_year", "capex_musd",
+            "capex_musd_predicted",
             "capex_ratio", "diameter_mm", "diameter_mm_predicted", "diameter_steps",
             "n_compressor_stations", "stations_predicted", "strings_predicted",
             "pressure_class_mpa", "status"]
@@ -350,13 +388,13 @@ def _table(designs: pd.DataFrame, projects: pd.DataFrame, predicted: pd.Series) 
 
 
 def design_grid(projects: pd.DataFrame, *, station_fixed_grid: Sequence[float],
-                margin_grid: Sequence[float], params: pd.DataFrame | None = None
-                ) -> dict[tuple[float, float], pd.DataFrame]:
-    """Designs of every onshore project for every (station fixed cost, margin) pair.
-
-    Projects with an offshore section are refused (recorded in ``attrs["refused"]``).
-    """
-    grid: dict[tuple[float, float], pd.DataFrame] = {}
+                margin_grid: Sequence[float], pressure_grid: Sequence[float] = (11.8,),
+                params: pd.DataFrame | None = None
+                ) -> dict[tuple[float, float, float], pd.DataFrame]:
+    """Designs of every onshore project for every (station fixed cost, margin, highest
+    pressure class) triple. Projects with an offshore section are refused (recorded in
+    ``attrs["refused"]``)."""
+    grid: dict[tuple[float, float, float], pd.DataFrame] = {}
     refused = {}
     for _, p in projects.iterrows():
         if float(p["offshore_km"]) > 0:
@@ -364,25 +402,28 @@ def design_grid(projects: pd.DataFrame, *, station_fixed_grid: Sequence[float],
                                   "table has no published offshore cost figure")
     for fixed in station_fixed_grid:
         for margin in margin_grid:
-            rows = {}
-            for _, p in projects.iterrows():
-                if p["name"] in refused:
-                    continue
-                rows[p["name"]] = design_project(p, station_fixed_usd=fixed,
-                                                 design_margin=margin, params=params)
-            df = pd.DataFrame.from_dict(rows, orient="index")
-            df.attrs["refused"] = refused
-            grid[(fixed, margin)] = df
+            for pmax in pressure_grid:
+                rows = {}
+                for _, p in projects.iterrows():
+                    if p["name"] in refused:
+                        continue
+                    rows[p["name"]] = design_project(p, station_fixed_usd=fixed,
+                                                     design_margin=margin,
+                                                     max_pressure_class_mpa=pmax,
+                                                     params=params)
+                df = pd.DataFrame.from_dict(rows, orient="index")
+                df.attrs["refused"] = refused
+                grid[(fixed, margin, pmax)] = df
     return grid
 
 
-def _calibrate(grid: dict[tuple[float, float], pd.DataFrame], projects: pd.DataFrame,
+def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: pd.DataFrame,
                names: Sequence[str]) -> CostCalibration:
     best: tuple[float, CostCalibration] | None = None
-    for (fixed, margin), designs in grid.items():
+    for (fixed, margin, pmax), designs in grid.items():
         d = designs.loc[[n for n in names if n in designs.index]]
         terrain, region = _fit_factors(d, projects)
-        cal = CostCalibration(terrain, region, fixed, margin, tuple(d.index))
+        cal = CostCalibration(terrain, region, fixed, margin, pmax, tuple(d.index))
         s = _scores(_table(d, projects[projects["name"].isin(d.index)],
                            _predict(d, projects, cal)))
         score = _objective(s)
@@ -423,7 +464,8 @@ class CostBacktest:
 def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = None,
                    calibrate: bool = True, params: pd.DataFrame | None = None,
                    station_fixed_grid: Sequence[float] = STATION_FIXED_GRID_USD,
-                   margin_grid: Sequence[float] = DESIGN_MARGIN_GRID) -> CostBacktest:
+                   margin_grid: Sequence[float] = DESIGN_MARGIN_GRID,
+                   pressure_grid: Sequence[float] = MAX_PRESSURE_CLASS_GRID_MPA) -> CostBacktest:
     """Backtest designs and CAPEX against published projects.
 
     Parameters
@@ -455,7 +497,8 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
     if not calibrate:
         cal = CostCalibration.from_parameters(params)
         grid = design_grid(projects, station_fixed_grid=[cal.station_fixed_usd],
-                           margin_grid=[cal.design_margin], params=params)
+                           margin_grid=[cal.design_margin],
+                           pressure_grid=[cal.max_pressure_class_mpa], params=params)
         designs = next(iter(grid.values()))
         table = _table(designs, projects, _predict(designs, projects, cal))
         s = _scores(table)
@@ -471,17 +514,20 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
     log.info("designing %d reference projects on a %d-point grid", len(ref),
              len(station_fixed_grid) * len(margin_grid))
     ref_grid = design_grid(ref, station_fixed_grid=station_fixed_grid,
-                           margin_grid=margin_grid, params=params)
+                           margin_grid=margin_grid, pressure_grid=pressure_grid,
+                           params=params)
     onshore = list(next(iter(ref_grid.values())).index)
     cal_all = _calibrate(ref_grid, ref, onshore)
-    train_designs = ref_grid[(cal_all.station_fixed_usd, cal_all.design_margin)]
+    train_designs = ref_grid[(cal_all.station_fixed_usd, cal_all.design_margin,
+                              cal_all.max_pressure_class_mpa)]
     training = _table(train_designs, ref, _predict(train_designs, ref, cal_all))
 
     if mode == "leave-one-out":
         rows = {}
         for name in onshore:
             cal = _calibrate(ref_grid, ref, [n for n in onshore if n != name])
-            d = ref_grid[(cal.station_fixed_usd, cal.design_margin)].loc[[name]]
+            d = ref_grid[(cal.station_fixed_usd, cal.design_margin,
+                          cal.max_pressure_class_mpa)].loc[[name]]
             rows[name] = (d.iloc[0], float(_predict(d, ref, cal)[name]))
         designs = pd.DataFrame({n: r[0] for n, r in rows.items()}).T
         designs.attrs["refused"] = train_designs.attrs.get("refused", {})
@@ -489,7 +535,8 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
         validation = _table(designs, ref, predicted)
     else:
         grid = design_grid(projects, station_fixed_grid=[cal_all.station_fixed_usd],
-                           margin_grid=[cal_all.design_margin], params=params)
+                           margin_grid=[cal_all.design_margin],
+                           pressure_grid=[cal_all.max_pressure_class_mpa], params=params)
         designs = next(iter(grid.values()))
         validation = _table(designs, projects, _predict(designs, projects, cal_all))
     scores = pd.DataFrame({"training": _scores(training), "validation": _scores(validation)})
@@ -508,7 +555,9 @@ def calibration_table(cal: CostCalibration, projects_file: str) -> pd.DataFrame:
     rows += [{"parameter": "compressor_station_fixed_usd", "value": cal.station_fixed_usd,
               "unit": "USD/station (2020)", "source": src + f"; grid {STATION_FIXED_GRID_USD}"},
              {"parameter": "design_margin", "value": cal.design_margin, "unit": "-",
-              "source": src + f"; grid {DESIGN_MARGIN_GRID}"}]
+              "source": src + f"; grid {DESIGN_MARGIN_GRID}"},
+             {"parameter": "design_max_pressure_class_mpa", "value": cal.max_pressure_class_mpa,
+              "unit": "MPa", "source": src + f"; grid {MAX_PRESSURE_CLASS_GRID_MPA}"}]
     return pd.DataFrame(rows)
 
 
