@@ -537,7 +537,7 @@ def route_cost(
     >>> c = route_cost(1067, 1500, 15, compressor_power_kw=150_000, fuel_bcm_y=0.4,
     ...                border_crossings=1)
     >>> round(c.capex_usd / 1e9, 2), round(c.tariff_usd_per_1000m3_per_100km, 2)
-    (4.03, 2.4)
+    (5.36, 3.11)
     """
     p = _params(params)
     pipe = pipeline_capex_usd(diameter_mm, length_km, strings=strings,
@@ -667,9 +667,9 @@ def cheapest_design(
     --------
     >>> sizing, cost = cheapest_design(15, 1500)
     >>> sizing.outer_diameter_mm, sizing.pressure_class_mpa, sizing.stations.count
-    (1067.0, 9.8, 4)
+    (1016.0, 11.8, 5)
     >>> round(cost.tariff_usd_per_1000m3, 1)
-    29.0
+    45.7
     """
     from planner import hydraulics as hy
 

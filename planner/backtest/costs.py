@@ -26,6 +26,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,37 +89,43 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
                          f"the header needs {list(REQUIRED_COLUMNS)}")
     if df.empty:
         raise ValueError(f"{source}: no projects (the file has a header only)")
-    out = df.copy()
+    out = df.copy().reset_index(drop=True)
     for c in OPTIONAL_COLUMNS:
         if c not in out.columns:
             out[c] = ""
     problems: list[str] = []
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in out.to_dict("records")]
+    labels = [f"line {i + 2} ({str(r['name']).strip() or 'unnamed'})"
+              for i, r in enumerate(records)]
 
     def number(col: str, *, required: bool, positive: bool, integer: bool = False) -> None:
-        raw = out[col].astype(str).str.strip()
-        vals = pd.to_numeric(raw.replace("", np.nan), errors="coerce")
-        for i in out.index:
-            r, v = raw[i], vals[i]
-            line = i + 2
-            if r == "":
+        vals: list[float] = []
+        for label, r in zip(labels, records, strict=True):
+            raw = str(r[col]).strip()
+            try:
+                v = float(raw) if raw else math.nan
+            except ValueError:
+                v = math.nan
+            vals.append(v if math.isfinite(v) else math.nan)
+            if raw == "":
                 if required:
-                    problems.append(f"line {line} ({out.at[i, 'name'] or 'unnamed'}): "
-                                    f"field '{col}' is empty; give a number")
+                    problems.append(f"{label}: field '{col}' is empty; give a number")
                 continue
-            ok = pd.notna(v) and math.isfinite(v) and (v > 0 if positive else v >= 0)
-            if ok and integer and float(v) != int(v):
+            ok = math.isfinite(v) and (v > 0 if positive else v >= 0)
+            if ok and integer and v != int(v):
                 ok = False
             if not ok:
                 kind = "a positive" if positive else "a non-negative"
                 kind += " whole number" if integer else " number"
-                problems.append(f"line {line} ({out.at[i, 'name'] or 'unnamed'}): field "
-                                f"'{col}' is {r!r}; give {kind}")
+                problems.append(f"{label}: field '{col}' is {raw!r}; give {kind}")
         out[col] = vals
 
-    for i in out.index:
-        if str(out.at[i, "name"]).strip() == "":
+    for i, r in enumerate(records):
+        if str(r["name"]).strip() == "":
             problems.append(f"line {i + 2}: field 'name' is empty; name the project")
-    dup = out["name"][out["name"].duplicated()].tolist()
+    names = [str(r["name"]) for r in records]
+    dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         problems.append(f"duplicate project names {dup}; names must be unique")
     for col in ("length_km", "capacity_bcm_y", "capex_musd"):
@@ -129,31 +136,33 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
     number("pressure_bar", required=False, positive=True)
     number("offshore_km", required=False, positive=False)
     number("strings", required=False, positive=True, integer=True)
-    years = set(economics.load_escalation_index().query("index == 'cpi_u'")["year"])
-    for i in out.index:
-        y = out.at[i, "capex_year"]
-        if pd.notna(y) and int(y) not in years:
-            problems.append(f"line {i + 2} ({out.at[i, 'name']}): field 'capex_year' is "
-                            f"{int(y)}; the CPI-U index covers {min(years)}-{max(years)}")
-        t = str(out.at[i, "terrain"]).strip().lower() or "flat"
+    years = {int(y) for y in economics.load_escalation_index().query("index == 'cpi_u'")["year"]}
+    terrains, regions = [], []
+    for label, r, y, pb in zip(labels, records, out["capex_year"], out["pressure_bar"],
+                               strict=True):
+        if math.isfinite(y) and int(y) not in years:
+            problems.append(f"{label}: field 'capex_year' is {int(y)}; the CPI-U index "
+                            f"covers {min(years)}-{max(years)}")
+        t = str(r["terrain"]).strip().lower() or "flat"
         if t not in TERRAINS:
-            problems.append(f"line {i + 2} ({out.at[i, 'name']}): field 'terrain' is "
-                            f"{out.at[i, 'terrain']!r}; use one of {'|'.join(TERRAINS)}")
-        out.at[i, "terrain"] = t
-        for c in str(out.at[i, "country"]).split(";"):
+            problems.append(f"{label}: field 'terrain' is {str(r['terrain'])!r}; use one of "
+                            f"{'|'.join(TERRAINS)}")
+        terrains.append(t)
+        for c in str(r["country"]).split(";"):
             c = c.strip()
             if c and not (len(c) == 3 and c.isalpha() and c.isupper()):
-                problems.append(f"line {i + 2} ({out.at[i, 'name']}): field 'country' has "
-                                f"{c!r}; use ISO 3166 alpha-3 codes separated by ';'")
-        cr = str(out.at[i, "cost_region"]).strip()
+                problems.append(f"{label}: field 'country' has {c!r}; use ISO 3166 alpha-3 "
+                                "codes separated by ';'")
+        cr = str(r["cost_region"]).strip()
         if cr and not cr.replace("_", "").isalnum():
-            problems.append(f"line {i + 2} ({out.at[i, 'name']}): field 'cost_region' is "
-                            f"{cr!r}; use letters, digits and '_'")
-        out.at[i, "cost_region"] = cr.lower()
-        p = out.at[i, "pressure_bar"]
-        if pd.notna(p) and not 20 <= float(p) <= 200:
-            problems.append(f"line {i + 2} ({out.at[i, 'name']}): field 'pressure_bar' is "
-                            f"{p:g}; give the maximum operating pressure in bar (20-200)")
+            problems.append(f"{label}: field 'cost_region' is {cr!r}; use letters, digits "
+                            "and '_'")
+        regions.append(cr.lower())
+        if math.isfinite(pb) and not 20 <= pb <= 200:
+            problems.append(f"{label}: field 'pressure_bar' is {pb:g}; give the maximum "
+                            "operating pressure in bar (20-200)")
+    out["terrain"] = terrains
+    out["cost_region"] = regions
     if problems:
         raise ValueError(f"{source}: " + "; ".join(problems))
     out["offshore_km"] = out["offshore_km"].fillna(0.0)
@@ -236,7 +245,7 @@ def design_project(project: pd.Series, *, station_fixed_usd: float, design_margi
     year = int(project["capex_year"])
     countries = [c for c in str(project.get("country", "")).split(";") if c.strip()]
     crossings = max(0, len(countries) - 1)
-    sizing_opts: dict[str, object] = {"design_margin": design_margin}
+    sizing_opts: dict[str, Any] = {"design_margin": design_margin}
     strings = int(project.get("strings", 1) or 1)
     if strings > 1:
         sizing_opts["strings"] = strings
@@ -262,7 +271,7 @@ def design_project(project: pd.Series, *, station_fixed_usd: float, design_margi
     }
 
 
-def _region_factor(p: pd.Series, regional: dict[str, float]) -> float:
+def _region_factor(p: pd.Series | pd.DataFrame, regional: dict[str, float]) -> float:
     regs = _regions(str(p["country"]))
     f = float(np.mean([regional.get(r, 1.0) for r in regs])) if regs else 1.0
     sub = str(p.get("cost_region", "") or "")
@@ -273,7 +282,8 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
     """Predicted CAPEX (M USD) of designed projects under a calibration."""
     pr = projects.set_index("name")
     out = {}
-    for name, d in designs.iterrows():
+    for name_, d in designs.iterrows():
+        name = str(name_)
         p = pr.loc[name]
         tf = cal.terrain_factors.get(str(p["terrain"]), 1.0)
         rf = _region_factor(p, cal.regional_factors)
@@ -302,20 +312,23 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame
 
     for _ in range(5):
         logs: dict[str, list[float]] = {}
-        for n, d in designs.iterrows():
+        for n_, d in designs.iterrows():
+            n = str(n_)
             sub = sub_f.get(subs[n], 1.0) if subs[n] else 1.0
             for r in regs[n]:
                 logs.setdefault(r, []).append(math.log(pub[n] / (base(n, d) * sub)))
         country_f = shrunk(logs)
         logs = {}
-        for n, d in designs.iterrows():
+        for n_, d in designs.iterrows():
+            n = str(n_)
             if subs[n]:
                 cf = float(np.mean([country_f.get(r, 1.0) for r in regs[n]]))
                 logs.setdefault(subs[n], []).append(math.log(pub[n] / (base(n, d) * cf)))
         sub_f = shrunk(logs)
         for c in ("hilly", "mountain"):
             vals = []
-            for n, d in designs.iterrows():
+            for n_, d in designs.iterrows():
+                n = str(n_)
                 if str(pr.at[n, "terrain"]) != c:
                     continue
                 rf = _region_factor(pr.loc[n], {**country_f, **sub_f})
@@ -488,7 +501,8 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
     ...                   "capex_musd": [1.0], "capex_year": [2020]})
     >>> p = _validate(p, "example")
     >>> d = design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
-    ...                    design_margin=cal.design_margin)
+    ...                    design_margin=cal.design_margin,
+    ...                    max_pressure_class_mpa=cal.max_pressure_class_mpa)
     >>> p["capex_musd"] = (d["pipe_usd"] + d["compression_usd"]) / 1e6
     >>> bt = backtest_costs(p, calibrate=False)
     >>> round(float(bt.validation["capex_ratio"].iloc[0]), 6)
@@ -546,7 +560,7 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
 def calibration_table(cal: CostCalibration, projects_file: str) -> pd.DataFrame:
     """The fitted parameters with their provenance, one row per parameter."""
     src = (f"fitted (planner backtest costs) on {len(cal.fitted_on)} reference projects "
-           f"of {projects_file}")
+           f"of {Path(projects_file).name}")
     rows = [{"parameter": f"terrain_factor_{c}", "value": v, "unit": "-",
              "source": "definition" if c == "flat" else src}
             for c, v in cal.terrain_factors.items()]
@@ -595,7 +609,9 @@ def _safe_text(df: pd.DataFrame) -> pd.DataFrame:
 
 def summary_lines(bt: CostBacktest) -> list[str]:
     """Plain-text summary: shares within tolerance, training and validation apart."""
-    s = bt.scores
+    s: dict[str, dict[str, float]] = {
+        str(k): {str(m): float(v) for m, v in col.items()}
+        for k, col in bt.scores.to_dict().items()}
     lines = [f"cost backtest ({bt.mode}); training = parameters fitted on the same rows "
              "(in-sample), validation = " + {
                  "leave-one-out": "each project predicted with parameters fitted on the others",
@@ -604,10 +620,10 @@ def summary_lines(bt: CostBacktest) -> list[str]:
     for metric, label in (("capex_within_30pct", "CAPEX within ±30 %"),
                           ("diameter_within_one_size", "diameter within one standard size"),
                           ("stations_within_2", "compressor stations within ±2")):
-        lines.append(f"  {label}: training {s.at[metric, 'training']:.0%}, "
-                     f"validation {s.at[metric, 'validation']:.0%}")
+        lines.append(f"  {label}: training {s['training'][metric]:.0%}, "
+                     f"validation {s['validation'][metric]:.0%}")
     for c in TERRAINS:
-        v = s.at[f"capex_median_ratio_{c}", "validation"]
+        v = s["validation"][f"capex_median_ratio_{c}"]
         if not math.isnan(v):
             lines.append(f"  median CAPEX ratio, {c}: validation {v:.2f}")
     return lines
@@ -625,3 +641,25 @@ __all__ = [
     "summary_lines",
     "write_backtest",
 ]
+
+
+def apply_calibration(table: pd.DataFrame, cal: CostCalibration, source: str) -> pd.DataFrame:
+    """A cost-parameter table (as read from ``cost_parameters.csv``, not indexed) with the
+    calibrated rows set to ``cal`` and their ``source`` to ``source``; new regional
+    factors are appended."""
+    out = table.copy()
+    fitted = calibration_table(cal, source)
+    for _, r in fitted.iterrows():
+        if r["source"] == "definition":
+            continue
+        hit = out["parameter"] == r["parameter"]
+        value = f"{float(r['value']):.4g}"
+        if hit.any():
+            out.loc[hit, "value"] = value
+            out.loc[hit, "source"] = f"fitted (planner backtest costs): {source}"
+        else:
+            out = pd.concat([out, pd.DataFrame([{
+                "parameter": r["parameter"], "value": value, "unit": "-", "currency_year": "",
+                "source": f"fitted (planner backtest costs): {source}", "note": ""}])],
+                ignore_index=True)
+    return out
