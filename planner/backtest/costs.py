@@ -38,12 +38,13 @@ log = logging.getLogger(__name__)
 REFERENCE_PROJECTS_CSV = economics.DATA_DIR / "reference_projects.csv"
 REQUIRED_COLUMNS = ("name", "length_km", "capacity_bcm_y", "capex_musd", "capex_year")
 OPTIONAL_COLUMNS = ("diameter_mm", "n_compressor_stations", "pressure_bar", "terrain",
-                    "country", "offshore_km", "strings", "cost_region")
+                    "country", "offshore_km", "strings", "cost_region",
+                    "design_capacity_bcm_y")
 TERRAINS = ("flat", "hilly", "mountain")
 #: Calibration grid: per-station fixed cost (USD of 2020), design margin and the highest
 #: pressure class a design may use when the project's pressure is not given.
 STATION_FIXED_GRID_USD: tuple[float, ...] = (30e6, 60e6, 100e6)
-DESIGN_MARGIN_GRID: tuple[float, ...] = (0.0, 0.3, 0.6)
+DESIGN_MARGIN_GRID: tuple[float, ...] = (0.0, 0.15, 0.3)
 MAX_PRESSURE_CLASS_GRID_MPA: tuple[float, ...] = (9.8, 11.8)
 #: Shrinkage of regional factors toward 1.0: ``log f = Σ log r / (n + k)``.
 REGION_SHRINKAGE = 1.0
@@ -62,9 +63,11 @@ def projects_from_csv(path: str | Path) -> pd.DataFrame:
     Required columns: ``name, length_km, capacity_bcm_y, capex_musd, capex_year``;
     optional: ``diameter_mm, n_compressor_stations, pressure_bar`` (absolute),
     ``terrain`` (flat|hilly|mountain, default flat), ``country`` (ISO 3166 alpha-3,
-    ``;``-separated), ``offshore_km``, ``strings``, and ``cost_region`` (a sub-national
+    ``;``-separated), ``offshore_km``, ``strings``, ``cost_region`` (a sub-national
     cost region such as ``us_northeast``, fitted as its own factor on top of the
-    country's region). Other columns (sources, notes) are kept.
+    country's region) and ``design_capacity_bcm_y`` (the published capacity the line was
+    built to grow to; the pipe is sized for it, the stations for ``capacity_bcm_y``).
+    Other columns (sources, notes) are kept.
 
     Raises
     ------
@@ -136,6 +139,7 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
     number("pressure_bar", required=False, positive=True)
     number("offshore_km", required=False, positive=False)
     number("strings", required=False, positive=True, integer=True)
+    number("design_capacity_bcm_y", required=False, positive=True)
     years = {int(y) for y in economics.load_escalation_index().query("index == 'cpi_u'")["year"]}
     terrains, regions = [], []
     for label, r, y, pb in zip(labels, records, out["capex_year"], out["pressure_bar"],
@@ -231,6 +235,9 @@ def design_project(project: pd.Series, *, station_fixed_usd: float, design_margi
                    params: pd.DataFrame | None = None) -> dict[str, float]:
     """Design and cost one project before terrain and regional factors.
 
+    The pipe is sized for ``capacity_bcm_y × (1 + design_margin)``, or for the project's
+    ``design_capacity_bcm_y`` when it gives one; stations are placed for the capacity.
+
     Returns
     -------
     dict
@@ -245,7 +252,11 @@ def design_project(project: pd.Series, *, station_fixed_usd: float, design_margi
     year = int(project["capex_year"])
     countries = [c for c in str(project.get("country", "")).split(";") if c.strip()]
     crossings = max(0, len(countries) - 1)
-    sizing_opts: dict[str, Any] = {"design_margin": design_margin}
+    margin = design_margin
+    grow = project.get("design_capacity_bcm_y")
+    if grow is not None and pd.notna(grow) and float(grow) > float(project["capacity_bcm_y"]):
+        margin = float(grow) / float(project["capacity_bcm_y"]) - 1
+    sizing_opts: dict[str, Any] = {"design_margin": margin}
     strings = int(project.get("strings", 1) or 1)
     if strings > 1:
         sizing_opts["strings"] = strings
