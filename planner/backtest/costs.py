@@ -468,7 +468,9 @@ class CostBacktest:
         (leave-one-out or held-out predictions).
     training : pandas.DataFrame
         The same with parameters fitted on all reference projects (in-sample; not a
-        validation).
+        validation). Empty for a held-out file predicted with the shipped parameters
+        (fitted on the shipped set, whose in-sample scores the shipped set's own
+        backtest reports).
     scores : pandas.DataFrame
         Shares within tolerance and median ratios, columns ``training`` and
         ``validation``.
@@ -534,8 +536,21 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
         ref = projects
         mode = "leave-one-out"
     else:
-        ref = reference[~reference["name"].isin(projects["name"])].reset_index(drop=True)
+        overlap = reference["name"].isin(projects["name"])
         mode = "held-out"
+        if not overlap.any() and params is None and reference_is_shipped(reference):
+            # the shipped parameters were fitted on exactly this reference set
+            cal = CostCalibration.from_parameters()
+            grid = design_grid(projects, station_fixed_grid=[cal.station_fixed_usd],
+                               margin_grid=[cal.design_margin],
+                               pressure_grid=[cal.max_pressure_class_mpa])
+            designs = next(iter(grid.values()))
+            validation = _table(designs, projects, _predict(designs, projects, cal))
+            s = _scores(validation)
+            scores = pd.DataFrame({"training": {k: float("nan") for k in s},
+                                   "validation": s})
+            return CostBacktest(validation, validation.iloc[0:0], scores, cal, mode)
+        ref = reference[~overlap].reset_index(drop=True)
     log.info("designing %d reference projects on a %d-point grid", len(ref),
              len(station_fixed_grid) * len(margin_grid))
     ref_grid = design_grid(ref, station_fixed_grid=station_fixed_grid,
@@ -566,6 +581,12 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
         validation = _table(designs, projects, _predict(designs, projects, cal_all))
     scores = pd.DataFrame({"training": _scores(training), "validation": _scores(validation)})
     return CostBacktest(validation, training, scores, cal_all, mode)
+
+
+def reference_is_shipped(reference: pd.DataFrame) -> bool:
+    """Whether ``reference`` holds the same projects as the shipped reference set."""
+    shipped = projects_from_csv(REFERENCE_PROJECTS_CSV)
+    return set(reference["name"]) == set(shipped["name"])
 
 
 def calibration_table(cal: CostCalibration, projects_file: str) -> pd.DataFrame:
@@ -631,8 +652,9 @@ def summary_lines(bt: CostBacktest) -> list[str]:
     for metric, label in (("capex_within_30pct", "CAPEX within ±30 %"),
                           ("diameter_within_one_size", "diameter within one standard size"),
                           ("stations_within_2", "compressor stations within ±2")):
-        lines.append(f"  {label}: training {s['training'][metric]:.0%}, "
-                     f"validation {s['validation'][metric]:.0%}")
+        tr, va = s["training"][metric], s["validation"][metric]
+        lines.append(f"  {label}: training {'n/a' if math.isnan(tr) else f'{tr:.0%}'}, "
+                     f"validation {'n/a' if math.isnan(va) else f'{va:.0%}'}")
     for c in TERRAINS:
         v = s["validation"][f"capex_median_ratio_{c}"]
         if not math.isnan(v):
