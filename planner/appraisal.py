@@ -363,6 +363,8 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         sizing.outer_diameter_mm, max(new_km, 1e-3), q, strings=sizing.strings,
         compressor_power_kw=power_kw, fuel_bcm_y=fuel, border_crossings=new_crossings,
         water_crossings=len(river_pts), terrain_factor=terrain_factor,
+        regional_factor=economics.regional_factor_for(
+            {str(k): float(v) for k, v in on_route.items()}),
         discount_rate=rate, lifetime_years=years, utilisation=util,
     )
     rate = economics.parameter("discount_rate") if rate is None else rate

@@ -1,5 +1,5 @@
 """Command-line interface: ``planner layers``, ``planner study [FILE]``, ``planner network``,
-``planner backtest routes`` and ``planner calibrate routes``.
+``planner backtest routes``, ``planner backtest costs`` and ``planner calibrate routes``.
 
 Every expected failure (a bad study or layer file, a place no route can reach, a
 resolution the machine cannot hold, a file that cannot be written) prints one message
@@ -193,6 +193,27 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest_costs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from planner.backtest import costs
+
+    ref_file = costs.REFERENCE_PROJECTS_CSV
+    path = Path(args.projects) if args.projects else ref_file
+    projects = costs.projects_from_csv(path)
+    if args.no_calibrate:
+        bt = costs.backtest_costs(projects, calibrate=False)
+    elif path.resolve() == ref_file.resolve():
+        bt = costs.backtest_costs(projects)
+    else:
+        bt = costs.backtest_costs(projects, reference=costs.projects_from_csv(ref_file))
+    files = costs.write_backtest(bt, args.out, str(path))
+    print("\n".join(costs.summary_lines(bt)))
+    for name, f in files.items():
+        print(f"  {name}: {f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
@@ -248,6 +269,16 @@ def main(argv: list[str] | None = None) -> int:
                       help="where to write the parameters (default: the package's file)")
     p_cr.add_argument("--out", default=None, help="folder for the search's score tables")
     p_cr.set_defaults(func=_calibrate_routes)
+
+    p_bt_costs = back_sub.add_parser(
+        "costs", help="designs and CAPEX against published projects (costs.csv)")
+    p_bt_costs.add_argument("--projects", help="reference projects CSV (default: the shipped "
+                            "set, validated leave-one-out; another file is validated "
+                            "held-out against parameters fitted on the shipped set)")
+    p_bt_costs.add_argument("--out", required=True, help="output folder")
+    p_bt_costs.add_argument("--no-calibrate", action="store_true",
+                            help="use the shipped parameters as they are (no fit)")
+    p_bt_costs.set_defaults(func=_backtest_costs)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,7 +40,12 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COST_PARAMETERS_CSV = DATA_DIR / "cost_parameters.csv"
 ESCALATION_INDEX_CSV = DATA_DIR / "escalation_index.csv"
+COST_REGIONS_CSV = DATA_DIR / "cost_regions.csv"
 COST_COLUMNS = ("parameter", "value", "unit", "currency_year", "source", "note")
+#: The regional factor used when none is given: ``"none"`` (1.0, the US basis of the
+#: NETL regressions). A study names its region's ``regional_factor_*`` parameter, or
+#: gets one from the route's countries with :func:`regional_factor_for`.
+DEFAULT_REGIONAL_FACTOR = "none"
 
 #: Default currency year of results.
 DEFAULT_CURRENCY_YEAR = 2023
@@ -134,11 +140,25 @@ def parameter(name: str, params: pd.DataFrame | None = None,
         raise ValueError(
             f"unknown cost parameter {name!r}; see planner/data/cost_parameters.csv"
         )
-    value = float(t["value"].to_dict()[name])
-    year = t["currency_year"].to_dict()[name]
+    value, year = _lookup(t)[name]
     if currency_year is not None and pd.notna(year):
         value = escalate(value, int(year), currency_year, index=index)
     return value
+
+
+_LOOKUPS: dict[int, tuple[weakref.ref, dict[str, tuple[float, float]]]] = {}
+
+
+def _lookup(t: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """``{parameter: (value, currency_year)}`` of a table, cached per table object (the
+    cost functions read parameters thousands of times when designs are compared)."""
+    hit = _LOOKUPS.get(id(t))
+    if hit is not None and hit[0]() is t:
+        return hit[1]
+    d = {str(k): (float(v), y) for k, v, y in zip(t.index, t["value"], t["currency_year"],
+                                                  strict=True)}
+    _LOOKUPS[id(t)] = (weakref.ref(t), d)
+    return d
 
 
 @lru_cache(maxsize=1)
@@ -174,18 +194,102 @@ def escalate(value_usd: float, from_year: int, to_year: int, index: str = "cpi_u
     >>> escalate(1.0, 1900, 2023)
     Traceback (most recent call last):
     ...
-    ValueError: from_year 1900 is not in the cpi_u index (2006-2024)
+    ValueError: from_year 1900 is not in the cpi_u index (1995-2024)
     """
-    df = load_escalation_index()
-    if index not in set(df["index"]):
-        raise ValueError(f"index must be one of {sorted(set(df['index']))}; got {index!r}")
-    s = df[df["index"] == index].set_index("year")["value"]
+    series = _index_series()
+    if index not in series:
+        raise ValueError(f"index must be one of {sorted(series)}; got {index!r}")
+    s = series[index]
     for name, y in (("from_year", from_year), ("to_year", to_year)):
-        if int(y) not in s.index:
-            raise ValueError(
-                f"{name} {y} is not in the {index} index ({s.index.min()}-{s.index.max()})"
-            )
-    return float(value_usd) * float(s[int(to_year)]) / float(s[int(from_year)])
+        if int(y) not in s:
+            raise ValueError(f"{name} {y} is not in the {index} index ({min(s)}-{max(s)})")
+    return float(value_usd) * s[int(to_year)] / s[int(from_year)]
+
+
+@lru_cache(maxsize=1)
+def _index_series() -> dict[str, dict[int, float]]:
+    df = load_escalation_index()
+    return {str(k): {int(y): float(v) for y, v in zip(g["year"], g["value"], strict=True)}
+            for k, g in df.groupby("index")}
+
+
+# --------------------------------------------------------------------------------------
+# Regional factors
+
+
+@lru_cache(maxsize=1)
+def load_cost_regions(path: str | None = None) -> pd.DataFrame:
+    """Country (ISO 3166 alpha-3) to cost region (columns ``iso_a3, region, source``).
+
+    Examples
+    --------
+    >>> load_cost_regions().set_index("iso_a3").loc["KAZ", "region"]
+    'central_asia'
+    """
+    f = path or COST_REGIONS_CSV
+    df = pd.read_csv(f, dtype=str)
+    missing = [c for c in ("iso_a3", "region", "source") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{f}: missing columns {missing}")
+    dup = df["iso_a3"][df["iso_a3"].duplicated()].tolist()
+    if dup:
+        raise ValueError(f"{f}: duplicate iso_a3 {dup}")
+    return df
+
+
+def resolve_regional_factor(regional_factor: float | str,
+                            params: pd.DataFrame | None = None) -> float:
+    """A regional factor as a number: ``"none"`` is 1.0, a string names a parameter.
+
+    Examples
+    --------
+    >>> resolve_regional_factor("none"), resolve_regional_factor(0.9)
+    (1.0, 0.9)
+    """
+    if isinstance(regional_factor, str):
+        if regional_factor == "none":
+            return 1.0
+        return parameter(regional_factor, params)
+    return _positive("regional_factor", regional_factor)
+
+
+def regional_factor_for(countries: str | dict[str, float] | list[str],
+                        params: pd.DataFrame | None = None) -> float:
+    """The regional factor of a route from its countries.
+
+    Each country's region (``planner/data/cost_regions.csv``) gives its factor
+    (``regional_factor_<region>``); a country not in the table, or a region without a
+    factor, counts as ``"none"`` (1.0). Several countries are averaged, weighted by the
+    kilometres when a ``{iso_a3: km}`` mapping is given.
+
+    Parameters
+    ----------
+    countries : str, list of str or dict
+        ``"KAZ;UZB"``, ``["KAZ", "UZB"]`` or ``{"KAZ": 1200.0, "UZB": 300.0}``.
+
+    Examples
+    --------
+    >>> f = regional_factor_for("KAZ")
+    >>> f == parameter("regional_factor_central_asia")
+    True
+    >>> regional_factor_for("XXX")
+    1.0
+    """
+    if isinstance(countries, str):
+        weights = {c.strip().upper(): 1.0 for c in countries.split(";") if c.strip()}
+    elif isinstance(countries, dict):
+        weights = {str(k).upper(): float(v) for k, v in countries.items()}
+    else:
+        weights = {str(c).strip().upper(): 1.0 for c in countries}
+    if not weights or sum(weights.values()) <= 0:
+        return 1.0
+    regions = load_cost_regions().set_index("iso_a3")["region"].to_dict()
+    t = _params(params)
+    total = 0.0
+    for iso, w in weights.items():
+        name = f"regional_factor_{regions.get(iso, 'none')}"
+        total += w * (parameter(name, t) if name in t.index else 1.0)
+    return total / sum(weights.values())
 
 
 # --------------------------------------------------------------------------------------
@@ -217,10 +321,12 @@ def pipeline_capex_usd(
     strings: int = 1,
     terrain_factor: float = 1.0,
     crossing_factor: float = 1.0,
-    regional_factor: float | str = "regional_factor_central_asia",
+    regional_factor: float | str = DEFAULT_REGIONAL_FACTOR,
     currency_year: int = DEFAULT_CURRENCY_YEAR,
     index: str = "cpi_u",
     params: pd.DataFrame | None = None,
+    wall_thickness_mm: float | None = None,
+    offshore_km: float = 0.0,
 ) -> pd.Series:
     """CAPEX of line pipe by component from the NETL regressions.
 
@@ -228,6 +334,13 @@ def pipeline_capex_usd(
     ``fixed + mult · L · (d1 D + d0)`` (miscellaneous, right of way), D in inches and L in
     miles, 2011 USD, then times the terrain, crossing and regional factors and escalated to
     ``currency_year``. Parallel strings are costed as separate lines.
+
+    With ``wall_thickness_mm`` the materials scale with the steel tonnage: times
+    ``t / t_ref`` where ``t_ref`` is the Barlow wall of the same diameter at
+    ``netl_reference_pressure_mpa`` (X70, F = 0.72), the typical MAOP of the US lines
+    behind the regression. So a higher pressure class costs more steel.
+
+    Offshore sections are refused: the table holds no published offshore cost figure.
 
     Parameters
     ----------
@@ -240,7 +353,12 @@ def pipeline_capex_usd(
     terrain_factor, crossing_factor : float
         Multipliers the route met (length-weighted means from the cost surface).
     regional_factor : float or str
-        A number, or the name of a ``regional_factor_*`` parameter.
+        A number, the name of a ``regional_factor_*`` parameter, or ``"none"`` (1.0, the
+        default; see :func:`regional_factor_for`).
+    wall_thickness_mm : float, optional
+        Wall of the line pipe; scales the materials by steel tonnage (see above).
+    offshore_km : float
+        Kilometres of the route offshore; anything above 0 raises ``ValueError``.
 
     Returns
     -------
@@ -260,8 +378,14 @@ def pipeline_capex_usd(
         raise ValueError(f"strings must be >= 1, got {strings!r}")
     tf = _positive("terrain_factor", terrain_factor)
     cf = _positive("crossing_factor", crossing_factor)
-    rf = (parameter(regional_factor, params) if isinstance(regional_factor, str)
-          else _positive("regional_factor", regional_factor))
+    rf = resolve_regional_factor(regional_factor, params)
+    if _non_negative("offshore_km", offshore_km) > 0:
+        raise ValueError(
+            f"offshore_km={offshore_km:g}: offshore sections are not costed (the NETL "
+            "regressions are for onshore lines and planner/data/cost_parameters.csv holds no "
+            "published offshore cost figure); cost the onshore part only (offshore_km=0) and "
+            "add the offshore section from a published figure"
+        )
     p = _params(params)
 
     def v(name: str) -> float:
@@ -271,6 +395,12 @@ def pipeline_capex_usd(
     for comp in ("materials", "labour"):
         out[comp] = v(f"netl_{comp}_fixed") + v(f"netl_{comp}_mult") * l_mi * (
             v(f"netl_{comp}_d2") * d_in**2 + v(f"netl_{comp}_d1") * d_in + v(f"netl_{comp}_d0"))
+    if wall_thickness_mm is not None:
+        from planner.hydraulics import wall_thickness_mm as barlow_wall
+
+        t = _positive("wall_thickness_mm", wall_thickness_mm)
+        t_ref = barlow_wall(float(diameter_mm), v("netl_reference_pressure_mpa"))
+        out["materials"] *= t / t_ref
     for comp in ("misc", "row"):
         out[comp] = v(f"netl_{comp}_fixed") + v(f"netl_{comp}_mult") * l_mi * (
             v(f"netl_{comp}_d1") * d_in + v(f"netl_{comp}_d0"))
@@ -282,7 +412,7 @@ def pipeline_capex_usd(
 
 
 def compressor_capex_usd(power_kw: float, *, currency_year: int = DEFAULT_CURRENCY_YEAR,
-                         regional_factor: float | str = "regional_factor_central_asia",
+                         regional_factor: float | str = DEFAULT_REGIONAL_FACTOR,
                          index: str = "cpi_u", params: pd.DataFrame | None = None) -> float:
     """CAPEX of compressor stations: installed power (kW → hp) times USD per hp.
 
@@ -292,8 +422,7 @@ def compressor_capex_usd(power_kw: float, *, currency_year: int = DEFAULT_CURREN
     3100000
     """
     kw = _non_negative("power_kw", power_kw)
-    rf = (parameter(regional_factor, params) if isinstance(regional_factor, str)
-          else _positive("regional_factor", regional_factor))
+    rf = resolve_regional_factor(regional_factor, params)
     usd_hp = parameter("compressor_usd_per_hp", params, currency_year, index)
     return kw / _KW_PER_HP * usd_hp * rf
 
@@ -384,30 +513,45 @@ def route_cost(
     water_crossings: int = 0,
     terrain_factor: float = 1.0,
     crossing_factor: float = 1.0,
-    regional_factor: float | str = "regional_factor_central_asia",
+    regional_factor: float | str = DEFAULT_REGIONAL_FACTOR,
     discount_rate: float | None = None,
     lifetime_years: float | None = None,
     utilisation: float | None = None,
     currency_year: int = DEFAULT_CURRENCY_YEAR,
     index: str = "cpi_u",
     params: pd.DataFrame | None = None,
+    wall_thickness_mm: float | None = None,
+    offshore_km: float = 0.0,
+    compressor_stations: int = 0,
 ) -> RouteCost:
     """CAPEX, OPEX (fixed O&M and fuel gas) and levelized tariff of a route.
+
+    ``wall_thickness_mm`` and ``offshore_km`` go to :func:`pipeline_capex_usd`.
+    ``compressor_stations`` adds ``compressor_station_fixed_usd`` per station (site,
+    buildings, controls: the part of a station's cost that does not scale with power) to
+    the compression CAPEX.
 
     Examples
     --------
     >>> c = route_cost(1067, 1500, 15, compressor_power_kw=150_000, fuel_bcm_y=0.4,
     ...                border_crossings=1)
     >>> round(c.capex_usd / 1e9, 2), round(c.tariff_usd_per_1000m3_per_100km, 2)
-    (4.03, 2.4)
+    (5.36, 3.11)
     """
     p = _params(params)
     pipe = pipeline_capex_usd(diameter_mm, length_km, strings=strings,
                               terrain_factor=terrain_factor, crossing_factor=crossing_factor,
                               regional_factor=regional_factor, currency_year=currency_year,
-                              index=index, params=p)["total"]
+                              index=index, params=p, wall_thickness_mm=wall_thickness_mm,
+                              offshore_km=offshore_km)["total"]
     comp = compressor_capex_usd(compressor_power_kw, currency_year=currency_year,
                                 regional_factor=regional_factor, index=index, params=p)
+    n_st = int(compressor_stations)
+    if n_st < 0:
+        raise ValueError(f"compressor_stations must be >= 0, got {compressor_stations!r}")
+    if n_st:
+        comp += (n_st * parameter("compressor_station_fixed_usd", p, currency_year, index)
+                 * resolve_regional_factor(regional_factor, p))
     meter = metering_capex_usd(border_crossings, currency_year=currency_year, index=index,
                                params=p)
     nw = int(water_crossings)
@@ -429,6 +573,14 @@ def route_cost(
                      float(throughput_bcm_y) * u, t, t100, float(length_km), currency_year)
 
 
+#: Station compression ratios :func:`cheapest_design` chooses among (discharge over suction;
+#: 1.2-1.8 spans what pipeline centrifugal compressors are built for, Menon 2005, ch. 4).
+DESIGN_COMPRESSION_RATIOS: tuple[float, ...] = (1.2, 1.3, 1.4, 1.5, 1.65, 1.8)
+#: The closest station spacing :func:`cheapest_design` considers, km: a physical floor only
+#: (the spacing itself comes out of the cost trade-off).
+DESIGN_MIN_STATION_SPACING_KM = 30.0
+
+
 def design_cost_table(
     options: pd.DataFrame,
     flow_bcm_y: float,
@@ -441,9 +593,11 @@ def design_cost_table(
 ) -> pd.DataFrame:
     """Tariff and CAPEX of each sizing option of :func:`planner.hydraulics.size_pipe`.
 
-    For every row (diameter, class, strings, estimated stations) the station power is the
-    compressor duty from ``class/compression_ratio`` to ``class`` times the number of
-    stations (intermediate ones plus a head station) and strings.
+    For every row (diameter, class, compression ratio, strings, estimated stations) the
+    station power is the compressor duty from ``class/ratio`` to ``class`` times the number
+    of stations (intermediate ones plus a head station) and strings; the ratio is the row's
+    ``compression_ratio`` (or ``compression_ratio`` for tables without that column). The
+    pipe is costed with the row's wall thickness, so steel tonnage counts.
 
     Returns
     -------
@@ -459,14 +613,18 @@ def design_cost_table(
     for _, o in options.iterrows():
         n = int(o.get("strings", 1))
         p_max = float(o["pressure_class_mpa"]) * 10
-        duty = hy.compressor_duty(q / n, p_max / compression_ratio, p_max,
+        ratio = float(o.get("compression_ratio", compression_ratio))
+        duty = hy.compressor_duty(q / n, p_max / ratio, p_max,
                                   gas=gas)  # type: ignore[arg-type]
         stations = int(o["stations_estimate"])  # intermediate stations + the head station
         power = duty.driver_power_kw * stations * n
         fuel = hy.m3_per_day_to_bcm_y(duty.fuel_m3_per_day) * stations * n
+        wall = o.get("wall_thickness_mm")
         c = route_cost(float(o["outer_diameter_mm"]), length, q, strings=n,
                        compressor_power_kw=power, fuel_bcm_y=fuel,
-                       border_crossings=border_crossings, **cost_options)  # type: ignore[arg-type]
+                       border_crossings=border_crossings, compressor_stations=stations * n,
+                       wall_thickness_mm=None if wall is None else float(wall),
+                       **cost_options)  # type: ignore[arg-type]
         rows.append({"capex_usd": c.capex_usd, "compressor_power_kw": power,
                      "fuel_bcm_y": fuel, "tariff_usd_per_1000m3": c.tariff_usd_per_1000m3})
     return pd.concat([options.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
@@ -479,15 +637,26 @@ def cheapest_design(
     *,
     border_crossings: int = 0,
     compression_ratio: float = 1.5,
-    min_station_spacing_km: float = 100.0,
+    min_station_spacing_km: float = DESIGN_MIN_STATION_SPACING_KM,
     cost_options: dict | None = None,
+    compression_ratios: tuple[float, ...] | None = DESIGN_COMPRESSION_RATIOS,
     **sizing_options: object,
 ) -> tuple[object, RouteCost]:
     """Size a pipe for the lowest levelized tariff, then cost the chosen design.
 
-    :func:`planner.hydraulics.size_pipe` lists the feasible diameters and classes; each is
-    costed with :func:`design_cost_table` and the lowest tariff wins. The chosen design's
-    stations are placed on the profile and costed with :func:`route_cost`.
+    :func:`planner.hydraulics.size_pipe` lists the feasible diameters, pressure classes and
+    station compression ratios; each is costed with :func:`design_cost_table` (steel
+    tonnage from the Barlow wall, compression CAPEX and fuel) and the lowest tariff wins,
+    so pressure class and station spacing are trade-offs, not fixed choices. The chosen
+    design's stations are placed on the profile and costed with :func:`route_cost`.
+
+    Parameters
+    ----------
+    compression_ratios : tuple of float or None
+        Ratios to choose among; ``None`` uses ``compression_ratio`` alone.
+    sizing_options
+        Passed to :func:`planner.hydraulics.size_pipe` (``design_margin``, ``strings``,
+        ``location_class``, ``pressure_classes_mpa``, ``gas`` ...).
 
     Returns
     -------
@@ -499,7 +668,7 @@ def cheapest_design(
     >>> sizing.outer_diameter_mm, sizing.pressure_class_mpa, sizing.stations.count
     (1016.0, 11.8, 5)
     >>> round(cost.tariff_usd_per_1000m3, 1)
-    30.8
+    45.7
     """
     from planner import hydraulics as hy
 
@@ -513,13 +682,16 @@ def cheapest_design(
 
     sizing = hy.size_pipe(flow_bcm_y, length_km, profile,  # type: ignore[arg-type]
                           compression_ratio=compression_ratio,
+                          compression_ratios=compression_ratios,
                           min_station_spacing_km=min_station_spacing_km, rank_by=rank_by,
                           **sizing_options)  # type: ignore[arg-type]
     plan = sizing.stations
     cost = route_cost(sizing.outer_diameter_mm, length_km, flow_bcm_y, strings=sizing.strings,
                       compressor_power_kw=plan.total_power_kw * sizing.strings,
                       fuel_bcm_y=plan.total_fuel_bcm_y * sizing.strings,
-                      border_crossings=border_crossings, **copts)
+                      border_crossings=border_crossings,
+                      compressor_stations=plan.count * sizing.strings,
+                      wall_thickness_mm=sizing.wall_thickness_mm, **copts)
     return sizing, cost
 
 
@@ -733,10 +905,13 @@ __all__ = [
     "escalate",
     "levelized_tariff",
     "load_cost_parameters",
+    "load_cost_regions",
     "load_escalation_index",
     "metering_capex_usd",
     "parameter",
     "per_country_split",
     "pipeline_capex_usd",
+    "regional_factor_for",
+    "resolve_regional_factor",
     "route_cost",
 ]

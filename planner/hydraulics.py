@@ -76,6 +76,15 @@ PRESSURE_CLASSES_MPA: tuple[float, ...] = (5.4, 7.4, 9.8, 11.8)
 SMYS_X70_MPA = 483.0
 #: ASME B31.8 design factor for location class 1, division 2.
 DESIGN_FACTOR_CLASS1 = 0.72
+#: Basic design factor F by location class (ASME B31.8-2018, Table 841.1.6-1; the same
+#: values as 49 CFR 192.111): class 1 division 1 0.80, class 1 division 2 0.72, class 2
+#: 0.60, class 3 0.50, class 4 0.40. Keys are ``(location_class, division)``; classes 2-4
+#: have one division (1).
+LOCATION_CLASS_DESIGN_FACTORS: dict[tuple[int, int], float] = {
+    (1, 1): 0.80, (1, 2): 0.72, (2, 1): 0.60, (3, 1): 0.50, (4, 1): 0.40,
+}
+#: Density of carbon steel, t/m³ (7,850 kg/m³, the usual line-pipe figure).
+STEEL_DENSITY_T_M3 = 7.85
 #: Absolute roughness, mm: 0.0457 mm (0.0018 in) for new commercial steel pipe, the usual
 #: textbook value (Menon 2005, ch. 2, table of pipe roughness); internally coated pipe is
 #: smoother, so this is conservative.
@@ -233,26 +242,107 @@ class Pipe:
         return cls(outer_diameter_mm, t, roughness_mm=roughness_mm)
 
 
+def location_class_design_factor(location_class: int, division: int | None = None) -> float:
+    """ASME B31.8 basic design factor F of a location class.
+
+    Parameters
+    ----------
+    location_class : {1, 2, 3, 4}
+        Location class by building density along the line (B31.8 §840.2.2).
+    division : {1, 2}, optional
+        Class 1 only: division 1 (F = 0.80, hydrotested to 1.25 MAOP) or division 2
+        (F = 0.72, the default). Ignored for classes 2-4.
+
+    Examples
+    --------
+    >>> [location_class_design_factor(c) for c in (1, 3)], location_class_design_factor(1, 1)
+    ([0.72, 0.5], 0.8)
+    """
+    lc = int(location_class)
+    div = (2 if division is None else int(division)) if lc == 1 else 1
+    key = (lc, div)
+    if key not in LOCATION_CLASS_DESIGN_FACTORS:
+        raise ValueError(
+            f"location_class must be 1-4 (division 1 or 2 for class 1), got "
+            f"location_class={location_class!r}, division={division!r}"
+        )
+    return LOCATION_CLASS_DESIGN_FACTORS[key]
+
+
 def wall_thickness_mm(
     outer_diameter_mm: float,
     design_pressure_mpa: float,
     *,
     smys_mpa: float = SMYS_X70_MPA,
     design_factor: float = DESIGN_FACTOR_CLASS1,
+    joint_factor: float = 1.0,
+    temperature_factor: float = 1.0,
+    location_class: int | None = None,
 ) -> float:
-    """Minimum wall thickness from Barlow's formula, ``t = P D / (2 S F)`` (ASME B31.8 §841.1.1,
-    joint and temperature factors 1).
+    """Minimum wall thickness from Barlow's formula, ``t = P D / (2 S F E T)``
+    (ASME B31.8 §841.1.1; the same formula as 49 CFR 192.105).
+
+    Parameters
+    ----------
+    design_factor : float
+        F; ignored when ``location_class`` is given (then F comes from
+        :func:`location_class_design_factor` for that class, division 2 for class 1).
+    joint_factor, temperature_factor : float
+        E (1.0 for seamless, ERW and DSAW pipe) and T (1.0 up to 250 °F).
 
     Examples
     --------
     >>> round(wall_thickness_mm(1420, 11.8), 2)   # 11.8 * 1420 / (2 * 483 * 0.72)
     24.09
+    >>> round(wall_thickness_mm(1420, 11.8, location_class=3), 2)   # F = 0.50
+    34.69
     """
     d = _positive("outer_diameter_mm", outer_diameter_mm)
     p = _positive("design_pressure_mpa", design_pressure_mpa)
     s = _positive("smys_mpa", smys_mpa)
-    f = _fraction("design_factor", design_factor)
-    return p * d / (2 * s * f)
+    f = (location_class_design_factor(location_class) if location_class is not None
+         else _fraction("design_factor", design_factor))
+    e = _fraction("joint_factor", joint_factor)
+    t = _fraction("temperature_factor", temperature_factor)
+    return p * d / (2 * s * f * e * t)
+
+
+def barlow_pressure_mpa(
+    outer_diameter_mm: float,
+    wall_thickness_mm: float,
+    *,
+    smys_mpa: float = SMYS_X70_MPA,
+    design_factor: float = DESIGN_FACTOR_CLASS1,
+    joint_factor: float = 1.0,
+    temperature_factor: float = 1.0,
+) -> float:
+    """Design pressure a wall allows, ``P = 2 S t F E T / D`` (Barlow, gauge).
+
+    Examples
+    --------
+    >>> round(barlow_pressure_mpa(1067, 15.0), 2)   # 2 * 483 * 15 * 0.72 / 1067
+    9.78
+    """
+    d = _positive("outer_diameter_mm", outer_diameter_mm)
+    t = _positive("wall_thickness_mm", wall_thickness_mm)
+    if 2 * t >= d:
+        raise ValueError(f"wall_thickness_mm ({t}) must be less than half of outer_diameter_mm")
+    return (2 * _positive("smys_mpa", smys_mpa) * t * _fraction("design_factor", design_factor)
+            * _fraction("joint_factor", joint_factor)
+            * _fraction("temperature_factor", temperature_factor) / d)
+
+
+def steel_t_per_km(outer_diameter_mm: float, wall_thickness_mm: float) -> float:
+    """Mass of line pipe, tonnes per km of one string: ``π (D - t) t ρ``.
+
+    Examples
+    --------
+    >>> round(steel_t_per_km(1067, 13.7))   # Ruby Pipeline's 42 in x 13.7 mm
+    356
+    """
+    d = _positive("outer_diameter_mm", outer_diameter_mm)
+    t = _positive("wall_thickness_mm", wall_thickness_mm)
+    return math.pi * (d - t) * t * 1e-6 * 1000 * STEEL_DENSITY_T_M3
 
 
 @dataclass(frozen=True)
@@ -1112,6 +1202,8 @@ class SizingResult:
     options : pandas.DataFrame
         Every diameter and class considered, with its spacing and feasibility, for an
         economic comparison.
+    compression_ratio : float
+        Station discharge over suction pressure of the chosen design.
     """
 
     outer_diameter_mm: float
@@ -1123,6 +1215,7 @@ class SizingResult:
     stations: StationPlan
     message: str
     options: pd.DataFrame = field(repr=False)
+    compression_ratio: float = 1.5
 
     @property
     def pipe(self) -> Pipe:
@@ -1145,6 +1238,10 @@ def size_pipe(
     smys_mpa: float = SMYS_X70_MPA,
     design_factor: float = DESIGN_FACTOR_CLASS1,
     rank_by: Callable[[pd.DataFrame], pd.Series] | None = None,
+    compression_ratios: Sequence[float] | None = None,
+    design_margin: float = 0.0,
+    strings: int | None = None,
+    location_class: int | None = None,
 ) -> SizingResult:
     """Choose a standard diameter and pressure class for a throughput.
 
@@ -1176,8 +1273,21 @@ def size_pipe(
         Most parallel strings before the throughput is declared impossible.
     rank_by : callable, optional
         Takes the options table (columns ``outer_diameter_mm``, ``pressure_class_mpa``,
-        ``wall_thickness_mm``, ``station_spacing_km``, ``stations_estimate``,
-        ``steel_t_per_km``, ``strings``, ...) and returns a score per row; lowest wins.
+        ``wall_thickness_mm``, ``compression_ratio``, ``station_spacing_km``,
+        ``stations_estimate``, ``steel_t_per_km``, ``strings``, ...) and returns a score per
+        row; lowest wins.
+    compression_ratios : sequence of float, optional
+        Station compression ratios to choose from as well (each gives its own station
+        spacing), so that spacing is a cost trade-off under ``rank_by`` instead of one fixed
+        ratio. ``None`` uses ``compression_ratio`` alone.
+    design_margin : float
+        Size the pipe for ``flow × (1 + design_margin)`` (a line built with room to grow);
+        stations are still placed for ``flow``.
+    strings : int, optional
+        Lay this many parallel strings (twin lines) instead of looping only when needed.
+    location_class : int, optional
+        ASME B31.8 location class; sets the design factor of the wall thickness (see
+        :func:`location_class_design_factor`) in place of ``design_factor``.
 
     Raises
     ------
@@ -1205,41 +1315,59 @@ def size_pipe(
         raise ValueError(f"max_strings must be >= 1, got {max_strings!r}")
     if not diameters_mm or not pressure_classes_mpa:
         raise ValueError("diameters_mm and pressure_classes_mpa must not be empty")
+    margin = float(design_margin)
+    if not math.isfinite(margin) or margin < 0:
+        raise ValueError(f"design_margin must be >= 0, got {design_margin!r}")
+    ratios = [cr] if compression_ratios is None else [float(r) for r in compression_ratios]
+    if not ratios or any(not r > 1 for r in ratios):
+        raise ValueError(f"compression_ratios must be > 1, got {compression_ratios!r}")
+    if strings is not None and int(strings) < 1:
+        raise ValueError(f"strings must be >= 1, got {strings!r}")
+    f_design = (location_class_design_factor(location_class) if location_class is not None
+                else design_factor)
     prof = as_profile(profile, length)
 
     def table(flow: float) -> pd.DataFrame:
         rows = []
         for d in diameters_mm:
             for c in pressure_classes_mpa:
-                pipe = Pipe.for_pressure(d, c, smys_mpa=smys_mpa, design_factor=design_factor)
+                pipe = Pipe.for_pressure(d, c, smys_mpa=smys_mpa, design_factor=f_design)
                 p_max = c * 10
-                spacing = station_spacing_km(flow, pipe, p_max, p_max / cr, gas=gas,
-                                             method=method, friction=friction)
-                steel_t_per_km = (math.pi * (d - pipe.wall_thickness_mm) * pipe.wall_thickness_mm
-                                  * 1e-6 * 1000 * 7.85)
-                rows.append({
-                    "outer_diameter_mm": float(d), "pressure_class_mpa": float(c),
-                    "wall_thickness_mm": pipe.wall_thickness_mm,
-                    "station_spacing_km": spacing,
-                    "stations_estimate": math.ceil(length / spacing),
-                    "steel_t_per_km": steel_t_per_km,
-                    "feasible": spacing >= spacing_min,
-                })
+                for r in ratios:
+                    spacing = station_spacing_km(flow, pipe, p_max, p_max / r, gas=gas,
+                                                 method=method, friction=friction)
+                    rows.append({
+                        "outer_diameter_mm": float(d), "pressure_class_mpa": float(c),
+                        "wall_thickness_mm": pipe.wall_thickness_mm,
+                        "compression_ratio": r,
+                        "station_spacing_km": spacing,
+                        "stations_estimate": math.ceil(length / spacing),
+                        "steel_t_per_km": steel_t_per_km(d, pipe.wall_thickness_mm),
+                        "feasible": spacing >= spacing_min,
+                    })
         return pd.DataFrame(rows)
 
-    strings = 1
-    opts = table(q)
+    q_design = q * (1 + margin)
+    strings_given = strings
+    n_strings = 1 if strings is None else int(strings)
+    opts = table(q_design / n_strings)
     while not opts["feasible"].any():
-        strings += 1
-        if strings > max_strings:
+        if strings is not None:
+            raise ValueError(
+                f"flow_bcm_y={q_design:g} is impossible in {n_strings} strings of the largest "
+                f"pipe ({max(diameters_mm):g} mm at {max(pressure_classes_mpa):g} MPa) with "
+                f"compressor stations at least {spacing_min:g} km apart"
+            )
+        n_strings += 1
+        if n_strings > max_strings:
             raise ValueError(
                 f"flow_bcm_y={q} is impossible: even {max_strings} parallel strings of the "
                 f"largest pipe ({max(diameters_mm):g} mm at {max(pressure_classes_mpa):g} MPa) "
                 f"would need compressor stations closer than {spacing_min:g} km"
             )
-        opts = table(q / strings)
-    opts["strings"] = strings
-    opts["steel_t_per_km_route"] = opts["steel_t_per_km"] * strings
+        opts = table(q_design / n_strings)
+    opts["strings"] = n_strings
+    opts["steel_t_per_km_route"] = opts["steel_t_per_km"] * n_strings
     feasible = opts[opts["feasible"]].copy()
     if rank_by is not None:
         feasible["rank_score"] = np.asarray(rank_by(feasible), dtype=float)
@@ -1248,12 +1376,17 @@ def size_pipe(
         best = feasible.sort_values(["steel_t_per_km_route", "stations_estimate"]).iloc[0]
     d, c, t = (float(best["outer_diameter_mm"]), float(best["pressure_class_mpa"]),
                float(best["wall_thickness_mm"]))
+    r_best = float(best["compression_ratio"])
     pipe = Pipe(d, t)
-    plan = place_compressor_stations(prof, q / strings, pipe, c * 10, c * 10 / cr, gas=gas,
-                                     method=method, friction=friction,
-                                     supply_pressure_bar=c * 10 / cr)
-    looped = strings > 1
-    if looped:
+    plan = place_compressor_stations(prof, q / n_strings, pipe, c * 10, c * 10 / r_best,
+                                     gas=gas, method=method, friction=friction,
+                                     supply_pressure_bar=c * 10 / r_best)
+    strings = n_strings
+    looped = strings > 1 and strings_given is None
+    if strings > 1 and not looped:
+        msg = (f"{q:g} bcm/y in {strings} parallel strings (as asked) of {d:g} mm x {t:.1f} mm "
+               f"at {c:g} MPa, {q / strings:.2f} bcm/y each")
+    elif looped:
         msg = (f"{q:g} bcm/y exceeds what one string of the largest standard pipe "
                f"({max(diameters_mm):g} mm at {max(pressure_classes_mpa):g} MPa) can carry with "
                f"stations at least {spacing_min:g} km apart; looping: {strings} parallel strings "
@@ -1263,7 +1396,7 @@ def size_pipe(
                f"{float(best['station_spacing_km']):.0f} km apart ({plan.count} on the route)")
     log.info(msg)
     return SizingResult(d, t, c, strings, looped, float(best["station_spacing_km"]), plan, msg,
-                        opts)
+                        opts, compression_ratio=r_best)
 
 
 def stations_near_route(route: object, stations: pd.DataFrame, within_km: float = 10.0,

@@ -3,4 +3,6 @@
 - :mod:`planner.backtest.routes`: least-cost routes against built pipelines, and the
   calibration of the cost surface on them (``planner backtest routes``,
   ``planner calibrate routes``).
+- :mod:`planner.backtest.costs`: designs and CAPEX against published projects
+  (``planner backtest costs``).
 """

@@ -1,0 +1,698 @@
+"""Designs and costs backtested against built pipelines.
+
+Each reference project (``planner/data/reference_projects.csv``, or a user's file with the
+same columns) is designed by :func:`planner.economics.cheapest_design` at its published
+length and capacity, then costed in the currency year of its published CAPEX. The
+predicted CAPEX, diameter and compressor-station count are compared with the published
+ones.
+
+The cost factors (terrain, regional), the per-station fixed cost and the design margin
+are calibrated on the reference set. Scores on the rows they were fitted on are reported
+as *training*; *validation* scores come from leave-one-out (each project predicted with
+parameters fitted on the others) or from a user's file predicted with parameters fitted
+on the whole shipped set.
+
+Examples
+--------
+>>> df = projects_from_csv(REFERENCE_PROJECTS_CSV)
+>>> len(df) >= 15, sorted(df["terrain"].unique())
+(True, ['flat', 'hilly', 'mountain'])
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner import economics, hydraulics
+
+log = logging.getLogger(__name__)
+
+REFERENCE_PROJECTS_CSV = economics.DATA_DIR / "reference_projects.csv"
+REQUIRED_COLUMNS = ("name", "length_km", "capacity_bcm_y", "capex_musd", "capex_year")
+OPTIONAL_COLUMNS = ("diameter_mm", "n_compressor_stations", "pressure_bar", "terrain",
+                    "country", "offshore_km", "strings", "cost_region",
+                    "design_capacity_bcm_y")
+TERRAINS = ("flat", "hilly", "mountain")
+#: Calibration grid: per-station fixed cost (USD of 2020), design margin and the highest
+#: pressure class a design may use when the project's pressure is not given.
+STATION_FIXED_GRID_USD: tuple[float, ...] = (30e6, 60e6, 100e6)
+DESIGN_MARGIN_GRID: tuple[float, ...] = (0.0, 0.15, 0.3)
+MAX_PRESSURE_CLASS_GRID_MPA: tuple[float, ...] = (9.8, 11.8)
+#: Shrinkage of regional factors toward 1.0: ``log f = Σ log r / (n + k)``.
+REGION_SHRINKAGE = 1.0
+CAPEX_TOLERANCE = 0.30
+DIAMETER_TOLERANCE_STEPS = 1
+STATIONS_TOLERANCE = 2
+
+
+# --------------------------------------------------------------------------------------
+# Input
+
+
+def projects_from_csv(path: str | Path) -> pd.DataFrame:
+    """Read and validate a reference-project table.
+
+    Required columns: ``name, length_km, capacity_bcm_y, capex_musd, capex_year``;
+    optional: ``diameter_mm, n_compressor_stations, pressure_bar`` (absolute),
+    ``terrain`` (flat|hilly|mountain, default flat), ``country`` (ISO 3166 alpha-3,
+    ``;``-separated), ``offshore_km``, ``strings``, ``cost_region`` (a sub-national
+    cost region such as ``us_northeast``, fitted as its own factor on top of the
+    country's region) and ``design_capacity_bcm_y`` (the published capacity the line was
+    built to grow to; the pipe is sized for it, the stations for ``capacity_bcm_y``).
+    Other columns (sources, notes) are kept.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, each bad row (line in the file) and field, and how to fix it;
+        every problem is collected first.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+    return _validate(df, str(path))
+
+
+def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{source}: missing required columns {missing}; "
+                         f"the header needs {list(REQUIRED_COLUMNS)}")
+    if df.empty:
+        raise ValueError(f"{source}: no projects (the file has a header only)")
+    out = df.copy().reset_index(drop=True)
+    for c in OPTIONAL_COLUMNS:
+        if c not in out.columns:
+            out[c] = ""
+    problems: list[str] = []
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in out.to_dict("records")]
+    labels = [f"line {i + 2} ({str(r['name']).strip() or 'unnamed'})"
+              for i, r in enumerate(records)]
+
+    def number(col: str, *, required: bool, positive: bool, integer: bool = False) -> None:
+        vals: list[float] = []
+        for label, r in zip(labels, records, strict=True):
+            raw = str(r[col]).strip()
+            try:
+                v = float(raw) if raw else math.nan
+            except ValueError:
+                v = math.nan
+            vals.append(v if math.isfinite(v) else math.nan)
+            if raw == "":
+                if required:
+                    problems.append(f"{label}: field '{col}' is empty; give a number")
+                continue
+            ok = math.isfinite(v) and (v > 0 if positive else v >= 0)
+            if ok and integer and v != int(v):
+                ok = False
+            if not ok:
+                kind = "a positive" if positive else "a non-negative"
+                kind += " whole number" if integer else " number"
+                problems.append(f"{label}: field '{col}' is {raw!r}; give {kind}")
+        out[col] = vals
+
+    for i, r in enumerate(records):
+        if str(r["name"]).strip() == "":
+            problems.append(f"line {i + 2}: field 'name' is empty; name the project")
+    names = [str(r["name"]) for r in records]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        problems.append(f"duplicate project names {dup}; names must be unique")
+    for col in ("length_km", "capacity_bcm_y", "capex_musd"):
+        number(col, required=True, positive=True)
+    number("capex_year", required=True, positive=True, integer=True)
+    number("diameter_mm", required=False, positive=True)
+    number("n_compressor_stations", required=False, positive=False, integer=True)
+    number("pressure_bar", required=False, positive=True)
+    number("offshore_km", required=False, positive=False)
+    number("strings", required=False, positive=True, integer=True)
+    number("design_capacity_bcm_y", required=False, positive=True)
+    years = {int(y) for y in economics.load_escalation_index().query("index == 'cpi_u'")["year"]}
+    terrains, regions = [], []
+    for label, r, y, pb in zip(labels, records, out["capex_year"], out["pressure_bar"],
+                               strict=True):
+        if math.isfinite(y) and int(y) not in years:
+            problems.append(f"{label}: field 'capex_year' is {int(y)}; the CPI-U index "
+                            f"covers {min(years)}-{max(years)}")
+        t = str(r["terrain"]).strip().lower() or "flat"
+        if t not in TERRAINS:
+            problems.append(f"{label}: field 'terrain' is {str(r['terrain'])!r}; use one of "
+                            f"{'|'.join(TERRAINS)}")
+        terrains.append(t)
+        for c in str(r["country"]).split(";"):
+            c = c.strip()
+            if c and not (len(c) == 3 and c.isalpha() and c.isupper()):
+                problems.append(f"{label}: field 'country' has {c!r}; use ISO 3166 alpha-3 "
+                                "codes separated by ';'")
+        cr = str(r["cost_region"]).strip()
+        if cr and not cr.replace("_", "").isalnum():
+            problems.append(f"{label}: field 'cost_region' is {cr!r}; use letters, digits "
+                            "and '_'")
+        regions.append(cr.lower())
+        if math.isfinite(pb) and not 20 <= pb <= 200:
+            problems.append(f"{label}: field 'pressure_bar' is {pb:g}; give the maximum "
+                            "operating pressure in bar (20-200)")
+    out["terrain"] = terrains
+    out["cost_region"] = regions
+    if problems:
+        raise ValueError(f"{source}: " + "; ".join(problems))
+    out["offshore_km"] = out["offshore_km"].fillna(0.0)
+    out["strings"] = out["strings"].fillna(1).astype(int)
+    out["capex_year"] = out["capex_year"].astype(int)
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# Model
+
+
+@dataclass(frozen=True)
+class CostCalibration:
+    """The calibrated parameters of the backtest model.
+
+    Attributes
+    ----------
+    terrain_factors : dict
+        Multiplier of pipe CAPEX per terrain class (flat is 1.0 by definition).
+    regional_factors : dict
+        Multiplier of the whole CAPEX per cost region (missing regions are 1.0).
+    station_fixed_usd : float
+        Fixed cost per compressor station, USD of 2020.
+    design_margin : float
+        Pipes are sized for capacity × (1 + margin).
+    max_pressure_class_mpa : float
+        Highest pressure class a design may use when the project's pressure is not given.
+    fitted_on : tuple of str
+        Names of the projects the parameters were fitted on (empty: not fitted).
+    """
+
+    terrain_factors: dict[str, float] = field(
+        default_factory=lambda: {"flat": 1.0, "hilly": 1.0, "mountain": 1.0})
+    regional_factors: dict[str, float] = field(default_factory=dict)
+    station_fixed_usd: float = 30e6
+    design_margin: float = 0.0
+    max_pressure_class_mpa: float = 11.8
+    fitted_on: tuple[str, ...] = ()
+
+    @classmethod
+    def from_parameters(cls, params: pd.DataFrame | None = None) -> CostCalibration:
+        """The calibration shipped in ``planner/data/cost_parameters.csv``."""
+        t = economics.load_cost_parameters() if params is None else params
+        names = [str(n) for n in t.index]
+        terr = {c: float(economics.parameter(f"terrain_factor_{c}", t)) for c in TERRAINS}
+        reg = {n.removeprefix("regional_factor_"): float(economics.parameter(n, t))
+               for n in names if n.startswith("regional_factor_")}
+        return cls(terr, reg, float(economics.parameter("compressor_station_fixed_usd", t)),
+                   float(economics.parameter("design_margin", t)),
+                   float(economics.parameter("design_max_pressure_class_mpa", t)))
+
+
+def _regions(countries: str) -> list[str]:
+    table = economics.load_cost_regions().set_index("iso_a3")["region"].to_dict()
+    return [table.get(c.strip(), "none") for c in str(countries).split(";") if c.strip()]
+
+
+def _standard_index(d_mm: float) -> int:
+    sizes = np.asarray(hydraulics.STANDARD_DIAMETERS_MM, dtype=float)
+    return int(np.argmin(np.abs(sizes - float(d_mm))))
+
+
+def design_project(project: pd.Series, *, station_fixed_usd: float, design_margin: float,
+                   max_pressure_class_mpa: float = 11.8,
+                   params: pd.DataFrame | None = None) -> dict[str, float]:
+    """Design and cost one project before terrain and regional factors.
+
+    The pipe is sized for ``capacity_bcm_y × (1 + design_margin)``, or for the project's
+    ``design_capacity_bcm_y`` when it gives one; stations are placed for the capacity.
+
+    Returns
+    -------
+    dict
+        ``diameter_mm_predicted``, ``stations_predicted``, ``strings_predicted``,
+        ``pressure_class_mpa``, and the CAPEX parts in USD of the project's
+        ``capex_year`` at terrain and regional factor 1: ``pipe_usd``,
+        ``compression_usd``, ``metering_usd``.
+    """
+    t = (economics.load_cost_parameters() if params is None else params).copy()
+    t.loc["compressor_station_fixed_usd", ["value", "currency_year"]] = [station_fixed_usd,
+                                                                          2020]
+    year = int(project["capex_year"])
+    countries = [c for c in str(project.get("country", "")).split(";") if c.strip()]
+    crossings = max(0, len(countries) - 1)
+    margin = design_margin
+    grow = project.get("design_capacity_bcm_y")
+    if grow is not None and pd.notna(grow) and float(grow) > float(project["capacity_bcm_y"]):
+        margin = float(grow) / float(project["capacity_bcm_y"]) - 1
+    sizing_opts: dict[str, Any] = {"design_margin": margin}
+    strings = int(project.get("strings", 1) or 1)
+    if strings > 1:
+        sizing_opts["strings"] = strings
+    p_bar = project.get("pressure_bar")
+    if p_bar is not None and pd.notna(p_bar):
+        sizing_opts["pressure_classes_mpa"] = (round(float(p_bar) / 10, 3),)
+    else:
+        sizing_opts["pressure_classes_mpa"] = tuple(
+            c for c in hydraulics.PRESSURE_CLASSES_MPA if c <= max_pressure_class_mpa + 1e-9)
+    sizing, cost = economics.cheapest_design(
+        float(project["capacity_bcm_y"]), float(project["length_km"]),
+        border_crossings=crossings,
+        cost_options={"currency_year": year, "regional_factor": 1.0, "params": t},
+        **sizing_opts)
+    return {
+        "diameter_mm_predicted": sizing.outer_diameter_mm,  # type: ignore[attr-defined]
+        "stations_predicted": sizing.stations.count,  # type: ignore[attr-defined]
+        "strings_predicted": sizing.strings,  # type: ignore[attr-defined]
+        "pressure_class_mpa": sizing.pressure_class_mpa,  # type: ignore[attr-defined]
+        "pipe_usd": cost.pipeline_capex_usd,
+        "compression_usd": cost.compressor_capex_usd,
+        "metering_usd": cost.metering_capex_usd,
+    }
+
+
+def _region_factor(p: pd.Series | pd.DataFrame, regional: dict[str, float]) -> float:
+    regs = _regions(str(p["country"]))
+    f = float(np.mean([regional.get(r, 1.0) for r in regs])) if regs else 1.0
+    sub = str(p.get("cost_region", "") or "")
+    return f * regional.get(sub, 1.0) if sub else f
+
+
+def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration) -> pd.Series:
+    """Predicted CAPEX (M USD) of designed projects under a calibration."""
+    pr = projects.set_index("name")
+    out = {}
+    for name_, d in designs.iterrows():
+        name = str(name_)
+        p = pr.loc[name]
+        tf = cal.terrain_factors.get(str(p["terrain"]), 1.0)
+        rf = _region_factor(p, cal.regional_factors)
+        out[name] = (d["pipe_usd"] * tf + d["compression_usd"] + d["metering_usd"]) * rf / 1e6
+    return pd.Series(out, dtype=float)
+
+
+def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame
+                 ) -> tuple[dict[str, float], dict[str, float]]:
+    """Terrain and regional factors fitted on designed training projects (alternating
+    geometric means; regional and sub-regional factors shrunk toward 1)."""
+    pr = projects.set_index("name").loc[designs.index]
+    pub = pr["capex_musd"].astype(float) * 1e6
+    terrain = {c: 1.0 for c in TERRAINS}
+    country_f: dict[str, float] = {}
+    sub_f: dict[str, float] = {}
+    regs = {n: _regions(str(pr.at[n, "country"])) or ["none"] for n in designs.index}
+    subs = {n: str(pr.at[n, "cost_region"] or "") for n in designs.index}
+
+    def base(n: str, d: pd.Series) -> float:
+        return (d["pipe_usd"] * terrain[str(pr.at[n, "terrain"])] + d["compression_usd"]
+                + d["metering_usd"])
+
+    def shrunk(logs: dict[str, list[float]]) -> dict[str, float]:
+        return {k: math.exp(sum(v) / (len(v) + REGION_SHRINKAGE)) for k, v in logs.items()}
+
+    for _ in range(5):
+        logs: dict[str, list[float]] = {}
+        for n_, d in designs.iterrows():
+            n = str(n_)
+            sub = sub_f.get(subs[n], 1.0) if subs[n] else 1.0
+            for r in regs[n]:
+                logs.setdefault(r, []).append(math.log(pub[n] / (base(n, d) * sub)))
+        country_f = shrunk(logs)
+        logs = {}
+        for n_, d in designs.iterrows():
+            n = str(n_)
+            if subs[n]:
+                cf = float(np.mean([country_f.get(r, 1.0) for r in regs[n]]))
+                logs.setdefault(subs[n], []).append(math.log(pub[n] / (base(n, d) * cf)))
+        sub_f = shrunk(logs)
+        for c in ("hilly", "mountain"):
+            vals = []
+            for n_, d in designs.iterrows():
+                n = str(n_)
+                if str(pr.at[n, "terrain"]) != c:
+                    continue
+                rf = _region_factor(pr.loc[n], {**country_f, **sub_f})
+                need = pub[n] / rf - d["compression_usd"] - d["metering_usd"]
+                vals.append(math.log(max(need, 0.25 * d["pipe_usd"]) / d["pipe_usd"]))
+            terrain[c] = math.exp(float(np.mean(vals))) if vals else 1.0
+    return terrain, {**country_f, **sub_f}
+
+
+def _scores(table: pd.DataFrame) -> dict[str, float]:
+    ok = table[table["status"] == "ok"]
+    ratio = ok["capex_ratio"].astype(float)
+    steps = ok["diameter_steps"].dropna().astype(float)
+    st = (ok["stations_predicted"] - ok["n_compressor_stations"]).dropna().astype(float)
+    out = {
+        "projects": float(len(ok)),
+        "capex_within_30pct": float(((ratio - 1).abs() <= CAPEX_TOLERANCE).mean()),
+        "capex_median_ratio": float(ratio.median()),
+        "diameter_within_one_size": (float((steps.abs() <= DIAMETER_TOLERANCE_STEPS).mean())
+                                     if len(steps) else float("nan")),
+        "diameter_projects": float(len(steps)),
+        "stations_within_2": (float((st.abs() <= STATIONS_TOLERANCE).mean()) if len(st)
+                              else float("nan")),
+        "stations_projects": float(len(st)),
+    }
+    for c in TERRAINS:
+        r = ratio[ok["terrain"] == c]
+        out[f"capex_median_ratio_{c}"] = float(r.median()) if len(r) else float("nan")
+    return out
+
+
+def _objective(s: dict[str, float]) -> float:
+    parts = [s["capex_within_30pct"], s["diameter_within_one_size"], s["stations_within_2"]]
+    return float(np.nansum(parts))
+
+
+def _table(designs: pd.DataFrame, projects: pd.DataFrame, predicted: pd.Series) -> pd.DataFrame:
+    pr = projects.set_index("name")
+    rows = []
+    for name in projects["name"]:
+        p = pr.loc[name]
+        row = {"name": name, "terrain": p["terrain"], "country": p["country"],
+               "cost_region": p["cost_region"],
+               "capex_musd": float(p["capex_musd"]), "capex_year": int(p["capex_year"]),
+               "diameter_mm": p["diameter_mm"],
+               "n_compressor_stations": p["n_compressor_stations"]}
+        if name in designs.index and name in predicted.index:
+            d = designs.loc[name]
+            row.update({
+                "status": "ok",
+                "capex_musd_predicted": float(predicted[name]),
+                "capex_ratio": float(predicted[name]) / float(p["capex_musd"]),
+                "diameter_mm_predicted": float(d["diameter_mm_predicted"]),
+                "diameter_steps": (_standard_index(d["diameter_mm_predicted"])
+                                   - _standard_index(p["diameter_mm"])
+                                   if pd.notna(p["diameter_mm"]) else np.nan),
+                "stations_predicted": int(d["stations_predicted"]),
+                "strings_predicted": int(d["strings_predicted"]),
+                "pressure_class_mpa": float(d["pressure_class_mpa"]),
+            })
+        else:
+            row["status"] = designs.attrs.get("refused", {}).get(name, "not designed")
+        rows.append(row)
+    cols = ["name", "terrain", "country", "cost_region", "capex_year", "capex_musd",
+            "capex_musd_predicted",
+            "capex_ratio", "diameter_mm", "diameter_mm_predicted", "diameter_steps",
+            "n_compressor_stations", "stations_predicted", "strings_predicted",
+            "pressure_class_mpa", "status"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def design_grid(projects: pd.DataFrame, *, station_fixed_grid: Sequence[float],
+                margin_grid: Sequence[float], pressure_grid: Sequence[float] = (11.8,),
+                params: pd.DataFrame | None = None
+                ) -> dict[tuple[float, float, float], pd.DataFrame]:
+    """Designs of every onshore project for every (station fixed cost, margin, highest
+    pressure class) triple. Projects with an offshore section are refused (recorded in
+    ``attrs["refused"]``)."""
+    grid: dict[tuple[float, float, float], pd.DataFrame] = {}
+    refused = {}
+    for _, p in projects.iterrows():
+        if float(p["offshore_km"]) > 0:
+            refused[p["name"]] = (f"refused: {p['offshore_km']:g} km offshore; the cost "
+                                  "table has no published offshore cost figure")
+    for fixed in station_fixed_grid:
+        for margin in margin_grid:
+            for pmax in pressure_grid:
+                rows = {}
+                for _, p in projects.iterrows():
+                    if p["name"] in refused:
+                        continue
+                    rows[p["name"]] = design_project(p, station_fixed_usd=fixed,
+                                                     design_margin=margin,
+                                                     max_pressure_class_mpa=pmax,
+                                                     params=params)
+                df = pd.DataFrame.from_dict(rows, orient="index")
+                df.attrs["refused"] = refused
+                grid[(fixed, margin, pmax)] = df
+    return grid
+
+
+def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: pd.DataFrame,
+               names: Sequence[str]) -> CostCalibration:
+    best: tuple[float, CostCalibration] | None = None
+    for (fixed, margin, pmax), designs in grid.items():
+        d = designs.loc[[n for n in names if n in designs.index]]
+        terrain, region = _fit_factors(d, projects)
+        cal = CostCalibration(terrain, region, fixed, margin, pmax, tuple(d.index))
+        s = _scores(_table(d, projects[projects["name"].isin(d.index)],
+                           _predict(d, projects, cal)))
+        score = _objective(s)
+        if best is None or score > best[0] + 1e-12:
+            best = (score, cal)
+    assert best is not None
+    return best[1]
+
+
+@dataclass
+class CostBacktest:
+    """Result of :func:`backtest_costs`.
+
+    Attributes
+    ----------
+    validation : pandas.DataFrame
+        One row per project: the published and predicted CAPEX, diameter and stations
+        (leave-one-out or held-out predictions).
+    training : pandas.DataFrame
+        The same with parameters fitted on all reference projects (in-sample; not a
+        validation). Empty for a held-out file predicted with the shipped parameters
+        (fitted on the shipped set, whose in-sample scores the shipped set's own
+        backtest reports).
+    scores : pandas.DataFrame
+        Shares within tolerance and median ratios, columns ``training`` and
+        ``validation``.
+    calibration : CostCalibration
+        Parameters fitted on all reference projects.
+    mode : str
+        ``"leave-one-out"``, ``"held-out"`` or ``"fixed parameters"``.
+    """
+
+    validation: pd.DataFrame
+    training: pd.DataFrame
+    scores: pd.DataFrame
+    calibration: CostCalibration
+    mode: str
+
+
+def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = None,
+                   calibrate: bool = True, params: pd.DataFrame | None = None,
+                   station_fixed_grid: Sequence[float] = STATION_FIXED_GRID_USD,
+                   margin_grid: Sequence[float] = DESIGN_MARGIN_GRID,
+                   pressure_grid: Sequence[float] = MAX_PRESSURE_CLASS_GRID_MPA) -> CostBacktest:
+    """Backtest designs and CAPEX against published projects.
+
+    Parameters
+    ----------
+    projects : pandas.DataFrame
+        Validated projects (:func:`projects_from_csv`).
+    reference : pandas.DataFrame, optional
+        The calibration set. ``None``: the projects themselves, validated leave-one-out.
+        Given: parameters are fitted on ``reference`` (less any project of the same name)
+        and ``projects`` is the held-out validation set.
+    calibrate : bool
+        ``False`` uses the shipped parameters as they are (no fit; training = validation).
+
+    Examples
+    --------
+    A constructed project costed by the model itself comes back with ratio 1:
+
+    >>> cal = CostCalibration.from_parameters()
+    >>> p = pd.DataFrame({"name": ["x"], "length_km": [500.0], "capacity_bcm_y": [15.0],
+    ...                   "capex_musd": [1.0], "capex_year": [2020]})
+    >>> p = _validate(p, "example")
+    >>> d = design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
+    ...                    design_margin=cal.design_margin,
+    ...                    max_pressure_class_mpa=cal.max_pressure_class_mpa)
+    >>> p["capex_musd"] = (d["pipe_usd"] + d["compression_usd"]) / 1e6
+    >>> bt = backtest_costs(p, calibrate=False)
+    >>> round(float(bt.validation["capex_ratio"].iloc[0]), 6)
+    1.0
+    """
+    if not calibrate:
+        cal = CostCalibration.from_parameters(params)
+        grid = design_grid(projects, station_fixed_grid=[cal.station_fixed_usd],
+                           margin_grid=[cal.design_margin],
+                           pressure_grid=[cal.max_pressure_class_mpa], params=params)
+        designs = next(iter(grid.values()))
+        table = _table(designs, projects, _predict(designs, projects, cal))
+        s = _scores(table)
+        scores = pd.DataFrame({"training": s, "validation": s})
+        return CostBacktest(table, table, scores, cal, "fixed parameters")
+
+    if reference is None:
+        ref = projects
+        mode = "leave-one-out"
+    else:
+        overlap = reference["name"].isin(projects["name"])
+        mode = "held-out"
+        if not overlap.any() and params is None and reference_is_shipped(reference):
+            # the shipped parameters were fitted on exactly this reference set
+            cal = CostCalibration.from_parameters()
+            grid = design_grid(projects, station_fixed_grid=[cal.station_fixed_usd],
+                               margin_grid=[cal.design_margin],
+                               pressure_grid=[cal.max_pressure_class_mpa])
+            designs = next(iter(grid.values()))
+            validation = _table(designs, projects, _predict(designs, projects, cal))
+            s = _scores(validation)
+            scores = pd.DataFrame({"training": {k: float("nan") for k in s},
+                                   "validation": s})
+            return CostBacktest(validation, validation.iloc[0:0], scores, cal, mode)
+        ref = reference[~overlap].reset_index(drop=True)
+    log.info("designing %d reference projects on a %d-point grid", len(ref),
+             len(station_fixed_grid) * len(margin_grid))
+    ref_grid = design_grid(ref, station_fixed_grid=station_fixed_grid,
+                           margin_grid=margin_grid, pressure_grid=pressure_grid,
+                           params=params)
+    onshore = list(next(iter(ref_grid.values())).index)
+    cal_all = _calibrate(ref_grid, ref, onshore)
+    train_designs = ref_grid[(cal_all.station_fixed_usd, cal_all.design_margin,
+                              cal_all.max_pressure_class_mpa)]
+    training = _table(train_designs, ref, _predict(train_designs, ref, cal_all))
+
+    if mode == "leave-one-out":
+        rows = {}
+        for name in onshore:
+            cal = _calibrate(ref_grid, ref, [n for n in onshore if n != name])
+            d = ref_grid[(cal.station_fixed_usd, cal.design_margin,
+                          cal.max_pressure_class_mpa)].loc[[name]]
+            rows[name] = (d.iloc[0], float(_predict(d, ref, cal)[name]))
+        designs = pd.DataFrame({n: r[0] for n, r in rows.items()}).T
+        designs.attrs["refused"] = train_designs.attrs.get("refused", {})
+        predicted = pd.Series({n: r[1] for n, r in rows.items()}, dtype=float)
+        validation = _table(designs, ref, predicted)
+    else:
+        grid = design_grid(projects, station_fixed_grid=[cal_all.station_fixed_usd],
+                           margin_grid=[cal_all.design_margin],
+                           pressure_grid=[cal_all.max_pressure_class_mpa], params=params)
+        designs = next(iter(grid.values()))
+        validation = _table(designs, projects, _predict(designs, projects, cal_all))
+    scores = pd.DataFrame({"training": _scores(training), "validation": _scores(validation)})
+    return CostBacktest(validation, training, scores, cal_all, mode)
+
+
+def reference_is_shipped(reference: pd.DataFrame) -> bool:
+    """Whether ``reference`` holds the same projects as the shipped reference set."""
+    shipped = projects_from_csv(REFERENCE_PROJECTS_CSV)
+    return set(reference["name"]) == set(shipped["name"])
+
+
+def calibration_table(cal: CostCalibration, projects_file: str) -> pd.DataFrame:
+    """The fitted parameters with their provenance, one row per parameter."""
+    src = (f"fitted (planner backtest costs) on {len(cal.fitted_on)} reference projects "
+           f"of {Path(projects_file).name}")
+    rows = [{"parameter": f"terrain_factor_{c}", "value": v, "unit": "-",
+             "source": "definition" if c == "flat" else src}
+            for c, v in cal.terrain_factors.items()]
+    rows += [{"parameter": f"regional_factor_{r}", "value": v, "unit": "-", "source": src}
+             for r, v in sorted(cal.regional_factors.items())]
+    rows += [{"parameter": "compressor_station_fixed_usd", "value": cal.station_fixed_usd,
+              "unit": "USD/station (2020)", "source": src + f"; grid {STATION_FIXED_GRID_USD}"},
+             {"parameter": "design_margin", "value": cal.design_margin, "unit": "-",
+              "source": src + f"; grid {DESIGN_MARGIN_GRID}"},
+             {"parameter": "design_max_pressure_class_mpa", "value": cal.max_pressure_class_mpa,
+              "unit": "MPa", "source": src + f"; grid {MAX_PRESSURE_CLASS_GRID_MPA}"}]
+    return pd.DataFrame(rows)
+
+
+def write_backtest(bt: CostBacktest, out_dir: str | Path, projects_file: str) -> dict[str, Path]:
+    """Write ``costs.csv`` (validation), ``costs_training.csv``, ``scores.csv`` and
+    ``fitted_parameters.csv`` into ``out_dir``; text from the data is neutralised
+    against spreadsheet formulas."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "costs": out / "costs.csv",
+        "costs_training": out / "costs_training.csv",
+        "scores": out / "scores.csv",
+        "fitted_parameters": out / "fitted_parameters.csv",
+    }
+    tables = {
+        "costs": bt.validation.assign(set=bt.mode),
+        "costs_training": bt.training.assign(set="training (in-sample)"),
+        "scores": bt.scores.rename_axis("metric").reset_index(),
+        "fitted_parameters": calibration_table(bt.calibration, projects_file),
+    }
+    for key, df in tables.items():
+        _safe_text(df).to_csv(files[key], index=False, float_format="%.6g")
+    return files
+
+
+def _safe_text(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in "=+-@\t\r"
+                                else v)
+    return out
+
+
+def summary_lines(bt: CostBacktest) -> list[str]:
+    """Plain-text summary: shares within tolerance, training and validation apart."""
+    s: dict[str, dict[str, float]] = {
+        str(k): {str(m): float(v) for m, v in col.items()}
+        for k, col in bt.scores.to_dict().items()}
+    lines = [f"cost backtest ({bt.mode}); training = parameters fitted on the same rows "
+             "(in-sample), validation = " + {
+                 "leave-one-out": "each project predicted with parameters fitted on the others",
+                 "held-out": "projects predicted with parameters fitted on the reference set",
+                 "fixed parameters": "shipped parameters, no fit"}[bt.mode]]
+    for metric, label in (("capex_within_30pct", "CAPEX within ±30 %"),
+                          ("diameter_within_one_size", "diameter within one standard size"),
+                          ("stations_within_2", "compressor stations within ±2")):
+        tr, va = s["training"][metric], s["validation"][metric]
+        lines.append(f"  {label}: training {'n/a' if math.isnan(tr) else f'{tr:.0%}'}, "
+                     f"validation {'n/a' if math.isnan(va) else f'{va:.0%}'}")
+    for c in TERRAINS:
+        v = s["validation"][f"capex_median_ratio_{c}"]
+        if not math.isnan(v):
+            lines.append(f"  median CAPEX ratio, {c}: validation {v:.2f}")
+    return lines
+
+
+__all__ = [
+    "REFERENCE_PROJECTS_CSV",
+    "CostBacktest",
+    "CostCalibration",
+    "backtest_costs",
+    "calibration_table",
+    "design_grid",
+    "design_project",
+    "projects_from_csv",
+    "summary_lines",
+    "write_backtest",
+]
+
+
+def apply_calibration(table: pd.DataFrame, cal: CostCalibration, source: str) -> pd.DataFrame:
+    """A cost-parameter table (as read from ``cost_parameters.csv``, not indexed) with the
+    calibrated rows set to ``cal`` and their ``source`` to ``source``; new regional
+    factors are appended."""
+    out = table.copy()
+    fitted = calibration_table(cal, source)
+    for _, r in fitted.iterrows():
+        if r["source"] == "definition":
+            continue
+        hit = out["parameter"] == r["parameter"]
+        value = f"{float(r['value']):.4g}"
+        if hit.any():
+            out.loc[hit, "value"] = value
+            out.loc[hit, "source"] = f"fitted (planner backtest costs): {source}"
+        else:
+            out = pd.concat([out, pd.DataFrame([{
+                "parameter": r["parameter"], "value": value, "unit": "-", "currency_year": "",
+                "source": f"fitted (planner backtest costs): {source}", "note": ""}])],
+                ignore_index=True)
+    return out

@@ -1,0 +1,166 @@
+"""Wall thickness against worked code examples; the cost backtest on constructed projects."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from planner import cli, economics
+from planner import hydraulics as h
+from planner.backtest import costs as bc
+
+PSI_PER_MPA = 145.0377377
+MM_PER_IN = 25.4
+
+# ---------------------------------------------------------------------------------------
+# Barlow wall thickness, checked against worked examples of the code formula
+#
+# PG&E "Pipe Calculations" problem set (Rev. 5/6/2011), referencing 49 CFR 192.105/111
+# (the same Barlow formula and location-class design factors as ASME B31.8 §841.1.1,
+# Table 841.1.6-1): https://www.scribd.com/document/361780557/
+# Problem-Set-2-Pipe-Calculations-05-6-2011-Questions-226
+#   1. 24 in OD, 0.375 in wall, X-52 (SMYS 52,000 psi), DSAW (E = 1), class 3 (F = 0.50):
+#      MAOP 812.5 psig.
+#   2. 16 in OD, 0.312 in wall, X-52, MAOP 720 psig: 35.50 % of SMYS.
+#   3. ... class 2 location allows F = 0.60.
+
+
+def test_barlow_pressure_matches_the_worked_maop_example():
+    p = h.barlow_pressure_mpa(24 * MM_PER_IN, 0.375 * MM_PER_IN, smys_mpa=52_000 / PSI_PER_MPA,
+                              design_factor=h.location_class_design_factor(3))
+    assert p * PSI_PER_MPA == pytest.approx(812.5, rel=1e-9)
+
+
+def test_wall_thickness_is_the_inverse_of_the_worked_example():
+    t = h.wall_thickness_mm(24 * MM_PER_IN, 812.5 / PSI_PER_MPA, smys_mpa=52_000 / PSI_PER_MPA,
+                            location_class=3)
+    assert t / MM_PER_IN == pytest.approx(0.375, rel=1e-9)
+
+
+def test_percent_smys_of_the_worked_example():
+    # hoop stress P D / (2 t) over SMYS at F = 1
+    p_at_smys = h.barlow_pressure_mpa(16 * MM_PER_IN, 0.312 * MM_PER_IN,
+                                      smys_mpa=52_000 / PSI_PER_MPA, design_factor=1.0)
+    assert 720 / (p_at_smys * PSI_PER_MPA) == pytest.approx(0.3550, abs=5e-5)
+    assert h.location_class_design_factor(2) == 0.60
+
+
+def test_ruby_pipeline_wall_from_its_maop():
+    # Ruby Pipeline: 42 in X70 spiral pipe, 13.7 mm wall (TPi July 2010, p. 63:
+    # https://cld.bz/b9IZuR/63/), designed MAOP 1440 psig (EIA,
+    # https://www.eia.gov/todayinenergy/detail.php?id=2410). Barlow with the class 1
+    # division 1 factor 0.80 and X70 SMYS 70,000 psi gives that wall.
+    t = h.wall_thickness_mm(42 * MM_PER_IN, 1440 / PSI_PER_MPA, smys_mpa=70_000 / PSI_PER_MPA,
+                            design_factor=h.location_class_design_factor(1, 1))
+    assert t == pytest.approx(13.7, abs=0.1)
+
+
+def test_location_class_factors_and_bad_class():
+    assert [h.location_class_design_factor(c) for c in (1, 2, 3, 4)] == [0.72, 0.6, 0.5, 0.4]
+    with pytest.raises(ValueError, match="location_class"):
+        h.location_class_design_factor(5)
+
+
+def test_higher_pressure_class_costs_more_steel():
+    lo = economics.pipeline_capex_usd(1067, 500, wall_thickness_mm=h.wall_thickness_mm(1067, 7.4))
+    hi = economics.pipeline_capex_usd(1067, 500, wall_thickness_mm=h.wall_thickness_mm(1067, 11.8))
+    assert hi["materials"] / lo["materials"] == pytest.approx(11.8 / 7.4)
+    assert hi["labour"] == lo["labour"]
+
+
+def test_offshore_is_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="offshore sections are not costed"):
+        economics.pipeline_capex_usd(1067, 500, offshore_km=20)
+
+
+def test_no_silent_central_asia_default():
+    a = economics.pipeline_capex_usd(1067, 500)
+    b = economics.pipeline_capex_usd(1067, 500, regional_factor=1.0)
+    assert a["total"] == b["total"]
+    assert economics.regional_factor_for("KAZ") == economics.parameter(
+        "regional_factor_central_asia")
+    assert economics.regional_factor_for({"KAZ": 1.0, "XXX": 1.0}) == pytest.approx(
+        (economics.parameter("regional_factor_central_asia") + 1.0) / 2)
+
+
+def test_escalation_reaches_back_to_1995():
+    assert economics.escalate(100, 1995, 2023) == pytest.approx(100 * 304.702 / 152.4)
+    assert economics.escalate(100, 1995, 2023, index="cepci") == pytest.approx(
+        100 * 797.9 / 381.1)
+
+
+# ---------------------------------------------------------------------------------------
+# Backtest on constructed projects with a known answer
+
+
+def _constructed(tmp_path, rows):
+    df = pd.DataFrame(rows)
+    f = tmp_path / "projects.csv"
+    df.to_csv(f, index=False)
+    return f
+
+
+def test_backtest_on_a_constructed_project_with_a_known_answer(tmp_path):
+    cal = bc.CostCalibration.from_parameters()
+    base = {"name": "constructed", "length_km": 600.0, "capacity_bcm_y": 12.0,
+            "capex_musd": 1.0, "capex_year": 2020, "terrain": "hilly", "country": "KAZ"}
+    d = bc.design_project(pd.Series(base), station_fixed_usd=cal.station_fixed_usd,
+                          design_margin=cal.design_margin,
+                          max_pressure_class_mpa=cal.max_pressure_class_mpa)
+    rf = economics.regional_factor_for("KAZ")
+    capex = (d["pipe_usd"] * cal.terrain_factors["hilly"] + d["compression_usd"]
+             + d["metering_usd"]) * rf / 1e6
+    rows = [{**base, "capex_musd": capex, "diameter_mm": d["diameter_mm_predicted"],
+             "n_compressor_stations": d["stations_predicted"]},
+            {**base, "name": "off by two", "capex_musd": 2 * capex, "terrain": "hilly",
+             "diameter_mm": 508, "n_compressor_stations": d["stations_predicted"] + 5},
+            {**base, "name": "offshore", "offshore_km": 50}]
+    f = _constructed(tmp_path, rows)
+    out = tmp_path / "out"
+    assert cli.main(["backtest", "costs", "--projects", str(f), "--out", str(out),
+                     "--no-calibrate"]) == 0
+    table = pd.read_csv(out / "costs.csv").set_index("name")
+    exact = table.loc["constructed"]
+    assert exact["capex_ratio"] == pytest.approx(1.0, rel=1e-9)
+    assert exact["diameter_steps"] == 0
+    assert exact["stations_predicted"] == exact["n_compressor_stations"]
+    off = table.loc["off by two"]
+    assert off["capex_ratio"] == pytest.approx(0.5, rel=1e-9)
+    assert off["diameter_steps"] >= 2
+    assert table.loc["offshore", "status"].startswith("refused")
+    scores = pd.read_csv(out / "scores.csv").set_index("metric")
+    assert scores.at["capex_within_30pct", "validation"] == pytest.approx(0.5)
+    assert scores.at["stations_within_2", "validation"] == pytest.approx(0.5)
+    for col in ("capex_musd", "capex_musd_predicted", "capex_ratio", "diameter_mm",
+                "diameter_mm_predicted", "diameter_steps", "n_compressor_stations",
+                "stations_predicted"):
+        assert col in table.columns
+
+
+def test_bad_project_file_gives_one_clear_error(tmp_path, capsys):
+    f = tmp_path / "bad.csv"
+    f.write_text("name,length_km,capacity_bcm_y,capex_musd,capex_year,terrain\n"
+                 "A,500,abc,100,2020,flat\n"
+                 "B,700,10,100,2020,steep\n")
+    out = tmp_path / "out"
+    assert cli.main(["backtest", "costs", "--projects", str(f), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2 (A): field 'capacity_bcm_y'" in err
+    assert "line 3 (B): field 'terrain'" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_missing_columns_are_named(tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("name,length_km\nA,5\n")
+    with pytest.raises(ValueError, match="missing required columns"):
+        bc.projects_from_csv(f)
+
+
+def test_shipped_reference_set_is_valid_and_cited():
+    df = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    assert len(df) >= 20
+    for col in ("source_length", "source_capacity", "source_capex"):
+        assert df[col].str.contains("http").all(), col
+    assert (df["offshore_km"] > 0).sum() >= 1  # at least one refusal is exercised
