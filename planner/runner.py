@@ -245,12 +245,16 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
                                   crs=settings.STORAGE_CRS).drop(
         columns=["country_split", "legs"], errors="ignore")
     per_country = pd.concat(country_tables, ignore_index=True)
+    from planner.plan.run import system_plan_for_study
+
+    plan = system_plan_for_study(study, layers, surfaces, candidates)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
-    files = write_outputs(target, study, layers, candidates, per_country, surfaces)
+    files = write_outputs(target, study, layers, candidates, per_country, surfaces, plan=plan)
     seconds = time.perf_counter() - t0
     log.info("study %s written to %s in %.1f s", study.name, target, seconds)
     ranking = candidates.drop(columns=["geometry"])
-    return StudyOutputs(target, files, ranking, candidates, per_country, seconds)
+    return StudyOutputs(target, files, ranking, candidates, per_country, seconds,
+                        extra={"plan": plan} if plan is not None else {})
 
 
 # --- outputs -----------------------------------------------------------------------------
@@ -285,7 +289,8 @@ def ranking_table(candidates: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
-                  per_country: pd.DataFrame, surfaces: dict[str, Any]) -> dict[str, Path]:
+                  per_country: pd.DataFrame, surfaces: dict[str, Any],
+                  plan: Any = None) -> dict[str, Path]:
     """Write every output into a temporary folder, then swap it in for ``target``."""
     from planner.appraisal import reused_lines_table
     from planner.report import study_map, study_report_html, study_report_markdown
@@ -308,13 +313,20 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         per_country.to_csv(names["per_country_csv"], index=False)
         reused = reused_lines_table(candidates)
         reused.to_csv(names["reused_lines_csv"], index=False)
+        # the system plan (and a coalition game written earlier) add files and sections
+        from planner.plan.sections import extra_sections
+
+        md_extra, html_extra, map_extra = extra_sections(target, tmp, plan, names)
         names["report_md"].write_text(
-            study_report_markdown(study, ranking, per_country, reused), encoding="utf-8")
+            study_report_markdown(study, ranking, per_country, reused) + md_extra,
+            encoding="utf-8")
         names["report_html"].write_text(
-            study_report_html(study, ranking, per_country, reused), encoding="utf-8")
+            study_report_html(study, ranking, per_country, reused).replace(
+                "</body></html>", html_extra + "</body></html>"), encoding="utf-8")
         gpkg = gpd.GeoDataFrame(_plain(candidates), crs=candidates.crs)
         gpkg.to_file(names["candidates_gpkg"], layer="candidates", driver="GPKG")
-        study_map(study, layers, candidates, per_country, surfaces, names["map"])
+        study_map(study, layers, candidates, per_country, surfaces, names["map"],
+                  extra=map_extra)
         meta = {
             "study": study.name,
             "title": study.title,

@@ -146,7 +146,7 @@ class _Checker:
 
 
 _KNOWN_TOP = {"study", "region", "supply", "destinations", "scenarios", "candidates", "costs",
-              "layers", "corridors"}
+              "layers", "corridors", "plan", "coalitions"}
 
 
 def parse_study(text: str, path: str | Path = "<string>") -> Study:
