@@ -426,7 +426,7 @@ def plan_network(
         nodes.loc[alias.get(name, name), "supply"] = True
     for name, (_, _, q) in demand.items():
         key = alias.get(name, name)
-        nodes.at[key, "demand_bcm_y"] = float(nodes.at[key, "demand_bcm_y"]) + float(q)
+        nodes.at[key, "demand_bcm_y"] = float(nodes.at[key, "demand_bcm_y"]) + float(q)  # type: ignore[arg-type]
     term = {alias.get(n, n) for n in terminals}
     if reduce:
         arcs = contract_chains(arcs, keep=set(keep_pts) | term)
