@@ -10,9 +10,9 @@ Prints the figures and appends them to ``benchmarks/RESULTS.md``.
 What is compared, in one process, on the same networks:
 
 1. Constructed networks of 10 → 200 nodes (seeded): one supply point, a fifth of the nodes
-   destinations (1–4 bcm/y), an existing line through a third of the nodes cut into
-   pieces of at most 25 km (as :func:`planner.network.pipeline_graph` cuts lines) with
-   dead-end branches, and new corridors on the Delaunay edges of the other nodes. The
+   destinations (1–4 bcm/y), an existing line through half of the key points cut into
+   pieces (as :func:`planner.network.pipeline_graph` cuts lines every 25 km) with dead-end
+   branches, and new corridors on the Delaunay edges of the key points. The
    plan (``reduce=True``: chains contracted, dead ends pruned, dominated diameters
    dropped) against the plain model (``reduce=False``: the same MILP on the network as
    built, every diameter), both with :func:`scipy.optimize.milp` (HiGHS), 60 s limit, 1 %
@@ -58,7 +58,8 @@ ECON = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
 def synthetic(n: int, seed: int = 0) -> PlanNetwork:
     """A constructed network of about ``n`` nodes (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    n_key = max(4, (2 * n) // 3)
+    n_key = max(4, n // 2)
+    n_dead = max(1, n // 20)
     xy = rng.uniform(0, 2000, size=(n_key, 2))
     names = [f"n{i}" for i in range(n_key)]
     nodes = pd.DataFrame({"lon": xy[:, 0] / 100, "lat": xy[:, 1] / 100, "kind": "point",
@@ -80,12 +81,14 @@ def synthetic(n: int, seed: int = 0) -> PlanNetwork:
 
     for a, b in delaunay_edges(xy):
         arc(names[a], names[b], "new", xy[a], xy[b], np.nan)
-    # an existing line through a third of the key nodes, cut into pieces of <= 25 km
-    order = np.argsort(xy[:, 0])[:: 3]
+    # an existing line through half of the key nodes, cut into pieces (as pipeline_graph cuts
+    # lines every 25 km) so that the network has about n nodes
+    order = np.argsort(xy[:, 0])[:: 2]
     n_extra = 0
+    per_segment = max(0, n - n_key - n_dead) // max(1, len(order) - 1)
     for a, b in zip(order[:-1], order[1:], strict=True):
         p, q = xy[a], xy[b]
-        k = min(max(1, int(np.hypot(*(q - p)) // 25)), max(1, (n - n_key) // len(order)))
+        k = per_segment + 1
         prev, prev_xy = names[a], p
         for j in range(1, k):
             mid = p + (q - p) * j / k
@@ -96,7 +99,7 @@ def synthetic(n: int, seed: int = 0) -> PlanNetwork:
             prev, prev_xy = name, mid
         arc(prev, names[b], "existing", prev_xy, q, 12.0)
     # dead-end branches off the line
-    for j in range(max(1, n // 20)):
+    for j in range(n_dead):
         base = names[int(order[j % len(order)])]
         p = xy[int(order[j % len(order)])]
         tip = p + rng.uniform(-150, 150, size=2)
@@ -143,8 +146,8 @@ def run(label: str, plain_net: PlanNetwork, red_net: PlanNetwork, opts: PlanOpti
 
 
 def default_study_networks() -> tuple[PlanNetwork, PlanNetwork, PlanOptions]:
-    from planner.plan.run import plan_scenario, study_plan_network
     from planner.plan.options import plan_options_from_study
+    from planner.plan.run import plan_scenario, study_plan_network
     from planner.runner import cost_surface_for
     from planner.study import default_study_path, layers_for_study, load_study
 
