@@ -130,7 +130,8 @@ def coalition_panel_html(result: Any) -> str:
 
 def add_coalition_panel(m: folium.Map, result: Any) -> None:
     """Add the panel to a folium map."""
-    m.get_root().html.add_child(folium.Element(coalition_panel_html(result)))
+    root: Any = m.get_root()
+    root.html.add_child(folium.Element(coalition_panel_html(result)))
 
 
 def _replace_atomic(path: Path, text: str) -> None:

@@ -92,8 +92,8 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
 
     # sensitivity: price assumptions (no re-solve: costs do not depend on prices) ...
     price_phis = []
-    for prices, seller_cost in price_scenarios(spec):
-        vals = game_values(spec, costs, demand, u, base, prices, seller_cost)
+    for alt_prices, seller_cost in price_scenarios(spec):
+        vals = game_values(spec, costs, demand, u, base, alt_prices, seller_cost)
         price_phis.append(g.shapley_values(players, value_map(vals)))
     pp = pd.DataFrame(price_phis)
     # ... and the study's scenarios

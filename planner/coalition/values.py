@@ -141,19 +141,22 @@ def game_values(spec: GameSpec, costs: pd.DataFrame, demand: dict[str, float],
     c = costs if scenario is None else costs[costs["scenario"] == scenario]
     rows = []
     for s in coalitions(spec.players):
-        best = (0.0, 0.0, (), "no seller" if spec.seller not in s else "no buyer")
-        opts = c[c["coalition"] == s]
-        if len(opts):
+        best: tuple[float, float, tuple[str, ...], str] = (
+            0.0, 0.0, (), "no seller" if spec.seller not in s else "no buyer")
+        opts: list[dict[Any, Any]] = c[c["coalition"] == s].to_dict("records")
+        if opts:
             best = (0.0, 0.0, (), "no gain")
-        for r in opts.itertuples():
-            if not np.isfinite(r.cost_musd_y):
+        for r in opts:
+            cost = float(r["cost_musd_y"])
+            if not np.isfinite(cost):
                 if best[3] == "no gain":
-                    best = (0.0, 0.0, (), f"no gain ({r.status} for some buyer sets)")
+                    best = (0.0, 0.0, (), f"no gain ({r['status']} for some buyer sets)")
                 continue
-            gain = surplus_musd_y(spec, r.buyers, demand, utilisation, prices,
-                                  seller_cost) - r.cost_musd_y
+            buyers = tuple(str(b) for b in r["buyers"])
+            gain = surplus_musd_y(spec, buyers, demand, utilisation, prices,
+                                  seller_cost) - cost
             if gain > best[0]:
-                best = (gain, r.cost_musd_y, tuple(r.buyers), r.status)
+                best = (gain, cost, buyers, str(r["status"]))
         rows.append({"coalition": s, "value_musd_y": best[0], "plan_cost_musd_y": best[1],
                      "served": best[2], "status": best[3]})
     return pd.DataFrame(rows)
