@@ -25,6 +25,7 @@ What is compared, in one process, on the same networks:
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import platform
 import sys
@@ -86,7 +87,7 @@ def synthetic(n: int, seed: int = 0) -> PlanNetwork:
     order = np.argsort(xy[:, 0])[:: 2]
     n_extra = 0
     per_segment = max(0, n - n_key - n_dead) // max(1, len(order) - 1)
-    for a, b in zip(order[:-1], order[1:], strict=True):
+    for a, b in itertools.pairwise(order):
         p, q = xy[a], xy[b]
         k = per_segment + 1
         prev, prev_xy = names[a], p
