@@ -119,25 +119,32 @@ def existing_arcs(graph: nx.MultiGraph, pipelines: pd.DataFrame | None = None, *
     if pipelines is not None and "capacity_basis" in pipelines:
         basis = dict(zip(pipelines["pipeline_id"].astype(str),
                          pipelines["capacity_basis"].astype(str), strict=True))
-    groups: dict[tuple[int, int, str], list[dict]] = {}
+    # a directed graph lists each direction as its own edge: group them apart, then keep
+    # the smaller direction's capacity
+    groups: dict[tuple[int, int, str], dict[bool, list[dict]]] = {}
+    directed = graph.is_directed()
     for u, v, data in graph.edges(data=True):
         lo, hi = min(u, v), max(u, v)
-        groups.setdefault((lo, hi, str(data.get("system", ""))), []).append(data)
+        key = (lo, hi, str(data.get("system", "")))
+        groups.setdefault(key, {}).setdefault(bool(directed and u > v), []).append(data)
     rows = []
-    for (lo, hi, system), parts in groups.items():
-        string_sum, system_max = 0.0, 0.0
-        for d in parts:
-            caps = [float(d.get(k, np.nan)) for k in
-                    ("capacity_forward_bcm_y", "capacity_reverse_bcm_y")
-                    if k in d]
-            cap = min(caps) if caps else float(d.get("capacity_bcm_y", np.nan))
-            if not np.isfinite(cap):
-                continue
-            if basis.get(str(d.get("pipeline_id")), "system") == "string":
-                string_sum += cap
-            else:
-                system_max = max(system_max, cap)
-        cap = max(string_sum, system_max)
+    for (lo, hi, system), by_dir in groups.items():
+        per_dir = []
+        for parts_dir in by_dir.values():
+            string_sum, system_max = 0.0, 0.0
+            for d in parts_dir:
+                caps = [float(d.get(k, np.nan)) for k in
+                        ("capacity_forward_bcm_y", "capacity_reverse_bcm_y") if k in d]
+                cap = min(caps) if caps else float(d.get("capacity_bcm_y", np.nan))
+                if not np.isfinite(cap):
+                    continue
+                if basis.get(str(d.get("pipeline_id")), "system") == "string":
+                    string_sum += cap
+                else:
+                    system_max = max(system_max, cap)
+            per_dir.append(max(string_sum, system_max))
+        parts = next(iter(by_dir.values()))
+        cap = min(per_dir)
         if cap <= 0:
             cap = unknown_capacity_bcm_y
         cap = spare[system] if system in spare else cap * spare_share

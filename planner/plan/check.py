@@ -28,11 +28,22 @@ log = logging.getLogger(__name__)
 
 def _profile(surface: CostSurface | None, geom: Any, length_km: float
              ) -> hydraulics.RouteProfile:
+    """Elevation along a lon/lat line, sampled at the surface's cell size, scaled to the
+    arc's geodesic length."""
     if surface is None:
         return hydraulics.RouteProfile.flat(max(length_km, 1e-3))
-    from planner.network import _profile as line_profile
+    from shapely.geometry import LineString
 
-    dist, elev, _, _ = line_profile(surface, geom)
+    lon, lat = np.asarray(geom.coords, dtype=float).T
+    x, y = surface.lonlat_to_xy(lon, lat)
+    line = LineString(np.column_stack([x, y])).segmentize(surface.resolution_m)
+    px, py = np.asarray(line.coords).T
+    dist = np.r_[0.0, np.cumsum(np.hypot(np.diff(px), np.diff(py)))] / 1000.0
+    rr, cc = surface.xy_to_rowcol(px, py)
+    h, w = surface.shape
+    inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+    elev = np.full(len(px), np.nan)
+    elev[inside] = surface.elevation[rr[inside], cc[inside]]
     if len(dist) < 2 or dist[-1] <= 0:
         return hydraulics.RouteProfile.flat(max(length_km, 1e-3))
     elev = np.nan_to_num(np.asarray(elev, float), nan=float(np.nanmean(elev))

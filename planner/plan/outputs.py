@@ -41,7 +41,7 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     """
     out = df.copy()
     for c in out.columns:
-        if out[c].dtype == object:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
             out[c] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
                       for v in out[c]]
     return out
