@@ -1,5 +1,6 @@
 """Command-line interface: ``planner layers``, ``planner study [FILE]``, ``planner network``,
-``planner backtest routes``, ``planner backtest costs`` and ``planner calibrate routes``.
+``planner backtest routes``, ``planner backtest costs``, ``planner calibrate routes`` and
+``planner coalitions [FILE]``.
 
 Every expected failure (a bad study or layer file, a place no route can reach, a
 resolution the machine cannot hold, a file that cannot be written) prints one message
@@ -214,6 +215,19 @@ def _backtest_costs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _coalitions(args: argparse.Namespace) -> int:
+    from planner.coalition.run import run_coalitions
+
+    result, files = run_coalitions(args.file, out_dir=args.out, workers=args.workers)
+    s = result.summary
+    print(f"grand coalition value {s['grand_coalition_value_musd_y']:,.1f} M USD/y, "
+          f"Σ Shapley {s['shapley_sum_musd_y']:,.1f}; Shapley in core: {s['shapley_in_core']}")
+    print(result.shares.to_string(index=False))
+    for name, p in files.items():
+        print(f"  {name}: {p}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
@@ -279,6 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     p_bt_costs.add_argument("--no-calibrate", action="store_true",
                             help="use the shipped parameters as they are (no fit)")
     p_bt_costs.set_defaults(func=_backtest_costs)
+
+    p_coal = sub.add_parser("coalitions", help="the union as a coalition game: values, "
+                            "Shapley shares, price corridor (default: the default study)")
+    p_coal.add_argument("file", nargs="?", help="study TOML file")
+    p_coal.add_argument("--out", help="output folder (default maps/<study>)")
+    p_coal.add_argument("--workers", type=int, help="Dask workers (default: the study's)")
+    p_coal.set_defaults(func=_coalitions)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -100,8 +100,10 @@ def _country_table(per_country: pd.DataFrame, route_id: object) -> pd.DataFrame:
 
 
 def study_map(study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
-              per_country: pd.DataFrame, surfaces: dict[str, Any], path: Path) -> Path:
-    """Write the study's interactive map: existing system, cost surface, ranked candidates."""
+              per_country: pd.DataFrame, surfaces: dict[str, Any], path: Path,
+              extra: Any = None) -> Path:
+    """Write the study's interactive map: existing system, cost surface, ranked candidates
+    (and ``extra(m)``'s layers, e.g. the system plan)."""
     m = webmap.existing_system_map(layers)
     webmap.add_junctions(m, _junctions(study, layers))
     first = next(iter(surfaces.values()), None)
@@ -128,6 +130,8 @@ def study_map(study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
         webmap.add_routes(m, routes[keep], name=f"Candidates: {scenario}", columns=cols,
                           labels=POPUP_LABELS, profiles=profiles, tables=tables,
                           show=i == 0)
+    if extra is not None:
+        extra(m)
     return webmap.save_map(m, path)
 
 

@@ -317,13 +317,17 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
         columns=["country_split", "legs", "offtakes"], errors="ignore")
     offtakes = offtakes_table(pd.concat(scen_cands, ignore_index=True))
     per_country = pd.concat(country_tables, ignore_index=True)
+    from planner.plan.run import system_plan_for_study
+
+    plan = system_plan_for_study(study, layers, surfaces, candidates)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
     files = write_outputs(target, study, layers, candidates, per_country, surfaces,
-                          offtakes=offtakes)
+                          offtakes=offtakes, plan=plan)
     seconds = time.perf_counter() - t0
     log.info("study %s written to %s in %.1f s", study.name, target, seconds)
     ranking = candidates.drop(columns=["geometry"])
-    return StudyOutputs(target, files, ranking, candidates, per_country, seconds)
+    return StudyOutputs(target, files, ranking, candidates, per_country, seconds,
+                        extra={"plan": plan} if plan is not None else {})
 
 
 # --- outputs -----------------------------------------------------------------------------
@@ -364,7 +368,7 @@ def ranking_table(candidates: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
                   per_country: pd.DataFrame, surfaces: dict[str, Any],
-                  offtakes: pd.DataFrame | None = None) -> dict[str, Path]:
+                  offtakes: pd.DataFrame | None = None, plan: Any = None) -> dict[str, Path]:
     """Write every output into a temporary folder, then swap it in for ``target``."""
     from planner.appraisal import reused_lines_table
     from planner.io import write_csv
@@ -394,13 +398,20 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         reused = reused_lines_table(candidates)
         write_csv(reused, names["reused_lines_csv"])
         write_csv(offtakes if offtakes is not None else pd.DataFrame(), names["offtakes_csv"])
+        # the system plan (and a coalition game written earlier) add files and sections
+        from planner.plan.sections import extra_sections
+
+        md_extra, html_extra, map_extra = extra_sections(target, tmp, plan, names)
         names["report_md"].write_text(
-            study_report_markdown(study, ranking, per_country, reused), encoding="utf-8")
+            study_report_markdown(study, ranking, per_country, reused) + md_extra,
+            encoding="utf-8")
         names["report_html"].write_text(
-            study_report_html(study, ranking, per_country, reused), encoding="utf-8")
+            study_report_html(study, ranking, per_country, reused).replace(
+                "</body></html>", html_extra + "</body></html>"), encoding="utf-8")
         gpkg = gpd.GeoDataFrame(_plain(candidates), crs=candidates.crs)
         gpkg.to_file(names["candidates_gpkg"], layer="candidates", driver="GPKG")
-        study_map(study, layers, candidates, per_country, surfaces, names["map"])
+        study_map(study, layers, candidates, per_country, surfaces, names["map"],
+                  extra=map_extra)
         meta = {
             "study": study.name,
             "title": study.title,

@@ -77,8 +77,14 @@ STUDY_KEYS: dict[str, dict[str, Key]] = {
         "network": Key("table", "the user's own interconnections and line-flows tables"),
         "cost_surface": Key("table", "cost-surface parameters (checked where they are read: "
                             "planner.study._cost_surface_table)"),
+        "plan": Key("table", "the system plan: one optimised network (planner/plan/)"),
+        "coalitions": Key("table", "the union as a cooperative game (planner/coalition/)"),
     },
     "cost_surface": {"*": Key("any", "a parameter of planner.costsurface.CostParams")},
+    "plan": {"*": Key("any", "a system-plan option (checked where it is read: "
+                      "planner.plan.options)")},
+    "coalitions": {"*": Key("any", "a coalition-game setting (checked where it is read: "
+                            "planner.coalition.spec)")},
     "network": {
         "interconnections": Key("string", "CSV of interconnections (path relative to the "
                                 "study file)"),

@@ -17,7 +17,10 @@ from planner.study import default_study_path
 def test_outputs_written(default_run):
     files = default_run.files
     assert set(files) == {"map", "ranking_csv", "per_country_csv", "report_md", "report_html",
-                          "candidates_gpkg", "reused_lines_csv", "offtakes_csv", "metadata"}
+                          "candidates_gpkg", "reused_lines_csv", "offtakes_csv", "metadata",
+                          # the default study's [plan] (planner/plan/)
+                          "system_plan_csv", "system_plan_json", "plan_per_country_csv",
+                          "system_plan_paths_csv"}
     for p in files.values():
         assert p.exists() and p.stat().st_size > 0, p
     # Nothing half-written or temporary is left beside the outputs.

@@ -1,0 +1,187 @@
+"""Coalition values from restricted system plans, solved as a sweep on dask.distributed.
+
+``v(S)`` is the largest surplus the members of S create with only their own territory and
+existing assets::
+
+    v(S) = max over buyer sets B ⊆ buyers(S), B ≠ ∅ of
+           Σ_{b∈B} (alternative price_b − seller cost) · volume_b · utilisation
+           − annual cost of the system plan on S's territory serving B's destinations
+
+and 0 when S holds no seller or no buyer, or when no B gains. A buyer is served whole
+(all its destinations) or not at all. The plan on S's territory is the study's candidate
+network without every arc that crosses a non-member for more than 1 km
+(:meth:`planner.plan.candidates.PlanNetwork.restricted`). Tariffs on existing lines stay in
+the cost (they stand for the lines' operation), also when their owner is a member.
+
+Each (scenario, coalition, buyer set) is one MILP; :func:`run_sweep` runs them on a Dask
+``LocalCluster`` with ``client.map`` (kept in one function so it can move onto a general
+sweep engine).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner.coalition.game import coalitions
+from planner.coalition.spec import GameSpec
+from planner.plan.candidates import PlanNetwork
+from planner.plan.optimise import PlanEconomics, solve_plan
+from planner.plan.options import PlanOptions
+
+log = logging.getLogger(__name__)
+
+#: Pieces outside every country polygon (sea, digitising gaps) belong to no one.
+NEUTRAL = "---"
+
+
+@dataclass(frozen=True)
+class PlanTask:
+    """One restricted plan to solve."""
+
+    scenario: str
+    coalition: frozenset
+    buyers: tuple[str, ...]
+    demand: tuple[tuple[str, float], ...]
+    excluded: tuple[str, ...] = ()
+
+
+def plan_tasks(spec: GameSpec, demand: dict[str, float], scenarios: Sequence[str] = ("base",),
+               excluded: dict[str, tuple[str, ...]] | None = None) -> list[PlanTask]:
+    """Every (scenario, coalition, buyer set) whose plan must be solved.
+
+    ``demand``: destination node → bcm/y (the study's destinations).
+    """
+    tasks = []
+    for scen in scenarios:
+        for s in coalitions(spec.players):
+            if spec.seller not in s:
+                continue
+            members = [b for b in spec.buyers if b.country in s]
+            for k in range(1, len(members) + 1):
+                for combo in itertools.combinations(members, k):
+                    dem = tuple((d, float(demand[d])) for b in combo for d in b.destinations
+                                if d in demand)
+                    tasks.append(PlanTask(scen, s, tuple(b.country for b in combo), dem,
+                                          (excluded or {}).get(scen, ())))
+    return tasks
+
+
+def solve_task(task: PlanTask, net: PlanNetwork, options: PlanOptions,
+               econ: dict[str, PlanEconomics]) -> dict[str, Any]:
+    """Solve one restricted plan (runs on a Dask worker)."""
+    allowed = [*task.coalition, NEUTRAL]
+    sub = net.restricted(allowed=allowed, excluded=task.excluded)
+    r = solve_plan(sub, options, econ[task.scenario], demand=dict(task.demand))
+    return {"scenario": task.scenario, "coalition": task.coalition, "buyers": task.buyers,
+            "status": r.status, "cost_musd_y": r.objective_musd_y if r.ok else float("inf"),
+            "mip_gap": r.mip_gap, "solve_s": r.solve_s}
+
+
+def run_sweep(func: Callable[..., Any], items: Sequence[Any], *, workers: int = 2,
+              processes: bool = True, shared: dict[str, Any] | None = None
+              ) -> tuple[list[Any], dict[str, Any]]:
+    """``[func(item, **shared) for item in items]`` on a Dask LocalCluster (``client.map``).
+
+    ``shared`` objects are scattered to the workers once. ``workers=1`` with
+    ``processes=False`` runs in threads of this process (tests). Returns the results in
+    order and a note of how it ran (workers, seconds).
+    """
+    from dask.distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    shared = shared or {}
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster) as client:
+        futures_shared = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
+        futures = client.map(func, list(items), **futures_shared, pure=False)
+        results = client.gather(futures)
+    info = {"engine": "dask.distributed LocalCluster", "workers": workers,
+            "processes": processes, "tasks": len(items),
+            "seconds": time.perf_counter() - t0}
+    return list(results), info
+
+
+def surplus_musd_y(spec: GameSpec, buyers: Sequence[str], demand: dict[str, float],
+                   utilisation: float, prices: dict[str, float] | None = None,
+                   seller_cost: float | None = None) -> float:
+    """Σ (alternative price − seller cost) × volume × utilisation of the buyers, M USD/y."""
+    cost = spec.seller_cost_usd_per_1000m3 if seller_cost is None else seller_cost
+    total = 0.0
+    for b in spec.buyers:
+        if b.country not in buyers:
+            continue
+        price = (prices or {}).get(b.country, b.alternative_price_usd_per_1000m3)
+        vol = sum(demand.get(d, 0.0) for d in b.destinations)
+        total += (price - cost) * vol * utilisation  # USD/1000 m³ × bcm = M USD
+    return total
+
+
+def game_values(spec: GameSpec, costs: pd.DataFrame, demand: dict[str, float],
+                utilisation: float, scenario: str | None = None,
+                prices: dict[str, float] | None = None, seller_cost: float | None = None
+                ) -> pd.DataFrame:
+    """``v(S)`` of every coalition from the solved plan costs (one scenario).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per coalition: ``coalition`` (frozenset), ``value_musd_y``,
+        ``plan_cost_musd_y`` (of the best buyer set; 0 when none is served),
+        ``served`` (buyers), ``status``.
+    """
+    c = costs if scenario is None else costs[costs["scenario"] == scenario]
+    rows = []
+    for s in coalitions(spec.players):
+        best: tuple[float, float, tuple[str, ...], str] = (
+            0.0, 0.0, (), "no seller" if spec.seller not in s else "no buyer")
+        opts: list[dict[Any, Any]] = c[c["coalition"] == s].to_dict("records")
+        if opts:
+            best = (0.0, 0.0, (), "no gain")
+        for r in opts:
+            cost = float(r["cost_musd_y"])
+            if not np.isfinite(cost):
+                if best[3] == "no gain":
+                    best = (0.0, 0.0, (), f"no gain ({r['status']} for some buyer sets)")
+                continue
+            buyers = tuple(str(b) for b in r["buyers"])
+            gain = surplus_musd_y(spec, buyers, demand, utilisation, prices,
+                                  seller_cost) - cost
+            if gain > best[0]:
+                best = (gain, cost, buyers, str(r["status"]))
+        rows.append({"coalition": s, "value_musd_y": best[0], "plan_cost_musd_y": best[1],
+                     "served": best[2], "status": best[3]})
+    return pd.DataFrame(rows)
+
+
+def value_map(values: pd.DataFrame) -> dict[frozenset, float]:
+    return dict(zip(values["coalition"], values["value_musd_y"].astype(float), strict=True))
+
+
+def price_scenarios(spec: GameSpec) -> list[tuple[dict[str, float], float]]:
+    """Low/base/high of every buyer's alternative price and of the seller cost."""
+    u = spec.price_uncertainty
+    levels = (1 - u, 1.0, 1 + u)
+    out = []
+    for combo in itertools.product(levels, repeat=len(spec.buyers) + 1):
+        prices = {b.country: b.alternative_price_usd_per_1000m3 * f
+                  for b, f in zip(spec.buyers, combo[:-1], strict=True)}
+        out.append((prices, spec.seller_cost_usd_per_1000m3 * combo[-1]))
+    return out
+
+
+def restricted_options(options: PlanOptions) -> PlanOptions:
+    """Plan options for the coalition plans (no must-use rule: members may lack the line)."""
+    return replace(options, must_use=(), two_paths=False)
+
+
+__all__ = ["NEUTRAL", "PlanTask", "game_values", "plan_tasks", "price_scenarios",
+           "restricted_options", "run_sweep", "solve_task", "surplus_musd_y", "value_map"]

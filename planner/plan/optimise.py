@@ -1,0 +1,529 @@
+"""The system plan as a fixed-charge network-flow MILP (SimCCS; Brimberg et al. 2003).
+
+Choose which new corridors to build and in which standard diameter, and the flows on new
+and existing arcs, so that every destination receives its throughput at the least
+annualised cost::
+
+    min  Σ_new,k  y[e,k] · CAPEX[e,k] · (CRF + O&M share)                 (fixed charge)
+       + Σ_new,k  (f+[e,k] + f-[e,k]) · L[e] · (compression CAPEX · (CRF + O&M) + fuel)
+       + Σ_exist  (x+[e] + x-[e]) · L[e] · tariff · u  (× reverse factor against the design flow)
+    s.t. flow balance at every node (supply points free, destinations their demand)
+         f+[e,k] + f-[e,k] ≤ capacity[k] · y[e,k];   Σ_k y[e,k] ≤ 1
+         x+[e] + x-[e] ≤ spare capacity[e]
+         Σ L[e] y[e,k] ≤ budget of new km;  must-use systems carry flow
+         (optional) two arc-disjoint paths to every destination over built arcs.
+
+Solver: :func:`scipy.optimize.milp` (HiGHS). Chosen over linopy and raw highspy because
+the model is a handful of sparse blocks that scipy.sparse assembles directly (no
+xarray/linopy model layer to build per solve, which matters when the coalition game
+solves 2^n restricted plans), it needs no dependency beyond SciPy, and it exposes what
+the plan reports: status, objective, ``mip_gap``, dual bound and node count, with a time
+limit and a relative-gap stop.
+
+Capacity of a new pipe of diameter D at the study's pressure class P: the flow whose
+pressure falls from P to P / compression ratio over the design station spacing
+(:func:`planner.hydraulics.pipe_capacity_bcm_y`, level ground). Compression is charged per
+unit of flow and km at that design point (stations every spacing km, each with the duty of
+:func:`planner.hydraulics.compressor_duty`): an upper bound for pipes run below capacity.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from planner import economics, hydraulics
+from planner.network import NetworkParams
+from planner.plan.candidates import PlanNetwork
+from planner.plan.options import PlanOptions
+
+log = logging.getLogger(__name__)
+
+_STATUS = {0: "optimal", 1: "time limit", 2: "infeasible", 3: "unbounded", 4: "other"}
+
+
+@dataclass(frozen=True)
+class PlanEconomics:
+    """Economic parameters of the plan (defaults from the cost parameter table).
+
+    Attributes
+    ----------
+    discount_rate, lifetime_years, utilisation : float
+    fuel_price_usd_per_1000m3 : float
+    tariff_usd_per_1000m3_100km : float
+        Tariff paid for transport on existing lines (escalated to the currency year).
+    reverse_factor : float
+        Extra factor on that tariff against the design flow
+        (:class:`planner.network.NetworkParams`, an estimate).
+    """
+
+    discount_rate: float
+    lifetime_years: float
+    utilisation: float
+    fuel_price_usd_per_1000m3: float
+    tariff_usd_per_1000m3_100km: float
+    reverse_factor: float = NetworkParams().reverse_factor
+    pipeline_om_share: float = 0.015
+    compressor_om_share: float = 0.04
+    compressor_usd_per_kw: float = 0.0
+
+    @property
+    def crf(self) -> float:
+        return economics.capital_recovery_factor(self.discount_rate, self.lifetime_years)
+
+    @classmethod
+    def from_costs(cls, costs: dict[str, float] | None = None) -> PlanEconomics:
+        """From study/scenario ``[costs]`` overrides and the parameter table."""
+        c = dict(costs or {})
+        yr = economics.DEFAULT_CURRENCY_YEAR
+
+        def p(name: str, money: bool = False) -> float:
+            if name in c:
+                return float(c[name])
+            return float(economics.parameter(name, currency_year=yr) if money
+                         else economics.parameter(name))
+
+        price = (float(c["supply_price_usd_per_1000m3"]) if "supply_price_usd_per_1000m3" in c
+                 else p("fuel_gas_price_usd_per_1000m3", True))
+        return cls(
+            discount_rate=p("discount_rate"), lifetime_years=p("lifetime_years"),
+            utilisation=p("utilisation"), fuel_price_usd_per_1000m3=price,
+            tariff_usd_per_1000m3_100km=p("existing_transit_tariff_usd_per_1000m3_per_100km",
+                                          True),
+            pipeline_om_share=p("pipeline_fixed_om_share"),
+            compressor_om_share=p("compressor_fixed_om_share"),
+            compressor_usd_per_kw=economics.compressor_capex_usd(1.0, currency_year=yr),
+        )
+
+
+def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = None,
+                     gas: hydraulics.Gas | None = None) -> pd.DataFrame:
+    """Capacity, CAPEX terms and compression per standard diameter at the pressure class.
+
+    With ``total_demand_bcm_y`` (and ``options.reduce``) diameters above the smallest one
+    that carries the whole demand are dropped (dominated: dearer, never needed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``diameter_mm``, ``wall_mm``, ``capacity_bcm_y``, ``capex_fixed_usd`` and
+        ``capex_usd_per_km`` (flat land; times the arc's terrain factor),
+        ``compressor_kw_per_bcm_km``, ``fuel_per_bcm_km`` (bcm fuel per bcm carried, per km).
+
+    Examples
+    --------
+    >>> t = diameter_options(PlanOptions(), total_demand_bcm_y=10)
+    >>> t["diameter_mm"].tolist()[:2], bool(t["capacity_bcm_y"].is_monotonic_increasing)
+    ([508.0, 610.0], True)
+    """
+    gas = gas or hydraulics.Gas()
+    p_max = options.pressure_class_mpa * 10.0
+    p_min = p_max / options.compression_ratio
+    rows = []
+    for d in options.diameters_mm:
+        pipe = hydraulics.Pipe.for_pressure(d, options.pressure_class_mpa)
+        cap = hydraulics.pipe_capacity_bcm_y(pipe, p_max, p_min,
+                                             length_km=options.station_spacing_km, gas=gas)
+        duty = hydraulics.compressor_duty(cap, p_min, p_max, gas=gas)
+        c1 = float(economics.pipeline_capex_usd(d, 1.0)["total"])
+        c2 = float(economics.pipeline_capex_usd(d, 2.0)["total"])
+        per_km = options.station_spacing_km * cap
+        rows.append({
+            "diameter_mm": float(d), "wall_mm": pipe.wall_thickness_mm, "capacity_bcm_y": cap,
+            "capex_fixed_usd": c1 - (c2 - c1), "capex_usd_per_km": c2 - c1,
+            "compressor_kw_per_bcm_km": duty.driver_power_kw / per_km,
+            "fuel_per_bcm_km": hydraulics.m3_per_day_to_bcm_y(duty.fuel_m3_per_day) / per_km,
+        })
+    t = pd.DataFrame(rows).sort_values("diameter_mm").reset_index(drop=True)
+    if options.reduce and total_demand_bcm_y is not None:
+        big = np.flatnonzero(t["capacity_bcm_y"].to_numpy() >= total_demand_bcm_y)
+        if len(big):
+            t = t.iloc[: big[0] + 1].reset_index(drop=True)
+    return t
+
+
+@dataclass
+class PlanResult:
+    """A solved plan.
+
+    Attributes
+    ----------
+    status : str
+        "optimal", "time limit" (best found, see ``mip_gap``), "infeasible", ...
+    objective_musd_y : float
+        Annualised cost (CAPEX × CRF + OPEX + fuel + tariffs), million USD per year.
+    mip_gap : float
+        Relative gap between the solution and the best bound (0 when optimal).
+    solve_s : float
+    n_variables, n_constraints, n_binaries : int
+    arcs : pandas.DataFrame
+        Every arc with a flow: ``arc_id``, ``from``, ``to`` (in the flow's direction),
+        ``kind``, ``system``, ``reverse``, ``length_km``, ``diameter_mm``, ``flow_bcm_y``,
+        ``capex_musd``, ``annual_musd_y`` and its parts, ``km_by_country``, ``country``.
+    served : dict
+        Destination → served (1/0), for plans where serving is optional.
+    """
+
+    status: str
+    objective_musd_y: float
+    mip_gap: float
+    solve_s: float
+    n_variables: int
+    n_constraints: int
+    n_binaries: int
+    arcs: pd.DataFrame
+    served: dict[str, float] = field(default_factory=dict)
+    value_musd_y: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("optimal", "time limit") and np.isfinite(self.objective_musd_y)
+
+    def summary(self) -> dict[str, Any]:
+        return {"status": self.status, "objective_musd_y": self.objective_musd_y,
+                "mip_gap": self.mip_gap, "solve_s": self.solve_s,
+                "n_variables": self.n_variables, "n_constraints": self.n_constraints,
+                "n_binaries": self.n_binaries}
+
+
+class _Builder:
+    """Sparse constraint rows collected block by block."""
+
+    def __init__(self) -> None:
+        self.r: list[np.ndarray] = []
+        self.c: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+
+    def row(self, cols: np.ndarray, vals: np.ndarray, lb: float, ub: float) -> None:
+        i = len(self.lb)
+        self.r.append(np.full(len(cols), i))
+        self.c.append(np.asarray(cols, dtype=int))
+        self.v.append(np.asarray(vals, dtype=float))
+        self.lb.append(lb)
+        self.ub.append(ub)
+
+    def matrix(self, n: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        if not self.lb:
+            return sp.csr_matrix((0, n)), np.zeros(0), np.zeros(0)
+        a = sp.csr_matrix((np.concatenate(self.v), (np.concatenate(self.r),
+                                                    np.concatenate(self.c))),
+                          shape=(len(self.lb), n))
+        return a, np.array(self.lb), np.array(self.ub)
+
+
+def solve_plan(
+    net: PlanNetwork,
+    options: PlanOptions,
+    econ: PlanEconomics,
+    *,
+    demand: dict[str, float] | None = None,
+    value_usd_per_1000m3: dict[str, float] | None = None,
+    gas: hydraulics.Gas | None = None,
+) -> PlanResult:
+    """Solve the plan's MILP on a candidate network.
+
+    Parameters
+    ----------
+    net
+        The candidate network (:func:`planner.plan.candidates.plan_network`).
+    options
+        :class:`PlanOptions` (budget, must-use and forbidden systems, security rule,
+        pressure class, time limit, gap).
+    econ
+        :class:`PlanEconomics`.
+    demand
+        Destination node → bcm/y (default: the nodes' ``demand_bcm_y``).
+    value_usd_per_1000m3
+        Optional: destination node → net value of serving it (USD per 1000 m³). Serving
+        becomes a choice; the objective is cost minus value and ``value_musd_y`` reports
+        the value of the destinations served (the coalition game's surplus).
+
+    Returns
+    -------
+    PlanResult
+    """
+    t0 = time.perf_counter()
+    nodes = list(net.nodes.index)
+    idx = {n: i for i, n in enumerate(nodes)}
+    dem: dict[str, float] = (dict(demand) if demand is not None else
+                             {str(n): float(q) for n, q in net.nodes["demand_bcm_y"].items()
+                              if q > 0})
+    dem = {n: q for n, q in dem.items() if q > 0}
+    arcs = net.arcs[~net.arcs["system"].isin(options.forbidden)].reset_index(drop=True)
+    arcs = arcs[arcs["u"].isin(idx) & arcs["v"].isin(idx)].reset_index(drop=True)
+    ex = arcs[arcs["kind"] == "existing"].reset_index(drop=True)
+    nw = arcs[arcs["kind"] == "new"].reset_index(drop=True)
+    dopt = diameter_options(options, sum(dem.values()), gas)
+    nk = len(dopt)
+    ne, nn = len(ex), len(nw)
+    u_ = econ.utilisation
+    supplies = [n for n in nodes if bool(net.nodes.at[n, "supply"])]
+    dests = list(dem)
+    prize = value_usd_per_1000m3 is not None
+
+    # variable layout
+    o_x = 0                      # existing: x+ (ne), x- (ne)
+    o_y = o_x + 2 * ne           # new: y (nn*nk)
+    o_f = o_y + nn * nk          # new: f+ (nn*nk), f- (nn*nk)
+    o_s = o_f + 2 * nn * nk      # supply per supply node
+    o_z = o_s + len(supplies)    # served per destination (prize mode)
+    n_var = o_z + (len(dests) if prize else 0)
+    two = options.two_paths
+    o_g = n_var                  # security flows: per destination, 2*(ne+nn) arcs + supplies
+    n_g_per = 2 * (ne + nn) + len(supplies)
+    if two:
+        n_var += n_g_per * len(dests)
+
+    c = np.zeros(n_var)
+    lo = np.zeros(n_var)
+    hi = np.full(n_var, np.inf)
+    integ = np.zeros(n_var)
+
+    # existing arcs: tariff per bcm/y (MUSD/y), reverse factor against the design flow
+    t100 = econ.tariff_usd_per_1000m3_100km
+    ex_len = ex["length_km"].to_numpy(float)
+    ex_design = ex["design"].to_numpy(int)
+    base = t100 * ex_len / 100.0 * u_
+    c[o_x:o_x + ne] = base * np.where(ex_design < 0, econ.reverse_factor, 1.0)
+    c[o_x + ne:o_x + 2 * ne] = base * np.where(ex_design > 0, econ.reverse_factor, 1.0)
+
+    # new arcs: fixed charge per diameter, flow cost per diameter
+    nw_len = nw["length_km"].to_numpy(float)
+    tf = np.maximum(1.0, nw["cost_km_eq"].to_numpy(float) / np.maximum(nw_len, 1e-9))
+    ann = econ.crf + econ.pipeline_om_share
+    capex = np.zeros((nn, nk))
+    for k, o in enumerate(dopt.to_dict("records")):
+        capex[:, k] = (o["capex_fixed_usd"] + o["capex_usd_per_km"] * nw_len) * tf / 1e6
+    c[o_y:o_y + nn * nk] = (capex * ann).ravel()
+    integ[o_y:o_y + nn * nk] = 1
+    hi[o_y:o_y + nn * nk] = 1
+    comp = (dopt["compressor_kw_per_bcm_km"].to_numpy() * econ.compressor_usd_per_kw
+            * (econ.crf + econ.compressor_om_share) / 1e6
+            + dopt["fuel_per_bcm_km"].to_numpy() * u_ * econ.fuel_price_usd_per_1000m3)
+    per_flow = np.outer(nw_len, comp).ravel()  # MUSD/y per bcm/y
+    c[o_f:o_f + nn * nk] = per_flow
+    c[o_f + nn * nk:o_f + 2 * nn * nk] = per_flow
+    if prize:
+        vals = value_usd_per_1000m3 or {}
+        for j, d in enumerate(dests):
+            # value of serving d: net value per 1000 m³ × volume × utilisation (MUSD/y)
+            c[o_z + j] = -float(vals.get(d, 0.0)) * dem[d] * u_
+        integ[o_z:o_z + len(dests)] = 1
+        hi[o_z:o_z + len(dests)] = 1
+
+    b = _Builder()
+    ex_u = np.array([idx[n] for n in ex["u"]], dtype=int)
+    ex_v = np.array([idx[n] for n in ex["v"]], dtype=int)
+    nw_u = np.array([idx[n] for n in nw["u"]], dtype=int)
+    nw_v = np.array([idx[n] for n in nw["v"]], dtype=int)
+    # flow balance: inflow - outflow + supply = demand (× served)
+    rows_c: list[list[int]] = [[] for _ in nodes]
+    rows_v: list[list[float]] = [[] for _ in nodes]
+
+    def arc_terms(col_fwd: int, col_rev: int, a: int, z: int) -> None:
+        # forward: a -> z ; reverse: z -> a
+        rows_c[z] += [col_fwd, col_rev]
+        rows_v[z] += [1.0, -1.0]
+        rows_c[a] += [col_fwd, col_rev]
+        rows_v[a] += [-1.0, 1.0]
+
+    for e in range(ne):
+        arc_terms(o_x + e, o_x + ne + e, ex_u[e], ex_v[e])
+    for e in range(nn):
+        for k in range(nk):
+            j = e * nk + k
+            arc_terms(o_f + j, o_f + nn * nk + j, nw_u[e], nw_v[e])
+    for s_i, s in enumerate(supplies):
+        rows_c[idx[s]].append(o_s + s_i)
+        rows_v[idx[s]].append(1.0)
+    rhs = np.zeros(len(nodes))
+    for j, d in enumerate(dests):
+        if prize:
+            rows_c[idx[d]].append(o_z + j)
+            rows_v[idx[d]].append(-dem[d])
+        else:
+            rhs[idx[d]] += dem[d]
+    for i in range(len(nodes)):
+        b.row(np.array(rows_c[i], dtype=int), np.array(rows_v[i]), rhs[i], rhs[i])
+    # existing capacity (both directions share the line)
+    caps = ex["capacity_bcm_y"].to_numpy(float)
+    for e in range(ne):
+        b.row(np.array([o_x + e, o_x + ne + e]), np.ones(2), -np.inf, caps[e])
+    # new capacity per diameter, one diameter per arc
+    kcap = dopt["capacity_bcm_y"].to_numpy(float)
+    for e in range(nn):
+        for k in range(nk):
+            j = e * nk + k
+            b.row(np.array([o_f + j, o_f + nn * nk + j, o_y + j]),
+                  np.array([1.0, 1.0, -kcap[k]]), -np.inf, 0.0)
+        if nk > 1:
+            b.row(o_y + e * nk + np.arange(nk), np.ones(nk), -np.inf, 1.0)
+    if options.max_new_km is not None and nn:
+        b.row(o_y + np.arange(nn * nk), np.repeat(nw_len, nk), -np.inf, options.max_new_km)
+    for system in options.must_use:
+        on = np.flatnonzero(ex["system"].to_numpy() == system)
+        if len(on) == 0:
+            log.warning("plan: must-use system %s has no arc in the candidate network", system)
+            continue
+        b.row(np.r_[o_x + on, o_x + ne + on], np.ones(2 * len(on)),
+              options.must_use_min_bcm_y, np.inf)
+    if two:
+        # two units from the supply points to each destination over arc-disjoint built arcs
+        for j, d in enumerate(dests):
+            g0 = o_g + j * n_g_per
+            gc: list[list[int]] = [[] for _ in nodes]
+            gv: list[list[float]] = [[] for _ in nodes]
+            all_u = np.r_[ex_u, nw_u]
+            all_v = np.r_[ex_v, nw_v]
+            na = ne + nn
+            for a in range(na):
+                fwd, rev = g0 + a, g0 + na + a
+                gc[all_v[a]] += [fwd, rev]
+                gv[all_v[a]] += [1.0, -1.0]
+                gc[all_u[a]] += [fwd, rev]
+                gv[all_u[a]] += [-1.0, 1.0]
+                if a < ne:
+                    b.row(np.array([fwd, rev]), np.ones(2), -np.inf, 1.0)
+                else:
+                    e = a - ne
+                    b.row(np.r_[fwd, rev, o_y + e * nk + np.arange(nk)],
+                          np.r_[1.0, 1.0, -np.ones(nk)], -np.inf, 0.0)
+            for s_i, s in enumerate(supplies):
+                gc[idx[s]].append(g0 + 2 * na + s_i)
+                gv[idx[s]].append(1.0)
+            for i in range(len(nodes)):
+                r = 2.0 if nodes[i] == d else 0.0
+                if prize and nodes[i] == d:
+                    b.row(np.r_[gc[i], o_z + j], np.r_[gv[i], -2.0], 0.0, 0.0)
+                else:
+                    b.row(np.array(gc[i], dtype=int), np.array(gv[i]), r, r)
+    a_mat, lb, ub = b.matrix(n_var)
+    n_con = a_mat.shape[0]
+    log.info("plan MILP: %d variables (%d binary), %d constraints, %d diameters",
+             n_var, int(integ.sum()), n_con, nk)
+    res = milp(c, integrality=integ, bounds=Bounds(lo, hi),
+               constraints=LinearConstraint(a_mat, lb, ub) if n_con else None,
+               options={"time_limit": options.time_limit_s, "mip_rel_gap": options.mip_gap,
+                        "disp": False})
+    solve_s = time.perf_counter() - t0
+    status = _STATUS.get(int(res.status), "other")
+    if res.x is None:
+        return PlanResult("infeasible" if status in ("optimal", "time limit") else status,
+                          float("nan"), float("nan"), solve_s, n_var, n_con, int(integ.sum()),
+                          _empty_arcs())
+    x = np.asarray(res.x)
+    gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
+    rows = []
+    for e in range(ne):
+        fp, fm = x[o_x + e], x[o_x + ne + e]
+        flow = fp - fm
+        if abs(flow) < 1e-6:
+            continue
+        r = ex.iloc[e]
+        fwd = flow > 0
+        rev = bool((r["design"] > 0 and not fwd) or (r["design"] < 0 and fwd))
+        cost = float(c[o_x + e] * fp + c[o_x + ne + e] * fm)
+        rows.append(_arc_row(r, fwd, abs(flow), rev, np.nan, 0.0, 0.0, 0.0, cost))
+    y = x[o_y:o_y + nn * nk].reshape(nn, nk)
+    fp_all = x[o_f:o_f + nn * nk].reshape(nn, nk)
+    fm_all = x[o_f + nn * nk:o_f + 2 * nn * nk].reshape(nn, nk)
+    for e in range(nn):
+        k = int(np.argmax(y[e]))
+        if y[e, k] < 0.5:
+            continue
+        flow = float(fp_all[e].sum() - fm_all[e].sum())
+        r = nw.iloc[e]
+        fixed = float(capex[e, k] * ann)
+        var = float(per_flow[e * nk + k] * abs(flow))
+        rows.append(_arc_row(r, flow >= 0, abs(flow), False, float(dopt["diameter_mm"].iloc[k]),
+                             float(capex[e, k]), fixed, var, 0.0))
+    table = pd.DataFrame(rows) if rows else _empty_arcs()
+    served = ({d: float(round(x[o_z + j])) for j, d in enumerate(dests)} if prize else
+              {d: 1.0 for d in dests})
+    value = (float(-sum(c[o_z + j] * round(x[o_z + j]) for j in range(len(dests))))
+             if prize else 0.0)
+    cost_total = float(table["annual_musd_y"].sum()) if len(table) else 0.0
+    log.info("plan: %s, %.1f MUSD/y, gap %.3g, %.1f s", status, cost_total, gap, solve_s)
+    return PlanResult(status, cost_total, gap, solve_s, n_var, n_con, int(integ.sum()), table,
+                      served, value)
+
+
+#: Columns of :attr:`PlanResult.arcs`.
+RESULT_COLUMNS = ["arc_id", "from", "to", "kind", "system", "reverse", "length_km",
+                  "diameter_mm", "flow_bcm_y", "capex_musd", "capital_musd_y",
+                  "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y",
+                  "km_by_country", "country", "geometry"]
+
+
+def _empty_arcs() -> pd.DataFrame:
+    return pd.DataFrame(columns=RESULT_COLUMNS)
+
+
+def _arc_row(r: pd.Series, forward: bool, flow: float, reverse: bool, diameter: float,
+             capex: float, fixed: float, var: float, tariff: float) -> dict[str, Any]:
+    geom = r.geometry
+    if not forward:
+        from shapely.geometry import LineString
+
+        geom = LineString(geom.coords[::-1])
+    return {"arc_id": r["arc_id"], "from": r["u"] if forward else r["v"],
+            "to": r["v"] if forward else r["u"], "kind": r["kind"], "system": r["system"],
+            "reverse": reverse, "length_km": float(r["length_km"]), "diameter_mm": diameter,
+            "flow_bcm_y": flow, "capex_musd": capex, "capital_musd_y": fixed,
+            "compression_fuel_musd_y": var, "tariff_musd_y": tariff,
+            "annual_musd_y": fixed + var + tariff, "km_by_country": r["km_by_country"],
+            "country": r["countries"], "geometry": geom}
+
+
+def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
+                     ) -> pd.DataFrame:
+    """Each destination's best independent route in the same model (the fair baseline).
+
+    ``alone_musd_y``: the destination solved alone on the whole network (each route sized
+    only for its own throughput, as today's candidates are). Those routes can claim the
+    same spare capacity of an existing line twice, so their sum need not be feasible.
+    ``sequential_musd_y``: destinations routed one after another in the study's order,
+    each alone but only in the spare capacity the earlier ones left: the cost of building
+    the independent routes together (feasible for the plan, so the plan costs at most
+    their sum, up to the MIP gap).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``destination``, ``throughput_bcm_y``, ``status``, ``alone_musd_y``,
+        ``sequential_musd_y``, ``new_km`` (sequential).
+    """
+    rows = []
+    solo = replace(options, two_paths=False, must_use=())
+    residual = net.arcs.copy()
+    for d, q in net.nodes["demand_bcm_y"].items():
+        if q <= 0:
+            continue
+        alone = solve_plan(net, solo, econ, demand={str(d): float(q)})
+        seq = solve_plan(PlanNetwork(net.nodes, residual), solo, econ,
+                         demand={str(d): float(q)})
+        if len(seq.arcs):
+            used = seq.arcs[seq.arcs["kind"] == "existing"].groupby("arc_id")["flow_bcm_y"].sum()
+            on = residual["arc_id"].isin(used.index)
+            residual.loc[on, "capacity_bcm_y"] = np.maximum(
+                0.0, residual.loc[on, "capacity_bcm_y"].to_numpy(float)
+                - used.reindex(residual.loc[on, "arc_id"]).to_numpy(float))
+        new_km = (float(seq.arcs.loc[seq.arcs["kind"] == "new", "length_km"].sum())
+                  if len(seq.arcs) else 0.0)
+        rows.append({"destination": d, "throughput_bcm_y": float(q), "status": seq.status,
+                     "alone_musd_y": alone.objective_musd_y,
+                     "sequential_musd_y": seq.objective_musd_y, "new_km": new_km})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "diameter_options",
+           "independent_best", "solve_plan"]

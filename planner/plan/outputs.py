@@ -1,0 +1,256 @@
+"""The plan's tables, files, map layer and report section.
+
+- :func:`system_plan_table`: one row per used arc (``system_plan.csv``);
+- :func:`plan_per_country`: the plan per country, rows adding up to the plan's totals;
+- :func:`add_plan_layer`: a folium layer, line width proportional to flow, one popup per arc;
+- :func:`plan_report_markdown` / :func:`plan_report_html`: the report section comparing the
+  plan with the best independent route per destination.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from planner import settings, webmap
+
+#: Columns of ``system_plan.csv`` (the issue's, then the annual cost and its parts).
+PLAN_COLUMNS = ["from", "to", "kind", "system", "reverse", "length_km", "diameter_mm",
+                "flow_bcm_y", "capex_musd", "country", "capital_musd_y",
+                "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y", "arc_id"]
+
+#: Columns of the per-country table.
+COUNTRY_COLUMNS = ["country", "new_km", "reused_km", "capex_musd", "capital_musd_y",
+                   "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y",
+                   "transport_bcm_km_y", "demand_served_bcm_y"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would read as a formula get a leading apostrophe.
+
+    >>> csv_safe(pd.DataFrame({"a": ["=1+1", "ok"], "b": [1, 2]}))["a"].tolist()
+    ["'=1+1", 'ok']
+    """
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                      for v in out[c]]
+    return out
+
+
+def system_plan_table(arcs: pd.DataFrame) -> pd.DataFrame:
+    """The used arcs as ``system_plan.csv`` rows (largest flow first)."""
+    if not len(arcs):
+        return pd.DataFrame(columns=PLAN_COLUMNS)
+    return (arcs.sort_values(["kind", "flow_bcm_y"], ascending=[False, False])
+            [PLAN_COLUMNS].reset_index(drop=True))
+
+
+def plan_per_country(arcs: pd.DataFrame, demand: dict[str, tuple[str, float]] | None = None
+                     ) -> pd.DataFrame:
+    """Per country: new and reused km, CAPEX, annual cost and its parts, transport work
+    (bcm/y × km) and demand served; every arc's figures are split by its km per country,
+    so the rows add up to the plan's totals (and the ``TOTAL`` row).
+
+    Parameters
+    ----------
+    arcs
+        :attr:`planner.plan.optimise.PlanResult.arcs`.
+    demand
+        Destination → (ISO3 country, bcm/y) for ``demand_served_bcm_y``.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"kind": ["new"], "length_km": [100.0], "flow_bcm_y": [2.0],
+    ...     "capex_musd": [50.0], "capital_musd_y": [5.0], "compression_fuel_musd_y": [1.0],
+    ...     "tariff_musd_y": [0.0], "annual_musd_y": [6.0],
+    ...     "km_by_country": [{"KAZ": 75.0, "UZB": 25.0}]})
+    >>> t = plan_per_country(a)
+    >>> t.set_index("country").loc[["KAZ", "TOTAL"], "capex_musd"].tolist()
+    [37.5, 50.0]
+    """
+    rows: dict[str, dict[str, float]] = {}
+    money = ["capex_musd", "capital_musd_y", "compression_fuel_musd_y", "tariff_musd_y",
+             "annual_musd_y"]
+    for _, a in arcs.iterrows():
+        kmc = a["km_by_country"] if isinstance(a["km_by_country"], dict) else {}
+        total = sum(kmc.values()) or float(a["length_km"]) or 1.0
+        if not kmc:
+            kmc = {"---": float(a["length_km"])}
+        for iso, km in kmc.items():
+            share = km / total
+            r = rows.setdefault(iso, {c: 0.0 for c in COUNTRY_COLUMNS if c != "country"})
+            r["new_km" if a["kind"] == "new" else "reused_km"] += km * float(a["length_km"]) \
+                / total
+            for c in money:
+                v = float(a[c]) if pd.notna(a[c]) else 0.0
+                r[c] += v * share
+            r["transport_bcm_km_y"] += float(a["flow_bcm_y"]) * km * float(a["length_km"]) \
+                / total
+    for iso, q in (demand or {}).values():
+        rows.setdefault(iso, {c: 0.0 for c in COUNTRY_COLUMNS if c != "country"})
+        rows[iso]["demand_served_bcm_y"] += float(q)
+    t = pd.DataFrame([{"country": k, **v} for k, v in sorted(rows.items())],
+                     columns=COUNTRY_COLUMNS)
+    total_row = {"country": "TOTAL", **t.drop(columns="country").sum().to_dict()}
+    return pd.concat([t, pd.DataFrame([total_row])], ignore_index=True)
+
+
+def plan_geodataframe(arcs: pd.DataFrame) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(arcs.drop(columns=["km_by_country"], errors="ignore"),
+                            geometry="geometry", crs=settings.STORAGE_CRS)
+
+
+_POPUP = {"from": "From", "to": "To", "kind": "Kind", "system": "Existing system",
+          "reverse": "Against design flow", "length_km": "Length (km)",
+          "diameter_mm": "Diameter (mm)", "flow_bcm_y": "Flow (bcm/y)",
+          "capex_musd": "CAPEX (M USD)", "annual_musd_y": "Annual cost (M USD/y)",
+          "country": "Countries"}
+
+
+def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System plan",
+                   show: bool = True, max_weight: float = 14.0) -> folium.FeatureGroup:
+    """Add the plan's arcs: width proportional to flow, new pipe red, existing lines blue
+    (dashed where the flow runs against the design direction), a popup per arc.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> a = pd.DataFrame({"from": ["a"], "to": ["b"], "kind": ["new"], "system": [""],
+    ...     "reverse": [False], "length_km": [10.0], "diameter_mm": [508.0],
+    ...     "flow_bcm_y": [2.0], "capex_musd": [20.0], "annual_musd_y": [2.0],
+    ...     "country": ["KAZ"], "geometry": [LineString([(60, 40), (61, 41)])]})
+    >>> fg = add_plan_layer(folium.Map(), a)
+    >>> len(fg._children)
+    1
+    """
+    fg = folium.FeatureGroup(name=name, show=show)
+    fg.add_to(m)
+    if not len(arcs):
+        return fg
+    top = max(float(arcs["flow_bcm_y"].max()), 1e-9)
+    for _, a in arcs.iterrows():
+        weight = 2.0 + (max_weight - 2.0) * float(a["flow_bcm_y"]) / top
+        colour = "#c0392b" if a["kind"] == "new" else "#1f5fa8"
+        dash = "8 6" if bool(a.get("reverse", False)) else None
+        figures = {label: a.get(col) for col, label in _POPUP.items()}
+        title = f"{a['from']} → {a['to']}"
+        body = (f'<div class="planner-popup"><h4>{webmap.escape_text(title)}</h4>'
+                + webmap.figures_table(figures) + "</div>")
+        feature = {"type": "Feature",
+                   "properties": {"_search": f"{a['from']} → {a['to']} (system plan)"},
+                   "geometry": shapely.geometry.mapping(a.geometry)}
+        gj = folium.GeoJson({"type": "FeatureCollection", "features": [feature]},
+                            control=False,
+                            style_function=lambda f, c=colour, w=weight, d=dash: {
+                                "color": c, "weight": w, "opacity": 0.8, "dashArray": d})
+        folium.Tooltip(webmap.escape_text(f"{title}: {float(a['flow_bcm_y']):.2f} bcm/y"),
+                       sticky=True).add_to(gj)
+        folium.Popup(folium.Html(body, script=True), max_width=420).add_to(gj)
+        gj.add_to(fg)
+    return fg
+
+
+def _md(df: pd.DataFrame) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "" if np.isnan(v) else f"{v:,.2f}"
+        return (str(v).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+                .replace("<", "&lt;").replace(">", "&gt;").replace("`", "\\`")
+                .replace("[", "\\[").replace("]", "\\]").replace("$", "\\$"))
+
+    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    sep = "|" + "---|" * len(df.columns)
+    rows = ["| " + " | ".join(cell(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    return "\n".join([head, sep, *rows])
+
+
+def _comparison(summary: dict[str, Any], independent: pd.DataFrame,
+                appraised: pd.DataFrame | None) -> pd.DataFrame:
+    t = independent[["destination", "throughput_bcm_y", "alone_musd_y",
+                     "sequential_musd_y"]].copy()
+    if appraised is not None and len(appraised):
+        t = t.merge(appraised, on="destination", how="left")
+    total = {"destination": "TOTAL (independent routes)",
+             **t.drop(columns="destination").sum(numeric_only=True).to_dict()}
+    plan = {"destination": "SYSTEM PLAN", "throughput_bcm_y": total["throughput_bcm_y"],
+            "alone_musd_y": summary["objective_musd_y"],
+            "sequential_musd_y": summary["objective_musd_y"]}
+    if "appraised_musd_y" in t:
+        plan["appraised_musd_y"] = summary["objective_musd_y"]
+    return pd.concat([t, pd.DataFrame([total, plan])], ignore_index=True)
+
+
+_NOTE = (
+    "Annual cost = new pipe CAPEX × CRF + O&M + compression (capital and fuel) + tariffs "
+    "on existing lines (million USD per year). Independent routes: *alone* = each "
+    "destination solved alone in the same model on the whole network (their sum can "
+    "count an existing line's spare capacity twice); *sequential* = each alone but in "
+    "the spare capacity the earlier ones left (the independent routes built together); "
+    "*appraised* = the study's best-ranked-by-cost candidate per destination (its own "
+    "sizing and costing). Spare capacity of existing lines is the layer's design "
+    "capacity × plan.spare_share unless plan.spare_bcm_y says otherwise: an upper bound.")
+
+
+def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
+                         per_country: pd.DataFrame, independent: pd.DataFrame,
+                         paths: pd.DataFrame, appraised: pd.DataFrame | None = None) -> str:
+    """The report section of the system plan (Markdown)."""
+    s = summary
+    parts = ["## System plan", "",
+             f"Status **{s['status']}**, annual cost **{s['objective_musd_y']:,.1f} M USD/y**, "
+             f"MIP gap {s['mip_gap']:.2%}, solved in {s['solve_s']:.1f} s "
+             f"({s['n_variables']} variables, {s['n_binaries']} binary, "
+             f"{s['n_constraints']} constraints). Hydraulic violations: "
+             f"{s.get('violations', 0)}.", "", _NOTE, "",
+             "### Plan against independent routes", "",
+             _md(_comparison(s, independent, appraised)), "",
+             "### Per country (rows add up to the TOTAL row)", "", _md(per_country), "",
+             "### Arcs", "", _md(plan.drop(columns=["arc_id"])), ""]
+    if len(paths):
+        parts += ["### Paths and hydraulic check", "",
+                  _md(paths[["destination", "flow_bcm_y", "km", "new_km", "reversed_km",
+                             "stations", "head_stations", "violations"]]), ""]
+    return "\n".join(parts)
+
+
+def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: pd.DataFrame,
+                     independent: pd.DataFrame, paths: pd.DataFrame,
+                     appraised: pd.DataFrame | None = None) -> str:
+    """The same section as HTML (every value escaped)."""
+    s = summary
+
+    def tab(df: pd.DataFrame) -> str:
+        out = df.copy()
+        for c in out.columns:
+            if pd.api.types.is_float_dtype(out[c]):
+                out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+        return out.to_html(index=False, escape=True, border=0)
+
+    head = (f"<p>Status <b>{html.escape(str(s['status']))}</b>, annual cost "
+            f"<b>{s['objective_musd_y']:,.1f} M USD/y</b>, MIP gap {s['mip_gap']:.2%}, "
+            f"solved in {s['solve_s']:.1f} s. Hydraulic violations: "
+            f"{int(s.get('violations', 0))}.</p><p>{html.escape(_NOTE)}</p>")
+    body = ["<h2>System plan</h2>", head, "<h3>Plan against independent routes</h3>",
+            tab(_comparison(s, independent, appraised)),
+            "<h3>Per country (rows add up to the TOTAL row)</h3>", tab(per_country),
+            "<h3>Arcs</h3>", tab(plan.drop(columns=["arc_id"]))]
+    if len(paths):
+        body += ["<h3>Paths and hydraulic check</h3>",
+                 tab(paths[["destination", "flow_bcm_y", "km", "new_km", "reversed_km",
+                            "stations", "head_stations", "violations"]])]
+    return "\n".join(body)
+
+
+__all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer", "csv_safe",
+           "plan_geodataframe", "plan_per_country", "plan_report_html",
+           "plan_report_markdown", "system_plan_table"]

@@ -1,0 +1,172 @@
+"""The system plan of a study: what :func:`planner.runner.run_study` calls.
+
+:func:`system_plan_for_study` builds the candidate network for the plan's scenario, solves
+the MILP, the independent baselines and the hydraulic check; :class:`SystemPlan` writes
+``system_plan.csv``, ``system_plan.json``, ``plan_per_country.csv`` and
+``system_plan_paths.csv`` and provides the report section and the map layer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import folium
+import numpy as np
+import pandas as pd
+
+from planner.costsurface import CostSurface
+from planner.layers import Layers
+from planner.plan import outputs
+from planner.plan.candidates import PlanNetwork, plan_network
+from planner.plan.check import check_arcs, check_paths, flow_paths
+from planner.plan.optimise import PlanEconomics, PlanResult, independent_best, solve_plan
+from planner.plan.options import PlanOptions, plan_options_from_study
+from planner.study import Scenario, Study, resolve_place
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SystemPlan:
+    """A study's solved plan with its tables."""
+
+    options: PlanOptions
+    scenario: str
+    network: PlanNetwork
+    result: PlanResult
+    table: pd.DataFrame
+    per_country: pd.DataFrame
+    independent: pd.DataFrame
+    arc_check: pd.DataFrame
+    paths: pd.DataFrame
+    appraised: pd.DataFrame | None = None
+
+    def summary(self) -> dict[str, Any]:
+        s = self.result.summary()
+        s["scenario"] = self.scenario
+        s["violations"] = int((self.arc_check["violation"] != "").sum()) if len(
+            self.arc_check) else 0
+        s["independent_alone_musd_y"] = float(self.independent["alone_musd_y"].sum())
+        s["independent_sequential_musd_y"] = float(
+            self.independent["sequential_musd_y"].sum())
+        if self.appraised is not None and len(self.appraised):
+            s["independent_appraised_musd_y"] = float(self.appraised["appraised_musd_y"].sum())
+        s["new_km"] = float(self.table.loc[self.table["kind"] == "new", "length_km"].sum())
+        s["reused_km"] = float(
+            self.table.loc[self.table["kind"] == "existing", "length_km"].sum())
+        s["capex_musd"] = float(self.table["capex_musd"].sum())
+        s["n_nodes"] = len(self.network.nodes)
+        s["n_arcs"] = len(self.network.arcs)
+        return s
+
+    def write(self, folder: Path) -> dict[str, Path]:
+        """Write the plan's files into ``folder``; returns their paths by key."""
+        files = {"system_plan_csv": folder / "system_plan.csv",
+                 "system_plan_json": folder / "system_plan.json",
+                 "plan_per_country_csv": folder / "plan_per_country.csv",
+                 "system_plan_paths_csv": folder / "system_plan_paths.csv"}
+        plan = self.table.merge(self.arc_check, on="arc_id", how="left")
+        outputs.csv_safe(plan).to_csv(files["system_plan_csv"], index=False)
+        outputs.csv_safe(self.per_country).to_csv(files["plan_per_country_csv"], index=False)
+        outputs.csv_safe(self.paths).to_csv(files["system_plan_paths_csv"], index=False)
+        files["system_plan_json"].write_text(json.dumps(self.summary(), indent=2, default=float),
+                                             encoding="utf-8")
+        return files
+
+    def report_markdown(self) -> str:
+        return outputs.plan_report_markdown(self.summary(), self.table, self.per_country,
+                                            self.independent, self.paths, self.appraised)
+
+    def report_html(self) -> str:
+        return outputs.plan_report_html(self.summary(), self.table, self.per_country,
+                                        self.independent, self.paths, self.appraised)
+
+    def add_to_map(self, m: folium.Map) -> None:
+        outputs.add_plan_layer(m, self.result.arcs, name=f"System plan ({self.scenario})")
+
+
+def plan_scenario(study: Study, options: PlanOptions) -> Scenario:
+    """The scenario whose costs apply, with the plan's excluded countries added."""
+    base = next((s for s in study.scenarios if s.name == options.scenario), study.scenarios[0])
+    excl = tuple(sorted(set(base.excluded_countries) | set(options.excluded_countries)))
+    return replace(base, excluded_countries=excl)
+
+
+def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
+                       options: PlanOptions) -> PlanNetwork:
+    """The candidate network of a study on a cost surface (restricted to allowed countries)."""
+    from planner.network import pipeline_graph
+
+    graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs)
+    sup = {p.name: (p.lon, p.lat) for p in (resolve_place(x, layers) for x in study.supply)}
+    dem = {p.name: (p.lon, p.lat, float(p.throughput_bcm_y or 0.0))
+           for p in (resolve_place(x, layers) for x in study.destinations)}
+    net = plan_network(surface, graph, sup, dem, layers.countries, pipelines=layers.pipelines,
+                       spare_share=options.spare_share, spare_bcm_y=options.spare_bcm_y,
+                       unknown_capacity_bcm_y=options.unknown_capacity_bcm_y,
+                       link_km=options.link_km, hubs=options.hubs, reduce=options.reduce)
+    return net
+
+
+def node_countries(net: PlanNetwork, surface: CostSurface) -> dict[str, str]:
+    """ISO3 code of the cell under each node ("" outside every country)."""
+    x, y = surface.lonlat_to_xy(net.nodes["lon"].to_numpy(float),
+                                net.nodes["lat"].to_numpy(float))
+    r, c = surface.xy_to_rowcol(x, y)
+    h, w = surface.shape
+    r, c = np.clip(r, 0, h - 1), np.clip(c, 0, w - 1)
+    return {str(n): str(iso) for n, iso in zip(net.nodes.index, surface.country_at(r, c),
+                                                 strict=True)}
+
+
+def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, CostSurface],
+                          candidates: pd.DataFrame | None = None) -> SystemPlan | None:
+    """Solve the study's system plan, or None when the study does not enable it."""
+    from planner.runner import cost_surface_for
+
+    options = plan_options_from_study(study)
+    if not options.enabled:
+        return None
+    scenario = plan_scenario(study, options)
+    surface = surfaces.get(scenario.name)
+    if surface is None or tuple(surface.excluded_countries) != scenario.excluded_countries:
+        surface = cost_surface_for(study, layers, scenario)
+    net = study_plan_network(study, layers, surface, options)
+    net = net.restricted(excluded=scenario.excluded_countries)
+    econ = PlanEconomics.from_costs({**study.costs, **scenario.costs})
+    result = solve_plan(net, options, econ)
+    if not result.ok:
+        log.warning("system plan: %s", result.status)
+    independent = independent_best(net, options, econ)
+    where = node_countries(net, surface)
+    demand = {str(n): (str(where.get(str(n), "")), float(q))
+              for n, q in net.nodes["demand_bcm_y"].items() if q > 0}
+    arc_check = check_arcs(result.arcs, net, options, surface)
+    paths = flow_paths(result.arcs, net)
+    path_check = check_paths(result.arcs, arc_check, paths, net, options)
+    appraised = None
+    if candidates is not None and len(candidates) and "tariff_usd_per_1000m3" in candidates:
+        c = candidates[candidates["scenario"] == scenario.name] if "scenario" in candidates \
+            else candidates
+        annual = (c["tariff_usd_per_1000m3"] * c["throughput_bcm_y"] * econ.utilisation)
+        appraised = pd.DataFrame(
+            pd.DataFrame({"destination": c["destination"], "appraised_musd_y": annual})
+            .groupby("destination", as_index=False)["appraised_musd_y"].min())
+    plan = SystemPlan(options, scenario.name, net, result,
+                      outputs.system_plan_table(result.arcs),
+                      outputs.plan_per_country(result.arcs, demand), independent, arc_check,
+                      path_check, appraised)
+    s = plan.summary()
+    log.info("system plan (%s): %s, %.1f M USD/y (independent: alone %.1f, sequential %.1f), "
+             "gap %.3g, %.1f s, %d violations", scenario.name, s["status"],
+             s["objective_musd_y"], s["independent_alone_musd_y"],
+             s["independent_sequential_musd_y"], s["mip_gap"], s["solve_s"], s["violations"])
+    return plan
+
+
+__all__ = ["SystemPlan", "node_countries", "plan_scenario", "study_plan_network",
+           "system_plan_for_study"]

@@ -1,0 +1,192 @@
+"""The system plan: the optimiser on constructed networks with known optima, the [plan]
+options, and identities on the default study's real outputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString
+
+from planner.plan.candidates import ARC_COLUMNS, PlanNetwork, contract_chains
+from planner.plan.optimise import PlanEconomics, independent_best, solve_plan
+from planner.plan.options import PlanOptions, plan_options_from_study
+from planner.study import StudyError, parse_study
+
+pytestmark = pytest.mark.xdist_group("shipped")
+
+ECON = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
+                     fuel_price_usd_per_1000m3=150.0, tariff_usd_per_1000m3_100km=1.5,
+                     compressor_usd_per_kw=3000.0)
+OPTS = PlanOptions(enabled=True, time_limit_s=20)
+
+
+def network(nodes: dict[str, tuple[float, float, float, bool]],
+            arcs: list[tuple]) -> PlanNetwork:
+    """nodes: name -> (x, y, demand, supply); arcs: (u, v, kind, capacity, countries)."""
+    nd = pd.DataFrame({"lon": [v[0] for v in nodes.values()],
+                       "lat": [v[1] for v in nodes.values()], "kind": "x",
+                       "demand_bcm_y": [float(v[2]) for v in nodes.values()],
+                       "supply": [bool(v[3]) for v in nodes.values()]}, index=list(nodes))
+    rows = []
+    for i, (u, v, kind, cap, countries) in enumerate(arcs):
+        (x0, y0), (x1, y1) = nodes[u][:2], nodes[v][:2]
+        length = float(np.hypot(x1 - x0, y1 - y0))
+        rows.append({"arc_id": f"a{i}", "u": u, "v": v, "kind": kind,
+                     "system": "Line" if kind == "existing" else "",
+                     "length_km": length, "cost_km_eq": length if kind == "new" else np.nan,
+                     "capacity_bcm_y": cap, "design": 0,
+                     "km_by_country": {c: length / len(countries) for c in countries},
+                     "countries": ", ".join(countries),
+                     "geometry": LineString([(x0 / 100, y0 / 100), (x1 / 100, y1 / 100)])})
+    return PlanNetwork(nd, gpd.GeoDataFrame(rows, geometry="geometry",
+                                            crs="EPSG:4326")[ARC_COLUMNS])
+
+
+def test_shared_trunk_beats_two_parallel_lines():
+    # S far from two close destinations: a trunk to a hub H and two short branches is
+    # cheaper than two long parallel lines (the known optimum of this network).
+    net = network({"S": (0, 0, 0, True), "H": (800, 0, 0, False), "A": (850, 60, 2, False),
+                   "B": (850, -60, 2, False)},
+                  [("S", "A", "new", np.nan, ["AAA"]), ("S", "B", "new", np.nan, ["AAA"]),
+                   ("S", "H", "new", np.nan, ["AAA"]), ("H", "A", "new", np.nan, ["AAA"]),
+                   ("H", "B", "new", np.nan, ["AAA"])])
+    r = solve_plan(net, OPTS, ECON)
+    assert r.status == "optimal"
+    built = {(a, b) for a, b in zip(r.arcs["from"], r.arcs["to"], strict=True)}
+    assert built == {("S", "H"), ("H", "A"), ("H", "B")}
+    trunk = r.arcs.set_index("from").loc["S"]
+    assert trunk["flow_bcm_y"] == pytest.approx(4.0)
+    alone = independent_best(net, OPTS, ECON)
+    assert r.objective_musd_y < alone["alone_musd_y"].sum()
+    assert r.objective_musd_y <= alone["sequential_musd_y"].sum() * (1 + OPTS.mip_gap)
+
+
+def test_spare_capacity_used_before_new_pipe():
+    arcs = [("S", "D", "existing", 5.0, ["AAA"]), ("S", "D", "new", np.nan, ["AAA"])]
+    nodes = {"S": (0, 0, 0, True), "D": (600, 0, 3, False)}
+    r = solve_plan(network(nodes, arcs), OPTS, ECON)
+    assert set(r.arcs["kind"]) == {"existing"}
+    assert r.arcs["flow_bcm_y"].sum() == pytest.approx(3.0)
+    # more than the spare capacity: new pipe is built for what the line cannot carry (the
+    # smallest diameter that covers it); the line carries the rest
+    nodes["D"] = (600, 0, 8, False)
+    r = solve_plan(network(nodes, arcs), OPTS, ECON)
+    by = r.arcs.set_index("kind")
+    assert by.at["existing", "flow_bcm_y"] + by.at["new", "flow_bcm_y"] == pytest.approx(8.0)
+    assert 0 < by.at["existing", "flow_bcm_y"] <= 5.0 + 1e-9
+    assert by.at["new", "diameter_mm"] == 610.0  # 508 mm (2.7 bcm/y) cannot carry 3
+
+
+def test_excluded_country_never_crossed():
+    # the short way crosses XXX; excluded, the plan takes the long way round
+    nodes = {"S": (0, 0, 0, True), "M": (300, 0, 0, False), "N": (300, 400, 0, False),
+             "D": (600, 0, 2, False)}
+    arcs = [("S", "M", "new", np.nan, ["AAA"]), ("M", "D", "existing", 10.0, ["XXX"]),
+            ("S", "N", "new", np.nan, ["AAA"]), ("N", "D", "new", np.nan, ["AAA", "BBB"])]
+    net = network(nodes, arcs)
+    assert "XXX" in ", ".join(solve_plan(net, OPTS, ECON).arcs["country"])
+    r = solve_plan(net.restricted(excluded=["XXX"]), OPTS, ECON)
+    assert r.status == "optimal"
+    assert not any("XXX" in c for c in r.arcs["country"])
+    # only members' territory: without BBB no way is left
+    r = solve_plan(net.restricted(allowed=["AAA"]), OPTS, ECON)
+    assert r.status == "infeasible"
+
+
+def test_budget_forbidden_and_two_paths():
+    nodes = {"S": (0, 0, 0, True), "D": (500, 0, 2, False), "H": (250, 200, 0, False)}
+    arcs = [("S", "D", "existing", 10.0, ["AAA"]), ("S", "H", "new", np.nan, ["AAA"]),
+            ("H", "D", "new", np.nan, ["AAA"]), ("S", "D", "new", np.nan, ["AAA"])]
+    net = network(nodes, arcs)
+    assert set(solve_plan(net, OPTS, ECON).arcs["kind"]) == {"existing"}
+    # forbidden: the existing line may not be used, so new pipe is built
+    r = solve_plan(net, replace(OPTS, forbidden=("Line",)), ECON)
+    assert set(r.arcs["kind"]) == {"new"}
+    # budget too small for any new pipe: infeasible without the existing line
+    r = solve_plan(net, replace(OPTS, forbidden=("Line",), max_new_km=100), ECON)
+    assert r.status == "infeasible"
+    # supply security: a second, disjoint path is built (its fixed charge is paid)
+    plain = solve_plan(net, OPTS, ECON)
+    secure = solve_plan(net, replace(OPTS, two_paths=True), ECON)
+    assert secure.status == "optimal"
+    assert secure.objective_musd_y > plain.objective_musd_y
+
+
+def test_contract_chains_keeps_the_smallest_capacity():
+    net = network({"a": (0, 0, 0, True), "b": (100, 0, 0, False), "c": (200, 0, 1, False)},
+                  [("a", "b", "existing", 9.0, ["AAA"]), ("b", "c", "existing", 4.0, ["AAA"])])
+    c = contract_chains(net.arcs, keep={"a", "c"})
+    assert len(c) == 1 and c["capacity_bcm_y"].iloc[0] == 4.0
+    assert c["length_km"].iloc[0] == pytest.approx(200.0)
+
+
+def test_plan_options_collect_every_problem():
+    text = """
+[study]
+name = "demo"
+[[supply]]
+name = "Beyneu"
+[[destinations]]
+name = "Shymkent"
+throughput_bcm_y = 5
+[plan]
+max_new_km = -3
+pressure_class_mpa = 6.0
+must_use = ["X"]
+forbidden = ["X"]
+colour = "red"
+"""
+    s = parse_study(text)
+    with pytest.raises(StudyError) as e:
+        plan_options_from_study(s)
+    msg = str(e.value)
+    for key in ("plan.max_new_km", "plan.pressure_class_mpa", "plan.must_use", "plan.colour"):
+        assert key in msg
+
+
+# --- the default study's real outputs ------------------------------------------------------
+
+
+def test_default_study_writes_the_plan(default_run):
+    out = default_run.out_dir
+    summary = json.loads((out / "system_plan.json").read_text())
+    assert summary["status"] == "optimal" or summary["mip_gap"] <= 0.01
+    assert summary["solve_s"] < 60
+    # at most the independent routes built together, and the study's best candidates
+    assert summary["objective_musd_y"] <= summary["independent_sequential_musd_y"]
+    assert summary["objective_musd_y"] <= summary["independent_appraised_musd_y"]
+    plan = pd.read_csv(out / "system_plan.csv")
+    for col in ("from", "to", "kind", "system", "reverse", "length_km", "diameter_mm",
+                "flow_bcm_y", "capex_musd", "country"):
+        assert col in plan.columns
+    assert plan["annual_musd_y"].sum() == pytest.approx(summary["objective_musd_y"], rel=1e-9)
+    assert "## System plan" in (out / "report.md").read_text()
+    assert "System plan" in (out / "index.html").read_text()
+
+
+def test_default_plan_flows_meet_every_demand(default_run):
+    plan = pd.read_csv(default_run.out_dir / "system_plan.csv")
+    net_in = (plan.groupby("to")["flow_bcm_y"].sum()
+              .sub(plan.groupby("from")["flow_bcm_y"].sum(), fill_value=0.0))
+    for d in default_run.extra["plan"].network.nodes.query("demand_bcm_y > 0").itertuples():
+        assert net_in[d.Index] == pytest.approx(d.demand_bcm_y, abs=1e-6)
+
+
+def test_default_plan_per_country_adds_up(default_run):
+    out = default_run.out_dir
+    t = pd.read_csv(out / "plan_per_country.csv").set_index("country")
+    plan = pd.read_csv(out / "system_plan.csv")
+    rows, total = t.drop(index="TOTAL"), t.loc["TOTAL"]
+    for col in ("new_km", "reused_km", "capex_musd", "annual_musd_y", "tariff_musd_y"):
+        assert rows[col].sum() == pytest.approx(total[col], rel=1e-9)
+    assert total["new_km"] == pytest.approx(
+        plan.loc[plan["kind"] == "new", "length_km"].sum(), rel=1e-9)
+    assert total["capex_musd"] == pytest.approx(plan["capex_musd"].sum(), rel=1e-9)
+    assert total["annual_musd_y"] == pytest.approx(plan["annual_musd_y"].sum(), rel=1e-9)
+    scen = default_run.extra["plan"].network.nodes
+    assert total["demand_served_bcm_y"] == pytest.approx(scen["demand_bcm_y"].sum())
