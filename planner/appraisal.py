@@ -3,8 +3,9 @@
 For each candidate (a row of :func:`planner.runner.generate_candidates`): size the pipe
 for its throughput (:func:`planner.hydraulics.size_pipe`), place compressor stations on
 its terrain profile, cost it (:func:`planner.economics.route_cost`, with the terrain
-multiplier the route met on the cost surface), split it per country
-(:func:`planner.economics.per_country_split`), and fill the criteria table that
+multiplier the route met on the cost surface), account for it per country, built and
+used (:func:`planner.accounting.country_accounts`), measure the new demand it can add
+(:func:`planner.domestic.new_demand`), and fill the criteria table that
 :mod:`planner.scoring` ranks.
 """
 
