@@ -118,14 +118,26 @@ def route_pieces(legs: Sequence[dict[str, Any]], countries: gpd.GeoDataFrame,
 
 
 def countries_at(lon: np.ndarray, lat: np.ndarray, countries: gpd.GeoDataFrame) -> np.ndarray:
-    """ISO3 code of the country holding each point (``"---"`` for none), by spatial index."""
-    pts = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    out = np.full(len(pts), UNASSIGNED, dtype=object)
-    if len(pts) == 0 or len(countries) == 0:
+    """ISO3 code of the country holding each point (``"---"`` for none; the first country
+    in layer order where polygons overlap), tested against prepared polygons."""
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    out = np.full(len(x), UNASSIGNED, dtype=object)
+    if len(x) == 0 or len(countries) == 0:
         return out
-    ip, ic = countries.sindex.query(pts, predicate="within")
-    first = pd.Series(ic, index=ip).groupby(level=0).first()
-    out[first.index.to_numpy()] = countries["iso_a3"].to_numpy()[first.to_numpy()]
+    free = np.ones(len(x), dtype=bool)
+    for iso, geom in zip(countries["iso_a3"], countries.geometry, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        x0, y0, x1, y1 = geom.bounds
+        cand = free & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        if not cand.any():
+            continue
+        shapely.prepare(geom)
+        hit = np.zeros(len(x), dtype=bool)
+        hit[cand] = shapely.contains_xy(geom, x[cand], y[cand])
+        out[hit] = iso
+        free &= ~hit
     return out
 
 

@@ -3,8 +3,9 @@
 For each candidate (a row of :func:`planner.runner.generate_candidates`): size the pipe
 for its throughput (:func:`planner.hydraulics.size_pipe`), place compressor stations on
 its terrain profile, cost it (:func:`planner.economics.route_cost`, with the terrain
-multiplier the route met on the cost surface), split it per country
-(:func:`planner.economics.per_country_split`), and fill the criteria table that
+multiplier the route met on the cost surface), account for it per country, built and
+used (:func:`planner.accounting.country_accounts`), measure the new demand it can add
+(:func:`planner.domestic.new_demand`), and fill the criteria table that
 :mod:`planner.scoring` ranks.
 """
 
@@ -298,8 +299,13 @@ def scenario_route_id(scenario_name: str, i: int) -> str:
 
 
 def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario,
-                   members: set[str] | None = None) -> dict[str, Any]:
-    """Engineering and economics of one candidate route (see the module docstring)."""
+                   members: set[str] | None = None,
+                   centres: gpd.GeoDataFrame | None = None) -> dict[str, Any]:
+    """Engineering and economics of one candidate route (see the module docstring).
+
+    ``members``: ISO3 codes whose unserved demand counts (default: the destination's
+    country); ``centres``: the demand centres with ``unserved_share``
+    (:func:`planner.domestic.unserved_shares`; computed when not given)."""
     q = float(row["throughput_bcm_y"])
     dist = np.asarray(row["distance_km"], dtype=float)
     elev = np.nan_to_num(np.asarray(row["elevation_m"], dtype=float), nan=0.0)
@@ -400,8 +406,9 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
 
     # domestic needs: demand within reach (any centre), and the new demand it can add
     mids = pieces[["lon", "lat"]].to_numpy()
-    centres = layers.demand_centres.assign(
-        unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    if centres is None:
+        centres = layers.demand_centres.assign(
+            unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
     near = domestic.centres_within_reach(mids, centres, settings.REACH_KM,
                                          piece_km=SPLIT_SEGMENT_KM)
     near["iso_a3"] = domestic.iso_of(near["country"], layers.countries)
@@ -496,11 +503,13 @@ def appraise_candidates(cands: gpd.GeoDataFrame, layers: Layers, study: Study,
         study.member_countries or [str(c) for c in cands.get(
             "destination_country", pd.Series(dtype=object)).dropna().unique()],
         layers.countries)
+    centres = layers.demand_centres.assign(
+        unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
     rows = []
     keep = []
     for i, row in cands.iterrows():
         try:
-            rows.append(appraise_route(row, layers, study, scenario, members))
+            rows.append(appraise_route(row, layers, study, scenario, members, centres))
             keep.append(i)
         except ValueError as exc:
             log.warning("candidate %s dropped: %s", row.get("name"), exc)

@@ -190,6 +190,7 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
             zip(t["unserved_bcm_y"], t["distance_km"], eligible, strict=True)]
     t["_usd_per_bcm"] = [c / q if ok else np.inf for (_, c), q, ok in
                          zip(full, t["unserved_bcm_y"], eligible, strict=True)]
+    t["_full"] = full
     t = t.sort_values(["_usd_per_bcm", "distance_km"]).drop(columns="_usd_per_bcm")
     left = max(float(spare_bcm_y), 0.0)
     served = []
@@ -198,8 +199,9 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
         left -= take
         served.append(take)
     t["new_demand_bcm_y"] = served
-    design = [lateral_design(q, L) if q > 0 else (np.nan, 0.0)
-              for q, L in zip(t["new_demand_bcm_y"], t["distance_km"], strict=True)]
+    design = [f if q > 0 and q == u else lateral_design(q, L) if q > 0 else (np.nan, 0.0)
+              for q, u, L, f in zip(t["new_demand_bcm_y"], t["unserved_bcm_y"],
+                                    t["distance_km"], t["_full"], strict=True)]
     t["lateral_diameter_mm"] = [d for d, _ in design]
     t["lateral_capex_musd"] = [c / 1e6 for _, c in design]
     return t[NEW_DEMAND_COLUMNS].reset_index(drop=True)

@@ -753,7 +753,10 @@ def per_country_split(
     *,
     max_segment_km: float = 1.0,
 ) -> pd.DataFrame:
-    """Who gains what along a route: one row per country.
+    """Who gains what along a route: one row per country, at one tariff on every km.
+
+    For a route that reuses existing lines, :func:`planner.accounting.country_accounts`
+    keeps what is built apart from what is used; the study runner uses that.
 
     The route is cut into geodesic pieces of at most ``max_segment_km`` and each piece is
     given to the country containing its midpoint; pieces in no country (sea, gaps between
