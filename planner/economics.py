@@ -3,9 +3,11 @@
 Every cost parameter lives in one table, ``planner/data/cost_parameters.csv`` (columns
 ``parameter, value, unit, currency_year, source, note``), loaded and validated by
 :func:`load_cost_parameters`. Money is escalated between currency years explicitly with an
-index from ``planner/data/escalation_index.csv`` (US CPI-U by default, or CEPCI), and
-regional adjustment is a named parameter (``regional_factor_*``), never a number buried in
-code.
+index from ``planner/data/escalation_index.csv`` (US CPI-U by default, or CEPCI; 1995 on),
+and regional adjustment is a named parameter (``regional_factor_*``, fitted on built lines
+by ``planner backtest costs``), never a number buried in code. The default region is
+``"none"`` (1.0, the US basis of the NETL regressions); :func:`regional_factor_for` gives
+a route's factor from its countries (``planner/data/cost_regions.csv``).
 
 Units are in the names: ``*_usd`` (US dollars of ``currency_year``), ``*_km``, ``*_mm``,
 ``*_bcm_y``, tariffs in USD per 1000 standard m³ (``usd_per_1000m3``) and per 1000 m³

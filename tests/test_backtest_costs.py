@@ -164,3 +164,19 @@ def test_shipped_reference_set_is_valid_and_cited():
     for col in ("source_length", "source_capacity", "source_capex"):
         assert df[col].str.contains("http").all(), col
     assert (df["offshore_km"] > 0).sum() >= 1  # at least one refusal is exercised
+
+
+def test_twin_strings_margin_and_ratio_options():
+    twin = h.size_pipe(30, 1500, strings=2)
+    assert twin.strings == 2 and not twin.looped and "as asked" in twin.message
+    plain = h.size_pipe(10, 1500)
+    grown = h.size_pipe(10, 1500, design_margin=1.0)
+    assert grown.outer_diameter_mm >= plain.outer_diameter_mm
+    # stations are placed for the flow carried now, not the design flow
+    assert grown.stations.count <= h.size_pipe(20, 1500).stations.count
+    r = h.size_pipe(15, 1500, compression_ratios=(1.25, 1.6),
+                    rank_by=lambda o: o["compression_ratio"])
+    assert r.compression_ratio == 1.25
+    assert set(r.options["compression_ratio"]) == {1.25, 1.6}
+    with pytest.raises(ValueError, match="design_margin"):
+        h.size_pipe(10, 100, design_margin=-0.1)

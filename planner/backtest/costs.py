@@ -25,6 +25,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,10 @@ TERRAINS = ("flat", "hilly", "mountain")
 STATION_FIXED_GRID_USD: tuple[float, ...] = (30e6, 60e6, 100e6)
 DESIGN_MARGIN_GRID: tuple[float, ...] = (0.0, 0.15, 0.3)
 MAX_PRESSURE_CLASS_GRID_MPA: tuple[float, ...] = (9.8, 11.8)
-#: Shrinkage of regional factors toward 1.0: ``log f = Σ log r / (n + k)``.
-REGION_SHRINKAGE = 1.0
+#: Shrinkage of regional factors toward 1.0, ``log f = Σ log r / (n + k)``: the k to choose
+#: from by an inner leave-one-out on the training projects (nested, so the held-out
+#: project never takes part in the choice).
+REGION_SHRINKAGE_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 CAPEX_TOLERANCE = 0.30
 DIAMETER_TOLERANCE_STEPS = 1
 STATIONS_TOLERANCE = 2
@@ -195,6 +198,8 @@ class CostCalibration:
         Pipes are sized for capacity × (1 + margin).
     max_pressure_class_mpa : float
         Highest pressure class a design may use when the project's pressure is not given.
+    region_shrinkage : float
+        k in ``log f = Σ log r / (n + k)`` used for the regional factors.
     fitted_on : tuple of str
         Names of the projects the parameters were fitted on (empty: not fitted).
     """
@@ -205,6 +210,7 @@ class CostCalibration:
     station_fixed_usd: float = 30e6
     design_margin: float = 0.0
     max_pressure_class_mpa: float = 11.8
+    region_shrinkage: float = 1.0
     fitted_on: tuple[str, ...] = ()
 
     @classmethod
@@ -217,11 +223,18 @@ class CostCalibration:
                for n in names if n.startswith("regional_factor_")}
         return cls(terr, reg, float(economics.parameter("compressor_station_fixed_usd", t)),
                    float(economics.parameter("design_margin", t)),
-                   float(economics.parameter("design_max_pressure_class_mpa", t)))
+                   float(economics.parameter("design_max_pressure_class_mpa", t)),
+                   float(economics.parameter("regional_factor_shrinkage", t)))
+
+
+@lru_cache(maxsize=1)
+def _region_table() -> dict[str, str]:
+    t = economics.load_cost_regions()
+    return {str(k): str(v) for k, v in zip(t["iso_a3"], t["region"], strict=True)}
 
 
 def _regions(countries: str) -> list[str]:
-    table = economics.load_cost_regions().set_index("iso_a3")["region"].to_dict()
+    table = _region_table()
     return [table.get(c.strip(), "none") for c in str(countries).split(";") if c.strip()]
 
 
@@ -282,69 +295,75 @@ def design_project(project: pd.Series, *, station_fixed_usd: float, design_margi
     }
 
 
-def _region_factor(p: pd.Series | pd.DataFrame, regional: dict[str, float]) -> float:
+def _region_factor(p: pd.Series | pd.DataFrame | dict[str, Any],
+                   regional: dict[str, float]) -> float:
     regs = _regions(str(p["country"]))
     f = float(np.mean([regional.get(r, 1.0) for r in regs])) if regs else 1.0
     sub = str(p.get("cost_region", "") or "")
     return f * regional.get(sub, 1.0) if sub else f
 
 
+def _rows(designs: pd.DataFrame, projects: pd.DataFrame
+          ) -> dict[str, tuple[dict[str, Any], float, float, float]]:
+    """Per designed project: its table row and the pipe, compression and metering USD."""
+    info: dict[str, dict[str, Any]] = {
+        str(k): {str(c): x for c, x in v.items()} for k, v in projects.set_index("name")[
+            ["capex_musd", "terrain", "country", "cost_region"]].to_dict("index").items()}
+    parts = designs[["pipe_usd", "compression_usd", "metering_usd"]].to_dict("index")
+    return {str(n): (info[str(n)], float(v["pipe_usd"]), float(v["compression_usd"]),
+                     float(v["metering_usd"])) for n, v in parts.items()}
+
+
 def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration) -> pd.Series:
     """Predicted CAPEX (M USD) of designed projects under a calibration."""
-    pr = projects.set_index("name")
     out = {}
-    for name_, d in designs.iterrows():
-        name = str(name_)
-        p = pr.loc[name]
+    for name, (p, pipe, comp, meter) in _rows(designs, projects).items():
         tf = cal.terrain_factors.get(str(p["terrain"]), 1.0)
         rf = _region_factor(p, cal.regional_factors)
-        out[name] = (d["pipe_usd"] * tf + d["compression_usd"] + d["metering_usd"]) * rf / 1e6
+        out[name] = (pipe * tf + comp + meter) * rf / 1e6
     return pd.Series(out, dtype=float)
 
 
-def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame
+def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float = 1.0
                  ) -> tuple[dict[str, float], dict[str, float]]:
     """Terrain and regional factors fitted on designed training projects (alternating
-    geometric means; regional and sub-regional factors shrunk toward 1)."""
-    pr = projects.set_index("name").loc[designs.index]
-    pub = pr["capex_musd"].astype(float) * 1e6
+    geometric means; regional and sub-regional factors shrunk toward 1 by ``shrinkage``)."""
+    rows = _rows(designs, projects)
     terrain = {c: 1.0 for c in TERRAINS}
     country_f: dict[str, float] = {}
     sub_f: dict[str, float] = {}
-    regs = {n: _regions(str(pr.at[n, "country"])) or ["none"] for n in designs.index}
-    subs = {n: str(pr.at[n, "cost_region"] or "") for n in designs.index}
+    regs = {n: _regions(str(r[0]["country"])) or ["none"] for n, r in rows.items()}
+    subs = {n: str(r[0]["cost_region"] or "") for n, r in rows.items()}
+    pub = {n: float(r[0]["capex_musd"]) * 1e6 for n, r in rows.items()}
 
-    def base(n: str, d: pd.Series) -> float:
-        return (d["pipe_usd"] * terrain[str(pr.at[n, "terrain"])] + d["compression_usd"]
-                + d["metering_usd"])
+    def base(n: str) -> float:
+        _, pipe, comp, meter = rows[n]
+        return pipe * terrain[str(rows[n][0]["terrain"])] + comp + meter
 
     def shrunk(logs: dict[str, list[float]]) -> dict[str, float]:
-        return {k: math.exp(sum(v) / (len(v) + REGION_SHRINKAGE)) for k, v in logs.items()}
+        return {k: math.exp(sum(v) / (len(v) + shrinkage)) for k, v in logs.items()}
 
     for _ in range(5):
         logs: dict[str, list[float]] = {}
-        for n_, d in designs.iterrows():
-            n = str(n_)
+        for n in rows:
             sub = sub_f.get(subs[n], 1.0) if subs[n] else 1.0
             for r in regs[n]:
-                logs.setdefault(r, []).append(math.log(pub[n] / (base(n, d) * sub)))
+                logs.setdefault(r, []).append(math.log(pub[n] / (base(n) * sub)))
         country_f = shrunk(logs)
         logs = {}
-        for n_, d in designs.iterrows():
-            n = str(n_)
+        for n in rows:
             if subs[n]:
                 cf = float(np.mean([country_f.get(r, 1.0) for r in regs[n]]))
-                logs.setdefault(subs[n], []).append(math.log(pub[n] / (base(n, d) * cf)))
+                logs.setdefault(subs[n], []).append(math.log(pub[n] / (base(n) * cf)))
         sub_f = shrunk(logs)
         for c in ("hilly", "mountain"):
             vals = []
-            for n_, d in designs.iterrows():
-                n = str(n_)
-                if str(pr.at[n, "terrain"]) != c:
+            for n, (info, pipe, comp, meter) in rows.items():
+                if str(info["terrain"]) != c:
                     continue
-                rf = _region_factor(pr.loc[n], {**country_f, **sub_f})
-                need = pub[n] / rf - d["compression_usd"] - d["metering_usd"]
-                vals.append(math.log(max(need, 0.25 * d["pipe_usd"]) / d["pipe_usd"]))
+                rf = _region_factor(info, {**country_f, **sub_f})
+                need = pub[n] / rf - comp - meter
+                vals.append(math.log(max(need, 0.25 * pipe) / pipe))
             terrain[c] = math.exp(float(np.mean(vals))) if vals else 1.0
     return terrain, {**country_f, **sub_f}
 
@@ -442,19 +461,40 @@ def design_grid(projects: pd.DataFrame, *, station_fixed_grid: Sequence[float],
 
 
 def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: pd.DataFrame,
-               names: Sequence[str]) -> CostCalibration:
+               names: Sequence[str],
+               shrinkage_grid: Sequence[float] = REGION_SHRINKAGE_GRID) -> CostCalibration:
+    """Fit on ``names``: the design point (grid key) with the best training score at
+    shrinkage 1, then the shrinkage by an inner leave-one-out over ``names`` (CAPEX
+    within ±30 %), then the factors with that shrinkage."""
     best: tuple[float, CostCalibration] | None = None
     for (fixed, margin, pmax), designs in grid.items():
         d = designs.loc[[n for n in names if n in designs.index]]
         terrain, region = _fit_factors(d, projects)
-        cal = CostCalibration(terrain, region, fixed, margin, pmax, tuple(d.index))
+        cal = CostCalibration(terrain, region, fixed, margin, pmax, 1.0, tuple(d.index))
         s = _scores(_table(d, projects[projects["name"].isin(d.index)],
                            _predict(d, projects, cal)))
         score = _objective(s)
         if best is None or score > best[0] + 1e-12:
             best = (score, cal)
     assert best is not None
-    return best[1]
+    cal = best[1]
+    d = grid[(cal.station_fixed_usd, cal.design_margin, cal.max_pressure_class_mpa)]
+    d = d.loc[[n for n in names if n in d.index]]
+    pub = projects.set_index("name")["capex_musd"].astype(float)
+    hits: dict[float, float] = {}
+    for k in shrinkage_grid:
+        ok = 0
+        for n in d.index:
+            rest = d.drop(index=n)
+            terrain, region = _fit_factors(rest, projects, k)
+            pred = float(_predict(d.loc[[n]], projects,
+                                  CostCalibration(terrain, region))[n])
+            ok += abs(pred / float(pub[n]) - 1) <= CAPEX_TOLERANCE
+        hits[k] = ok / max(1, len(d))
+    k_best = max(shrinkage_grid, key=lambda k: (hits[k], k))  # ties: the larger k
+    terrain, region = _fit_factors(d, projects, k_best)
+    return CostCalibration(terrain, region, cal.station_fixed_usd, cal.design_margin,
+                           cal.max_pressure_class_mpa, k_best, tuple(d.index))
 
 
 @dataclass
@@ -603,7 +643,9 @@ def calibration_table(cal: CostCalibration, projects_file: str) -> pd.DataFrame:
              {"parameter": "design_margin", "value": cal.design_margin, "unit": "-",
               "source": src + f"; grid {DESIGN_MARGIN_GRID}"},
              {"parameter": "design_max_pressure_class_mpa", "value": cal.max_pressure_class_mpa,
-              "unit": "MPa", "source": src + f"; grid {MAX_PRESSURE_CLASS_GRID_MPA}"}]
+              "unit": "MPa", "source": src + f"; grid {MAX_PRESSURE_CLASS_GRID_MPA}"},
+             {"parameter": "regional_factor_shrinkage", "value": cal.region_shrinkage,
+              "unit": "-", "source": src + f"; inner leave-one-out, grid {REGION_SHRINKAGE_GRID}"}]
     return pd.DataFrame(rows)
 
 
