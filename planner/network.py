@@ -699,7 +699,9 @@ def reuse_route(
     g_cost = float(greenfield.cost.iloc[0])
 
     reuse = {s.lower() for s in p.reuse_statuses}
-    dg = nx.DiGraph()
+    # Directed options per node pair, one per system (parallel strings of a system merged);
+    # the cheapest system with enough capacity left becomes the arc.
+    options: dict[tuple[object, object], dict[str, dict[str, object]]] = {}
     for u, v, data in graph.edges(data=True):
         if str(data["status"]).lower() not in reuse:
             continue
@@ -713,27 +715,37 @@ def reuse_route(
                 continue
             spare = spare_capacity(data, a, b) if "spare_design_bcm_y" in data else cap
             cost = base * (p.reverse_factor if reverse else 1.0)
-            cur = dg.get_edge_data(a, b)
-            if cur is None or cost < cur["cost"] - 1e-9:
-                dg.add_edge(a, b, cost=cost, kind="reuse", data=data, reverse=reverse,
-                            forward=(a == lo), ids=[data["pipeline_id"]], capacity=cap,
-                            spare=spare)
-            elif abs(cost - cur["cost"]) <= 1e-9 and cur["data"]["system"] == data["system"]:
+            per_system = options.setdefault((a, b), {})
+            cur = per_system.get(str(data["system"]))
+            if cur is None or cost < float(cur["cost"]) - 1e-9:  # type: ignore[arg-type]
+                per_system[str(data["system"])] = {
+                    "cost": cost, "kind": "reuse", "data": data, "reverse": reverse,
+                    "forward": a == lo, "ids": [data["pipeline_id"]], "capacity": cap,
+                    "spare": spare}
+            elif abs(cost - float(cur["cost"])) <= 1e-9:  # type: ignore[arg-type]
                 # parallel strings of one system: capacities add up
-                cur["ids"].append(data["pipeline_id"])
-                caps = [c for c in (cur["capacity"], cap) if np.isfinite(c)]
+                cur["ids"].append(data["pipeline_id"])  # type: ignore[attr-defined]
+                caps = [c for c in (float(cur["capacity"]), cap)  # type: ignore[arg-type]
+                        if np.isfinite(c)]
                 cur["capacity"] = float(sum(caps)) if caps else float("nan")
-                spares = [c for c in (cur["spare"], spare) if np.isfinite(c)]
+                spares = [c for c in (float(cur["spare"]), spare)  # type: ignore[arg-type]
+                          if np.isfinite(c)]
                 # a reverse capacity is the system's, not one per string
-                if not spares:
-                    cur["spare"] = float("nan")
-                else:
-                    cur["spare"] = float(max(spares) if reverse else sum(spares))
+                cur["spare"] = (float(max(spares) if reverse else sum(spares)) if spares
+                                else float("nan"))
+    dg = nx.DiGraph()
     small: list[tuple[object, object, dict[str, object]]] = []
+    for (a, b), per_system in options.items():
+        ranked = sorted(per_system.values(), key=lambda e: float(e["cost"]))  # type: ignore[arg-type]
+        fits = [e for e in ranked if volume_bcm_y is None
+                or not np.isfinite(float(e["spare"]))  # type: ignore[arg-type]
+                or float(e["spare"]) >= volume_bcm_y]  # type: ignore[arg-type]
+        if fits:
+            dg.add_edge(a, b, **fits[0])
+        else:
+            dg.add_nodes_from((a, b))  # still a place a new link may reach
+            small.append((a, b, ranked[0]))
     if volume_bcm_y is not None:
-        small = [(a, b, e) for a, b, e in dg.edges(data=True)
-                 if np.isfinite(e["spare"]) and e["spare"] < volume_bcm_y]
-        dg.remove_edges_from([(a, b) for a, b, _ in small])
         log.info("reuse: %d directed pieces with less than %.1f bcm/y spare left out",
                  len(small), volume_bcm_y)
     o_links = _links(surface, o, graph, p.max_link_km)
