@@ -989,8 +989,9 @@ def places_reached(graph: nx.MultiGraph, places: Mapping[str, PlaceLike],
     """Which places the network reaches, and which the supply points can feed through it.
 
     A place is *on the network* when a node is within ``reach_km``; it is *fed* when gas
-    can flow from the node nearest a supply point (any of ``supply``, names in ``places``)
-    to the node nearest the place along allowed directions (:func:`flow_digraph`).
+    can flow from a node within ``reach_km`` of a supply point (any of ``supply``, names in
+    ``places``) to a node within ``reach_km`` of the place along the allowed directions
+    (:func:`flow_digraph`).
 
     Returns
     -------
@@ -1007,26 +1008,28 @@ def places_reached(graph: nx.MultiGraph, places: Mapping[str, PlaceLike],
     comp_of = {}
     for i, comp in enumerate(sorted(nx.connected_components(graph), key=len, reverse=True)):
         comp_of.update(dict.fromkeys(comp, i))
-    nearest: dict[str, tuple[int, float]] = {}
+    near: dict[str, tuple[int, float, set[int]]] = {}  # nearest, its km, nodes in reach
     for name, pl in places.items():
         lon, lat = (pl.x, pl.y) if isinstance(pl, Point) else pl
         _, _, dist = GEOD.inv(np.full(len(ids), lon), np.full(len(ids), lat), lonlat[:, 0],
                               lonlat[:, 1])
         k = int(np.argmin(dist))
-        nearest[name] = (ids[k], float(dist[k]) / 1000.0)
+        within = {ids[j] for j in np.flatnonzero(np.asarray(dist) <= reach_km * 1000.0)}
+        near[name] = (ids[k], float(dist[k]) / 1000.0, within)
     dg = flow_digraph(graph)
     fed: dict[str, list[str]] = {name: [] for name in places}
     for s in supply:
-        if s not in nearest or nearest[s][1] > reach_km:
+        if s not in near or not near[s][2]:
             continue
-        down = nx.descendants(dg, nearest[s][0]) | {nearest[s][0]}
-        for name, (n, km) in nearest.items():
-            if name != s and n in down and km <= reach_km:
+        # gas enters at any line within reach of the supply point
+        down = set().union(*(nx.descendants(dg, n) | {n} for n in near[s][2] if n in dg))
+        for name, (_, _, within) in near.items():
+            if name != s and within & down:
                 fed[name].append(s)
     return pd.DataFrame([{"place": name, "supply": name in supply, "nearest_km": round(km, 1),
                           "component": comp_of[n], "on_network": km <= reach_km,
                           "fed_from": ", ".join(fed[name])}
-                         for name, (n, km) in nearest.items()])
+                         for name, (n, km, _) in near.items()])
 
 
 #: Node kinds drawn on the map and counted as junctions.
