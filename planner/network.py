@@ -1067,26 +1067,28 @@ def junctions_frame(graph: nx.MultiGraph) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, columns=cols, geometry="geometry", crs=settings.STORAGE_CRS)
 
 
-_GRAPHS: dict[tuple[object, ...], nx.MultiGraph] = {}
+#: Graphs built by :func:`operating_graph`, with the frames they were built from (held, so
+#: that their ids stay unique while cached).
+_GRAPHS: dict[tuple[object, ...], tuple[object, object, nx.MultiGraph]] = {}
 
 
 def operating_graph(pipelines: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
                     interconnections: pd.DataFrame | None = None,
                     line_flows: pd.DataFrame | None = None) -> nx.MultiGraph:
     """:func:`pipeline_graph` of the operating lines, built once per set of inputs (the
-    runner, the map and the CLI share it within a run)."""
+    runner, the map and the CLI share it within a run). Treat the result as read-only."""
     def digest(df: pd.DataFrame | None) -> str:
         return "" if df is None else df.astype(str).to_csv()
 
-    key = (id(pipelines), len(pipelines), id(countries), digest(interconnections),
-           digest(line_flows))
-    if key not in _GRAPHS:
+    key = (id(pipelines), id(countries), digest(interconnections), digest(line_flows))
+    hit = _GRAPHS.get(key)
+    if hit is None or hit[0] is not pipelines or hit[1] is not countries:
         if len(_GRAPHS) >= 2:
             _GRAPHS.pop(next(iter(_GRAPHS)))
-        _GRAPHS[key] = pipeline_graph(pipelines, statuses=["operating"], countries=countries,
-                                      interconnections=interconnections,
-                                      line_flows=line_flows)
-    return _GRAPHS[key]
+        graph = pipeline_graph(pipelines, statuses=["operating"], countries=countries,
+                               interconnections=interconnections, line_flows=line_flows)
+        _GRAPHS[key] = hit = (pipelines, countries, graph)
+    return hit[2]
 
 
 def places_near_network(graph: nx.MultiGraph, places: Mapping[str, PlaceLike]) -> dict[str, float]:
