@@ -354,7 +354,12 @@ def pipeline_graph(
     hub_points: list[tuple[pd.Series, list[tuple[str, tuple[float, float]]]]] = []
     systems_present = {str(a["system"]) for a in attrs}
     for _, hub in hubs.iterrows():
-        if len(set(hub["systems"]) & systems_present) < 2:
+        present = set(hub["systems"]) & systems_present
+        if present and len(present) < len(hub["systems"]):
+            log.warning("interconnection %s: %s not among the lines (check the name against "
+                        "the 'system' column)", hub["interconnection_id"],
+                        ", ".join(sorted(set(hub["systems"]) - present)))
+        if len(present) < 2:
             continue
         centre = _hub_point(hub, lines, attrs, crs)
         if centre is None:
