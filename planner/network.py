@@ -1,20 +1,25 @@
-"""The existing pipeline system as a graph, and routes that reuse it.
+"""The existing pipeline system as one connected graph, as it is operated, and routes
+that reuse it.
 
-:func:`pipeline_graph` turns the pipelines layer into a :class:`networkx.MultiGraph`:
-nodes at line ends and junctions (an end that touches another line splits it there),
-snapped within a tolerance; edges carry the pipeline's ``pipeline_id``, ``name``,
-``system``, ``status``, ``capacity_bcm_y``, ``direction`` (the design flow, where known),
-``length_km`` (geodesic) and ``geometry`` (EPSG:4326). Lines are cut into pieces of at most
-``tap_spacing_km`` so that new links can tap a line between its ends.
+:func:`pipeline_graph` turns the pipelines layer into a :class:`networkx.MultiGraph` with
+real junctions: line ends within a tolerance merged and dangling ends extended onto a line
+they nearly meet (momepy), lines split where another line's end lies on them
+(T-junctions), crossings left unjoined, and the cited hubs of
+``planner/data/interconnections.csv`` joining their systems across gaps. Each edge carries
+its line's attributes, its country and its capacity in each direction from
+``planner/data/line_flows.csv`` (design direction, whether it may run in reverse, flows
+known today, capacity left). Lines are cut into pieces of at most ``tap_spacing_km`` so
+that new links can tap a line between its ends. :func:`flow_digraph`,
+:func:`spare_capacity`, :func:`places_reached`, :func:`junction_summary` and
+:func:`component_summary` read it; ``planner network`` prints them.
 
 :func:`reuse_route` combines that graph with the cost surface: existing edges at a reuse
-cost (both directions; flow against the design direction at an extra factor, for reverse
-flow such as Russian gas flowing south on Central Asia–Center since October 2023), new
+cost (against the design direction at an extra factor, only where the line may be
+reversed, as Central Asia–Center has carried Russian gas south since October 2023), new
 links from the cost surface between the places and the network, and the direct greenfield
-route; the cheapest path through this graph builds new pipe only where needed. The route
-reports its reused and new-build kilometres separately and which pipelines it uses.
+route; the cheapest path with enough capacity left builds new pipe only where needed. The
+route reports its reused and new-build kilometres separately and which pipelines it uses.
 """
-
 from __future__ import annotations
 
 import itertools
