@@ -121,9 +121,10 @@ def _network(args: argparse.Namespace) -> int:
     supply = {p.name: resolve_place(p, layers) for p in study.supply}
     dests = {p.name: resolve_place(p, layers) for p in study.destinations}
     places = {k: (v.lon, v.lat) for k, v in {**supply, **dests}.items()}
-    reached = places_reached(g, places, list(supply))
+    reach = args.reach_km if args.reach_km is not None else settings.REACH_KM
+    reached = places_reached(g, places, list(supply), reach_km=reach)
     print(f"\nSupply points and destinations (on the network: a node within "
-          f"{settings.REACH_KM:g} km; fed_from: supply points whose gas can flow there in "
+          f"{reach:g} km; fed_from: supply points whose gas can flow there in "
           "the allowed directions):")
     print(reached.to_string(index=False))
     centres = layers.demand_centres
@@ -252,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     p_net.add_argument("--interconnections", help="your own interconnections CSV")
     p_net.add_argument("--line-flows", help="your own line-flows CSV")
     p_net.add_argument("--top", type=int, default=8, help="components to list (default 8)")
+    p_net.add_argument("--reach-km", type=float, default=None,
+                       help="a place is on the network within this distance of a line "
+                            "(default settings.REACH_KM)")
     p_net.set_defaults(func=_network)
 
     p_back = sub.add_parser("backtest", help="backtest the planner against what was built")

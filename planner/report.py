@@ -285,12 +285,9 @@ def study_report_html(study: Study, ranking: pd.DataFrame, per_country: pd.DataF
         body.append("<h2>Existing lines reused (first scenario)</h2>")
         body.append(f"<p>{html.escape(_REUSED_NOTE)}</p>")
         body.append(_fmt(lines).to_html(index=False, escape=True, border=0))
-    operated = _operated_route_lines(ranking)
-    if operated:
-        body.append(f"<h2>{html.escape(operated[0].removeprefix('## '))}</h2>")
-        body.append(f"<p>{html.escape(operated[2])}</p><ul>")
-        body += [f"<li>{html.escape(x.removeprefix('- '))}</li>" for x in operated[4:] if x]
-        body.append("</ul>")
+    from planner.operated_routes import operated_route_html
+
+    body.append(operated_route_html(ranking))
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
              "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>"
