@@ -103,13 +103,17 @@ def coalition_section(result: Any) -> tuple[str, str]:
 _PANEL_ID = "planner-coalitions"
 
 
+def _f1(v: Any) -> str:
+    return f"{round(float(v), 1) + 0.0:,.1f}"
+
+
 def coalition_panel_html(result: Any) -> str:
     """A small fixed panel: Shapley share per country and the price corridor."""
     game = _as_game(result)
     rows = "".join(
         f"<tr><td>{html.escape(str(r['country']))}</td><td>{html.escape(str(r['role']))}</td>"
-        f"<td>{float(r['shapley_musd_y']):,.1f}</td>"
-        f"<td>{float(r['shapley_low_musd_y']):,.1f}–{float(r['shapley_high_musd_y']):,.1f}"
+        f"<td>{_f1(r['shapley_musd_y'])}</td>"
+        f"<td>{_f1(r['shapley_low_musd_y'])}–{_f1(r['shapley_high_musd_y'])}"
         f"</td></tr>" for _, r in game["shares"].iterrows())
     def num(v: Any) -> str:
         return "" if pd.isna(v) else f"{float(v):,.0f}"
@@ -120,7 +124,7 @@ def coalition_panel_html(result: Any) -> str:
         f"{num(r['corridor_high_usd_per_1000m3'])}</td>"
         f"<td>{num(r['shapley_price_usd_per_1000m3'])}</td></tr>"
         for _, r in game["prices"].iterrows())
-    return (f'<div id="{_PANEL_ID}" style="position:fixed;bottom:24px;left:10px;z-index:1000;'
+    return (f'<div id="{_PANEL_ID}" style="position:fixed;bottom:170px;right:10px;z-index:1000;'
             'background:#fff;padding:6px 8px;border:1px solid #999;font:12px sans-serif;'
             'max-width:320px"><b>Who gains what under the union</b> (M USD/y)'
             "<table><tr><th>country</th><th>role</th><th>Shapley</th><th>range</th></tr>"

@@ -129,12 +129,18 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
     ...     "reverse": [False], "length_km": [10.0], "diameter_mm": [508.0],
     ...     "flow_bcm_y": [2.0], "capex_musd": [20.0], "annual_musd_y": [2.0],
     ...     "country": ["KAZ"], "geometry": [LineString([(60, 40), (61, 41)])]})
-    >>> fg = add_plan_layer(folium.Map(), a)
+    >>> fg = add_plan_layer(webmap.base_map(), a)
     >>> len(fg._children)
     1
     """
-    fg = folium.FeatureGroup(name=name, show=show)
-    fg.add_to(m)
+    # the map's own overlay helper: escapes the (study-given) name, registers the layer
+    fg = webmap._group(m, name, show=show)
+    st = webmap._state(m)
+    st.legend_sections[name] = [
+        (webmap._legend_line("#c0392b", None, 6), "new pipe (width: flow)"),
+        (webmap._legend_line("#1f5fa8", None, 6), "existing line used"),
+        (webmap._legend_line("#1f5fa8", "8 6", 6), "existing line, reversed flow"),
+    ]
     if not len(arcs):
         return fg
     top = max(float(arcs["flow_bcm_y"].max()), 1e-9)
@@ -157,6 +163,7 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
                        sticky=True).add_to(gj)
         folium.Popup(folium.Html(body, script=True), max_width=420).add_to(gj)
         gj.add_to(fg)
+        st.search_layers.append(gj)
     return fg
 
 
