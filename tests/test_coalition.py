@@ -167,3 +167,17 @@ def test_default_study_shapley_adds_up_to_the_grand_coalition(default_run, tmp_p
     update_study_outputs(out, res)
     assert "## Coalitions: who gains what under the union" in (out / "report.md").read_text()
     assert "planner-coalitions" in (out / "index.html").read_text()
+
+
+def test_cli_coalitions_without_a_table_is_one_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    from planner.study import shipped_studies
+
+    other = next(p for p in shipped_studies() if "via_astana" in p.name)
+    r = subprocess.run([sys.executable, "-m", "planner.cli", "coalitions", str(other),
+                        "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "no [coalitions] table" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
