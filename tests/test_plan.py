@@ -44,7 +44,7 @@ def network(nodes: dict[str, tuple[float, float, float, bool]],
                      "countries": ", ".join(countries),
                      "geometry": LineString([(x0 / 100, y0 / 100), (x1 / 100, y1 / 100)])})
     return PlanNetwork(nd, gpd.GeoDataFrame(rows, geometry="geometry",
-                                            crs="EPSG:4326")[ARC_COLUMNS])
+                                            crs="EPSG:4326").reindex(columns=ARC_COLUMNS))
 
 
 def test_shared_trunk_beats_two_parallel_lines():

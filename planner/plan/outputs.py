@@ -226,7 +226,8 @@ def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
     if len(paths):
         parts += ["### Paths and hydraulic check", "",
                   _md(paths[["destination", "flow_bcm_y", "km", "new_km", "reversed_km",
-                             "stations", "head_stations", "violations"]]), ""]
+                             "stations", "head_stations", "line_stations", "line_power_mw",
+                             "violations"]]), ""]
     return "\n".join(parts)
 
 
@@ -254,7 +255,8 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
     if len(paths):
         body += ["<h3>Paths and hydraulic check</h3>",
                  tab(paths[["destination", "flow_bcm_y", "km", "new_km", "reversed_km",
-                            "stations", "head_stations", "violations"]])]
+                            "stations", "head_stations", "line_stations", "line_power_mw",
+                             "violations"]])]
     return "\n".join(body)
 
 
