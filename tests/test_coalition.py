@@ -110,6 +110,15 @@ def test_coalition_game_on_dask(tmp_path):
     price = res.prices.set_index("buyer").loc["UZB"]
     assert price["corridor_low_usd_per_1000m3"] <= price["shapley_price_usd_per_1000m3"] \
         <= price["corridor_high_usd_per_1000m3"]
+    # the Shapley price and the transit fee implement the shares: what the seller keeps
+    # after paying the system and the fee is its Shapley value
+    shares = res.shares.set_index("country")
+    vol, u = price["volume_bcm_y"], ECON.utilisation
+    plan_cost = res.coalitions.set_index("coalition").at["KAZ+RUS+UZB", "plan_cost_musd_y"]
+    fee = shares.at["KAZ", "transit_fee_usd_per_1000m3"]
+    seller = ((price["shapley_price_usd_per_1000m3"] - SPEC.seller_cost_usd_per_1000m3)
+              * vol * u - plan_cost - fee * vol * u)
+    assert seller == pytest.approx(shares.at["RUS", "shapley_musd_y"], rel=1e-9)
 
 
 def test_coalitions_table_collects_every_problem():

@@ -27,8 +27,9 @@ _NOTE = (
     "coalition gets less than it could create alone; nucleolus: the allocation that "
     "minimises the largest complaint. Low/high: Shapley under every price assumption "
     "moved by the stated uncertainty. Shapley price: the border price that gives a buyer "
-    "its Shapley share as a discount on its alternative; transit fees give a pure transit "
-    "country its share.")
+    "its Shapley share as a discount on its alternative; transit_fee: the fee per 1000 m³ "
+    "of gas delivered that pays the Shapley share of a transit country (or of a buyer the "
+    "union does not serve); the seller keeps the rest.")
 
 
 def read_game_files(folder: Path) -> dict[str, Any]:

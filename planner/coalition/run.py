@@ -158,18 +158,21 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
                                                           <= high)})
         rows.append(row)
     prices = pd.DataFrame(rows)
-    transit = [p for p in players if p != spec.seller and not spec.buyer(p)]
+    # shares not paid as a buyer's price discount are paid as transit fees: pure transit
+    # countries, and buyers the union does not serve (their gas is cheaper at home)
+    transit = [p for p in players if p != spec.seller and p not in served_n]
     served_vol = sum(sum(demand.get(d, 0.0) for d in b.destinations) for b in spec.buyers
                      if b.country in served_n)
+    fees = {p: (float(phi[p]) / (served_vol * u) if served_vol > 0 else float("nan"))
+            for p in transit}
+    shares["transit_fee_usd_per_1000m3"] = [fees.get(p, float("nan")) for p in players]
     summary = {
         "players": players, "seller": spec.seller, "base_scenario": base,
         "grand_coalition_value_musd_y": v.get(grand, 0.0),
         "shapley_sum_musd_y": float(phi.sum()),
         "shapley_in_core": core_ok, "least_core_epsilon_musd_y": eps,
         "core_empty": bool(eps > 1e-6),
-        "transit_fee_usd_per_1000m3": {p: (float(phi[p]) / (served_vol * u)
-                                           if served_vol > 0 else float("nan"))
-                                       for p in transit},
+        "transit_fee_usd_per_1000m3": fees,
         "plans_solved": len(tasks), "sweep": info,
         "statuses": costs["status"].value_counts().to_dict(),
         "largest_mip_gap": float(costs["mip_gap"].replace([np.inf], np.nan).max()),
