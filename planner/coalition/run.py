@@ -108,8 +108,9 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
         "standalone_musd_y": [v.get(frozenset({p}), 0.0) for p in players],
         "nucleolus_musd_y": nuc.reindex(players).to_numpy(),
         "in_core": core_ok,
-        "shapley_low_musd_y": pp.min().reindex(players).to_numpy(),
-        "shapley_high_musd_y": pp.max().reindex(players).to_numpy(),
+        # rounded at 1e-9 M USD: LP noise, not a share
+        "shapley_low_musd_y": pp.min().reindex(players).round(9).to_numpy() + 0.0,
+        "shapley_high_musd_y": pp.max().reindex(players).round(9).to_numpy() + 0.0,
     })
     for s, ph in scen_phi.items():
         shares[f"shapley_musd_y [{s}]"] = ph.reindex(players).to_numpy()
