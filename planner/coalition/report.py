@@ -27,8 +27,9 @@ _NOTE = (
     "coalition gets less than it could create alone; nucleolus: the allocation that "
     "minimises the largest complaint. Low/high: Shapley under every price assumption "
     "moved by the stated uncertainty. Shapley price: the border price that gives a buyer "
-    "its Shapley share as a discount on its alternative; transit fees give a pure transit "
-    "country its share.")
+    "its Shapley share as a discount on its alternative; transit_fee: the fee per 1000 m³ "
+    "of gas delivered that pays the Shapley share of a transit country (or of a buyer the "
+    "union does not serve); the seller keeps the rest.")
 
 
 def read_game_files(folder: Path) -> dict[str, Any]:
@@ -103,13 +104,17 @@ def coalition_section(result: Any) -> tuple[str, str]:
 _PANEL_ID = "planner-coalitions"
 
 
+def _f1(v: Any) -> str:
+    return f"{round(float(v), 1) + 0.0:,.1f}"
+
+
 def coalition_panel_html(result: Any) -> str:
     """A small fixed panel: Shapley share per country and the price corridor."""
     game = _as_game(result)
     rows = "".join(
         f"<tr><td>{html.escape(str(r['country']))}</td><td>{html.escape(str(r['role']))}</td>"
-        f"<td>{float(r['shapley_musd_y']):,.1f}</td>"
-        f"<td>{float(r['shapley_low_musd_y']):,.1f}–{float(r['shapley_high_musd_y']):,.1f}"
+        f"<td>{_f1(r['shapley_musd_y'])}</td>"
+        f"<td>{_f1(r['shapley_low_musd_y'])}–{_f1(r['shapley_high_musd_y'])}"
         f"</td></tr>" for _, r in game["shares"].iterrows())
     def num(v: Any) -> str:
         return "" if pd.isna(v) else f"{float(v):,.0f}"
@@ -120,7 +125,7 @@ def coalition_panel_html(result: Any) -> str:
         f"{num(r['corridor_high_usd_per_1000m3'])}</td>"
         f"<td>{num(r['shapley_price_usd_per_1000m3'])}</td></tr>"
         for _, r in game["prices"].iterrows())
-    return (f'<div id="{_PANEL_ID}" style="position:fixed;bottom:24px;left:10px;z-index:1000;'
+    return (f'<div id="{_PANEL_ID}" style="position:fixed;bottom:170px;right:10px;z-index:1000;'
             'background:#fff;padding:6px 8px;border:1px solid #999;font:12px sans-serif;'
             'max-width:320px"><b>Who gains what under the union</b> (M USD/y)'
             "<table><tr><th>country</th><th>role</th><th>Shapley</th><th>range</th></tr>"
@@ -139,6 +144,7 @@ def _replace_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -129,12 +129,18 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
     ...     "reverse": [False], "length_km": [10.0], "diameter_mm": [508.0],
     ...     "flow_bcm_y": [2.0], "capex_musd": [20.0], "annual_musd_y": [2.0],
     ...     "country": ["KAZ"], "geometry": [LineString([(60, 40), (61, 41)])]})
-    >>> fg = add_plan_layer(folium.Map(), a)
+    >>> fg = add_plan_layer(webmap.base_map(), a)
     >>> len(fg._children)
     1
     """
-    fg = folium.FeatureGroup(name=name, show=show)
-    fg.add_to(m)
+    # the map's own overlay helper: escapes the (study-given) name, registers the layer
+    fg = webmap._group(m, name, show=show)
+    st = webmap._state(m)
+    st.legend_sections[name] = [
+        (webmap._legend_line("#c0392b", None, 6), "new pipe (width: flow)"),
+        (webmap._legend_line("#1f5fa8", None, 6), "existing line used"),
+        (webmap._legend_line("#1f5fa8", "8 6", 6), "existing line, reversed flow"),
+    ]
     if not len(arcs):
         return fg
     top = max(float(arcs["flow_bcm_y"].max()), 1e-9)
@@ -157,6 +163,7 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
                        sticky=True).add_to(gj)
         folium.Popup(folium.Html(body, script=True), max_width=420).add_to(gj)
         gj.add_to(fg)
+        st.search_layers.append(gj)
     return fg
 
 
@@ -219,7 +226,8 @@ def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
     if len(paths):
         parts += ["### Paths and hydraulic check", "",
                   _md(paths[["destination", "flow_bcm_y", "km", "new_km", "reversed_km",
-                             "stations", "head_stations", "violations"]]), ""]
+                             "stations", "head_stations", "line_stations", "line_power_mw",
+                             "violations"]]), ""]
     return "\n".join(parts)
 
 
@@ -247,7 +255,8 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
     if len(paths):
         body += ["<h3>Paths and hydraulic check</h3>",
                  tab(paths[["destination", "flow_bcm_y", "km", "new_km", "reversed_km",
-                            "stations", "head_stations", "violations"]])]
+                            "stations", "head_stations", "line_stations", "line_power_mw",
+                             "violations"]])]
     return "\n".join(body)
 
 

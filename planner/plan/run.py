@@ -147,7 +147,7 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
               for n, q in net.nodes["demand_bcm_y"].items() if q > 0}
     arc_check = check_arcs(result.arcs, net, options, surface)
     paths = flow_paths(result.arcs, net)
-    path_check = check_paths(result.arcs, arc_check, paths, net, options)
+    path_check = check_paths(result.arcs, arc_check, paths, net, options, surface)
     appraised = None
     if candidates is not None and len(candidates) and "tariff_usd_per_1000m3" in candidates:
         c = candidates[candidates["scenario"] == scenario.name] if "scenario" in candidates \
