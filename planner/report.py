@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import html
 import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -152,9 +155,17 @@ def _md_table(df: pd.DataFrame) -> str:
     df = _fmt(df)
     head = "| " + " | ".join(map(str, df.columns)) + " |"
     sep = "|" + "---|" * len(df.columns)
-    rows = ["| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |"
+    rows = ["| " + " | ".join(_md_cell(v) for v in r) + " |"
             for r in df.itertuples(index=False)]
     return "\n".join([head, sep, *rows])
+
+
+def _md_cell(value: object) -> str:
+    """A table cell's text with Markdown and HTML neutralised (it comes from data)."""
+    text = html.escape(str(value), quote=False)
+    for ch in "\\|*_`[]#":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("\n", " ")
 
 
 _REUSED_NOTE = (
@@ -164,23 +175,462 @@ _REUSED_NOTE = (
     "New compression on a reverse-flow leg is an upper bound (every station counted as "
     "new); lines without a known diameter or pressure are listed, not assessed.")
 
+# --------------------------------------------------------------------------- report content
+
+#: Human headers (with units) of the ranking columns shown in the report's tables.
+RANKING_LABELS: dict[str, str] = {
+    "rank": "Rank",
+    "name": "Route",
+    "score": "Score (0–1)",
+    "p_best": "Ranks first (share of weight draws)",
+    **{k: v for k, v in POPUP_LABELS.items() if k not in {"destination", "kind"}},
+    "pareto": "Pareto front",
+}
+
+#: Columns of the per-scenario tables in the report, in order.
+REPORT_TABLE_COLUMNS = (
+    "rank", "name", "score", "capex_musd", "tariff_usd_per_1000m3",
+    "delivered_cost_usd_per_1000m3", "demand_served_bcm_y", "length_km", "new_build_km",
+    "reused_km", "diameter_mm", "stations", "border_crossings", "p_best",
+)
+
+#: Cost parameters the result is most sensitive to, shown with their sources.
+DRIVING_PARAMETERS = (
+    "discount_rate", "lifetime_years", "utilisation", "fuel_gas_price_usd_per_1000m3",
+    "regional_factor_central_asia", "compressor_usd_per_hp",
+    "existing_transit_tariff_usd_per_1000m3_per_100km",
+)
+
+_DOWNLOADS = (("index.html", "interactive map"), ("ranking.csv", "ranking"),
+              ("per_country.csv", "per country"), ("reused_lines.csv", "reused lines"),
+              ("candidates.gpkg", "routes (GeoPackage)"), ("metadata.json", "metadata"))
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One section of the HTML report: a title (plain text, escaped on output), an HTML
+    body built from escaped values, and an anchor id."""
+
+    title: str
+    html: str
+    anchor: str = ""
+
+
+@dataclass
+class ReportInputs:
+    """Everything a section builder may use (the arguments of :func:`study_report_html`)."""
+
+    study: Study
+    ranking: pd.DataFrame
+    per_country: pd.DataFrame
+    reused: pd.DataFrame | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SectionBuilder = Callable[[ReportInputs], "ReportSection | None"]
+
+
+def _esc(value: object) -> str:
+    return webmap.escape_text(value)
+
+
+def _num(value: object, digits: int = 0, unit: str = "") -> str:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return _esc(value)
+    if np.isnan(v):
+        return "–"
+    text = f"{v:,.{digits}f}"
+    return f"{text} {_esc(unit)}" if unit else text
+
+
+def recommendations(ranking: pd.DataFrame, order: Sequence[str] | None = None
+                    ) -> pd.DataFrame:
+    """The recommended (rank 1) candidate of each scenario, in ``order`` (default: as the
+    scenarios first appear in ``ranking``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"scenario": ["b", "b", "a"], "rank": [2, 1, 1], "name": ["x", "y", "z"]})
+    >>> recommendations(r)[["scenario", "name"]].values.tolist()
+    [['b', 'y'], ['a', 'z']]
+    """
+    if not len(ranking):
+        return ranking
+    names = list(dict.fromkeys([*(order or []), *ranking["scenario"]]))
+    rank_of = {s: i for i, s in enumerate(names)}
+    best = ranking.sort_values("rank").groupby("scenario", sort=False).head(1)
+    return best.sort_values("scenario", key=lambda s: s.map(rank_of)).reset_index(drop=True)
+
+
+def _route_countries(per_country: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
+    if not len(per_country):
+        return per_country
+    sel = per_country["scenario"].eq(row["scenario"])
+    if "route_id" in row.index and "route_id" in per_country.columns:
+        sel &= per_country["route_id"].eq(row["route_id"])
+    else:
+        sel &= per_country["name"].eq(row["name"])
+    return per_country[sel]
+
+
+def who_gains(per_country: pd.DataFrame, row: pd.Series) -> list[str]:
+    """Sentences (escaped HTML) on what each country gets from a route."""
+    out = []
+    for _, c in _route_countries(per_country, row).iterrows():
+        bits = [f"{_num(c.get('km'), 0, 'km')} of the route"]
+        if pd.notna(c.get("capex_musd")):
+            bits.append(f"{_num(c.get('capex_musd'), 1, 'M USD')} of CAPEX")
+        if pd.notna(c.get("transit_revenue_musd_y")) and float(c["transit_revenue_musd_y"]) > 0:
+            bits.append(f"transit revenue {_num(c['transit_revenue_musd_y'], 0, 'M USD/y')}")
+        if pd.notna(c.get("demand_served_bcm_y")) and float(c["demand_served_bcm_y"]) > 0:
+            bits.append(f"{_num(c['demand_served_bcm_y'], 2, 'bcm/y')} of demand within reach")
+        out.append(f"<b>{_esc(c.get('country'))}</b>: " + ", ".join(bits))
+    return out
+
+
+def route_risks(row: pd.Series, ranking: pd.DataFrame) -> list[str]:
+    """The main risks of a recommended route, read from its figures (escaped HTML)."""
+    risks = []
+    reused = float(row.get("reused_km") or 0)
+    if reused > 0:
+        cap = row.get("reused_capacity_bcm_y")
+        q = float(row.get("throughput_bcm_y") or 0)
+        text = (f"Relies on {_num(reused, 0, 'km')} of existing lines "
+                f"({_esc(row.get('reused_pipelines'))}): their owners' agreement, condition and "
+                "direction of flow decide whether it can be built as planned")
+        if pd.notna(cap) and q > 0:
+            text += (f"; assessed capacity in the direction used {_num(cap, 1, 'bcm/y')} for "
+                     f"{_num(q, 1, 'bcm/y')} needed")
+            if float(cap) < 1.2 * q:
+                text += " — <b>little headroom</b>"
+        risks.append(text + ".")
+    crossings = int(row.get("border_crossings") or 0)
+    if crossings:
+        risks.append(f"Crosses {crossings} international border(s) "
+                     f"({_esc(row.get('countries'))}): transit terms must be agreed.")
+    p_best = row.get("p_best")
+    if pd.notna(p_best) and float(p_best) < 0.6:
+        others = ranking[ranking["scenario"].eq(row["scenario"]) & ranking["rank"].eq(2)]
+        runner = f"; runner-up: {_esc(others['name'].iloc[0])}" if len(others) else ""
+        risks.append(f"Not a robust first: it ranks first in only {float(p_best):.0%} of the "
+                     f"weight draws{runner}.")
+    high = row.get("highest_point_m")
+    if pd.notna(high) and float(high) > 1500:
+        risks.append(f"Reaches {_num(high, 0, 'm')} above sea level: mountain construction.")
+    risks.append("Costs are planning-level estimates (NETL regressions scaled to Central Asia); "
+                 "see the assumptions below.")
+    return risks
+
+
+def _cost_parameter_rows(study: Study) -> pd.DataFrame:
+    from planner import economics
+
+    params = economics.load_cost_parameters()
+    rows = []
+    overrides = dict(study.costs)
+    for name in DRIVING_PARAMETERS:
+        if name not in params.index:
+            continue
+        p = params.loc[name]
+        value, source = float(p["value"]), str(p["source"])
+        if name in overrides:
+            value, source = float(overrides[name]), f"study file {study.path.name}"
+        rows.append({"Parameter": name.replace("_", " "), "Value": value,
+                     "Unit": str(p["unit"]), "Source": source})
+    for s in study.scenarios:
+        for k, v in s.costs.items():
+            rows.append({"Parameter": f"{k.replace('_', ' ')} (scenario {s.name})",
+                         "Value": float(v), "Unit": "", "Source": f"study file {study.path.name}"})
+    return pd.DataFrame(rows)
+
+
+def _weights_text(profile: str) -> str:
+    from planner.scoring import CRITERIA, WEIGHT_PROFILES
+
+    if profile not in WEIGHT_PROFILES.columns:
+        return _esc(profile)
+    w = WEIGHT_PROFILES[profile]
+    w = w[w > 0].sort_values(ascending=False)
+    return ", ".join(f"{_esc(CRITERIA.loc[c, 'description'] if c in CRITERIA.index else c)} "
+                     f"{v:.0%}" for c, v in w.items())
+
+
+def summary_section(inp: ReportInputs) -> ReportSection | None:
+    """The answer: the recommended route of each scenario, who gains, risks, assumptions."""
+    rec = recommendations(inp.ranking)
+    if not len(rec):
+        return ReportSection("The answer", "<p>No candidate route could be ranked.</p>",
+                             "answer")
+    profiles = {s.name: s.weight_profile for s in inp.study.scenarios}
+    head = ("<tr><th>Scenario</th><th>Recommended route</th><th>CAPEX<br>(M USD)</th>"
+            "<th>Tariff<br>(USD/1000 m³)</th><th>Delivered cost<br>(USD/1000 m³)</th>"
+            "<th>Throughput<br>(bcm/y)</th><th>Ranks first<br>(weight draws)</th></tr>")
+    rows = []
+    for _, r in rec.iterrows():
+        p = r.get("p_best")
+        rows.append(
+            f"<tr><td>{_esc(r['scenario'])}</td><td class='route'>{_esc(r['name'])}</td>"
+            f"<td>{_num(r.get('capex_musd'), 0)}</td>"
+            f"<td>{_num(r.get('tariff_usd_per_1000m3'), 1)}</td>"
+            f"<td>{_num(r.get('delivered_cost_usd_per_1000m3'), 1)}</td>"
+            f"<td>{_num(r.get('throughput_bcm_y'), 1)}</td>"
+            f"<td>{'–' if p is None or pd.isna(p) else f'{float(p):.0%}'}</td></tr>")
+    parts = [f"<table class='answer'>{head}{''.join(rows)}</table>"]
+    cards = []
+    for _, r in rec.iterrows():
+        gains = who_gains(inp.per_country, r)
+        risks = route_risks(r, inp.ranking)
+        prof = profiles.get(str(r["scenario"]), "")
+        cards.append(
+            "<div class='card'>"
+            f"<h3>{_esc(r['scenario'])}</h3>"
+            f"<p class='weights'>Weighting: {_weights_text(prof)}</p>"
+            f"<p><b>{_esc(r['name'])}</b>: {_num(r.get('length_km'), 0, 'km')} "
+            f"({_num(r.get('new_build_km'), 0, 'km')} new, "
+            f"{_num(r.get('reused_km'), 0, 'km')} on existing lines), "
+            f"{_num(r.get('diameter_mm'), 0, 'mm')}, "
+            f"{_num(r.get('stations'), 0)} compressor station(s).</p>"
+            "<h4>Who gains what</h4><ul>" + "".join(f"<li>{g}</li>" for g in gains)
+            + "</ul><h4>Main risks</h4><ul>" + "".join(f"<li>{x}</li>" for x in risks)
+            + "</ul></div>")
+    parts.append(f"<div class='cards'>{''.join(cards)}</div>")
+    params = _cost_parameter_rows(inp.study)
+    if len(params):
+        items = "".join(
+            f"<li>{_esc(p['Parameter'])}: <b>{_num(p['Value'], 3 if p['Value'] < 10 else 0)}"
+            f"</b> {_esc(p['Unit'])} <span class='src'>({_esc(p['Source'])})</span></li>"
+            for _, p in params.iterrows())
+        parts.append("<h3>Assumptions that drive the result</h3><ul class='assumptions'>"
+                     + items + "<li>Ranking weights per scenario (judgement of the planner "
+                     "team, not measured): see each scenario above.</li></ul>")
+    return ReportSection("The answer", "".join(parts), "answer")
+
+
+def charts_section(inp: ReportInputs) -> ReportSection | None:
+    """Charts: cost against demand with the Pareto front, per country, tariff and delivered
+    cost, rank stability (Altair, rendered offline to inline SVG)."""
+    from planner import charts
+
+    r = inp.ranking
+    figs: list[tuple[str, Callable[[], Any]]] = []
+    if {"capex_musd", "demand_served_bcm_y", "pareto"} <= set(r.columns):
+        figs.append(("cost-demand", lambda: charts.cost_demand_chart(r)))
+    if len(inp.per_country) and "route_id" in r.columns:
+        figs.append(("per-country",
+                     lambda: charts.per_country_chart(inp.per_country, recommendations(r))))
+    if {"tariff_usd_per_1000m3", "delivered_cost_usd_per_1000m3"} <= set(r.columns):
+        figs.append(("delivered-cost", lambda: charts.delivered_cost_chart(r)))
+    if {"p_best", "expected_rank"} <= set(r.columns):
+        figs.append(("rank-stability", lambda: charts.rank_stability_chart(r)))
+    out = []
+    for key, make in figs:
+        try:
+            svg = charts.chart_svg(make())
+        except Exception as exc:  # a chart that cannot be drawn must not cost the report
+            log.warning("chart %s not drawn: %s", key, exc)
+            continue
+        out.append(f"<figure id='chart-{key}'>{svg}</figure>")
+    if not out:
+        return None
+    return ReportSection("Charts", "".join(out), "charts")
+
+
+def _labelled(df: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    cols = [c for c in labels if c in df.columns]
+    out = df[cols].copy()
+    if "p_best" in out.columns:
+        out["p_best"] = out["p_best"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    if "pareto" in out.columns:
+        out["pareto"] = out["pareto"].map({True: "yes", False: ""})
+    return out.rename(columns=labels)
+
+
+def _html_table(df: pd.DataFrame, cls: str = "data") -> str:
+    return _fmt(df).to_html(index=False, escape=True, border=0, classes=cls)
+
+
+def best_per_destination(ranking: pd.DataFrame) -> pd.DataFrame:
+    """Per destination (rows) and scenario (columns): its best-ranked route, as
+    ``#rank route (delivered cost)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"scenario": ["s", "s"], "rank": [2, 1], "destination": ["A", "A"],
+    ...                   "name": ["A — x", "A — y"],
+    ...                   "delivered_cost_usd_per_1000m3": [200.0, 190.0]})
+    >>> best_per_destination(r).values.tolist()
+    [['A', '#1 y (190)']]
+    """
+    best = ranking.sort_values("rank").groupby(["scenario", "destination"], sort=False).head(1)
+    text = [f"#{int(k)} {str(n).split(' — ', 1)[-1]} ({v:,.0f})" for k, n, v in zip(
+        best["rank"], best["name"], best["delivered_cost_usd_per_1000m3"], strict=True)]
+    table = best.assign(best=text).pivot(index="destination", columns="scenario", values="best")
+    scen = [s for s in dict.fromkeys(ranking["scenario"]) if s in table.columns]
+    dest = [d for d in dict.fromkeys(ranking["destination"]) if d in table.index]
+    table = table.loc[dest, scen].fillna("–").reset_index()
+    table.columns = ["Destination", *[str(c) for c in scen]]
+    return table
+
+
+def tables_section(inp: ReportInputs, top: int = 10) -> ReportSection | None:
+    """Readable tables: each scenario's best routes, per country, reused lines."""
+    parts = []
+    if {"destination", "delivered_cost_usd_per_1000m3"} <= set(inp.ranking.columns):
+        parts.append("<h3>Best route to each destination (rank within the scenario; "
+                     "delivered cost in USD/1000 m³)</h3>")
+        parts.append(_html_table(best_per_destination(inp.ranking), cls="data dest"))
+    labels = {c: RANKING_LABELS[c] for c in REPORT_TABLE_COLUMNS if c in RANKING_LABELS}
+    for scenario, t in inp.ranking.groupby("scenario", sort=False):
+        t = t.sort_values("rank")
+        parts.append(f"<h3>Scenario: {_esc(scenario)} — best {min(top, len(t))} of "
+                     f"{len(t)} candidates</h3>")
+        parts.append(_html_table(_labelled(t.head(top), labels)))
+    rec = recommendations(inp.ranking)
+    if len(inp.per_country) and len(rec):
+        parts.append("<h3>Per country, recommended route of each scenario</h3>")
+        frames = []
+        for _, r in rec.iterrows():
+            c = _route_countries(inp.per_country, r)
+            cols = [k for k in COUNTRY_COLUMNS if k in c.columns]
+            frames.append(c[cols].rename(columns=COUNTRY_COLUMNS).assign(
+                Scenario=str(r["scenario"])))
+        table = pd.concat(frames, ignore_index=True)
+        table = table[["Scenario", *[c for c in table.columns if c != "Scenario"]]]
+        if "CAPEX share" in table.columns:
+            table["CAPEX share"] = table["CAPEX share"].map(
+                lambda v: "" if pd.isna(v) else f"{v:.0%}")
+        parts.append(_html_table(table))
+    lines = _reused_first_scenario(inp.reused, inp.ranking)
+    if len(lines):
+        parts.append("<h3>Existing lines reused (first scenario)</h3>")
+        parts.append(f"<p>{_esc(_REUSED_NOTE)}</p>")
+        parts.append(_html_table(lines))
+    parts.append("<p class='note'>Full tables: " + ", ".join(
+        f"<a href='{f}'>{_esc(label)}</a>" for f, label in _DOWNLOADS) + ".</p>")
+    return ReportSection("Tables", "".join(parts), "tables")
+
+
+def method_section(inp: ReportInputs) -> ReportSection | None:
+    """How the figures were made, and where the data and the parameters come from."""
+    study = inp.study
+    text = (
+        f"<p>Candidate routes from the supply point to each destination were generated on a "
+        f"cost surface at {_num(study.resolution_km, 0, 'km')} resolution (terrain slope and "
+        "elevation, water, borders, existing corridors, mountains): the least-cost greenfield "
+        f"route, {study.alternatives} spatially distinct alternative(s) and routes that reuse "
+        "existing pipelines (including reverse flow) with new links where needed. Each "
+        "candidate is sized (diameter, strings, compressor stations) with steady-state gas "
+        "flow equations for its throughput, costed with the NETL pipeline cost regressions "
+        "scaled to Central Asia and a levelized tariff, and its domestic demand within reach "
+        "is counted. Candidates are scored on the criteria of each scenario's weight profile "
+        "(normalised 0–1, weighted sum); the Pareto front is taken over CAPEX, delivered cost "
+        "and demand within reach; rank stability draws the weights from a Dirichlet "
+        "distribution around the profile.</p>")
+    params = _cost_parameter_rows(study)
+    src = ""
+    if len(params):
+        src = ("<h3>Parameters and their sources</h3>"
+               + _html_table(params.assign(Value=params["Value"].map(lambda v: f"{v:,.4g}"))))
+    data = ("<h3>Data</h3><ul>" + "".join(f"<li>{_esc(a)}</li>" for a in webmap.ATTRIBUTIONS)
+            + "</ul><p>Provenance and licences of every shipped file: "
+            "<code>geodata/SOURCES.md</code>; cost parameters: "
+            "<code>planner/data/cost_parameters.csv</code>.</p>")
+    return ReportSection("Method and sources", text + src + data, "method")
+
+
+#: The report's sections in order; each builder returns a section or ``None`` (skipped).
+#: Add a section by passing ``extra_sections`` to :func:`study_report_html` (placed before
+#: "Method and sources") or by inserting a builder here.
+SECTION_BUILDERS: list[SectionBuilder] = [
+    summary_section,
+    charts_section,
+    tables_section,
+    method_section,
+]
+
+_REPORT_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2733;
+  margin:0;background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:18px 28px 40px;background:#fff}
+header h1{font-size:24px;margin:0 0 4px}
+header p.question{margin:0 0 6px;color:#374151}
+header p.links{margin:0 0 10px;font-size:13px;color:#555}
+nav{font-size:13px;margin-bottom:8px}nav a{margin-right:12px}
+h2{font-size:19px;border-bottom:2px solid #1b6ca8;padding-bottom:2px;margin:22px 0 10px}
+h3{font-size:16px;margin:14px 0 6px}h4{font-size:14px;margin:8px 0 2px}
+table{border-collapse:collapse;font-size:13px;margin:4px 0 12px}
+th,td{border-bottom:1px solid #dde1e6;padding:3px 8px;vertical-align:top}
+th{background:#eef2f6;text-align:left;font-weight:600}
+td{font-variant-numeric:tabular-nums}
+table.answer{font-size:14px;width:100%}table.answer td{text-align:right}
+table.answer td:first-child,table.answer td.route{text-align:left}
+table.answer td.route{font-weight:600}
+table.data td{text-align:right;max-width:340px}
+table.data td:nth-child(2){text-align:left}
+table.dest td{text-align:left}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:12px}
+.card{border:1px solid #dde1e6;border-radius:6px;padding:8px 12px;background:#fbfcfd}
+.card h3{margin-top:2px;color:#1b6ca8}.card ul{padding-left:18px;margin:2px 0}
+.weights,.src,.note{color:#666;font-size:12px}
+figure{margin:10px 0 18px;overflow-x:auto}figure svg{max-width:100%;height:auto}
+"""
+
+
+def report_sections(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
+                    reused: pd.DataFrame | None = None, *,
+                    extra_sections: Sequence[ReportSection | tuple[str, str]] = (),
+                    builders: Sequence[SectionBuilder] | None = None) -> list[ReportSection]:
+    """The report's sections in order: the builders' (default :data:`SECTION_BUILDERS`),
+    with ``extra_sections`` inserted before "Method and sources".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from planner.study import load_study, default_study_path
+    >>> s = report_sections(load_study(default_study_path()), pd.DataFrame(columns=[
+    ...     "scenario", "rank", "name"]), pd.DataFrame(), extra_sections=[("Plan", "<p>x</p>")])
+    >>> [x.title for x in s]
+    ['The answer', 'Tables', 'Plan', 'Method and sources']
+    """
+    order = {s.name: i for i, s in enumerate(study.scenarios)}
+    if len(ranking) and "scenario" in ranking.columns:  # scenarios in the study's order
+        ranking = ranking.sort_values(["scenario", "rank"], kind="stable", key=lambda c: (
+            c.map(order).fillna(len(order)) if c.name == "scenario" else c))
+    inp = ReportInputs(study, ranking, per_country, reused)
+    out = [s for b in (SECTION_BUILDERS if builders is None else builders)
+           if (s := b(inp)) is not None]
+    extras = [x if isinstance(x, ReportSection) else ReportSection(x[0], x[1])
+              for x in extra_sections]
+    at = next((i for i, s in enumerate(out) if s.anchor == "method"), len(out))
+    return out[:at] + extras + out[at:]
+
 
 def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
                           reused: pd.DataFrame | None = None) -> str:
-    """The ranking, who-gains-what and reused-lines tables as Markdown."""
-    parts = [f"# {study.title}", "", study.description.strip(), ""]
+    """The recommendation, ranking, who-gains-what and reused-lines tables as Markdown."""
+    parts = [f"# {_md_cell(study.title)}", "", _md_cell(study.description.strip()), ""]
+    rec = recommendations(ranking)
+    if len(rec):
+        cols = ["scenario", "name", "capex_musd", "tariff_usd_per_1000m3",
+                "delivered_cost_usd_per_1000m3", "throughput_bcm_y", "p_best"]
+        labels = {"scenario": "Scenario", **RANKING_LABELS, "name": "Recommended route"}
+        parts += ["## Recommended route per scenario", "",
+                  _md_table(_labelled(rec, {c: labels[c] for c in cols if c in labels})), ""]
+    labels = {c: RANKING_LABELS[c] for c in REPORT_TABLE_COLUMNS if c in RANKING_LABELS}
     for scenario, t in ranking.groupby("scenario", sort=False):
-        parts += [f"## Scenario: {scenario}", "", _md_table(t.drop(columns=["scenario"])), ""]
-    if len(per_country):
-        parts += ["## Per country (best candidate per destination, first scenario)", ""]
-        first = ranking["scenario"].iloc[0]
-        best = ranking[ranking["scenario"].eq(first)].sort_values("rank")
-        best = best.groupby("destination", sort=False).head(1)
-        for _, r in best.iterrows():
-            t = per_country[(per_country["scenario"] == first)
-                            & (per_country["name"] == r["name"])]
+        parts += [f"## Scenario: {_md_cell(scenario)}", "",
+                  _md_table(_labelled(t.sort_values("rank"), labels)), ""]
+    if len(per_country) and len(rec):
+        parts += ["## Per country, recommended route of each scenario", ""]
+        for _, r in rec.iterrows():
+            t = _route_countries(per_country, r)
             cols = [c for c in COUNTRY_COLUMNS if c in t.columns]
-            parts += [f"### {r['name']}", "", _md_table(t[cols]), ""]
+            parts += [f"### {_md_cell(r['scenario'])}: {_md_cell(r['name'])}", "",
+                      _md_table(t[cols].rename(columns=COUNTRY_COLUMNS)), ""]
     lines = _reused_first_scenario(reused, ranking)
     if len(lines):
         parts += ["## Existing lines reused (first scenario)", "", _REUSED_NOTE, "",
@@ -189,25 +639,30 @@ def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.D
 
 
 def study_report_html(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
-                      reused: pd.DataFrame | None = None) -> str:
-    """The same report as a standalone HTML page (every value escaped)."""
-    body = [f"<h1>{html.escape(study.title)}</h1>",
-            f"<p>{html.escape(study.description.strip())}</p>"]
-    for scenario, t in ranking.groupby("scenario", sort=False):
-        body.append(f"<h2>Scenario: {html.escape(str(scenario))}</h2>")
-        body.append(_fmt(t.drop(columns=["scenario"])).to_html(index=False, escape=True,
-                                                                 border=0))
-    if len(per_country):
-        body.append("<h2>Per country</h2>")
-        cols = ["scenario", "name"] + [c for c in COUNTRY_COLUMNS if c in per_country.columns]
-        body.append(_fmt(per_country[cols]).to_html(index=False, escape=True, border=0))
-    lines = _reused_first_scenario(reused, ranking)
-    if len(lines):
-        body.append("<h2>Existing lines reused (first scenario)</h2>")
-        body.append(f"<p>{html.escape(_REUSED_NOTE)}</p>")
-        body.append(_fmt(lines).to_html(index=False, escape=True, border=0))
-    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
-             "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>"
-            f"{html.escape(study.title)}</title><style>{style}</style></head><body>"
-            + "\n".join(body) + "</body></html>")
+                      reused: pd.DataFrame | None = None, *,
+                      extra_sections: Sequence[ReportSection | tuple[str, str]] = ()) -> str:
+    """The decision report as one self-contained, offline HTML page (every value escaped).
+
+    The answer comes first (recommended route per scenario with its cost, tariff and
+    delivered cost, who gains what, main risks, driving assumptions), then charts, tables
+    and method; ``extra_sections`` (``(title, html)`` pairs or :class:`ReportSection`) go
+    before the method. See :func:`report_sections`.
+    """
+    sections = report_sections(study, ranking, per_country, reused,
+                               extra_sections=extra_sections)
+    nav = " ".join(f"<a href='#{_esc(s.anchor or f'section-{i}')}'>{_esc(s.title)}</a>"
+                   for i, s in enumerate(sections))
+    body = "".join(f"<section id='{_esc(s.anchor or f'section-{i}')}'><h2>{_esc(s.title)}</h2>"
+                   f"{s.html}</section>" for i, s in enumerate(sections))
+    n = len(ranking)
+    n_scen = ranking["scenario"].nunique() if n else 0
+    links = (f"{n} candidate routes in {n_scen} scenario(s) · "
+             f"<a href='index.html'>open the interactive map</a> · written "
+             f"{time.strftime('%Y-%m-%d', time.gmtime())}")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_esc(study.title)}</title><style>{_REPORT_CSS}</style></head><body><main>"
+        f"<header><h1>{_esc(study.title)}</h1>"
+        f"<p class='question'>{_esc(study.description.strip())}</p>"
+        f"<p class='links'>{links}</p><nav>{nav}</nav></header>{body}</main></body></html>")

@@ -263,6 +263,7 @@ RANKING_COLUMNS = [
     "countries", "border_crossings", "water_crossings", "highest_point_m",
     "terrain_difficulty", "pareto", "reused_pipelines", "reused_capacity_bcm_y",
     "reused_assessed_km", "reuse_compression_mw",
+    "route_id", "p_best", "expected_rank",
 ]
 
 
