@@ -95,33 +95,24 @@ def _country_table(per_country: pd.DataFrame, route_id: object) -> pd.DataFrame:
 
 
 def study_map(study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
-              per_country: pd.DataFrame, surfaces: dict[str, Any], path: Path) -> Path:
-    """Write the study's interactive map: existing system, cost surface, ranked candidates."""
-    m = webmap.existing_system_map(layers)
+              per_country: pd.DataFrame, surfaces: dict[str, Any], path: Path, *,
+              extra_layers: Sequence[Callable[[Any], Any]] = (),
+              extra_panels: Sequence[tuple[str, str]] = ()) -> Path:
+    """Write the study's decision map: side panel (title, summary, scenario switch,
+    ranking, compare), existing system, cost surface, candidates of the chosen scenario.
+
+    ``extra_layers`` (callables ``f(folium_map)``) and ``extra_panels`` (``(title, html)``)
+    are the hooks of :func:`planner.mapui.decision_map`.
+    """
+    from planner.mapui import decision_map
+
     first = next(iter(surfaces.values()), None)
-    if first is not None:
-        arr, bounds = _surface_lonlat(first)
-        webmap.add_cost_surface(m, arr, bounds, name="Cost surface (first scenario)")
-    for i, (scenario, routes) in enumerate(candidates.groupby("scenario", sort=False)):
-        routes = routes.copy()
-        routes["route_id"] = routes["route_id"].astype(str)
-        profiles = {}
-        tables = {}
-        for _, r in routes.iterrows():
-            tables[r["route_id"]] = _country_table(per_country, r["route_id"])
-            dist = r.get("distance_km")
-            elev = r.get("elevation_m")
-            if isinstance(dist, list | np.ndarray) and isinstance(elev, list | np.ndarray):
-                press = r.get("pressure_bar")
-                profiles[r["route_id"]] = webmap.profile_png(
-                    list(map(float, dist)), list(map(float, elev)),
-                    list(map(float, press)) if isinstance(press, list | np.ndarray) else None,
-                    title=str(r["name"]))
-        cols = [c for c in POPUP_LABELS if c in routes.columns]
-        keep = ["route_id", "name", "rank", "score", *cols, "geometry"]
-        webmap.add_routes(m, routes[keep], name=f"Candidates: {scenario}", columns=cols,
-                          labels=POPUP_LABELS, profiles=profiles, tables=tables,
-                          show=i == 0)
+    tables = {str(rid): _country_table(per_country, rid)
+              for rid in candidates["route_id"].unique()} if len(per_country) else None
+    m = decision_map(study, layers, candidates, per_country, surfaces,
+                     extra_layers=extra_layers, extra_panels=extra_panels,
+                     popup_labels=POPUP_LABELS, country_tables=tables,
+                     surface_image=None if first is None else _surface_lonlat(first))
     return webmap.save_map(m, path)
 
 
