@@ -228,6 +228,7 @@ def test_hostile_names_show_as_text_and_run_nothing(browser, hostile_map):
         labels = page.eval_on_selector_all(".leaflet-control-layers label",
                                            "els => els.map(e => e.textContent.trim())")
         assert f"Candidates: {PAYLOADS[1]}{PAYLOADS[2]}" in labels
+        page.click(".planner-legend summary")  # closed by default on short screens
         assert page.inner_text(".planner-legend").count(PAYLOADS[1]) == 1
         # nothing ran: no dialog, no injected element, no error
         page.wait_for_timeout(200)
