@@ -39,7 +39,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement, Template
+from branca.element import Element, Figure, MacroElement, Template
 
 from planner import webmap
 
@@ -483,8 +483,10 @@ def decision_map(
     extra_html = "".join(
         f"<details><summary>{webmap.escape_text(title)}</summary>{body}</details>"
         for title, body in extra_panels)
-    m.get_root().header.add_child(Element(
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'))
+    root = m.get_root()
+    if isinstance(root, Figure):
+        root.header.add_child(Element(
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'))
     _DecisionPanel(data, extra_html).add_to(m)
     return m
 
@@ -496,8 +498,8 @@ def _profile_text(profile: str) -> str:
         return str(profile)
     w = WEIGHT_PROFILES[profile]
     w = w[w > 0].sort_values(ascending=False).head(3)
-    return ", ".join(f"{CRITERIA.loc[c, 'description'] if c in CRITERIA.index else c} "
-                     f"{v:.0%}" for c, v in w.items()) + ", …"
+    described = CRITERIA["description"].to_dict()
+    return ", ".join(f"{described.get(c, c)} {v:.0%}" for c, v in w.items()) + ", …"
 
 
 __all__ = ["DESTINATION_COLOURS", "PANEL_FIGURES", "decision_map", "destination_colours"]

@@ -1,7 +1,27 @@
-"""A study's readable outputs: the interactive map and the ranking report (Markdown, HTML).
+"""A study's readable outputs: the decision report (HTML, Markdown) and the interactive map.
+
+The HTML report (:func:`study_report_html`) puts the answer first — the recommended route
+of each scenario with its CAPEX, tariff and delivered cost, who gains what, the main risks
+and the assumptions that drive the result — then charts (:mod:`planner.charts`, Altair
+rendered offline to inline SVG), readable tables with units, and method and sources. It is
+one self-contained page that needs no network. The map (:func:`study_map`) is the decision
+map of :mod:`planner.mapui`.
+
+Adding to the report
+--------------------
+The report is a list of :class:`ReportSection` (title, HTML, anchor) made by the builders
+in :data:`SECTION_BUILDERS`, each a function ``f(ReportInputs) -> ReportSection | None``.
+To add a section (e.g. the system plan, coalition results), either pass
+``extra_sections=[(title, html), ...]`` to :func:`study_report_html` (they go before
+"Method and sources"), or append a builder to :data:`SECTION_BUILDERS`. To add per-country
+columns, add them to :data:`COUNTRY_COLUMNS` (column -> header with unit); ranking columns
+shown in the tables are :data:`REPORT_TABLE_COLUMNS` with headers in
+:data:`RANKING_LABELS`. To add to the map, pass ``extra_layers`` / ``extra_panels`` to
+:func:`study_map`.
 
 Every data-derived string reaches HTML through :func:`planner.webmap.escape_text` (or
-pandas' escaping ``to_html``), so names from GEM, OSM or a user's file are shown as text.
+pandas' escaping ``to_html``), so names from GEM, OSM or a user's file are shown as text;
+Markdown cells have Markdown and HTML neutralised.
 """
 
 from __future__ import annotations
@@ -322,15 +342,16 @@ def _cost_parameter_rows(study: Study) -> pd.DataFrame:
     params = economics.load_cost_parameters()
     rows = []
     overrides = dict(study.costs)
+    values, units = params["value"].to_dict(), params["unit"].to_dict()
+    sources = params["source"].to_dict()
     for name in DRIVING_PARAMETERS:
-        if name not in params.index:
+        if name not in values:
             continue
-        p = params.loc[name]
-        value, source = float(p["value"]), str(p["source"])
+        value, source = float(values[name]), str(sources[name])
         if name in overrides:
             value, source = float(overrides[name]), f"study file {study.path.name}"
         rows.append({"Parameter": name.replace("_", " "), "Value": value,
-                     "Unit": str(p["unit"]), "Source": source})
+                     "Unit": str(units[name]), "Source": source})
     for s in study.scenarios:
         for k, v in s.costs.items():
             rows.append({"Parameter": f"{k.replace('_', ' ')} (scenario {s.name})",
@@ -345,8 +366,8 @@ def _weights_text(profile: str) -> str:
         return _esc(profile)
     w = WEIGHT_PROFILES[profile]
     w = w[w > 0].sort_values(ascending=False)
-    return ", ".join(f"{_esc(CRITERIA.loc[c, 'description'] if c in CRITERIA.index else c)} "
-                     f"{v:.0%}" for c, v in w.items())
+    described = CRITERIA["description"].to_dict()
+    return ", ".join(f"{_esc(described.get(c, c))} {v:.0%}" for c, v in w.items())
 
 
 def summary_section(inp: ReportInputs) -> ReportSection | None:

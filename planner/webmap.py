@@ -883,7 +883,8 @@ def add_routes(
     if control:
         fg = _group(m, name, show=show)
     else:
-        fg = folium.FeatureGroup(name=escape_text(name), show=show, control=False).add_to(m)
+        fg = folium.FeatureGroup(name=escape_text(name), show=show, control=False)
+        fg.add_to(m)
     for _, row in gdf.iterrows():
         rank = int(row["rank"])
         rid = row["route_id"]
@@ -1364,6 +1365,23 @@ def save_map(m: folium.Map, path: str | Path, *, strict: bool = True,
     return path
 
 
+def inline_frame(page: str | Path, *, height: int = 640) -> str:
+    """An ``<iframe srcdoc>`` holding a whole offline page (a map), for a notebook cell.
+
+    The page goes in as an escaped attribute, so it needs no file server and no network:
+    ``IPython.display.HTML(inline_frame(path))`` shows the interactive map inline.
+
+    Examples
+    --------
+    >>> inline_frame("<p title='x'>map</p>", height=300)
+    '<iframe srcdoc="&lt;p title=&#x27;x&#x27;&gt;map&lt;/p&gt;" style="width:100%;height:300px;border:1px solid #ccc" sandbox="allow-scripts allow-popups"></iframe>'
+    """  # noqa: E501
+    text = page.read_text(encoding="utf-8") if isinstance(page, Path) else str(page)
+    return (f'<iframe srcdoc="{_html.escape(text, quote=True)}" '
+            f'style="width:100%;height:{int(height)}px;border:1px solid #ccc" '
+            'sandbox="allow-scripts allow-popups"></iframe>')
+
+
 def human_size(n: int) -> str:
     """Bytes as a short human-readable size.
 
@@ -1430,8 +1448,9 @@ def profile_png(distance_km: Sequence[float], elevation_m: Sequence[float],
     return compact_png(buf.getvalue())
 
 
-def profile_svg(distance_km: Sequence[float], elevation_m: Sequence[float],
-                pressure_bar: Sequence[float] | None = None, *, title: str = "",
+def profile_svg(distance_km: Sequence[float] | np.ndarray,
+                elevation_m: Sequence[float] | np.ndarray,
+                pressure_bar: Sequence[float] | np.ndarray | None = None, *, title: str = "",
                 width: int = 380, height: int = 150, max_points: int = 160) -> str:
     """A small inline SVG of a route's elevation (grey area) and pressure (red line).
 
@@ -1549,6 +1568,7 @@ __all__ = [
     "finish_map",
     "format_value",
     "human_size",
+    "inline_frame",
     "layer_names",
     "make_offline",
     "map_size_report",
