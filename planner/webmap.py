@@ -1140,6 +1140,9 @@ class _Search(JSCSSMixin, MacroElement):
               if (lyr && lyr.openTooltip) { lyr.openTooltip(latlng); }
             }
           });
+          // leaflet-search puts its layer on the map when added; the index stays off it, so
+          // each layer's own overlay (and the scenario switch) decides what is drawn
+          ctl.setLayer = function(layer) { this._layer = layer; return this; };
           {{ this._parent.get_name() }}.addControl(ctl);
         })();
         {% endmacro %}

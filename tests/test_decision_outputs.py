@@ -176,28 +176,30 @@ def test_ranking_panel_and_scenario_switch(browser, default_run, tmp_path):
         assert state == {"selected": rid, "onMap": True, "inView": True, "weight": 10}
         assert "selected" in rows.nth(2).get_attribute("class")
         _shot(page, tmp_path, "map-selected.png")
-        # a click on a route selects its row
-        other = rows.nth(0).get_attribute("data-id")
-        x, y = page.evaluate("""(id) => {
+        # a click on a route selects its row (the first route with a point no other covers)
+        other, x, y = page.evaluate("""() => {
             const p = window.plannerPanel, s = p.data.scenarios[p.state().scenario];
-            const layer = window[s.rows.find(r => r.id === id).layer];
             const map = Object.values(window).find(v => v instanceof L.Map);
-            map.fitBounds(layer.getBounds(), {animate: false, padding: [60, 60]});
-            const path = Object.values(layer._layers)[0]._path;
-            const ll = Object.values(layer._layers)[0].getLatLngs().flat();
             const r = map.getContainer().getBoundingClientRect();
-            for (const f of [0.5, 0.3, 0.7, 0.1, 0.9]) for (let i = 0; i + 1 < ll.length; i++) {
-                const a = map.latLngToContainerPoint(ll[i]);
-                const b = map.latLngToContainerPoint(ll[i + 1]);
-                const x = r.left + a.x + f * (b.x - a.x), y = r.top + a.y + f * (b.y - a.y);
-                if (document.elementFromPoint(x, y) === path) return [x, y];
+            for (const row of s.rows.slice(0, 10)) {
+                if (row.id === p.state().selected) continue;
+                const layer = window[row.layer], line = Object.values(layer._layers)[0];
+                map.fitBounds(layer.getBounds(), {animate: false, padding: [60, 60]});
+                const ll = line.getLatLngs().flat();
+                for (const f of [0.5, 0.3, 0.7]) for (let i = 0; i + 1 < ll.length; i++) {
+                    const a = map.latLngToContainerPoint(ll[i]);
+                    const b = map.latLngToContainerPoint(ll[i + 1]);
+                    const x = r.left + a.x + f * (b.x - a.x), y = r.top + a.y + f * (b.y - a.y);
+                    if (document.elementFromPoint(x, y) === line._path) return [row.id, x, y];
+                }
             }
-            throw new Error('no free point on the route');
-        }""", other)
+            throw new Error('no route with a free point');
+        }""")
         page.mouse.click(x, y)
         page.wait_for_timeout(200)
         assert page.evaluate("() => window.plannerPanel.state().selected") == other
-        assert "selected" in rows.nth(0).get_attribute("class")
+        row = page.locator(f"#planner-ranking tr.planner-row[data-id='{other}']")
+        assert "selected" in row.get_attribute("class")
         # compare two routes
         page.locator("#planner-ranking tr.planner-row input[type=checkbox]").nth(0).click()
         page.locator("#planner-ranking tr.planner-row input[type=checkbox]").nth(1).click()
@@ -214,6 +216,17 @@ def test_ranking_panel_and_scenario_switch(browser, default_run, tmp_path):
                 return p.data.scenarios.map(s => map.hasLayer(window[s.group]));
             }""")
             assert on_map == [j == i for j in range(len(rec))]
+            drawn = page.evaluate("""() => {  // route lines drawn: this scenario's only
+                const p = window.plannerPanel, s = p.data.scenarios[p.state().scenario];
+                const ids = new Set(s.rows.map(r => r.id)), map = Object.values(window)
+                    .find(v => v instanceof L.Map);
+                let mine = 0, others = 0;
+                map.eachLayer(l => { const f = l.feature;
+                    if (f && f.properties && f.properties.route_id !== undefined && l._path)
+                        ids.has(f.properties.route_id) ? mine++ : others++; });
+                return [mine, others, s.rows.length];
+            }""")
+            assert drawn[0] == drawn[2] and drawn[1] == 0, drawn
         _shot(page, tmp_path, "map-last-scenario.png")
         assert errors == []
     finally:
