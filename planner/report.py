@@ -370,6 +370,34 @@ def _weights_text(profile: str) -> str:
     return ", ".join(f"{_esc(described.get(c, c))} {v:.0%}" for c, v in w.items())
 
 
+def headline(rec: pd.DataFrame) -> str:
+    """One sentence (escaped HTML) naming the route recommended most often.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"scenario": ["a", "b"], "name": ["X", "X"],
+    ...                     "delivered_cost_usd_per_1000m3": [190.0, 190.0],
+    ...                     "tariff_usd_per_1000m3": [39.0, 39.0]})
+    >>> headline(rec)
+    '<b>X</b> is recommended in 2 of 2 scenarios: gas delivered at 190 USD/1000 m³, of which 39 USD/1000 m³ transport tariff.'
+    """  # noqa: E501
+    counts = rec["name"].value_counts()
+    name = counts.index[0]
+    r = rec[rec["name"].eq(name)].iloc[0]
+    text = (f"<b>{_esc(name)}</b> is recommended in {int(counts.iloc[0])} of {len(rec)} "
+            f"scenario{'s' if len(rec) > 1 else ''}")
+    if pd.notna(r.get("delivered_cost_usd_per_1000m3")):
+        text += (f": gas delivered at {_num(r['delivered_cost_usd_per_1000m3'], 0)} "
+                 f"USD/1000 m³, of which {_num(r.get('tariff_usd_per_1000m3'), 0)} "
+                 "USD/1000 m³ transport tariff")
+    others = [f"{_esc(x['scenario'])}: {_esc(x['name'])}"
+              for _, x in rec[~rec["name"].eq(name)].iterrows()]
+    if others:
+        text += "; otherwise " + "; ".join(others)
+    return text + "."
+
+
 def summary_section(inp: ReportInputs) -> ReportSection | None:
     """The answer: the recommended route of each scenario, who gains, risks, assumptions."""
     rec = recommendations(inp.ranking)
@@ -390,7 +418,11 @@ def summary_section(inp: ReportInputs) -> ReportSection | None:
             f"<td>{_num(r.get('delivered_cost_usd_per_1000m3'), 1)}</td>"
             f"<td>{_num(r.get('throughput_bcm_y'), 1)}</td>"
             f"<td>{'–' if p is None or pd.isna(p) else f'{float(p):.0%}'}</td></tr>")
-    parts = [f"<table class='answer'>{head}{''.join(rows)}</table>"]
+    parts = [f"<p class='headline'>{headline(rec)}</p>",
+             f"<table class='answer'>{head}{''.join(rows)}</table>",
+             "<p class='note'>Each candidate carries gas from the supply point to one "
+             "destination; the best route to every destination is under "
+             "<a href='#tables'>Tables</a>.</p>"]
     cards = []
     for _, r in rec.iterrows():
         gains = who_gains(inp.per_country, r)
@@ -588,6 +620,7 @@ table.dest td{text-align:left}
 .card{border:1px solid #dde1e6;border-radius:6px;padding:8px 12px;background:#fbfcfd}
 .card h3{margin-top:2px;color:#1b6ca8}.card ul{padding-left:18px;margin:2px 0}
 .weights,.src,.note{color:#666;font-size:12px}
+p.headline{font-size:16px;margin:4px 0 8px}
 figure{margin:10px 0 18px;overflow-x:auto}figure svg{max-width:100%;height:auto}
 """
 
