@@ -173,6 +173,8 @@ class _DecisionPanel(MacroElement):
         .planner-summary .weights {color: #555; font-size: 11px;}
         .planner-summary dl {grid-template-columns: 1fr auto;}
         .planner-profile {display: block; margin-top: 4px;}
+        html, body {overflow: hidden;}  /* only the panel and popups scroll, never the page */
+        .leaflet-popup-content {max-height: calc(100vh - 140px); overflow-y: auto;}
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
