@@ -6,8 +6,8 @@
   (one button per scenario; only that scenario's routes are drawn), a **summary** of the
   scenario's recommended route (CAPEX, tariff, delivered cost), the **ranking** (click a
   row: the route is highlighted and the map zooms to it; click a route on the map: its row
-  is highlighted), a **compare** table for the routes ticked in the ranking, and any extra
-  panels;
+  is highlighted), a **compare** table for the routes ticked in the ranking (drawn wider on
+  the map, the others dimmed), and any extra panels;
 - the **map** beside it: existing system, cost surface, the candidate routes of the chosen
   scenario coloured by destination (best routes drawn wider), popups with figures, a
   per-country table and an inline SVG profile (:func:`planner.webmap.profile_svg`, no
@@ -228,9 +228,9 @@ class _DecisionPanel(MacroElement):
           function scen() { return DATA.scenarios[state.scenario]; }
           function layerOf(row) { return window[row.layer]; }
           function style(row) {
-            var sel = state.selected === row.id;
-            var dim = state.selected !== null && !sel;
-            return {color: row.colour, weight: sel ? 10 : (row.rank <= 3 ? 6 : 3.5),
+            var sel = state.selected === row.id, cmp = state.compare.indexOf(row.id) >= 0;
+            var dim = (state.selected !== null || state.compare.length > 0) && !sel && !cmp;
+            return {color: row.colour, weight: sel ? 10 : (cmp ? 8 : (row.rank <= 3 ? 6 : 3.5)),
                     opacity: dim ? 0.35 : 0.9};
           }
           function restyle() {
@@ -316,7 +316,7 @@ class _DecisionPanel(MacroElement):
             var i = state.compare.indexOf(id);
             if (i >= 0) state.compare.splice(i, 1);
             else { state.compare.push(id); if (state.compare.length > 4) state.compare.shift(); }
-            renderCompare(); renderTable();
+            renderCompare(); renderTable(); restyle();
           }
           function renderCompare() {
             var rows = scen().rows.filter(function(r) { return state.compare.indexOf(r.id) >= 0; });
