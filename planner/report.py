@@ -1,11 +1,16 @@
 """A study's readable outputs: the decision report (HTML, Markdown) and the interactive map.
 
 The HTML report (:func:`study_report_html`) puts the answer first — the recommended route
-of each scenario with its CAPEX, tariff and delivered cost, who gains what, the main risks
-and the assumptions that drive the result — then charts (:mod:`planner.charts`, Altair
-rendered offline to inline SVG), readable tables with units, and method and sources. It is
-one self-contained page that needs no network. The map (:func:`study_map`) is the decision
-map of :mod:`planner.mapui`.
+of each scenario with its CAPEX, tariff and delivered cost, who gains what (the per-country
+accounts of :mod:`planner.accounting`), the main risks and the assumptions that drive the
+result — then charts (:mod:`planner.charts`, Altair rendered offline to inline SVG),
+readable tables with units, the new demand the top routes of a domestic-gasification
+scenario can add (:mod:`planner.domestic`), where the route operated since October 2023
+ranks (:mod:`planner.operated_routes`), any extra sections (the system plan, coalitions)
+and method and sources. It is one self-contained page that needs no network;
+:func:`study_report_markdown` gives the same content as Markdown. The map
+(:func:`study_map`) is the decision map of :mod:`planner.mapui` with the network's
+junctions as a layer.
 
 Adding to the report
 --------------------
@@ -21,7 +26,7 @@ shown in the tables are :data:`REPORT_TABLE_COLUMNS` with headers in
 
 Every data-derived string reaches HTML through :func:`planner.webmap.escape_text` (or
 pandas' escaping ``to_html``), so names from GEM, OSM or a user's file are shown as text;
-Markdown cells have Markdown and HTML neutralised.
+Markdown text from data goes through :func:`planner.neutralise.markdown_text`.
 """
 
 from __future__ import annotations
@@ -86,6 +91,34 @@ REUSED_COLUMNS = {
     "new_power_kw": "New compression (kW)",
     "note": "Note",
 }
+
+
+#: Unit suffixes of column names and how a header shows them (longest first).
+UNIT_SUFFIXES = (
+    ("_usd_per_1000m3", "USD/1000 m³"), ("_bcm_km_y", "bcm·km/y"), ("_musd_y", "M USD/y"),
+    ("_musd", "M USD"), ("_bcm_y", "bcm/y"), ("_km", "km"), ("_mm", "mm"), ("_mpa", "MPa"),
+    ("_mw", "MW"), ("_kw", "kW"),
+)
+
+
+def readable_column(name: object) -> str:
+    """A column name as a table header: words, with the unit its suffix names.
+
+    Examples
+    --------
+    >>> readable_column("compression_fuel_musd_y"), readable_column("new_km")
+    ('Compression fuel (M USD/y)', 'New (km)')
+    >>> readable_column("shapley_price_usd_per_1000m3"), readable_column("in_core")
+    ('Shapley price (USD/1000 m³)', 'In core')
+    """
+    text, unit = str(name), ""
+    for suffix, label in UNIT_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text, unit = text[: -len(suffix)], label
+            break
+    words = text.replace("_", " ").strip()
+    words = words[:1].upper() + words[1:]
+    return f"{words} ({unit})" if unit else words
 
 
 def _reused_first_scenario(reused: pd.DataFrame | None, ranking: pd.DataFrame
@@ -741,6 +774,15 @@ figure{margin:10px 0 18px;overflow-x:auto}figure svg{max-width:100%;height:auto}
 """
 
 
+def _in_study_order(study: Study, ranking: pd.DataFrame) -> pd.DataFrame:
+    """The ranking with its scenarios in the study file's order, each by rank."""
+    order = {s.name: i for i, s in enumerate(study.scenarios)}
+    if len(ranking) and "scenario" in ranking.columns:
+        ranking = ranking.sort_values(["scenario", "rank"], kind="stable", key=lambda c: (
+            c.map(order).fillna(len(order)) if c.name == "scenario" else c))
+    return ranking
+
+
 def report_sections(study: Study, ranking: pd.DataFrame, per_country: pd.DataFrame,
                     reused: pd.DataFrame | None = None, *,
                     extra_sections: Sequence[ReportSection | tuple[str, str]] = (),
@@ -757,11 +799,7 @@ def report_sections(study: Study, ranking: pd.DataFrame, per_country: pd.DataFra
     >>> [x.title for x in s]
     ['The answer', 'Tables', 'Plan', 'Method and sources']
     """
-    order = {s.name: i for i, s in enumerate(study.scenarios)}
-    if len(ranking) and "scenario" in ranking.columns:  # scenarios in the study's order
-        ranking = ranking.sort_values(["scenario", "rank"], kind="stable", key=lambda c: (
-            c.map(order).fillna(len(order)) if c.name == "scenario" else c))
-    inp = ReportInputs(study, ranking, per_country, reused)
+    inp = ReportInputs(study, _in_study_order(study, ranking), per_country, reused)
     out = [s for b in (SECTION_BUILDERS if builders is None else builders)
            if (s := b(inp)) is not None]
     extras = [x if isinstance(x, ReportSection) else ReportSection(x[0], x[1])
@@ -774,8 +812,9 @@ def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.D
                           reused: pd.DataFrame | None = None) -> str:
     """The recommendation, ranking, who-gains-what, domestic demand, reused-lines and
     operated-route sections as Markdown (text from data neutralised)."""
+    ranking = _in_study_order(study, ranking)
     parts = [f"# {markdown_text(study.title)}", "", markdown_text(study.description), ""]
-    rec = recommendations(ranking, [s.name for s in study.scenarios])
+    rec = recommendations(ranking)
     if len(rec):
         cols = ["scenario", "name", "capex_musd", "tariff_usd_per_1000m3",
                 "delivered_cost_usd_per_1000m3", "throughput_bcm_y", "p_best"]

@@ -75,6 +75,72 @@ def test_report_sections_hook_inserts_before_method(default_run):
     assert page.index("plan body") < page.index("<section id='method'>")
 
 
+def test_report_carries_the_accounts_demand_operated_route_and_plan(default_run):
+    """The sections of issues 9/19, 10 and 15 reach both reports through the section hooks."""
+    page = default_run.files["report_html"].read_text(encoding="utf-8")
+    ids = re.findall(r"<section id='([^']+)'>", page)
+    for sid in ("tables", "gasification", "operated", "system-plan"):
+        assert sid in ids, ids
+    assert ids.index("system-plan") < ids.index("method") == len(ids) - 1
+    assert report._esc(report.accounting_note()) in page
+    md = default_run.files["report_md"].read_text(encoding="utf-8")
+    for heading in ("## Recommended route per scenario", "## New demand the top routes can add",
+                    "## The route operated since October 2023", "## System plan"):
+        assert heading in md
+    assert report.accounting_note() in md
+
+
+def test_who_gains_shows_the_per_country_accounts(default_run):
+    """Each country's transit revenue and net position in the answer are per_country.csv's."""
+    page = default_run.files["report_html"].read_text(encoding="utf-8")
+    answer = page[page.index("<section id='answer'>"):page.index("<section id='charts'>")]
+    pc = default_run.per_country
+    for _, r in _recommended(default_run).iterrows():
+        rows = pc[(pc["scenario"] == r["scenario"]).to_numpy()
+                  & (pc["route_id"] == r["route_id"]).to_numpy()]
+        assert len(rows)
+        for _, c in rows.iterrows():
+            if c["transit_revenue_musd_y"] > 0:
+                assert f"transit revenue {c['transit_revenue_musd_y']:,.1f} M USD/y" in answer
+            assert f"net position {c['net_position_musd_y']:,.1f} M USD/y" in answer
+
+
+def test_map_carries_junctions_and_the_plan(default_run):
+    page = default_run.files["map"].read_text(encoding="utf-8")
+    assert "Network junctions" in page
+    assert "System plan (" in page  # the plan's layer
+    panel = page[page.index('<aside class="planner-panel"'):page.index("</aside>")]
+    assert "<details><summary>System plan</summary>" in panel
+
+
+def test_coalitions_land_in_the_report_and_the_side_panel(default_run, tmp_path):
+    """``planner coalitions`` puts its section before the method and into the map's side
+    panel, and a second update replaces the first."""
+    from planner.coalition.report import update_study_outputs
+
+    out = tmp_path / "out"
+    shutil.copytree(default_run.out_dir, out)
+    game = {"shares": pd.DataFrame({"country": ["<b>KAZ</b>"], "role": ["transit"],
+                                    "shapley_musd_y": [1.0], "shapley_low_musd_y": [0.5],
+                                    "shapley_high_musd_y": [1.5]}),
+            "prices": pd.DataFrame({"buyer": ["UZB"], "corridor_low_usd_per_1000m3": [150.0],
+                                    "corridor_high_usd_per_1000m3": [250.0],
+                                    "shapley_price_usd_per_1000m3": [200.0]}),
+            "coalitions": pd.DataFrame({"members": ["KAZ, RUS"], "value_musd_y": [1.0]}),
+            "summary": {"grand_coalition_value_musd_y": 1.0}}
+    for _ in range(2):
+        update_study_outputs(out, game)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("<section id='coalitions'>") == 1
+    assert page.index("<section id='coalitions'>") < page.index("<section id='method'>")
+    assert "<b>KAZ</b>" not in page and "Shapley price (USD/1000 m³)" in page
+    html = (out / "index.html").read_text(encoding="utf-8")
+    panel = html[html.index('<aside class="planner-panel"'):html.index("</aside>")]
+    assert panel.count('id="planner-coalitions"') == 1 and html.count("planner-coalitions") == 1
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert md.count("## Coalitions: who gains what under the union") == 1
+
+
 # --------------------------------------------------------------------------- browser
 
 

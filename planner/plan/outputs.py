@@ -226,8 +226,10 @@ def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
 def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: pd.DataFrame,
                      independent: pd.DataFrame, paths: pd.DataFrame,
                      appraised: pd.DataFrame | None = None, *, heading: bool = True) -> str:
-    """The same section as HTML (every value escaped); ``heading=False`` leaves out the
-    ``<h2>`` (the decision report's sections carry their own)."""
+    """The same section as HTML (every value escaped, headers with units); ``heading=False``
+    leaves out the ``<h2>`` (the decision report's sections carry their own)."""
+    from planner.report import readable_column
+
     s = summary
 
     def tab(df: pd.DataFrame) -> str:
@@ -235,6 +237,7 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
         for c in out.columns:
             if pd.api.types.is_float_dtype(out[c]):
                 out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+        out.columns = [readable_column(c) for c in out.columns]
         return out.to_html(index=False, escape=True, border=0)
 
     head = (f"<p>Status <b>{html.escape(str(s['status']))}</b>, annual cost "
@@ -260,21 +263,25 @@ def plan_panel_html(summary: dict[str, Any], per_country: pd.DataFrame) -> str:
     --------
     >>> s = {"status": "optimal", "objective_musd_y": 120.0, "new_km": 310.0,
     ...      "reused_km": 1500.0, "capex_musd": 900.0}
-    >>> "<i>" in plan_panel_html(s, pd.DataFrame({"country": ["<i>KAZ"], "new_km": [310.0]}))
-    False
+    >>> t = plan_panel_html(s, pd.DataFrame({"country": ["<i>KAZ"], "new_km": [310.0]}))
+    >>> "<i>KAZ" in t, "&lt;i&gt;KAZ" in t
+    (False, True)
     """
+    from planner.report import readable_column
+
     figures = {"Status": summary.get("status"),
                "Annual cost (M USD/y)": summary.get("objective_musd_y"),
                "New pipe (km)": summary.get("new_km"),
                "Existing lines used (km)": summary.get("reused_km"),
                "CAPEX (M USD)": summary.get("capex_musd")}
-    cols = [c for c in ("country", "new_km", "reused_km", "capex_musd", "annual_musd_y")
+    cols = [c for c in ("country", "new_km", "reused_km", "capex_musd")
             if c in per_country.columns]
-    return ("<p>The network that meets every destination's demand at least annual cost "
-            "(drawn on the map: width by flow, new pipe red, existing lines blue).</p>"
+    table = per_country[cols].rename(columns=readable_column)
+    return ("<p>The network that meets every destination's demand at least annual cost. "
+            "On the map (tick <i>System plan</i> in the layer control): width by flow, new "
+            "pipe red, existing lines blue.</p>"
             + webmap.figures_table(figures)
-            + (webmap.dataframe_table(per_country[cols], caption="Per country")
-               if cols else ""))
+            + (webmap.dataframe_table(table, caption="Per country") if cols else ""))
 
 
 __all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer", "csv_safe",

@@ -90,8 +90,9 @@ class SystemPlan:
         """The plan in a few lines for the map's side panel."""
         return outputs.plan_panel_html(self.summary(), self.per_country)
 
-    def add_to_map(self, m: folium.Map) -> None:
-        outputs.add_plan_layer(m, self.result.arcs, name=f"System plan ({self.scenario})")
+    def add_to_map(self, m: folium.Map, *, show: bool = True) -> None:
+        outputs.add_plan_layer(m, self.result.arcs, name=f"System plan ({self.scenario})",
+                               show=show)
 
 
 def plan_scenario(study: Study, options: PlanOptions) -> Scenario:

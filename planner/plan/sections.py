@@ -45,7 +45,8 @@ def extra_sections(target: Path, tmp: Path, plan: Any, names: dict[str, Path]
         out.markdown += "\n" + plan.report_markdown()
         out.sections.append(ReportSection("System plan", plan.report_html(heading=False),
                                           "system-plan"))
-        out.layers.append(plan.add_to_map)
+        # hidden at start: the decision map opens on the chosen scenario's routes
+        out.layers.append(lambda m: plan.add_to_map(m, show=False))
         out.panels.append(("System plan", plan.panel_html()))
     if (target / "coalitions.csv").exists():
         for f in COALITION_FILES:
