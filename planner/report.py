@@ -108,15 +108,15 @@ def readable_column(name: object) -> str:
     --------
     >>> readable_column("compression_fuel_musd_y"), readable_column("new_km")
     ('Compression fuel (M USD/y)', 'New (km)')
-    >>> readable_column("shapley_price_usd_per_1000m3"), readable_column("in_core")
-    ('Shapley price (USD/1000 m³)', 'In core')
+    >>> readable_column("shapley_price_usd_per_1000m3"), readable_column("capex_musd")
+    ('Shapley price (USD/1000 m³)', 'CAPEX (M USD)')
     """
     text, unit = str(name), ""
     for suffix, label in UNIT_SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix):
             text, unit = text[: -len(suffix)], label
             break
-    words = text.replace("_", " ").strip()
+    words = " ".join(w.upper() if w in {"capex", "opex"} else w for w in text.split("_") if w)
     words = words[:1].upper() + words[1:]
     return f"{words} ({unit})" if unit else words
 
