@@ -26,6 +26,13 @@ RECEIVING_INTERCONNECTION = "karakalpakstan"
 OTHER_TRUNKS = ("Beineu–Bozoi–Shymkent", "Bukhara–Ural")
 
 
+#: The report's introduction to the candidates that follow the operated route.
+OPERATED_ROUTE_INTRO = (
+    "Russian gas has reached Uzbekistan since October 2023 through Central Asia–Center in "
+    "reverse through Kazakhstan, received in Karakalpakstan (sources: "
+    "planner/data/interconnections.csv). Candidates that follow it:")
+
+
 def _receiving_name() -> str:
     from planner.interconnections import interconnections_from_csv
 
@@ -45,7 +52,7 @@ def follows_operated_route(candidates: pd.DataFrame) -> pd.Series:
     >>> follows_operated_route(c).tolist()
     [True, False]
     """
-    if not len(candidates) or "reused_pipelines" not in candidates:
+    if not len(candidates) or not {"kind", "reused_pipelines"} <= set(candidates.columns):
         return pd.Series(False, index=candidates.index)
     used = candidates["reused_pipelines"].fillna("").astype(str)
     hub = _receiving_name()
@@ -146,5 +153,9 @@ def _md(text: object) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+!|~" else ch for ch in str(text))
 
 
-__all__ = ["follows_operated_route", "operated_route_html", "operated_route_markdown",
+#: The section's introduction (the name the report module uses).
+OPERATED_ROUTE_INTRO = INTRO
+
+__all__ = ["OPERATED_ROUTE_INTRO", "follows_operated_route", "operated_route_html",
+           "operated_route_markdown",
            "operated_route_table"]
