@@ -242,3 +242,51 @@ def test_write_backtest_outputs(tmp_path) -> None:
     assert csv.loc[0, "name"].startswith("'=")
     html = files["routes_map.html"].read_text()
     assert "<b>x</b>" not in html
+
+
+def test_cli_backtest_routes(tmp_path, capsys) -> None:
+    """The command on two real lines: the CSV's columns, shares that nest, and means
+    printed that are the table's means."""
+    from planner.backtest.routes import RESULT_COLUMNS
+    from planner.cli import main
+
+    out = tmp_path / "bt"
+    assert main(["backtest", "routes", "--ids", "P3273,P3964", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "routes.csv")
+    assert list(table.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    assert sorted(table["pipeline_id"]) == ["P3273", "P3964"]
+    assert (table["share_10km"] <= table["share_25km"] + 1e-12).all()
+    assert (table["baseline_share_10km"] <= table["baseline_share_25km"] + 1e-12).all()
+    summary = pd.read_csv(out / "summary.csv", index_col="set")
+    for s, rows in table.groupby("set"):
+        assert summary.loc[s, "share_25km"] == pytest.approx(rows["share_25km"].mean())
+        assert summary.loc[s, "lines"] == len(rows)
+    assert (out / "routes_map.html").stat().st_size > 10_000
+    assert "means" in capsys.readouterr().out
+
+    assert main(["backtest", "routes", "--ids", "P9999", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "P9999" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_calibration_keeps_holdout_apart(layers, route_surfaces, tmp_path, monkeypatch) -> None:
+    """Held-out lines are in no fit; cross-validation scores only training lines, each
+    once; the provenance names the lines and the scores."""
+    from planner import settings
+    from planner.backtest.routes import calibrate_routes
+
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path)
+    ids = ["P3273", "P3964", "P2298", "P2322", "P4743", "P3944"]
+    lines = built_lines(layers.pipelines, ids=ids)
+    cal = calibrate_routes(layers, n_candidates=2, folds=2, holdout=["P3964"],
+                           surfaces=route_surfaces, lines=lines)
+    prov = cal.provenance
+    assert "P3964" in prov["held_out"] and "P3964" not in prov["fitted_on"]
+    assert set(cal.training["pipeline_id"]) == set(prov["fitted_on"])
+    assert set(cal.holdout["pipeline_id"]) == {"P3964"}
+    assert sorted(cal.cross_validation["pipeline_id"]) == sorted(prov["fitted_on"])
+    assert len(cal.scores) == 3 * len(lines)  # published defaults + 2 candidates
+    assert prov["training"]["lines"] == len(prov["fitted_on"])
+    # the scores are cached: a second fit reads them instead of routing again
+    assert list(tmp_path.glob("route-scores-*.csv"))
