@@ -844,8 +844,9 @@ class RouteBacktest:
     """Results of :func:`backtest_routes`.
 
     ``table``: one row per line (``RESULT_COLUMNS`` first, then ``set``: training (a
-    line the parameters were fitted on), validation (one they were not) or no route, ``beats_baseline``, ``route_km``, ``real_km``,
-    ``extra_country_codes``, ``error``); ``routes``: real, generated and straight lines
+    line the parameters were fitted on), validation (one they were not) or no route,
+    ``beats_baseline``, ``route_km``, ``real_km``, ``extra_country_codes``, ``error``);
+    ``routes``: real, generated and straight lines
     (EPSG:4326, column ``kind``); ``summary``: means per set; ``params`` and the
     ``calibration`` when one was refitted.
     """
