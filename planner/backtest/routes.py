@@ -144,7 +144,7 @@ def line_metrics(route: BaseGeometry, real: BaseGeometry, baseline: BaseGeometry
     >>> real = LineString([(0, 0), (50_000, 30_000), (100_000, 0)])
     >>> m = line_metrics(real, real, LineString([(0, 0), (100_000, 0)]))
     >>> m["share_25km"], m["share_10km"], round(m["baseline_share_10km"], 2)
-    (1.0, 1.0, 0.33)
+    (1.0, 1.0, 0.39)
     """
     out: dict[str, float] = {}
     for km in within_km:
@@ -162,9 +162,9 @@ def line_objective(share_10km: Any, share_25km: Any, extra_countries: Any) -> An
 
     Examples
     --------
-    >>> line_objective(1.0, 1.0, 0)
+    >>> float(line_objective(1.0, 1.0, 0))
     1.5
-    >>> line_objective(0.0, 1.0, 2)
+    >>> float(line_objective(0.0, 1.0, 2))
     0.5
     """
     extra = np.asarray(extra_countries) > 0
