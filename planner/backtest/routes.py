@@ -939,6 +939,9 @@ def backtest_routes(
     rest = [c for c in ["set", "beats_baseline", "route_km", "real_km", "extra_country_codes",
                         "baseline_extra_countries", "error"] if c in table]
     table = table[RESULT_COLUMNS + rest]
+    for c in ("extra_countries", "baseline_extra_countries"):
+        if c in table:
+            table[c] = table[c].astype("Int64")
     summary = pd.DataFrame({s: summarise(g) for s, g in table.groupby("set")}).T
     summary.index.name = "set"
     routes = gpd.GeoDataFrame(geoms, geometry="geometry", crs=settings.STORAGE_CRS)
