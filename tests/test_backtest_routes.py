@@ -116,6 +116,11 @@ def test_built_lines_remove_system_and_parallels(layers) -> None:
     assert len(removed) >= len(same)
     with pytest.raises(BacktestError, match="P9999"):
         built_lines(pipes, ids=["P9999", "P2291"])
+    # schematic lines (Chelyabinsk–Petrovsk: one straight segment of 1,100 km) are left
+    # out by default, but can be chosen by id
+    assert (lines["km_per_vertex"] <= 50.0).all()
+    assert "P1446" not in set(lines["pipeline_id"])
+    assert list(built_lines(pipes, ids=["P1446"])["pipeline_id"]) == ["P1446"]
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,12 @@ log = logging.getLogger(__name__)
 
 #: Built lines shorter than this (km, inside the region) are not backtested.
 MIN_LINE_KM = 150.0
+#: Lines drawn coarser than this (km of line per segment between vertices) are schematic:
+#: GEM draws some lines as a few straight segments over hundreds of kilometres (Chelyabinsk–
+#: Petrovsk: one segment of 1,100 km), which records where the ends are but not where the
+#: line was built, and gives the straight-line baseline a full score by construction.
+#: Such lines are not backtested unless chosen by id.
+MAX_KM_PER_VERTEX = 50.0
 #: Pipeline statuses a line must have to be backtested by default.
 BUILT_STATUSES = ("operating",)
 #: Another line is a parallel string of the tested one when at least
@@ -208,6 +214,7 @@ def built_lines(
     statuses: Sequence[str] = BUILT_STATUSES,
     region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
     crs: str = settings.STUDY_CRS,
+    max_km_per_vertex: float | None = MAX_KM_PER_VERTEX,
 ) -> gpd.GeoDataFrame:
     """The built lines to backtest, one row per distinct line, with what to remove.
 
@@ -220,8 +227,9 @@ def built_lines(
     pipelines
         The pipelines layer (``pipeline_id``, ``name``, ``system``, ``status``).
     ids
-        Pipeline ids to test (any status); default: every line of ``statuses`` at least
-        ``min_km`` long inside the region.
+        Pipeline ids to test (any status, any drawing); default: every line of
+        ``statuses`` at least ``min_km`` long inside the region and drawn with at least
+        one vertex per ``max_km_per_vertex`` km (:data:`MAX_KM_PER_VERTEX`; None: all).
     min_km, statuses, region, crs
         Selection, study region (degrees) and the projected CRS distances are taken in.
 
@@ -229,6 +237,7 @@ def built_lines(
     -------
     geopandas.GeoDataFrame
         ``pipeline_id``, ``name``, ``system``, ``length_km`` (of the part tested),
+        ``km_per_vertex`` (how coarsely it is drawn),
         ``layer_index`` (the line's row label in ``pipelines``), ``removed`` (tuple of
         row labels of ``pipelines``: the line and its parallel strings), ``group``
         (lines sharing a system or parallels; cross-validation keeps a group together)
@@ -261,7 +270,9 @@ def built_lines(
         if part is None:
             continue
         km = float(geodesic_length_km(gpd.GeoSeries([part], crs=settings.STORAGE_CRS))[0])
-        if km < min_km and not ids:
+        km_per_vertex = km / max(1, len(part.coords) - 1)
+        if not ids and (km < min_km or (max_km_per_vertex is not None
+                                        and km_per_vertex > max_km_per_vertex)):
             continue
         key = (str(r.get("system", "")), shapely.to_wkb(shapely.set_precision(part, 1e-4)))
         if key in seen:
@@ -269,10 +280,11 @@ def built_lines(
         seen.add(key)
         rows.append({"layer_index": idx, "pipeline_id": str(r["pipeline_id"]),
                      "name": str(r["name"]), "system": str(r.get("system", "")),
-                     "length_km": km, "geometry": part})
+                     "length_km": km, "km_per_vertex": km_per_vertex, "geometry": part})
     if not rows:
         raise BacktestError(f"no built line of {', '.join(statuses)} at least {min_km:g} km "
-                            f"long inside the region {region}")
+                            f"long inside the region {region} and drawn with a vertex at "
+                            f"least every {max_km_per_vertex} km")
     lines = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
     lines["removed"] = _parallel_strings(pipes, lines, crs)
     lines["group"] = _groups(lines)
@@ -602,7 +614,7 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
 
 
 #: Bumped when routing or the metrics change, so cached search scores are not reused.
-SCORES_VERSION = 3
+SCORES_VERSION = 4
 
 
 def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.DataFrame,
@@ -801,7 +813,8 @@ def calibrate_routes(
         "resolution_km": res_km,
         "data": "GEM Global Gas Infrastructure Tracker pipelines (geodata/SOURCES.md): "
                 f"status {', '.join(BUILT_STATUSES)}, at least {min_km:g} km inside the "
-                f"region {list(settings.DEFAULT_REGION)}",
+                f"region {list(settings.DEFAULT_REGION)}, drawn with a vertex at least "
+                f"every {MAX_KM_PER_VERTEX:g} km",
         "method": (f"search over {n_candidates} Latin-hypercube parameter sets (seed {seed}) "
                    f"plus the published defaults; objective per line: share within 25 km "
                    f"+ {OBJECTIVE_WEIGHT_10KM:g} x share within 10 km - "
