@@ -684,11 +684,16 @@ def cross_validate(scores: pd.DataFrame, lines: gpd.GeoDataFrame, folds: int = 5
     return pd.concat(out, ignore_index=True)
 
 
+#: Columns of :func:`summarise` (and ``summary.csv``).
+SUMMARY_COLUMNS = ["lines", "share_10km", "share_25km", "length_ratio", "baseline_share_10km",
+                   "baseline_share_25km", "beats_baseline", "no_extra_country"]
+
+
 def summarise(table: pd.DataFrame) -> dict[str, float]:
     """Means and the done-when shares of a results table (lines with a route)."""
     t = table[table["share_25km"].notna()]
     if t.empty:
-        return {"lines": 0}
+        return {"lines": 0, **{k: math.nan for k in SUMMARY_COLUMNS[1:]}}
     beats = t.apply(beats_baseline, axis=1)
     return {
         "lines": len(t),
@@ -955,7 +960,8 @@ def backtest_routes(
     for c in ("extra_countries", "baseline_extra_countries"):
         if c in table:
             table[c] = table[c].astype("Int64")
-    summary = pd.DataFrame({s: summarise(g) for s, g in table.groupby("set")}).T
+    summary = pd.DataFrame({s: summarise(g) for s, g in table.groupby("set")}).T[
+        SUMMARY_COLUMNS]
     summary.index.name = "set"
     routes = gpd.GeoDataFrame(geoms, geometry="geometry", crs=settings.STORAGE_CRS)
     return RouteBacktest(table, routes, summary, params, cal)
