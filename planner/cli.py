@@ -49,7 +49,8 @@ def _backtest_routes(args: argparse.Namespace) -> int:
     layers = default_layers()
     result = backtest_routes(layers, ids=_ids(args.ids), resolution_km=args.resolution_km,
                              holdout=_ids(args.holdout), min_km=args.min_km,
-                             n_candidates=args.candidates)
+                             n_candidates=args.candidates,
+                             parameters=_ids(args.parameters) or None)
     files = write_backtest(result, args.out, layers)
     show = result.table.copy()
     for c in ("share_10km", "share_25km", "baseline_share_10km", "baseline_share_25km"):
@@ -77,7 +78,7 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
     try:
         cal = calibrate_routes(resolution_km=args.resolution_km, n_candidates=args.candidates,
                                folds=args.folds, seed=args.seed, holdout=_ids(args.holdout),
-                               client=client)
+                               parameters=_ids(args.parameters) or None, client=client)
     finally:
         if client is not None:
             client.close()
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     p_br.add_argument("--min-km", type=float, default=150.0, help="shortest line tested")
     p_br.add_argument("--candidates", type=int, default=120,
                       help="parameter sets searched by a --holdout refit")
+    p_br.add_argument("--parameters", help="comma-separated factors a --holdout refit "
+                      "searches (default: all)")
     p_br.set_defaults(func=_backtest_routes)
 
     p_cal = sub.add_parser("calibrate", help="fit model parameters to what was built")
@@ -143,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     p_cr.add_argument("--params-out", default=None,
                       help="where to write the parameters (default: the package's file)")
     p_cr.add_argument("--out", default=None, help="folder for the search's score tables")
+    p_cr.add_argument("--parameters", help="comma-separated factors to search "
+                      "(default: all; e.g. border_crossing_mult)")
     p_cr.set_defaults(func=_calibrate_routes)
 
     args = parser.parse_args(argv)

@@ -525,10 +525,13 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
 # --- calibration -----------------------------------------------------------------------
 
 
-def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
-                     ) -> pd.DataFrame:
+def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None,
+                     parameters: Sequence[str] | None = None) -> pd.DataFrame:
     """``n`` parameter sets over :data:`SEARCH_SPACE` (scrambled Latin hypercube, seeded),
     after the published defaults (row 0). One row per candidate, one column per parameter.
+
+    ``parameters`` limits the search to those rows of :data:`SEARCH_SPACE`; the others
+    keep their published values (fewer free parameters, less room to overfit).
 
     Examples
     --------
@@ -540,6 +543,12 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
     """
     base = base or CostParams()
     space = SEARCH_SPACE
+    if parameters:
+        unknown = sorted(set(parameters) - set(space["parameter"]))
+        if unknown:
+            raise BacktestError(f"not searchable: {', '.join(unknown)} (searchable: "
+                                f"{', '.join(space['parameter'])})")
+        space = space[space["parameter"].isin(list(parameters))]
     u = qmc.LatinHypercube(d=len(space), seed=seed).random(n) if n > 0 else np.empty(
         (0, len(space)))
     cols = {}
@@ -551,7 +560,9 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
         else:
             v = low + u[:, j] * (high - low)
         cols[name] = np.r_[float(getattr(base, name)), v]
-    df = pd.DataFrame(cols)
+    for name in SEARCH_SPACE["parameter"]:
+        cols.setdefault(str(name), np.full(n + 1, float(getattr(base, str(name)))))
+    df = pd.DataFrame(cols)[list(SEARCH_SPACE["parameter"])]
     # a mountain slope costs at least what a hill slope costs
     df["slope_mtn_mult"] = np.maximum(df["slope_mtn_mult"], df["slope_hill_mult"])
     df["elev_very_high_mult"] = np.maximum(df["elev_very_high_mult"], df["elev_high_mult"])
@@ -748,6 +759,7 @@ def calibrate_routes(
     seed: int = 12,
     holdout: Sequence[str] = (),
     min_km: float = MIN_LINE_KM,
+    parameters: Sequence[str] | None = None,
     client: Any = None,
     surfaces: RouteSurfaces | None = None,
     lines: gpd.GeoDataFrame | None = None,
@@ -769,6 +781,8 @@ def calibrate_routes(
         Pipeline ids kept out of every fit and reported apart (validation).
     min_km
         Shortest line used (inside the region).
+    parameters
+        Search only these factors (default: all of :data:`SEARCH_SPACE`).
     client
         Optional ``dask.distributed.Client`` to score candidates in parallel.
     surfaces, lines
@@ -792,7 +806,7 @@ def calibrate_routes(
             lines["group"] = _groups(lines)
     if surfaces is None:
         surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
-    cands = candidate_params(n_candidates, seed=seed)  # row 0: the published defaults
+    cands = candidate_params(n_candidates, seed=seed, parameters=parameters)  # row 0: published
     scores = _cached_scores(surfaces, lines, cands, client=client, progress=progress)
     held = set(map(str, holdout))
     # lines sharing a group with a held-out line are held out too (no twin in training)
@@ -820,6 +834,7 @@ def calibrate_routes(
                 f"status {', '.join(BUILT_STATUSES)}, at least {min_km:g} km inside the "
                 f"region {list(settings.DEFAULT_REGION)}, drawn with a vertex at least "
                 f"every {MAX_KM_PER_VERTEX:g} km",
+        "searched": list(parameters or SEARCH_SPACE["parameter"]),
         "method": (f"search over {n_candidates} Latin-hypercube parameter sets (seed {seed}) "
                    f"plus the published defaults; objective per line: share within 25 km "
                    f"+ {OBJECTIVE_WEIGHT_10KM:g} x share within 10 km - "
@@ -886,6 +901,7 @@ def backtest_routes(
     min_km: float = MIN_LINE_KM,
     n_candidates: int = 120,
     folds: int = 5,
+    parameters: Sequence[str] | None = None,
     client: Any = None,
 ) -> RouteBacktest:
     """Backtest least-cost routes against built pipelines.
@@ -904,7 +920,7 @@ def backtest_routes(
     holdout
         Pipeline ids to validate on: the calibration is refitted without them (and
         without their system and parallels), and they are reported as ``validation``.
-    n_candidates, folds, client
+    n_candidates, folds, parameters, client
         The refit's search (see :func:`calibrate_routes`).
 
     Returns
@@ -930,6 +946,7 @@ def backtest_routes(
             all_lines["group"] = _groups(all_lines)
         cal = calibrate_routes(layers, resolution_km=res_km, n_candidates=n_candidates,
                                folds=folds, holdout=holdout, client=client,
+                               parameters=parameters,
                                surfaces=surfaces, lines=all_lines)
         params = cal.params
         fitted_on = set(cal.provenance["fitted_on"])
