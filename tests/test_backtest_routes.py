@@ -295,3 +295,29 @@ def test_calibration_keeps_holdout_apart(layers, route_surfaces, tmp_path, monke
     assert prov["training"]["lines"] == len(prov["fitted_on"])
     # the scores are cached: a second fit reads them instead of routing again
     assert list(tmp_path.glob("route-scores-*.csv"))
+
+
+def test_cli_calibrate_routes(tmp_path, capsys, monkeypatch) -> None:
+    """A one-candidate fit of the border factor: the parameters file names the lines it
+    was fitted on and carries training and validation scores apart."""
+    import json
+
+    from planner import settings
+    from planner.cli import main
+
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
+    target = tmp_path / "params.json"
+    assert main(["calibrate", "routes", "--parameters", "border_crossing_mult",
+                 "--candidates", "1", "--folds", "2", "--params-out", str(target)]) == 0
+    doc = json.loads(target.read_text())
+    assert set(doc["parameters"]) >= {"border_crossing_mult", "parallel_mult"}
+    prov = doc["provenance"]
+    assert prov["searched"] == ["border_crossing_mult"]
+    assert len(prov["fitted_on"]) == prov["training"]["lines"] > 40
+    assert prov["cross_validation"]["lines"] == prov["training"]["lines"]
+    out = capsys.readouterr().out
+    assert "training" in out and "cross_validation" in out
+    assert main(["calibrate", "routes", "--parameters", "nonsense", "--candidates", "1",
+                 "--params-out", str(tmp_path / "x.json")]) == 2
+    assert "nonsense" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

@@ -804,9 +804,9 @@ def calibrate_routes(
             lines = pd.concat([lines, more], ignore_index=True)
             lines = gpd.GeoDataFrame(lines, geometry="geometry", crs=settings.STORAGE_CRS)
             lines["group"] = _groups(lines)
+    cands = candidate_params(n_candidates, seed=seed, parameters=parameters)  # row 0: published
     if surfaces is None:
         surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
-    cands = candidate_params(n_candidates, seed=seed, parameters=parameters)  # row 0: published
     scores = _cached_scores(surfaces, lines, cands, client=client, progress=progress)
     held = set(map(str, holdout))
     # lines sharing a group with a held-out line are held out too (no twin in training)
