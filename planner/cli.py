@@ -51,7 +51,9 @@ def _backtest_routes(args: argparse.Namespace) -> int:
                              holdout=_ids(args.holdout), min_km=args.min_km,
                              n_candidates=args.candidates,
                              parameters=_ids(args.parameters) or None)
-    files = write_backtest(result, args.out, layers)
+    from planner import settings
+
+    files = write_backtest(result, args.out or settings.MAPS_DIR / "backtest-routes", layers)
     show = result.table.copy()
     for c in ("share_10km", "share_25km", "baseline_share_10km", "baseline_share_25km"):
         show[c] = (100 * show[c]).round(0)
@@ -123,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                       "line longer than --min-km)")
     p_br.add_argument("--resolution-km", type=float, default=None,
                       help="cost-surface cell size (default 10 km)")
-    p_br.add_argument("--out", default="backtest-routes", help="output folder")
+    p_br.add_argument("--out", default=None,
+                      help="output folder (default maps/backtest-routes)")
     p_br.add_argument("--holdout", help="comma-separated pipeline ids: refit the calibration "
                       "without them and report them as validation")
     p_br.add_argument("--min-km", type=float, default=150.0, help="shortest line tested")

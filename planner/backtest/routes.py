@@ -1022,16 +1022,15 @@ def write_backtest(result: RouteBacktest, out_dir: str | Path,
     from planner.io import write_text_atomic
     from planner.webmap import make_offline
 
+    # everything is rendered before the first file is written: a failure writes nothing
+    texts = {
+        "routes.csv": result.table.map(_csv_safe).to_csv(index=False),
+        "summary.csv": result.summary.to_csv(),
+        "routes_map.html": make_offline(backtest_map(result, layers)),
+    }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    table = result.table.map(_csv_safe)
-    files = {
-        "routes.csv": write_text_atomic(out / "routes.csv", table.to_csv(index=False)),
-        "summary.csv": write_text_atomic(out / "summary.csv", result.summary.to_csv()),
-        "routes_map.html": write_text_atomic(
-            out / "routes_map.html", make_offline(backtest_map(result, layers))),
-    }
-    return files
+    return {name: write_text_atomic(out / name, text) for name, text in texts.items()}
 
 
 def params_from_json(path: str | Path) -> tuple[CostParams, dict[str, Any]]:
