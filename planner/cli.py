@@ -76,7 +76,8 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
     if args.workers > 1:
         from dask.distributed import Client, LocalCluster
 
-        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1))
+        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                     silence_logs=logging.WARNING))
     try:
         cal = calibrate_routes(resolution_km=args.resolution_km, n_candidates=args.candidates,
                                folds=args.folds, seed=args.seed, holdout=_ids(args.holdout),
