@@ -109,7 +109,7 @@ def synthetic(n: int, seed: int = 0) -> PlanNetwork:
         arc(base, name, "existing", p, tip, 5.0)
     arcs = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
     arcs.insert(0, "arc_id", [f"a{i}" for i in range(len(arcs))])
-    return PlanNetwork(nodes, arcs[ARC_COLUMNS])
+    return PlanNetwork(nodes, arcs.reindex(columns=ARC_COLUMNS))
 
 
 def reduced(net: PlanNetwork) -> PlanNetwork:

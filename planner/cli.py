@@ -121,9 +121,10 @@ def _network(args: argparse.Namespace) -> int:
     supply = {p.name: resolve_place(p, layers) for p in study.supply}
     dests = {p.name: resolve_place(p, layers) for p in study.destinations}
     places = {k: (v.lon, v.lat) for k, v in {**supply, **dests}.items()}
-    reached = places_reached(g, places, list(supply))
+    reach = args.reach_km if args.reach_km is not None else settings.REACH_KM
+    reached = places_reached(g, places, list(supply), reach_km=reach)
     print(f"\nSupply points and destinations (on the network: a node within "
-          f"{settings.REACH_KM:g} km; fed_from: supply points whose gas can flow there in "
+          f"{reach:g} km; fed_from: supply points whose gas can flow there in "
           "the allowed directions):")
     print(reached.to_string(index=False))
     centres = layers.demand_centres
@@ -146,8 +147,11 @@ def _backtest_routes(args: argparse.Namespace) -> int:
     layers = default_layers()
     result = backtest_routes(layers, ids=_ids(args.ids), resolution_km=args.resolution_km,
                              holdout=_ids(args.holdout), min_km=args.min_km,
-                             n_candidates=args.candidates)
-    files = write_backtest(result, args.out, layers)
+                             n_candidates=args.candidates,
+                             parameters=_ids(args.parameters) or None)
+    from planner import settings
+
+    files = write_backtest(result, args.out or settings.MAPS_DIR / "backtest-routes", layers)
     show = result.table.copy()
     for c in ("share_10km", "share_25km", "baseline_share_10km", "baseline_share_25km"):
         show[c] = (100 * show[c]).round(0)
@@ -170,11 +174,12 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
     if args.workers > 1:
         from dask.distributed import Client, LocalCluster
 
-        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1))
+        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                     silence_logs=logging.WARNING))
     try:
         cal = calibrate_routes(resolution_km=args.resolution_km, n_candidates=args.candidates,
                                folds=args.folds, seed=args.seed, holdout=_ids(args.holdout),
-                               client=client)
+                               parameters=_ids(args.parameters) or None, client=client)
     finally:
         if client is not None:
             client.close()
@@ -252,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     p_net.add_argument("--interconnections", help="your own interconnections CSV")
     p_net.add_argument("--line-flows", help="your own line-flows CSV")
     p_net.add_argument("--top", type=int, default=8, help="components to list (default 8)")
+    p_net.add_argument("--reach-km", type=float, default=None,
+                       help="a place is on the network within this distance of a line "
+                            "(default settings.REACH_KM)")
     p_net.set_defaults(func=_network)
 
     p_back = sub.add_parser("backtest", help="backtest the planner against what was built")
@@ -261,12 +269,15 @@ def main(argv: list[str] | None = None) -> int:
                       "line longer than --min-km)")
     p_br.add_argument("--resolution-km", type=float, default=None,
                       help="cost-surface cell size (default 10 km)")
-    p_br.add_argument("--out", default="backtest-routes", help="output folder")
+    p_br.add_argument("--out", default=None,
+                      help="output folder (default maps/backtest-routes)")
     p_br.add_argument("--holdout", help="comma-separated pipeline ids: refit the calibration "
                       "without them and report them as validation")
     p_br.add_argument("--min-km", type=float, default=150.0, help="shortest line tested")
     p_br.add_argument("--candidates", type=int, default=120,
                       help="parameter sets searched by a --holdout refit")
+    p_br.add_argument("--parameters", help="comma-separated factors a --holdout refit "
+                      "searches (default: all)")
     p_br.set_defaults(func=_backtest_routes)
 
     p_cal = sub.add_parser("calibrate", help="fit model parameters to what was built")
@@ -282,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     p_cr.add_argument("--params-out", default=None,
                       help="where to write the parameters (default: the package's file)")
     p_cr.add_argument("--out", default=None, help="folder for the search's score tables")
+    p_cr.add_argument("--parameters", help="comma-separated factors to search "
+                      "(default: all; e.g. border_crossing_mult)")
     p_cr.set_defaults(func=_calibrate_routes)
 
     p_bt_costs = back_sub.add_parser(

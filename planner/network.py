@@ -1,20 +1,25 @@
-"""The existing pipeline system as a graph, and routes that reuse it.
+"""The existing pipeline system as one connected graph, as it is operated, and routes
+that reuse it.
 
-:func:`pipeline_graph` turns the pipelines layer into a :class:`networkx.MultiGraph`:
-nodes at line ends and junctions (an end that touches another line splits it there),
-snapped within a tolerance; edges carry the pipeline's ``pipeline_id``, ``name``,
-``system``, ``status``, ``capacity_bcm_y``, ``direction`` (the design flow, where known),
-``length_km`` (geodesic) and ``geometry`` (EPSG:4326). Lines are cut into pieces of at most
-``tap_spacing_km`` so that new links can tap a line between its ends.
+:func:`pipeline_graph` turns the pipelines layer into a :class:`networkx.MultiGraph` with
+real junctions: line ends within a tolerance merged and dangling ends extended onto a line
+they nearly meet (momepy), lines split where another line's end lies on them
+(T-junctions), crossings left unjoined, and the cited hubs of
+``planner/data/interconnections.csv`` joining their systems across gaps. Each edge carries
+its line's attributes, its country and its capacity in each direction from
+``planner/data/line_flows.csv`` (design direction, whether it may run in reverse, flows
+known today, capacity left). Lines are cut into pieces of at most ``tap_spacing_km`` so
+that new links can tap a line between its ends. :func:`flow_digraph`,
+:func:`spare_capacity`, :func:`places_reached`, :func:`junction_summary` and
+:func:`component_summary` read it; ``planner network`` prints them.
 
 :func:`reuse_route` combines that graph with the cost surface: existing edges at a reuse
-cost (both directions; flow against the design direction at an extra factor, for reverse
-flow such as Russian gas flowing south on Central Asia–Center since October 2023), new
+cost (against the design direction at an extra factor, only where the line may be
+reversed, as Central Asia–Center has carried Russian gas south since October 2023), new
 links from the cost surface between the places and the network, and the direct greenfield
-route; the cheapest path through this graph builds new pipe only where needed. The route
-reports its reused and new-build kilometres separately and which pipelines it uses.
+route; the cheapest path with enough capacity left builds new pipe only where needed. The
+route reports its reused and new-build kilometres separately and which pipelines it uses.
 """
-
 from __future__ import annotations
 
 import itertools
@@ -354,7 +359,12 @@ def pipeline_graph(
     hub_points: list[tuple[pd.Series, list[tuple[str, tuple[float, float]]]]] = []
     systems_present = {str(a["system"]) for a in attrs}
     for _, hub in hubs.iterrows():
-        if len(set(hub["systems"]) & systems_present) < 2:
+        present = set(hub["systems"]) & systems_present
+        if present and len(present) < len(hub["systems"]):
+            log.warning("interconnection %s: %s not among the lines (check the name against "
+                        "the 'system' column)", hub["interconnection_id"],
+                        ", ".join(sorted(set(hub["systems"]) - present)))
+        if len(present) < 2:
             continue
         centre = _hub_point(hub, lines, attrs, crs)
         if centre is None:
@@ -699,7 +709,9 @@ def reuse_route(
     g_cost = float(greenfield.cost.iloc[0])
 
     reuse = {s.lower() for s in p.reuse_statuses}
-    dg = nx.DiGraph()
+    # Directed options per node pair, one per system (parallel strings of a system merged);
+    # the cheapest system with enough capacity left becomes the arc.
+    options: dict[tuple[object, object], dict[str, dict[str, object]]] = {}
     for u, v, data in graph.edges(data=True):
         if str(data["status"]).lower() not in reuse:
             continue
@@ -713,27 +725,37 @@ def reuse_route(
                 continue
             spare = spare_capacity(data, a, b) if "spare_design_bcm_y" in data else cap
             cost = base * (p.reverse_factor if reverse else 1.0)
-            cur = dg.get_edge_data(a, b)
-            if cur is None or cost < cur["cost"] - 1e-9:
-                dg.add_edge(a, b, cost=cost, kind="reuse", data=data, reverse=reverse,
-                            forward=(a == lo), ids=[data["pipeline_id"]], capacity=cap,
-                            spare=spare)
-            elif abs(cost - cur["cost"]) <= 1e-9 and cur["data"]["system"] == data["system"]:
+            per_system = options.setdefault((a, b), {})
+            cur = per_system.get(str(data["system"]))
+            if cur is None or cost < float(cur["cost"]) - 1e-9:  # type: ignore[arg-type]
+                per_system[str(data["system"])] = {
+                    "cost": cost, "kind": "reuse", "data": data, "reverse": reverse,
+                    "forward": a == lo, "ids": [data["pipeline_id"]], "capacity": cap,
+                    "spare": spare}
+            elif abs(cost - float(cur["cost"])) <= 1e-9:  # type: ignore[arg-type]
                 # parallel strings of one system: capacities add up
-                cur["ids"].append(data["pipeline_id"])
-                caps = [c for c in (cur["capacity"], cap) if np.isfinite(c)]
+                cur["ids"].append(data["pipeline_id"])  # type: ignore[attr-defined]
+                caps = [c for c in (float(cur["capacity"]), cap)  # type: ignore[arg-type]
+                        if np.isfinite(c)]
                 cur["capacity"] = float(sum(caps)) if caps else float("nan")
-                spares = [c for c in (cur["spare"], spare) if np.isfinite(c)]
+                spares = [c for c in (float(cur["spare"]), spare)  # type: ignore[arg-type]
+                          if np.isfinite(c)]
                 # a reverse capacity is the system's, not one per string
-                if not spares:
-                    cur["spare"] = float("nan")
-                else:
-                    cur["spare"] = float(max(spares) if reverse else sum(spares))
+                cur["spare"] = (float(max(spares) if reverse else sum(spares)) if spares
+                                else float("nan"))
+    dg = nx.DiGraph()
     small: list[tuple[object, object, dict[str, object]]] = []
+    for (a, b), per_system in options.items():
+        ranked = sorted(per_system.values(), key=lambda e: float(e["cost"]))  # type: ignore[arg-type]
+        fits = [e for e in ranked if volume_bcm_y is None
+                or not np.isfinite(float(e["spare"]))  # type: ignore[arg-type]
+                or float(e["spare"]) >= volume_bcm_y]  # type: ignore[arg-type]
+        if fits:
+            dg.add_edge(a, b, **fits[0])
+        else:
+            dg.add_nodes_from((a, b))  # still a place a new link may reach
+            small.append((a, b, ranked[0]))
     if volume_bcm_y is not None:
-        small = [(a, b, e) for a, b, e in dg.edges(data=True)
-                 if np.isfinite(e["spare"]) and e["spare"] < volume_bcm_y]
-        dg.remove_edges_from([(a, b) for a, b, _ in small])
         log.info("reuse: %d directed pieces with less than %.1f bcm/y spare left out",
                  len(small), volume_bcm_y)
     o_links = _links(surface, o, graph, p.max_link_km)
@@ -977,8 +999,9 @@ def places_reached(graph: nx.MultiGraph, places: Mapping[str, PlaceLike],
     """Which places the network reaches, and which the supply points can feed through it.
 
     A place is *on the network* when a node is within ``reach_km``; it is *fed* when gas
-    can flow from the node nearest a supply point (any of ``supply``, names in ``places``)
-    to the node nearest the place along allowed directions (:func:`flow_digraph`).
+    can flow from a node within ``reach_km`` of a supply point (any of ``supply``, names in
+    ``places``) to a node within ``reach_km`` of the place along the allowed directions
+    (:func:`flow_digraph`).
 
     Returns
     -------
@@ -995,26 +1018,28 @@ def places_reached(graph: nx.MultiGraph, places: Mapping[str, PlaceLike],
     comp_of = {}
     for i, comp in enumerate(sorted(nx.connected_components(graph), key=len, reverse=True)):
         comp_of.update(dict.fromkeys(comp, i))
-    nearest: dict[str, tuple[int, float]] = {}
+    near: dict[str, tuple[int, float, set[int]]] = {}  # nearest, its km, nodes in reach
     for name, pl in places.items():
         lon, lat = (pl.x, pl.y) if isinstance(pl, Point) else pl
         _, _, dist = GEOD.inv(np.full(len(ids), lon), np.full(len(ids), lat), lonlat[:, 0],
                               lonlat[:, 1])
         k = int(np.argmin(dist))
-        nearest[name] = (ids[k], float(dist[k]) / 1000.0)
+        within = {ids[j] for j in np.flatnonzero(np.asarray(dist) <= reach_km * 1000.0)}
+        near[name] = (ids[k], float(dist[k]) / 1000.0, within)
     dg = flow_digraph(graph)
     fed: dict[str, list[str]] = {name: [] for name in places}
     for s in supply:
-        if s not in nearest or nearest[s][1] > reach_km:
+        if s not in near or not near[s][2]:
             continue
-        down = nx.descendants(dg, nearest[s][0]) | {nearest[s][0]}
-        for name, (n, km) in nearest.items():
-            if name != s and n in down and km <= reach_km:
+        # gas enters at any line within reach of the supply point
+        down = set().union(*(nx.descendants(dg, n) | {n} for n in near[s][2] if n in dg))
+        for name, (_, _, within) in near.items():
+            if name != s and within & down:
                 fed[name].append(s)
     return pd.DataFrame([{"place": name, "supply": name in supply, "nearest_km": round(km, 1),
                           "component": comp_of[n], "on_network": km <= reach_km,
                           "fed_from": ", ".join(fed[name])}
-                         for name, (n, km) in nearest.items()])
+                         for name, (n, km, _) in near.items()])
 
 
 #: Node kinds drawn on the map and counted as junctions.
@@ -1052,26 +1077,28 @@ def junctions_frame(graph: nx.MultiGraph) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, columns=cols, geometry="geometry", crs=settings.STORAGE_CRS)
 
 
-_GRAPHS: dict[tuple[object, ...], nx.MultiGraph] = {}
+#: Graphs built by :func:`operating_graph`, with the frames they were built from (held, so
+#: that their ids stay unique while cached).
+_GRAPHS: dict[tuple[object, ...], tuple[object, object, nx.MultiGraph]] = {}
 
 
 def operating_graph(pipelines: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
                     interconnections: pd.DataFrame | None = None,
                     line_flows: pd.DataFrame | None = None) -> nx.MultiGraph:
     """:func:`pipeline_graph` of the operating lines, built once per set of inputs (the
-    runner, the map and the CLI share it within a run)."""
+    runner, the map and the CLI share it within a run). Treat the result as read-only."""
     def digest(df: pd.DataFrame | None) -> str:
         return "" if df is None else df.astype(str).to_csv()
 
-    key = (id(pipelines), len(pipelines), id(countries), digest(interconnections),
-           digest(line_flows))
-    if key not in _GRAPHS:
+    key = (id(pipelines), id(countries), digest(interconnections), digest(line_flows))
+    hit = _GRAPHS.get(key)
+    if hit is None or hit[0] is not pipelines or hit[1] is not countries:
         if len(_GRAPHS) >= 2:
             _GRAPHS.pop(next(iter(_GRAPHS)))
-        _GRAPHS[key] = pipeline_graph(pipelines, statuses=["operating"], countries=countries,
-                                      interconnections=interconnections,
-                                      line_flows=line_flows)
-    return _GRAPHS[key]
+        graph = pipeline_graph(pipelines, statuses=["operating"], countries=countries,
+                               interconnections=interconnections, line_flows=line_flows)
+        _GRAPHS[key] = hit = (pipelines, countries, graph)
+    return hit[2]
 
 
 def places_near_network(graph: nx.MultiGraph, places: Mapping[str, PlaceLike]) -> dict[str, float]:

@@ -14,6 +14,9 @@ the best candidate to the same destination, why.
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
+
 import pandas as pd
 
 #: Interconnection (``interconnection_id`` in the table) where Russian gas enters the
@@ -21,6 +24,13 @@ import pandas as pd
 RECEIVING_INTERCONNECTION = "karakalpakstan"
 #: Trunk systems the operated route does not use.
 OTHER_TRUNKS = ("Beineu–Bozoi–Shymkent", "Bukhara–Ural")
+
+
+#: The report's introduction to the candidates that follow the operated route.
+OPERATED_ROUTE_INTRO = (
+    "Russian gas has reached Uzbekistan since October 2023 through Central Asia–Center in "
+    "reverse through Kazakhstan, received in Karakalpakstan (sources: "
+    "planner/data/interconnections.csv). Candidates that follow it:")
 
 
 def _receiving_name() -> str:
@@ -42,7 +52,7 @@ def follows_operated_route(candidates: pd.DataFrame) -> pd.Series:
     >>> follows_operated_route(c).tolist()
     [True, False]
     """
-    if not len(candidates) or "reused_pipelines" not in candidates:
+    if not len(candidates) or not {"kind", "reused_pipelines"} <= set(candidates.columns):
         return pd.Series(False, index=candidates.index)
     used = candidates["reused_pipelines"].fillna("").astype(str)
     hub = _receiving_name()
@@ -102,20 +112,34 @@ def _why(r: pd.Series, best: pd.Series) -> str:
     return f"behind {best['name']}: " + ", ".join(parts)
 
 
+TITLE = "The route operated since October 2023"
+INTRO = ("Russian gas has reached Uzbekistan since October 2023 through Central Asia–Center "
+         "in reverse through Kazakhstan, received in Karakalpakstan (sources: "
+         "planner/data/interconnections.csv). Candidates that follow it:")
+
+
+def _item(r: pd.Series, esc: Callable[[object], str]) -> str:
+    return (f"{esc(r['scenario'])}, {esc(r['destination'])}: rank {r['rank']} of {r['of']} "
+            f"({r['rank_for_destination']} for this destination), "
+            f"{r['new_build_km']:,.0f} km new build; {esc(r['why'])}.")
+
+
 def operated_route_markdown(ranking: pd.DataFrame) -> list[str]:
     """Report lines (Markdown) on the operated route; empty when no candidate follows it."""
     t = operated_route_table(ranking)
     if not len(t):
         return []
-    lines = ["## The route operated since October 2023", "",
-             "Russian gas has reached Uzbekistan since October 2023 through Central "
-             "Asia–Center in reverse through Kazakhstan, received in Karakalpakstan "
-             "(sources: planner/data/interconnections.csv). Candidates that follow it:", ""]
-    for _, r in t.iterrows():
-        lines.append(f"- {_md(r['scenario'])}, {_md(r['destination'])}: rank {r['rank']} of "
-                     f"{r['of']} ({r['rank_for_destination']} for this destination), "
-                     f"{r['new_build_km']:,.0f} km new build; {_md(r['why'])}.")
-    return [*lines, ""]
+    return [f"## {TITLE}", "", INTRO, "", *(f"- {_item(r, _md)}" for _, r in t.iterrows()),
+            ""]
+
+
+def operated_route_html(ranking: pd.DataFrame) -> str:
+    """The same section as HTML (every value escaped); empty when no candidate follows it."""
+    t = operated_route_table(ranking)
+    if not len(t):
+        return ""
+    items = "".join(f"<li>{html.escape(_item(r, str))}</li>" for _, r in t.iterrows())
+    return f"<h2>{html.escape(TITLE)}</h2><p>{html.escape(INTRO)}</p><ul>{items}</ul>"
 
 
 def _md(text: object) -> str:
@@ -129,4 +153,9 @@ def _md(text: object) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+!|~" else ch for ch in str(text))
 
 
-__all__ = ["follows_operated_route", "operated_route_markdown", "operated_route_table"]
+#: The section's introduction (the name the report module uses).
+OPERATED_ROUTE_INTRO = INTRO
+
+__all__ = ["OPERATED_ROUTE_INTRO", "follows_operated_route", "operated_route_html",
+           "operated_route_markdown",
+           "operated_route_table"]

@@ -231,7 +231,7 @@ def path_cost(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray, res: float) 
 def _segment_cells(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cells (row, col) of a straight segment between two cell centres, in order: one
     step per cell along the major axis (a digital line: every step is a king's move)."""
-    n = int(round(np.abs(b - a).max())) + 1
+    n = int(np.rint(np.abs(b - a).max())) + 1
     t = np.linspace(0.0, 1.0, max(n, 2))[:, None]
     cells = np.rint(a[None, :] + t * (b - a)[None, :]).astype(np.int64)
     keep = np.r_[True, np.any(cells[1:] != cells[:-1], axis=1)]

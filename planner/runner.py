@@ -345,6 +345,7 @@ RANKING_COLUMNS = [
     "countries", "border_crossings", "water_crossings", "highest_point_m",
     "terrain_difficulty", "pareto", "reused_pipelines", "reused_capacity_bcm_y",
     "reused_assessed_km", "reuse_compression_mw",
+    "p_best", "expected_rank",
 ]
 
 
@@ -401,17 +402,17 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         # the system plan (and a coalition game written earlier) add files and sections
         from planner.plan.sections import extra_sections
 
-        md_extra, html_extra, map_extra = extra_sections(target, tmp, plan, names)
+        extra = extra_sections(target, tmp, plan, names)
         names["report_md"].write_text(
-            study_report_markdown(study, ranking, per_country, reused) + md_extra,
+            study_report_markdown(study, ranking, per_country, reused) + extra.markdown,
             encoding="utf-8")
         names["report_html"].write_text(
-            study_report_html(study, ranking, per_country, reused).replace(
-                "</body></html>", html_extra + "</body></html>"), encoding="utf-8")
+            study_report_html(study, ranking, per_country, reused,
+                              extra_sections=extra.sections), encoding="utf-8")
         gpkg = gpd.GeoDataFrame(_plain(candidates), crs=candidates.crs)
         gpkg.to_file(names["candidates_gpkg"], layer="candidates", driver="GPKG")
         study_map(study, layers, candidates, per_country, surfaces, names["map"],
-                  extra=map_extra)
+                  extra_layers=extra.layers, extra_panels=extra.panels)
         meta = {
             "study": study.name,
             "title": study.title,

@@ -1,8 +1,10 @@
 """Settings in one documented place.
 
 Every module reads its defaults from here, so a user can see and change them in one
-place (as in osmnx). Paths are resolved relative to the repository root, which holds the
-shipped ``geodata/`` folder; set ``PLANNER_GEODATA`` to point elsewhere.
+place (as in osmnx). In a source checkout the shipped data is the repository's top-level
+``geodata/`` and outputs go to the repository's ``maps/``; an installed wheel carries the same
+data as ``planner/_geodata`` (copied there by the build, see ``setup.py``) and writes to
+``./maps`` in the current folder. ``PLANNER_GEODATA`` and ``PLANNER_MAPS`` override both.
 
 Attributes
 ----------
@@ -12,7 +14,8 @@ CACHE_DIR : pathlib.Path
     Where cost surfaces and other rebuildable artefacts are cached
     (``PLANNER_CACHE``, default ``~/.cache/planner``).
 MAPS_DIR : pathlib.Path
-    Where ``planner study`` writes its outputs (``maps/<study>/``).
+    Where ``planner study`` writes its outputs (``maps/<study>/``): ``PLANNER_MAPS``, else
+    the checkout's ``maps/``, else ``maps/`` in the current folder (an installed wheel).
 STORAGE_CRS : str
     CRS in which every layer is stored and exchanged (WGS 84 longitude/latitude).
 STUDY_CRS : str
@@ -40,11 +43,30 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT_DIR = Path(__file__).resolve().parent.parent
-GEODATA_DIR = Path(os.environ.get("PLANNER_GEODATA", ROOT_DIR / "geodata"))
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT_DIR = PACKAGE_DIR.parent
+#: True when running from a source checkout (editable install or ``python -m``), not a wheel.
+IN_CHECKOUT = (ROOT_DIR / "pyproject.toml").is_file() and (ROOT_DIR / "geodata").is_dir()
+
+
+def _geodata_dir() -> Path:
+    if "PLANNER_GEODATA" in os.environ:
+        return Path(os.environ["PLANNER_GEODATA"])
+    if IN_CHECKOUT:
+        return ROOT_DIR / "geodata"
+    return PACKAGE_DIR / "_geodata"
+
+
+def _maps_dir() -> Path:
+    if "PLANNER_MAPS" in os.environ:
+        return Path(os.environ["PLANNER_MAPS"])
+    return ROOT_DIR / "maps" if IN_CHECKOUT else Path.cwd() / "maps"
+
+
+GEODATA_DIR = _geodata_dir()
 RAW_DIR = GEODATA_DIR / "raw"
 CACHE_DIR = Path(os.environ.get("PLANNER_CACHE", Path.home() / ".cache" / "planner"))
-MAPS_DIR = Path(os.environ.get("PLANNER_MAPS", ROOT_DIR / "maps"))
+MAPS_DIR = _maps_dir()
 
 STORAGE_CRS = "EPSG:4326"
 STUDY_CRS = "+proj=eqdc +lat_0=45 +lon_0=67 +lat_1=40 +lat_2=52 +datum=WGS84 +units=m +no_defs"

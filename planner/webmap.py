@@ -344,6 +344,7 @@ class _MapState:
     layer_names: list[str] = field(default_factory=list)
     base_names: list[str] = field(default_factory=list)
     finished: bool = False
+    collapsed_layers: bool = True  # the layer control opens on hover/tap, not over the map
 
 
 def _state(m: folium.Map) -> _MapState:
@@ -862,6 +863,8 @@ def add_routes(
     tables: Mapping[Any, pd.DataFrame] | None = None,
     tolerance: float = 0.002,
     show: bool = True,
+    colours: Mapping[Any, str] | None = None,
+    control: bool = True,
 ) -> folium.FeatureGroup:
     """Add candidate routes, coloured by rank, with tooltip and popup.
 
@@ -883,14 +886,19 @@ def add_routes(
         Display labels of columns (default: :func:`default_label`, e.g. ``capex_musd`` shows as
         "Capex (M USD)").
     profiles
-        Per ``route_id``, a PNG (bytes or path) of the elevation/pressure profile, embedded
-        in the popup as a ``data:`` URI.
+        Per ``route_id``, the elevation/pressure profile: an inline SVG string (see
+        :func:`profile_svg`) or a PNG (bytes or path), embedded as a ``data:`` URI.
     tables
         Per ``route_id``, a small table (e.g. figures per country) shown under the figures.
     tolerance
         Display simplification tolerance (degrees).
     show
         Whether the overlay is on when the map opens.
+    colours
+        Per ``route_id``, a line colour replacing the rank ramp (e.g. one per destination).
+    control
+        List the overlay in the layer control (``False`` when a page control such as the
+        scenario switch of :mod:`planner.mapui` shows and hides it).
 
     Returns
     -------
@@ -922,11 +930,15 @@ def add_routes(
     n = int(ranks.max()) if ranks.notna().any() else 1
     gdf = simplify_for_display(routes.assign(rank=ranks.fillna(n + 1).astype(int)), tolerance)
     gdf = gdf.sort_values("rank", ascending=False)  # best route drawn last, on top
-    fg = _group(m, name, show=show)
+    if control:
+        fg = _group(m, name, show=show)
+    else:
+        fg = folium.FeatureGroup(name=escape_text(name), show=show, control=False)
+        fg.add_to(m)
     for _, row in gdf.iterrows():
         rank = int(row["rank"])
         rid = row["route_id"]
-        colour = route_colour(rank, n)
+        colour = (colours or {}).get(rid) or route_colour(rank, n)
         title = f"#{rank} {row['name']}"
         score = format_value(row["score"])
         tip = (f"<b>{escape_text(title)}</b><br>score {score}")
@@ -942,7 +954,11 @@ def add_routes(
         if tables is not None and rid in tables:
             parts.append(dataframe_table(tables[rid], caption="Per country"))
         if profiles is not None and rid in profiles:
-            parts.append(png_img_tag(profiles[rid], alt=f"Profile of {row['name']}"))
+            prof = profiles[rid]
+            if isinstance(prof, str) and prof.lstrip().startswith("<svg"):
+                parts.append(_neutralise_literal(prof))  # built from escaped text and numbers
+            else:
+                parts.append(png_img_tag(prof, alt=f"Profile of {row['name']}"))
         parts.append("</div>")
         feature = {"type": "Feature", "id": escape_text(rid),
                    "properties": {"route_id": str(rid), "rank": rank,
@@ -1102,7 +1118,11 @@ class _Legend(MacroElement):
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
-        <details class="planner-legend" open><summary>Legend</summary>{{ this.body }}</details>
+        <details class="planner-legend"><summary>Legend</summary>{{ this.body }}</details>
+        <script>/* open on tall screens only, so it never hides the map on a laptop */
+        if (window.innerHeight >= 900) {
+          document.querySelectorAll(".planner-legend").forEach(function(d) { d.open = true; });
+        }</script>
         {% endmacro %}
     """)
 
@@ -1170,6 +1190,9 @@ class _Search(JSCSSMixin, MacroElement):
               if (lyr && lyr.openTooltip) { lyr.openTooltip(latlng); }
             }
           });
+          // leaflet-search puts its layer on the map when added; the index stays off it, so
+          // each layer's own overlay (and the scenario switch) decides what is drawn
+          ctl.setLayer = function(layer) { this._layer = layer; return this; };
           {{ this._parent.get_name() }}.addControl(ctl);
         })();
         {% endmacro %}
@@ -1213,7 +1236,7 @@ def finish_map(m: folium.Map) -> folium.Map:
                       for sym, label in items)
             for title, items in st.legend_sections.items())
         _Legend(body).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=st.collapsed_layers, position="topright").add_to(m)
     st.finished = True
     return m
 
@@ -1395,6 +1418,23 @@ def save_map(m: folium.Map, path: str | Path, *, strict: bool = True,
     return path
 
 
+def inline_frame(page: str | Path, *, height: int = 640) -> str:
+    """An ``<iframe srcdoc>`` holding a whole offline page (a map), for a notebook cell.
+
+    The page goes in as an escaped attribute, so it needs no file server and no network:
+    ``IPython.display.HTML(inline_frame(path))`` shows the interactive map inline.
+
+    Examples
+    --------
+    >>> inline_frame("<p title='x'>map</p>", height=300)
+    '<iframe srcdoc="&lt;p title=&#x27;x&#x27;&gt;map&lt;/p&gt;" style="width:100%;height:300px;border:1px solid #ccc" sandbox="allow-scripts allow-popups"></iframe>'
+    """  # noqa: E501
+    text = page.read_text(encoding="utf-8") if isinstance(page, Path) else str(page)
+    return (f'<iframe srcdoc="{_html.escape(text, quote=True)}" '
+            f'style="width:100%;height:{int(height)}px;border:1px solid #ccc" '
+            'sandbox="allow-scripts allow-popups"></iframe>')
+
+
 def human_size(n: int) -> str:
     """Bytes as a short human-readable size.
 
@@ -1463,6 +1503,77 @@ def profile_png(distance_km: Sequence[float], elevation_m: Sequence[float],
     return compact_png(buf.getvalue())
 
 
+def profile_svg(distance_km: Sequence[float] | np.ndarray,
+                elevation_m: Sequence[float] | np.ndarray,
+                pressure_bar: Sequence[float] | np.ndarray | None = None, *, title: str = "",
+                width: int = 380, height: int = 150, max_points: int = 160) -> str:
+    """A small inline SVG of a route's elevation (grey area) and pressure (red line).
+
+    Built from numbers and escaped text only, without matplotlib: a route's chart costs
+    well under a millisecond and a few kB, so every route of a study can carry one.
+
+    Examples
+    --------
+    >>> svg = profile_svg([0, 100, 200], [200, 800, 300], [75, 68, 61], title="<A>")
+    >>> svg.startswith("<svg") and "&lt;A&gt;" in svg and "polyline" in svg
+    True
+    """
+    d = np.asarray(distance_km, dtype=float)
+    z = np.asarray(elevation_m, dtype=float)
+    p = None if pressure_bar is None else np.asarray(pressure_bar, dtype=float)
+    if d.size < 2 or d.size != z.size:
+        return ""
+    step = max(1, math.ceil(d.size / max_points))
+    idx = np.unique(np.r_[np.arange(0, d.size, step), d.size - 1])
+    left, right, top, bottom = 44, 40 if p is not None else 8, 18, 22
+    w, h = width - left - right, height - top - bottom
+    d0, d1 = float(np.nanmin(d)), float(np.nanmax(d))
+    z0, z1 = float(np.nanmin(z)), float(np.nanmax(z))
+    z0, z1 = min(0.0, z0), max(z1, z0 + 100.0)
+
+    def xs(v: np.ndarray) -> np.ndarray:
+        return left + (v - d0) / max(d1 - d0, 1e-9) * w
+
+    def ys(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        return top + h - (v - lo) / max(hi - lo, 1e-9) * h
+
+    def pts(x: np.ndarray, y: np.ndarray) -> str:
+        return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
+
+    x = xs(d[idx])
+    area = pts(np.r_[x[0], x, x[-1]], np.r_[top + h, ys(z[idx], z0, z1), top + h])
+    font = 'font-family="sans-serif" font-size="10"'
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="planner-profile" '
+             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+             f'<text x="{left}" y="11" {font} font-weight="600">{escape_text(title)}</text>',
+             f'<polygon points="{area}" fill="#c9c9c9" stroke="#777" stroke-width="0.8"/>',
+             f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#333"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#333"/>',
+             f'<text x="{left - 3}" y="{top + 8}" {font} text-anchor="end">{z1:,.0f}</text>',
+             f'<text x="{left - 3}" y="{top + h}" {font} text-anchor="end">{z0:,.0f}</text>',
+             f'<text x="{left - 30}" y="{top + h / 2 + 3}" {font} fill="#555">m</text>',
+             f'<text x="{left}" y="{height - 6}" {font}>0 km</text>',
+             f'<text x="{left + w}" y="{height - 6}" {font} text-anchor="end">'
+             f'{d1 - d0:,.0f} km</text>',
+             f'<text x="{left + w / 2}" y="{height - 6}" {font} text-anchor="middle" '
+             f'fill="#555">elevation (grey), pressure (red)</text>']
+    if p is not None and p.size == d.size and np.isfinite(p).any():
+        p0, p1 = float(np.nanmin(p)), float(np.nanmax(p))
+        p0, p1 = min(p0, p1 - 1.0), p1
+        pv = np.nan_to_num(p[idx], nan=p0)
+        parts += [f'<polyline points="{pts(x, ys(pv, p0, p1))}" fill="none" stroke="#d7301f" '
+                  'stroke-width="1.6"/>',
+                  f'<line x1="{left + w}" y1="{top}" x2="{left + w}" y2="{top + h}" '
+                  'stroke="#d7301f"/>',
+                  f'<text x="{left + w + 3}" y="{top + 8}" {font} fill="#d7301f">'
+                  f'{p1:,.0f}</text>',
+                  f'<text x="{left + w + 3}" y="{top + h}" {font} fill="#d7301f">{p0:,.0f}</text>',
+                  f'<text x="{left + w + 3}" y="{top + h / 2 + 3}" {font} fill="#d7301f">bar'
+                  '</text>']
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def compact_png(png: bytes, colors: int = 32) -> bytes:
     """The PNG quantised to a small palette (a chart is a few flat colours): ~4x smaller.
 
@@ -1512,12 +1623,14 @@ __all__ = [
     "finish_map",
     "format_value",
     "human_size",
+    "inline_frame",
     "layer_names",
     "make_offline",
     "map_size_report",
     "offline_html",
     "png_img_tag",
     "profile_png",
+    "profile_svg",
     "route_colour",
     "save_map",
     "simplify_for_display",

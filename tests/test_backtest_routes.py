@@ -116,6 +116,11 @@ def test_built_lines_remove_system_and_parallels(layers) -> None:
     assert len(removed) >= len(same)
     with pytest.raises(BacktestError, match="P9999"):
         built_lines(pipes, ids=["P9999", "P2291"])
+    # schematic lines (Chelyabinsk–Petrovsk: one straight segment of 1,100 km) are left
+    # out by default, but can be chosen by id
+    assert (lines["km_per_vertex"] <= 50.0).all()
+    assert "P1446" not in set(lines["pipeline_id"])
+    assert list(built_lines(pipes, ids=["P1446"])["pipeline_id"]) == ["P1446"]
 
 
 @pytest.fixture(scope="module")
@@ -242,3 +247,77 @@ def test_write_backtest_outputs(tmp_path) -> None:
     assert csv.loc[0, "name"].startswith("'=")
     html = files["routes_map.html"].read_text()
     assert "<b>x</b>" not in html
+
+
+def test_cli_backtest_routes(tmp_path, capsys) -> None:
+    """The command on two real lines: the CSV's columns, shares that nest, and means
+    printed that are the table's means."""
+    from planner.backtest.routes import RESULT_COLUMNS
+    from planner.cli import main
+
+    out = tmp_path / "bt"
+    assert main(["backtest", "routes", "--ids", "P3273,P3964", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "routes.csv")
+    assert list(table.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    assert sorted(table["pipeline_id"]) == ["P3273", "P3964"]
+    assert (table["share_10km"] <= table["share_25km"] + 1e-12).all()
+    assert (table["baseline_share_10km"] <= table["baseline_share_25km"] + 1e-12).all()
+    summary = pd.read_csv(out / "summary.csv", index_col="set")
+    for s, rows in table.groupby("set"):
+        assert summary.loc[s, "share_25km"] == pytest.approx(rows["share_25km"].mean())
+        assert summary.loc[s, "lines"] == len(rows)
+    assert (out / "routes_map.html").stat().st_size > 10_000
+    assert "means" in capsys.readouterr().out
+
+    assert main(["backtest", "routes", "--ids", "P9999", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "P9999" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_calibration_keeps_holdout_apart(layers, route_surfaces, tmp_path, monkeypatch) -> None:
+    """Held-out lines are in no fit; cross-validation scores only training lines, each
+    once; the provenance names the lines and the scores."""
+    from planner import settings
+    from planner.backtest.routes import calibrate_routes
+
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path)
+    ids = ["P3273", "P3964", "P2298", "P2322", "P4743", "P3944"]
+    lines = built_lines(layers.pipelines, ids=ids)
+    cal = calibrate_routes(layers, n_candidates=2, folds=2, holdout=["P3964"],
+                           surfaces=route_surfaces, lines=lines)
+    prov = cal.provenance
+    assert "P3964" in prov["held_out"] and "P3964" not in prov["fitted_on"]
+    assert set(cal.training["pipeline_id"]) == set(prov["fitted_on"])
+    assert set(cal.holdout["pipeline_id"]) == {"P3964"}
+    assert sorted(cal.cross_validation["pipeline_id"]) == sorted(prov["fitted_on"])
+    assert len(cal.scores) == 3 * len(lines)  # published defaults + 2 candidates
+    assert prov["training"]["lines"] == len(prov["fitted_on"])
+    # the scores are cached: a second fit reads them instead of routing again
+    assert list(tmp_path.glob("route-scores-*.csv"))
+
+
+def test_cli_calibrate_routes(tmp_path, capsys, monkeypatch) -> None:
+    """A one-candidate fit of the border factor: the parameters file names the lines it
+    was fitted on and carries training and validation scores apart."""
+    import json
+
+    from planner import settings
+    from planner.cli import main
+
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
+    target = tmp_path / "params.json"
+    assert main(["calibrate", "routes", "--parameters", "border_crossing_mult",
+                 "--candidates", "1", "--folds", "2", "--params-out", str(target)]) == 0
+    doc = json.loads(target.read_text())
+    assert set(doc["parameters"]) >= {"border_crossing_mult", "parallel_mult"}
+    prov = doc["provenance"]
+    assert prov["searched"] == ["border_crossing_mult"]
+    assert len(prov["fitted_on"]) == prov["training"]["lines"] > 40
+    assert prov["cross_validation"]["lines"] == prov["training"]["lines"]
+    out = capsys.readouterr().out
+    assert "training" in out and "cross_validation" in out
+    assert main(["calibrate", "routes", "--parameters", "nonsense", "--candidates", "1",
+                 "--params-out", str(tmp_path / "x.json")]) == 2
+    assert "nonsense" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

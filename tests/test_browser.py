@@ -228,6 +228,7 @@ def test_hostile_names_show_as_text_and_run_nothing(browser, hostile_map):
         labels = page.eval_on_selector_all(".leaflet-control-layers label",
                                            "els => els.map(e => e.textContent.trim())")
         assert f"Candidates: {PAYLOADS[1]}{PAYLOADS[2]}" in labels
+        page.click(".planner-legend summary")  # closed by default on short screens
         assert page.inner_text(".planner-legend").count(PAYLOADS[1]) == 1
         # nothing ran: no dialog, no injected element, no error
         page.wait_for_timeout(200)
@@ -236,5 +237,38 @@ def test_hostile_names_show_as_text_and_run_nothing(browser, hostile_map):
                             ".search-tip img, .leaflet-tooltip script, "
                             ".leaflet-control-layers img, .planner-legend img").count() == 0
         assert pg.page_errors == []
+    finally:
+        pg.close()
+
+
+def test_decision_panel_shows_hostile_names_as_text(browser, tmp_path):
+    """The side panel (title, ranking, summary, compare) puts data in with textContent."""
+    import geopandas as gpd
+    from test_mapui import candidates, study
+    from test_webmap import PAYLOADS, small_layers
+
+    from planner.mapui import decision_map
+
+    m = decision_map(study(PAYLOADS[0]), small_layers(),
+                     candidates(lambda i: PAYLOADS[(i + 1) % len(PAYLOADS)]),
+                     gpd.GeoDataFrame())
+    path = webmap.save_map(m, tmp_path / "index.html")
+    pg = OfflinePage(browser, path)
+    try:
+        page = pg.page
+        page.wait_for_function("() => window.plannerPanel !== undefined")
+        assert page.inner_text("#planner-title") == PAYLOADS[0]
+        rows = page.locator("#planner-ranking tr.planner-row")
+        assert rows.count() == 3
+        for i in range(3):
+            rows.nth(i).click()
+            rows.nth(i).locator("input[type=checkbox]").click()
+        assert PAYLOADS[1] in page.inner_text("#planner-compare")
+        page.locator("#planner-switch button").nth(1).click()
+        ranking = page.inner_text("#planner-ranking")
+        assert all(p in ranking for p in PAYLOADS[1:])
+        page.wait_for_timeout(200)
+        assert pg.dialogs == [] and pg.page_errors == []
+        assert page.locator(".planner-panel img, .planner-panel script").count() == 0
     finally:
         pg.close()

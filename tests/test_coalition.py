@@ -110,6 +110,15 @@ def test_coalition_game_on_dask(tmp_path):
     price = res.prices.set_index("buyer").loc["UZB"]
     assert price["corridor_low_usd_per_1000m3"] <= price["shapley_price_usd_per_1000m3"] \
         <= price["corridor_high_usd_per_1000m3"]
+    # the Shapley price and the transit fee implement the shares: what the seller keeps
+    # after paying the system and the fee is its Shapley value
+    shares = res.shares.set_index("country")
+    vol, u = price["volume_bcm_y"], ECON.utilisation
+    plan_cost = res.coalitions.set_index("coalition").at["KAZ+RUS+UZB", "plan_cost_musd_y"]
+    fee = shares.at["KAZ", "transit_fee_usd_per_1000m3"]
+    seller = ((price["shapley_price_usd_per_1000m3"] - SPEC.seller_cost_usd_per_1000m3)
+              * vol * u - plan_cost - fee * vol * u)
+    assert seller == pytest.approx(shares.at["RUS", "shapley_musd_y"], rel=1e-9)
 
 
 def test_coalitions_table_collects_every_problem():
@@ -167,3 +176,17 @@ def test_default_study_shapley_adds_up_to_the_grand_coalition(default_run, tmp_p
     update_study_outputs(out, res)
     assert "## Coalitions: who gains what under the union" in (out / "report.md").read_text()
     assert "planner-coalitions" in (out / "index.html").read_text()
+
+
+def test_cli_coalitions_without_a_table_is_one_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    from planner.study import shipped_studies
+
+    other = next(p for p in shipped_studies() if "via_astana" in p.name)
+    r = subprocess.run([sys.executable, "-m", "planner.cli", "coalitions", str(other),
+                        "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "no [coalitions] table" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()

@@ -57,21 +57,29 @@ def test_every_candidate_names_its_supply_point(shipped_runs):
         assert set(c["supply_choice"]) == {"the only supply point"}
 
 
-def test_destinations_without_a_reuse_candidate_lack_capacity_not_connection(shipped_runs):
-    # every destination has a reuse candidate unless its throughput exceeds the capacity
-    # left on the reversed Central Asia–Center (11 bcm/y planned - 5.64 flowing in 2024)
-    from planner.interconnections import line_flows_from_csv
-    from planner.study import load_study, shipped_studies
+def test_destinations_without_a_reuse_candidate_lack_capacity_not_connection(
+        shipped_runs, layers, surface):
+    # every destination has a reuse candidate, or the network reaches it but no route has
+    # its throughput of capacity left (e.g. 10 bcm/y to China against 5.4 left on the
+    # reversed Central Asia–Center, 3 bcm/y to Astana against Saryarka's 2.2)
+    from planner.network import operating_graph, reuse_route
+    from planner.routing import UnreachableError
+    from planner.study import load_study, resolve_place, shipped_studies
 
-    cac = line_flows_from_csv().loc["Central Asia–Center"]
-    left = cac["reverse_capacity_bcm_y"] - cac["reverse_flow_bcm_y"]
+    graph = operating_graph(layers.pipelines, countries=layers.countries)
     for path in shipped_studies():
         study = load_study(path)
         c = shipped_runs[study.name].candidates
         reuse = set(c.loc[c["kind"].eq("reuse"), "destination"])
+        origin = resolve_place(study.supply[0], layers)
         for d in study.destinations:
-            if d.name not in reuse:
-                assert d.throughput_bcm_y is not None and d.throughput_bcm_y > left, d.name
+            if d.name in reuse:
+                continue
+            d = resolve_place(d, layers)
+            with pytest.raises(UnreachableError, match="capacity left"):
+                reuse_route(surface, graph, (origin.lon, origin.lat), (d.lon, d.lat),
+                            origin_name=origin.name, destination_name=d.name,
+                            volume_bcm_y=d.throughput_bcm_y, require_reuse=True)
 
 
 def test_every_supply_point_is_used_and_the_cheapest_chosen(monkeypatch):

@@ -44,7 +44,7 @@ def network(nodes: dict[str, tuple[float, float, float, bool]],
                      "countries": ", ".join(countries),
                      "geometry": LineString([(x0 / 100, y0 / 100), (x1 / 100, y1 / 100)])})
     return PlanNetwork(nd, gpd.GeoDataFrame(rows, geometry="geometry",
-                                            crs="EPSG:4326")[ARC_COLUMNS])
+                                            crs="EPSG:4326").reindex(columns=ARC_COLUMNS))
 
 
 def test_shared_trunk_beats_two_parallel_lines():
@@ -190,3 +190,22 @@ def test_default_plan_per_country_adds_up(default_run):
     assert total["annual_musd_y"] == pytest.approx(plan["annual_musd_y"].sum(), rel=1e-9)
     scen = default_run.extra["plan"].network.nodes
     assert total["demand_served_bcm_y"] == pytest.approx(scen["demand_bcm_y"].sum())
+
+
+def test_infeasible_plan_still_reports():
+    from planner.plan.check import check_arcs, check_paths, flow_paths
+    from planner.plan.outputs import plan_per_country, plan_report_markdown, system_plan_table
+
+    nodes = {"S": (0, 0, 0, True), "D": (500, 0, 2, False)}
+    net = network(nodes, [("S", "D", "new", np.nan, ["AAA"])])
+    r = solve_plan(net, replace(OPTS, max_new_km=10), ECON)
+    assert r.status == "infeasible" and not r.ok
+    table = system_plan_table(r.arcs)
+    per_country = plan_per_country(r.arcs)
+    assert list(per_country["country"]) == ["TOTAL"]
+    chk = check_arcs(r.arcs, net, OPTS)
+    paths = check_paths(r.arcs, chk, flow_paths(r.arcs, net), net, OPTS)
+    ind = independent_best(net, replace(OPTS, max_new_km=10), ECON)
+    text = plan_report_markdown({**r.summary(), "violations": 0}, table, per_country, ind,
+                                paths)
+    assert "infeasible" in text

@@ -68,6 +68,12 @@ log = logging.getLogger(__name__)
 
 #: Built lines shorter than this (km, inside the region) are not backtested.
 MIN_LINE_KM = 150.0
+#: Lines drawn coarser than this (km of line per segment between vertices) are schematic:
+#: GEM draws some lines as a few straight segments over hundreds of kilometres (Chelyabinsk–
+#: Petrovsk: one segment of 1,100 km), which records where the ends are but not where the
+#: line was built, and gives the straight-line baseline a full score by construction.
+#: Such lines are not backtested unless chosen by id.
+MAX_KM_PER_VERTEX = 50.0
 #: Pipeline statuses a line must have to be backtested by default.
 BUILT_STATUSES = ("operating",)
 #: Another line is a parallel string of the tested one when at least
@@ -144,7 +150,7 @@ def line_metrics(route: BaseGeometry, real: BaseGeometry, baseline: BaseGeometry
     >>> real = LineString([(0, 0), (50_000, 30_000), (100_000, 0)])
     >>> m = line_metrics(real, real, LineString([(0, 0), (100_000, 0)]))
     >>> m["share_25km"], m["share_10km"], round(m["baseline_share_10km"], 2)
-    (1.0, 1.0, 0.33)
+    (1.0, 1.0, 0.39)
     """
     out: dict[str, float] = {}
     for km in within_km:
@@ -162,9 +168,9 @@ def line_objective(share_10km: Any, share_25km: Any, extra_countries: Any) -> An
 
     Examples
     --------
-    >>> line_objective(1.0, 1.0, 0)
+    >>> float(line_objective(1.0, 1.0, 0))
     1.5
-    >>> line_objective(0.0, 1.0, 2)
+    >>> float(line_objective(0.0, 1.0, 2))
     0.5
     """
     extra = np.asarray(extra_countries) > 0
@@ -208,6 +214,7 @@ def built_lines(
     statuses: Sequence[str] = BUILT_STATUSES,
     region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
     crs: str = settings.STUDY_CRS,
+    max_km_per_vertex: float | None = MAX_KM_PER_VERTEX,
 ) -> gpd.GeoDataFrame:
     """The built lines to backtest, one row per distinct line, with what to remove.
 
@@ -220,8 +227,9 @@ def built_lines(
     pipelines
         The pipelines layer (``pipeline_id``, ``name``, ``system``, ``status``).
     ids
-        Pipeline ids to test (any status); default: every line of ``statuses`` at least
-        ``min_km`` long inside the region.
+        Pipeline ids to test (any status, any drawing); default: every line of
+        ``statuses`` at least ``min_km`` long inside the region and drawn with at least
+        one vertex per ``max_km_per_vertex`` km (:data:`MAX_KM_PER_VERTEX`; None: all).
     min_km, statuses, region, crs
         Selection, study region (degrees) and the projected CRS distances are taken in.
 
@@ -229,6 +237,7 @@ def built_lines(
     -------
     geopandas.GeoDataFrame
         ``pipeline_id``, ``name``, ``system``, ``length_km`` (of the part tested),
+        ``km_per_vertex`` (how coarsely it is drawn),
         ``layer_index`` (the line's row label in ``pipelines``), ``removed`` (tuple of
         row labels of ``pipelines``: the line and its parallel strings), ``group``
         (lines sharing a system or parallels; cross-validation keeps a group together)
@@ -261,7 +270,9 @@ def built_lines(
         if part is None:
             continue
         km = float(geodesic_length_km(gpd.GeoSeries([part], crs=settings.STORAGE_CRS))[0])
-        if km < min_km and not ids:
+        km_per_vertex = km / max(1, len(part.coords) - 1)
+        if not ids and (km < min_km or (max_km_per_vertex is not None
+                                        and km_per_vertex > max_km_per_vertex)):
             continue
         key = (str(r.get("system", "")), shapely.to_wkb(shapely.set_precision(part, 1e-4)))
         if key in seen:
@@ -269,10 +280,11 @@ def built_lines(
         seen.add(key)
         rows.append({"layer_index": idx, "pipeline_id": str(r["pipeline_id"]),
                      "name": str(r["name"]), "system": str(r.get("system", "")),
-                     "length_km": km, "geometry": part})
+                     "length_km": km, "km_per_vertex": km_per_vertex, "geometry": part})
     if not rows:
         raise BacktestError(f"no built line of {', '.join(statuses)} at least {min_km:g} km "
-                            f"long inside the region {region}")
+                            f"long inside the region {region} and drawn with a vertex at "
+                            f"least every {max_km_per_vertex} km")
     lines = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
     lines["removed"] = _parallel_strings(pipes, lines, crs)
     lines["group"] = _groups(lines)
@@ -513,10 +525,13 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
 # --- calibration -----------------------------------------------------------------------
 
 
-def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
-                     ) -> pd.DataFrame:
+def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None,
+                     parameters: Sequence[str] | None = None) -> pd.DataFrame:
     """``n`` parameter sets over :data:`SEARCH_SPACE` (scrambled Latin hypercube, seeded),
     after the published defaults (row 0). One row per candidate, one column per parameter.
+
+    ``parameters`` limits the search to those rows of :data:`SEARCH_SPACE`; the others
+    keep their published values (fewer free parameters, less room to overfit).
 
     Examples
     --------
@@ -528,6 +543,12 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
     """
     base = base or CostParams()
     space = SEARCH_SPACE
+    if parameters:
+        unknown = sorted(set(parameters) - set(space["parameter"]))
+        if unknown:
+            raise BacktestError(f"not searchable: {', '.join(unknown)} (searchable: "
+                                f"{', '.join(space['parameter'])})")
+        space = space[space["parameter"].isin(list(parameters))]
     u = qmc.LatinHypercube(d=len(space), seed=seed).random(n) if n > 0 else np.empty(
         (0, len(space)))
     cols = {}
@@ -539,7 +560,9 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None
         else:
             v = low + u[:, j] * (high - low)
         cols[name] = np.r_[float(getattr(base, name)), v]
-    df = pd.DataFrame(cols)
+    for name in SEARCH_SPACE["parameter"]:
+        cols.setdefault(str(name), np.full(n + 1, float(getattr(base, str(name)))))
+    df = pd.DataFrame(cols)[list(SEARCH_SPACE["parameter"])]
     # a mountain slope costs at least what a hill slope costs
     df["slope_mtn_mult"] = np.maximum(df["slope_mtn_mult"], df["slope_hill_mult"])
     df["elev_very_high_mult"] = np.maximum(df["elev_very_high_mult"], df["elev_high_mult"])
@@ -602,7 +625,7 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
 
 
 #: Bumped when routing or the metrics change, so cached search scores are not reused.
-SCORES_VERSION = 3
+SCORES_VERSION = 4
 
 
 def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.DataFrame,
@@ -672,11 +695,16 @@ def cross_validate(scores: pd.DataFrame, lines: gpd.GeoDataFrame, folds: int = 5
     return pd.concat(out, ignore_index=True)
 
 
+#: Columns of :func:`summarise` (and ``summary.csv``).
+SUMMARY_COLUMNS = ["lines", "share_10km", "share_25km", "length_ratio", "baseline_share_10km",
+                   "baseline_share_25km", "beats_baseline", "no_extra_country"]
+
+
 def summarise(table: pd.DataFrame) -> dict[str, float]:
     """Means and the done-when shares of a results table (lines with a route)."""
     t = table[table["share_25km"].notna()]
     if t.empty:
-        return {"lines": 0}
+        return {"lines": 0, **{k: math.nan for k in SUMMARY_COLUMNS[1:]}}
     beats = t.apply(beats_baseline, axis=1)
     return {
         "lines": len(t),
@@ -731,6 +759,7 @@ def calibrate_routes(
     seed: int = 12,
     holdout: Sequence[str] = (),
     min_km: float = MIN_LINE_KM,
+    parameters: Sequence[str] | None = None,
     client: Any = None,
     surfaces: RouteSurfaces | None = None,
     lines: gpd.GeoDataFrame | None = None,
@@ -752,6 +781,8 @@ def calibrate_routes(
         Pipeline ids kept out of every fit and reported apart (validation).
     min_km
         Shortest line used (inside the region).
+    parameters
+        Search only these factors (default: all of :data:`SEARCH_SPACE`).
     client
         Optional ``dask.distributed.Client`` to score candidates in parallel.
     surfaces, lines
@@ -773,9 +804,9 @@ def calibrate_routes(
             lines = pd.concat([lines, more], ignore_index=True)
             lines = gpd.GeoDataFrame(lines, geometry="geometry", crs=settings.STORAGE_CRS)
             lines["group"] = _groups(lines)
+    cands = candidate_params(n_candidates, seed=seed, parameters=parameters)  # row 0: published
     if surfaces is None:
         surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
-    cands = candidate_params(n_candidates, seed=seed)  # row 0: the published defaults
     scores = _cached_scores(surfaces, lines, cands, client=client, progress=progress)
     held = set(map(str, holdout))
     # lines sharing a group with a held-out line are held out too (no twin in training)
@@ -801,7 +832,9 @@ def calibrate_routes(
         "resolution_km": res_km,
         "data": "GEM Global Gas Infrastructure Tracker pipelines (geodata/SOURCES.md): "
                 f"status {', '.join(BUILT_STATUSES)}, at least {min_km:g} km inside the "
-                f"region {list(settings.DEFAULT_REGION)}",
+                f"region {list(settings.DEFAULT_REGION)}, drawn with a vertex at least "
+                f"every {MAX_KM_PER_VERTEX:g} km",
+        "searched": list(parameters or SEARCH_SPACE["parameter"]),
         "method": (f"search over {n_candidates} Latin-hypercube parameter sets (seed {seed}) "
                    f"plus the published defaults; objective per line: share within 25 km "
                    f"+ {OBJECTIVE_WEIGHT_10KM:g} x share within 10 km - "
@@ -844,8 +877,9 @@ class RouteBacktest:
     """Results of :func:`backtest_routes`.
 
     ``table``: one row per line (``RESULT_COLUMNS`` first, then ``set``: training (a
-    line the parameters were fitted on), validation (one they were not) or no route, ``beats_baseline``, ``route_km``, ``real_km``,
-    ``extra_country_codes``, ``error``); ``routes``: real, generated and straight lines
+    line the parameters were fitted on), validation (one they were not) or no route,
+    ``beats_baseline``, ``route_km``, ``real_km``, ``extra_country_codes``, ``error``);
+    ``routes``: real, generated and straight lines
     (EPSG:4326, column ``kind``); ``summary``: means per set; ``params`` and the
     ``calibration`` when one was refitted.
     """
@@ -867,6 +901,7 @@ def backtest_routes(
     min_km: float = MIN_LINE_KM,
     n_candidates: int = 120,
     folds: int = 5,
+    parameters: Sequence[str] | None = None,
     client: Any = None,
 ) -> RouteBacktest:
     """Backtest least-cost routes against built pipelines.
@@ -885,7 +920,7 @@ def backtest_routes(
     holdout
         Pipeline ids to validate on: the calibration is refitted without them (and
         without their system and parallels), and they are reported as ``validation``.
-    n_candidates, folds, client
+    n_candidates, folds, parameters, client
         The refit's search (see :func:`calibrate_routes`).
 
     Returns
@@ -911,6 +946,7 @@ def backtest_routes(
             all_lines["group"] = _groups(all_lines)
         cal = calibrate_routes(layers, resolution_km=res_km, n_candidates=n_candidates,
                                folds=folds, holdout=holdout, client=client,
+                               parameters=parameters,
                                surfaces=surfaces, lines=all_lines)
         params = cal.params
         fitted_on = set(cal.provenance["fitted_on"])
@@ -938,7 +974,11 @@ def backtest_routes(
     rest = [c for c in ["set", "beats_baseline", "route_km", "real_km", "extra_country_codes",
                         "baseline_extra_countries", "error"] if c in table]
     table = table[RESULT_COLUMNS + rest]
-    summary = pd.DataFrame({s: summarise(g) for s, g in table.groupby("set")}).T
+    for c in ("extra_countries", "baseline_extra_countries"):
+        if c in table:
+            table[c] = table[c].astype("Int64")
+    summary = pd.DataFrame({s: summarise(g) for s, g in table.groupby("set")}).T[
+        SUMMARY_COLUMNS]
     summary.index.name = "set"
     routes = gpd.GeoDataFrame(geoms, geometry="geometry", crs=settings.STORAGE_CRS)
     return RouteBacktest(table, routes, summary, params, cal)
@@ -982,16 +1022,15 @@ def write_backtest(result: RouteBacktest, out_dir: str | Path,
     from planner.io import write_text_atomic
     from planner.webmap import make_offline
 
+    # everything is rendered before the first file is written: a failure writes nothing
+    texts = {
+        "routes.csv": result.table.map(_csv_safe).to_csv(index=False),
+        "summary.csv": result.summary.to_csv(),
+        "routes_map.html": make_offline(backtest_map(result, layers)),
+    }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    table = result.table.map(_csv_safe)
-    files = {
-        "routes.csv": write_text_atomic(out / "routes.csv", table.to_csv(index=False)),
-        "summary.csv": write_text_atomic(out / "summary.csv", result.summary.to_csv()),
-        "routes_map.html": write_text_atomic(
-            out / "routes_map.html", make_offline(backtest_map(result, layers))),
-    }
-    return files
+    return {name: write_text_atomic(out / name, text) for name, text in texts.items()}
 
 
 def params_from_json(path: str | Path) -> tuple[CostParams, dict[str, Any]]:

@@ -2,8 +2,10 @@
 
 :func:`read_game_files` reads the files ``planner coalitions`` wrote;
 :func:`coalition_section` renders the report section (Markdown, HTML, every value
-escaped); :func:`add_coalition_panel` adds a panel to a folium map;
-:func:`update_study_outputs` puts the section into an existing study output folder.
+escaped); :func:`coalition_panel_body` is the panel of the decision map's side panel
+(:func:`planner.plan.sections.extra_sections` passes it as an ``extra_panels`` entry);
+:func:`update_study_outputs` puts the section and the panel into an existing study output
+folder (between ``<!--coalitions-->`` markers, so a later run replaces them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from typing import Any
 import folium
 import pandas as pd
 
+#: Title of the report section and of the map panel.
+TITLE = "Coalitions: who gains what under the union"
+#: Markers around the section's and the panel's body in report.html and index.html.
+MARK_START, MARK_END = "<!--coalitions-->", "<!--/coalitions-->"
+
 _NOTE = (
     "v(S): the largest surplus the members of S create with their own territory and "
     "existing lines: buyers' alternative price minus the seller's opportunity cost, times "
@@ -27,8 +34,9 @@ _NOTE = (
     "coalition gets less than it could create alone; nucleolus: the allocation that "
     "minimises the largest complaint. Low/high: Shapley under every price assumption "
     "moved by the stated uncertainty. Shapley price: the border price that gives a buyer "
-    "its Shapley share as a discount on its alternative; transit fees give a pure transit "
-    "country its share.")
+    "its Shapley share as a discount on its alternative; transit_fee: the fee per 1000 m³ "
+    "of gas delivered that pays the Shapley share of a transit country (or of a buyer the "
+    "union does not serve); the seller keeps the rest.")
 
 
 def read_game_files(folder: Path) -> dict[str, Any]:
@@ -61,8 +69,9 @@ def _md(df: pd.DataFrame) -> str:
     return md(df)
 
 
-def coalition_section(result: Any) -> tuple[str, str]:
-    """The report section as (Markdown, HTML)."""
+def coalition_section(result: Any, *, heading: bool = True) -> tuple[str, str]:
+    """The report section as (Markdown, HTML); ``heading=False`` leaves the HTML's ``<h2>``
+    out (the decision report's sections carry their own)."""
     game = _as_game(result)
     s = game["summary"]
     prices = game["prices"][[c for c in _PRICE_COLS if c in game["prices"].columns]]
@@ -84,14 +93,17 @@ def coalition_section(result: Any) -> tuple[str, str]:
           "### Price corridor per buyer (USD per 1000 m³)", "", _md(prices), "",
           "Sources: " + "; ".join(srcs), ""]
 
+    from planner.report import readable_column
+
     def tab(df: pd.DataFrame) -> str:
         out = df.copy()
         for c in out.columns:
             if pd.api.types.is_float_dtype(out[c]):
                 out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+        out.columns = [readable_column(c) for c in out.columns]
         return out.to_html(index=False, escape=True, border=0)
 
-    htm = ["<h2>Coalitions: who gains what under the union</h2>",
+    htm = [f"<h2>{html.escape(TITLE)}</h2>" if heading else "",
            f"<p>{html.escape(head)}</p><p>{html.escape(_NOTE)}</p>",
            "<h3>Shares (M USD/y)</h3>", tab(game["shares"]),
            "<h3>Coalition values</h3>", tab(game["coalitions"]),
@@ -103,14 +115,20 @@ def coalition_section(result: Any) -> tuple[str, str]:
 _PANEL_ID = "planner-coalitions"
 
 
-def coalition_panel_html(result: Any) -> str:
-    """A small fixed panel: Shapley share per country and the price corridor."""
+def _f1(v: Any) -> str:
+    return f"{round(float(v), 1) + 0.0:,.1f}"
+
+
+def coalition_panel_body(result: Any) -> str:
+    """Shapley share per country and the price corridor per buyer, as HTML tables (every
+    value escaped) in a ``<div id="planner-coalitions">``."""
     game = _as_game(result)
     rows = "".join(
         f"<tr><td>{html.escape(str(r['country']))}</td><td>{html.escape(str(r['role']))}</td>"
-        f"<td>{float(r['shapley_musd_y']):,.1f}</td>"
-        f"<td>{float(r['shapley_low_musd_y']):,.1f}–{float(r['shapley_high_musd_y']):,.1f}"
+        f"<td>{_f1(r['shapley_musd_y'])}</td>"
+        f"<td>{_f1(r['shapley_low_musd_y'])}–{_f1(r['shapley_high_musd_y'])}"
         f"</td></tr>" for _, r in game["shares"].iterrows())
+
     def num(v: Any) -> str:
         return "" if pd.isna(v) else f"{float(v):,.0f}"
 
@@ -120,12 +138,18 @@ def coalition_panel_html(result: Any) -> str:
         f"{num(r['corridor_high_usd_per_1000m3'])}</td>"
         f"<td>{num(r['shapley_price_usd_per_1000m3'])}</td></tr>"
         for _, r in game["prices"].iterrows())
-    return (f'<div id="{_PANEL_ID}" style="position:fixed;bottom:24px;left:10px;z-index:1000;'
-            'background:#fff;padding:6px 8px;border:1px solid #999;font:12px sans-serif;'
-            'max-width:320px"><b>Who gains what under the union</b> (M USD/y)'
+    return (f'<div id="{_PANEL_ID}"><b>Shapley share</b> (M USD/y)'
             "<table><tr><th>country</th><th>role</th><th>Shapley</th><th>range</th></tr>"
             f"{rows}</table><b>Price corridor</b> (USD/1000 m³)<table><tr><th>buyer</th>"
             f"<th>corridor</th><th>Shapley price</th></tr>{prices}</table></div>")
+
+
+def coalition_panel_html(result: Any) -> str:
+    """A small fixed panel (for a map without the decision map's side panel)."""
+    return ('<div style="position:fixed;bottom:24px;left:10px;z-index:1000;'
+            'background:#fff;padding:6px 8px;border:1px solid #999;font:12px sans-serif;'
+            f'max-width:320px"><b>{html.escape(TITLE)}</b>'
+            f"{coalition_panel_body(result)}</div>")
 
 
 def add_coalition_panel(m: folium.Map, result: Any) -> None:
@@ -139,16 +163,35 @@ def _replace_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def _put_marked(text: str, body: str, new: str, before: tuple[str, ...]) -> str:
+    """``body`` between the markers where they are; else ``new`` before the first of
+    ``before`` found in ``text`` (else at the end)."""
+    pattern = re.escape(MARK_START) + ".*?" + re.escape(MARK_END)
+    if re.search(pattern, text, flags=re.S):
+        return re.sub(pattern, lambda _: MARK_START + body + MARK_END, text, count=1,
+                      flags=re.S)
+    for anchor in before:
+        if anchor in text:
+            return text.replace(anchor, new + anchor, 1)
+    return text + new
+
+
 def update_study_outputs(folder: Path, result: Any) -> list[Path]:
     """Put the section into ``report.md``, ``report.html`` and the panel into ``index.html``
-    of a study's output folder, where they exist (replacing an earlier one)."""
-    md, htm = coalition_section(result)
+    of a study's output folder, where they exist (replacing an earlier one).
+
+    In the decision report the section goes before "Method and sources", and on the decision
+    map into the side panel; pages of another layout get it before ``</body>``.
+    """
+    md, _ = coalition_section(result)
+    _, body = coalition_section(result, heading=False)
     done = []
     rep = folder / "report.md"
     if rep.exists():
@@ -159,22 +202,28 @@ def update_study_outputs(folder: Path, result: Any) -> list[Path]:
     rep = folder / "report.html"
     if rep.exists():
         text = rep.read_text(encoding="utf-8")
-        text = re.sub(r"<!--coalitions-->.*<!--/coalitions-->", "", text, flags=re.S)
-        text = text.replace("</body></html>",
-                            f"<!--coalitions-->{htm}<!--/coalitions--></body></html>")
+        section = (f"<section id='coalitions'><h2>{html.escape(TITLE)}</h2>"
+                   f"{MARK_START}{body}{MARK_END}</section>")
+        text = _put_marked(text, body, section,
+                           ("<section id='method'>", "</main>", "</body></html>"))
         _replace_atomic(rep, text)
         done.append(rep)
     page = folder / "index.html"
     if page.exists():
         text = page.read_text(encoding="utf-8")
-        text = re.sub(r"<!--coalitions-->.*<!--/coalitions-->", "", text, flags=re.S)
-        panel = f"<!--coalitions-->{coalition_panel_html(result)}<!--/coalitions-->"
-        text = text.replace("</body>", panel + "</body>", 1) if "</body>" in text \
-            else text + panel
+        panel = coalition_panel_body(result)
+        if 'id="planner-panel"' in text:  # the decision map: a section of its side panel
+            new = (f"<details><summary>{html.escape(TITLE)}</summary>{MARK_START}{panel}"
+                   f"{MARK_END}</details>")
+            text = _put_marked(text, panel, new, ("</aside>",))
+        else:
+            fixed = coalition_panel_html(result)
+            text = _put_marked(text, fixed, MARK_START + fixed + MARK_END, ("</body>",))
         _replace_atomic(page, text)
         done.append(page)
     return done
 
 
-__all__ = ["add_coalition_panel", "coalition_panel_html", "coalition_section",
+__all__ = ["MARK_END", "MARK_START", "TITLE", "add_coalition_panel", "coalition_panel_body",
+           "coalition_panel_html", "coalition_section",
            "read_game_files", "update_study_outputs"]

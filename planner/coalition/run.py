@@ -108,8 +108,9 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
         "standalone_musd_y": [v.get(frozenset({p}), 0.0) for p in players],
         "nucleolus_musd_y": nuc.reindex(players).to_numpy(),
         "in_core": core_ok,
-        "shapley_low_musd_y": pp.min().reindex(players).to_numpy(),
-        "shapley_high_musd_y": pp.max().reindex(players).to_numpy(),
+        # rounded at 1e-9 M USD: LP noise, not a share
+        "shapley_low_musd_y": pp.min().reindex(players).round(9).to_numpy() + 0.0,
+        "shapley_high_musd_y": pp.max().reindex(players).round(9).to_numpy() + 0.0,
     })
     for s, ph in scen_phi.items():
         shares[f"shapley_musd_y [{s}]"] = ph.reindex(players).to_numpy()
@@ -158,18 +159,21 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
                                                           <= high)})
         rows.append(row)
     prices = pd.DataFrame(rows)
-    transit = [p for p in players if p != spec.seller and not spec.buyer(p)]
+    # shares not paid as a buyer's price discount are paid as transit fees: pure transit
+    # countries, and buyers the union does not serve (their gas is cheaper at home)
+    transit = [p for p in players if p != spec.seller and p not in served_n]
     served_vol = sum(sum(demand.get(d, 0.0) for d in b.destinations) for b in spec.buyers
                      if b.country in served_n)
+    fees = {p: (float(phi[p]) / (served_vol * u) if served_vol > 0 else float("nan"))
+            for p in transit}
+    shares["transit_fee_usd_per_1000m3"] = [fees.get(p, float("nan")) for p in players]
     summary = {
         "players": players, "seller": spec.seller, "base_scenario": base,
         "grand_coalition_value_musd_y": v.get(grand, 0.0),
         "shapley_sum_musd_y": float(phi.sum()),
         "shapley_in_core": core_ok, "least_core_epsilon_musd_y": eps,
         "core_empty": bool(eps > 1e-6),
-        "transit_fee_usd_per_1000m3": {p: (float(phi[p]) / (served_vol * u)
-                                           if served_vol > 0 else float("nan"))
-                                       for p in transit},
+        "transit_fee_usd_per_1000m3": fees,
         "plans_solved": len(tasks), "sweep": info,
         "statuses": costs["status"].value_counts().to_dict(),
         "largest_mip_gap": float(costs["mip_gap"].replace([np.inf], np.nan).max()),
@@ -182,6 +186,7 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -98,8 +98,10 @@ def run_sweep(func: Callable[..., Any], items: Sequence[Any], *, workers: int = 
 
     t0 = time.perf_counter()
     shared = shared or {}
+    # Dask logs its start and shutdown at INFO in this process: keep the CLI's output clean
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
+                      dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster, \
             Client(cluster) as client:
         futures_shared = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
         futures = client.map(func, list(items), **futures_shared, pure=False)

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Columns of :attr:`PlanNetwork.arcs`.
 ARC_COLUMNS = ["arc_id", "u", "v", "kind", "system", "length_km", "cost_km_eq",
-               "capacity_bcm_y", "design", "km_by_country", "countries", "geometry"]
+               "capacity_bcm_y", "design", "km_by_country", "countries", "diameter_mm",
+               "max_pressure_mpa", "strings", "geometry"]
 
 
 @dataclass
@@ -57,8 +58,10 @@ class PlanNetwork:
         ``system`` (existing lines), ``length_km`` (geodesic), ``cost_km_eq`` (cost
         surface, new arcs), ``capacity_bcm_y`` (spare capacity, existing arcs),
         ``design`` (+1: design flow from ``u`` to ``v``, -1: from ``v`` to ``u``, 0:
-        unknown), ``km_by_country`` (dict ISO3 → km), ``countries``, geometry (EPSG:4326,
-        digitised from ``u`` to ``v``).
+        unknown), ``km_by_country`` (dict ISO3 → km), ``countries``, for existing lines
+        the smallest known ``diameter_mm``, ``max_pressure_mpa`` and parallel ``strings``
+        along the arc (NaN where unknown), geometry (EPSG:4326, digitised from ``u`` to
+        ``v``).
     """
 
     nodes: pd.DataFrame
@@ -145,6 +148,15 @@ def existing_arcs(graph: nx.MultiGraph, pipelines: pd.DataFrame | None = None, *
             per_dir.append(max(string_sum, system_max))
         parts = next(iter(by_dir.values()))
         cap = min(per_dir)
+
+        def known(col: str, parts: list[dict] = parts) -> float:
+            vals = [float(d.get(col, np.nan)) for d in parts]
+            vals = [v for v in vals if np.isfinite(v)]
+            return min(vals) if vals else float("nan")
+
+        strings = known("parallel_strings")
+        if not np.isfinite(strings):
+            strings = float(len({d.get("pipeline_id") for d in parts}))
         if cap <= 0:
             cap = unknown_capacity_bcm_y
         cap = spare[system] if system in spare else cap * spare_share
@@ -153,7 +165,8 @@ def existing_arcs(graph: nx.MultiGraph, pipelines: pd.DataFrame | None = None, *
             "u": f"e{lo}", "v": f"e{hi}", "kind": "existing", "system": system,
             "length_km": float(first["length_km"]), "cost_km_eq": np.nan,
             "capacity_bcm_y": float(cap), "design": int(first.get("flow", 0) or 0),
-            "geometry": first["geometry"],
+            "diameter_mm": known("diameter_mm"), "max_pressure_mpa": known("max_pressure_mpa"),
+            "strings": strings, "geometry": first["geometry"],
         })
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
     if out.empty:
@@ -251,19 +264,27 @@ def contract_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
             out.append(r.to_dict())
             continue
         geoms, length, caps, designs = [], 0.0, [], []
+        line_attrs: dict[str, list[float]] = {"diameter_mm": [], "max_pressure_mpa": [],
+                                              "strings": []}
         for k, a, _b in chain:
             rk = rows[k]
             same = rk["u"] == a
             geoms.append(rk.geometry if same else LineString(rk.geometry.coords[::-1]))
             length += float(rk["length_km"])
             caps.append(float(rk["capacity_bcm_y"]))
+            for col, vals in line_attrs.items():
+                val = float(rk.get(col, np.nan))
+                if np.isfinite(val):
+                    vals.append(val)
             designs.append(int(rk["design"]) * (1 if same else -1))
         merged = linemerge(geoms)
         geom = merged if isinstance(merged, LineString) else LineString(
             [c for gm in geoms for c in gm.coords])
         d = {**r.to_dict(), "u": chain[0][1], "v": chain[-1][2], "length_km": length,
              "capacity_bcm_y": min(caps),
-             "design": designs[0] if len(set(designs)) == 1 else 0, "geometry": geom}
+             "design": designs[0] if len(set(designs)) == 1 else 0, "geometry": geom,
+             **{col: min(vals) if vals else float("nan")
+                for col, vals in line_attrs.items()}}
         out.append(d)
     merged_ex = gpd.GeoDataFrame(out, geometry="geometry", crs=arcs.crs)
     return gpd.GeoDataFrame(pd.concat([merged_ex, other], ignore_index=True),
@@ -402,7 +423,8 @@ def plan_network(
             continue
         new_rows.append({"u": u, "v": v, "kind": "new", "system": "",
                          "length_km": float(d["length_km"]), "cost_km_eq": float(d["cost"]),
-                         "capacity_bcm_y": np.nan, "design": 0, "geometry": geom})
+                         "capacity_bcm_y": np.nan, "design": 0, "diameter_mm": np.nan,
+                         "max_pressure_mpa": np.nan, "strings": np.nan, "geometry": geom})
     new = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=settings.STORAGE_CRS)
     if len(ex):
         ex = ex.assign(u=[alias.get(n, n) for n in ex["u"]],

@@ -3,7 +3,9 @@
 New arcs: compressor stations placed on the arc's terrain profile at its flow
 (:func:`planner.hydraulics.place_compressor_stations`), compared with the compression the
 MILP charged (the design spacing). Existing arcs: flow within the spare capacity offered,
-and flow against the design direction flagged (stations need reconfiguring). Paths: the
+flow against the design direction flagged (stations need reconfiguring), and, where the
+layer gives the line's diameter and maximum pressure, the stations that flow needs on the
+line (shared over its parallel strings; in reverse every station counts as new). Paths: the
 flow decomposed into supply→destination paths, with their km, stations and every place
 where a new pipe is fed from an existing line at a lower pressure (a head station).
 A violation is a flow the chosen pipe cannot carry with stations at least
@@ -59,6 +61,15 @@ def check_arcs(arcs: pd.DataFrame, net: PlanNetwork, options: PlanOptions,
     p_max = options.pressure_class_mpa * 10.0
     p_min = p_max / options.compression_ratio
     caps = net.arcs.set_index("arc_id")["capacity_bcm_y"]
+    lines: dict[str, tuple[float, float, float]] = {}
+    if {"diameter_mm", "max_pressure_mpa"} <= set(net.arcs.columns):
+        strings = (net.arcs["strings"] if "strings" in net.arcs
+                   else pd.Series(1.0, index=net.arcs.index))
+        for aid, d_mm, p_mpa, n in zip(net.arcs["arc_id"], net.arcs["diameter_mm"],
+                                       net.arcs["max_pressure_mpa"], strings, strict=True):
+            if np.isfinite(d_mm) and np.isfinite(p_mpa) and p_mpa > 0:
+                lines[str(aid)] = (float(d_mm), float(p_mpa),
+                                   float(n) if np.isfinite(n) and n >= 1 else 1.0)
     rows = []
     for _, a in arcs.iterrows():
         out: dict[str, Any] = {"arc_id": a["arc_id"], "stations": 0, "power_mw": 0.0,
@@ -87,8 +98,30 @@ def check_arcs(arcs: pd.DataFrame, net: PlanNetwork, options: PlanOptions,
             cap = float(caps.get(a["arc_id"], np.nan))
             if np.isfinite(cap) and q > cap + 1e-6:
                 out["violation"] = f"flow {q:.2f} above spare capacity {cap:.2f} bcm/y"
+            notes = []
             if bool(a["reverse"]):
-                out["note"] = "flow against the design direction: stations to reconfigure"
+                notes.append("flow against the design direction: stations to reconfigure")
+            line = lines.get(a["arc_id"])
+            if line is not None and q > 1e-6:
+                d_mm, p_mpa, strings = line
+                # the line at its diameter and maximum pressure (MPa × 10 as bar absolute,
+                # the planner's convention), the flow shared over its strings
+                pipe = hydraulics.Pipe.for_pressure(d_mm, p_mpa)
+                prof = _profile(surface, a["geometry"], float(a["length_km"]))
+                try:
+                    plan = hydraulics.place_compressor_stations(
+                        prof, q / strings, pipe, p_mpa * 10.0,
+                        p_mpa * 10.0 / options.compression_ratio, step_km=5.0)
+                    out["stations"] = plan.count * int(strings)
+                    out["power_mw"] = plan.total_power_kw * strings / 1000.0
+                    out["min_pressure_bar"] = float(plan.profile["pressure_bar"].min())
+                    notes.append(f"{plan.count} station(s) per string at this flow"
+                                 + (" (all new: existing compressors face the design flow)"
+                                    if bool(a["reverse"]) else " (existing ones count)"))
+                except ValueError as exc:
+                    out["violation"] = (f"{d_mm:g} mm at {p_mpa:g} MPa cannot carry "
+                                        f"{q:.2f} bcm/y: {exc}")
+            out["note"] = "; ".join(notes)
         rows.append(out)
     return pd.DataFrame(rows, columns=["arc_id", "stations", "power_mw", "min_pressure_bar",
                                        "violation", "note"])
@@ -138,19 +171,87 @@ def flow_paths(arcs: pd.DataFrame, net: PlanNetwork) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["destination", "flow_bcm_y", "arc_ids", "nodes"])
 
 
+def _line_runs(arc_ids: list[str], by: pd.DataFrame, net: PlanNetwork
+                ) -> list[tuple[str, list[str]]]:
+    """Consecutive existing arcs of one system along a path (where the layer gives the
+    line's diameter and pressure): (system, arc ids)."""
+    attrs = net.arcs.set_index("arc_id")
+    runs: list[tuple[str, list[str]]] = []
+    for aid in arc_ids:
+        a = by.loc[aid]
+        known = (a["kind"] == "existing" and "diameter_mm" in attrs
+                 and np.isfinite(float(attrs.at[aid, "diameter_mm"]))
+                 and np.isfinite(float(attrs.at[aid, "max_pressure_mpa"])))
+        if not known:
+            runs.append(("", []))
+            continue
+        if runs and runs[-1][0] == a["system"]:
+            runs[-1][1].append(aid)
+        else:
+            runs.append((str(a["system"]), [aid]))
+    return [r for r in runs if r[1]]
+
+
+def _run_stations(run: list[str], by: pd.DataFrame, net: PlanNetwork, options: PlanOptions,
+                  surface: CostSurface | None) -> tuple[int, float, str]:
+    """Stations (all strings) and MW a run of one existing system needs for the flows the
+    plan puts on it: pressure carried along the whole run (not restarted at each arc)."""
+    attrs = net.arcs.set_index("arc_id")
+    d_mm = min(float(attrs.at[a, "diameter_mm"]) for a in run)
+    p_mpa = min(float(attrs.at[a, "max_pressure_mpa"]) for a in run)
+    strings = max(1.0, min(float(attrs.at[a, "strings"]) if np.isfinite(
+        float(attrs.at[a, "strings"])) else 1.0 for a in run))
+    q = float(by.loc[run, "flow_bcm_y"].astype(float).max())
+    dist: list[float] = []
+    elev: list[float] = []
+    offset = 0.0
+    for a in run:
+        prof = _profile(surface, by.at[a, "geometry"],
+                        float(by.loc[a, "length_km"]))  # type: ignore[arg-type]
+        d = np.asarray(prof.distance_km, float)
+        e = np.asarray(prof.elevation_m, float)
+        start = 1 if dist else 0
+        dist.extend((d[start:] + offset).tolist())
+        elev.extend(e[start:].tolist())
+        offset += float(d[-1])
+    profile = hydraulics.RouteProfile(np.array(dist), np.array(elev))
+    pipe = hydraulics.Pipe.for_pressure(d_mm, p_mpa)
+    try:
+        plan = hydraulics.place_compressor_stations(
+            profile, q / strings, pipe, p_mpa * 10.0, p_mpa * 10.0 / options.compression_ratio,
+            step_km=5.0)
+    except ValueError as exc:
+        return 0, 0.0, f"{d_mm:g} mm at {p_mpa:g} MPa cannot carry {q:.2f} bcm/y: {exc}"
+    return plan.count * int(strings), plan.total_power_kw * strings / 1000.0, ""
+
+
 def check_paths(arcs: pd.DataFrame, arc_check: pd.DataFrame, paths: pd.DataFrame,
-                net: PlanNetwork, options: PlanOptions) -> pd.DataFrame:
+                net: PlanNetwork, options: PlanOptions, surface: CostSurface | None = None
+                ) -> pd.DataFrame:
     """Per path: ``km``, ``new_km``, ``stations`` (on its new arcs), ``head_stations``
     (new pipe fed from an existing line, whose pressure is below the new pipe's class),
-    ``reversed_km``, ``violations`` (the arcs' violations on this path)."""
+    ``reversed_km``, ``line_stations`` and ``line_power_mw`` (what the plan's flows need
+    on the existing lines of the path, pressure carried along each line's run; in reverse
+    every station is new), ``violations`` (the arcs' and lines' violations on this path)."""
     by = arcs.set_index("arc_id")
     chk = arc_check.set_index("arc_id")
     rows = []
+    run_cache: dict[tuple[str, ...], tuple[int, float, str]] = {}
     for _, p in paths.iterrows():
         km = new_km = rev_km = 0.0
         stations = heads = 0
         viol: list[str] = []
         prev_kind = None
+        line_st, line_mw = 0, 0.0
+        for system, run in _line_runs(list(p["arc_ids"]), by, net):
+            key = tuple(run)
+            if key not in run_cache:
+                run_cache[key] = _run_stations(run, by, net, options, surface)
+            n, mw, bad = run_cache[key]
+            line_st += n
+            line_mw += mw
+            if bad:
+                viol.append(f"{system}: {bad}")
         for aid in p["arc_ids"]:
             a = by.loc[aid]
             km += float(a["length_km"])
@@ -168,6 +269,7 @@ def check_paths(arcs: pd.DataFrame, arc_check: pd.DataFrame, paths: pd.DataFrame
         rows.append({"destination": p["destination"], "flow_bcm_y": p["flow_bcm_y"],
                      "km": km, "new_km": new_km, "reversed_km": rev_km,
                      "stations": stations, "head_stations": heads,
+                     "line_stations": line_st, "line_power_mw": line_mw,
                      "violations": "; ".join(viol), "path": " → ".join(p["nodes"])})
     return pd.DataFrame(rows)
 

@@ -129,12 +129,18 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
     ...     "reverse": [False], "length_km": [10.0], "diameter_mm": [508.0],
     ...     "flow_bcm_y": [2.0], "capex_musd": [20.0], "annual_musd_y": [2.0],
     ...     "country": ["KAZ"], "geometry": [LineString([(60, 40), (61, 41)])]})
-    >>> fg = add_plan_layer(folium.Map(), a)
+    >>> fg = add_plan_layer(webmap.base_map(), a)
     >>> len(fg._children)
     1
     """
-    fg = folium.FeatureGroup(name=name, show=show)
-    fg.add_to(m)
+    # the map's own overlay helper: escapes the (study-given) name, registers the layer
+    fg = webmap._group(m, name, show=show)
+    st = webmap._state(m)
+    st.legend_sections[name] = [
+        (webmap._legend_line("#c0392b", None, 6), "new pipe (width: flow)"),
+        (webmap._legend_line("#1f5fa8", None, 6), "existing line used"),
+        (webmap._legend_line("#1f5fa8", "8 6", 6), "existing line, reversed flow"),
+    ]
     if not len(arcs):
         return fg
     top = max(float(arcs["flow_bcm_y"].max()), 1e-9)
@@ -157,6 +163,7 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
                        sticky=True).add_to(gj)
         folium.Popup(folium.Html(body, script=True), max_width=420).add_to(gj)
         gj.add_to(fg)
+        st.search_layers.append(gj)
     return fg
 
 
@@ -219,14 +226,18 @@ def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
     if len(paths):
         parts += ["### Paths and hydraulic check", "",
                   _md(paths[["destination", "flow_bcm_y", "km", "new_km", "reversed_km",
-                             "stations", "head_stations", "violations"]]), ""]
+                             "stations", "head_stations", "line_stations", "line_power_mw",
+                             "violations"]]), ""]
     return "\n".join(parts)
 
 
 def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: pd.DataFrame,
                      independent: pd.DataFrame, paths: pd.DataFrame,
-                     appraised: pd.DataFrame | None = None) -> str:
-    """The same section as HTML (every value escaped)."""
+                     appraised: pd.DataFrame | None = None, *, heading: bool = True) -> str:
+    """The same section as HTML (every value escaped, headers with units); ``heading=False``
+    leaves out the ``<h2>`` (the decision report's sections carry their own)."""
+    from planner.report import readable_column
+
     s = summary
 
     def tab(df: pd.DataFrame) -> str:
@@ -234,23 +245,54 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
         for c in out.columns:
             if pd.api.types.is_float_dtype(out[c]):
                 out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+        out.columns = [readable_column(c) for c in out.columns]
         return out.to_html(index=False, escape=True, border=0)
 
     head = (f"<p>Status <b>{html.escape(str(s['status']))}</b>, annual cost "
             f"<b>{s['objective_musd_y']:,.1f} M USD/y</b>, MIP gap {s['mip_gap']:.2%}, "
             f"solved in {s['solve_s']:.1f} s. Hydraulic violations: "
             f"{int(s.get('violations', 0))}.</p><p>{html.escape(_NOTE)}</p>")
-    body = ["<h2>System plan</h2>", head, "<h3>Plan against independent routes</h3>",
+    body = ["<h2>System plan</h2>" if heading else "", head,
+            "<h3>Plan against independent routes</h3>",
             tab(_comparison(s, independent, appraised)),
             "<h3>Per country (rows add up to the TOTAL row)</h3>", tab(per_country),
             "<h3>Arcs</h3>", tab(plan.drop(columns=["arc_id"]))]
     if len(paths):
         body += ["<h3>Paths and hydraulic check</h3>",
                  tab(paths[["destination", "flow_bcm_y", "km", "new_km", "reversed_km",
-                            "stations", "head_stations", "violations"]])]
+                            "stations", "head_stations", "line_stations", "line_power_mw",
+                             "violations"]])]
     return "\n".join(body)
 
 
+def plan_panel_html(summary: dict[str, Any], per_country: pd.DataFrame) -> str:
+    """The plan in a few lines for the map's side panel (every value escaped).
+
+    Examples
+    --------
+    >>> s = {"status": "optimal", "objective_musd_y": 120.0, "new_km": 310.0,
+    ...      "reused_km": 1500.0, "capex_musd": 900.0}
+    >>> t = plan_panel_html(s, pd.DataFrame({"country": ["<i>KAZ"], "new_km": [310.0]}))
+    >>> "<i>KAZ" in t, "&lt;i&gt;KAZ" in t
+    (False, True)
+    """
+    from planner.report import readable_column
+
+    figures = {"Status": summary.get("status"),
+               "Annual cost (M USD/y)": summary.get("objective_musd_y"),
+               "New pipe (km)": summary.get("new_km"),
+               "Existing lines used (km)": summary.get("reused_km"),
+               "CAPEX (M USD)": summary.get("capex_musd")}
+    cols = [c for c in ("country", "new_km", "reused_km", "capex_musd")
+            if c in per_country.columns]
+    table = per_country[cols].rename(columns=readable_column)
+    return ("<p>The network that meets every destination's demand at least annual cost. "
+            "On the map (tick <i>System plan</i> in the layer control): width by flow, new "
+            "pipe red, existing lines blue.</p>"
+            + webmap.figures_table(figures)
+            + (webmap.dataframe_table(table, caption="Per country") if cols else ""))
+
+
 __all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer", "csv_safe",
-           "plan_geodataframe", "plan_per_country", "plan_report_html",
+           "plan_geodataframe", "plan_panel_html", "plan_per_country", "plan_report_html",
            "plan_report_markdown", "system_plan_table"]

@@ -81,12 +81,18 @@ class SystemPlan:
         return outputs.plan_report_markdown(self.summary(), self.table, self.per_country,
                                             self.independent, self.paths, self.appraised)
 
-    def report_html(self) -> str:
+    def report_html(self, *, heading: bool = True) -> str:
         return outputs.plan_report_html(self.summary(), self.table, self.per_country,
-                                        self.independent, self.paths, self.appraised)
+                                        self.independent, self.paths, self.appraised,
+                                        heading=heading)
 
-    def add_to_map(self, m: folium.Map) -> None:
-        outputs.add_plan_layer(m, self.result.arcs, name=f"System plan ({self.scenario})")
+    def panel_html(self) -> str:
+        """The plan in a few lines for the map's side panel."""
+        return outputs.plan_panel_html(self.summary(), self.per_country)
+
+    def add_to_map(self, m: folium.Map, *, show: bool = True) -> None:
+        outputs.add_plan_layer(m, self.result.arcs, name=f"System plan ({self.scenario})",
+                               show=show)
 
 
 def plan_scenario(study: Study, options: PlanOptions) -> Scenario:
@@ -147,7 +153,7 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
               for n, q in net.nodes["demand_bcm_y"].items() if q > 0}
     arc_check = check_arcs(result.arcs, net, options, surface)
     paths = flow_paths(result.arcs, net)
-    path_check = check_paths(result.arcs, arc_check, paths, net, options)
+    path_check = check_paths(result.arcs, arc_check, paths, net, options, surface)
     appraised = None
     if candidates is not None and len(candidates) and "tariff_usd_per_1000m3" in candidates:
         c = candidates[candidates["scenario"] == scenario.name] if "scenario" in candidates \

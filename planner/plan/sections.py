@@ -3,53 +3,74 @@
 :func:`extra_sections` is the one call :func:`planner.runner.write_outputs` makes: it writes
 the plan's files into the run's temporary folder, carries over the coalition game's files
 from the previous outputs (``planner coalitions`` writes them beside the study's), and
-returns the report sections (Markdown, HTML) and a function adding the map layers.
+returns what they add to the report and the map through the hooks of
+:func:`planner.report.study_report_html` (``extra_sections``) and
+:func:`planner.report.study_map` (``extra_layers``, ``extra_panels``).
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import folium
 
+from planner.report import ReportSection
+
 #: Files of ``planner coalitions`` kept across study runs.
 COALITION_FILES = ("coalitions.csv", "shares.csv", "prices.csv", "coalitions.json")
 
 
+@dataclass
+class ExtraOutputs:
+    """What the plan and the coalition game add: Markdown appended to ``report.md``,
+    sections of ``report.html``, layers and side-panel sections of ``index.html``."""
+
+    markdown: str = ""
+    sections: list[ReportSection] = field(default_factory=list)
+    layers: list[Callable[[folium.Map], Any]] = field(default_factory=list)
+    panels: list[tuple[str, str]] = field(default_factory=list)
+
+
 def extra_sections(target: Path, tmp: Path, plan: Any, names: dict[str, Path]
-                   ) -> tuple[str, str, Callable[[folium.Map], None]]:
+                   ) -> ExtraOutputs:
     """Write the plan's files into ``tmp`` (adding them to ``names``), carry the coalition
-    files over from ``target``; return (Markdown, HTML, map function)."""
-    md, htm = "", ""
+    files over from ``target``; return what they add to the report and the map."""
+    out = ExtraOutputs()
     if plan is not None:
         names.update(plan.write(tmp))
-        md += "\n" + plan.report_markdown()
-        htm += plan.report_html()
-    game = None
+        out.markdown += "\n" + plan.report_markdown()
+        out.sections.append(ReportSection("System plan", plan.report_html(heading=False),
+                                          "system-plan"))
+        # hidden at start: the decision map opens on the chosen scenario's routes
+        out.layers.append(lambda m: plan.add_to_map(m, show=False))
+        out.panels.append(("System plan", plan.panel_html()))
     if (target / "coalitions.csv").exists():
         for f in COALITION_FILES:
             if (target / f).exists():
                 shutil.copy2(target / f, tmp / f)
                 names[f.replace(".", "_")] = tmp / f
-        from planner.coalition.report import coalition_section, read_game_files
+        from planner.coalition.report import (
+            MARK_END,
+            MARK_START,
+            TITLE,
+            coalition_panel_body,
+            coalition_section,
+            read_game_files,
+        )
 
         game = read_game_files(tmp)
-        sec_md, sec_html = coalition_section(game)
-        md += "\n" + sec_md
-        htm += sec_html
-
-    def add(m: folium.Map) -> None:
-        if plan is not None:
-            plan.add_to_map(m)
-        if game is not None:
-            from planner.coalition.report import add_coalition_panel
-
-            add_coalition_panel(m, game)
-
-    return md, htm, add
+        sec_md, _ = coalition_section(game)
+        _, sec_html = coalition_section(game, heading=False)
+        out.markdown += "\n" + sec_md
+        # markers: a later `planner coalitions` replaces the body in place
+        out.sections.append(ReportSection(TITLE, MARK_START + sec_html + MARK_END,
+                                          "coalitions"))
+        out.panels.append((TITLE, MARK_START + coalition_panel_body(game) + MARK_END))
+    return out
 
 
-__all__ = ["COALITION_FILES", "extra_sections"]
+__all__ = ["COALITION_FILES", "ExtraOutputs", "extra_sections"]
