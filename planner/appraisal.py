@@ -1,9 +1,12 @@
 """Turn candidate routes into the numbers a planner decides on, and rank them.
 
-For each candidate (a row of :func:`planner.runner.generate_candidates`): size the pipe
-for its throughput (:func:`planner.hydraulics.size_pipe`), place compressor stations on
-its terrain profile, cost it (:func:`planner.economics.route_cost`, with the terrain
-multiplier the route met on the cost surface), account for it per country, built and
+For each candidate (a row of :func:`planner.runner.generate_candidates`): design the new
+pipe for its throughput with the calibrated design engine that ``planner backtest costs``
+validates on built lines (:func:`design_new_pipe`, :func:`planner.economics.cheapest_design`:
+diameter, pressure class, wall, compression ratio and station spacing chosen by cost),
+place its compressor stations on the terrain profile, cost it
+(:func:`planner.economics.route_cost`, with the terrain multiplier the route met on the
+cost surface and the regional factor of its countries), account for it per country, built and
 used (:func:`planner.accounting.country_accounts`), measure the new demand it can add
 (:func:`planner.domestic.new_demand`), and fill the criteria table that
 :mod:`planner.scoring` ranks.
@@ -12,6 +15,7 @@ used (:func:`planner.accounting.country_accounts`), measure the new demand it ca
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -27,8 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Piece length (km) of the per-country split: borders are located to within this.
 SPLIT_SEGMENT_KM = 2.0
-#: Station compression ratio: suction falls to maximum pressure / this (the default of
-#: :func:`planner.hydraulics.size_pipe`).
+#: Station compression ratio on reused lines: suction falls to maximum pressure / this
+#: (new pipe takes the ratio its design chose, :func:`design_new_pipe`).
 COMPRESSION_RATIO = 1.5
 #: Step (km) of compressor-station placement along a route.
 STATION_STEP_KM = 5.0
@@ -278,6 +282,52 @@ def route_stations(legs: list[dict[str, Any]] | None, profile: hydraulics.RouteP
                                np.concatenate(fuel))
 
 
+@lru_cache(maxsize=512)
+def _design_cached(flow_bcm_y: float, distance_km: bytes, elevation_m: bytes,
+                   cost_options: tuple[tuple[str, float], ...]) -> hydraulics.SizingResult:
+    profile = hydraulics.RouteProfile(np.frombuffer(distance_km), np.frombuffer(elevation_m))
+    sizing, _ = economics.cheapest_design(flow_bcm_y, profile.length_km, profile,
+                                          cost_options=dict(cost_options))
+    return sizing  # type: ignore[return-value]
+
+
+def design_new_pipe(flow_bcm_y: float, profile: hydraulics.RouteProfile, *,
+                    discount_rate: float | None = None, lifetime_years: float | None = None,
+                    utilisation: float | None = None,
+                    params: pd.DataFrame | None = None) -> hydraulics.SizingResult:
+    """The new pipe of a route, by the design engine ``planner backtest costs`` validates.
+
+    :func:`planner.economics.cheapest_design` with the calibrated design margin, highest
+    pressure class and per-station fixed cost of the cost table (``params``, default the
+    shipped one): the diameter, pressure class, wall, compression ratio and so the station
+    spacing are chosen for the lowest levelized tariff, at the US basis of the cost
+    regressions (terrain and regional factor 1), as the backtest chooses them; the route's
+    own factors then scale its cost. The stations are placed on ``profile``. The study's
+    discount rate, lifetime and utilisation (``None``: the table's) enter the trade-off.
+    Designs are cached per throughput, profile and financial parameters (a route appears
+    in several scenarios).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = hydraulics.RouteProfile(np.array([0.0, 1500.0]), np.zeros(2))
+    >>> s = design_new_pipe(15, p)
+    >>> s.outer_diameter_mm, s.pressure_class_mpa, s.stations.count
+    (1016.0, 11.8, 5)
+    """
+    opts = {k: float(v) for k, v in (("discount_rate", discount_rate),
+                                     ("lifetime_years", lifetime_years),
+                                     ("utilisation", utilisation)) if v is not None}
+    if params is not None:
+        sizing, _ = economics.cheapest_design(float(flow_bcm_y), profile.length_km, profile,
+                                              cost_options={**opts, "params": params})
+        return sizing  # type: ignore[return-value]
+    return _design_cached(float(flow_bcm_y),
+                          np.ascontiguousarray(profile.distance_km, dtype=float).tobytes(),
+                          np.ascontiguousarray(profile.elevation_m, dtype=float).tobytes(),
+                          tuple(sorted(opts.items())))
+
+
 def scenario_route_id(scenario_name: str, i: int) -> str:
     """A route id unique across scenarios: the scenario's name made folder-safe (first 24
     characters) and a short hash of the whole name, then the candidate's position.
@@ -321,20 +371,18 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         build = _join(new_parts) if new_parts else hydraulics.RouteProfile.flat(1.0)
     else:
         build = profile
-    sizing = hydraulics.size_pipe(q, build.length_km, build)
-    pipe = hydraulics.Pipe(sizing.outer_diameter_mm, sizing.wall_thickness_mm)
+    sizing = design_new_pipe(
+        q, build, discount_rate=_study_param(study, scenario, "discount_rate"),
+        lifetime_years=_study_param(study, scenario, "lifetime_years"),
+        utilisation=_study_param(study, scenario, "utilisation"))
     max_p = sizing.pressure_class_mpa * 10.0
-    min_in = max_p / COMPRESSION_RATIO
     if reuse is not None:
         existing = reused_legs(reuse, profile, q, layers.compressor_stations,
                                new_build_pressure_bar=max_p)
     else:
         existing = pd.DataFrame(columns=["assessed", "length_km", "capacity_bcm_y",
                                          "new_stations", "new_power_kw", "fuel_bcm_y"])
-    per_string = q / sizing.strings
-    plan = hydraulics.place_compressor_stations(build, per_string, pipe, max_p, min_in,
-                                                supply_pressure_bar=min_in,
-                                                step_km=STATION_STEP_KM)
+    plan = sizing.stations  # per string, placed on the new legs' profile by the design
     power_kw = plan.total_power_kw * sizing.strings + float(existing["new_power_kw"].sum())
     fuel = plan.total_fuel_bcm_y * sizing.strings + float(existing["fuel_bcm_y"].sum())
     n_stations = plan.count + int(existing["new_stations"].sum())
@@ -368,6 +416,8 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     cost = economics.route_cost(
         sizing.outer_diameter_mm, max(new_km, 1e-3), q, strings=sizing.strings,
         compressor_power_kw=power_kw, fuel_bcm_y=fuel, border_crossings=new_crossings,
+        wall_thickness_mm=sizing.wall_thickness_mm,
+        compressor_stations=plan.count * sizing.strings + int(existing["new_stations"].sum()),
         water_crossings=len(river_pts), terrain_factor=terrain_factor,
         regional_factor=economics.regional_factor_for(
             {str(k): float(v) for k, v in on_route.items()}),

@@ -406,11 +406,12 @@ def pipeline_capex_usd(
     for comp in ("misc", "row"):
         out[comp] = v(f"netl_{comp}_fixed") + v(f"netl_{comp}_mult") * l_mi * (
             v(f"netl_{comp}_d1") * d_in + v(f"netl_{comp}_d0"))
-    base_year = int(p.at["netl_materials_fixed", "currency_year"])  # type: ignore[arg-type]
-    esc = escalate(1.0, base_year, currency_year, index=index)
-    s = pd.Series(out) * n * tf * cf * rf * esc
-    s["total"] = s.sum()
-    return s
+    base_year = int(_lookup(p)["netl_materials_fixed"][1])
+    factor = n * tf * cf * rf * escalate(1.0, base_year, currency_year, index=index)
+    # one Series at the end: designs are compared by the hundred (cheapest_design)
+    parts = {k: x * factor for k, x in out.items()}
+    parts["total"] = sum(parts.values())
+    return pd.Series(parts)
 
 
 def compressor_capex_usd(power_kw: float, *, currency_year: int = DEFAULT_CURRENCY_YEAR,
@@ -583,6 +584,33 @@ DESIGN_COMPRESSION_RATIOS: tuple[float, ...] = (1.2, 1.3, 1.4, 1.5, 1.65, 1.8)
 DESIGN_MIN_STATION_SPACING_KM = 30.0
 
 
+def design_defaults(params: pd.DataFrame | None = None) -> dict[str, object]:
+    """The calibrated design options :func:`cheapest_design` uses unless told otherwise.
+
+    From the cost table: ``design_margin`` (the pipe is sized for flow × (1 + margin)) and
+    ``pressure_classes_mpa``, the standard classes up to ``design_max_pressure_class_mpa``.
+    Both are fitted by ``planner backtest costs`` on built lines (see their ``source``).
+
+    Examples
+    --------
+    >>> d = design_defaults()
+    >>> d["design_margin"] == parameter("design_margin")
+    True
+    >>> max(d["pressure_classes_mpa"]) <= parameter("design_max_pressure_class_mpa")
+    True
+    """
+    from planner.hydraulics import PRESSURE_CLASSES_MPA
+
+    t = _params(params)
+    top = parameter("design_max_pressure_class_mpa", t)
+    classes = tuple(c for c in PRESSURE_CLASSES_MPA if c <= top + 1e-9)
+    if not classes:
+        raise ValueError(f"design_max_pressure_class_mpa={top:g} is below every standard "
+                         f"pressure class {PRESSURE_CLASSES_MPA}; see "
+                         "planner/data/cost_parameters.csv")
+    return {"design_margin": parameter("design_margin", t), "pressure_classes_mpa": classes}
+
+
 def design_cost_table(
     options: pd.DataFrame,
     flow_bcm_y: float,
@@ -648,9 +676,16 @@ def cheapest_design(
 
     :func:`planner.hydraulics.size_pipe` lists the feasible diameters, pressure classes and
     station compression ratios; each is costed with :func:`design_cost_table` (steel
-    tonnage from the Barlow wall, compression CAPEX and fuel) and the lowest tariff wins,
-    so pressure class and station spacing are trade-offs, not fixed choices. The chosen
-    design's stations are placed on the profile and costed with :func:`route_cost`.
+    tonnage from the Barlow wall, compression CAPEX with the per-station fixed cost, and
+    fuel) and the lowest tariff wins, so pressure class and station spacing are
+    trade-offs, not fixed choices. The chosen design's stations are placed on the profile
+    and costed with :func:`route_cost`.
+
+    This is the one design engine of the planner: ``planner backtest costs`` validates it
+    on built lines and the study path (:func:`planner.appraisal.appraise_route`) sizes new
+    pipe with it. Unless ``design_margin`` or ``pressure_classes_mpa`` are given, the
+    calibrated values of the cost table are used (:func:`design_defaults`, read from
+    ``cost_options["params"]`` when given).
 
     Parameters
     ----------
@@ -675,6 +710,8 @@ def cheapest_design(
     from planner import hydraulics as hy
 
     copts = dict(cost_options or {})
+    for key, value in design_defaults(copts.get("params")).items():  # type: ignore[arg-type]
+        sizing_options.setdefault(key, value)
 
     def rank_by(opts: pd.DataFrame) -> pd.Series:
         t = design_cost_table(opts, flow_bcm_y, length_km, compression_ratio=compression_ratio,
@@ -907,6 +944,7 @@ __all__ = [
     "compressor_capex_usd",
     "delivered_cost_usd_per_1000m3",
     "design_cost_table",
+    "design_defaults",
     "escalate",
     "levelized_tariff",
     "load_cost_parameters",

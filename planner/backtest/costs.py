@@ -4,7 +4,9 @@ Each reference project (``planner/data/reference_projects.csv``, or a user's fil
 same columns) is designed by :func:`planner.economics.cheapest_design` at its published
 length and capacity, then costed in the currency year of its published CAPEX. The
 predicted CAPEX, diameter and compressor-station count are compared with the published
-ones.
+ones. Studies design new pipe with the same function and the shipped calibration
+(:func:`planner.appraisal.design_new_pipe`), so what is validated here is what they
+compute.
 
 The cost factors (terrain, regional), the per-station fixed cost and the design margin
 are calibrated on the reference set. Scores on the rows they were fitted on are reported
