@@ -119,17 +119,22 @@ def centres_within_reach(mid_lonlat: np.ndarray, centres: gpd.GeoDataFrame, reac
     return out
 
 
-def lateral_design(flow_bcm_y: float, length_km: float) -> tuple[float, float]:
+def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = ""
+                   ) -> tuple[float, float]:
     """Diameter (mm) and CAPEX (USD) of an offtake lateral for ``flow_bcm_y`` over
-    ``length_km`` (at least 1 km): the smallest :data:`LATERAL_DIAMETERS_MM` pipe that
-    carries the flow without compression from :data:`LATERAL_PRESSURE_MPA`, costed with
-    :func:`planner.economics.pipeline_capex_usd` (the largest when none is enough).
+    ``length_km`` (at least 1 km) in the country ``iso_a3``: the smallest
+    :data:`LATERAL_DIAMETERS_MM` pipe that carries the flow without compression from
+    :data:`LATERAL_PRESSURE_MPA`, costed with :func:`planner.economics.pipeline_capex_usd`
+    at the country's regional factor (the largest pipe when none is enough).
 
     Examples
     --------
     >>> d, usd = lateral_design(0.2, 40)
     >>> d, round(usd / 1e6, 1)
-    (219, 18.7)
+    (219, 24.9)
+    >>> round(lateral_design(0.2, 40, "KAZ")[1] / usd, 4) == round(
+    ...     economics.regional_factor_for("KAZ"), 4)
+    True
     """
     length = max(float(length_km), 1.0)
     p_in = LATERAL_PRESSURE_MPA * 10.0
@@ -140,7 +145,9 @@ def lateral_design(flow_bcm_y: float, length_km: float) -> tuple[float, float]:
         if hydraulics.pipe_capacity_bcm_y(pipe, p_in, p_out, length_km=length) >= flow_bcm_y:
             chosen = d
             break
-    capex = float(economics.pipeline_capex_usd(chosen, length)["total"])
+    factor = economics.regional_factor_for(iso_a3) if iso_a3 else 1.0
+    capex = float(economics.pipeline_capex_usd(chosen, length,
+                                               regional_factor=factor)["total"])
     return chosen, capex
 
 
@@ -186,8 +193,8 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
     t["unserved_share"] = np.where(access, 0.0, share)
     t["unserved_bcm_y"] = demand * t["unserved_share"]
     eligible = t["member"] & (t["unserved_bcm_y"] > 0)
-    full = [lateral_design(q, L) if ok else (np.nan, np.nan) for q, L, ok in
-            zip(t["unserved_bcm_y"], t["distance_km"], eligible, strict=True)]
+    full = [lateral_design(q, L, str(c)) if ok else (np.nan, np.nan) for q, L, c, ok in
+            zip(t["unserved_bcm_y"], t["distance_km"], t["iso_a3"], eligible, strict=True)]
     t["_usd_per_bcm"] = [c / q if ok else np.inf for (_, c), q, ok in
                          zip(full, t["unserved_bcm_y"], eligible, strict=True)]
     t["_full"] = full
@@ -199,9 +206,10 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
         left -= take
         served.append(take)
     t["new_demand_bcm_y"] = served
-    design = [f if q > 0 and q == u else lateral_design(q, L) if q > 0 else (np.nan, 0.0)
-              for q, u, L, f in zip(t["new_demand_bcm_y"], t["unserved_bcm_y"],
-                                    t["distance_km"], t["_full"], strict=True)]
+    design = [f if q > 0 and q == u else lateral_design(q, L, str(c)) if q > 0
+              else (np.nan, 0.0)
+              for q, u, L, c, f in zip(t["new_demand_bcm_y"], t["unserved_bcm_y"],
+                                       t["distance_km"], t["iso_a3"], t["_full"], strict=True)]
     t["lateral_diameter_mm"] = [d for d, _ in design]
     t["lateral_capex_musd"] = [c / 1e6 for _, c in design]
     return t[NEW_DEMAND_COLUMNS].reset_index(drop=True)
