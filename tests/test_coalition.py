@@ -107,6 +107,9 @@ def test_coalition_game_on_dask(tmp_path):
     files = write_game(res, tmp_path)
     assert {p.name for p in files.values()} == {"coalitions.csv", "shares.csv",
                                                 "prices.csv", "coalitions.json"}
+    # every CSV through planner.io.write_csv (formula cells neutralised, rows end CRLF)
+    for name in ("coalitions.csv", "shares.csv", "prices.csv"):
+        assert files[name].read_bytes().splitlines(keepends=True)[0].endswith(b"\r\n")
     price = res.prices.set_index("buyer").loc["UZB"]
     assert price["corridor_low_usd_per_1000m3"] <= price["shapley_price_usd_per_1000m3"] \
         <= price["corridor_high_usd_per_1000m3"]

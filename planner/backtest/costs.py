@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from planner import economics, hydraulics
+from planner.io import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -670,17 +671,8 @@ def write_backtest(bt: CostBacktest, out_dir: str | Path, projects_file: str) ->
         "fitted_parameters": calibration_table(bt.calibration, projects_file),
     }
     for key, df in tables.items():
-        _safe_text(df).to_csv(files[key], index=False, float_format="%.6g")
+        write_csv(df, files[key], float_format="%.6g")
     return files
-
-
-def _safe_text(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object:
-            out[c] = out[c].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in "=+-@\t\r"
-                                else v)
-    return out
 
 
 def summary_lines(bt: CostBacktest) -> list[str]:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import folium
 import pandas as pd
+
+from planner.io import write_text_atomic
 
 #: Title of the report section and of the map panel.
 TITLE = "Coalitions: who gains what under the union"
@@ -158,18 +158,6 @@ def add_coalition_panel(m: folium.Map, result: Any) -> None:
     root.html.add_child(folium.Element(coalition_panel_html(result)))
 
 
-def _replace_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _put_marked(text: str, body: str, new: str, before: tuple[str, ...]) -> str:
     """``body`` between the markers where they are; else ``new`` before the first of
     ``before`` found in ``text`` (else at the end)."""
@@ -197,7 +185,7 @@ def update_study_outputs(folder: Path, result: Any) -> list[Path]:
     if rep.exists():
         text = rep.read_text(encoding="utf-8")
         text = re.split(r"\n## Coalitions: who gains what under the union\n", text)[0]
-        _replace_atomic(rep, text.rstrip("\n") + "\n\n" + md + "\n")
+        write_text_atomic(rep, text.rstrip("\n") + "\n\n" + md + "\n")
         done.append(rep)
     rep = folder / "report.html"
     if rep.exists():
@@ -206,7 +194,7 @@ def update_study_outputs(folder: Path, result: Any) -> list[Path]:
                    f"{MARK_START}{body}{MARK_END}</section>")
         text = _put_marked(text, body, section,
                            ("<section id='method'>", "</main>", "</body></html>"))
-        _replace_atomic(rep, text)
+        write_text_atomic(rep, text)
         done.append(rep)
     page = folder / "index.html"
     if page.exists():
@@ -219,7 +207,7 @@ def update_study_outputs(folder: Path, result: Any) -> list[Path]:
         else:
             fixed = coalition_panel_html(result)
             text = _put_marked(text, fixed, MARK_START + fixed + MARK_END, ("</body>",))
-        _replace_atomic(page, text)
+        write_text_atomic(page, text)
         done.append(page)
     return done
 

@@ -30,23 +30,6 @@ COUNTRY_COLUMNS = ["country", "new_km", "reused_km", "capex_musd", "capital_musd
                    "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y",
                    "transport_bcm_km_y", "demand_served_bcm_y"]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would read as a formula get a leading apostrophe.
-
-    >>> csv_safe(pd.DataFrame({"a": ["=1+1", "ok"], "b": [1, 2]}))["a"].tolist()
-    ["'=1+1", 'ok']
-    """
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-                      for v in out[c]]
-    return out
-
-
 def system_plan_table(arcs: pd.DataFrame) -> pd.DataFrame:
     """The used arcs as ``system_plan.csv`` rows (largest flow first)."""
     if not len(arcs):
@@ -293,6 +276,6 @@ def plan_panel_html(summary: dict[str, Any], per_country: pd.DataFrame) -> str:
             + (webmap.dataframe_table(table, caption="Per country") if cols else ""))
 
 
-__all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer", "csv_safe",
+__all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer",
            "plan_geodataframe", "plan_panel_html", "plan_per_country", "plan_report_html",
            "plan_report_markdown", "system_plan_table"]
