@@ -106,10 +106,17 @@ def plan_scenario(study: Study, options: PlanOptions) -> Scenario:
 
 def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
                        options: PlanOptions) -> PlanNetwork:
-    """The candidate network of a study on a cost surface (restricted to allowed countries)."""
+    """The candidate network of a study on a cost surface (restricted to allowed countries).
+
+    The existing network is built with the study's interconnections and line-flows tables
+    (its ``[network]`` table, else the shipped ones), as for the route candidates.
+    """
+    from planner.interconnections import network_tables_for_study
     from planner.network import pipeline_graph
 
-    graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs)
+    hubs, flows = network_tables_for_study(study)
+    graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs,
+                           interconnections=hubs, line_flows=flows)
     sup = {p.name: (p.lon, p.lat) for p in (resolve_place(x, layers) for x in study.supply)}
     dem = {p.name: (p.lon, p.lat, float(p.throughput_bcm_y or 0.0))
            for p in (resolve_place(x, layers) for x in study.destinations)}
