@@ -193,3 +193,18 @@ def test_cli_coalitions_without_a_table_is_one_clear_error(tmp_path):
     assert r.returncode == 2
     assert "no [coalitions] table" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_coalition_markdown_neutralises_sources():
+    """Sources from the study file reach report.md as literal text."""
+    import pandas as pd
+
+    from planner.coalition.report import coalition_section
+    from planner.coalition.run import GameResult
+
+    prices = pd.DataFrame({"buyer": ["UZB"], "volume_bcm_y": [1.0],
+                           "alternative_price_source": ["<script>x</script> | [a](b)"]})
+    res = GameResult(pd.DataFrame({"coalition": ["UZB"]}),
+                     pd.DataFrame({"country": ["*UZB*"]}), prices, {})
+    md, _ = coalition_section(res)
+    assert "<script>" not in md and "\\| \\[a\\](b)" in md and "\\*UZB\\*" in md

@@ -20,6 +20,7 @@ import folium
 import pandas as pd
 
 from planner.io import write_text_atomic
+from planner.neutralise import markdown_text
 
 #: Title of the report section and of the map panel.
 TITLE = "Coalitions: who gains what under the union"
@@ -91,7 +92,7 @@ def coalition_section(result: Any, *, heading: bool = True) -> tuple[str, str]:
           "### Shares (M USD/y)", "", _md(game["shares"]), "",
           "### Coalition values", "", _md(game["coalitions"]), "",
           "### Price corridor per buyer (USD per 1000 m³)", "", _md(prices), "",
-          "Sources: " + "; ".join(srcs), ""]
+          "Sources: " + "; ".join(markdown_text(x) for x in srcs), ""]
 
     from planner.report import readable_column
 

@@ -151,12 +151,19 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
 
 
 def _md(df: pd.DataFrame) -> str:
+    """A Markdown table; text cells through :func:`planner.neutralise.markdown_text`.
+
+    >>> print(_md(pd.DataFrame({"system": ["A|B\\n# x"], "km": [1.5]})))
+    | system | km |
+    |---|---|
+    | A\\|B \\# x | 1.50 |
+    """
+    from planner.neutralise import markdown_text
+
     def cell(v: Any) -> str:
         if isinstance(v, float):
             return "" if np.isnan(v) else f"{v:,.2f}"
-        return (str(v).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
-                .replace("<", "&lt;").replace(">", "&gt;").replace("`", "\\`")
-                .replace("[", "\\[").replace("]", "\\]").replace("$", "\\$"))
+        return markdown_text(v)
 
     head = "| " + " | ".join(str(c) for c in df.columns) + " |"
     sep = "|" + "---|" * len(df.columns)
