@@ -94,15 +94,7 @@ def coalition_section(result: Any, *, heading: bool = True) -> tuple[str, str]:
           "### Price corridor per buyer (USD per 1000 m³)", "", _md(prices), "",
           "Sources: " + "; ".join(markdown_text(x) for x in srcs), ""]
 
-    from planner.report import readable_column
-
-    def tab(df: pd.DataFrame) -> str:
-        out = df.copy()
-        for c in out.columns:
-            if pd.api.types.is_float_dtype(out[c]):
-                out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
-        out.columns = [readable_column(c) for c in out.columns]
-        return out.to_html(index=False, escape=True, border=0)
+    from planner.plan.outputs import html_table as tab
 
     htm = [f"<h2>{html.escape(TITLE)}</h2>" if heading else "",
            f"<p>{html.escape(head)}</p><p>{html.escape(_NOTE)}</p>",

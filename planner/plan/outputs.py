@@ -150,6 +150,23 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
     return fg
 
 
+def html_table(df: pd.DataFrame) -> str:
+    """An HTML table (every cell escaped): floats with two decimals, readable headers.
+
+    >>> t = html_table(pd.DataFrame({"name": ["<b>"], "capex_musd": [1234.5]}))
+    >>> "<td>&lt;b&gt;</td>" in t, "<td>1,234.50</td>" in t, "CAPEX" in t
+    (True, True, True)
+    """
+    from planner.report import readable_column
+
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+    out.columns = [readable_column(c) for c in out.columns]
+    return out.to_html(index=False, escape=True, border=0)
+
+
 def _md(df: pd.DataFrame) -> str:
     """A Markdown table; text cells through :func:`planner.neutralise.markdown_text`.
 
@@ -226,18 +243,8 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
                      appraised: pd.DataFrame | None = None, *, heading: bool = True) -> str:
     """The same section as HTML (every value escaped, headers with units); ``heading=False``
     leaves out the ``<h2>`` (the decision report's sections carry their own)."""
-    from planner.report import readable_column
-
     s = summary
-
-    def tab(df: pd.DataFrame) -> str:
-        out = df.copy()
-        for c in out.columns:
-            if pd.api.types.is_float_dtype(out[c]):
-                out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
-        out.columns = [readable_column(c) for c in out.columns]
-        return out.to_html(index=False, escape=True, border=0)
-
+    tab = html_table
     head = (f"<p>Status <b>{html.escape(str(s['status']))}</b>, annual cost "
             f"<b>{s['objective_musd_y']:,.1f} M USD/y</b>, MIP gap {s['mip_gap']:.2%}, "
             f"solved in {s['solve_s']:.1f} s. Hydraulic violations: "
@@ -283,6 +290,6 @@ def plan_panel_html(summary: dict[str, Any], per_country: pd.DataFrame) -> str:
             + (webmap.dataframe_table(table, caption="Per country") if cols else ""))
 
 
-__all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer",
+__all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer", "html_table",
            "plan_geodataframe", "plan_panel_html", "plan_per_country", "plan_report_html",
            "plan_report_markdown", "system_plan_table"]
