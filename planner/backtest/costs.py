@@ -710,25 +710,3 @@ __all__ = [
     "summary_lines",
     "write_backtest",
 ]
-
-
-def apply_calibration(table: pd.DataFrame, cal: CostCalibration, source: str) -> pd.DataFrame:
-    """A cost-parameter table (as read from ``cost_parameters.csv``, not indexed) with the
-    calibrated rows set to ``cal`` and their ``source`` to ``source``; new regional
-    factors are appended."""
-    out = table.copy()
-    fitted = calibration_table(cal, source)
-    for _, r in fitted.iterrows():
-        if r["source"] == "definition":
-            continue
-        hit = out["parameter"] == r["parameter"]
-        value = f"{float(r['value']):.4g}"
-        if hit.any():
-            out.loc[hit, "value"] = value
-            out.loc[hit, "source"] = f"fitted (planner backtest costs): {source}"
-        else:
-            out = pd.concat([out, pd.DataFrame([{
-                "parameter": r["parameter"], "value": value, "unit": "-", "currency_year": "",
-                "source": f"fitted (planner backtest costs): {source}", "note": ""}])],
-                ignore_index=True)
-    return out
