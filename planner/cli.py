@@ -169,6 +169,7 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from planner.backtest.routes import calibrate_routes, save_calibration
+    from planner.io import write_csv
 
     client = None
     if args.workers > 1:
@@ -187,8 +188,8 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        cal.scores.to_csv(out / "calibration_scores.csv", index=False)
-        cal.candidates.to_csv(out / "calibration_candidates.csv")
+        write_csv(cal.scores, out / "calibration_scores.csv")
+        write_csv(cal.candidates.reset_index(), out / "calibration_candidates.csv")
     prov = cal.provenance
     print(f"fitted on {len(prov['fitted_on'])} lines (candidate {cal.candidate}); "
           f"parameters written to {path}")

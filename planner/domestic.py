@@ -50,7 +50,7 @@ LATERAL_DIAMETERS_MM: tuple[float, ...] = (159, 219, 273, 325, 377, 426, 530, 72
 #: Design pressure (MPa) of a lateral: the lowest standard class of
 #: :data:`planner.hydraulics.PRESSURE_CLASSES_MPA`; gas enters at this pressure and may
 #: fall to it / :data:`LATERAL_PRESSURE_RATIO` at the city gate (planning assumption).
-LATERAL_PRESSURE_MPA = 5.4
+LATERAL_PRESSURE_MPA = hydraulics.PRESSURE_CLASSES_MPA[0]
 LATERAL_PRESSURE_RATIO = 1.5
 
 #: Columns of :func:`new_demand`.

@@ -327,13 +327,13 @@ def write_text_atomic(target: PathLike, text: str) -> Path:
     return Path(target)
 
 
-def write_csv(df: pd.DataFrame, target: PathLike) -> Path:
+def write_csv(df: pd.DataFrame, target: PathLike, *, float_format: str | None = None) -> Path:
     """Write a table as CSV (atomically), every text cell safe to open in a spreadsheet.
 
     The one CSV writer of the outputs: text cells and column names that a spreadsheet would
     run as a formula (starting ``= + - @``, tab or CR) get a leading ``'``
     (:func:`planner.neutralise.csv_frame`); numbers are written as they are. Rows end
-    in CRLF (RFC 4180).
+    in CRLF (RFC 4180). ``float_format`` is passed to :meth:`pandas.DataFrame.to_csv`.
 
     Examples
     --------
@@ -347,7 +347,8 @@ def write_csv(df: pd.DataFrame, target: PathLike) -> Path:
 
     with atomic_path(target) as tmp:
         # CRLF rows (RFC 4180): a cell holding CR or LF is then always quoted
-        csv_frame(df).to_csv(tmp, index=False, lineterminator="\r\n")
+        csv_frame(df).to_csv(tmp, index=False, lineterminator="\r\n",
+                             float_format=float_format)
     return Path(target)
 
 

@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from planner.neutralise import markdown_text
+
 #: Interconnection (``interconnection_id`` in the table) where Russian gas enters the
 #: Uzbek network from CAC.
 RECEIVING_INTERCONNECTION = "karakalpakstan"
@@ -129,8 +131,8 @@ def operated_route_markdown(ranking: pd.DataFrame) -> list[str]:
     t = operated_route_table(ranking)
     if not len(t):
         return []
-    return [f"## {TITLE}", "", INTRO, "", *(f"- {_item(r, _md)}" for _, r in t.iterrows()),
-            ""]
+    items = [f"- {_item(r, markdown_text)}" for _, r in t.iterrows()]
+    return [f"## {TITLE}", "", INTRO, "", *items, ""]
 
 
 def operated_route_html(ranking: pd.DataFrame) -> str:
@@ -140,17 +142,6 @@ def operated_route_html(ranking: pd.DataFrame) -> str:
         return ""
     items = "".join(f"<li>{html.escape(_item(r, str))}</li>" for _, r in t.iterrows())
     return f"<h2>{html.escape(TITLE)}</h2><p>{html.escape(INTRO)}</p><ul>{items}</ul>"
-
-
-def _md(text: object) -> str:
-    """Data text made inert in Markdown (its markup characters escaped).
-
-    Examples
-    --------
-    >>> _md("*a* [b](c) <i>")
-    '\\\\*a\\\\* \\\\[b\\\\]\\\\(c\\\\) \\\\<i\\\\>'
-    """
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+!|~" else ch for ch in str(text))
 
 
 #: The section's introduction (the name the report module uses).

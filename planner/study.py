@@ -114,15 +114,6 @@ def shipped_studies() -> list[Path]:
                   if p.name.endswith(".toml"))
 
 
-def _line_of(text: str, key: str, value: object = None) -> str:
-    """' (line N)' for the first line that sets ``key`` (and mentions ``value``)."""
-    pat = re.compile(rf"^\s*{re.escape(key)}\s*=|[{{,]\s*{re.escape(key)}\s*=")
-    for i, line in enumerate(text.splitlines(), start=1):
-        if pat.search(line) and (value is None or str(value) in line):
-            return f" (line {i})"
-    return ""
-
-
 class _Checker:
     """Collects problems while reading a study's tables (one per field)."""
 

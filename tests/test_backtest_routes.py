@@ -245,6 +245,8 @@ def test_write_backtest_outputs(tmp_path) -> None:
     csv = pd.read_csv(files["routes.csv"])
     assert list(csv.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
     assert csv.loc[0, "name"].startswith("'=")
+    # through planner.io.write_csv, the one CSV writer of the outputs: rows end CRLF
+    assert files["summary.csv"].read_bytes().splitlines(keepends=True)[0].endswith(b"\r\n")
     html = files["routes_map.html"].read_text()
     assert "<b>x</b>" not in html
 

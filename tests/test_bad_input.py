@@ -479,3 +479,10 @@ def test_excluded_country_by_name_is_used_as_its_iso_code(tmp_path):
                               'excluded_countries = ["turkmenistan", "UZB"]'))
     study, *_ = load_checked_study(p)
     assert study.scenarios[0].excluded_countries == ("TKM", "UZB")
+
+
+def test_write_csv_float_format(tmp_path) -> None:
+    """``float_format`` reaches pandas; text cells are still neutralised."""
+    p = write_csv(pd.DataFrame({"name": ["+1 cmd"], "x": [1 / 3]}), tmp_path / "t.csv",
+                  float_format="%.3g")
+    assert p.read_bytes().splitlines() == [b"name,x", b"'+1 cmd,0.333"]

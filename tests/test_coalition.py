@@ -107,6 +107,9 @@ def test_coalition_game_on_dask(tmp_path):
     files = write_game(res, tmp_path)
     assert {p.name for p in files.values()} == {"coalitions.csv", "shares.csv",
                                                 "prices.csv", "coalitions.json"}
+    # every CSV through planner.io.write_csv (formula cells neutralised, rows end CRLF)
+    for name in ("coalitions.csv", "shares.csv", "prices.csv"):
+        assert files[name].read_bytes().splitlines(keepends=True)[0].endswith(b"\r\n")
     price = res.prices.set_index("buyer").loc["UZB"]
     assert price["corridor_low_usd_per_1000m3"] <= price["shapley_price_usd_per_1000m3"] \
         <= price["corridor_high_usd_per_1000m3"]
@@ -190,3 +193,18 @@ def test_cli_coalitions_without_a_table_is_one_clear_error(tmp_path):
     assert r.returncode == 2
     assert "no [coalitions] table" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_coalition_markdown_neutralises_sources():
+    """Sources from the study file reach report.md as literal text."""
+    import pandas as pd
+
+    from planner.coalition.report import coalition_section
+    from planner.coalition.run import GameResult
+
+    prices = pd.DataFrame({"buyer": ["UZB"], "volume_bcm_y": [1.0],
+                           "alternative_price_source": ["<script>x</script> | [a](b)"]})
+    res = GameResult(pd.DataFrame({"coalition": ["UZB"]}),
+                     pd.DataFrame({"country": ["*UZB*"]}), prices, {})
+    md, _ = coalition_section(res)
+    assert "<script>" not in md and "\\| \\[a\\](b)" in md and "\\*UZB\\*" in md

@@ -209,3 +209,33 @@ def test_infeasible_plan_still_reports():
     text = plan_report_markdown({**r.summary(), "violations": 0}, table, per_country, ind,
                                 paths)
     assert "infeasible" in text
+
+
+def test_plan_network_uses_the_study_network_tables(monkeypatch):
+    """The plan's existing network is built from the study's [network] tables, as the
+    route candidates' is (not always from the shipped ones)."""
+    from types import SimpleNamespace
+
+    import planner.interconnections
+    import planner.network
+    from planner.plan.run import study_plan_network
+
+    hubs, flows = pd.DataFrame({"hub": ["mine"]}), pd.DataFrame({"system": ["mine"]})
+    seen = {}
+
+    class Built(Exception):
+        pass
+
+    def graph(pipelines, **kwargs):
+        seen.update(kwargs)
+        raise Built
+
+    monkeypatch.setattr(planner.interconnections, "network_tables_for_study",
+                        lambda study: (hubs, flows))
+    monkeypatch.setattr(planner.network, "pipeline_graph", graph)
+    study = parse_study('[study]\nname = "d"\n[[supply]]\nname = "Beyneu"\n'
+                        '[[destinations]]\nname = "Shymkent"\nthroughput_bcm_y = 5\n')
+    with pytest.raises(Built):
+        study_plan_network(study, SimpleNamespace(pipelines=None),
+                           SimpleNamespace(crs="EPSG:3857"), PlanOptions(enabled=True))
+    assert seen["interconnections"] is hubs and seen["line_flows"] is flows

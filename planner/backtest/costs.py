@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from planner import economics, hydraulics
+from planner.io import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -670,17 +671,8 @@ def write_backtest(bt: CostBacktest, out_dir: str | Path, projects_file: str) ->
         "fitted_parameters": calibration_table(bt.calibration, projects_file),
     }
     for key, df in tables.items():
-        _safe_text(df).to_csv(files[key], index=False, float_format="%.6g")
+        write_csv(df, files[key], float_format="%.6g")
     return files
-
-
-def _safe_text(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object:
-            out[c] = out[c].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in "=+-@\t\r"
-                                else v)
-    return out
 
 
 def summary_lines(bt: CostBacktest) -> list[str]:
@@ -718,25 +710,3 @@ __all__ = [
     "summary_lines",
     "write_backtest",
 ]
-
-
-def apply_calibration(table: pd.DataFrame, cal: CostCalibration, source: str) -> pd.DataFrame:
-    """A cost-parameter table (as read from ``cost_parameters.csv``, not indexed) with the
-    calibrated rows set to ``cal`` and their ``source`` to ``source``; new regional
-    factors are appended."""
-    out = table.copy()
-    fitted = calibration_table(cal, source)
-    for _, r in fitted.iterrows():
-        if r["source"] == "definition":
-            continue
-        hit = out["parameter"] == r["parameter"]
-        value = f"{float(r['value']):.4g}"
-        if hit.any():
-            out.loc[hit, "value"] = value
-            out.loc[hit, "source"] = f"fitted (planner backtest costs): {source}"
-        else:
-            out = pd.concat([out, pd.DataFrame([{
-                "parameter": r["parameter"], "value": value, "unit": "-", "currency_year": "",
-                "source": f"fitted (planner backtest costs): {source}", "note": ""}])],
-                ignore_index=True)
-    return out

@@ -1009,28 +1009,19 @@ def backtest_map(result: RouteBacktest, layers: Layers | None = None) -> Any:
     return m
 
 
-def _csv_safe(value: Any) -> Any:
-    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def write_backtest(result: RouteBacktest, out_dir: str | Path,
                    layers: Layers | None = None) -> dict[str, Path]:
     """Write ``routes.csv``, ``routes_map.html`` and ``summary.csv`` to ``out_dir``."""
-    from planner.io import write_text_atomic
+    from planner.io import write_csv, write_text_atomic
     from planner.webmap import make_offline
 
-    # everything is rendered before the first file is written: a failure writes nothing
-    texts = {
-        "routes.csv": result.table.map(_csv_safe).to_csv(index=False),
-        "summary.csv": result.summary.to_csv(),
-        "routes_map.html": make_offline(backtest_map(result, layers)),
-    }
+    # the map is rendered before the first file is written: a failure writes nothing
+    page = make_offline(backtest_map(result, layers))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return {name: write_text_atomic(out / name, text) for name, text in texts.items()}
+    return {"routes.csv": write_csv(result.table, out / "routes.csv"),
+            "summary.csv": write_csv(result.summary.reset_index(), out / "summary.csv"),
+            "routes_map.html": write_text_atomic(out / "routes_map.html", page)}
 
 
 def params_from_json(path: str | Path) -> tuple[CostParams, dict[str, Any]]:

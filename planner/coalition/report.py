@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import folium
 import pandas as pd
+
+from planner.io import write_text_atomic
+from planner.neutralise import markdown_text
 
 #: Title of the report section and of the map panel.
 TITLE = "Coalitions: who gains what under the union"
@@ -91,17 +92,9 @@ def coalition_section(result: Any, *, heading: bool = True) -> tuple[str, str]:
           "### Shares (M USD/y)", "", _md(game["shares"]), "",
           "### Coalition values", "", _md(game["coalitions"]), "",
           "### Price corridor per buyer (USD per 1000 m³)", "", _md(prices), "",
-          "Sources: " + "; ".join(srcs), ""]
+          "Sources: " + "; ".join(markdown_text(x) for x in srcs), ""]
 
-    from planner.report import readable_column
-
-    def tab(df: pd.DataFrame) -> str:
-        out = df.copy()
-        for c in out.columns:
-            if pd.api.types.is_float_dtype(out[c]):
-                out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
-        out.columns = [readable_column(c) for c in out.columns]
-        return out.to_html(index=False, escape=True, border=0)
+    from planner.plan.outputs import html_table as tab
 
     htm = [f"<h2>{html.escape(TITLE)}</h2>" if heading else "",
            f"<p>{html.escape(head)}</p><p>{html.escape(_NOTE)}</p>",
@@ -158,18 +151,6 @@ def add_coalition_panel(m: folium.Map, result: Any) -> None:
     root.html.add_child(folium.Element(coalition_panel_html(result)))
 
 
-def _replace_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _put_marked(text: str, body: str, new: str, before: tuple[str, ...]) -> str:
     """``body`` between the markers where they are; else ``new`` before the first of
     ``before`` found in ``text`` (else at the end)."""
@@ -197,7 +178,7 @@ def update_study_outputs(folder: Path, result: Any) -> list[Path]:
     if rep.exists():
         text = rep.read_text(encoding="utf-8")
         text = re.split(r"\n## Coalitions: who gains what under the union\n", text)[0]
-        _replace_atomic(rep, text.rstrip("\n") + "\n\n" + md + "\n")
+        write_text_atomic(rep, text.rstrip("\n") + "\n\n" + md + "\n")
         done.append(rep)
     rep = folder / "report.html"
     if rep.exists():
@@ -206,7 +187,7 @@ def update_study_outputs(folder: Path, result: Any) -> list[Path]:
                    f"{MARK_START}{body}{MARK_END}</section>")
         text = _put_marked(text, body, section,
                            ("<section id='method'>", "</main>", "</body></html>"))
-        _replace_atomic(rep, text)
+        write_text_atomic(rep, text)
         done.append(rep)
     page = folder / "index.html"
     if page.exists():
@@ -219,7 +200,7 @@ def update_study_outputs(folder: Path, result: Any) -> list[Path]:
         else:
             fixed = coalition_panel_html(result)
             text = _put_marked(text, fixed, MARK_START + fixed + MARK_END, ("</body>",))
-        _replace_atomic(page, text)
+        write_text_atomic(page, text)
         done.append(page)
     return done
 

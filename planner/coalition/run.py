@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,32 +179,18 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
     return GameResult(table, shares, prices, summary)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_game(result: GameResult, folder: Path) -> dict[str, Path]:
     """Write ``coalitions.csv``, ``shares.csv``, ``prices.csv``, ``coalitions.json``: all
-    rendered first, then each swapped in with a rename (nothing half-written)."""
-    from planner.plan.outputs import csv_safe
+    each written to a temporary file and swapped in with a rename (nothing half-written);
+    CSV through :func:`planner.io.write_csv`."""
+    from planner.io import write_csv, write_text_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
-    texts = {"coalitions.csv": csv_safe(result.coalitions).to_csv(index=False),
-             "shares.csv": csv_safe(result.shares).to_csv(index=False),
-             "prices.csv": csv_safe(result.prices).to_csv(index=False),
-             "coalitions.json": json.dumps(result.summary, indent=2, default=str)}
-    out = {}
-    for name, text in texts.items():
-        _write_atomic(folder / name, text)
-        out[name] = folder / name
+    summary = json.dumps(result.summary, indent=2, default=str)
+    tables = {"coalitions.csv": result.coalitions, "shares.csv": result.shares,
+              "prices.csv": result.prices}
+    out = {name: write_csv(df, folder / name) for name, df in tables.items()}
+    out["coalitions.json"] = write_text_atomic(folder / "coalitions.json", summary)
     return out
 
 

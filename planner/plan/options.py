@@ -65,8 +65,8 @@ class PlanOptions:
         Solver time limit and relative optimality gap at which it stops.
     spare_share : float
         Share of an existing line's stated capacity (pipelines layer) the plan may use:
-        1.0 offers the full design capacity (an upper bound: current flows are not known
-        per line in the layer).
+        1.0 offers the full design capacity, in either direction (an upper bound: the
+        plan does not read the flows and reversibility of ``line_flows.csv``).
     spare_bcm_y : dict
         Spare capacity per existing system, bcm/y, overriding ``spare_share``.
     unknown_capacity_bcm_y : float

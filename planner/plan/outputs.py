@@ -30,23 +30,6 @@ COUNTRY_COLUMNS = ["country", "new_km", "reused_km", "capex_musd", "capital_musd
                    "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y",
                    "transport_bcm_km_y", "demand_served_bcm_y"]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would read as a formula get a leading apostrophe.
-
-    >>> csv_safe(pd.DataFrame({"a": ["=1+1", "ok"], "b": [1, 2]}))["a"].tolist()
-    ["'=1+1", 'ok']
-    """
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-                      for v in out[c]]
-    return out
-
-
 def system_plan_table(arcs: pd.DataFrame) -> pd.DataFrame:
     """The used arcs as ``system_plan.csv`` rows (largest flow first)."""
     if not len(arcs):
@@ -167,13 +150,37 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
     return fg
 
 
+def html_table(df: pd.DataFrame) -> str:
+    """An HTML table (every cell escaped): floats with two decimals, readable headers.
+
+    >>> t = html_table(pd.DataFrame({"name": ["<b>"], "capex_musd": [1234.5]}))
+    >>> "<td>&lt;b&gt;</td>" in t, "<td>1,234.50</td>" in t, "CAPEX" in t
+    (True, True, True)
+    """
+    from planner.report import readable_column
+
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+    out.columns = [readable_column(c) for c in out.columns]
+    return out.to_html(index=False, escape=True, border=0)
+
+
 def _md(df: pd.DataFrame) -> str:
+    """A Markdown table; text cells through :func:`planner.neutralise.markdown_text`.
+
+    >>> print(_md(pd.DataFrame({"system": ["A|B\\n# x"], "km": [1.5]})))
+    | system | km |
+    |---|---|
+    | A\\|B \\# x | 1.50 |
+    """
+    from planner.neutralise import markdown_text
+
     def cell(v: Any) -> str:
         if isinstance(v, float):
             return "" if np.isnan(v) else f"{v:,.2f}"
-        return (str(v).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
-                .replace("<", "&lt;").replace(">", "&gt;").replace("`", "\\`")
-                .replace("[", "\\[").replace("]", "\\]").replace("$", "\\$"))
+        return markdown_text(v)
 
     head = "| " + " | ".join(str(c) for c in df.columns) + " |"
     sep = "|" + "---|" * len(df.columns)
@@ -236,18 +243,8 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
                      appraised: pd.DataFrame | None = None, *, heading: bool = True) -> str:
     """The same section as HTML (every value escaped, headers with units); ``heading=False``
     leaves out the ``<h2>`` (the decision report's sections carry their own)."""
-    from planner.report import readable_column
-
     s = summary
-
-    def tab(df: pd.DataFrame) -> str:
-        out = df.copy()
-        for c in out.columns:
-            if pd.api.types.is_float_dtype(out[c]):
-                out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
-        out.columns = [readable_column(c) for c in out.columns]
-        return out.to_html(index=False, escape=True, border=0)
-
+    tab = html_table
     head = (f"<p>Status <b>{html.escape(str(s['status']))}</b>, annual cost "
             f"<b>{s['objective_musd_y']:,.1f} M USD/y</b>, MIP gap {s['mip_gap']:.2%}, "
             f"solved in {s['solve_s']:.1f} s. Hydraulic violations: "
@@ -293,6 +290,6 @@ def plan_panel_html(summary: dict[str, Any], per_country: pd.DataFrame) -> str:
             + (webmap.dataframe_table(table, caption="Per country") if cols else ""))
 
 
-__all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer", "csv_safe",
+__all__ = ["COUNTRY_COLUMNS", "PLAN_COLUMNS", "add_plan_layer", "html_table",
            "plan_geodataframe", "plan_panel_html", "plan_per_country", "plan_report_html",
            "plan_report_markdown", "system_plan_table"]

@@ -69,12 +69,14 @@ class SystemPlan:
                  "system_plan_json": folder / "system_plan.json",
                  "plan_per_country_csv": folder / "plan_per_country.csv",
                  "system_plan_paths_csv": folder / "system_plan_paths.csv"}
+        from planner.io import write_csv, write_text_atomic
+
         plan = self.table.merge(self.arc_check, on="arc_id", how="left")
-        outputs.csv_safe(plan).to_csv(files["system_plan_csv"], index=False)
-        outputs.csv_safe(self.per_country).to_csv(files["plan_per_country_csv"], index=False)
-        outputs.csv_safe(self.paths).to_csv(files["system_plan_paths_csv"], index=False)
-        files["system_plan_json"].write_text(json.dumps(self.summary(), indent=2, default=float),
-                                             encoding="utf-8")
+        write_csv(plan, files["system_plan_csv"])
+        write_csv(self.per_country, files["plan_per_country_csv"])
+        write_csv(self.paths, files["system_plan_paths_csv"])
+        write_text_atomic(files["system_plan_json"],
+                          json.dumps(self.summary(), indent=2, default=float))
         return files
 
     def report_markdown(self) -> str:
@@ -104,10 +106,17 @@ def plan_scenario(study: Study, options: PlanOptions) -> Scenario:
 
 def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
                        options: PlanOptions) -> PlanNetwork:
-    """The candidate network of a study on a cost surface (restricted to allowed countries)."""
+    """The candidate network of a study on a cost surface (restricted to allowed countries).
+
+    The existing network is built with the study's interconnections and line-flows tables
+    (its ``[network]`` table, else the shipped ones), as for the route candidates.
+    """
+    from planner.interconnections import network_tables_for_study
     from planner.network import pipeline_graph
 
-    graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs)
+    hubs, flows = network_tables_for_study(study)
+    graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs,
+                           interconnections=hubs, line_flows=flows)
     sup = {p.name: (p.lon, p.lat) for p in (resolve_place(x, layers) for x in study.supply)}
     dem = {p.name: (p.lon, p.lat, float(p.throughput_bcm_y or 0.0))
            for p in (resolve_place(x, layers) for x in study.destinations)}
