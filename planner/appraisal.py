@@ -14,6 +14,7 @@ used (:func:`planner.accounting.country_accounts`), measure the new demand it ca
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from functools import lru_cache
 from typing import Any
@@ -214,6 +215,83 @@ def reused_legs(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
     return pd.DataFrame(rows)
 
 
+def received_bar(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
+                 existing: pd.DataFrame, max_pressure_bar: float) -> list[float | None]:
+    """Pressure (bar) at which each new leg of a reuse route receives its gas; None for a
+    leg that starts at the route's start (the supply point, where a head station compresses
+    the gas as :func:`planner.hydraulics.size_pipe` does) and for legs of no length.
+
+    A new leg that continues from a reused line receives what that line delivers (its
+    assessed plan, :func:`reused_legs`). Where that line is not assessed (no published
+    diameter or pressure) its pressure is not known: it is taken to arrive at the new
+    pipe's ``max_pressure_bar`` (an assumption, as when the new legs were one line laid
+    end to end), so that a station is placed only where the link's own hydraulics need one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> legs = [{"kind": "new", "start_km": 0.0, "end_km": 10.0, "length_km": 10.0},
+    ...         {"kind": "reuse", "start_km": 10.0, "end_km": 100.0, "length_km": 90.0},
+    ...         {"kind": "new", "start_km": 100.0, "end_km": 114.0, "length_km": 14.0}]
+    >>> p = hydraulics.RouteProfile(np.array([0.0, 114.0]), np.zeros(2))
+    >>> received_bar(legs, p, pd.DataFrame({"assessed": [False]}), 118.0)
+    [None, None, 118.0]
+    """
+    spans = _leg_spans(legs, profile)
+    assessed = existing[existing["assessed"].astype(bool)] if len(existing) else existing
+    delivered = [(float(r["_start_km"]) + float(np.asarray(r["_pressure"])[-1, 0]),
+                  float(np.asarray(r["_pressure"])[-1, 1]))
+                 for r in assessed.to_dict("records")]
+    out: list[float | None] = []
+    before = False  # a reused leg with length comes before
+    for leg, (a, b) in zip(legs, spans, strict=True):
+        if b - a <= _MIN_LEG_KM or leg["kind"] != "new" or not before:
+            out.append(None)
+        else:
+            # the assessed reused leg that ends where this one starts (within a step)
+            at = [p for end, p in delivered if abs(end - a) <= STATION_STEP_KM]
+            out.append(min(at[-1], max_pressure_bar) if at else float(max_pressure_bar))
+        before = before or (leg["kind"] == "reuse" and b - a > _MIN_LEG_KM)
+    return out
+
+
+def new_build_plan(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
+                   sizing: hydraulics.SizingResult, flow_bcm_y: float,
+                   existing: pd.DataFrame) -> hydraulics.StationPlan:
+    """Compressor stations of a reuse route's new pipe, placed leg by leg on the new legs
+    laid end to end (the km :func:`_route_pressure` and :func:`route_stations` read).
+
+    Each new leg is its own line: the first, from the supply point, keeps the design's
+    head station; a leg continuing from a reused line starts at the pressure it receives
+    (:func:`received_bar`) and gets a station only where its pressure falls below the
+    design's minimum suction pressure. When the new pipe is one leg from the supply point
+    the design's own plan is returned."""
+    p_max = sizing.pressure_class_mpa * 10.0
+    received = received_bar(legs, profile, existing, p_max)
+    parts = [(part, inlet) for leg, part, inlet in zip(legs, leg_profiles(legs, profile),
+                                                       received, strict=True)
+             if leg["kind"] == "new" and part is not None]
+    if not parts or (len(parts) == 1 and parts[0][1] is None):
+        return sizing.stations
+    p_min = p_max / sizing.compression_ratio
+    pipe = hydraulics.Pipe(sizing.outer_diameter_mm, sizing.wall_thickness_mm)
+    plans = [hydraulics.place_compressor_stations(
+        part, flow_bcm_y / sizing.strings, pipe, p_max, p_min,
+        supply_pressure_bar=p_min if inlet is None else None, inlet_pressure_bar=inlet)
+        for part, inlet in parts]
+    stations, pressure = [], []
+    offset = 0.0
+    for k, (plan, (part, _)) in enumerate(zip(plans, parts, strict=True)):
+        stations.append(plan.stations.assign(distance_km=plan.stations["distance_km"] + offset))
+        pr = plan.profile.iloc[0 if k == 0 else 1:]
+        pressure.append(pr.assign(distance_km=pr["distance_km"] + offset))
+        offset += part.length_km
+    return hydraulics.StationPlan(
+        pd.concat(stations, ignore_index=True), pd.concat(pressure, ignore_index=True),
+        plans[-1].delivery_pressure_bar, sum(p.total_power_kw for p in plans),
+        sum(p.total_fuel_bcm_y for p in plans), sum(p.fuel_share for p in plans))
+
+
 def _route_pressure(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile,
                     plan: hydraulics.StationPlan, existing: pd.DataFrame
                     ) -> tuple[np.ndarray, list[float]]:
@@ -382,6 +460,11 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     else:
         existing = pd.DataFrame(columns=["assessed", "length_km", "capacity_bcm_y",
                                          "new_stations", "new_power_kw", "fuel_bcm_y"])
+    if reuse is not None:
+        # each new leg from the pressure it receives (a link after a reused line gets
+        # that line's pressure, not a head station of its own)
+        sizing = dataclasses.replace(
+            sizing, stations=new_build_plan(reuse, profile, sizing, q, existing))
     plan = sizing.stations  # per string, placed on the new legs' profile by the design
     power_kw = plan.total_power_kw * sizing.strings + float(existing["new_power_kw"].sum())
     fuel = plan.total_fuel_bcm_y * sizing.strings + float(existing["fuel_bcm_y"].sum())

@@ -1030,6 +1030,7 @@ def place_compressor_stations(
     method: FlowMethod = "general",
     friction: FrictionMethod = "colebrook",
     step_km: float = 2.0,
+    inlet_pressure_bar: float | None = None,
     **duty_options: float | str,
 ) -> StationPlan:
     """Place compressor stations where the pressure falls to the minimum suction pressure.
@@ -1051,6 +1052,11 @@ def place_compressor_stations(
     min_inlet_pressure_bar : float
         Minimum suction pressure, bar absolute.
     supply_pressure_bar, delivery_pressure_bar : float, optional
+    inlet_pressure_bar : float, optional
+        Gas received at km 0 at this pressure (capped at ``max_pressure_bar``) from a line
+        upstream, with no head station: the first station is placed where the pressure
+        falls to the minimum, as for the others (a head station compresses from it only
+        when it is already below the minimum). Takes the place of ``supply_pressure_bar``.
     duty_options
         Passed to :func:`compressor_duty` (efficiencies, heating value, power basis).
 
@@ -1068,6 +1074,12 @@ def place_compressor_stations(
     (4, [0, 302, 604, 906])
     >>> round(plan.total_power_kw / 1e3), round(100 * plan.fuel_share, 2)
     (106, 1.87)
+
+    A short link fed by a line upstream at 90 bar needs no station:
+
+    >>> place_compressor_stations(None, 15, Pipe(1067, 15.9), 98, 60, length_km=20,
+    ...                           inlet_pressure_bar=90).count
+    0
     """
     gas = gas or Gas()
     _check_method(method, friction)
@@ -1091,16 +1103,23 @@ def place_compressor_stations(
     q_m3d = bcm_y_to_m3_per_day(q)
 
     stations: list[tuple[int, float]] = []  # (index, suction bar)
+    head = p_max  # pressure leaving km 0
+    if inlet_pressure_bar is not None:
+        inlet = _positive("inlet_pressure_bar", inlet_pressure_bar)
+        if inlet < p_min:  # received below the minimum suction: compress it at once
+            supply_pressure_bar = inlet
+        else:
+            head, supply_pressure_bar = min(inlet, p_max), None
     if supply_pressure_bar is not None and supply_pressure_bar < p_max:
         stations.append((0, float(supply_pressure_bar)))
     pressures = np.empty(dist.size)
-    pressures[0] = p_max
+    pressures[0] = head
     start = 0
     i = 0
     while i < dist.size - 1:
         # march from the current station (index start) to the end or until below minimum
-        p, _ = _march(p_max * 100, q_m3d, dist[start:], elev[start:], pipe, gas, method,
-                      friction)
+        p, _ = _march((head if start == 0 else p_max) * 100, q_m3d, dist[start:],
+                      elev[start:], pipe, gas, method, friction)
         p = p / 100
         need = np.full(p.size, p_min)
         need[-1] = max(p_del, 0.0) if start + p.size == dist.size else p_min
@@ -1109,6 +1128,11 @@ def place_compressor_stations(
             pressures[start:] = p
             break
         j = int(below[0])
+        if j <= 1 and start == 0 and head < p_max and not stations:
+            # the received gas cannot pass the first step: compress it at km 0
+            stations.append((0, float(head)))
+            head = p_max
+            continue
         if j <= 1:
             raise ValueError(
                 f"flow_bcm_y={q} is impossible for a {pipe.outer_diameter_mm:g} mm pipe between "

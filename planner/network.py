@@ -344,6 +344,8 @@ def pipeline_graph(
                 **{c: float(v) if pd.notna(v) else float("nan")
                    for c, v in zip(_NUMERIC_ATTRS, num, strict=True)},
                 "max_pressure_basis": _text(row.get("max_pressure_basis")),
+                # "system": the line repeats its whole system's capacity (count it once)
+                "capacity_basis": _text(row.get("capacity_basis")) or "string",
             })
     lines = _close_gaps(raw, crs, tol)
     # Cut marks per line: (distance along, exact point or None, kind, hub id).
@@ -562,6 +564,32 @@ def without_systems(graph: nx.MultiGraph, systems: Iterable[str]) -> nx.MultiGra
     return nx.restricted_view(graph, [], hidden)
 
 
+def system_capacity(capacities: Sequence[float], bases: Sequence[str]) -> float:
+    """Capacity of parallel strings of one system, counted once (bcm/y; NaN: unknown).
+
+    A ``system``-basis figure repeats the whole system's capacity on each string (GEM
+    does so for some systems, ``planner/data/pipeline_systems.csv``), so the largest
+    counts once; ``string``-basis figures are each string's own and add up (the rule of
+    :func:`planner.curation.pipeline_systems`).
+
+    Examples
+    --------
+    >>> system_capacity([60.2, 60.2, 60.2], ["system"] * 3)
+    60.2
+    >>> system_capacity([15.0, 15.0, 25.0], ["string"] * 3)
+    55.0
+    """
+    caps = np.asarray(capacities, dtype=float)
+    is_system = np.asarray([b == "system" for b in bases], dtype=bool)
+    known = np.isfinite(caps)
+    parts = []
+    if (known & is_system).any():
+        parts.append(float(caps[known & is_system].max()))
+    if (known & ~is_system).any():
+        parts.append(float(caps[known & ~is_system].sum()))
+    return float(sum(parts)) if parts else float("nan")
+
+
 def spare_capacity(data: Mapping[str, object], from_node: int, to_node: int) -> float:
     """Capacity left for a new flow on an edge from ``from_node`` to ``to_node`` (bcm/y).
 
@@ -727,22 +755,29 @@ def reuse_route(
             cost = base * (p.reverse_factor if reverse else 1.0)
             per_system = options.setdefault((a, b), {})
             cur = per_system.get(str(data["system"]))
+            string = (cap, str(data.get("capacity_basis", "string")))
             if cur is None or cost < float(cur["cost"]) - 1e-9:  # type: ignore[arg-type]
                 per_system[str(data["system"])] = {
                     "cost": cost, "kind": "reuse", "data": data, "reverse": reverse,
                     "forward": a == lo, "ids": [data["pipeline_id"]], "capacity": cap,
-                    "spare": spare}
+                    "spare": spare, "strings_capacity": [string]}
             elif abs(cost - float(cur["cost"])) <= 1e-9:  # type: ignore[arg-type]
-                # parallel strings of one system: capacities add up
+                # parallel strings of one system: own capacities add up, a repeated
+                # system figure counts once
                 cur["ids"].append(data["pipeline_id"])  # type: ignore[attr-defined]
-                caps = [c for c in (float(cur["capacity"]), cap)  # type: ignore[arg-type]
-                        if np.isfinite(c)]
-                cur["capacity"] = float(sum(caps)) if caps else float("nan")
+                members: list[tuple[float, str]] = cur["strings_capacity"]  # type: ignore[assignment]
+                members.append(string)
+                total = system_capacity([c for c, _ in members], [b for _, b in members])
+                cur["capacity"] = total
                 spares = [c for c in (float(cur["spare"]), spare)  # type: ignore[arg-type]
                           if np.isfinite(c)]
-                # a reverse capacity is the system's, not one per string
-                cur["spare"] = (float(max(spares) if reverse else sum(spares)) if spares
-                                else float("nan"))
+                flowing = float(data.get("current_flow_bcm_y", float("nan")))
+                if not np.isfinite(flowing) or "spare_design_bcm_y" not in data:
+                    flowing = 0.0
+                # a reverse capacity is the system's, not one per string; the design way,
+                # what the strings carry together less today's flow (counted once)
+                cur["spare"] = (float("nan") if not spares else
+                                float(max(spares)) if reverse else total - flowing)
     dg = nx.DiGraph()
     small: list[tuple[object, object, dict[str, object]]] = []
     for (a, b), per_system in options.items():
@@ -1132,5 +1167,6 @@ __all__ = [
     "places_reached",
     "reuse_route",
     "spare_capacity",
+    "system_capacity",
     "without_systems",
 ]

@@ -185,3 +185,58 @@ def test_real_reuse_route_appraised_with_pressure_along_it(layers, cac_route):
     assert out["station_km"] == sorted(out["station_km"])
     assert all(0 <= x <= profile.length_km for x in out["station_km"])
     assert out["stations"] == len(out["station_km"])
+
+
+def test_link_fed_by_a_reused_line_starts_from_the_pressure_it_receives():
+    # A 14 km link after an assessed 7.4 MPa line receives what that line delivers: its
+    # hydraulics need no station (before: a head station, with its fixed cost, as if the
+    # link started at the supply). The same link from the supply keeps its head station.
+    from planner.appraisal import design_new_pipe, new_build_plan, received_bar
+
+    legs = [_leg("reuse", 0, 300, system="A", diameter=1020, pressure=7.4, strings=1),
+            _leg("new", 300, 314)]
+    profile = _flat(314)
+    sizing = design_new_pipe(2.0, leg_profiles(legs, profile)[1])
+    assert sizing.stations.count == 1  # the design's head station
+    p_max = sizing.pressure_class_mpa * 10
+    existing = reused_legs(legs, profile, 2.0, new_build_pressure_bar=p_max)
+    inlet = received_bar(legs, profile, existing, p_max)[1]
+    delivered = float(np.asarray(existing["_pressure"].iloc[0])[-1, 1])
+    assert inlet == pytest.approx(min(delivered, p_max))
+    plan = new_build_plan(legs, profile, sizing, 2.0, existing)
+    assert plan.count == 0
+    assert plan.profile["pressure_bar"].iloc[0] == pytest.approx(inlet)
+    assert plan.delivery_pressure_bar >= p_max / sizing.compression_ratio
+    # from the supply point (first leg): the design's plan, head station included
+    first = [_leg("new", 0, 14), _leg("reuse", 14, 314, system="A", diameter=1020,
+                                      pressure=7.4, strings=1)]
+    assert new_build_plan(first, profile, sizing, 2.0, existing) is sizing.stations
+
+
+def test_fed_link_below_minimum_suction_gets_a_head_station():
+    pipe = h.Pipe.for_pressure(508, 11.8)
+    plan = h.place_compressor_stations(_flat(14), 2.0, pipe, 118.0, 118.0 / 1.5,
+                                       inlet_pressure_bar=50.0)
+    assert plan.count == 1 and plan.stations["suction_bar"].iloc[0] == pytest.approx(50.0)
+
+
+def test_new_legs_after_reused_lines_are_placed_one_by_one():
+    # supply link, reused line not assessed, destination link: the destination link starts
+    # afresh (at the new pipe's maximum, the line's pressure being unknown), not where the
+    # supply link's pressure left off
+    legs = [_leg("new", 0, 150), _leg("reuse", 150, 450, system="Unknown"),
+            _leg("new", 450, 600)]
+    profile = _flat(600)
+    build = [p for leg, p in zip(legs, leg_profiles(legs, profile), strict=True)
+             if leg["kind"] == "new"]
+    from planner.appraisal import _join, design_new_pipe, new_build_plan
+
+    sizing = design_new_pipe(10.0, _join(build))
+    existing = reused_legs(legs, profile, 10.0)
+    plan = new_build_plan(legs, profile, sizing, 10.0, existing)
+    p_max = sizing.pressure_class_mpa * 10
+    assert plan.stations["distance_km"].iloc[0] == 0  # the supply's head station
+    assert plan.profile["pressure_bar"].max() <= p_max + 1e-9
+    after = plan.profile[plan.profile["distance_km"] > 150.0 + 1e-9]
+    assert after["pressure_bar"].iloc[0] == pytest.approx(p_max, rel=0.01)
+    assert plan.profile["distance_km"].iloc[-1] == pytest.approx(300.0)

@@ -180,3 +180,29 @@ def test_network_command_prints_the_graph_summary(capsys):
                  "Karakalpakstan: Russian gas into the Uzbek network", "Tashkent",
                  "Demand centres on the network"):
         assert part in out, part
+
+
+def test_system_capacity_counts_a_repeated_system_figure_once():
+    from planner.network import system_capacity
+
+    assert system_capacity([60.2, 60.2, 60.2], ["system"] * 3) == pytest.approx(60.2)
+    assert system_capacity([15.0, 15.0, 25.0], ["string"] * 3) == pytest.approx(55.0)
+    assert system_capacity([60.2, 5.0], ["system", "string"]) == pytest.approx(65.2)
+    assert system_capacity([float("nan")], ["system"]) != system_capacity([0.0], ["system"])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_reused_cac_capacity_is_the_systems_not_one_per_string(surface, graph, layers,
+                                                               cac_border, nukus, reverse):
+    """GEM repeats CAC's 60.2 bcm/y on each eastern string: the merged strings of a reused
+    leg count it once (planner/data/pipeline_systems.csv, capacity_basis "system")."""
+    from planner.curation import pipeline_systems
+
+    system = pipeline_systems(layers.pipelines).loc["Central Asia–Center", "capacity_bcm_y"]
+    a, b = (cac_border, nukus) if reverse else (nukus, cac_border)
+    legs = reuse_route(surface, graph, a, b).legs
+    cac = legs[legs.system == "Central Asia–Center"]
+    assert len(cac) and (cac["reverse"] == reverse).all()
+    # several strings merged on the leg, capacity still at most the system's
+    assert cac.pipeline_ids.str.count(",").max() >= 1
+    assert (cac["capacity_bcm_y"] <= system + 1e-9).all()

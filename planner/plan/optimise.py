@@ -25,6 +25,9 @@ pressure falls from P to P / compression ratio over the design station spacing
 (:func:`planner.hydraulics.pipe_capacity_bcm_y`, level ground). Compression is charged per
 unit of flow and km at that design point (stations every spacing km, each with the duty of
 :func:`planner.hydraulics.compressor_duty`): an upper bound for pipes run below capacity.
+Pipe CAPEX carries the Barlow wall at the class and each station's fitted fixed cost (one
+per spacing km built), as the studies' design (:func:`planner.economics.cheapest_design`);
+the class defaults to the calibrated design's highest (:class:`PlanOptions`).
 """
 
 from __future__ import annotations
@@ -114,7 +117,8 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
     -------
     pandas.DataFrame
         ``diameter_mm``, ``wall_mm``, ``capacity_bcm_y``, ``capex_fixed_usd`` and
-        ``capex_usd_per_km`` (flat land; times the arc's terrain factor),
+        ``capex_usd_per_km`` (flat land, with the stations' fixed cost per km; times the
+        arc's terrain factor),
         ``compressor_kw_per_bcm_km``, ``fuel_per_bcm_km`` (bcm fuel per bcm carried, per km).
 
     Examples
@@ -126,18 +130,24 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
     gas = gas or hydraulics.Gas()
     p_max = options.pressure_class_mpa * 10.0
     p_min = p_max / options.compression_ratio
+    station_fixed = economics.parameter("compressor_station_fixed_usd",
+                                        currency_year=economics.DEFAULT_CURRENCY_YEAR)
     rows = []
     for d in options.diameters_mm:
         pipe = hydraulics.Pipe.for_pressure(d, options.pressure_class_mpa)
         cap = hydraulics.pipe_capacity_bcm_y(pipe, p_max, p_min,
                                              length_km=options.station_spacing_km, gas=gas)
         duty = hydraulics.compressor_duty(cap, p_min, p_max, gas=gas)
-        c1 = float(economics.pipeline_capex_usd(d, 1.0)["total"])
-        c2 = float(economics.pipeline_capex_usd(d, 2.0)["total"])
+        # as the studies' design (economics.cheapest_design): steel of the Barlow wall at
+        # the class, and each station's fitted fixed cost, one per spacing km of new pipe
+        wall = pipe.wall_thickness_mm
+        c1 = float(economics.pipeline_capex_usd(d, 1.0, wall_thickness_mm=wall)["total"])
+        c2 = float(economics.pipeline_capex_usd(d, 2.0, wall_thickness_mm=wall)["total"])
         per_km = options.station_spacing_km * cap
         rows.append({
-            "diameter_mm": float(d), "wall_mm": pipe.wall_thickness_mm, "capacity_bcm_y": cap,
-            "capex_fixed_usd": c1 - (c2 - c1), "capex_usd_per_km": c2 - c1,
+            "diameter_mm": float(d), "wall_mm": wall, "capacity_bcm_y": cap,
+            "capex_fixed_usd": c1 - (c2 - c1),
+            "capex_usd_per_km": c2 - c1 + station_fixed / options.station_spacing_km,
             "compressor_kw_per_bcm_km": duty.driver_power_kw / per_km,
             "fuel_per_bcm_km": hydraulics.m3_per_day_to_bcm_y(duty.fuel_m3_per_day) / per_km,
         })

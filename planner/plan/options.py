@@ -13,7 +13,7 @@ Example study table::
     must_use = ["Central Asia–Center"]   # existing systems that must carry gas
     forbidden = ["Bukhara–Ural"]      # existing systems the plan may not use
     two_paths = false                 # each destination reachable by two arc-disjoint paths
-    pressure_class_mpa = 7.4          # pressure class of new pipe
+    pressure_class_mpa = 11.8         # pressure class of new pipe (default: the calibrated one)
     time_limit_s = 60
     mip_gap = 0.01
     spare_share = 1.0                 # share of an existing line's stated capacity on offer
@@ -27,6 +27,13 @@ from typing import Any
 
 from planner.hydraulics import PRESSURE_CLASSES_MPA, STANDARD_DIAMETERS_MM
 from planner.study import Study, StudyError, _Checker
+
+
+def _design_class() -> float:
+    """The highest pressure class of the calibrated design (the studies' new pipe)."""
+    from planner.economics import design_defaults
+
+    return float(max(design_defaults()["pressure_classes_mpa"]))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,10 @@ class PlanOptions:
         Supply security: every destination reachable from a supply point by two
         arc-disjoint paths of the built network.
     pressure_class_mpa : float
-        Pressure class (maximum operating pressure) of new pipe.
+        Pressure class (maximum operating pressure) of new pipe; default the highest class
+        of the calibrated design studies use (:func:`planner.economics.design_defaults`,
+        ``design_max_pressure_class_mpa`` of the cost table, fitted by ``planner backtest
+        costs``).
     station_spacing_km : float
         Design spacing of compressor stations on new pipe: each diameter's capacity is the
         flow whose pressure falls from the class to class / ``compression_ratio`` over this
@@ -91,7 +101,7 @@ class PlanOptions:
     forbidden: tuple[str, ...] = ()
     must_use_min_bcm_y: float = 1.0
     two_paths: bool = False
-    pressure_class_mpa: float = 7.4
+    pressure_class_mpa: float = field(default_factory=lambda: _design_class())
     station_spacing_km: float = 100.0
     compression_ratio: float = 1.5
     diameters_mm: tuple[float, ...] = tuple(float(d) for d in STANDARD_DIAMETERS_MM)
