@@ -417,6 +417,48 @@ def _cost_surface_table(table: Any, c: _Checker) -> dict[str, Any]:
     return out
 
 
+def study_fingerprint(study: Study) -> str:
+    """A hash of everything the study file sets (not of where it lies), to tell whether
+    results written by an earlier command still belong to this study.
+
+    Examples
+    --------
+    >>> a = parse_study('''
+    ... [study]
+    ... name = "s"
+    ... [[supply]]
+    ... name = "A"
+    ... lon = 60.0
+    ... lat = 45.0
+    ... [[destinations]]
+    ... name = "B"
+    ... lon = 65.0
+    ... lat = 42.0
+    ... throughput_bcm_y = 2.0
+    ... ''')
+    >>> b = parse_study('''
+    ... [study]
+    ... name = "s"
+    ... [[supply]]
+    ... name = "A"
+    ... lon = 60.0
+    ... lat = 45.0
+    ... [[destinations]]
+    ... name = "B"
+    ... lon = 65.0
+    ... lat = 42.0
+    ... throughput_bcm_y = 3.0
+    ... ''')
+    >>> study_fingerprint(a) == study_fingerprint(b), len(study_fingerprint(a))
+    (False, 16)
+    """
+    import hashlib
+    import json
+
+    text = json.dumps(study.raw, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def load_study(path: str | Path, *, collect: list[str] | None = None) -> Study:
     """Read and validate a study file (``collect``: see :func:`parse_study`)."""
     p = Path(path)

@@ -208,3 +208,31 @@ def test_coalition_markdown_neutralises_sources():
                      pd.DataFrame({"country": ["*UZB*"]}), prices, {})
     md, _ = coalition_section(res)
     assert "<script>" not in md and "\\| \\[a\\](b)" in md and "\\*UZB\\*" in md
+
+
+def test_study_run_carries_coalition_results_only_for_the_same_study(tmp_path):
+    # a later study run keeps `planner coalitions` files only when they were computed for
+    # the same study file; results of an edited study are not shown as if they were current
+    import json
+
+    from planner.plan.sections import extra_sections
+
+    net = _transit_network()
+    res = coalition_game(SPEC, net, PlanOptions(enabled=True, time_limit_s=20),
+                         {"base": ECON}, "base", workers=1, processes=False)
+    res.summary["study_fingerprint"] = "aaaa"
+    target = tmp_path / "study"
+    write_game(res, target)
+    assert json.loads((target / "coalitions.json").read_text())["study_fingerprint"] == "aaaa"
+
+    tmp = tmp_path / "tmp-same"
+    tmp.mkdir()
+    names: dict = {}
+    same = extra_sections(target, tmp, None, names, "aaaa")
+    assert (tmp / "shares.csv").exists() and same.sections and same.panels
+
+    tmp = tmp_path / "tmp-other"
+    tmp.mkdir()
+    names = {}
+    other = extra_sections(target, tmp, None, names, "bbbb")
+    assert not (tmp / "shares.csv").exists() and not other.sections and not names

@@ -202,7 +202,12 @@ def run_coalitions(path: str | Path | None = None, out_dir: str | Path | None = 
     from planner.plan.options import plan_options_from_study
     from planner.plan.run import plan_scenario, study_plan_network
     from planner.runner import cost_surface_for
-    from planner.study import default_study_path, layers_for_study, load_study
+    from planner.study import (
+        default_study_path,
+        layers_for_study,
+        load_study,
+        study_fingerprint,
+    )
 
     study = load_study(path or default_study_path())
     spec = game_spec_from_study(study)
@@ -216,6 +221,8 @@ def run_coalitions(path: str | Path | None = None, out_dir: str | Path | None = 
     excluded = {s.name: tuple(s.excluded_countries) for s in study.scenarios}
     result = coalition_game(spec, net, options, econ, scenario.name, excluded=excluded,
                             workers=workers, processes=processes)
+    # a later study run carries these results over only for this very study
+    result.summary["study_fingerprint"] = study_fingerprint(study)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
     files = write_game(result, target)
     update_study_outputs(target, result)

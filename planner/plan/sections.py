@@ -10,6 +10,7 @@ returns what they add to the report and the map through the hooks of
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from typing import Any
 import folium
 
 from planner.report import ReportSection
+
+log = logging.getLogger(__name__)
 
 #: Files of ``planner coalitions`` kept across study runs.
 COALITION_FILES = ("coalitions.csv", "shares.csv", "prices.csv", "coalitions.json")
@@ -35,10 +38,24 @@ class ExtraOutputs:
     panels: list[tuple[str, str]] = field(default_factory=list)
 
 
-def extra_sections(target: Path, tmp: Path, plan: Any, names: dict[str, Path]
-                   ) -> ExtraOutputs:
+def _game_fingerprint(folder: Path) -> str | None:
+    """The study fingerprint a coalition game in ``folder`` was computed for, if any."""
+    import json
+
+    try:
+        summary = json.loads((folder / "coalitions.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = summary.get("study_fingerprint") if isinstance(summary, dict) else None
+    return str(value) if value else None
+
+
+def extra_sections(target: Path, tmp: Path, plan: Any, names: dict[str, Path],
+                   study_fingerprint: str | None = None) -> ExtraOutputs:
     """Write the plan's files into ``tmp`` (adding them to ``names``), carry the coalition
-    files over from ``target``; return what they add to the report and the map."""
+    files over from ``target`` when they were computed for this very study
+    (``study_fingerprint``, :func:`planner.study.study_fingerprint`); return what they add
+    to the report and the map."""
     out = ExtraOutputs()
     if plan is not None:
         names.update(plan.write(tmp))
@@ -48,7 +65,12 @@ def extra_sections(target: Path, tmp: Path, plan: Any, names: dict[str, Path]
         # hidden at start: the decision map opens on the chosen scenario's routes
         out.layers.append(lambda m: plan.add_to_map(m, show=False))
         out.panels.append(("System plan", plan.panel_html()))
-    if (target / "coalitions.csv").exists():
+    game_of = _game_fingerprint(target) if (target / "coalitions.csv").exists() else None
+    if (target / "coalitions.csv").exists() and study_fingerprint is not None \
+            and game_of != study_fingerprint:
+        log.warning("the coalition results in %s were computed for another version of the "
+                    "study and are not carried over: run `planner coalitions` again", target)
+    elif (target / "coalitions.csv").exists():
         for f in COALITION_FILES:
             if (target / f).exists():
                 shutil.copy2(target / f, tmp / f)
