@@ -232,9 +232,16 @@ def _route_pressure(legs: list[dict[str, Any]], profile: hydraulics.RouteProfile
     return out, sorted(at)
 
 
-def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario
-                   ) -> dict[str, Any]:
-    """Engineering and economics of one candidate route (see the module docstring)."""
+def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario, *,
+                   split: pd.DataFrame | None = None, rivers: int | None = None,
+                   params: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Engineering and economics of one candidate route (see the module docstring).
+
+    ``split`` (the unit :func:`planner.economics.per_country_split` of the route) and
+    ``rivers`` (its river crossings) depend on the geometry only: a sweep that varies the
+    economics over fixed routes computes them once and passes them in. ``params`` is a
+    cost-parameter table in place of the shipped one.
+    """
     q = float(row["throughput_bcm_y"])
     dist = np.asarray(row["distance_km"], dtype=float)
     elev = np.nan_to_num(np.asarray(row["elevation_m"], dtype=float), nan=0.0)
@@ -271,12 +278,14 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     new_km = float(row.get("new_build_km", length))
     reused_km = float(row.get("reused_km", 0.0) or 0.0)
     terrain_factor = max(1.0, float(row["cost"]) / max(float(row["length_km"]), 1e-9))
-    rivers = river_crossings(row.geometry, layers.water)
+    if rivers is None:
+        rivers = river_crossings(row.geometry, layers.water)
 
     # One split per route (the slow part); CAPEX and tariff scale it later.
-    split = economics.per_country_split(
-        row.geometry, layers.countries, 1.0, q, 1.0, layers.demand_centres, settings.REACH_KM,
-        max_segment_km=SPLIT_SEGMENT_KM)
+    if split is None:
+        split = economics.per_country_split(
+            row.geometry, layers.countries, 1.0, q, 1.0, layers.demand_centres,
+            settings.REACH_KM, max_segment_km=SPLIT_SEGMENT_KM)
     crossings = int(split["border_crossings"].sum())
     on_route = split[(split["km"] > 0) & (split["iso_a3"] != "---")]
     countries = ", ".join(on_route.sort_values("km", ascending=False)["iso_a3"])
@@ -287,18 +296,19 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         discount_rate=_study_param(study, scenario, "discount_rate"),
         lifetime_years=_study_param(study, scenario, "lifetime_years"),
         utilisation=_study_param(study, scenario, "utilisation"),
+        params=params,
     )
     tariff = cost.tariff_usd_per_1000m3
     # Reused kilometres pay the existing operator's transit tariff (escalated).
     reuse_tariff = 0.0
     if reused_km > 0:
         per100 = economics.parameter("existing_transit_tariff_usd_per_1000m3_per_100km",
-                                     currency_year=economics.DEFAULT_CURRENCY_YEAR)
+                                     params, currency_year=economics.DEFAULT_CURRENCY_YEAR)
         reuse_tariff = per100 * reused_km / 100.0
     tariff_total = tariff + reuse_tariff
     supply_price = _study_param(study, scenario, "supply_price_usd_per_1000m3")
     if supply_price is None:
-        supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3",
+        supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3", params,
                                            currency_year=economics.DEFAULT_CURRENCY_YEAR)
     delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total, fuel / q)
     if reuse is not None:
