@@ -26,7 +26,7 @@ layers: $(STAMP)
 test: $(STAMP) chromium
 	$(PY) -m ruff check planner tests benchmarks
 	$(PY) -m mypy planner
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 --doctest-modules planner tests --nbmake notebooks
+	$(PY) -m pytest -n 2 --durations=15 --doctest-modules planner tests --nbmake notebooks
 
 clean-cache:
 	rm -rf $${PLANNER_CACHE:-$$HOME/.cache/planner}

@@ -41,21 +41,42 @@ def surface(layers, cost_cache):
 
 
 @pytest.fixture(scope="session")
-def shipped_runs(tmp_path_factory):
+def shipped_runs(tmp_path_factory, worker_id):
     """Both shipped studies run once per test session: ``{study name: StudyOutputs}``.
 
     Tests of identities on real outputs (per-country rows, flows, shares) use these runs
-    instead of starting runs of their own, so the suite stays fast.
+    instead of starting runs of their own, so the suite stays fast. Under pytest-xdist the
+    first worker that needs them runs them and pickles the outputs; the others wait on a
+    file lock and load them (the pattern pytest-xdist documents for once-only fixtures).
     """
-    from planner.runner import run_study
-    from planner.study import load_study, shipped_studies
+    import pickle
 
-    runs = {}
-    for path in shipped_studies():
-        name = load_study(path).name
-        out = tmp_path_factory.mktemp("shipped") / name
-        runs[name] = run_study(path, out_dir=out, progress=False)
-    return runs
+    from filelock import FileLock
+
+    def run() -> dict:
+        from planner.runner import run_study
+        from planner.study import load_study, shipped_studies
+
+        base = tmp_path_factory.getbasetemp()
+        if worker_id != "master":
+            base = base.parent
+        runs = {}
+        for path in shipped_studies():
+            name = load_study(path).name
+            runs[name] = run_study(path, out_dir=base / f"shipped-{name}" / name,
+                                   progress=False)
+        return runs
+
+    if worker_id == "master":
+        return run()
+    root = tmp_path_factory.getbasetemp().parent
+    cached = root / "shipped_runs.pickle"
+    with FileLock(str(cached) + ".lock"):
+        if cached.exists():
+            return pickle.loads(cached.read_bytes())
+        runs = run()
+        cached.write_bytes(pickle.dumps(runs))
+        return runs
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,6 @@ import pytest
 from planner.runner import run_study
 from planner.study import default_study_path
 
-# Tests that use the shipped study runs share one xdist worker, so the runs happen once.
-pytestmark = pytest.mark.xdist_group("shipped")
-
 
 def test_outputs_written(default_run):
     files = default_run.files
