@@ -356,7 +356,7 @@ def sweep_tasks(spec: SweepSpec, study: Study) -> list[dict[str, Any]]:
             t: dict[str, Any] = {"scenario": scen, "study": fp}
             for k, v in c.items():
                 t[k] = list(v) if isinstance(v, tuple) else v
-            tasks.append(t)
+            tasks.append(_absolute(spec, study, t))
     return tasks
 
 
@@ -387,8 +387,7 @@ def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]
     """Generate the candidates of one routing key (the heavy, once-per-key part)."""
     from planner import economics
     from planner.appraisal import SPLIT_SEGMENT_KM, river_crossings
-    from planner.runner import (cost_surface_for, drop_excluded, generate_candidates,
-                                reuse_graphs)
+    from planner.runner import cost_surface_for, drop_excluded, generate_candidates, reuse_graphs
     from planner.study import resolve_place
 
     res, excl = key
@@ -444,8 +443,9 @@ def _cost_table(params: Mapping[str, Any]) -> pd.DataFrame | None:
     return t
 
 
-def resolve_values(spec: SweepSpec, study: Study, task: Mapping[str, Any]) -> dict[str, Any]:
-    """A task's parameters with multiplied cost parameters turned into values."""
+def _absolute(spec: SweepSpec, study: Study, task: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's parameters with multiplied cost parameters turned into values (the
+    scenario's, the study's or the cost table's base value × the multiplier)."""
     from planner.appraisal import _study_param
     from planner.economics import parameter
 

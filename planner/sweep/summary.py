@@ -77,9 +77,8 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
         if best.empty:
             continue
         fav = best["candidate"].value_counts().index[0]
-        is_fav = r.groupby("task_key").apply(
-            lambda t, fav=fav: bool(((t["candidate"] == fav) & t["best"]).any()),
-            include_groups=False)
+        # per task: is the favourite best there?
+        is_fav = ((r["candidate"] == fav) & r["best"]).groupby(r["task_key"]).any()
         for col in parameter_columns(r):
             v = r.groupby("task_key")[col].first().reindex(is_fav.index)
             if pd.api.types.is_numeric_dtype(v):
