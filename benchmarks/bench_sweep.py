@@ -31,14 +31,14 @@ from pathlib import Path
 
 os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
-from planner.study import default_study_path, layers_for_study, load_study  # noqa: E402
-from planner.sweep.engine import (  # noqa: E402
+from planner.study import default_study_path, layers_for_study, load_study
+from planner.sweep.engine import (
     ResultStore,
     _demo_task,
     local_client,
     run_tasks,
 )
-from planner.sweep.study_sweep import (  # noqa: E402
+from planner.sweep.study_sweep import (
     appraise_task,
     build_route_set,
     parse_sweep,

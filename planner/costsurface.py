@@ -56,9 +56,9 @@ log = logging.getLogger(__name__)
 #: Bumped whenever the way a surface is built changes, so old cache files are not reused.
 BUILD_VERSION = 1
 
-#: Working memory per cell while building a surface (float32 cost, elevation and
-#: component rasters, a few masks and float64 temporaries), measured roughly at 500 m.
-BUILD_BYTES_PER_CELL = 48
+#: Memory per cell of a built surface (float32 cost and elevation, uint8 country): what a
+#: windowed build holds besides one window's work (:func:`build_memory_bytes`).
+BUILD_BYTES_PER_CELL = 9
 #: Working memory per cell of one full-grid ``MCP_Geometric`` solve (DESIGN.md: ~58 B/cell)
 #: plus the float64 copy of the costs it keeps.
 ROUTE_BYTES_PER_CELL = 66
@@ -579,7 +579,9 @@ def build_cost_surface(
     bounds = region if region is not None else _terrain_lonlat_bounds(terrain)
     transform, shape = study_grid(bounds, resolution_m, crs)
     limit = None if max_memory_gib is None else int(max_memory_gib * 2**30)
-    check_memory(shape, resolution_m, bytes_per_cell=BUILD_BYTES_PER_CELL, limit_bytes=limit)
+    need = build_memory_bytes(shape, terrain.shape)
+    check_memory(shape, resolution_m, bytes_per_cell=max(1, -(-need // (shape[0] * shape[1]))),
+                 limit_bytes=limit)
 
     key_src = {
         "version": BUILD_VERSION,
@@ -648,13 +650,61 @@ def _load(path: Path, p: CostParams, excluded: tuple[str, ...], key: str) -> Cos
         )
 
 
-def _build(
+#: Cells per window of the windowed build: the transient working arrays of one window
+#: (about :data:`WINDOW_BYTES_PER_CELL` each) are all the build holds besides its result.
+WINDOW_CELLS = 4_000_000
+#: Working memory per cell of one window (float32 warps and cost, uint8 country, boolean
+#: masks, the border test's temporaries), measured at 10 km and 500 m.
+WINDOW_BYTES_PER_CELL = 40
+
+
+def build_memory_bytes(shape: tuple[int, int], terrain_shape: tuple[int, int] | None = None,
+                       window_cells: int | None = None) -> int:
+    """Estimated peak memory (bytes) of :func:`build_cost_surface` on a grid of ``shape``.
+
+    The result (:data:`BUILD_BYTES_PER_CELL` per cell: float32 cost and elevation, uint8
+    country) plus one window's working arrays plus the slope multiplier on the DEM's own
+    grid (float64 elevation and gradients: about 40 B per DEM cell).
+
+    Examples
+    --------
+    >>> build_memory_bytes((10_000, 10_000), window_cells=1_000_000) / 2**30  # doctest: +ELLIPSIS
+    0.87...
+    """
+    cells = int(shape[0]) * int(shape[1])
+    win = min(cells, WINDOW_CELLS if window_cells is None else int(window_cells))
+    # a window is whole rows plus halo rows above and below
+    win = min(cells, max(win, int(shape[1])) + 2 * int(shape[1]) * _HALO_ROWS_TYPICAL)
+    native = 0 if terrain_shape is None else 40 * int(terrain_shape[0]) * int(terrain_shape[1])
+    return cells * BUILD_BYTES_PER_CELL + win * WINDOW_BYTES_PER_CELL + native
+
+
+_HALO_ROWS_TYPICAL = 2
+
+
+@dataclass
+class _Inputs:
+    """Everything a window needs, prepared once: layers in the grid's CRS and the slope
+    multiplier on the DEM's own grid."""
+
+    terrain: Terrain
+    mult_native: np.ndarray
+    resampling: Resampling
+    bodies: gpd.GeoDataFrame
+    rivers: gpd.GeoDataFrame
+    mountains: gpd.GeoDataFrame | None
+    countries: gpd.GeoDataFrame
+    codes: tuple[str, ...]
+    settlement_discs: list[object]
+    parallel: gpd.GeoDataFrame
+    corridor_cells: int
+
+
+def _prepare(
     terrain: Terrain, countries: gpd.GeoDataFrame, water: gpd.GeoDataFrame,
     pipelines: gpd.GeoDataFrame, mountains: gpd.GeoDataFrame | None,
-    settlements: gpd.GeoDataFrame | None, *, transform: Affine, shape: tuple[int, int],
-    crs: str, resolution_m: float, excluded: tuple[str, ...], p: CostParams,
-) -> CostSurface:
-    res = float(resolution_m)
+    settlements: gpd.GeoDataFrame | None, *, crs: str, res: float, p: CostParams,
+) -> _Inputs:
     kind = water["kind"].astype(str).str.lower() if "kind" in water else pd.Series(
         "lake", index=water.index)
     is_area = water.geom_type.isin(["Polygon", "MultiPolygon"])
@@ -674,18 +724,65 @@ def _build(
         111_320.0 * 0.7 if CRS.from_user_input(terrain.crs).is_geographic else 1.0)
     resampling = Resampling.average if res > 1.5 * native_res_m else Resampling.bilinear
 
-    def warp(src: np.ndarray, how: Resampling) -> np.ndarray:
-        dst = np.full(shape, np.nan, np.float32)
-        rasterio.warp.reproject(
-            src.astype(np.float32, copy=False), dst, src_transform=terrain.transform,
-            src_crs=terrain.crs, dst_transform=transform, dst_crs=crs, resampling=how,
-            src_nodata=np.nan, dst_nodata=np.nan,
-        )
-        return dst
+    c = _to_crs(countries, crs)
+    codes = ("", *[str(x).upper() for x in c["iso_a3"]])
+    if len(codes) > 255:
+        raise ValueError("at most 254 countries are supported")
 
-    cost = warp(mult_native, resampling)
-    del mult_native
-    elevation = warp(terrain.elevation, resampling)
+    discs: list[object] = []
+    if settlements is not None and len(settlements):
+        st = _to_crs(settlements, crs)
+        pop = pd.to_numeric(st.get("population"), errors="coerce").fillna(0).to_numpy()
+        radius_m = np.sqrt(pop / p.settlement_density_per_km2 / np.pi) * 1000.0
+        keep = radius_m >= res / 4
+        if keep.any():
+            discs = list(st.geometry[keep].buffer(radius_m[keep]))
+
+    status = pipelines["status"].astype(str).str.lower() if "status" in pipelines else None
+    par = pipelines if status is None else pipelines[status.isin(
+        [x.lower() for x in p.parallel_statuses])]
+    return _Inputs(
+        terrain=terrain, mult_native=mult_native, resampling=resampling,
+        bodies=_to_crs(bodies, crs), rivers=_to_crs(rivers, crs),
+        mountains=_to_crs(mountains, crs) if mountains is not None and len(mountains) else None,
+        countries=c, codes=codes, settlement_discs=discs, parallel=_to_crs(par, crs),
+        corridor_cells=int(p.parallel_corridor_m // res),
+    )
+
+
+def _within_cells(mask: np.ndarray, r: int) -> np.ndarray:
+    """Cells within ``r`` cells (Euclidean, centre to centre) of a True cell: a dilation
+    by a disc of radius ``r``, by distance transform (linear time, whatever ``r``).
+
+    Examples
+    --------
+    >>> m = np.zeros((5, 5), bool); m[2, 2] = True
+    >>> int(_within_cells(m, 1).sum()), int(_within_cells(m, 2).sum())
+    (5, 13)
+    """
+    if r < 1 or not mask.any():
+        return mask
+    return np.asarray(ndimage.distance_transform_edt(~mask) <= r)
+
+
+def _warp(inp: _Inputs, src: np.ndarray, dst: np.ndarray, transform: Affine, crs: str) -> None:
+    """Resample ``src`` (on the DEM's grid) into ``dst`` in place; GDAL works through the
+    grid in chunks of bounded memory."""
+    dst[...] = np.nan
+    rasterio.warp.reproject(
+        src.astype(np.float32, copy=False), dst, src_transform=inp.terrain.transform,
+        src_crs=inp.terrain.crs, dst_transform=transform, dst_crs=crs,
+        resampling=inp.resampling, src_nodata=np.nan, dst_nodata=np.nan,
+        warp_mem_limit=256,
+    )
+
+
+def _build_window(inp: _Inputs, cost: np.ndarray, elevation: np.ndarray, transform: Affine,
+                  crs: str, res: float, excluded: tuple[str, ...], p: CostParams
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Finish one window of the grid in place: ``cost`` holds the resampled slope multiplier
+    and ``elevation`` the resampled DEM; returns the country index and barrier mask."""
+    shape = cost.shape
     no_data = ~np.isfinite(elevation) | ~np.isfinite(cost)
     cost[no_data] = 1.0
 
@@ -695,17 +792,14 @@ def _build(
         cost[(elevation >= p.elev_high_m) & (elevation < p.elev_very_high_m)] *= p.elev_high_mult
 
     # Mountain ranges.
-    if mountains is not None and len(mountains):
-        mtn = _rasterize(list(_to_crs(mountains, crs).geometry), shape, transform) > 0
+    if inp.mountains is not None:
+        mtn = _rasterize(list(inp.mountains.geometry), shape, transform) > 0
         cost[mtn] *= p.mountain_mult
         del mtn
 
     # Countries: index raster, per-country factors, excluded countries, borders.
-    c = _to_crs(countries, crs)
-    codes = ("", *[str(x).upper() for x in c["iso_a3"]])
-    if len(codes) > 255:
-        raise ValueError("at most 254 countries are supported")
-    country = _rasterize(list(c.geometry), shape, transform,
+    codes = inp.codes
+    country = _rasterize(list(inp.countries.geometry), shape, transform,
                          values=list(range(1, len(codes))))
     for iso, f in dict(p.country_factors).items():
         idx = [i for i, cc in enumerate(codes) if cc == iso.upper()]
@@ -715,48 +809,37 @@ def _build(
     vert = (country[1:, :] != country[:-1, :]) & (country[1:, :] > 0) & (country[:-1, :] > 0)
     border[1:, :] |= vert
     border[:-1, :] |= vert
+    del vert
     horiz = (country[:, 1:] != country[:, :-1]) & (country[:, 1:] > 0) & (country[:, :-1] > 0)
     border[:, 1:] |= horiz
     border[:, :-1] |= horiz
+    del horiz
     # A crossing steps on about two border cells: each carries half the crossing cost.
     cost[border] += (p.border_crossing_mult - 1.0) * p.reference_cell_m / res / 2.0
     del border
 
     # Settlements: avoid their footprint.
-    if settlements is not None and len(settlements):
-        s = _to_crs(settlements, crs)
-        pop = pd.to_numeric(s.get("population"), errors="coerce").fillna(0).to_numpy()
-        radius_m = np.sqrt(pop / p.settlement_density_per_km2 / np.pi) * 1000.0
-        keep = radius_m >= res / 4
-        if keep.any():
-            discs = s.geometry[keep].buffer(radius_m[keep])
-            town = _rasterize(list(discs), shape, transform) > 0
-            cost[town] *= p.settlement_mult
-            del town
+    if inp.settlement_discs:
+        town = _rasterize(inp.settlement_discs, shape, transform) > 0
+        cost[town] *= p.settlement_mult
+        del town
 
     # Paralleling existing pipelines: the corridor discount.
-    status = pipelines["status"].astype(str).str.lower() if "status" in pipelines else None
-    par = pipelines if status is None else pipelines[status.isin(
-        [s.lower() for s in p.parallel_statuses])]
-    if len(par):
-        lines = _rasterize(list(_to_crs(par, crs).geometry), shape, transform,
+    if len(inp.parallel):
+        lines = _rasterize(list(inp.parallel.geometry), shape, transform,
                            all_touched=True) > 0
-        r = int(p.parallel_corridor_m // res)
-        if r >= 1:
-            yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-            lines = ndimage.binary_dilation(lines, structure=(xx**2 + yy**2) <= r * r)
+        lines = _within_cells(lines, inp.corridor_cells)
         cost[lines] *= p.parallel_mult
         del lines
 
     # River crossings (added after the multipliers: a crossing costs the same anywhere).
-    if len(rivers):
-        riv = _rasterize(list(_to_crs(rivers, crs).geometry), shape, transform,
-                         all_touched=True) > 0
+    if len(inp.rivers):
+        riv = _rasterize(list(inp.rivers.geometry), shape, transform, all_touched=True) > 0
         cost[riv] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
         del riv
 
     # Barriers last: water bodies, excluded countries, no data.
-    wb = _rasterize(list(_to_crs(bodies, crs).geometry), shape, transform) > 0
+    wb = _rasterize(list(inp.bodies.geometry), shape, transform) > 0
     barrier = wb | no_data
     for iso in excluded:
         for i, cc in enumerate(codes):
@@ -764,10 +847,49 @@ def _build(
                 barrier |= country == i
     cost[barrier] = p.barrier_mult
     elevation[wb] = np.nan
-    log.info("cost surface: %.1f %% of cells are barriers", 100.0 * barrier.mean())
+    return country, barrier
+
+
+def _build(
+    terrain: Terrain, countries: gpd.GeoDataFrame, water: gpd.GeoDataFrame,
+    pipelines: gpd.GeoDataFrame, mountains: gpd.GeoDataFrame | None,
+    settlements: gpd.GeoDataFrame | None, *, transform: Affine, shape: tuple[int, int],
+    crs: str, resolution_m: float, excluded: tuple[str, ...], p: CostParams,
+    window_cells: int | None = None,
+) -> CostSurface:
+    """Build the surface window by window: bands of whole rows, each computed with a halo
+    of rows above and below (what the border test and the corridor dilation look at) and
+    written into the result, so the build holds the result and one window's work only."""
+    res = float(resolution_m)
+    inp = _prepare(terrain, countries, water, pipelines, mountains, settlements, crs=crs,
+                   res=res, p=p)
+    height, width = shape
+    halo = max(1, inp.corridor_cells)
+    rows = max(1, (WINDOW_CELLS if window_cells is None else int(window_cells)) // width)
+    # Resampling the DEM is done over the whole grid, straight into the result (GDAL's own
+    # chunks; resampled per window, cells near window edges came out differently).
+    cost = np.empty(shape, np.float32)
+    elevation = np.empty(shape, np.float32)
+    _warp(inp, inp.mult_native, cost, transform, crs)
+    _warp(inp, inp.terrain.elevation, elevation, transform, crs)
+    country = np.empty(shape, np.uint8)
+    barriers = 0
+    for r0 in range(0, height, rows):
+        r1 = min(height, r0 + rows)
+        a0, a1 = max(0, r0 - halo), min(height, r1 + halo)
+        win_t = transform @ Affine.translation(0, a0)
+        c, e = cost[a0:a1].copy(), elevation[a0:a1].copy()
+        k, b = _build_window(inp, c, e, win_t, crs, res, excluded, p)
+        cost[r0:r1] = c[r0 - a0:r1 - a0]
+        elevation[r0:r1] = e[r0 - a0:r1 - a0]
+        country[r0:r1] = k[r0 - a0:r1 - a0]
+        barriers += int(b[r0 - a0:r1 - a0].sum())
+        del c, e, k, b
+    log.info("cost surface: %.1f %% of cells are barriers (%d windows of %d rows)",
+             100.0 * barriers / max(1, height * width), -(-height // rows), rows)
     return CostSurface(
         cost=cost, transform=transform, crs=crs, resolution_m=res, elevation=elevation,
-        country=country, country_codes=codes, components=cost_components(p),
+        country=country, country_codes=inp.codes, components=cost_components(p),
         excluded_countries=excluded,
     )
 
@@ -778,6 +900,7 @@ __all__ = [
     "CostSurface",
     "ResolutionTooFineError",
     "build_cost_surface",
+    "build_memory_bytes",
     "check_memory",
     "cost_components",
     "fingerprint_gdf",
