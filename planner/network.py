@@ -26,11 +26,12 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS, Geod
 from scipy.spatial import cKDTree
 from shapely import STRtree
 from shapely.geometry import LineString, MultiLineString, Point
-from shapely.ops import linemerge, substring
+from shapely.ops import linemerge
 
 from planner import settings
 from planner.costsurface import CostSurface
@@ -140,6 +141,26 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+class _Cutter:
+    """Pieces of one line between distances along it: what ``shapely.ops.substring`` gives
+    for ``start < end``, with the line's vertices and their distances computed once
+    (substring walks every vertex in Python on each call)."""
+
+    def __init__(self, line: LineString) -> None:
+        self.line = line
+        self.xy = np.asarray(line.coords)[:, :2]
+        d = np.diff(self.xy, axis=0)
+        # summed in order, as substring does, so the vertices kept are the same
+        self.at = np.concatenate([[0.0], np.cumsum(np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2))])
+
+    def between(self, start: float, end: float) -> LineString:
+        ends = shapely.line_interpolate_point(self.line, [start, end])
+        inner = self.xy[:-1][(self.at[:-1] > start) & (self.at[:-1] < end)]
+        coords = np.vstack([shapely.get_coordinates(ends[:1]), inner,
+                            shapely.get_coordinates(ends[1:])])
+        return LineString(coords)
+
+
 def pipeline_graph(
     pipelines: gpd.GeoDataFrame,
     *,
@@ -236,6 +257,7 @@ def pipeline_graph(
     pieces: list[tuple[LineString, int, int]] = []  # (piece, line index, flow sign)
     for i, ln in enumerate(lines):
         sign = _flow_sign(ln, str(attrs[i]["direction"]))
+        cut = _Cutter(ln)
         marks = sorted(set(cuts[i]))
         fine: list[float] = []
         step = p.tap_spacing_km * 1000.0
@@ -246,7 +268,7 @@ def pipeline_graph(
         for a, b in itertools.pairwise(fine):
             if b - a <= 1.0:
                 continue
-            piece = substring(ln, a, b)
+            piece = cut.between(a, b)
             if isinstance(piece, LineString) and piece.length > 0:
                 pieces.append((piece, i, sign))
 
