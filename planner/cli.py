@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     p_study.add_argument("--out", help="output folder (default maps/<study>)")
     p_study.add_argument("--progress", action="store_true",
                          help="show progress bars even when not on a terminal")
+    p_study.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="log more, and where the time went (per stage)")
     p_study.set_defaults(func=_study)
 
     p_sweep = sub.add_parser("sweep", help="run a sweep over a study's inputs on Dask "

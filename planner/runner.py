@@ -215,26 +215,34 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     >>> out = run_study(default_study_path(), out_dir=tmp_out)  # doctest: +SKIP
     """
     from planner.appraisal import appraise_candidates, per_country_table, rank_candidates
+    from planner.timing import StageTimer
 
     t0 = time.perf_counter()
-    study = load_study(path)
-    layers = layers_for_study(study)
-    origins = [resolve_place(p, layers) for p in study.supply]
-    destinations = [resolve_place(p, layers) for p in study.destinations]
+    timer = StageTimer(log)  # where the time went, logged at INFO (planner -v)
+    with timer("study and layers"):
+        study = load_study(path)
+        layers = layers_for_study(study)
+        origins = [resolve_place(p, layers) for p in study.supply]
+        destinations = [resolve_place(p, layers) for p in study.destinations]
     origin = origins[0]
 
     scen_cands = []
     country_tables = []
     surfaces = {}
-    graphs = reuse_graphs(study, layers)
+    with timer("pipeline graphs"):
+        graphs = reuse_graphs(study, layers)
     for scenario in _progress(study.scenarios, "scenarios", progress):
-        surface = cost_surface_for(study, layers, scenario)
+        with timer("cost surfaces"):
+            surface = cost_surface_for(study, layers, scenario)
         surfaces[scenario.name] = surface
-        cands = generate_candidates(study, layers, surface, origin, destinations, progress,
-                                    graphs)
-        cands = appraise_candidates(cands, layers, study, scenario)
+        with timer("candidate routes"):
+            cands = generate_candidates(study, layers, surface, origin, destinations,
+                                        progress, graphs)
+        with timer("appraisal"):
+            cands = appraise_candidates(cands, layers, study, scenario)
         cands = drop_excluded(cands, scenario)
-        ranked = rank_candidates(cands, scenario)
+        with timer("ranking"):
+            ranked = rank_candidates(cands, scenario)
         ranked["scenario"] = scenario.name
         scen_cands.append(ranked)
         countries = per_country_table(ranked)
@@ -246,11 +254,13 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
         columns=["country_split", "legs"], errors="ignore")
     per_country = pd.concat(country_tables, ignore_index=True)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
-    files = write_outputs(target, study, layers, candidates, per_country, surfaces)
+    files = write_outputs(target, study, layers, candidates, per_country, surfaces, timer)
     seconds = time.perf_counter() - t0
     log.info("study %s written to %s in %.1f s", study.name, target, seconds)
+    log.info("where the time went: %s", timer.summary(seconds))
     ranking = candidates.drop(columns=["geometry"])
-    return StudyOutputs(target, files, ranking, candidates, per_country, seconds)
+    return StudyOutputs(target, files, ranking, candidates, per_country, seconds,
+                        extra={"timings": dict(timer.seconds)})
 
 
 # --- outputs -----------------------------------------------------------------------------
@@ -285,8 +295,15 @@ def ranking_table(candidates: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
-                  per_country: pd.DataFrame, surfaces: dict[str, Any]) -> dict[str, Path]:
-    """Write every output into a temporary folder, then swap it in for ``target``."""
+                  per_country: pd.DataFrame, surfaces: dict[str, Any],
+                  timer: Any = None) -> dict[str, Path]:
+    """Write every output into a temporary folder, then swap it in for ``target``
+    (``timer``: a :class:`planner.timing.StageTimer` to time the map and the rest)."""
+    from contextlib import nullcontext
+
+    def stage(name: str) -> Any:
+        return timer(name) if timer is not None else nullcontext()
+
     from planner.appraisal import reused_lines_table
     from planner.report import study_map, study_report_html, study_report_markdown
 
@@ -314,7 +331,8 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
             study_report_html(study, ranking, per_country, reused), encoding="utf-8")
         gpkg = gpd.GeoDataFrame(_plain(candidates), crs=candidates.crs)
         gpkg.to_file(names["candidates_gpkg"], layer="candidates", driver="GPKG")
-        study_map(study, layers, candidates, per_country, surfaces, names["map"])
+        with stage("map"):
+            study_map(study, layers, candidates, per_country, surfaces, names["map"])
         meta = {
             "study": study.name,
             "title": study.title,
