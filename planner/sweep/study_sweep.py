@@ -383,8 +383,11 @@ class RouteSet:
 
 
 def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]],
-                    progress: bool | None = None) -> RouteSet:
-    """Generate the candidates of one routing key (the heavy, once-per-key part)."""
+                    progress: bool | None = None, graphs: dict[str, Any] | None = None
+                    ) -> RouteSet:
+    """Generate the candidates of one routing key (the heavy, once-per-key part);
+    ``graphs``: the study's pipeline graphs (:func:`planner.runner.reuse_graphs`), built
+    once per sweep."""
     from planner import economics
     from planner.appraisal import SPLIT_SEGMENT_KM, river_crossings
     from planner.runner import cost_surface_for, drop_excluded, generate_candidates, reuse_graphs
@@ -397,7 +400,7 @@ def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]
     origin = resolve_place(st.supply[0], layers)
     dests = [resolve_place(p, layers) for p in st.destinations]
     cands = generate_candidates(st, layers, surface, origin, dests, progress,
-                                reuse_graphs(st, layers))
+                                reuse_graphs(st, layers) if graphs is None else graphs)
     cands = drop_excluded(cands, scen).reset_index(drop=True)
     splits = [economics.per_country_split(
         g, layers.countries, 1.0, float(q), 1.0, layers.demand_centres, settings.REACH_KM,
@@ -408,7 +411,8 @@ def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]
 
 
 def _cached_route_set(folder: Path, study: Study, layers: Any,
-                      key: tuple[float, tuple[str, ...]], progress: bool | None) -> RouteSet:
+                      key: tuple[float, tuple[str, ...]], progress: bool | None,
+                      graphs: Any = None) -> RouteSet:
     """:func:`build_route_set`, cached in ``folder`` (written atomically)."""
     h = hashlib.sha256(json.dumps([study_fingerprint(study), key[0], list(key[1])])
                        .encode()).hexdigest()[:16]
@@ -418,7 +422,8 @@ def _cached_route_set(folder: Path, study: Study, layers: Any,
             cached: RouteSet = pickle.load(f)
         return cached
     log.info("generating candidates at %.3g km, excluding %s", key[0], list(key[1]) or "none")
-    rs = build_route_set(study, layers, key, progress)
+    rs = build_route_set(study, layers, key, progress,
+                         graphs() if callable(graphs) else graphs)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".routes-{h}-{uuid.uuid4().hex}.tmp"
     try:
@@ -568,9 +573,15 @@ def run_sweep(path: str | Path, out_dir: str | Path | None = None, *,
     routes: dict[tuple[float, tuple[str, ...]], RouteSet] = {}
     layers = None
     if todo:
+        from functools import cache
+
+        from planner.runner import reuse_graphs
+
         layers = layers_for_study(study)
+        graphs = cache(lambda: reuse_graphs(study, layers))  # built once, and only if needed
         for key in dict.fromkeys(routing_key(study, t) for t in todo):
-            routes[key] = _cached_route_set(target / "routes", study, layers, key, progress)
+            routes[key] = _cached_route_set(target / "routes", study, layers, key, progress,
+                                            graphs)
     shared = {"study": study, "layers": layers, "routes": routes}
 
     own = None
