@@ -57,6 +57,9 @@ def one_run(plain: bool) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--one", choices=["ours", "plain"], help=argparse.SUPPRESS)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="warm and baseline runs, alternated; the fastest of each is kept "
+                    "(the machine may be shared)")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one_run(args.one == "plain")))
@@ -66,15 +69,17 @@ def main() -> None:
                    PLANNER_MAPS=str(Path(tmp) / "maps"),
                    PYTHONPATH=os.pathsep.join([str(HERE.parent),
                                                os.environ.get("PYTHONPATH", "")]))
-        results = {}
-        for name, which in (("cold", "ours"), ("warm", "ours"), ("plain baseline (warm)",
-                                                                   "plain")):
+        results: dict[str, dict] = {}
+        runs = [("cold", "ours")] + [("warm", "ours"), ("plain baseline (warm)", "plain")] * \
+            max(1, args.repeat)
+        for name, which in runs:
             done = subprocess.run([sys.executable, __file__, "--one", which], env=env,
                                   capture_output=True, text=True, check=True)
-            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
-            r = results[name]
+            r = json.loads(done.stdout.strip().splitlines()[-1])
             print(f"{name}: {r['seconds']:.1f} s ({r['candidates']} candidate rows)",
                   flush=True)
+            if name not in results or r["seconds"] < results[name]["seconds"]:
+                results[name] = r
     print()
     stages = list(dict.fromkeys(k for r in results.values() for k in r["timings"]))  # type: ignore[attr-defined]
     print("| stage | " + " | ".join(results) + " |")

@@ -28,6 +28,9 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
@@ -45,6 +48,21 @@ from planner.sweep.study_sweep import (
     routing_key,
     sweep_tasks,
 )
+
+
+def timed_task(params: Any, shared: Any) -> pd.DataFrame:
+    """``appraise_task`` with the seconds spent inside it (to tell work from overhead)."""
+    t0 = time.perf_counter()
+    out = appraise_task(params, shared)
+    out["task_s"] = time.perf_counter() - t0
+    return out
+
+
+def _inside(store: ResultStore) -> tuple[pd.DataFrame, float]:
+    r = store.read()
+    inside = float(r.groupby("task_key")["task_s"].first().sum())
+    return (r.drop(columns="task_s").sort_values(["task_key", "candidate"])
+            .reset_index(drop=True)), inside
 
 
 def main() -> None:
@@ -88,7 +106,7 @@ distribution = {{ kind = "uniform", low = 0.75, high = 1.25 }}
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        s = run_tasks(appraise_task, tasks, ResultStore(Path(tmp) / "serial"), shared=shared,
+        s = run_tasks(timed_task, tasks, ResultStore(Path(tmp) / "serial"), shared=shared,
                       progress=False)
         serial_s = time.perf_counter() - t0
         assert s.ran == len(tasks) and s.complete
@@ -98,7 +116,7 @@ distribution = {{ kind = "uniform", low = 0.75, high = 1.25 }}
         start_s = time.perf_counter() - t0
         try:
             t0 = time.perf_counter()
-            c = run_tasks(appraise_task, tasks, ResultStore(Path(tmp) / "cluster"), client,
+            c = run_tasks(timed_task, tasks, ResultStore(Path(tmp) / "cluster"), client,
                           shared=shared, progress=False)
             cluster_s = time.perf_counter() - t0
             assert c.ran == len(tasks) and c.complete
@@ -111,10 +129,9 @@ distribution = {{ kind = "uniform", low = 0.75, high = 1.25 }}
         finally:
             client.close()
             client.cluster.close()
-        same = ResultStore(Path(tmp) / "serial").read().sort_values(
-            ["task_key", "candidate"]).reset_index(drop=True).equals(
-            ResultStore(Path(tmp) / "cluster").read().sort_values(
-                ["task_key", "candidate"]).reset_index(drop=True))
+        serial_r, serial_inside = _inside(ResultStore(Path(tmp) / "serial"))
+        cluster_r, cluster_inside = _inside(ResultStore(Path(tmp) / "cluster"))
+        same = serial_r.equals(cluster_r)
 
     print()
     print("| method | tasks | time (s) | per task (ms) |")
@@ -130,6 +147,10 @@ distribution = {{ kind = "uniform", low = 0.75, high = 1.25 }}
           f"(with the cluster's start-up of {start_s:.1f} s: "
           f"{loop_s / (cluster_s + start_s):.2f}x); results identical: {same}")
     print(f"store overhead serial: {1000 * (serial_s - loop_s) / n:.1f} ms per task")
+    print(f"time inside the tasks: serial {serial_inside:.1f} s, on the workers "
+          f"{cluster_inside:.1f} s in all ({cluster_inside / serial_inside:.2f}x: above 1, "
+          "the workers were slowed by other load on the machine)")
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     print(f"engine overhead on the cluster (no-op task, {args.noop_tasks} tasks): "
           f"{1000 * noop_s / args.noop_tasks:.1f} ms per task")
 
