@@ -152,3 +152,54 @@ def test_killed_sweep_completes_on_rerun_on_a_local_cluster(serial_sweep, tmp_pa
     key = ["task_key", "candidate"]
     pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
                                   want.sort_values(key).reset_index(drop=True))
+
+
+def test_tasks_expand_seeded_and_routing_keys_follow_routing_inputs() -> None:
+    from planner.study import default_study_path, load_study
+    from planner.sweep.study_sweep import routing_key, sweep_tasks
+
+    study = load_study(default_study_path())
+    spec = parse_sweep("""
+[sweep]
+name = "mc"
+samples = 5
+seed = 3
+scenarios = ["lowest cost", "supply security, Kazakh and Uzbek territory only"]
+[[dimensions]]
+parameter = "costs.discount_rate"
+distribution = { kind = "uniform", low = 0.06, high = 0.12 }
+[[dimensions]]
+parameter = "excluded_countries"
+values = [[], ["chn"]]
+[[dimensions]]
+parameter = "resolution_km"
+values = [10, 20]
+[[dimensions]]
+parameter = "costs.supply_price_usd_per_1000m3"
+multiply = true
+values = [2.0]
+""")
+    tasks = sweep_tasks(spec, study)
+    assert len(tasks) == 10 and tasks == sweep_tasks(spec, study)  # seeded: reproducible
+    assert all(0.06 <= t["costs.discount_rate"] <= 0.12 for t in tasks)
+    from planner.economics import parameter
+
+    base = parameter("fuel_gas_price_usd_per_1000m3")
+    assert all(t["costs.supply_price_usd_per_1000m3"] == pytest.approx(2 * base) for t in tasks)
+    for t in tasks:
+        res, excl = routing_key(study, t)
+        assert res == t["resolution_km"]
+        assert ("CHN" in excl) == (t["excluded_countries"] == ["CHN"])
+        if t["scenario"].startswith("supply security"):
+            assert {"TKM", "AFG"} <= set(excl)  # the scenario's own exclusions stay
+
+
+def test_cli_reports_a_bad_sweep_file_without_traceback(tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sweep]\nname = "x"\n[[dimensions]]\nparameter = "costs.discount_rate"\n'
+                   'values = ["high"]\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "planner.cli", "sweep", str(bad)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "dimensions[0].values (line 5)" in done.stderr
+    assert "Traceback" not in done.stderr
