@@ -384,13 +384,15 @@ def memory_limit_bytes() -> int:
 
 
 def check_memory(
-    shape: tuple[int, int], resolution_m: float, *, bytes_per_cell: int,
+    shape: tuple[int, int], resolution_m: float, *, bytes_per_cell: float,
     what: str = "cost surface", limit_bytes: int | None = None,
+    need_bytes: int | None = None,
 ) -> int:
     """Refuse (before allocating) a grid that needs more memory than the limit.
 
-    Returns the estimated bytes. Raises :class:`ResolutionTooFineError` saying how many
-    GiB the grid would need and the finest resolution that fits.
+    Returns the estimated bytes (``need_bytes`` when given, else cells × ``bytes_per_cell``).
+    Raises :class:`ResolutionTooFineError` saying how many GiB the grid would need and the
+    finest resolution that fits.
 
     Examples
     --------
@@ -404,12 +406,13 @@ def check_memory(
     """
     limit = memory_limit_bytes() if limit_bytes is None else limit_bytes
     cells = int(shape[0]) * int(shape[1])
-    need = cells * bytes_per_cell
+    need = int(cells * bytes_per_cell) if need_bytes is None else int(need_bytes)
+    bytes_per_cell = need / max(cells, 1)
     if need > limit:
         finest = resolution_m * float(np.sqrt(need / limit)) * 1.01
         raise ResolutionTooFineError(
             f"a {what} at {resolution_m:g} m would have {cells:,} cells and need about "
-            f"{need / 2**30:.1f} GiB ({bytes_per_cell} B/cell), more than the "
+            f"{need / 2**30:.1f} GiB ({bytes_per_cell:.3g} B/cell), more than the "
             f"{limit / 2**30:.1f} GiB allowed: use resolution_m ≥ {np.ceil(finest):.0f}, "
             f"a smaller region, or raise PLANNER_MAX_MEMORY_GIB"
         )
@@ -579,9 +582,8 @@ def build_cost_surface(
     bounds = region if region is not None else _terrain_lonlat_bounds(terrain)
     transform, shape = study_grid(bounds, resolution_m, crs)
     limit = None if max_memory_gib is None else int(max_memory_gib * 2**30)
-    need = build_memory_bytes(shape, terrain.shape)
-    check_memory(shape, resolution_m, bytes_per_cell=max(1, -(-need // (shape[0] * shape[1]))),
-                 limit_bytes=limit)
+    check_memory(shape, resolution_m, bytes_per_cell=BUILD_BYTES_PER_CELL, limit_bytes=limit,
+                 need_bytes=build_memory_bytes(shape, terrain.shape))
 
     key_src = {
         "version": BUILD_VERSION,
