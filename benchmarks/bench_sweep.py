@@ -162,6 +162,9 @@ distribution = {{ kind = "uniform", low = 0.75, high = 1.25 }}
     print(f"time inside the tasks: serial {serial_inside:.1f} s, on the workers "
           f"{cluster_inside:.1f} s in all ({cluster_inside / serial_inside:.2f}x: above 1, "
           "the workers were slowed by other load on the machine)")
+    print(f"parallel efficiency of the first cluster run: time inside its tasks / (2 workers x "
+          f"its wall time) = {cluster_inside / (2 * cluster_times[0]):.2f} (1.0: no overhead; "
+          "the speed-up on two free cores would be about twice this)")
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     print(f"engine overhead on the cluster (no-op task, {args.noop_tasks} tasks): "
           f"{1000 * noop_s / args.noop_tasks:.1f} ms per task")
