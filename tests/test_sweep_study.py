@@ -177,14 +177,23 @@ values = [10, 20]
 parameter = "costs.supply_price_usd_per_1000m3"
 multiply = true
 values = [2.0]
+[[dimensions]]
+parameter = "costs.existing_transit_tariff_usd_per_1000m3_per_100km"
+multiply = true
+values = [1.5]
 """)
     tasks = sweep_tasks(spec, study)
     assert len(tasks) == 10 and tasks == sweep_tasks(spec, study)  # seeded: reproducible
     assert all(0.06 <= t["costs.discount_rate"] <= 0.12 for t in tasks)
-    from planner.economics import parameter
+    from planner.economics import DEFAULT_CURRENCY_YEAR, parameter
 
-    base = parameter("fuel_gas_price_usd_per_1000m3")
+    # prices a study sets are multiples of the value the appraisal uses (escalated)
+    base = parameter("fuel_gas_price_usd_per_1000m3", currency_year=DEFAULT_CURRENCY_YEAR)
     assert all(t["costs.supply_price_usd_per_1000m3"] == pytest.approx(2 * base) for t in tasks)
+    tariff = parameter("existing_transit_tariff_usd_per_1000m3_per_100km",
+                       currency_year=DEFAULT_CURRENCY_YEAR)
+    assert all(t["costs.existing_transit_tariff_usd_per_1000m3_per_100km"]
+               == pytest.approx(1.5 * tariff) for t in tasks)
     for t in tasks:
         res, excl = routing_key(study, t)
         assert res == t["resolution_km"]

@@ -64,13 +64,14 @@ import pandas as pd
 
 from planner import __version__, settings
 from planner.study import Scenario, Study, _line_of, load_study, shipped_studies
+from planner.study_schema import COST_KEYS
 
 log = logging.getLogger(__name__)
 
-#: Cost parameters a study (or scenario) sets in its own ``[costs]`` table; the rest of
-#: ``costs.<name>`` go to the cost-parameter table.
-STUDY_COST_KEYS = ("discount_rate", "lifetime_years", "utilisation",
-                   "supply_price_usd_per_1000m3")
+#: Cost parameters a study (or scenario) sets in its own ``[costs]`` table (the study
+#: schema's ``COST_KEYS``: they win over the cost table there, so a sweep sets them on the
+#: scenario); the rest of ``costs.<name>`` go to the cost-parameter table.
+STUDY_COST_KEYS = tuple(COST_KEYS)
 #: Parameters that change the routes (and so need candidates generated for them).
 ROUTING_PARAMETERS = ("excluded_countries", "resolution_km")
 OTHER_PARAMETERS = ("throughput_scale",)
@@ -467,7 +468,7 @@ def _absolute(spec: SweepSpec, study: Study, task: Mapping[str, Any]) -> dict[st
     """A task's parameters with multiplied cost parameters turned into values (the
     scenario's, the study's or the cost table's base value × the multiplier)."""
     from planner.appraisal import _study_param
-    from planner.economics import parameter
+    from planner.economics import DEFAULT_CURRENCY_YEAR, parameter
 
     out = dict(task)
     scen = _scenario_for(study, task)
@@ -475,9 +476,13 @@ def _absolute(spec: SweepSpec, study: Study, task: Mapping[str, Any]) -> dict[st
         if d.multiply:
             name = d.parameter[6:]
             base = _study_param(study, scen, name)
-            if base is None:
+            if base is None and name in STUDY_COST_KEYS:
+                # taken as the appraisal takes it: escalated to the study's currency year
                 base = parameter("fuel_gas_price_usd_per_1000m3"
-                                 if name == "supply_price_usd_per_1000m3" else name)
+                                 if name == "supply_price_usd_per_1000m3" else name,
+                                 currency_year=DEFAULT_CURRENCY_YEAR)
+            elif base is None:  # a cost-table value, escalated where it is used
+                base = parameter(name)
             out[d.parameter] = float(task[d.parameter]) * base
     return out
 
