@@ -19,7 +19,9 @@ What is compared, in one process, on the same cost surface:
 2. Many-to-many, 5 supply points (where Russian gas enters Kazakhstan, one per pipeline
    system) × 30 demand centres (the largest in Kazakhstan, Uzbekistan and Kyrgyzstan):
    ``routes_many_to_many`` (one sweep per origin, all 30 routes traced from it) against
-   150 plain pairwise ``MCP_Geometric`` solves.
+   the best plain use of scikit-image on the same work: per origin, one
+   ``MCP_Geometric.find_costs`` with all 30 destinations as ends, then a ``traceback`` to
+   each (not 150 single-pair solves, which would flatter the planner).
 
 Cost surface build time is reported separately (it is cached on disk and reused).
 """
@@ -162,14 +164,23 @@ def bench_many(layers: Any, res: float, cache_dir: Path | None) -> dict[str, Any
     os_ = [routing.locate(s, p, n) for n, p in supply.items()]
     ds = [routing.locate(s, p, n) for n, p in demand.items()]
 
-    def pairwise() -> list[float]:
-        return [plain_solve(s, o, d) for o in os_ for d in ds if (o.row, o.col) != (d.row, d.col)]
+    def per_origin() -> dict[tuple[str, str], float]:
+        """Plain scikit-image: one multi-target sweep per origin, then one traceback each."""
+        out = {}
+        for o in os_:
+            mcp = MCP_Geometric(s.cost, sampling=(s.resolution_m,) * 2)
+            ends = [(d.row, d.col) for d in ds]
+            cum, _ = mcp.find_costs([(o.row, o.col)], ends, find_all_ends=True)
+            for d in ds:
+                if (o.row, o.col) == (d.row, d.col) or not np.isfinite(cum[d.row, d.col]):
+                    continue
+                path = np.asarray(mcp.traceback((d.row, d.col)))
+                out[(o.name, d.name)] = routing.path_cost(s.cost, path[:, 0], path[:, 1],
+                                                          s.resolution_m)
+        return out
 
-    costs, t_plain, m_plain = measure(pairwise)
+    plain, t_plain, m_plain = measure(per_origin)
     ours = routes.set_index(["origin", "destination"]).cost
-    plain = {(o.name, d.name): c for (o, d), c in zip(
-        [(o, d) for o in os_ for d in ds if (o.row, o.col) != (d.row, d.col)], costs,
-        strict=True)}
     worst = max(abs(ours[k] - v) / v for k, v in plain.items() if k in ours.index)
     return {
         "resolution_m": res, "cells": s.shape[0] * s.shape[1], "pairs": len(routes),
@@ -250,10 +261,12 @@ def report(single: list[dict[str, Any]], many: dict[str, Any] | None,
             "|---|---|---|---|",
             f"| `routes_many_to_many` (one sweep per origin) | {many['pairs']} | "
             f"{many['ours_s']:.1f} | {many['ours_mib']:.0f} |",
-            f"| plain pairwise `MCP_Geometric` | {many['pairs']} | {many['plain_s']:.1f} | "
-            f"{many['plain_mib']:.0f} |",
+            f"| plain scikit-image: one `MCP_Geometric` sweep per origin, all ends "
+            f"(`find_all_ends=True`), one traceback each | {many['pairs']} | "
+            f"{many['plain_s']:.1f} | {many['plain_mib']:.0f} |",
             "",
-            f"Speed-up {many['speedup']:.1f}×; largest cost difference between the two "
+            f"Ratio {many['speedup']:.2f}× (plain time / ours); largest cost difference "
+            f"between the two "
             f"{many['max_cost_diff_pct']:.2g} %; {many['routes_km']:,.0f} km of routes.",
         ]
     return "\n".join(lines) + "\n"
@@ -299,8 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_many:
         many = bench_many(layers, 2000.0, args.cache_dir)
         print(f"many-to-many 5 × 30 at 2 km: {many['pairs']} routes in {many['ours_s']:.1f} s "
-              f"({many['ours_mib']:.0f} MiB) vs plain pairwise {many['plain_s']:.1f} s "
-              f"({many['plain_mib']:.0f} MiB): {many['speedup']:.1f}×; max cost difference "
+              f"({many['ours_mib']:.0f} MiB) vs plain scikit-image, one sweep per origin "
+              f"{many['plain_s']:.1f} s ({many['plain_mib']:.0f} MiB): {many['speedup']:.2f}×; "
+              f"max cost difference "
               f"{many['max_cost_diff_pct']:.2g} %", flush=True)
     text = report(single, many, gaps)
     args.out.write_text(text, encoding="utf-8")

@@ -230,6 +230,7 @@ def country_accounts(
     alternative_price_usd_per_1000m3: float,
     names: dict[str, str],
     extra: pd.DataFrame | None = None,
+    params: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per-country accounts of one route (columns :data:`COUNTRY_COLUMNS`), in M USD of
     the route's currency year.
@@ -252,6 +253,7 @@ def country_accounts(
         against ``alternative_price_usd_per_1000m3`` (``buyer_gain_musd_y``).
     extra : optional per-country columns (indexed by ISO3) to add, e.g. demand figures;
         countries only there get rows with no km.
+    params : a cost-parameter table in place of the shipped one (the O&M shares).
 
     Notes
     -----
@@ -304,8 +306,8 @@ def country_accounts(
         total(st_code, np.asarray(stations.power_kw, dtype=float)), km)
     fuel_share = _share(total(st_code, np.asarray(stations.fuel_bcm_y, dtype=float)), km)
     fuel_cost = cost.fuel_cost_usd_per_year * fuel_share
-    pipe_om_share = parameter("pipeline_fixed_om_share")
-    comp_om = parameter("compressor_fixed_om_share") * comp_capex
+    pipe_om_share = parameter("pipeline_fixed_om_share", params)
+    comp_om = parameter("compressor_fixed_om_share", params) * comp_capex
     opex = pipe_om_share * pipe_capex + comp_om + fuel_cost
     capex = pipe_capex + comp_capex
     # revenue: the new-build tariff recovers exactly the annual cost of the new build

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -426,14 +427,68 @@ def scenario_route_id(scenario_name: str, i: int) -> str:
     return f"{slug or 'scenario'}-{digest}-{i}"
 
 
+@dataclass(frozen=True)
+class RouteGeometry:
+    """What of a route's appraisal depends on its geometry only (:func:`route_geometry`):
+    a sweep that varies the economics over fixed routes computes it once per route."""
+
+    legs: list[dict[str, Any]]  # the route leg by leg (one "new" leg for a greenfield route)
+    pieces: pd.DataFrame  # accounting.route_pieces: per-country pieces, built or reused
+    crossings: pd.DataFrame  # accounting.border_crossings of the pieces
+    rivers: int  # river crossings of the whole route
+    river_points: list[Any]  # where new pipe crosses a river (reused lines cross already)
+    river_isos: list[str]  # the country of each of those crossings
+    near: pd.DataFrame  # demand centres within reach, with ``iso_a3`` and ``distance_km``
+
+
+def route_geometry(row: pd.Series, layers: Layers,
+                   centres: gpd.GeoDataFrame | None = None) -> RouteGeometry:
+    """The geometry-only part of :func:`appraise_route` for one candidate ``row``.
+
+    ``centres``: the demand centres with ``unserved_share``
+    (:func:`planner.domestic.unserved_shares`; computed when not given).
+    """
+    legs = row.get("legs")
+    reuse = legs if isinstance(legs, list) and any(g["kind"] == "reuse" for g in legs) else None
+    route_legs = reuse if reuse is not None else [
+        {"kind": "new", "system": "", "length_km": float(row["length_km"]),
+         "geometry": row.geometry}]
+    pieces = accounting.route_pieces(route_legs, layers.countries,
+                                     max_segment_km=SPLIT_SEGMENT_KM)
+    crossing_rows = accounting.border_crossings(pieces)
+    new_geoms = [g["geometry"] for g in route_legs
+                 if g["kind"] == "new" and float(g.get("length_km", 0) or 0) > 0]
+    river_pts = accounting.river_crossing_points(new_geoms, layers.water)
+    river_isos = list(accounting.nearest_piece_country(np.array([p.x for p in river_pts]),
+                                                       np.array([p.y for p in river_pts]),
+                                                       pieces))
+    if centres is None:
+        centres = layers.demand_centres.assign(
+            unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    near = domestic.centres_within_reach(pieces[["lon", "lat"]].to_numpy(), centres,
+                                         settings.REACH_KM, piece_km=SPLIT_SEGMENT_KM)
+    near["iso_a3"] = domestic.iso_of(near["country"], layers.countries)
+    return RouteGeometry(route_legs, pieces, crossing_rows,
+                         river_crossings(row.geometry, layers.water), list(river_pts),
+                         [str(x) for x in river_isos], near)
+
+
 def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario,
                    members: set[str] | None = None,
-                   centres: gpd.GeoDataFrame | None = None) -> dict[str, Any]:
+                   centres: gpd.GeoDataFrame | None = None, *,
+                   geometry: RouteGeometry | None = None,
+                   params: pd.DataFrame | None = None) -> dict[str, Any]:
     """Engineering and economics of one candidate route (see the module docstring).
 
     ``members``: ISO3 codes whose unserved demand counts (default: the destination's
     country); ``centres``: the demand centres with ``unserved_share``
-    (:func:`planner.domestic.unserved_shares`; computed when not given)."""
+    (:func:`planner.domestic.unserved_shares`; computed when not given).
+    ``geometry``: the route's :func:`route_geometry` (per-country pieces, border and river
+    crossings, demand within reach), which depends on the geometry only: a sweep that
+    varies the economics over fixed routes computes it once and passes it in.
+    ``params``: a cost-parameter table in place of the shipped one, used by every cost
+    (the design, the route cost, the regional factor, laterals and per-country accounts).
+    """
     q = float(row["throughput_bcm_y"])
     dist = np.asarray(row["distance_km"], dtype=float)
     elev = np.nan_to_num(np.asarray(row["elevation_m"], dtype=float), nan=0.0)
@@ -452,7 +507,7 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     sizing = design_new_pipe(
         q, build, discount_rate=_study_param(study, scenario, "discount_rate"),
         lifetime_years=_study_param(study, scenario, "lifetime_years"),
-        utilisation=_study_param(study, scenario, "utilisation"))
+        utilisation=_study_param(study, scenario, "utilisation"), params=params)
     max_p = sizing.pressure_class_mpa * 10.0
     if reuse is not None:
         existing = reused_legs(reuse, profile, q, layers.compressor_stations,
@@ -473,23 +528,12 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     new_km = float(row.get("new_build_km", length))
     reused_km = float(row.get("reused_km", 0.0) or 0.0)
     terrain_factor = max(1.0, float(row["cost"]) / max(float(row["length_km"]), 1e-9))
-    # the route leg by leg: what is built and what is used, per country
-    route_legs = reuse if reuse is not None else [
-        {"kind": "new", "system": "", "length_km": float(row["length_km"]),
-         "geometry": row.geometry}]
-    pieces = accounting.route_pieces(route_legs, layers.countries,
-                                     max_segment_km=SPLIT_SEGMENT_KM)
-    crossing_rows = accounting.border_crossings(pieces)
+    geo = route_geometry(row, layers, centres) if geometry is None else geometry
+    pieces, crossing_rows = geo.pieces, geo.crossings
     crossings = len(crossing_rows)
     new_crossings = int(crossing_rows["new_build"].sum()) if crossings else 0
-    rivers = river_crossings(row.geometry, layers.water)
-    # river crossings are costed where new pipe crosses (reused lines cross already)
-    new_geoms = [g["geometry"] for g in route_legs
-                 if g["kind"] == "new" and float(g.get("length_km", 0) or 0) > 0]
-    river_pts = accounting.river_crossing_points(new_geoms, layers.water)
-    river_isos = list(accounting.nearest_piece_country(np.array([p.x for p in river_pts]),
-                                                       np.array([p.y for p in river_pts]),
-                                                       pieces))
+    rivers = geo.rivers
+    river_pts, river_isos = geo.river_points, geo.river_isos
     km_by = pieces.groupby("iso_a3", sort=False)["km"].sum()
     on_route = km_by[(km_by > 0) & (km_by.index != economics.UNASSIGNED)]
     countries = ", ".join(on_route.sort_values(ascending=False).index)
@@ -503,12 +547,13 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         compressor_stations=plan.count * sizing.strings + int(existing["new_stations"].sum()),
         water_crossings=len(river_pts), terrain_factor=terrain_factor,
         regional_factor=economics.regional_factor_for(
-            {str(k): float(v) for k, v in on_route.items()}),
+            {str(k): float(v) for k, v in on_route.items()}, params),
         discount_rate=rate, lifetime_years=years, utilisation=util,
+        params=params,
     )
-    rate = economics.parameter("discount_rate") if rate is None else rate
-    years = economics.parameter("lifetime_years") if years is None else years
-    util = economics.parameter("utilisation") if util is None else util
+    rate = economics.parameter("discount_rate", params) if rate is None else rate
+    years = economics.parameter("lifetime_years", params) if years is None else years
+    util = economics.parameter("utilisation", params) if util is None else util
     tariff = cost.tariff_usd_per_1000m3
     # Reused kilometres pay the existing operator's transit tariff (escalated).
     reuse_tariff = 0.0
@@ -517,17 +562,17 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
                               "existing_transit_tariff_usd_per_1000m3_per_100km")
         if per100 is None:
             per100 = economics.parameter("existing_transit_tariff_usd_per_1000m3_per_100km",
-                                         currency_year=economics.DEFAULT_CURRENCY_YEAR)
+                                         params, currency_year=economics.DEFAULT_CURRENCY_YEAR)
         reuse_tariff = per100 * reused_km / 100.0
     tariff_total = tariff + reuse_tariff
     supply_price = _study_param(study, scenario, "supply_price_usd_per_1000m3")
     if supply_price is None:
-        supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3",
+        supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3", params,
                                            currency_year=economics.DEFAULT_CURRENCY_YEAR)
     delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total, fuel / q)
     alternative = _study_param(study, scenario, "alternative_gas_price_usd_per_1000m3")
     if alternative is None:
-        alternative = economics.parameter("alternative_gas_price_usd_per_1000m3",
+        alternative = economics.parameter("alternative_gas_price_usd_per_1000m3", params,
                                           currency_year=economics.DEFAULT_CURRENCY_YEAR)
     if reuse is not None:
         pressure, at = _route_pressure(reuse, profile, plan, existing)
@@ -538,19 +583,13 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
                              np.asarray(plan.profile["pressure_bar"], dtype=float))
 
     # domestic needs: demand within reach (any centre), and the new demand it can add
-    mids = pieces[["lon", "lat"]].to_numpy()
-    if centres is None:
-        centres = layers.demand_centres.assign(
-            unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
-    near = domestic.centres_within_reach(mids, centres, settings.REACH_KM,
-                                         piece_km=SPLIT_SEGMENT_KM)
-    near["iso_a3"] = domestic.iso_of(near["country"], layers.countries)
+    near = geo.near
     spare = q * (1.0 - util)
     if members is None:
         members = domestic.iso_codes([str(row.get("destination_country") or "")],
                                      layers.countries)
     own = near["name"].astype(str).eq(str(row.get("destination", "")))
-    offtakes = domestic.new_demand(near[~own], members, spare)
+    offtakes = domestic.new_demand(near[~own], members, spare, params=params)
     served = offtakes[offtakes["new_demand_bcm_y"] > 0]
     per_country_demand = pd.DataFrame({
         "demand_within_reach_bcm_y": pd.to_numeric(near["demand_bcm_y"], errors="coerce")
@@ -570,7 +609,7 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         river_isos=river_isos, reuse_tariff_usd_per_1000m3=reuse_tariff, buyer_iso=buyer,
         delivered_cost_usd_per_1000m3=delivered,
         alternative_price_usd_per_1000m3=alternative, names=names,
-        extra=per_country_demand)
+        extra=per_country_demand, params=params)
     assessed = existing[existing["assessed"].astype(bool)]
     return {
         "diameter_mm": sizing.outer_diameter_mm,

@@ -1,6 +1,6 @@
 """Command-line interface: ``planner layers``, ``planner study [FILE]``, ``planner network``,
-``planner backtest routes``, ``planner backtest costs``, ``planner calibrate routes`` and
-``planner coalitions [FILE]``.
+``planner backtest routes``, ``planner backtest costs``, ``planner calibrate routes``,
+``planner coalitions [FILE]`` and ``planner sweep [FILE]``.
 
 Every expected failure (a bad study or layer file, a place no route can reach, a
 resolution the machine cannot hold, a file that cannot be written) prints one message
@@ -234,6 +234,40 @@ def _coalitions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from planner.sweep.study_sweep import default_sweep_path, run_sweep
+
+    if not args.verbose:  # Dask logs its cluster's life at INFO (here and in the workers)
+        import os
+
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+
+    def announce(client: object) -> None:
+        from planner.sweep.engine import dashboard_link
+
+        link = dashboard_link(client)
+        address = getattr(getattr(client, "scheduler", None), "address", "?")
+        print(f"Dask scheduler {address}; dashboard: {link or 'none (install bokeh for one)'}",
+              flush=True)
+
+    out = run_sweep(args.file or default_sweep_path(), out_dir=args.out,
+                    scheduler=args.scheduler, n_workers=args.workers, serial=args.serial,
+                    progress=None if args.progress else False, on_client=announce)
+    r = out.run
+    print(f"sweep: {r.total} tasks, {r.skipped} already done, {r.ran} run in {r.seconds:.1f} s"
+          f", {len(r.failed)} failed")
+    print(f"sweep written to {out.out_dir}")
+    for name, p in out.files.items():
+        print(f"  {name}: {p}")
+    if r.failed:
+        print("planner: error: some tasks failed (re-run the sweep to retry them):",
+              file=sys.stderr)
+        for k, msg in list(r.failed.items())[:10]:
+            print(f"  task {k}: {msg}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
@@ -250,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     p_study.add_argument("--out", help="output folder (default maps/<study>)")
     p_study.add_argument("--progress", action="store_true",
                          help="show progress bars even when not on a terminal")
+    p_study.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="log more, and where the time went (per stage)")
     p_study.set_defaults(func=_study)
 
     p_net = sub.add_parser("network", help="print the existing network as a graph: "
@@ -314,6 +350,20 @@ def main(argv: list[str] | None = None) -> int:
     p_coal.add_argument("--out", help="output folder (default maps/<study>)")
     p_coal.add_argument("--workers", type=int, help="Dask workers (default: the study's)")
     p_coal.set_defaults(func=_coalitions)
+
+    p_sweep = sub.add_parser("sweep", help="run a sweep over a study's inputs on Dask "
+                             "(default: the shipped example sweep of the default study)")
+    p_sweep.add_argument("file", nargs="?", help="sweep TOML file")
+    p_sweep.add_argument("--scheduler", metavar="ADDRESS",
+                         help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                         "(default: a LocalCluster on this machine)")
+    p_sweep.add_argument("--workers", type=int, default=2,
+                         help="worker processes of the LocalCluster (default 2)")
+    p_sweep.add_argument("--serial", action="store_true", help="run without Dask")
+    p_sweep.add_argument("--out", help="output folder (default maps/<sweep>)")
+    p_sweep.add_argument("--progress", action="store_true",
+                         help="show a progress bar even when not on a terminal")
+    p_sweep.set_defaults(func=_sweep)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -55,11 +55,11 @@ from planner.validation import check_same_crs
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the way a surface is built changes, so old cache files are not reused.
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 
-#: Working memory per cell while building a surface (float32 cost, elevation and
-#: component rasters, a few masks and float64 temporaries), measured roughly at 500 m.
-BUILD_BYTES_PER_CELL = 48
+#: Memory per cell of a built surface (float32 cost and elevation, uint8 country): what a
+#: windowed build holds besides one window's work (:func:`build_memory_bytes`).
+BUILD_BYTES_PER_CELL = 9
 #: Working memory per cell of one full-grid ``MCP_Geometric`` solve (DESIGN.md: ~58 B/cell)
 #: plus the float64 copy of the costs it keeps.
 ROUTE_BYTES_PER_CELL = 66
@@ -447,13 +447,15 @@ def memory_limit_bytes() -> int:
 
 
 def check_memory(
-    shape: tuple[int, int], resolution_m: float, *, bytes_per_cell: int,
+    shape: tuple[int, int], resolution_m: float, *, bytes_per_cell: float,
     what: str = "cost surface", limit_bytes: int | None = None,
+    need_bytes: int | None = None,
 ) -> int:
     """Refuse (before allocating) a grid that needs more memory than the limit.
 
-    Returns the estimated bytes. Raises :class:`ResolutionTooFineError` saying how many
-    GiB the grid would need and the finest resolution that fits.
+    Returns the estimated bytes (``need_bytes`` when given, else cells × ``bytes_per_cell``).
+    Raises :class:`ResolutionTooFineError` saying how many GiB the grid would need and the
+    finest resolution that fits.
 
     Examples
     --------
@@ -467,12 +469,13 @@ def check_memory(
     """
     limit = memory_limit_bytes() if limit_bytes is None else limit_bytes
     cells = int(shape[0]) * int(shape[1])
-    need = cells * bytes_per_cell
+    need = int(cells * bytes_per_cell) if need_bytes is None else int(need_bytes)
+    bytes_per_cell = need / max(cells, 1)
     if need > limit:
         finest = resolution_m * float(np.sqrt(need / limit)) * 1.01
         raise ResolutionTooFineError(
             f"a {what} at {resolution_m:g} m would have {cells:,} cells and need about "
-            f"{need / 2**30:.1f} GiB ({bytes_per_cell} B/cell), more than the "
+            f"{need / 2**30:.1f} GiB ({bytes_per_cell:.3g} B/cell), more than the "
             f"{limit / 2**30:.1f} GiB allowed: use resolution_m ≥ {np.ceil(finest):.0f}, "
             f"a smaller region, or raise PLANNER_MAX_MEMORY_GIB"
         )
@@ -644,7 +647,8 @@ def build_cost_surface(
     bounds = region if region is not None else _terrain_lonlat_bounds(terrain)
     transform, shape = study_grid(bounds, resolution_m, crs)
     limit = None if max_memory_gib is None else int(max_memory_gib * 2**30)
-    check_memory(shape, resolution_m, bytes_per_cell=BUILD_BYTES_PER_CELL, limit_bytes=limit)
+    check_memory(shape, resolution_m, bytes_per_cell=BUILD_BYTES_PER_CELL, limit_bytes=limit,
+                 need_bytes=build_memory_bytes(shape, terrain.shape))
 
     key_src = {
         "version": BUILD_VERSION,
@@ -769,13 +773,63 @@ def _load(path: Path, p: CostParams, excluded: tuple[str, ...], key: str) -> Cos
         )
 
 
-def _build(
+#: Cells per window of the windowed build: the transient working arrays of one window
+#: (about :data:`WINDOW_BYTES_PER_CELL` each) are all the build holds besides its result.
+WINDOW_CELLS = 4_000_000
+#: Working memory per cell of one window (float32 warps and cost, uint8 country, boolean
+#: masks, the border test's temporaries), measured at 10 km and 500 m.
+WINDOW_BYTES_PER_CELL = 40
+
+
+def build_memory_bytes(shape: tuple[int, int], terrain_shape: tuple[int, int] | None = None,
+                       window_cells: int | None = None) -> int:
+    """Estimated peak memory (bytes) of :func:`build_cost_surface` on a grid of ``shape``.
+
+    The result (:data:`BUILD_BYTES_PER_CELL` per cell: float32 cost and elevation, uint8
+    country) plus one window's working arrays plus the slope multiplier on the DEM's own
+    grid (float64 elevation and gradients: about 40 B per DEM cell).
+
+    Examples
+    --------
+    >>> build_memory_bytes((10_000, 10_000), window_cells=1_000_000) / 2**30  # doctest: +ELLIPSIS
+    0.87...
+    """
+    cells = int(shape[0]) * int(shape[1])
+    win = min(cells, WINDOW_CELLS if window_cells is None else int(window_cells))
+    # a window is whole rows plus halo rows above and below
+    win = min(cells, max(win, int(shape[1])) + 2 * int(shape[1]) * _HALO_ROWS_TYPICAL)
+    native = 0 if terrain_shape is None else 40 * int(terrain_shape[0]) * int(terrain_shape[1])
+    return cells * BUILD_BYTES_PER_CELL + win * WINDOW_BYTES_PER_CELL + native
+
+
+_HALO_ROWS_TYPICAL = 2
+
+
+@dataclass
+class _Inputs:
+    """Everything a window needs, prepared once: layers in the grid's CRS and the slope
+    multiplier on the DEM's own grid."""
+
+    terrain: Terrain
+    mult_native: np.ndarray
+    resampling: Resampling
+    bodies: gpd.GeoDataFrame
+    rivers: gpd.GeoDataFrame
+    mountains: gpd.GeoDataFrame | None
+    countries: gpd.GeoDataFrame
+    codes: tuple[str, ...]
+    settlement_discs: list[object]
+    settlement_xy: np.ndarray  # footprints smaller than half a cell: their points
+    settlement_area: np.ndarray  # and the share of a cell each covers
+    parallel: gpd.GeoDataFrame
+    corridor_cells: float  # the corridor's half-width in cells
+
+
+def _prepare(
     terrain: Terrain, countries: gpd.GeoDataFrame, water: gpd.GeoDataFrame,
     pipelines: gpd.GeoDataFrame, mountains: gpd.GeoDataFrame | None,
-    settlements: gpd.GeoDataFrame | None, *, transform: Affine, shape: tuple[int, int],
-    crs: str, resolution_m: float, excluded: tuple[str, ...], p: CostParams,
-) -> CostSurface:
-    res = float(resolution_m)
+    settlements: gpd.GeoDataFrame | None, *, crs: str, res: float, p: CostParams,
+) -> _Inputs:
     kind = water["kind"].astype(str).str.lower() if "kind" in water else pd.Series(
         "lake", index=water.index)
     is_area = water.geom_type.isin(["Polygon", "MultiPolygon"])
@@ -795,18 +849,76 @@ def _build(
         111_320.0 * 0.7 if CRS.from_user_input(terrain.crs).is_geographic else 1.0)
     resampling = Resampling.average if res > 1.5 * native_res_m else Resampling.bilinear
 
-    def warp(src: np.ndarray, how: Resampling) -> np.ndarray:
-        dst = np.full(shape, np.nan, np.float32)
-        rasterio.warp.reproject(
-            src.astype(np.float32, copy=False), dst, src_transform=terrain.transform,
-            src_crs=terrain.crs, dst_transform=transform, dst_crs=crs, resampling=how,
-            src_nodata=np.nan, dst_nodata=np.nan,
-        )
-        return dst
+    c = _to_crs(countries, crs)
+    codes = ("", *[str(x).upper() for x in c["iso_a3"]])
+    if len(codes) > 255:
+        raise ValueError("at most 254 countries are supported")
 
-    cost = warp(mult_native, resampling)
-    del mult_native
-    elevation = warp(terrain.elevation, resampling)
+    # Settlements at or above the population threshold: footprints of at least half a cell
+    # as discs, smaller ones as a point with the share of a cell they cover.
+    discs: list[object] = []
+    area_xy = np.zeros((0, 2))
+    area = np.zeros(0, np.float32)
+    if settlements is not None and len(settlements):
+        st = _to_crs(settlements, crs)
+        pop = pd.to_numeric(st.get("population"), errors="coerce").fillna(0).to_numpy()
+        radius_m = np.sqrt(pop / p.settlement_density_per_km2 / np.pi) * 1000.0
+        keep = pop >= p.settlement_min_population
+        big = keep & (radius_m >= res / 2)
+        if big.any():
+            discs = list(st.geometry[big].buffer(radius_m[big]))
+        small = keep & ~big
+        if small.any():
+            pts = st.geometry[small].representative_point()
+            area_xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+            area = (np.pi * radius_m[small] ** 2 / (res * res)).astype(np.float32)
+
+    status = pipelines["status"].astype(str).str.lower() if "status" in pipelines else None
+    par = pipelines if status is None else pipelines[status.isin(
+        [x.lower() for x in p.parallel_statuses])]
+    return _Inputs(
+        terrain=terrain, mult_native=mult_native, resampling=resampling,
+        bodies=_to_crs(bodies, crs), rivers=_to_crs(rivers, crs),
+        mountains=_to_crs(mountains, crs) if mountains is not None and len(mountains) else None,
+        countries=c, codes=codes, settlement_discs=discs, settlement_xy=area_xy,
+        settlement_area=area, parallel=_to_crs(par, crs),
+        corridor_cells=float(p.parallel_corridor_m) / res,
+    )
+
+
+def _within_cells(mask: np.ndarray, r: float) -> np.ndarray:
+    """Cells within ``r`` cells (Euclidean, centre to centre) of a True cell: a dilation
+    by a disc of radius ``r``, by distance transform (linear time, whatever ``r``).
+
+    Examples
+    --------
+    >>> m = np.zeros((5, 5), bool); m[2, 2] = True
+    >>> int(_within_cells(m, 1).sum()), int(_within_cells(m, 2).sum())
+    (5, 13)
+    """
+    if r < 1 or not mask.any():
+        return mask
+    return np.asarray(ndimage.distance_transform_edt(~mask) <= r)
+
+
+def _warp(inp: _Inputs, src: np.ndarray, dst: np.ndarray, transform: Affine, crs: str) -> None:
+    """Resample ``src`` (on the DEM's grid) into ``dst`` in place; GDAL works through the
+    grid in chunks of bounded memory."""
+    dst[...] = np.nan
+    rasterio.warp.reproject(
+        src.astype(np.float32, copy=False), dst, src_transform=inp.terrain.transform,
+        src_crs=inp.terrain.crs, dst_transform=transform, dst_crs=crs,
+        resampling=inp.resampling, src_nodata=np.nan, dst_nodata=np.nan,
+        warp_mem_limit=256,
+    )
+
+
+def _build_window(inp: _Inputs, cost: np.ndarray, elevation: np.ndarray, transform: Affine,
+                  crs: str, res: float, excluded: tuple[str, ...], p: CostParams
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Finish one window of the grid in place: ``cost`` holds the resampled slope multiplier
+    and ``elevation`` the resampled DEM; returns the country index and barrier mask."""
+    shape = cost.shape
     no_data = ~np.isfinite(elevation) | ~np.isfinite(cost)
     cost[no_data] = 1.0
 
@@ -816,17 +928,14 @@ def _build(
         cost[(elevation >= p.elev_high_m) & (elevation < p.elev_very_high_m)] *= p.elev_high_mult
 
     # Mountain ranges.
-    if mountains is not None and len(mountains):
-        mtn = _rasterize(list(_to_crs(mountains, crs).geometry), shape, transform) > 0
+    if inp.mountains is not None:
+        mtn = _rasterize(list(inp.mountains.geometry), shape, transform) > 0
         cost[mtn] *= p.mountain_mult
         del mtn
 
     # Countries: index raster, per-country factors, excluded countries, borders.
-    c = _to_crs(countries, crs)
-    codes = ("", *[str(x).upper() for x in c["iso_a3"]])
-    if len(codes) > 255:
-        raise ValueError("at most 254 countries are supported")
-    country = _rasterize(list(c.geometry), shape, transform,
+    codes = inp.codes
+    country = _rasterize(list(inp.countries.geometry), shape, transform,
                          values=list(range(1, len(codes))))
     for iso, f in dict(p.country_factors).items():
         idx = [i for i, cc in enumerate(codes) if cc == iso.upper()]
@@ -836,56 +945,47 @@ def _build(
     vert = (country[1:, :] != country[:-1, :]) & (country[1:, :] > 0) & (country[:-1, :] > 0)
     border[1:, :] |= vert
     border[:-1, :] |= vert
+    del vert
     horiz = (country[:, 1:] != country[:, :-1]) & (country[:, 1:] > 0) & (country[:, :-1] > 0)
     border[:, 1:] |= horiz
     border[:, :-1] |= horiz
+    del horiz
     # A crossing steps on about two border cells: each carries half the crossing cost.
     cost[border] += (p.border_crossing_mult - 1.0) * p.reference_cell_m / res / 2.0
     del border
 
     # Settlements: avoid their footprint.
-    if settlements is not None and len(settlements):
-        s = _to_crs(settlements, crs)
-        pop = pd.to_numeric(s.get("population"), errors="coerce").fillna(0).to_numpy()
-        radius_m = np.sqrt(pop / p.settlement_density_per_km2 / np.pi) * 1000.0
-        keep = pop >= p.settlement_min_population
-        big = keep & (radius_m >= res / 2)
+    # (main's semantics: population threshold independent of the cell size; a footprint
+    # smaller than a cell raises that cell's cost by the share of it the footprint covers)
+    if inp.settlement_discs or len(inp.settlement_area):
         share = np.zeros(shape, np.float32)
-        if big.any():
-            discs = s.geometry[big].buffer(radius_m[big])
-            share[_rasterize(list(discs), shape, transform) > 0] = 1.0
-        small = keep & ~big
-        if small.any():  # a footprint smaller than a cell: the share of the cell it covers
-            pts = s.geometry[small].representative_point()
-            rows, cols = _rowcol(transform, pts.x, pts.y)
+        if inp.settlement_discs:
+            share[_rasterize(inp.settlement_discs, shape, transform) > 0] = 1.0
+        if len(inp.settlement_area):
+            rows, cols = _rowcol(transform, inp.settlement_xy[:, 0], inp.settlement_xy[:, 1])
             inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
-            area = np.pi * radius_m[small][inside] ** 2 / (res * res)
-            np.add.at(share, (rows[inside], cols[inside]), area.astype(np.float32))
+            np.add.at(share, (rows[inside], cols[inside]), inp.settlement_area[inside])
         np.minimum(share, 1.0, out=share)
         cost *= 1.0 + (p.settlement_mult - 1.0) * share
         del share
 
     # Paralleling existing pipelines: the corridor discount.
-    status = pipelines["status"].astype(str).str.lower() if "status" in pipelines else None
-    par = pipelines if status is None else pipelines[status.isin(
-        [s.lower() for s in p.parallel_statuses])]
-    if len(par):
-        lines = _rasterize(list(_to_crs(par, crs).geometry), shape, transform,
+    if len(inp.parallel):
+        lines = _rasterize(list(inp.parallel.geometry), shape, transform,
                            all_touched=True) > 0
-        if p.parallel_corridor_m >= res:  # the half-width in metres, at any resolution
-            lines = ndimage.distance_transform_edt(~lines) * res <= p.parallel_corridor_m
+        # the half-width in metres, at any resolution (none below one cell)
+        lines = _within_cells(lines, inp.corridor_cells)
         cost[lines] *= p.parallel_mult
         del lines
 
     # River crossings (added after the multipliers: a crossing costs the same anywhere).
-    if len(rivers):
-        riv = _rasterize(list(_to_crs(rivers, crs).geometry), shape, transform,
-                         all_touched=True) > 0
+    if len(inp.rivers):
+        riv = _rasterize(list(inp.rivers.geometry), shape, transform, all_touched=True) > 0
         cost[riv] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
         del riv
 
     # Barriers last: water bodies, excluded countries, no data.
-    wb = _rasterize(list(_to_crs(bodies, crs).geometry), shape, transform) > 0
+    wb = _rasterize(list(inp.bodies.geometry), shape, transform) > 0
     barrier = wb | no_data
     for iso in excluded:
         for i, cc in enumerate(codes):
@@ -893,10 +993,49 @@ def _build(
                 barrier |= country == i
     cost[barrier] = p.barrier_mult
     elevation[wb] = np.nan
-    log.info("cost surface: %.1f %% of cells are barriers", 100.0 * barrier.mean())
+    return country, barrier
+
+
+def _build(
+    terrain: Terrain, countries: gpd.GeoDataFrame, water: gpd.GeoDataFrame,
+    pipelines: gpd.GeoDataFrame, mountains: gpd.GeoDataFrame | None,
+    settlements: gpd.GeoDataFrame | None, *, transform: Affine, shape: tuple[int, int],
+    crs: str, resolution_m: float, excluded: tuple[str, ...], p: CostParams,
+    window_cells: int | None = None,
+) -> CostSurface:
+    """Build the surface window by window: bands of whole rows, each computed with a halo
+    of rows above and below (what the border test and the corridor dilation look at) and
+    written into the result, so the build holds the result and one window's work only."""
+    res = float(resolution_m)
+    inp = _prepare(terrain, countries, water, pipelines, mountains, settlements, crs=crs,
+                   res=res, p=p)
+    height, width = shape
+    halo = max(1, int(np.ceil(inp.corridor_cells)))
+    rows = max(1, (WINDOW_CELLS if window_cells is None else int(window_cells)) // width)
+    # Resampling the DEM is done over the whole grid, straight into the result (GDAL's own
+    # chunks; resampled per window, cells near window edges came out differently).
+    cost = np.empty(shape, np.float32)
+    elevation = np.empty(shape, np.float32)
+    _warp(inp, inp.mult_native, cost, transform, crs)
+    _warp(inp, inp.terrain.elevation, elevation, transform, crs)
+    country = np.empty(shape, np.uint8)
+    barriers = 0
+    for r0 in range(0, height, rows):
+        r1 = min(height, r0 + rows)
+        a0, a1 = max(0, r0 - halo), min(height, r1 + halo)
+        win_t = transform @ Affine.translation(0, a0)
+        c, e = cost[a0:a1].copy(), elevation[a0:a1].copy()
+        k, b = _build_window(inp, c, e, win_t, crs, res, excluded, p)
+        cost[r0:r1] = c[r0 - a0:r1 - a0]
+        elevation[r0:r1] = e[r0 - a0:r1 - a0]
+        country[r0:r1] = k[r0 - a0:r1 - a0]
+        barriers += int(b[r0 - a0:r1 - a0].sum())
+        del c, e, k, b
+    log.info("cost surface: %.1f %% of cells are barriers (%d windows of %d rows)",
+             100.0 * barriers / max(1, height * width), -(-height // rows), rows)
     return CostSurface(
         cost=cost, transform=transform, crs=crs, resolution_m=res, elevation=elevation,
-        country=country, country_codes=codes, components=cost_components(p),
+        country=country, country_codes=inp.codes, components=cost_components(p),
         excluded_countries=excluded,
     )
 
@@ -909,6 +1048,7 @@ __all__ = [
     "CostSurface",
     "ResolutionTooFineError",
     "build_cost_surface",
+    "build_memory_bytes",
     "calibrated_cost_params",
     "calibrated_params_path",
     "check_memory",

@@ -119,13 +119,14 @@ def centres_within_reach(mid_lonlat: np.ndarray, centres: gpd.GeoDataFrame, reac
     return out
 
 
-def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = ""
-                   ) -> tuple[float, float]:
+def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = "",
+                   params: pd.DataFrame | None = None) -> tuple[float, float]:
     """Diameter (mm) and CAPEX (USD) of an offtake lateral for ``flow_bcm_y`` over
     ``length_km`` (at least 1 km) in the country ``iso_a3``: the smallest
     :data:`LATERAL_DIAMETERS_MM` pipe that carries the flow without compression from
     :data:`LATERAL_PRESSURE_MPA`, costed with :func:`planner.economics.pipeline_capex_usd`
-    at the country's regional factor (the largest pipe when none is enough).
+    at the country's regional factor (the largest pipe when none is enough); ``params``: a
+    cost-parameter table in place of the shipped one.
 
     Examples
     --------
@@ -145,13 +146,14 @@ def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = ""
         if hydraulics.pipe_capacity_bcm_y(pipe, p_in, p_out, length_km=length) >= flow_bcm_y:
             chosen = d
             break
-    factor = economics.regional_factor_for(iso_a3) if iso_a3 else 1.0
-    capex = float(economics.pipeline_capex_usd(chosen, length,
-                                               regional_factor=factor)["total"])
+    factor = economics.regional_factor_for(iso_a3, params) if iso_a3 else 1.0
+    capex = float(economics.pipeline_capex_usd(chosen, length, regional_factor=factor,
+                                               params=params)["total"])
     return chosen, capex
 
 
-def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.DataFrame:
+def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float,
+               params: pd.DataFrame | None = None) -> pd.DataFrame:
     """The new demand a route can add (see the module docstring).
 
     Parameters
@@ -165,6 +167,8 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
         ISO3 codes of the study's member countries; centres elsewhere add nothing.
     spare_bcm_y : float
         What the route can spare for offtakes in a year; the total is capped by it.
+    params : DataFrame, optional
+        A cost-parameter table for the laterals in place of the shipped one.
 
     Returns
     -------
@@ -193,7 +197,7 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
     t["unserved_share"] = np.where(access, 0.0, share)
     t["unserved_bcm_y"] = demand * t["unserved_share"]
     eligible = t["member"] & (t["unserved_bcm_y"] > 0)
-    full = [lateral_design(q, L, str(c)) if ok else (np.nan, np.nan) for q, L, c, ok in
+    full = [lateral_design(q, L, str(c), params) if ok else (np.nan, np.nan) for q, L, c, ok in
             zip(t["unserved_bcm_y"], t["distance_km"], t["iso_a3"], eligible, strict=True)]
     t["_usd_per_bcm"] = [c / q if ok else np.inf for (_, c), q, ok in
                          zip(full, t["unserved_bcm_y"], eligible, strict=True)]
@@ -206,7 +210,7 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float) -> pd.
         left -= take
         served.append(take)
     t["new_demand_bcm_y"] = served
-    design = [f if q > 0 and q == u else lateral_design(q, L, str(c)) if q > 0
+    design = [f if q > 0 and q == u else lateral_design(q, L, str(c), params) if q > 0
               else (np.nan, 0.0)
               for q, u, L, c, f in zip(t["new_demand_bcm_y"], t["unserved_bcm_y"],
                                        t["distance_km"], t["iso_a3"], t["_full"], strict=True)]

@@ -289,23 +289,31 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
         per_country_table,
         rank_candidates,
     )
+    from planner.timing import StageTimer
 
     t0 = time.perf_counter()
-    study, layers, origins, destinations = load_checked_study(path)
+    timer = StageTimer(log)  # where the time went, logged at INFO (planner -v)
+    with timer("study and layers"):
+        study, layers, origins, destinations = load_checked_study(path)
 
     scen_cands = []
     country_tables = []
     surfaces = {}
-    graphs = reuse_graphs(study, layers)
+    with timer("pipeline graphs"):
+        graphs = reuse_graphs(study, layers)
     for scenario in _progress(study.scenarios, "scenarios", progress):
-        surface = cost_surface_for(study, layers, scenario)
-        check_reachable(study, surface, scenario, origins, destinations)
+        with timer("cost surfaces"):
+            surface = cost_surface_for(study, layers, scenario)
+            check_reachable(study, surface, scenario, origins, destinations)
         surfaces[scenario.name] = surface
-        cands = generate_candidates(study, layers, surface, origins, destinations, progress,
-                                    graphs)
-        cands = appraise_candidates(cands, layers, study, scenario)
+        with timer("candidate routes"):
+            cands = generate_candidates(study, layers, surface, origins, destinations,
+                                        progress, graphs)
+        with timer("appraisal"):
+            cands = appraise_candidates(cands, layers, study, scenario)
         cands = drop_excluded(cands, scenario)
-        ranked = rank_candidates(cands, scenario)
+        with timer("ranking"):
+            ranked = rank_candidates(cands, scenario)
         ranked["scenario"] = scenario.name
         scen_cands.append(ranked)
         countries = per_country_table(ranked)
@@ -319,15 +327,18 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     per_country = pd.concat(country_tables, ignore_index=True)
     from planner.plan.run import system_plan_for_study
 
-    plan = system_plan_for_study(study, layers, surfaces, candidates)
+    with timer("system plan"):
+        plan = system_plan_for_study(study, layers, surfaces, candidates)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
     files = write_outputs(target, study, layers, candidates, per_country, surfaces,
-                          offtakes=offtakes, plan=plan)
+                          offtakes=offtakes, plan=plan, timer=timer)
     seconds = time.perf_counter() - t0
     log.info("study %s written to %s in %.1f s", study.name, target, seconds)
+    log.info("where the time went: %s", timer.summary(seconds))
     ranking = candidates.drop(columns=["geometry"])
     return StudyOutputs(target, files, ranking, candidates, per_country, seconds,
-                        extra={"plan": plan} if plan is not None else {})
+                        extra={"timings": dict(timer.seconds),
+                               **({"plan": plan} if plan is not None else {})})
 
 
 # --- outputs -----------------------------------------------------------------------------
@@ -369,8 +380,15 @@ def ranking_table(candidates: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
                   per_country: pd.DataFrame, surfaces: dict[str, Any],
-                  offtakes: pd.DataFrame | None = None, plan: Any = None) -> dict[str, Path]:
-    """Write every output into a temporary folder, then swap it in for ``target``."""
+                  offtakes: pd.DataFrame | None = None, plan: Any = None,
+                  timer: Any = None) -> dict[str, Path]:
+    """Write every output into a temporary folder, then swap it in for ``target``
+    (``timer``: a :class:`planner.timing.StageTimer` to time the map and the rest)."""
+    from contextlib import nullcontext
+
+    def stage(name: str) -> Any:
+        return timer(name) if timer is not None else nullcontext()
+
     from planner.appraisal import reused_lines_table
     from planner.io import write_csv
     from planner.report import study_map, study_report_html, study_report_markdown
@@ -411,8 +429,9 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
                               extra_sections=extra.sections), encoding="utf-8")
         gpkg = gpd.GeoDataFrame(_plain(candidates), crs=candidates.crs)
         gpkg.to_file(names["candidates_gpkg"], layer="candidates", driver="GPKG")
-        study_map(study, layers, candidates, per_country, surfaces, names["map"],
-                  extra_layers=extra.layers, extra_panels=extra.panels)
+        with stage("map"):
+            study_map(study, layers, candidates, per_country, surfaces, names["map"],
+                      extra_layers=extra.layers, extra_panels=extra.panels)
         meta = {
             "study": study.name,
             "title": study.title,

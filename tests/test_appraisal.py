@@ -240,3 +240,34 @@ def test_new_legs_after_reused_lines_are_placed_one_by_one():
     after = plan.profile[plan.profile["distance_km"] > 150.0 + 1e-9]
     assert after["pressure_bar"].iloc[0] == pytest.approx(p_max, rel=0.01)
     assert plan.profile["distance_km"].iloc[-1] == pytest.approx(300.0)
+
+def test_geometry_passed_in_and_cost_table_reach_every_figure(layers, cac_route):
+    """A sweep passes the geometry-only part in (same figures as computing it) and a cost
+    table of its own, which reaches the route cost, the regional factor and the per-country
+    accounts (their identities still hold)."""
+    from planner.appraisal import appraise_route, route_geometry
+    from planner.economics import load_cost_parameters
+    from planner.study import default_study_path, load_study
+
+    legs, _, route = cac_route
+    study = load_study(default_study_path())
+    row = route.iloc[0].copy()
+    row["legs"] = legs
+    row["throughput_bcm_y"] = 5.0
+    row["new_build_km"] = row["new_km"]
+    scen = study.scenarios[0]
+    own = appraise_route(row, layers, study, scen)
+    given = appraise_route(row, layers, study, scen, geometry=route_geometry(row, layers))
+    for k in ("capex_musd", "tariff_usd_per_1000m3", "border_crossings", "water_crossings",
+              "demand_within_reach_bcm_y", "new_demand_bcm_y", "countries"):
+        assert given[k] == own[k], k
+    pd.testing.assert_frame_equal(given["country_split"], own["country_split"])
+
+    table = load_cost_parameters().copy()
+    table.loc["regional_factor_central_asia", "value"] *= 1.5
+    table.loc["pipeline_fixed_om_share", "value"] *= 2.0
+    dear = appraise_route(row, layers, study, scen, params=table)
+    assert dear["capex_musd"] > own["capex_musd"]
+    acc = dear["country_split"]
+    assert acc["capex_musd"].sum() == pytest.approx(dear["capex_musd"], rel=5e-3)
+    assert acc["opex_musd_y"].sum() == pytest.approx(dear["opex_musd_y"], rel=5e-3)

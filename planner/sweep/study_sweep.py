@@ -1,0 +1,641 @@
+"""Study sweeps: a base study run over many values of its uncertain inputs.
+
+A sweep file (TOML) names a base study and the dimensions to vary::
+
+    [sweep]
+    name = "trilateral-uncertainty"     # output folder under maps/
+    study = "default"                   # "default", a shipped study's name, or a path
+    design = "monte_carlo"              # or "grid" (every combination of the values)
+    samples = 40                        # Monte Carlo draws per scenario
+    seed = 20221128
+    scenarios = ["lowest cost"]         # optional: default every scenario of the study
+
+    [[dimensions]]
+    parameter = "costs.regional_factor_central_asia"   # any cost parameter ...
+    multiply = true                                     # ... as a multiple of its base value
+    distribution = { kind = "triangular", low = 0.8, mode = 1.0, high = 1.4 }
+
+    [[dimensions]]
+    parameter = "costs.discount_rate"
+    values = [0.06, 0.08, 0.10, 0.12]
+
+    [[dimensions]]
+    parameter = "throughput_scale"      # every destination's throughput × this
+    range = { start = 0.75, stop = 1.25, num = 3 }
+
+Parameters: ``costs.<name>`` (a row of ``planner/data/cost_parameters.csv``, or
+``supply_price_usd_per_1000m3``), ``throughput_scale``, and the routing inputs
+``excluded_countries`` (lists of ISO3 codes, added to the scenario's own) and
+``resolution_km``. A dimension gives ``values`` (a list), a ``range`` (start, stop, num:
+evenly spaced, both ends included) or a ``distribution`` (``uniform`` low/high,
+``triangular`` low/mode/high, ``normal`` mean/sd, ``lognormal`` mean/sigma of the log),
+drawn with the sweep's ``seed``. In a ``monte_carlo`` design every task draws each
+dimension (lists and ranges uniformly from their values); in a ``grid`` design the tasks
+are every combination of the values (distributions are not allowed there).
+
+Tasks are cheap by design: routes depend only on the routing inputs, so candidates are
+generated once per (resolution, excluded countries), together with everything of them
+that depends on geometry only (:func:`planner.appraisal.route_geometry`: per-country
+pieces, border and river crossings, demand centres within reach), and cached beside the
+results. Each task then sizes, costs and ranks those fixed candidates for one scenario
+and one set of values (:func:`appraise_task`), on the workers of a ``dask.distributed``
+cluster (:func:`planner.sweep.engine.run_tasks`), with the candidates and layers sent to
+each worker once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import pickle
+import re
+import tomllib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner import __version__, settings
+from planner.study import Scenario, Study, load_study, shipped_studies
+from planner.study_schema import COST_KEYS, key_lines, line_of
+
+log = logging.getLogger(__name__)
+
+#: Cost parameters a study (or scenario) sets in its own ``[costs]`` table (the study
+#: schema's ``COST_KEYS``: they win over the cost table there, so a sweep sets them on the
+#: scenario); the rest of ``costs.<name>`` go to the cost-parameter table.
+STUDY_COST_KEYS = tuple(COST_KEYS)
+#: Parameters that change the routes (and so need candidates generated for them).
+ROUTING_PARAMETERS = ("excluded_countries", "resolution_km")
+OTHER_PARAMETERS = ("throughput_scale",)
+DISTRIBUTIONS = {"uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+                 "normal": ("mean", "sd"), "lognormal": ("mean", "sigma")}
+#: Columns of each task's result (besides the parameter columns ``p:<parameter>``).
+RESULT_COLUMNS = ["scenario", "candidate", "destination", "kind", "throughput_bcm_y",
+                  "capex_musd", "tariff_usd_per_1000m3", "delivered_cost_usd_per_1000m3",
+                  "score", "rank", "best"]
+
+
+class SweepError(ValueError):
+    """A sweep file failed validation; ``problems`` lists every problem."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        n = len(problems)
+        body = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"sweep {path}: {n} problem{'s' if n != 1 else ''}:\n{body}")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One input varied by a sweep."""
+
+    parameter: str
+    values: tuple[Any, ...] = ()
+    distribution: dict[str, Any] | None = None
+    multiply: bool = False
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.parameter
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep file."""
+
+    name: str
+    path: Path
+    study_path: Path
+    dimensions: tuple[Dimension, ...]
+    design: str = "monte_carlo"
+    samples: int = 20
+    seed: int = 0
+    scenarios: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+def _study_path(ref: str, base: Path) -> Path | None:
+    if ref == "default":
+        from planner.study import default_study_path
+
+        return default_study_path()
+    for p in shipped_studies():
+        if ref in (p.stem, p.name, load_study(p).name):
+            return p
+    p = Path(ref)
+    p = p if p.is_absolute() else (base / p).resolve()
+    return p if p.exists() else None
+
+
+def parse_sweep(text: str, path: str | Path = "<string>") -> SweepSpec:
+    """Parse and validate sweep TOML text; one :class:`SweepError` lists every problem.
+
+    Examples
+    --------
+    >>> s = parse_sweep('''
+    ... [sweep]
+    ... name = "demo"
+    ... samples = 3
+    ... [[dimensions]]
+    ... parameter = "costs.discount_rate"
+    ... values = [0.06, 0.1]
+    ... ''')
+    >>> s.design, [d.values for d in s.dimensions]
+    ('grid', [(0.06, 0.1)])
+    >>> parse_sweep('[sweep]\\nname = "x"\\n[[dimensions]]\\nparameter = "costs.nope"\\n'
+    ...             'values = [1]')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    planner.sweep.study_sweep.SweepError: sweep <string>: 1 problem:
+      - dimensions[0].parameter (line 4): unknown parameter 'costs.nope'; ...
+    """
+    from planner.economics import load_cost_parameters
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepError(str(path), [f"not valid TOML: {exc}"]) from None
+    problems: list[str] = []
+    lines = key_lines(text)
+
+    def add(where: str, msg: str, key: str | None = None, value: object = None) -> None:
+        n = line_of(lines, where) if key else None
+        problems.append(f"{where}{f' (line {n})' if n else ''}: {msg}")
+
+    for key in data:
+        if key not in ("sweep", "dimensions"):
+            add(key, "unknown table; known: sweep, dimensions", key)
+    meta = data.get("sweep", {})
+    name = meta.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        add("sweep.name", f"is required: a folder-safe name (letters, digits, - _ .), got "
+            f"{name!r}", "name")
+        name = "sweep"
+    study_ref = meta.get("study", "default")
+    study_path = _study_path(str(study_ref), path.parent)
+    if study_path is None:
+        add("sweep.study", f"no such study: {study_ref!r} (give 'default', a shipped "
+            "study's name, or a path to a study TOML)", "study")
+    samples = meta.get("samples", 20)
+    if not isinstance(samples, int) or isinstance(samples, bool) or not 1 <= samples <= 100_000:
+        add("sweep.samples", f"must be a whole number 1-100000, got {samples!r}", "samples")
+        samples = 20
+    seed = meta.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        add("sweep.seed", f"must be a whole number, got {seed!r}", "seed")
+        seed = 0
+    scen = meta.get("scenarios", [])
+    if not isinstance(scen, list) or not all(isinstance(x, str) for x in scen):
+        add("sweep.scenarios", "must be a list of scenario names of the study", "scenarios")
+        scen = []
+
+    known_costs = set(load_cost_parameters().index) | set(STUDY_COST_KEYS)
+    dims: list[Dimension] = []
+    for i, d in enumerate(data.get("dimensions", [])):
+        where = f"dimensions[{i}]"
+        par = d.get("parameter")
+        if not isinstance(par, str):
+            add(f"{where}.parameter", "is required", None)
+            continue
+        ok = (par in ROUTING_PARAMETERS or par in OTHER_PARAMETERS
+              or (par.startswith("costs.") and par[6:] in known_costs))
+        if not ok:
+            add(f"{where}.parameter", f"unknown parameter {par!r}; known: costs.<a parameter "
+                "of planner/data/cost_parameters.csv or supply_price_usd_per_1000m3>, "
+                f"{', '.join(OTHER_PARAMETERS + ROUTING_PARAMETERS)}", "parameter", par)
+            continue
+        given = [k for k in ("values", "range", "distribution") if k in d]
+        if len(given) != 1:
+            add(where, f"give exactly one of values, range, distribution (got "
+                f"{', '.join(given) or 'none'})", "parameter", par)
+            continue
+        values: tuple[Any, ...] = ()
+        dist = None
+        if "values" in d:
+            v = d["values"]
+            if not isinstance(v, list) or not v:
+                add(f"{where}.values", "must be a non-empty list", "values")
+                continue
+            if par == "excluded_countries":
+                if not all(isinstance(x, list) and all(isinstance(c, str) for c in x)
+                           for x in v):
+                    add(f"{where}.values", "must be a list of lists of ISO3 codes, e.g. "
+                        '[[], ["TKM"]]', "values")
+                    continue
+                values = tuple(tuple(sorted(c.upper() for c in x)) for x in v)
+            elif not all(isinstance(x, int | float) and not isinstance(x, bool) and x > 0
+                         for x in v):
+                add(f"{where}.values", f"must be numbers greater than 0, got {v!r}", "values")
+                continue
+            else:
+                values = tuple(float(x) for x in v)
+        elif "range" in d:
+            r = d["range"]
+            try:
+                start, stop, num = float(r["start"]), float(r["stop"]), int(r["num"])
+                if num < 1 or start <= 0 or stop <= 0:
+                    raise ValueError
+                values = tuple(float(x) for x in np.linspace(start, stop, num))
+            except (KeyError, TypeError, ValueError):
+                add(f"{where}.range", "must be { start = >0, stop = >0, num = whole number "
+                    f">= 1 }}, got {r!r}", "range")
+                continue
+        else:
+            dist = d["distribution"]
+            kind = dist.get("kind") if isinstance(dist, dict) else None
+            if kind not in DISTRIBUTIONS:
+                add(f"{where}.distribution.kind", f"must be one of "
+                    f"{', '.join(DISTRIBUTIONS)}, got {kind!r}", "distribution")
+                continue
+            missing = [k for k in DISTRIBUTIONS[kind]
+                       if not isinstance(dist.get(k), int | float)]
+            if missing:
+                add(f"{where}.distribution", f"{kind} needs numbers {', '.join(missing)}",
+                    "distribution")
+                continue
+            if par in ROUTING_PARAMETERS:
+                add(f"{where}.distribution", f"{par} takes values or a range, not a "
+                    "distribution", "distribution")
+                continue
+            if kind == "triangular" and not dist["low"] <= dist["mode"] <= dist["high"]:
+                add(f"{where}.distribution", "triangular needs low <= mode <= high",
+                    "distribution")
+                continue
+            dist = dict(dist)
+        multiply = bool(d.get("multiply", False))
+        if multiply and not par.startswith("costs."):
+            add(f"{where}.multiply", "only cost parameters can be multiplied", "multiply")
+        dims.append(Dimension(par, values, dist, multiply, str(d.get("label", ""))))
+    if not dims and not problems:
+        add("dimensions", "at least one [[dimensions]] entry is required")
+    if len({d.parameter for d in dims}) != len(dims):
+        add("dimensions", "each parameter may be varied by one dimension only")
+    design = meta.get("design", "monte_carlo" if any(d.distribution for d in dims) else "grid")
+    if design not in ("grid", "monte_carlo"):
+        add("sweep.design", f"must be 'grid' or 'monte_carlo', got {design!r}", "design")
+    elif design == "grid" and any(d.distribution for d in dims):
+        add("sweep.design", "a grid needs values or ranges; distributions need "
+            "design = 'monte_carlo'", "design")
+    if problems:
+        raise SweepError(str(path), problems)
+    assert study_path is not None
+    return SweepSpec(str(name), path, study_path, tuple(dims), str(design), int(samples),
+                     int(seed), tuple(scen), data)
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep file."""
+    p = Path(path)
+    if not p.exists():
+        raise SweepError(str(p), ["file not found (give a path to a sweep .toml file)"])
+    return parse_sweep(p.read_text(encoding="utf-8"), p)
+
+
+def default_sweep_path() -> Path:
+    """The shipped example sweep over the default study's uncertain economics."""
+    return Path(__file__).resolve().parent / "default_sweep.toml"
+
+
+# --- tasks -------------------------------------------------------------------------------
+
+
+def _draw(dim: Dimension, rng: np.random.Generator) -> Any:
+    if dim.distribution is None:
+        return dim.values[int(rng.integers(len(dim.values)))]
+    d = dim.distribution
+    kind = d["kind"]
+    if kind == "uniform":
+        return float(rng.uniform(d["low"], d["high"]))
+    if kind == "triangular":
+        if d["low"] == d["high"]:
+            return float(d["low"])
+        return float(rng.triangular(d["low"], d["mode"], d["high"]))
+    if kind == "normal":
+        return float(rng.normal(d["mean"], d["sd"]))
+    return float(rng.lognormal(d["mean"], d["sigma"]))
+
+
+def study_fingerprint(study: Study) -> str:
+    """A short hash of the study file's content and the planner version: results of
+    another study or another version are never taken for this one's."""
+    text = json.dumps(study.raw, sort_keys=True, default=str) + __version__
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def sweep_tasks(spec: SweepSpec, study: Study) -> list[dict[str, Any]]:
+    """The tasks of a sweep: one per scenario and set of values (seeded, reproducible).
+
+    Each task is a dict of ``scenario``, ``study`` (:func:`study_fingerprint`) and one
+    value per dimension, keyed by the dimension's parameter; excluded countries as a
+    sorted list.
+    """
+    names = [s.name for s in study.scenarios]
+    chosen = list(spec.scenarios) or names
+    unknown = [s for s in chosen if s not in names]
+    if unknown:
+        raise SweepError(str(spec.path), [f"sweep.scenarios: {unknown} are not scenarios "
+                                          f"of {study.path.name} ({names})"])
+    if spec.design == "grid":
+        combos = [dict(zip([d.parameter for d in spec.dimensions], vals, strict=True))
+                  for vals in itertools.product(*[d.values for d in spec.dimensions])]
+    else:
+        rng = np.random.default_rng(spec.seed)
+        combos = [{d.parameter: _draw(d, rng) for d in spec.dimensions}
+                  for _ in range(spec.samples)]
+    fp = study_fingerprint(study)
+    tasks = []
+    for scen in chosen:
+        for c in combos:
+            t: dict[str, Any] = {"scenario": scen, "study": fp}
+            for k, v in c.items():
+                t[k] = list(v) if isinstance(v, tuple) else v
+            tasks.append(_absolute(spec, study, t))
+    return tasks
+
+
+def _scenario_for(study: Study, params: Mapping[str, Any]) -> Scenario:
+    base = next(s for s in study.scenarios if s.name == params["scenario"])
+    excl = tuple(sorted(set(base.excluded_countries)
+                        | set(params.get("excluded_countries", []))))
+    return replace(base, excluded_countries=excl)
+
+
+def routing_key(study: Study, params: Mapping[str, Any]) -> tuple[float, tuple[str, ...]]:
+    """What a task's candidate routes depend on: resolution (km) and excluded countries."""
+    return (float(params.get("resolution_km", study.resolution_km)),
+            _scenario_for(study, params).excluded_countries)
+
+
+#: Bumped whenever :class:`RouteSet` changes, so cached route sets of older runs are rebuilt.
+ROUTE_SET_VERSION = 2
+
+
+@dataclass
+class RouteSet:
+    """Candidate routes of one routing key with their geometry-only figures."""
+
+    candidates: Any  # GeoDataFrame from planner.runner.generate_candidates
+    geometries: list[Any]  # planner.appraisal.RouteGeometry of each candidate
+    members: set[str]  # ISO3 codes whose new demand counts (as the study runner's)
+
+
+def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]],
+                    progress: bool | None = None, graphs: dict[str, Any] | None = None
+                    ) -> RouteSet:
+    """Generate the candidates of one routing key (the heavy, once-per-key part);
+    ``graphs``: the study's pipeline graphs (:func:`planner.runner.reuse_graphs`), built
+    once per sweep."""
+    from planner import domestic
+    from planner.appraisal import route_geometry
+    from planner.runner import (
+        check_reachable,
+        cost_surface_for,
+        drop_excluded,
+        generate_candidates,
+        reuse_graphs,
+    )
+    from planner.study import resolve_place
+
+    res, excl = key
+    st = replace(study, resolution_km=res)
+    scen = Scenario("sweep", excluded_countries=excl)
+    surface = cost_surface_for(st, layers, scen)
+    origins = [resolve_place(p, layers) for p in st.supply]
+    dests = [resolve_place(p, layers) for p in st.destinations]
+    check_reachable(st, surface, scen, origins, dests)
+    cands = generate_candidates(st, layers, surface, origins, dests, progress,
+                                reuse_graphs(st, layers) if graphs is None else graphs)
+    # as planner.appraisal.appraise_candidates: members and centres before any is dropped
+    members = domestic.iso_codes(
+        st.member_countries or [str(c) for c in cands.get(
+            "destination_country", pd.Series(dtype=object)).dropna().unique()],
+        layers.countries)
+    centres = layers.demand_centres.assign(
+        unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    cands = drop_excluded(cands, scen).reset_index(drop=True)
+    geometries = [route_geometry(row, layers, centres) for _, row in cands.iterrows()]
+    return RouteSet(cands, geometries, members)
+
+
+def _cached_route_set(folder: Path, study: Study, layers: Any,
+                      key: tuple[float, tuple[str, ...]], progress: bool | None,
+                      graphs: Any = None) -> RouteSet:
+    """:func:`build_route_set`, cached in ``folder`` (written atomically)."""
+    h = hashlib.sha256(json.dumps([ROUTE_SET_VERSION, study_fingerprint(study), key[0],
+                                   list(key[1])]).encode()).hexdigest()[:16]
+    path = folder / f"routes-{h}.pkl"
+    if path.exists():
+        with path.open("rb") as f:
+            cached: RouteSet = pickle.load(f)
+        return cached
+    log.info("generating candidates at %.3g km, excluding %s", key[0], list(key[1]) or "none")
+    rs = build_route_set(study, layers, key, progress,
+                         graphs() if callable(graphs) else graphs)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".routes-{h}-{uuid.uuid4().hex}.tmp"
+    try:
+        with tmp.open("wb") as f:
+            pickle.dump(rs, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rs
+
+
+def _cost_table(params: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The cost-parameter table with the task's values (None when it sets none)."""
+    from planner.economics import load_cost_parameters
+
+    table_keys = [k for k in params if k.startswith("costs.") and k[6:] not in STUDY_COST_KEYS]
+    if not table_keys:
+        return None
+    t = load_cost_parameters().copy()
+    for k in table_keys:
+        t.loc[k[6:], "value"] = float(params[k])
+    return t
+
+
+def _absolute(spec: SweepSpec, study: Study, task: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's parameters with multiplied cost parameters turned into values (the
+    scenario's, the study's or the cost table's base value × the multiplier)."""
+    from planner.appraisal import _study_param
+    from planner.economics import DEFAULT_CURRENCY_YEAR, parameter
+
+    out = dict(task)
+    scen = _scenario_for(study, task)
+    for d in spec.dimensions:
+        if d.multiply:
+            name = d.parameter[6:]
+            base = _study_param(study, scen, name)
+            if base is None and name in STUDY_COST_KEYS:
+                # taken as the appraisal takes it: escalated to the study's currency year
+                base = parameter("fuel_gas_price_usd_per_1000m3"
+                                 if name == "supply_price_usd_per_1000m3" else name,
+                                 currency_year=DEFAULT_CURRENCY_YEAR)
+            elif base is None:  # a cost-table value, escalated where it is used
+                base = parameter(name)
+            out[d.parameter] = float(task[d.parameter]) * base
+    return out
+
+
+def appraise_task(params: Mapping[str, Any], shared: Mapping[str, Any]) -> pd.DataFrame:
+    """One sweep task: size, cost and rank the fixed candidates of ``params``' routing key
+    for one scenario and one set of values.
+
+    ``shared`` holds ``study``, ``layers`` and ``routes`` ({routing key: RouteSet}); the
+    result has one row per candidate (:data:`RESULT_COLUMNS` and ``p:<parameter>``).
+    """
+    from planner import scoring
+    from planner.appraisal import appraise_route, criteria
+
+    study: Study = shared["study"]
+    layers = shared["layers"]
+    rs: RouteSet = shared["routes"][routing_key(study, params)]
+    scen = _scenario_for(study, params)
+    costs = dict(scen.costs)
+    costs.update({k[6:]: float(v) for k, v in params.items()
+                  if k.startswith("costs.") and k[6:] in STUDY_COST_KEYS})
+    scen = replace(scen, costs=costs)
+    table = _cost_table(params)
+    scale = float(params.get("throughput_scale", 1.0))
+    rows = []
+    keep = []
+    for i, (_, row) in enumerate(rs.candidates.iterrows()):
+        row = row.copy()
+        row["throughput_bcm_y"] = float(row["throughput_bcm_y"]) * scale
+        try:
+            figures = appraise_route(row, layers, study, scen, rs.members,
+                                     geometry=rs.geometries[i], params=table)
+        except ValueError as exc:
+            log.info("task %s: candidate %s dropped: %s", dict(params), row["name"], exc)
+            continue
+        for k in ("country_split", "offtakes"):
+            figures.pop(k, None)
+        keep.append(i)
+        rows.append(figures)
+    cands = rs.candidates.iloc[keep].drop(columns="geometry").reset_index(drop=True)
+    figs = pd.DataFrame(rows)
+    cands = pd.concat([cands.drop(columns=[c for c in figs if c in cands]), figs], axis=1)
+    cands["throughput_bcm_y"] = cands["throughput_bcm_y"] * scale
+    cands["route_id"] = [f"c{i}" for i in keep]
+    out = pd.DataFrame({"scenario": scen.name, "candidate": cands["name"].astype(str),
+                        "destination": cands["destination"].astype(str),
+                        "kind": cands["kind"].astype(str),
+                        "throughput_bcm_y": cands["throughput_bcm_y"].astype(float),
+                        "capex_musd": cands["capex_musd"].astype(float),
+                        "tariff_usd_per_1000m3": cands["tariff_usd_per_1000m3"].astype(float),
+                        "delivered_cost_usd_per_1000m3":
+                            cands["delivered_cost_usd_per_1000m3"].astype(float)})
+    if len(cands):
+        ranked = scoring.rank(criteria(cands), scen.weight_profile)
+        out["score"] = ranked["score"].to_numpy()
+        out["rank"] = ranked["rank"].to_numpy().astype(int)
+    else:
+        out["score"] = pd.Series(dtype=float)
+        out["rank"] = pd.Series(dtype=int)
+    out["best"] = out["rank"].eq(1)
+    for k, v in params.items():
+        if k not in ("scenario", "study"):
+            out[f"p:{k}"] = ", ".join(v) if isinstance(v, list) else v
+    return out
+
+
+# --- running -----------------------------------------------------------------------------
+
+
+@dataclass
+class SweepOutputs:
+    """What :func:`run_sweep` wrote."""
+
+    out_dir: Path
+    files: dict[str, Path]
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    drivers: pd.DataFrame
+    run: Any  # engine.RunSummary
+    dashboard: str | None = None
+
+
+def run_sweep(path: str | Path, out_dir: str | Path | None = None, *,
+              scheduler: str | None = None, client: Any = None, n_workers: int = 2,
+              serial: bool = False, progress: bool | None = None,
+              on_client: Any = None) -> SweepOutputs:
+    """Run a sweep file; results go to ``<out>/store``, the summary beside it.
+
+    Parameters
+    ----------
+    path : sweep TOML file
+    out_dir : folder (default ``maps/<sweep name>``); the store in it makes re-runs resume
+    scheduler : address of an existing Dask scheduler (``tcp://host:8786``)
+    client : an existing ``dask.distributed.Client`` (instead of ``scheduler``)
+    n_workers : workers of the ``LocalCluster`` started when neither is given
+    serial : run the tasks in this process, without Dask
+    on_client : called with the client once it is up (the CLI prints its dashboard)
+    """
+    from planner.study import layers_for_study
+    from planner.sweep import engine
+    from planner.sweep.summary import write_summary
+
+    spec = load_sweep(path)
+    study = load_study(spec.study_path)
+    tasks = sweep_tasks(spec, study)
+    target = Path(out_dir) if out_dir else settings.MAPS_DIR / spec.name
+    store = engine.ResultStore(target / "store")
+    todo = [t for t in tasks if engine.task_key(t) not in store.done()]
+    routes: dict[tuple[float, tuple[str, ...]], RouteSet] = {}
+    layers = None
+    if todo:
+        from functools import cache
+
+        from planner.runner import reuse_graphs
+
+        layers = layers_for_study(study)
+        graphs = cache(lambda: reuse_graphs(study, layers))  # built once, and only if needed
+        for key in dict.fromkeys(routing_key(study, t) for t in todo):
+            routes[key] = _cached_route_set(target / "routes", study, layers, key, progress,
+                                            graphs)
+    shared = {"study": study, "layers": layers, "routes": routes}
+
+    own = None
+    dashboard = None
+    if not serial and client is None and todo:
+        from distributed import Client
+
+        own = Client(scheduler) if scheduler else engine.local_client(n_workers)
+        client = own
+    try:
+        if client is not None:
+            dashboard = engine.dashboard_link(client)
+            if on_client is not None:
+                on_client(client)
+        run = engine.run_tasks(appraise_task, tasks, store, None if serial else client,
+                               shared=shared, progress=progress, desc="sweep",
+                               write_on="client" if scheduler else "worker")
+    finally:
+        if own is not None:
+            cluster = own.cluster if not scheduler else None
+            own.close()
+            if cluster is not None:
+                cluster.close()
+    results = store.read(run.keys)
+    files, summary, drivers = write_summary(target, spec, results)
+    if run.failed:
+        log.warning("%d of %d tasks failed; re-run the sweep to retry them",
+                    len(run.failed), run.total)
+    return SweepOutputs(target, files, results, summary, drivers, run, dashboard)
+
+
+__all__ = ["Dimension", "SweepError", "SweepOutputs", "SweepSpec", "appraise_task",
+           "build_route_set", "default_sweep_path", "load_sweep", "parse_sweep",
+           "run_sweep", "sweep_tasks"]
