@@ -28,7 +28,6 @@ from planner.coalition.values import (
     price_scenarios,
     restricted_options,
     run_sweep,
-    solve_task,
     value_map,
 )
 from planner.plan.candidates import PlanNetwork
@@ -74,7 +73,7 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
     demand = {str(n): float(q) for n, q in net.nodes["demand_bcm_y"].items() if q > 0}
     tasks = plan_tasks(spec, demand, list(econ), excluded)
     opts = restricted_options(options)
-    results, info = run_sweep(solve_task, tasks, workers=workers or spec.workers,
+    results, info = run_sweep(tasks, workers=workers or spec.workers,
                               processes=processes,
                               shared={"net": net, "options": opts, "econ": econ})
     costs = pd.DataFrame(results)

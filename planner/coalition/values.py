@@ -14,8 +14,7 @@ network without every arc that crosses a non-member for more than 1 km
 the cost (they stand for the lines' operation), also when their owner is a member.
 
 Each (scenario, coalition, buyer set) is one MILP; :func:`run_sweep` runs them on a Dask
-``LocalCluster`` with ``client.map`` (kept in one function so it can move onto a general
-sweep engine).
+``LocalCluster`` through the planner's sweep engine (:mod:`planner.sweep.engine`).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -85,31 +84,66 @@ def solve_task(task: PlanTask, net: PlanNetwork, options: PlanOptions,
             "mip_gap": r.mip_gap, "solve_s": r.solve_s}
 
 
-def run_sweep(func: Callable[..., Any], items: Sequence[Any], *, workers: int = 2,
-              processes: bool = True, shared: dict[str, Any] | None = None
-              ) -> tuple[list[Any], dict[str, Any]]:
-    """``[func(item, **shared) for item in items]`` on a Dask LocalCluster (``client.map``).
+def _task_params(task: PlanTask) -> dict[str, Any]:
+    """A plan task as the JSON-able parameters the sweep engine hashes and stores."""
+    return {"scenario": task.scenario, "coalition": sorted(task.coalition),
+            "buyers": list(task.buyers), "demand": [[d, q] for d, q in task.demand],
+            "excluded": list(task.excluded)}
 
-    ``shared`` objects are scattered to the workers once. ``workers=1`` with
-    ``processes=False`` runs in threads of this process (tests). Returns the results in
-    order and a note of how it ran (workers, seconds).
+
+def _solve_params(params: Mapping[str, Any], shared: Any) -> pd.DataFrame:
+    """:func:`solve_task` as a task of :func:`planner.sweep.engine.run_tasks` (one row)."""
+    task = PlanTask(params["scenario"], frozenset(params["coalition"]), tuple(params["buyers"]),
+                    tuple((str(d), float(q)) for d, q in params["demand"]),
+                    tuple(params["excluded"]))
+    row = solve_task(task, **shared)
+    row["coalition"] = "+".join(sorted(task.coalition))
+    row["buyers"] = "+".join(task.buyers)
+    return pd.DataFrame([row])
+
+
+def run_sweep(tasks: Sequence[PlanTask], *, workers: int = 2, processes: bool = True,
+              shared: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]],
+                                                             dict[str, Any]]:
+    """``[solve_task(t, **shared) for t in tasks]`` on a Dask ``LocalCluster``, through the
+    planner's sweep engine (:func:`planner.sweep.engine.run_tasks`: ``shared`` reaches each
+    worker once, each result lands in a results store as it finishes, a failed task is
+    reported, not lost silently).
+
+    ``workers=1`` with ``processes=False`` runs in threads of this process (tests). Returns
+    the results in the order of ``tasks`` and a note of how it ran (workers, seconds).
     """
+    import tempfile
+
     from dask.distributed import Client, LocalCluster
 
+    from planner.sweep.engine import ResultStore, run_tasks, task_key
+
     t0 = time.perf_counter()
-    shared = shared or {}
+    params = [_task_params(t) for t in tasks]
     # Dask logs its start and shutdown at INFO in this process: keep the CLI's output clean
     logging.getLogger("distributed").setLevel(logging.WARNING)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                      dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster, \
+    with tempfile.TemporaryDirectory(prefix="planner-coalitions-") as folder, \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                         dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster, \
             Client(cluster) as client:
-        futures_shared = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
-        futures = client.map(func, list(items), **futures_shared, pure=False)
-        results = client.gather(futures)
-    info = {"engine": "dask.distributed LocalCluster", "workers": workers,
-            "processes": processes, "tasks": len(items),
+        store = ResultStore(folder)
+        summary = run_tasks(_solve_params, params, store, client, shared=shared or {},
+                            progress=False, desc="coalition plans")
+        if summary.failed:
+            raise RuntimeError("coalition plans failed: " + "; ".join(
+                f"{k}: {v}" for k, v in summary.failed.items()))
+        table = store.read().set_index("task_key")
+    results: list[dict[str, Any]] = []
+    for t, p in zip(tasks, params, strict=True):
+        r = {str(k): v for k, v in table.loc[task_key(p)].items()}
+        r["coalition"], r["buyers"] = t.coalition, t.buyers
+        results.append(r)
+    info: dict[str, Any] = {
+        "engine": "dask.distributed LocalCluster (planner.sweep.engine.run_tasks)",
+            "workers": workers, "processes": processes, "tasks": len(tasks),
             "seconds": time.perf_counter() - t0}
-    return list(results), info
+    return results, info
 
 
 def surplus_musd_y(spec: GameSpec, buyers: Sequence[str], demand: dict[str, float],
