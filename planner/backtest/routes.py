@@ -588,37 +588,47 @@ def _score_chunk(surfaces: RouteSurfaces, lines: list[dict[str, Any]],
     return out
 
 
+def _score_task(params: Mapping[str, Any], shared: Any) -> pd.DataFrame:
+    """One candidate routed on every line: a task of :func:`planner.sweep.engine.run_tasks`
+    (``shared`` = the route surfaces and the line records, sent to each worker once)."""
+    surfaces, recs = shared
+    rows = _score_chunk(surfaces, recs, [(int(params["candidate"]), dict(params["params"]))])
+    return pd.DataFrame(rows)
+
+
 def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
                      candidates: pd.DataFrame, *, client: Any = None,
                      progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Every candidate routed on every line: one row per (candidate, line) with the
     metrics of :func:`route_line` and ``objective`` (:func:`line_objective`).
 
-    ``client``: an optional ``dask.distributed.Client``; candidates are then scored in
-    parallel on its workers (``client.map``), otherwise one after another here.
+    The candidates run as tasks of the planner's sweep engine
+    (:func:`planner.sweep.engine.run_tasks`): on the workers of ``client`` (an optional
+    ``dask.distributed.Client``), otherwise one after another here.
     """
+    import tempfile
+
+    from planner.sweep.engine import TASK_KEY, ResultStore, run_tasks, task_key
+
     recs = lines.drop(columns="geometry").assign(geometry=list(lines.geometry)).to_dict(
         "records")
-    items = [(int(i), {str(k): float(v) for k, v in r.items()})
+    tasks = [{"candidate": int(i), "params": {str(k): float(v) for k, v in r.items()}}
              for i, r in zip(candidates.index.to_numpy(), candidates.to_dict("records"),
                              strict=True)]
-    rows: list[dict[str, Any]] = []
-    if client is not None:
-        chunks = [items[i:i + 4] for i in range(0, len(items), 4)]
-        s_fut = client.scatter(surfaces, broadcast=True)
-        l_fut = client.scatter(recs, broadcast=True)
-        futures = client.map(_score_chunk, [s_fut] * len(chunks), [l_fut] * len(chunks),
-                             chunks, pure=False)
-        for k, fut in enumerate(futures):
-            rows.extend(fut.result())
-            if progress:
-                progress(min(len(items), (k + 1) * 4), len(items))
-    else:
-        for k, item in enumerate(items):
-            rows.extend(_score_chunk(surfaces, recs, [item]))
-            if progress:
-                progress(k + 1, len(items))
-    df = pd.DataFrame(rows)
+    with tempfile.TemporaryDirectory(prefix="planner-calibration-") as folder:
+        store = ResultStore(folder)
+        summary = run_tasks(_score_task, tasks, store, client, shared=(surfaces, recs),
+                            progress=False, desc="calibration candidates")
+        if summary.failed:
+            raise RuntimeError("calibration candidates failed: " + "; ".join(
+                f"{k}: {v}" for k, v in summary.failed.items()))
+        df = store.read()
+    # rows in the order of the candidates, each candidate's lines in their order
+    order = {task_key(t): n for n, t in enumerate(tasks)}
+    df = (df.assign(_order=df[TASK_KEY].map(order)).sort_values("_order", kind="stable")
+          .drop(columns=["_order", TASK_KEY]).reset_index(drop=True))
+    if progress:
+        progress(len(tasks), len(tasks))
     df["objective"] = line_objective(df["share_10km"], df["share_25km"],
                                      df["extra_countries"])
     return df
