@@ -241,8 +241,10 @@ def test_place_in_an_excluded_country_and_unknown_exclusion(layers):
 
 
 def test_resolution_too_fine_is_a_study_problem(layers, monkeypatch):
+    # 0.1 km over the region is ~890 M cells: more than 0.5 GiB even for the windowed
+    # build (planner.costsurface.build_memory_bytes), so the check must say so
     monkeypatch.setenv("PLANNER_MAX_MEMORY_GIB", "0.5")
-    text = GOOD.replace("resolution_km = 10", "resolution_km = 0.5")
+    text = GOOD.replace("resolution_km = 10", "resolution_km = 0.1")
     msg = _check(text, layers)
     assert f"region.resolution_km (line {_line(text, 'resolution_km')})" in msg
     assert "use resolution_km =" in msg
