@@ -236,6 +236,6 @@ def test_plan_network_uses_the_study_network_tables(monkeypatch):
     study = parse_study('[study]\nname = "d"\n[[supply]]\nname = "Beyneu"\n'
                         '[[destinations]]\nname = "Shymkent"\nthroughput_bcm_y = 5\n')
     with pytest.raises(Built):
-        study_plan_network(study, SimpleNamespace(pipelines=None),
+        study_plan_network(study, SimpleNamespace(pipelines=None, countries=None),
                            SimpleNamespace(crs="EPSG:3857"), PlanOptions(enabled=True))
     assert seen["interconnections"] is hubs and seen["line_flows"] is flows
