@@ -65,10 +65,10 @@ class PlanNetwork:
         ``v`` to ``u``; 0 where the line may not carry gas that way) and
         ``capacity_bcm_y`` (the larger of the two; a network without the per-direction
         columns offers it both ways), ``design`` (+1: design flow from ``u`` to ``v``,
-        -1: from ``v`` to ``u``, 0: unknown), ``km_by_country`` (dict ISO3 → km), ``countries``, for existing lines
-        the smallest known ``diameter_mm``, ``max_pressure_mpa`` and parallel ``strings``
-        along the arc (NaN where unknown), geometry (EPSG:4326, digitised from ``u`` to
-        ``v``).
+        -1: from ``v`` to ``u``, 0: unknown), ``km_by_country`` (dict ISO3 → km),
+        ``countries``, for existing lines the smallest known ``diameter_mm``,
+        ``max_pressure_mpa`` and parallel ``strings`` along the arc (NaN where unknown),
+        geometry (EPSG:4326, digitised from ``u`` to ``v``).
     """
 
     nodes: pd.DataFrame

@@ -228,7 +228,8 @@ def ex_capacities(arcs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     (:func:`planner.plan.candidates.directed_capacity`; NaN, unknown, as 0)."""
     if len(arcs) == 0:
         return np.zeros(0), np.zeros(0)
-    caps = np.array([directed_capacity(r) for r in arcs.to_dict("records")], dtype=float)
+    caps = np.asarray([directed_capacity({str(k): v for k, v in r.items()})
+                       for r in arcs.to_dict("records")], dtype=np.float64)
     caps = np.nan_to_num(np.maximum(caps, 0.0), nan=0.0)
     return caps[:, 0].copy(), caps[:, 1].copy()
 
