@@ -248,9 +248,10 @@ def test_default_study_writes_the_plan(default_run):
     summary = json.loads((out / "system_plan.json").read_text())
     assert summary["status"] == "optimal" or summary["mip_gap"] <= 0.01
     assert summary["solve_s"] < 60
-    # at most the independent routes built together, and the study's best candidates
+    # at most the independent routes built together (the study's cheapest candidates,
+    # "appraised", are no bound: each claims a line's spare capacity on its own, as the
+    # "alone" routes do, so their sum need not be feasible)
     assert summary["objective_musd_y"] <= summary["independent_sequential_musd_y"]
-    assert summary["objective_musd_y"] <= summary["independent_appraised_musd_y"]
     plan = pd.read_csv(out / "system_plan.csv")
     for col in ("from", "to", "kind", "system", "reverse", "length_km", "diameter_mm",
                 "flow_bcm_y", "capex_musd", "country"):
@@ -352,14 +353,16 @@ def test_default_plan_uses_existing_lines_only_in_allowed_directions(default_run
     assert len(used)
 
     def graph_node(name: str, system: str) -> int:
+        own = {n for u, v, s in graph.edges(data="system") if s == system for n in (u, v)}
         if name.startswith("e") and name[1:].isdigit():
             n = int(name[1:])
             # the plan's node ids are this graph's
             assert graph.nodes[n]["lon"] == pytest.approx(net.nodes.at[name, "lon"])
-            return n
-        # a terminal standing in for the line's node in its cell: the nearest node
+            if n in own:
+                return n
+        # a node standing in for the line's node in its grid cell (a terminal, or another
+        # line's node): the line's nearest node
         lon, lat = net.nodes.at[name, "lon"], net.nodes.at[name, "lat"]
-        own = {n for u, v, s in graph.edges(data="system") if s == system for n in (u, v)}
         return min(own, key=lambda n: np.hypot(graph.nodes[n]["lon"] - lon,
                                                graph.nodes[n]["lat"] - lat))
 
