@@ -6,8 +6,9 @@ Steiner-like hubs (the centroids of the Delaunay triangles over supply points an
 destinations). Arcs are
 
 - **existing**: pieces of operating lines from :func:`planner.network.pipeline_graph`
-  (read through the one adapter :func:`existing_arcs`), usable in both directions within
-  their spare capacity; flow against the design direction is marked ``reverse``;
+  (read through the one adapter :func:`existing_arcs`), each direction with its own spare
+  capacity from the graph (published current flows subtracted); against the design flow
+  only where the line may be reversed, and then marked ``reverse``;
 - **new**: least-cost corridors over the study's cost surface between the points, from
   :func:`planner.routing.candidate_network` (Delaunay triangulation, one least-cost path
   per edge, merged where paths share cells, so shared stretches and junctions appear).
@@ -15,12 +16,13 @@ destinations). Arcs are
 Exact reductions (``reduce=True``): chains of existing pieces of one system through nodes
 nothing else touches are contracted into one arc (capacity: the smallest along it), and
 dead ends (non-terminal nodes of degree one) are pruned; neither changes the optimum.
+Contraction keeps the smallest capacity along the chain in each direction.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,14 +36,16 @@ from shapely.ops import linemerge
 from planner import settings
 from planner.costsurface import CostSurface
 from planner.geodesy import GEOD
+from planner.network import spare_capacity
 from planner.routing import RoutingError, candidate_network, delaunay_edges, locate
 
 log = logging.getLogger(__name__)
 
 #: Columns of :attr:`PlanNetwork.arcs`.
 ARC_COLUMNS = ["arc_id", "u", "v", "kind", "system", "length_km", "cost_km_eq",
-               "capacity_bcm_y", "design", "km_by_country", "countries", "diameter_mm",
-               "max_pressure_mpa", "strings", "geometry"]
+               "capacity_bcm_y", "capacity_uv_bcm_y", "capacity_vu_bcm_y", "design",
+               "km_by_country", "countries", "diameter_mm", "max_pressure_mpa", "strings",
+               "geometry"]
 
 
 @dataclass
@@ -56,12 +60,15 @@ class PlanNetwork:
     arcs : geopandas.GeoDataFrame
         One row per undirected arc (columns :data:`ARC_COLUMNS`): ``kind`` new|existing,
         ``system`` (existing lines), ``length_km`` (geodesic), ``cost_km_eq`` (cost
-        surface, new arcs), ``capacity_bcm_y`` (spare capacity, existing arcs),
-        ``design`` (+1: design flow from ``u`` to ``v``, -1: from ``v`` to ``u``, 0:
-        unknown), ``km_by_country`` (dict ISO3 → km), ``countries``, for existing lines
-        the smallest known ``diameter_mm``, ``max_pressure_mpa`` and parallel ``strings``
-        along the arc (NaN where unknown), geometry (EPSG:4326, digitised from ``u`` to
-        ``v``).
+        surface, new arcs), for existing arcs ``capacity_uv_bcm_y`` and
+        ``capacity_vu_bcm_y`` (capacity left for a new flow from ``u`` to ``v`` and from
+        ``v`` to ``u``; 0 where the line may not carry gas that way) and
+        ``capacity_bcm_y`` (the larger of the two; a network without the per-direction
+        columns offers it both ways), ``design`` (+1: design flow from ``u`` to ``v``,
+        -1: from ``v`` to ``u``, 0: unknown), ``km_by_country`` (dict ISO3 → km),
+        ``countries``, for existing lines the smallest known ``diameter_mm``,
+        ``max_pressure_mpa`` and parallel ``strings`` along the arc (NaN where unknown),
+        geometry (EPSG:4326, digitised from ``u`` to ``v``).
     """
 
     nodes: pd.DataFrame
@@ -99,55 +106,89 @@ class PlanNetwork:
 # --- the existing network: one adapter to planner.network ---------------------------------
 
 
+def _directed_spare(d: dict, a: int, b: int) -> tuple[float, bool]:
+    """Capacity left on one graph edge from node ``a`` to ``b`` (bcm/y; NaN: unknown) and
+    whether that way is against the design flow. Edges without the line-flows attributes
+    (a graph built without them) offer their ``capacity_bcm_y`` either way."""
+    flow = int(d.get("flow", 0) or 0)
+    along = 1 if a < b else -1
+    reverse = flow != 0 and along != flow
+    if "spare_design_bcm_y" not in d:
+        return float(d.get("capacity_bcm_y", np.nan)), reverse
+    return spare_capacity(d, a, b), reverse
+
+
 def existing_arcs(graph: nx.MultiGraph, pipelines: pd.DataFrame | None = None, *,
                   spare_share: float = 1.0, spare_bcm_y: dict[str, float] | None = None,
                   unknown_capacity_bcm_y: float = 2.0) -> gpd.GeoDataFrame:
     """Arcs of the existing network from :func:`planner.network.pipeline_graph`.
 
     This is the only place the plan reads the pipeline graph. Parallel pieces of one
-    system between the same nodes become one arc: capacities the layer states per
-    ``string`` add up, capacities stated for the whole ``system`` do not. A capacity per
-    direction (edge attributes ``capacity_forward_bcm_y``/``capacity_reverse_bcm_y``,
-    where the graph has them) is reduced to the smaller one, since one arc carries one
-    net flow. Unknown capacities come from ``unknown_capacity_bcm_y``.
+    system between the same nodes become one arc. Each direction has its own capacity,
+    the graph's capacity left for a new flow that way (:func:`planner.network.
+    spare_capacity`: design capacity less the published current flow; against the design
+    flow only where the line may be reversed, the capacity prepared for reverse flow less
+    the published reverse flow, else 0). In the design direction the capacities the layer
+    states per ``string`` add up, capacities stated for the whole ``system`` do not; a
+    reverse capacity is the system's (not added up over strings). A capacity the sources
+    do not give (design capacity unknown, or a reversible line's reverse capacity not
+    published) is ``unknown_capacity_bcm_y``. Study overrides apply to the directions a
+    line may carry gas, never opening a closed one: ``spare_bcm_y[system]`` replaces the
+    capacity, otherwise it is multiplied by ``spare_share``.
 
     Returns
     -------
     geopandas.GeoDataFrame
         Columns of :data:`ARC_COLUMNS` (``km_by_country`` empty: see
-        :func:`with_countries`); ``u``, ``v`` are ``"e<node>"``.
+        :func:`with_countries`); ``u``, ``v`` are ``"e<node>"`` with ``u`` the lower node.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> g = nx.MultiGraph()
+    >>> _ = g.add_edge(0, 1, system="A", flow=1, reversible=False, length_km=10.0,
+    ...                spare_design_bcm_y=8.0, spare_reverse_bcm_y=0.0, pipeline_id="p",
+    ...                geometry=LineString([(0, 0), (1, 0)]))
+    >>> a = existing_arcs(g)
+    >>> a[["u", "v", "capacity_uv_bcm_y", "capacity_vu_bcm_y", "design"]].values.tolist()
+    [['e0', 'e1', 8.0, 0.0, 1]]
     """
     spare = spare_bcm_y or {}
     basis: dict[str, str] = {}
     if pipelines is not None and "capacity_basis" in pipelines:
         basis = dict(zip(pipelines["pipeline_id"].astype(str),
                          pipelines["capacity_basis"].astype(str), strict=True))
-    # a directed graph lists each direction as its own edge: group them apart, then keep
-    # the smaller direction's capacity
-    groups: dict[tuple[int, int, str], dict[bool, list[dict]]] = {}
-    directed = graph.is_directed()
+    groups: dict[tuple[int, int, str], list[dict]] = {}
     for u, v, data in graph.edges(data=True):
         lo, hi = min(u, v), max(u, v)
-        key = (lo, hi, str(data.get("system", "")))
-        groups.setdefault(key, {}).setdefault(bool(directed and u > v), []).append(data)
+        groups.setdefault((lo, hi, str(data.get("system", ""))), []).append(data)
     rows = []
-    for (lo, hi, system), by_dir in groups.items():
-        per_dir = []
-        for parts_dir in by_dir.values():
-            string_sum, system_max = 0.0, 0.0
-            for d in parts_dir:
-                caps = [float(d.get(k, np.nan)) for k in
-                        ("capacity_forward_bcm_y", "capacity_reverse_bcm_y") if k in d]
-                cap = min(caps) if caps else float(d.get("capacity_bcm_y", np.nan))
-                if not np.isfinite(cap):
-                    continue
-                if basis.get(str(d.get("pipeline_id")), "system") == "string":
+    for (lo, hi, system), parts in groups.items():
+        caps = []
+        for a, b in ((lo, hi), (hi, lo)):
+            string_sum, system_max, allowed, unknown = 0.0, 0.0, False, False
+            for d in parts:
+                cap, reverse = _directed_spare(d, a, b)
+                if reverse and not d.get("reversible", "spare_design_bcm_y" not in d):
+                    continue  # against the design flow of a line that cannot be reversed
+                allowed = True
+                used = float(d.get("reverse_flow_bcm_y" if reverse else "current_flow_bcm_y",
+                                   np.nan))
+                if not np.isfinite(cap) or (cap <= 0 and not np.isfinite(used)):
+                    unknown = True  # no capacity given that way
+                elif cap <= 0:
+                    continue  # full: the published flows use it all
+                elif not reverse and basis.get(str(d.get("pipeline_id")),
+                                               "system") == "string":
                     string_sum += cap
                 else:
                     system_max = max(system_max, cap)
-            per_dir.append(max(string_sum, system_max))
-        parts = next(iter(by_dir.values()))
-        cap = min(per_dir)
+            cap = max(string_sum, system_max)
+            if cap <= 0 and unknown:
+                cap = unknown_capacity_bcm_y
+            if allowed:
+                cap = spare[system] if system in spare else cap * spare_share
+            caps.append(float(cap) if allowed else 0.0)
 
         def known(col: str, parts: list[dict] = parts) -> float:
             vals = [float(d.get(col, np.nan)) for d in parts]
@@ -157,14 +198,12 @@ def existing_arcs(graph: nx.MultiGraph, pipelines: pd.DataFrame | None = None, *
         strings = known("parallel_strings")
         if not np.isfinite(strings):
             strings = float(len({d.get("pipeline_id") for d in parts}))
-        if cap <= 0:
-            cap = unknown_capacity_bcm_y
-        cap = spare[system] if system in spare else cap * spare_share
         first = parts[0]
         rows.append({
             "u": f"e{lo}", "v": f"e{hi}", "kind": "existing", "system": system,
             "length_km": float(first["length_km"]), "cost_km_eq": np.nan,
-            "capacity_bcm_y": float(cap), "design": int(first.get("flow", 0) or 0),
+            "capacity_bcm_y": max(caps), "capacity_uv_bcm_y": caps[0],
+            "capacity_vu_bcm_y": caps[1], "design": int(first.get("flow", 0) or 0),
             "diameter_mm": known("diameter_mm"), "max_pressure_mpa": known("max_pressure_mpa"),
             "strings": strings, "geometry": first["geometry"],
         })
@@ -206,6 +245,28 @@ def with_countries(arcs: gpd.GeoDataFrame, countries: gpd.GeoDataFrame,
     out["countries"] = [", ".join(k for k, _ in sorted(d.items(), key=lambda kv: -kv[1])
                                   if k != "---") for d in kmc]
     return out
+
+
+def directed_capacity(arc: Mapping[str, Any]) -> tuple[float, float]:
+    """An existing arc's capacity from ``u`` to ``v`` and from ``v`` to ``u`` (bcm/y): its
+    ``capacity_uv_bcm_y``/``capacity_vu_bcm_y``, or ``capacity_bcm_y`` both ways where a
+    network has no per-direction figure.
+
+    Examples
+    --------
+    >>> directed_capacity({"capacity_bcm_y": 5.0})
+    (5.0, 5.0)
+    >>> directed_capacity({"capacity_bcm_y": 5.0, "capacity_uv_bcm_y": 5.0,
+    ...                    "capacity_vu_bcm_y": 0.0})
+    (5.0, 0.0)
+    """
+    both = float(arc.get("capacity_bcm_y", np.nan))
+    out = []
+    for col in ("capacity_uv_bcm_y", "capacity_vu_bcm_y"):
+        val = arc.get(col, np.nan)
+        val = float(val) if val is not None and pd.notna(val) else np.nan
+        out.append(val if np.isfinite(val) else both)
+    return out[0], out[1]
 
 
 # --- reductions -----------------------------------------------------------------------------
@@ -263,7 +324,9 @@ def contract_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
         if len(chain) == 1:
             out.append(r.to_dict())
             continue
-        geoms, length, caps, designs = [], 0.0, [], []
+        geoms, length, designs = [], 0.0, []
+        caps_uv: list[float] = []
+        caps_vu: list[float] = []
         line_attrs: dict[str, list[float]] = {"diameter_mm": [], "max_pressure_mpa": [],
                                               "strings": []}
         for k, a, _b in chain:
@@ -271,7 +334,10 @@ def contract_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
             same = rk["u"] == a
             geoms.append(rk.geometry if same else LineString(rk.geometry.coords[::-1]))
             length += float(rk["length_km"])
-            caps.append(float(rk["capacity_bcm_y"]))
+            # per direction along the chain (a piece digitised the other way swaps them)
+            uv, vu = directed_capacity(rk)
+            caps_uv.append(uv if same else vu)
+            caps_vu.append(vu if same else uv)
             for col, vals in line_attrs.items():
                 val = float(rk.get(col, np.nan))
                 if np.isfinite(val):
@@ -281,7 +347,9 @@ def contract_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
         geom = merged if isinstance(merged, LineString) else LineString(
             [c for gm in geoms for c in gm.coords])
         d = {**r.to_dict(), "u": chain[0][1], "v": chain[-1][2], "length_km": length,
-             "capacity_bcm_y": min(caps),
+             "capacity_bcm_y": max(min(caps_uv), min(caps_vu)),
+             "capacity_uv_bcm_y": min(caps_uv),
+             "capacity_vu_bcm_y": min(caps_vu),
              "design": designs[0] if len(set(designs)) == 1 else 0, "geometry": geom,
              **{col: min(vals) if vals else float("nan")
                 for col, vals in line_attrs.items()}}
@@ -423,7 +491,8 @@ def plan_network(
             continue
         new_rows.append({"u": u, "v": v, "kind": "new", "system": "",
                          "length_km": float(d["length_km"]), "cost_km_eq": float(d["cost"]),
-                         "capacity_bcm_y": np.nan, "design": 0, "diameter_mm": np.nan,
+                         "capacity_bcm_y": np.nan, "capacity_uv_bcm_y": np.nan,
+                         "capacity_vu_bcm_y": np.nan, "design": 0, "diameter_mm": np.nan,
                          "max_pressure_mpa": np.nan, "strings": np.nan, "geometry": geom})
     new = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=settings.STORAGE_CRS)
     if len(ex):
@@ -468,5 +537,5 @@ def plan_network(
     return PlanNetwork(nodes, arcs[ARC_COLUMNS].reset_index(drop=True))
 
 
-__all__ = ["ARC_COLUMNS", "PlanNetwork", "contract_chains", "delaunay_edges", "existing_arcs",
-           "plan_network", "prune_dead_ends", "with_countries"]
+__all__ = ["ARC_COLUMNS", "PlanNetwork", "contract_chains", "delaunay_edges", "directed_capacity",
+           "existing_arcs", "plan_network", "prune_dead_ends", "with_countries"]

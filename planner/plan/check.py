@@ -22,7 +22,7 @@ import pandas as pd
 
 from planner import hydraulics
 from planner.costsurface import CostSurface
-from planner.plan.candidates import PlanNetwork
+from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan.options import PlanOptions
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ def check_arcs(arcs: pd.DataFrame, net: PlanNetwork, options: PlanOptions,
     ``violation`` (text, empty when none) and ``note``."""
     p_max = options.pressure_class_mpa * 10.0
     p_min = p_max / options.compression_ratio
-    caps = net.arcs.set_index("arc_id")["capacity_bcm_y"]
+    # capacity in each direction: arc_id -> (u, capacity u→v, capacity v→u)
+    caps = {str(r["arc_id"]): (r["u"], *directed_capacity(r))
+            for r in net.arcs.to_dict("records")}
     lines: dict[str, tuple[float, float, float]] = {}
     if {"diameter_mm", "max_pressure_mpa"} <= set(net.arcs.columns):
         strings = (net.arcs["strings"] if "strings" in net.arcs
@@ -95,7 +97,8 @@ def check_arcs(arcs: pd.DataFrame, net: PlanNetwork, options: PlanOptions,
             except ValueError as exc:
                 out["violation"] = f"cannot carry {q:.2f} bcm/y: {exc}"
         elif a["kind"] == "existing":
-            cap = float(caps.get(a["arc_id"], np.nan))
+            u, uv, vu = caps.get(str(a["arc_id"]), ("", np.nan, np.nan))
+            cap = uv if a["from"] == u else vu
             if np.isfinite(cap) and q > cap + 1e-6:
                 out["violation"] = f"flow {q:.2f} above spare capacity {cap:.2f} bcm/y"
             notes = []

@@ -6,10 +6,13 @@ annualised cost::
 
     min  Σ_new,k  y[e,k] · CAPEX[e,k] · (CRF + O&M share)                 (fixed charge)
        + Σ_new,k  (f+[e,k] + f-[e,k]) · L[e] · (compression CAPEX · (CRF + O&M) + fuel)
-       + Σ_exist  (x+[e] + x-[e]) · L[e] · tariff · u  (× reverse factor against the design flow)
+       + Σ_exist  (x+[e] + x-[e]) · L[e] · tariff · u  (× reverse factor on the direction
+                                                         against the design flow only)
     s.t. flow balance at every node (supply points free, destinations their demand)
          f+[e,k] + f-[e,k] ≤ capacity[k] · y[e,k];   Σ_k y[e,k] ≤ 1
-         x+[e] + x-[e] ≤ spare capacity[e]
+         x+[e] ≤ spare capacity u→v [e];   x-[e] ≤ spare capacity v→u [e]
+              (each the graph's capacity left that way after the published flows; 0
+              against the design flow of a line that cannot be reversed)
          Σ L[e] y[e,k] ≤ budget of new km;  must-use systems carry flow
          (optional) two arc-disjoint paths to every destination over built arcs.
 
@@ -44,7 +47,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from planner import economics, hydraulics
 from planner.network import NetworkParams
-from planner.plan.candidates import PlanNetwork
+from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan.options import PlanOptions
 
 log = logging.getLogger(__name__)
@@ -230,6 +233,17 @@ class _Builder:
         return a, np.array(self.lb), np.array(self.ub)
 
 
+def ex_capacities(arcs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity from ``u`` to ``v`` and from ``v`` to ``u`` of each arc
+    (:func:`planner.plan.candidates.directed_capacity`; NaN, unknown, as 0)."""
+    if len(arcs) == 0:
+        return np.zeros(0), np.zeros(0)
+    caps = np.asarray([directed_capacity({str(k): v for k, v in r.items()})
+                       for r in arcs.to_dict("records")], dtype=np.float64)
+    caps = np.nan_to_num(np.maximum(caps, 0.0), nan=0.0)
+    return caps[:, 0].copy(), caps[:, 1].copy()
+
+
 def solve_plan(
     net: PlanNetwork,
     options: PlanOptions,
@@ -364,10 +378,11 @@ def solve_plan(
             rhs[idx[d]] += dem[d]
     for i in range(len(nodes)):
         b.row(np.array(rows_c[i], dtype=int), np.array(rows_v[i]), rhs[i], rhs[i])
-    # existing capacity (both directions share the line)
-    caps = ex["capacity_bcm_y"].to_numpy(float)
-    for e in range(ne):
-        b.row(np.array([o_x + e, o_x + ne + e]), np.ones(2), -np.inf, caps[e])
+    # existing capacity, each direction its own (0 where the line may not carry gas that
+    # way): bounds on x+ and x-
+    cap_uv, cap_vu = ex_capacities(ex)
+    hi[o_x:o_x + ne] = cap_uv
+    hi[o_x + ne:o_x + 2 * ne] = cap_vu
     # new capacity per diameter, one diameter per arc
     kcap = dopt["capacity_bcm_y"].to_numpy(float)
     for e in range(nn):
@@ -403,6 +418,9 @@ def solve_plan(
                 gv[all_u[a]] += [-1.0, 1.0]
                 if a < ne:
                     b.row(np.array([fwd, rev]), np.ones(2), -np.inf, 1.0)
+                    # only the ways the line may carry gas
+                    hi[fwd] = 1.0 if cap_uv[a] > 0 else 0.0
+                    hi[rev] = 1.0 if cap_vu[a] > 0 else 0.0
                 else:
                     e = a - ne
                     b.row(np.r_[fwd, rev, o_y + e * nk + np.arange(nk)],
@@ -522,11 +540,21 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
         seq = solve_plan(PlanNetwork(net.nodes, residual), solo, econ,
                          demand={str(d): float(q)})
         if len(seq.arcs):
-            used = seq.arcs[seq.arcs["kind"] == "existing"].groupby("arc_id")["flow_bcm_y"].sum()
-            on = residual["arc_id"].isin(used.index)
-            residual.loc[on, "capacity_bcm_y"] = np.maximum(
-                0.0, residual.loc[on, "capacity_bcm_y"].to_numpy(float)
-                - used.reindex(residual.loc[on, "arc_id"]).to_numpy(float))
+            # take the flow off the capacity of the direction it used
+            uv, vu = ex_capacities(residual)
+            by_id = {a: i for i, a in enumerate(residual["arc_id"])}
+            used = seq.arcs[seq.arcs["kind"] == "existing"]
+            for aid, frm, q in zip(used["arc_id"], used["from"], used["flow_bcm_y"],
+                                   strict=True):
+                i = by_id[aid]
+                if frm == residual["u"].iloc[i]:
+                    uv[i] = max(0.0, uv[i] - float(q))
+                else:
+                    vu[i] = max(0.0, vu[i] - float(q))
+            new = (residual["kind"] != "existing").to_numpy()
+            uv[new], vu[new] = np.nan, np.nan
+            residual = residual.assign(capacity_uv_bcm_y=uv, capacity_vu_bcm_y=vu,
+                                       capacity_bcm_y=np.maximum(uv, vu))
         new_km = (float(seq.arcs.loc[seq.arcs["kind"] == "new", "length_km"].sum())
                   if len(seq.arcs) else 0.0)
         rows.append({"destination": d, "throughput_bcm_y": float(q), "status": seq.status,
@@ -536,4 +564,4 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
 
 
 __all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "diameter_options",
-           "independent_best", "solve_plan"]
+           "ex_capacities", "independent_best", "solve_plan"]

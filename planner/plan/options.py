@@ -16,7 +16,7 @@ Example study table::
     pressure_class_mpa = 11.8         # pressure class of new pipe (default: the calibrated one)
     time_limit_s = 60
     mip_gap = 0.01
-    spare_share = 1.0                 # share of an existing line's stated capacity on offer
+    spare_share = 1.0                 # share of each line's spare capacity on offer
     spare_bcm_y = { "Central Asia–China" = 0.0 }   # per-system spare capacity (overrides)
 """
 
@@ -74,13 +74,19 @@ class PlanOptions:
     time_limit_s, mip_gap : float
         Solver time limit and relative optimality gap at which it stops.
     spare_share : float
-        Share of an existing line's stated capacity (pipelines layer) the plan may use:
-        1.0 offers the full design capacity, in either direction (an upper bound: the
-        plan does not read the flows and reversibility of ``line_flows.csv``).
+        Share of an existing line's spare capacity the plan may use, in each direction
+        the line may carry gas. The spare capacity is the pipeline graph's
+        (:func:`planner.network.spare_capacity`, from the layer's design capacity and
+        ``line_flows.csv``): design capacity less the published current flow, and against
+        the design flow, only where the line may be reversed, the capacity prepared for
+        reverse flow less the published reverse flow (0 elsewhere).
     spare_bcm_y : dict
-        Spare capacity per existing system, bcm/y, overriding ``spare_share``.
+        Spare capacity per existing system, bcm/y, replacing the graph's (and
+        ``spare_share``) in each direction the line may carry gas; it does not open a
+        direction the line may not run in.
     unknown_capacity_bcm_y : float
-        Capacity of existing lines whose capacity and diameter the layer does not give
+        Capacity of an existing line in a direction no source gives one for: the layer
+        has no design capacity, or a reversible line's reverse capacity is not published
         (estimate: a small regional line).
     link_km : float
         Existing-network nodes within this straight-line distance of a supply point or

@@ -211,8 +211,11 @@ _NOTE = (
     "count an existing line's spare capacity twice); *sequential* = each alone but in "
     "the spare capacity the earlier ones left (the independent routes built together); "
     "*appraised* = the study's best-ranked-by-cost candidate per destination (its own "
-    "sizing and costing). Spare capacity of existing lines is the layer's design "
-    "capacity × plan.spare_share unless plan.spare_bcm_y says otherwise: an upper bound.")
+    "sizing and costing). Existing lines carry gas only in the directions they may run "
+    "(against the design flow only where line_flows.csv says the line can be reversed, "
+    "at the reverse factor), each direction within the spare capacity the pipeline graph "
+    "gives (design or reverse capacity less the published flows) × plan.spare_share, "
+    "unless plan.spare_bcm_y says otherwise.")
 
 
 def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,

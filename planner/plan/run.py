@@ -115,8 +115,11 @@ def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
     from planner.network import pipeline_graph
 
     hubs, flows = network_tables_for_study(study)
+    # with the countries, so that a line reversible only in some countries (line_flows.csv
+    # reverse_countries) is reversible only there
     graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs,
-                           interconnections=hubs, line_flows=flows)
+                           interconnections=hubs, line_flows=flows,
+                           countries=layers.countries)
     sup = {p.name: (p.lon, p.lat) for p in (resolve_place(x, layers) for x in study.supply)}
     dem = {p.name: (p.lon, p.lat, float(p.throughput_bcm_y or 0.0))
            for p in (resolve_place(x, layers) for x in study.destinations)}
