@@ -18,8 +18,6 @@ from planner.plan.optimise import PlanEconomics
 from planner.plan.options import PlanOptions
 from planner.study import StudyError, parse_study
 
-pytestmark = pytest.mark.xdist_group("shipped")
-
 
 def test_glove_game():
     players = ["L", "R1", "R2"]

@@ -18,8 +18,6 @@ import pytest
 
 from planner import report
 
-pytestmark = pytest.mark.xdist_group("shipped")
-
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]

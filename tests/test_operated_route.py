@@ -10,9 +10,6 @@ from shapely.geometry import LineString
 
 from planner.operated_routes import follows_operated_route, operated_route_table
 
-# Tests that use the shipped study runs share one xdist worker, so the runs happen once.
-pytestmark = pytest.mark.xdist_group("shipped")
-
 
 def operated(run) -> pd.DataFrame:
     c = run.candidates

@@ -17,8 +17,6 @@ from planner.plan.optimise import PlanEconomics, diameter_options, independent_b
 from planner.plan.options import PlanOptions, plan_options_from_study
 from planner.study import StudyError, parse_study
 
-pytestmark = pytest.mark.xdist_group("shipped")
-
 ECON = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
                      fuel_price_usd_per_1000m3=150.0, tariff_usd_per_1000m3_100km=1.5,
                      compressor_usd_per_kw=3000.0)
