@@ -9,6 +9,30 @@ import math
 from collections.abc import Sequence
 
 
+class ProblemsError(ValueError):
+    """An input file failed validation; ``problems`` lists every problem (the base of
+    :class:`planner.study.StudyError`, :class:`planner.sweep.study_sweep.SweepError` and
+    :class:`planner.interconnections.NetworkTableError`). ``label`` names the kind of file
+    in the message.
+
+    Examples
+    --------
+    >>> print(ProblemsError("a.csv", ["line 2: x is missing"]))
+    a.csv: 1 problem:
+      - line 2: x is missing
+    """
+
+    label = ""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        n = len(problems)
+        body = "\n".join(f"  - {p}" for p in problems)
+        head = f"{self.label} {path}" if self.label else path
+        super().__init__(f"{head}: {n} problem{'s' if n != 1 else ''}:\n{body}")
+
+
 def positive(name: str, value: float) -> float:
     v = float(value)
     if not math.isfinite(v) or v <= 0:

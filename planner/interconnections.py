@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner._checks import ProblemsError
+
 log = logging.getLogger(__name__)
 
 #: Columns of an interconnections table (``km_system``/``km`` may replace ``lon``/``lat``).
@@ -55,15 +57,8 @@ DIRECTIONS = ("north", "south", "east", "west", "unknown")
 DEFAULT_SEARCH_KM = 25.0
 
 
-class NetworkTableError(ValueError):
+class NetworkTableError(ProblemsError):
     """A network table failed validation; ``problems`` lists every problem."""
-
-    def __init__(self, path: str, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        n = len(problems)
-        body = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path}: {n} problem{'s' if n != 1 else ''}:\n{body}")
 
 
 def _read(path: str | Path | None, package_file: str) -> tuple[pd.DataFrame, str]:
@@ -96,8 +91,19 @@ def _number(raw: str, where: str, problems: list[str], *, minimum: float | None 
     return v
 
 
-def _missing_columns(df: pd.DataFrame, required: tuple[str, ...]) -> list[str]:
-    return [c for c in required if c not in df.columns]
+def _read_table(path: str | Path | None, package_file: str, required: tuple[str, ...],
+                columns: tuple[str, ...]) -> tuple[pd.DataFrame, str]:
+    """The table (see :func:`_read`) with its required columns checked and every other
+    column of ``columns`` present (empty where the file has none)."""
+    df, name = _read(path, package_file)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise NetworkTableError(name, [f"column {c!r} is missing (columns: {', '.join(columns)})"
+                                       for c in missing])
+    for c in columns:
+        if c not in df.columns:
+            df[c] = ""
+    return df, name
 
 
 def interconnections_from_csv(path: str | Path | None = None) -> pd.DataFrame:
@@ -118,15 +124,10 @@ def interconnections_from_csv(path: str | Path | None = None) -> pd.DataFrame:
     >>> row.systems, row.direction
     (['Central Asia–Center', 'Gazli–Nukus'], ('Central Asia–Center', 'Gazli–Nukus'))
     """
-    df, name = _read(path, "interconnections.csv")
-    required = ("interconnection_id", "name", "systems", "source")
-    problems = [f"column {c!r} is missing (columns: {', '.join(INTERCONNECTION_COLUMNS)})"
-                for c in _missing_columns(df, required)]
-    if problems:
-        raise NetworkTableError(name, problems)
-    for c in INTERCONNECTION_COLUMNS:
-        if c not in df.columns:
-            df[c] = ""
+    df, name = _read_table(path, "interconnections.csv",
+                           ("interconnection_id", "name", "systems", "source"),
+                           INTERCONNECTION_COLUMNS)
+    problems: list[str] = []
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, r in df.iterrows():
@@ -208,15 +209,10 @@ def line_flows_from_csv(path: str | Path | None = None) -> pd.DataFrame:
     >>> bool(f.loc["Beineu–Bozoi–Shymkent"].reversible)
     False
     """
-    df, name = _read(path, "line_flows.csv")
-    required = ("system", "design_direction", "reversible", "source")
-    problems = [f"column {c!r} is missing (columns: {', '.join(LINE_FLOW_COLUMNS)})"
-                for c in _missing_columns(df, required)]
-    if problems:
-        raise NetworkTableError(name, problems)
-    for c in LINE_FLOW_COLUMNS:
-        if c not in df.columns:
-            df[c] = ""
+    df, name = _read_table(path, "line_flows.csv",
+                           ("system", "design_direction", "reversible", "source"),
+                           LINE_FLOW_COLUMNS)
+    problems: list[str] = []
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, r in df.iterrows():

@@ -23,6 +23,7 @@ import numpy as np
 from shapely.geometry import Point
 
 from planner import settings
+from planner._checks import ProblemsError
 from planner.layers import VECTOR_LAYERS, Layers, default_layers
 from planner.scoring import WEIGHT_PROFILES
 from planner.study_schema import check_keys, did_you_mean, key_lines, line_of
@@ -32,15 +33,10 @@ STUDIES_PACKAGE = "planner.studies"
 DEFAULT_STUDY = "trilateral_gas_union.toml"
 
 
-class StudyError(ValueError):
+class StudyError(ProblemsError):
     """A study file failed validation; ``problems`` lists every problem."""
 
-    def __init__(self, path: str, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        n = len(problems)
-        body = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"study {path}: {n} problem{'s' if n != 1 else ''}:\n{body}")
+    label = "study"
 
 
 @dataclass(frozen=True)

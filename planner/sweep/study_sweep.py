@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from planner import __version__, settings
+from planner._checks import ProblemsError
 from planner.study import Scenario, Study, load_study, shipped_studies
 from planner.study_schema import COST_KEYS, key_lines, line_of
 
@@ -83,15 +84,10 @@ RESULT_COLUMNS = ["scenario", "candidate", "destination", "kind", "throughput_bc
                   "score", "rank", "best"]
 
 
-class SweepError(ValueError):
+class SweepError(ProblemsError):
     """A sweep file failed validation; ``problems`` lists every problem."""
 
-    def __init__(self, path: str, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        n = len(problems)
-        body = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"sweep {path}: {n} problem{'s' if n != 1 else ''}:\n{body}")
+    label = "sweep"
 
 
 @dataclass(frozen=True)
