@@ -752,16 +752,20 @@ def per_country_table(cands: gpd.GeoDataFrame) -> pd.DataFrame:
     transit volume and revenue, net positions, demand within reach and new demand), with
     ``scenario`` (when the candidates have one), ``route_id`` and ``name`` in front. A
     route's rows add up to its totals (see :mod:`planner.accounting`)."""
-    frames = []
-    for _, r in cands.iterrows():
-        t = r["country_split"].copy()
-        t.insert(0, "name", r["name"])
-        t.insert(0, "route_id", r["route_id"])
-        if "scenario" in r.index:
-            t.insert(0, "scenario", r["scenario"])
-        frames.append(t)
+    frames = [_tagged(r["country_split"], r, "name") for _, r in cands.iterrows()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["scenario", "route_id", "name", *accounting.COUNTRY_COLUMNS])
+
+
+def _tagged(table: pd.DataFrame, route: pd.Series, name_column: str) -> pd.DataFrame:
+    """``table`` with the route's ``scenario`` (when it has one), ``route_id`` and name
+    (as ``name_column``) in front."""
+    t = table.copy()
+    t.insert(0, name_column, route["name"])
+    t.insert(0, "route_id", route["route_id"])
+    if "scenario" in route.index:
+        t.insert(0, "scenario", route["scenario"])
+    return t
 
 
 def offtakes_table(cands: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -772,12 +776,7 @@ def offtakes_table(cands: gpd.GeoDataFrame) -> pd.DataFrame:
         t = r.get("offtakes")
         if not isinstance(t, pd.DataFrame):
             continue
-        t = t[t["new_demand_bcm_y"] > 0].copy()
-        t.insert(0, "route", r["name"])
-        t.insert(0, "route_id", r["route_id"])
-        if "scenario" in r.index:
-            t.insert(0, "scenario", r["scenario"])
-        frames.append(t)
+        frames.append(_tagged(t[t["new_demand_bcm_y"] > 0], r, "route"))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["scenario", "route_id", "route", *domestic.NEW_DEMAND_COLUMNS])
 

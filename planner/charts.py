@@ -155,7 +155,7 @@ def delivered_cost_chart(ranking: pd.DataFrame, top: int = 5) -> alt.Chart:
                          "value": value, "full_name": str(r["name"]),
                          "delivered": delivered})
     df = pd.DataFrame(rows)
-    return alt.Chart(df).mark_bar().encode(
+    chart = alt.Chart(df).mark_bar().encode(
         y=alt.Y("route:N", title=None, sort=None, axis=alt.Axis(labelLimit=330)),
         x=alt.X("value:Q", title="USD per 1000 m³", stack="zero"),
         color=alt.Color("part:N", title=None,
@@ -166,12 +166,18 @@ def delivered_cost_chart(ranking: pd.DataFrame, top: int = 5) -> alt.Chart:
                  alt.Tooltip("part:N", title="Part"),
                  alt.Tooltip("value:Q", title="USD/1000 m³", format=",.1f"),
                  alt.Tooltip("delivered:Q", title="Delivered (USD/1000 m³)", format=",.1f")],
-    ).properties(width=WIDTH - 300, height=alt.Step(16)).facet(
+    )
+    return _by_scenario(chart, best, f"Tariff and delivered cost, best {top} routes per scenario")
+
+
+def _by_scenario(chart: alt.Chart, best: pd.DataFrame, title: str) -> alt.Chart:
+    """A horizontal bar chart of routes faceted into one row per scenario (in the order the
+    scenarios first appear in ``best``), each row with its own routes."""
+    return chart.properties(width=WIDTH - 300, height=alt.Step(16)).facet(
         row=alt.Row("scenario:N", title=None, sort=list(dict.fromkeys(best["scenario"])),
                     header=alt.Header(labelAngle=0, labelAlign="left",
                                       labelFontWeight="bold")),
-    ).resolve_scale(y="independent").properties(
-        title=f"Tariff and delivered cost, best {top} routes per scenario")
+    ).resolve_scale(y="independent").properties(title=title)
 
 
 def rank_stability_chart(ranking: pd.DataFrame, top: int = 5) -> alt.Chart:
@@ -189,7 +195,7 @@ def rank_stability_chart(ranking: pd.DataFrame, top: int = 5) -> alt.Chart:
         "p_best": best["p_best"].astype(float),
         "expected_rank": best["expected_rank"].astype(float),
     })
-    return alt.Chart(df).mark_bar().encode(
+    chart = alt.Chart(df).mark_bar().encode(
         y=alt.Y("route:N", title=None, sort=None, axis=alt.Axis(labelLimit=330)),
         x=alt.X("p_best:Q", title="Share of weight draws in which the route ranks first",
                 axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
@@ -197,12 +203,9 @@ def rank_stability_chart(ranking: pd.DataFrame, top: int = 5) -> alt.Chart:
         tooltip=[alt.Tooltip("full_name:N", title="Route"),
                  alt.Tooltip("p_best:Q", title="Ranks first", format=".0%"),
                  alt.Tooltip("expected_rank:Q", title="Expected rank", format=".1f")],
-    ).properties(width=WIDTH - 300, height=alt.Step(16)).facet(
-        row=alt.Row("scenario:N", title=None, sort=list(dict.fromkeys(best["scenario"])),
-                    header=alt.Header(labelAngle=0, labelAlign="left",
-                                      labelFontWeight="bold")),
-    ).resolve_scale(y="independent").properties(
-        title="Rank stability: how often each top route stays first when the weights vary")
+    )
+    return _by_scenario(
+        chart, best, "Rank stability: how often each top route stays first when the weights vary")
 
 
 def chart_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:

@@ -419,7 +419,7 @@ def study_fingerprint(study: Study) -> str:
 
     Examples
     --------
-    >>> a = parse_study('''
+    >>> text = '''
     ... [study]
     ... name = "s"
     ... [[supply]]
@@ -431,20 +431,8 @@ def study_fingerprint(study: Study) -> str:
     ... lon = 65.0
     ... lat = 42.0
     ... throughput_bcm_y = 2.0
-    ... ''')
-    >>> b = parse_study('''
-    ... [study]
-    ... name = "s"
-    ... [[supply]]
-    ... name = "A"
-    ... lon = 60.0
-    ... lat = 45.0
-    ... [[destinations]]
-    ... name = "B"
-    ... lon = 65.0
-    ... lat = 42.0
-    ... throughput_bcm_y = 3.0
-    ... ''')
+    ... '''
+    >>> a, b = parse_study(text), parse_study(text.replace("2.0", "3.0"))
     >>> study_fingerprint(a) == study_fingerprint(b), len(study_fingerprint(a))
     (False, 16)
     """
