@@ -663,6 +663,19 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     }
 
 
+def demand_setting(cands: pd.DataFrame, layers: Layers, study: Study
+                   ) -> tuple[set[str], gpd.GeoDataFrame]:
+    """The member countries whose unserved demand counts (the study's, or the candidates'
+    destination countries) and the demand centres with their unserved shares."""
+    members = domestic.iso_codes(
+        study.member_countries or [str(c) for c in cands.get(
+            "destination_country", pd.Series(dtype=object)).dropna().unique()],
+        layers.countries)
+    centres = layers.demand_centres.assign(
+        unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    return members, centres
+
+
 def appraise_candidates(cands: gpd.GeoDataFrame, layers: Layers, study: Study,
                         scenario: Scenario) -> gpd.GeoDataFrame:
     """Add the engineering and economic figures to every candidate.
@@ -671,12 +684,7 @@ def appraise_candidates(cands: gpd.GeoDataFrame, layers: Layers, study: Study,
     destinations' countries). Route ids are unique across scenarios
     (:func:`scenario_route_id`).
     """
-    members = domestic.iso_codes(
-        study.member_countries or [str(c) for c in cands.get(
-            "destination_country", pd.Series(dtype=object)).dropna().unique()],
-        layers.countries)
-    centres = layers.demand_centres.assign(
-        unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    members, centres = demand_setting(cands, layers, study)
     rows = []
     keep = []
     for i, row in cands.iterrows():

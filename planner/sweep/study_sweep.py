@@ -392,8 +392,7 @@ def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]
     """Generate the candidates of one routing key (the heavy, once-per-key part);
     ``graphs``: the study's pipeline graphs (:func:`planner.runner.reuse_graphs`), built
     once per sweep."""
-    from planner import domestic
-    from planner.appraisal import route_geometry
+    from planner.appraisal import demand_setting, route_geometry
     from planner.runner import (
         check_reachable,
         cost_surface_for,
@@ -413,12 +412,7 @@ def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]
     cands = generate_candidates(st, layers, surface, origins, dests, progress,
                                 reuse_graphs(st, layers) if graphs is None else graphs)
     # as planner.appraisal.appraise_candidates: members and centres before any is dropped
-    members = domestic.iso_codes(
-        st.member_countries or [str(c) for c in cands.get(
-            "destination_country", pd.Series(dtype=object)).dropna().unique()],
-        layers.countries)
-    centres = layers.demand_centres.assign(
-        unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    members, centres = demand_setting(cands, layers, st)
     cands = drop_excluded(cands, scen).reset_index(drop=True)
     geometries = [route_geometry(row, layers, centres) for _, row in cands.iterrows()]
     return RouteSet(cands, geometries, members)
