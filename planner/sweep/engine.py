@@ -211,31 +211,58 @@ def run_tasks(fn: TaskFn, tasks: Sequence[Mapping[str, Any]], store: ResultStore
     return summary
 
 
+#: Rounds in which tasks cancelled by the cluster (a worker died and took the scattered
+#: shared inputs or their results with it) are sent again with the inputs scattered anew.
+RESUBMIT_ROUNDS = 3
+
+
+def _cancelled(exc: BaseException) -> bool:
+    """Whether a task failed because the cluster dropped it (not because it raised)."""
+    import concurrent.futures
+
+    from distributed.client import FutureCancelledError
+
+    return isinstance(exc, FutureCancelledError | concurrent.futures.CancelledError)
+
+
 def _run_distributed(fn: TaskFn, todo: dict[str, Mapping[str, Any]], store: ResultStore,
                      client: Any, shared: Any, write_on: str, summary: RunSummary,
                      bar: Any) -> None:
     from distributed import as_completed
 
-    # one object scattered to every worker once; tasks get a reference to it
-    shared_ref = client.scatter([shared], broadcast=True, hash=False)[0] \
-        if shared is not None else None
     store_path = str(store.path) if write_on == "worker" else None
-    keys = list(todo)
-    futures = client.map(_run_one, [todo[k] for k in keys], keys, fn=fn, shared=shared_ref,
-                         store_path=store_path, key=[f"task-{k}" for k in keys], pure=False)
-    by_future = dict(zip(futures, keys, strict=True))
-    for fut in as_completed(futures):
-        k = by_future[fut]
-        try:
-            _, frame = fut.result()
-            if frame is not None:
-                store.write(k, frame)
-            summary.ran += 1
-        except Exception as exc:
-            summary.failed[k] = f"{type(exc).__name__}: {exc}"
-            log.warning("task %s failed: %s", dict(todo[k]), exc)
-        fut.release()
-        bar.update()
+    pending = dict(todo)
+    for round_ in range(RESUBMIT_ROUNDS + 1):
+        # one object scattered to every worker once a round; tasks get a reference to it
+        shared_ref = client.scatter([shared], broadcast=True, hash=False)[0] \
+            if shared is not None else None
+        keys = list(pending)
+        futures = client.map(_run_one, [pending[k] for k in keys], keys, fn=fn,
+                             shared=shared_ref, store_path=store_path,
+                             key=[f"task-{k}-{round_}" for k in keys], pure=False)
+        by_future = dict(zip(futures, keys, strict=True))
+        dropped: dict[str, Mapping[str, Any]] = {}
+        for fut in as_completed(futures):
+            k = by_future[fut]
+            try:
+                _, frame = fut.result()
+                if frame is not None:
+                    store.write(k, frame)
+                summary.ran += 1
+                bar.update()
+            except Exception as exc:
+                if _cancelled(exc) and round_ < RESUBMIT_ROUNDS:
+                    dropped[k] = pending[k]
+                else:
+                    summary.failed[k] = f"{type(exc).__name__}: {exc}"
+                    log.warning("task %s failed: %s", dict(pending[k]), exc)
+                    bar.update()
+            fut.release()
+        if not dropped:
+            return
+        log.warning("%d tasks dropped by the cluster (a worker was lost): sending them again",
+                    len(dropped))
+        pending = dropped
 
 
 def _demo_task(params: Mapping[str, Any], shared: Any) -> pd.DataFrame:
