@@ -8,8 +8,9 @@ ones. Studies design new pipe with the same function and the shipped calibration
 (:func:`planner.appraisal.design_new_pipe`), so what is validated here is what they
 compute.
 
-The cost factors (terrain, regional), the per-station fixed cost and the design margin
-are calibrated on the reference set. Scores on the rows they were fitted on are reported
+The cost factors (terrain, regional, and a pipe-cost factor for lines laid beside an
+existing pipeline), the per-station fixed cost and the design margin are calibrated on the
+reference set. Scores on the rows they were fitted on are reported
 as *training*; *validation* scores come from leave-one-out (each project predicted with
 parameters fitted on the others) or from a user's file predicted with parameters fitted
 on the whole shipped set.
@@ -344,12 +345,9 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
 
 
 def _is_parallel(p: dict[str, Any] | pd.Series) -> bool:
+    """Whether a project was laid beside an existing pipeline (``parallel_existing`` = 1)."""
     v = p.get("parallel_existing", 0)
-    return bool(FIT_PARALLEL and v is not None and pd.notna(v) and int(v) == 1)
-
-
-#: Whether the backtest fits a pipe-cost factor for lines laid beside an existing one.
-FIT_PARALLEL = True
+    return bool(v is not None and pd.notna(v) and int(v) == 1)
 
 
 def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float = 1.0
