@@ -156,10 +156,13 @@ def _backtest_routes(args: argparse.Namespace) -> int:
     for c in ("share_10km", "share_25km", "baseline_share_10km", "baseline_share_25km"):
         show[c] = (100 * show[c]).round(0)
     print(show[["pipeline_id", "name", "set", "share_10km", "share_25km", "length_ratio",
-                "baseline_share_10km", "baseline_share_25km", "extra_countries"]]
+                "baseline_share_10km", "baseline_share_25km", "extra_countries",
+                "mean_distance_km", "baseline_mean_distance_km"]]
           .round(2).to_string(index=False))
-    print("\nmeans (shares in %; beats_baseline and no_extra_country: share of lines):")
-    print((result.summary * [1, 100, 100, 1, 100, 100, 100, 100]).round(1).to_string())
+    print("\nmeans (shares in %, distances in km; beats_baseline, no_extra_country, "
+          "closer_than_baseline, beats_baseline_distance: share of lines):")
+    print((result.summary * [1, 100, 100, 1, 100, 100, 100, 100, 1, 1, 100, 100])
+          .round(1).to_string())
     for name, p in files.items():
         print(f"  {name}: {p}")
     return 0

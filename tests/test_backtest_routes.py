@@ -15,11 +15,13 @@ from planner.backtest.routes import (
     BacktestError,
     RouteSurfaces,
     beats_baseline,
+    beats_baseline_distance,
     best_candidate,
     built_lines,
     candidate_params,
     cross_validate,
     line_metrics,
+    mean_distance_km,
     route_line,
     share_within,
     write_backtest,
@@ -63,6 +65,44 @@ def test_beats_baseline() -> None:
     tie = {"share_10km": 1.0, "share_25km": 1.0, "baseline_share_10km": 1.0,
            "baseline_share_25km": 1.0}
     assert beats_baseline(tie)
+
+
+def test_mean_distance_known_answers() -> None:
+    """Equal lines: 0 km; a parallel offset of 15 km: 15 km; the measure has no ceiling
+    where the 25 km share has one (an offset of 5 and of 20 km both score 100 %)."""
+    assert mean_distance_km(REAL, REAL) == pytest.approx(0.0, abs=1e-9)
+    straight = LineString([(0, 0), (100_000, 0)])
+    assert mean_distance_km(straight.offset_curve(15_000), straight) == pytest.approx(15.0)
+    near, far = straight.offset_curve(5_000), straight.offset_curve(20_000)
+    assert share_within(near, straight, 25_000) == share_within(far, straight, 25_000) == 1.0
+    assert mean_distance_km(near, straight) < mean_distance_km(far, straight)
+    # a detour: route out 40 km and back; symmetric, so the real line's side counts too
+    detour = LineString([(0, 0), (50_000, 40_000), (100_000, 0)])
+    assert mean_distance_km(detour, straight) == pytest.approx(
+        mean_distance_km(straight, detour), rel=0.05)
+    m = line_metrics(REAL, REAL, LineString([REAL.coords[0], REAL.coords[-1]]))
+    assert m["mean_distance_km"] < 1e-9 and m["baseline_mean_distance_km"] > 10.0
+
+
+def test_beats_baseline_by_distance() -> None:
+    """Closer wins; where the straight line is already on the real line (≤ the tie
+    tolerance) a route within the tolerance of it ties; the strict measure does not."""
+    from planner.backtest.routes import DISTANCE_TIE_KM
+
+    assert beats_baseline_distance({"mean_distance_km": 8.0, "baseline_mean_distance_km": 9.0})
+    assert not beats_baseline_distance({"mean_distance_km": 9.0,
+                                        "baseline_mean_distance_km": 8.0})
+    perfect = {"mean_distance_km": 1.0 + DISTANCE_TIE_KM, "baseline_mean_distance_km": 1.0}
+    assert beats_baseline_distance(perfect)
+    assert not beats_baseline_distance({**perfect, "mean_distance_km": 1.1 + DISTANCE_TIE_KM})
+    # both within 25 km all along, route at 5 km, straight at 20 km: the strict measure
+    # cannot tell them apart on the 25 km share (it looks at the 10 km share only when
+    # both are full), the distance measure can
+    straight = LineString([(0, 0), (100_000, 0)])
+    route, base = straight.offset_curve(5_000), straight.offset_curve(20_000)
+    m = line_metrics(route, straight, base)
+    assert m["share_25km"] == m["baseline_share_25km"] == 1.0
+    assert beats_baseline_distance(m)
 
 
 def test_candidates_start_with_published_defaults() -> None:
@@ -234,6 +274,7 @@ def test_write_backtest_outputs(tmp_path) -> None:
     table = pd.DataFrame([{"pipeline_id": "P1", "name": "=HYPERLINK(\"x\")", "share_10km": 1.0,
                            "share_25km": 1.0, "length_ratio": 1.0, "baseline_share_10km": 0.5,
                            "baseline_share_25km": 0.5, "extra_countries": 0,
+                           "mean_distance_km": 0.0, "baseline_mean_distance_km": 12.0,
                            "set": "validation"}])
     line = LineString([(60, 45), (61, 45)])
     routes = gpd.GeoDataFrame({"pipeline_id": ["P1"] * 3, "name": ["<b>x</b>"] * 3,

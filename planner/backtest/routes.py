@@ -11,7 +11,16 @@ measures how closely the generated route follows the real line:
 - ``extra_countries``: how many countries the route enters (for at least
   :data:`EXTRA_COUNTRY_MIN_KM`) that the real line does not touch;
 - ``baseline_share_10km``, ``baseline_share_25km``: the same shares for the straight line
-  between the two ends, the plain baseline every route must beat.
+  between the two ends, the plain baseline every route must beat;
+- ``mean_distance_km``, ``baseline_mean_distance_km``: the symmetric mean distance
+  between the route (or the straight line) and the real line, a measure without the
+  ceiling of the shares (:func:`mean_distance_km`).
+
+A route beats the baseline strictly (:func:`beats_baseline`) when its 25 km share is
+higher, or both are full and its 10 km share is not lower; by distance
+(:func:`beats_baseline_distance`) when its mean distance is lower, or within
+:data:`DISTANCE_TIE_KM` where the straight line already lies on the real line. Both
+are reported.
 
 The calibration fits the cost-surface factors (:class:`~planner.costsurface.CostParams`)
 to the region's built lines (GEM operating lines longer than :data:`MIN_LINE_KM`) by a
@@ -90,7 +99,14 @@ OBJECTIVE_WEIGHT_10KM = 0.5
 OBJECTIVE_EXTRA_COUNTRY_PENALTY = 0.5
 #: Columns of ``routes.csv``, in order.
 RESULT_COLUMNS = ["pipeline_id", "name", "share_10km", "share_25km", "length_ratio",
-                  "baseline_share_10km", "baseline_share_25km", "extra_countries"]
+                  "baseline_share_10km", "baseline_share_25km", "extra_countries",
+                  "mean_distance_km", "baseline_mean_distance_km"]
+#: Spacing (m) of the points along both lines at which :func:`mean_distance_km` measures.
+DISTANCE_STEP_M = 1000.0
+#: Tolerance (km) of :func:`beats_baseline_distance` when the straight line already lies
+#: on the real line: a quarter of the default 10 km cell, the mean offset from a line of
+#: the centres of the cells it passes through (the grid cannot resolve closer).
+DISTANCE_TIE_KM = 2.5
 
 #: The search space of the calibration: parameter, low, high, scale. Bounds are planning
 #: judgements wide enough to hold the published defaults (see cost_components()).
@@ -139,6 +155,31 @@ def share_within(route: BaseGeometry, real: BaseGeometry, within_m: float) -> fl
     return float(min(1.0, inside.length / route.length))
 
 
+def mean_distance_km(route: BaseGeometry, real: BaseGeometry,
+                     step_m: float = DISTANCE_STEP_M) -> float:
+    """Symmetric mean distance (km) between two lines in one projected CRS (metres): the
+    mean, over points every ``step_m`` along ``route``, of their distance to ``real``,
+    averaged with the same taken from ``real`` to ``route`` (the average Hausdorff
+    distance). Unlike a share within a distance it has no ceiling: of two routes that
+    both lie within 25 km, the closer one scores lower.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> real = LineString([(0, 0), (100_000, 0)])
+    >>> mean_distance_km(real, real)
+    0.0
+    >>> round(mean_distance_km(LineString([(0, 15_000), (100_000, 15_000)]), real), 6)
+    15.0
+    """
+    def one_way(a: BaseGeometry, b: BaseGeometry) -> float:
+        n = max(2, math.ceil(a.length / step_m) + 1)
+        pts = shapely.line_interpolate_point(a, np.linspace(0.0, a.length, n))
+        return float(np.mean(shapely.distance(pts, b)))
+
+    return (one_way(route, real) + one_way(real, route)) / 2.0 / 1000.0
+
+
 def line_metrics(route: BaseGeometry, real: BaseGeometry, baseline: BaseGeometry,
                  within_km: Sequence[float] = WITHIN_KM) -> dict[str, float]:
     """Shares within each distance of ``real`` for ``route`` and ``baseline``, and the
@@ -158,6 +199,8 @@ def line_metrics(route: BaseGeometry, real: BaseGeometry, baseline: BaseGeometry
     out["length_ratio"] = float(route.length / real.length) if real.length else math.nan
     for km in within_km:
         out[f"baseline_share_{km:g}km"] = share_within(baseline, real, km * 1000.0)
+    out["mean_distance_km"] = mean_distance_km(route, real)
+    out["baseline_mean_distance_km"] = mean_distance_km(baseline, real)
     return out
 
 
@@ -186,6 +229,32 @@ def beats_baseline(row: Mapping[str, Any]) -> bool:
         return True
     return abs(s25 - b25) <= 1e-9 and float(row["share_10km"]) >= float(
         row["baseline_share_10km"]) - 1e-9 and s25 >= 1.0 - 1e-9
+
+
+def beats_baseline_distance(row: Mapping[str, Any], tie_km: float = DISTANCE_TIE_KM
+                            ) -> bool:
+    """True when the route lies closer to the real line than the straight line does by
+    the symmetric mean distance (:func:`mean_distance_km`, no ceiling), or, where the
+    straight line already lies on the real line (mean distance at most ``tie_km``), when
+    the route is no more than ``tie_km`` further from it.
+
+    :func:`beats_baseline` (the strict measure on the shares) is kept and reported next
+    to this one: on a line the straight line follows within 25 km all the way, a route
+    can at best tie on the 25 km share.
+
+    Examples
+    --------
+    >>> beats_baseline_distance({"mean_distance_km": 4.0, "baseline_mean_distance_km": 9.0})
+    True
+    >>> beats_baseline_distance({"mean_distance_km": 3.0, "baseline_mean_distance_km": 1.0})
+    True
+    >>> beats_baseline_distance({"mean_distance_km": 6.0, "baseline_mean_distance_km": 5.0})
+    False
+    """
+    d, b = float(row["mean_distance_km"]), float(row["baseline_mean_distance_km"])
+    if d < b:
+        return True
+    return b <= tie_km and d <= b + tie_km
 
 
 # --- the lines -------------------------------------------------------------------------
@@ -635,7 +704,7 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
 
 
 #: Bumped when routing or the metrics change, so cached search scores are not reused.
-SCORES_VERSION = 4
+SCORES_VERSION = 5
 
 
 def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.DataFrame,
@@ -707,7 +776,9 @@ def cross_validate(scores: pd.DataFrame, lines: gpd.GeoDataFrame, folds: int = 5
 
 #: Columns of :func:`summarise` (and ``summary.csv``).
 SUMMARY_COLUMNS = ["lines", "share_10km", "share_25km", "length_ratio", "baseline_share_10km",
-                   "baseline_share_25km", "beats_baseline", "no_extra_country"]
+                   "baseline_share_25km", "beats_baseline", "no_extra_country",
+                   "mean_distance_km", "baseline_mean_distance_km", "closer_than_baseline",
+                   "beats_baseline_distance"]
 
 
 def summarise(table: pd.DataFrame) -> dict[str, float]:
@@ -725,6 +796,20 @@ def summarise(table: pd.DataFrame) -> dict[str, float]:
         "baseline_share_25km": float(t["baseline_share_25km"].mean()),
         "beats_baseline": float(beats.mean()),
         "no_extra_country": float((t["extra_countries"] == 0).mean()),
+        **_distance_summary(t),
+    }
+
+
+def _distance_summary(t: pd.DataFrame) -> dict[str, float]:
+    """Mean distances and the two distance-based beats (NaN on tables without them)."""
+    if "mean_distance_km" not in t or t["mean_distance_km"].isna().all():
+        return {k: math.nan for k in SUMMARY_COLUMNS[-4:]}
+    return {
+        "mean_distance_km": float(t["mean_distance_km"].mean()),
+        "baseline_mean_distance_km": float(t["baseline_mean_distance_km"].mean()),
+        "closer_than_baseline": float(
+            (t["mean_distance_km"] < t["baseline_mean_distance_km"]).mean()),
+        "beats_baseline_distance": float(t.apply(beats_baseline_distance, axis=1).mean()),
     }
 
 
@@ -981,8 +1066,12 @@ def backtest_routes(
     ok = table["share_25km"].notna()
     table["beats_baseline"] = False
     table.loc[ok, "beats_baseline"] = table[ok].apply(beats_baseline, axis=1)
-    rest = [c for c in ["set", "beats_baseline", "route_km", "real_km", "extra_country_codes",
-                        "baseline_extra_countries", "error"] if c in table]
+    table["beats_baseline_distance"] = False
+    table.loc[ok, "beats_baseline_distance"] = table[ok].apply(beats_baseline_distance,
+                                                               axis=1)
+    rest = [c for c in ["set", "beats_baseline", "beats_baseline_distance", "route_km",
+                        "real_km", "extra_country_codes", "baseline_extra_countries",
+                        "error"] if c in table]
     table = table[RESULT_COLUMNS + rest]
     for c in ("extra_countries", "baseline_extra_countries"):
         if c in table:
@@ -1051,6 +1140,7 @@ __all__ = [
     "backtest_map",
     "backtest_routes",
     "beats_baseline",
+    "beats_baseline_distance",
     "best_candidate",
     "built_lines",
     "calibrate_routes",
@@ -1058,6 +1148,7 @@ __all__ = [
     "cross_validate",
     "line_metrics",
     "line_objective",
+    "mean_distance_km",
     "params_from_json",
     "route_line",
     "save_calibration",
