@@ -172,6 +172,7 @@ def test_assembled_surface_equals_full_build(layers, route_surfaces, cost_cache)
     p = CostParams(border_crossing_mult=50, parallel_mult=0.5, parallel_corridor_m=15_000,
                    settlement_mult=2.0, mountain_mult=2.2, slope_hill_mult=1.7,
                    slope_mtn_mult=2.5, river_crossing_mult=4.0, elev_high_mult=1.6,
+                   town_access_mult=0.6, town_access_m=12_000.0,
                    country_factors={"AFG": 3.0})
     removed = list(layers.pipelines.index[layers.pipelines["system"] == "Central Asia–Center"])
     full = build_cost_surface(layers.terrain, layers.countries, layers.water,
@@ -180,6 +181,8 @@ def test_assembled_surface_equals_full_build(layers, route_surfaces, cost_cache)
                               cache_dir=cost_cache)
     got = route_surfaces.cost(p, removed)
     assert np.array_equal(np.isinf(got), np.isinf(full.cost))
+    assert not np.allclose(got, route_surfaces.cost(
+        dataclasses.replace(p, town_access_mult=1.0), removed), equal_nan=True)
     ok = np.isfinite(got)
     np.testing.assert_allclose(got[ok], full.cost[ok], rtol=1e-5)
 
@@ -364,3 +367,33 @@ def test_cli_calibrate_routes(tmp_path, capsys, monkeypatch) -> None:
                  "--params-out", str(tmp_path / "x.json")]) == 2
     assert "nonsense" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_town_access_area_in_metres(layers, cost_cache) -> None:
+    """One town of 20,000 people, a 30 km half-width at ×0.5: the discounted area is the
+    disc of 30 km (2,827 km²) at 10 and 5 km cells; a town below the population
+    threshold and the factor at 1.0 (the studies' default) discount nothing."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    towns = gpd.GeoDataFrame({"name": ["A", "B"], "population": [20_000.0, 5_000.0]},
+                             geometry=[Point(60.0, 48.0), Point(63.0, 48.0)], crs="EPSG:4326")
+    region = (57.0, 46.0, 66.0, 50.0)
+    p = dataclasses.replace(CostParams(), town_access_mult=0.5, town_access_m=30_000.0,
+                            town_access_min_population=10_000.0)
+    area = {}
+    for res in (10_000.0, 5_000.0):
+        kw = dict(resolution_m=res, region=region, cache_dir=cost_cache, towns=towns)
+        on = build_cost_surface(layers.terrain, layers.countries, layers.water,
+                                layers.pipelines, layers.mountains, params=p, **kw)
+        off = build_cost_surface(layers.terrain, layers.countries, layers.water,
+                                 layers.pipelines, layers.mountains,
+                                 params=dataclasses.replace(p, town_access_mult=1.0), **kw)
+        ok = np.isfinite(on.cost) & np.isfinite(off.cost)
+        np.testing.assert_allclose(on.cost[ok][on.cost[ok] < off.cost[ok]],
+                                   0.5 * off.cost[ok][on.cost[ok] < off.cost[ok]], rtol=1e-5)
+        area[res] = float((on.cost[ok] < off.cost[ok]).sum()) * res * res / 1e6
+    disc = np.pi * 30.0 ** 2
+    assert area[10_000.0] == pytest.approx(disc, rel=0.15)
+    assert area[5_000.0] == pytest.approx(disc, rel=0.05)
+    assert CostParams().town_access_mult == 1.0  # studies: off unless a study sets it

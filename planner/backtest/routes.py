@@ -122,6 +122,8 @@ SEARCH_SPACE = pd.DataFrame(
         ("parallel_mult", 0.1, 1.0, "linear"),
         ("parallel_corridor_m", 2000.0, 30000.0, "log"),
         ("settlement_mult", 0.5, 5.0, "log"),
+        ("town_access_mult", 0.3, 1.0, "linear"),
+        ("town_access_m", 2000.0, 30000.0, "log"),
     ],
     columns=["parameter", "low", "high", "scale"],
 )
@@ -404,7 +406,8 @@ def _groups(lines: gpd.GeoDataFrame) -> list[int]:
 
 _NEUTRAL = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
                 elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
-                border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0)
+                border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0,
+                town_access_mult=1.0)
 
 
 @dataclass(eq=False)
@@ -427,18 +430,24 @@ class RouteSurfaces:
     barrier: np.ndarray
     pipelines: gpd.GeoDataFrame
     fixed: CostParams
+    town_distance: np.ndarray | None = None
     _distance: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_layers(cls, layers: Layers, resolution_m: float | None = None, *,
                     region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
                     crs: str = settings.STUDY_CRS, params: CostParams | None = None,
-                    cache_dir: str | Path | None = None) -> RouteSurfaces:
+                    cache_dir: str | Path | None = None,
+                    towns: gpd.GeoDataFrame | None = None) -> RouteSurfaces:
         """Components of the surface of ``layers`` (settlements: the demand centres).
 
         ``params`` gives the factors that are not searched (slope and elevation
-        thresholds, settlement density and threshold, corridor statuses).
+        thresholds, settlement density and threshold, corridor statuses, the towns'
+        population threshold); ``towns`` those of the transport-corridor proxy
+        (default :func:`~planner.costsurface.towns_from_geonames`).
         """
+        from planner.costsurface import town_distance_m, town_points_xy, towns_from_geonames
+
         res = float(resolution_m or settings.DEFAULT_RESOLUTION_KM * 1000.0)
         base = cost_params_from_dict({**_NEUTRAL, "country_factors": {}}, params)
         ref = base.reference_cell_m
@@ -457,6 +466,12 @@ class RouteSurfaces:
             out = np.where(barrier, 0.0, s.cost - 1.0).astype(np.float32)
             return out
 
+        h, w = hill.shape
+        rows, cols = np.indices((h, w))
+        x, y = hill.transform * (cols.ravel() + 0.5, rows.ravel() + 0.5)
+        town_xy = town_points_xy(towns if towns is not None else towns_from_geonames(), crs,
+                                 base.town_access_min_population)
+        town_distance = town_distance_m(town_xy, np.column_stack([x, y])).reshape(h, w)
         return cls(
             template=hill,
             hill=part(hill),
@@ -468,6 +483,7 @@ class RouteSurfaces:
             barrier=barrier,
             pipelines=layers.pipelines,
             fixed=base,
+            town_distance=town_distance,
         )
 
     @property
@@ -519,6 +535,12 @@ class RouteSurfaces:
         c *= 1.0 + (p.settlement_mult - 1.0) * self.settlement
         near = self.corridor_distance(removed, p.parallel_statuses) <= p.parallel_corridor_m
         c[near] *= p.parallel_mult
+        if p.town_access_mult != 1.0 and self.town_distance is not None:
+            if p.town_access_min_population != self.fixed.town_access_min_population:
+                raise BacktestError("the route surfaces hold towns of at least "
+                                    f"{self.fixed.town_access_min_population:g} people; "
+                                    "build them with that threshold in params")
+            c[self.town_distance <= p.town_access_m] *= p.town_access_mult
         c[self.river] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
         c[self.barrier] = p.barrier_mult
         return c
@@ -952,7 +974,8 @@ def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
     from planner.io import write_text_atomic
 
     target = Path(path) if path is not None else calibrated_params_path()
-    fitted = {k: getattr(cal.params, k) for k in SEARCH_SPACE["parameter"]}
+    fitted = {k: getattr(cal.params, k) for k in [*SEARCH_SPACE["parameter"],
+                                                   "town_access_min_population"]}
     doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()},
            "provenance": cal.provenance}
     return write_text_atomic(target, json.dumps(doc, indent=2, default=_json_default) + "\n")
@@ -1027,7 +1050,9 @@ def backtest_routes(
 
     layers = layers or default_layers()
     res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
-    surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
+    # the fixed (not searched) factors of the surfaces: those of the model tested
+    surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0,
+                                         params=params or calibrated_cost_params()[0])
     lines = built_lines(layers.pipelines, ids=list(ids) if ids else None, min_km=min_km)
     cal = None
     fitted_on: set[str] = set()
