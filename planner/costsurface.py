@@ -789,6 +789,20 @@ def town_points_xy(towns: gpd.GeoDataFrame, crs: str, min_population: float) -> 
     return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
 
 
+def cell_centres_xy(transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+    """``(rows × cols, 2)`` coordinates of the cell centres of a grid, row by row.
+
+    Examples
+    --------
+    >>> cell_centres_xy(Affine(10.0, 0, 0, 0, -10.0, 20.0), (1, 2)).tolist()
+    [[5.0, 15.0], [15.0, 15.0]]
+    """
+    rows, cols = np.indices(shape, dtype=np.float64)
+    c, r = cols.ravel() + 0.5, rows.ravel() + 0.5
+    t = transform
+    return np.column_stack([t.a * c + t.b * r + t.c, t.d * c + t.e * r + t.f])
+
+
 def town_distance_m(town_xy: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Distance (m) from each point of ``xy`` to the nearest of ``town_xy`` (inf when
     there is no town), both ``(n, 2)`` arrays in one projected CRS.
@@ -1036,9 +1050,7 @@ def _build_window(inp: _Inputs, cost: np.ndarray, elevation: np.ndarray, transfo
 
     # Near towns: the transport-corridor proxy (exact distance from each cell centre).
     if len(inp.town_xy):
-        rows, cols = np.indices(shape)
-        x, y = transform * (cols.ravel() + 0.5, rows.ravel() + 0.5)
-        near = town_distance_m(inp.town_xy, np.column_stack([x, y])).reshape(shape)
+        near = town_distance_m(inp.town_xy, cell_centres_xy(transform, shape)).reshape(shape)
         cost[near <= p.town_access_m] *= p.town_access_mult
         del near
 
@@ -1124,6 +1136,7 @@ __all__ = [
     "build_memory_bytes",
     "calibrated_cost_params",
     "calibrated_params_path",
+    "cell_centres_xy",
     "check_memory",
     "cost_components",
     "cost_params_for_study",

@@ -446,7 +446,12 @@ class RouteSurfaces:
         population threshold); ``towns`` those of the transport-corridor proxy
         (default :func:`~planner.costsurface.towns_from_geonames`).
         """
-        from planner.costsurface import town_distance_m, town_points_xy, towns_from_geonames
+        from planner.costsurface import (
+            cell_centres_xy,
+            town_distance_m,
+            town_points_xy,
+            towns_from_geonames,
+        )
 
         res = float(resolution_m or settings.DEFAULT_RESOLUTION_KM * 1000.0)
         base = cost_params_from_dict({**_NEUTRAL, "country_factors": {}}, params)
@@ -466,12 +471,10 @@ class RouteSurfaces:
             out = np.where(barrier, 0.0, s.cost - 1.0).astype(np.float32)
             return out
 
-        h, w = hill.shape
-        rows, cols = np.indices((h, w))
-        x, y = hill.transform * (cols.ravel() + 0.5, rows.ravel() + 0.5)
         town_xy = town_points_xy(towns if towns is not None else towns_from_geonames(), crs,
                                  base.town_access_min_population)
-        town_distance = town_distance_m(town_xy, np.column_stack([x, y])).reshape(h, w)
+        town_distance = town_distance_m(
+            town_xy, cell_centres_xy(hill.transform, hill.shape)).reshape(hill.shape)
         return cls(
             template=hill,
             hill=part(hill),
