@@ -224,6 +224,9 @@ def test_study_cost_surface_table() -> None:
     assert p.border_crossing_mult == 40.0
     assert dict(p.country_factors) == {"AFG": 3.0}
     assert p.parallel_mult == CostParams().parallel_mult
+    assert p.town_access_mult == 1.0  # published: the town factor is off
+    cal = cost_params_for_study(parse_study(STUDY + '[cost_surface]\nparameters = "calibrated"\n'))
+    assert cal.town_access_mult == calibrated_cost_params()[0].town_access_mult
     with pytest.raises(StudyError) as e:
         parse_study(STUDY + '[cost_surface]\nparameters = "magic"\n'
                     'border_crossing_mult = "x"\nfoo = 1\n')
