@@ -344,6 +344,17 @@ def test_calibration_keeps_holdout_apart(layers, route_surfaces, tmp_path, monke
     assert prov["training"]["lines"] == len(prov["fitted_on"])
     # the scores are cached: a second fit reads them instead of routing again
     assert list(tmp_path.glob("route-scores-*.csv"))
+    # the distance objective: the candidate with the least mean distance on training lines
+    dist = calibrate_routes(layers, n_candidates=2, folds=2, holdout=["P3964"],
+                            surfaces=route_surfaces, lines=lines, objective="distance")
+    train = dist.scores[dist.scores["pipeline_id"].isin(dist.provenance["fitted_on"])]
+    penalty = 0.5 * (train["extra_countries"] > 0)
+    value = (-train["mean_distance_km"] / 25.0 - penalty).groupby(train["candidate"]).mean()
+    assert dist.candidate == int(value.idxmax())
+    assert dist.provenance["objective"] == "distance"
+    with pytest.raises(BacktestError, match="objective"):
+        calibrate_routes(layers, n_candidates=2, folds=2, surfaces=route_surfaces,
+                         lines=lines, objective="magic")
 
 
 def test_cli_calibrate_routes(tmp_path, capsys, monkeypatch) -> None:
