@@ -657,6 +657,9 @@ def build_cost_surface(
         layers["settlements"] = settlements
     if p.town_access_mult != 1.0:
         layers["towns"] = towns if towns is not None else towns_from_geonames()
+        if "population" not in layers["towns"].columns:
+            raise ValueError("towns needs a 'population' column (people per town) for "
+                             "town_access_mult; or set town_access_mult = 1.0")
     for name, gdf in layers.items():
         check_same_crs(countries, gdf, f"cost surface: countries and {name}")
     if "iso_a3" not in countries.columns:
