@@ -49,7 +49,6 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from planner import economics, hydraulics
 from planner.network import NetworkParams
 from planner.plan.candidates import PlanNetwork, directed_capacity
-from planner.plan.cuts import violated_cuts
 from planner.plan.options import PlanOptions
 
 log = logging.getLogger(__name__)
@@ -246,52 +245,13 @@ def ex_capacities(arcs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return caps[:, 0].copy(), caps[:, 1].copy()
 
 
-@dataclass
-class _Separation:
-    """What the cut-set separation needs of a plan's model (:mod:`planner.plan.cuts`)."""
-
-    n_nodes: int
-    ex_u: np.ndarray
-    ex_v: np.ndarray
-    cap_uv: np.ndarray
-    cap_vu: np.ndarray
-    nw_u: np.ndarray
-    nw_v: np.ndarray
-    kcap: np.ndarray
-    o_y: int
-    supply: list[int]
-    demand: dict[int, float]
-
-    def rows(self, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Columns and coefficients of the cuts ``x`` violates (each ``≥ 1``)."""
-        nn, nk = len(self.nw_u), len(self.kcap)
-        y = np.clip(x[self.o_y:self.o_y + nn * nk].reshape(nn, nk), 0.0, 1.0)
-        out = []
-        for across, coef in violated_cuts(self.n_nodes, self.ex_u, self.ex_v, self.cap_uv,
-                                          self.cap_vu, self.nw_u, self.nw_v, self.kcap, y,
-                                          self.supply, self.demand):
-            cols = (self.o_y + across[:, None] * nk + np.arange(nk)[None, :]).ravel()
-            out.append((cols, coef.ravel()))
-        return out
+#: Share of the time limit for the first plan, on the arcs the LP relaxation builds.
+START_TIME_SHARE = 0.2
 
 
-#: Share of the time limit the cut rounds may take before the MILP starts.
-CUT_TIME_SHARE = 0.3
-#: Most rounds of cut separation on the LP relaxation.
-CUT_ROUNDS = int(os.environ.get("PLANNER_CUT_ROUNDS", "50"))
-#: Share of the time limit for the first plan on the LP relaxation's arcs.
-HEURISTIC_TIME_SHARE = 0.2
-
-
-def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                 a_mat: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, options: PlanOptions,
-                 sep: _Separation, t0: float
-                 ) -> tuple[str, np.ndarray | None, float, int]:
-    """The MILP through ``highspy``: rounds of cut-set inequalities added to the LP
-    relaxation (warm-started dual simplex), then branch and bound on the strengthened model.
-
-    Returns status, solution (None without one), relative gap and number of cuts added.
-    """
+def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.csr_matrix,
+                 lb: np.ndarray, ub: np.ndarray) -> Any:
+    """A ``highspy.Highs`` holding the model (all columns continuous)."""
     import highspy
 
     h = highspy.Highs()
@@ -305,47 +265,47 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     lp.a_matrix_.start_, lp.a_matrix_.index_ = a.indptr, a.indices
     lp.a_matrix_.value_ = a.data
     h.passModel(lp)
-    n_cuts = 0
-    t_cuts = t0 + CUT_TIME_SHARE * options.time_limit_s
-    for round_ in range(CUT_ROUNDS + 1):
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or round_ == CUT_ROUNDS:
-            break
-        rows = sep.rows(np.asarray(h.getSolution().col_value))
-        if not rows:
-            break
-        starts = np.cumsum([0] + [len(r[0]) for r in rows[:-1]])
-        h.addRows(len(rows), np.ones(len(rows)), np.full(len(rows), highspy.kHighsInf),
-                  int(sum(len(r[0]) for r in rows)), starts.astype(np.int32),
-                  np.concatenate([r[0] for r in rows]).astype(np.int32),
-                  np.concatenate([r[1] for r in rows]))
-        n_cuts += len(rows)
-        if time.perf_counter() > t_cuts:
-            break
-    log.info("plan: %d cut-set inequalities added in %.1f s", n_cuts,
-             time.perf_counter() - t0)
+    return h
+
+
+def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 a_mat: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, options: PlanOptions,
+                 ycols: np.ndarray, t0: float) -> tuple[str, np.ndarray | None, float]:
+    """The MILP through ``highspy``, started from a first plan.
+
+    The first plan is the same MILP with new pipe allowed only on the arcs its LP
+    relaxation builds (``ycols``: the diameter binaries, arcs × diameters; typically a
+    few dozen of the hundreds of arcs), solved within :data:`START_TIME_SHARE` of the time
+    limit; the full MILP then starts from it (``Highs.setSolution``, which
+    :func:`scipy.optimize.milp` does not offer). HiGHS's own heuristics find far dearer
+    plans on the default study (see the README, "System plan").
+
+    Returns status, solution (None without one) and relative gap.
+    """
+    import highspy
+
+    h = _highs_model(c, lo, hi, a_mat, lb, ub)
+    h.run()
+    lp_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     x_lp = np.asarray(h.getSolution().col_value)
     binaries = np.flatnonzero(integ).astype(np.int32)
     h.changeColsIntegrality(len(binaries), binaries,
                             np.full(len(binaries), highspy.HighsVarType.kInteger))
     h.setOptionValue("mip_rel_gap", options.mip_gap)
-    # a first plan: the MILP on the new arcs the LP relaxation builds (a few dozen), as
-    # the full MILP's starting solution (HiGHS's own heuristics find far worse ones)
-    nn, nk = len(sep.nw_u), len(sep.kcap)
-    ycols = sep.o_y + np.arange(nn * nk)
-    off = np.repeat(x_lp[ycols].reshape(nn, nk).sum(axis=1) <= 1e-6, nk)
     start = None
-    if off.any() and not off.all():
-        idx_off = ycols[off].astype(np.int32)
-        h.changeColsBounds(len(idx_off), idx_off, np.zeros(len(idx_off)),
-                           np.zeros(len(idx_off)))
-        h.setOptionValue("time_limit", max(1.0, HEURISTIC_TIME_SHARE * options.time_limit_s))
-        h.run()
-        if h.getInfo().primal_solution_status == 2:
-            start = np.asarray(h.getSolution().col_value)
-            log.info("plan: start from the LP's arcs, %.1f MUSD/y (%.1f s)",
-                     h.getInfo().objective_function_value, time.perf_counter() - t0)
-        h.changeColsBounds(len(idx_off), idx_off, np.zeros(len(idx_off)), hi[idx_off])
+    if lp_ok and ycols.size:
+        built = x_lp[ycols].sum(axis=1) > 1e-6
+        off = ycols[~built].ravel().astype(np.int32)
+        if built.any() and len(off):
+            h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
+            h.setOptionValue("time_limit", max(1.0, START_TIME_SHARE * options.time_limit_s))
+            h.run()
+            if h.getInfo().primal_solution_status == 2:  # kSolutionStatusFeasible
+                start = np.asarray(h.getSolution().col_value)
+                log.info("plan: first plan on the %d arcs the LP builds: %.1f MUSD/y "
+                         "(%.1f s)", int(built.sum()), h.getInfo().objective_function_value,
+                         time.perf_counter() - t0)
+            h.changeColsBounds(len(off), off, lo[off], hi[off])
     h.setOptionValue("time_limit", max(1.0, options.time_limit_s - (time.perf_counter() - t0)))
     if start is not None:
         sol = highspy.HighsSolution()
@@ -353,18 +313,17 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         sol.value_valid = True
         h.setSolution(sol)
     h.run()
-    ms = h.getModelStatus()
     info = h.getInfo()
     status = {highspy.HighsModelStatus.kOptimal: "optimal",
               highspy.HighsModelStatus.kTimeLimit: "time limit",
               highspy.HighsModelStatus.kInfeasible: "infeasible",
-              highspy.HighsModelStatus.kUnbounded: "unbounded"}.get(ms, "other")
-    has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+              highspy.HighsModelStatus.kUnbounded: "unbounded"}.get(h.getModelStatus(), "other")
+    has_x = info.primal_solution_status == 2
     x = np.asarray(h.getSolution().col_value) if has_x else None
     gap = float(info.mip_gap) if has_x else float("nan")
-    if status == "optimal" and not np.isfinite(gap):
-        gap = 0.0
-    return status, x, gap, n_cuts
+    if status == "optimal":
+        gap = max(0.0, gap) if np.isfinite(gap) else 0.0
+    return status, x, gap
 
 
 def solve_plan(
@@ -564,12 +523,10 @@ def solve_plan(
     n_con = a_mat.shape[0]
     log.info("plan MILP: %d variables (%d binary), %d constraints, %d diameters",
              n_var, int(integ.sum()), n_con, nk)
-    if options.reduce and nn and not prize:
-        sep = _Separation(len(nodes), ex_u, ex_v, cap_uv, cap_vu, nw_u, nw_v, kcap, o_y,
-                          [idx[s] for s in supplies], {idx[d]: q for d, q in dem.items()})
-        status, x_opt, gap, n_cuts = _solve_highs(
-            c, integ, lo, hi, a_mat, lb, ub, options, sep, t0)
-        n_con += n_cuts
+    if options.reduce:
+        status, x_opt, gap = _solve_highs(
+            c, integ, lo, hi, a_mat, lb, ub, options,
+            o_y + np.arange(nn * nk).reshape(nn, nk), t0)
     else:
         res = milp(c, integrality=integ, bounds=Bounds(lo, hi),
                    constraints=LinearConstraint(a_mat, lb, ub) if n_con else None,
