@@ -334,6 +334,7 @@ def solve_plan(
     demand: dict[str, float] | None = None,
     value_usd_per_1000m3: dict[str, float] | None = None,
     gas: hydraulics.Gas | None = None,
+    first_plan: bool = True,
 ) -> PlanResult:
     """Solve the plan's MILP on a candidate network.
 
@@ -352,6 +353,10 @@ def solve_plan(
         Optional: destination node → net value of serving it (USD per 1000 m³). Serving
         becomes a choice; the objective is cost minus value and ``value_musd_y`` reports
         the value of the destinations served (the coalition game's surplus).
+    first_plan
+        With ``options.reduce``: solve through ``highspy`` from a first plan on the arcs
+        the LP relaxation builds (:func:`_solve_highs`); False solves with
+        :func:`scipy.optimize.milp` from no start (the benchmark's ablation).
 
     Returns
     -------
@@ -523,7 +528,7 @@ def solve_plan(
     n_con = a_mat.shape[0]
     log.info("plan MILP: %d variables (%d binary), %d constraints, %d diameters",
              n_var, int(integ.sum()), n_con, nk)
-    if options.reduce:
+    if options.reduce and first_plan:
         status, x_opt, gap = _solve_highs(
             c, integ, lo, hi, a_mat, lb, ub, options,
             o_y + np.arange(nn * nk).reshape(nn, nk), t0)
