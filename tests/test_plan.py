@@ -296,6 +296,31 @@ def test_default_plan_per_country_adds_up(default_run):
     assert total["demand_served_bcm_y"] == pytest.approx(scen["demand_bcm_y"].sum())
 
 
+def test_first_plan_start_keeps_the_optimum():
+    """The solve through highspy from a first plan (the MILP on the arcs its LP relaxation
+    builds) reaches the optimum scipy.optimize.milp reaches from no start, on a grid of new
+    corridors with an existing line (with a budget row of new km, and without)."""
+    rng = np.random.default_rng(1)
+    nodes = {f"n{i}{j}": (300.0 * i + rng.uniform(-40, 40), 300.0 * j + rng.uniform(-40, 40),
+                          0.0, False) for i in range(3) for j in range(3)}
+    nodes["n00"] = (*nodes["n00"][:2], 0.0, True)
+    for name, q in (("n22", 4.0), ("n20", 2.0), ("n12", 1.0)):
+        nodes[name] = (*nodes[name][:2], q, False)
+    arcs = [(f"n{i}{j}", f"n{i + 1}{j}", "new", np.nan, ["AAA"])
+            for i in range(2) for j in range(3)]
+    arcs += [(f"n{i}{j}", f"n{i}{j + 1}", "new", np.nan, ["AAA"])
+             for i in range(3) for j in range(2)]
+    arcs += [("n00", "n10", "existing", 3.0, ["AAA"]), ("n10", "n20", "existing", 3.0, ["AAA"])]
+    net = network(nodes, arcs)
+    for opts in (OPTS, replace(OPTS, max_new_km=1600.0)):
+        a = solve_plan(net, opts, ECON)
+        b = solve_plan(net, opts, ECON, first_plan=False)
+        assert a.status == b.status == "optimal"
+        assert a.objective_musd_y == pytest.approx(b.objective_musd_y,
+                                                   rel=2 * OPTS.mip_gap)
+        assert a.arcs["flow_bcm_y"].gt(0).all()
+
+
 def test_infeasible_plan_still_reports():
     from planner.plan.check import check_arcs, check_paths, flow_paths
     from planner.plan.outputs import plan_per_country, plan_report_markdown, system_plan_table

@@ -16,12 +16,19 @@ annualised cost::
          Σ L[e] y[e,k] ≤ budget of new km;  must-use systems carry flow
          (optional) two arc-disjoint paths to every destination over built arcs.
 
-Solver: :func:`scipy.optimize.milp` (HiGHS). Chosen over linopy and raw highspy because
-the model is a handful of sparse blocks that scipy.sparse assembles directly (no
-xarray/linopy model layer to build per solve, which matters when the coalition game
-solves 2^n restricted plans), it needs no dependency beyond SciPy, and it exposes what
-the plan reports: status, objective, ``mip_gap``, dual bound and node count, with a time
-limit and a relative-gap stop.
+Solver: HiGHS through ``highspy``. The model is a handful of sparse blocks that
+scipy.sparse assembles directly (no xarray/linopy model layer to build per solve, which
+matters when the coalition game solves many restricted plans). ``highspy`` rather than
+:func:`scipy.optimize.milp` (used before, and still for ``reduce=False``, the benchmark's
+plain model) because the solve starts from a first plan (``Highs.setSolution``), which
+scipy's interface does not offer: the same MILP with new pipe allowed only on the arcs its
+LP relaxation builds (a few dozen; solved in under a second on the default study), then the
+full MILP from it (:func:`_solve_highs`). On the default study HiGHS's own heuristics find
+plans 6-10 % dearer within the 60 s limit. The plan reports status, objective, ``mip_gap``,
+with a time limit and a relative-gap stop. The tight big-M (a diameter's capacity capped at
+the total demand) is the only change to the rows; a disaggregated (one commodity per
+destination) formulation, cut-set inequalities and slope-scaling starts were measured and
+left out (README, "System plan").
 
 Capacity of a new pipe of diameter D at the study's pressure class P: the flow whose
 pressure falls from P to P / compression ratio over the design station spacing
