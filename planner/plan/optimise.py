@@ -21,14 +21,15 @@ scipy.sparse assembles directly (no xarray/linopy model layer to build per solve
 matters when the coalition game solves many restricted plans). ``highspy`` rather than
 :func:`scipy.optimize.milp` (used before, and still for ``reduce=False``, the benchmark's
 plain model) because the solve starts from a first plan (``Highs.setSolution``), which
-scipy's interface does not offer: the same MILP with new pipe allowed only on the arcs its
-LP relaxation builds (a few dozen; solved in under a second on the default study), then the
-full MILP from it (:func:`_solve_highs`). On the default study HiGHS's own heuristics find
-plans 6-10 % dearer within the 60 s limit. The plan reports status, objective, ``mip_gap``,
-with a time limit and a relative-gap stop. The tight big-M (a diameter's capacity capped at
-the total demand) is the only change to the rows; a disaggregated (one commodity per
-destination) formulation, cut-set inequalities and slope-scaling starts were measured and
-left out (README, "System plan").
+scipy's interface does not offer: the cheaper of the MILP restricted to the arcs its LP
+relaxation builds and the *build relaxation*'s network (one binary per new arc, diameters
+continuous) given standard diameters (:func:`_solve_highs`). On the default study HiGHS's
+own heuristics find plans about 9 % dearer within the 60 s limit. The plan reports status,
+objective and ``mip_gap`` (the build relaxation's bound counts), with a time limit and a
+relative-gap stop. The tight big-M (a diameter's capacity capped at the total demand) is
+the only change to the rows; a disaggregated (one commodity per destination) formulation,
+cut-set inequalities, the incremental diameter encoding and slope-scaling starts were
+measured and left out (README, "System plan").
 
 Capacity of a new pipe of diameter D at the study's pressure class P: the flow whose
 pressure falls from P to P / compression ratio over the design station spacing
