@@ -190,8 +190,9 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
         "HiGHS, time limit 60 s, relative gap 1 %. *plan*: with the reductions (chains "
         "contracted, dead ends pruned, dominated diameters dropped, big-M at most the "
-        "demand), solved through highspy from a first plan on the arcs the LP relaxation "
-        "builds; *no start*: the same reduced model with scipy.optimize.milp; *plain*: the "
+        "demand), solved through highspy from the cheaper of two first plans (the MILP on "
+        "the arcs the LP relaxation builds; the build relaxation's network with standard "
+        "diameters); *no start*: the same reduced model with scipy.optimize.milp; *plain*: the "
         "same model on the network as built with every diameter, scipy.optimize.milp. "
         "Costs in M USD/y; *alone*/*sequential*: sum of the independent best routes in the "
         "same model.", "",
