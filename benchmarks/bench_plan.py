@@ -14,8 +14,8 @@ What is compared, in one process, on the same networks:
    pieces (as :func:`planner.network.pipeline_graph` cuts lines every 25 km) with dead-end
    branches, and new corridors on the Delaunay edges of the key points. The
    plan (``reduce=True``: chains contracted, dead ends pruned, dominated diameters
-   dropped, big-M at most the demand; solved through highspy from a first plan on the
-   arcs the LP relaxation builds) against the same reduced model solved by
+   dropped, big-M at most the demand; solved through highspy from the cheaper of two first
+   plans, :func:`planner.plan.optimise._solve_highs`) against the same reduced model solved by
    :func:`scipy.optimize.milp` from no start, and the plain model (``reduce=False``: the
    same MILP on the network as built, every diameter, :func:`scipy.optimize.milp`); all
    HiGHS, 60 s limit, 1 % gap. All must reach the same cost (within the gaps).
