@@ -44,7 +44,6 @@ the class defaults to the calibrated design's highest (:class:`PlanOptions`).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -265,7 +264,7 @@ def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatr
     import highspy
 
     h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(os.environ.get("PLANNER_MILP_DISP")))
+    h.setOptionValue("output_flag", False)
     lp = highspy.HighsLp()
     a = sp.csc_matrix(a_mat)
     lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
