@@ -255,7 +255,10 @@ def ex_capacities(arcs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 #: Share of the time limit for a first plan on the arcs the LP relaxation builds.
 START_TIME_SHARE = 0.1
 #: Share of the time limit for the build relaxation (which arcs, diameters continuous).
-BUILD_TIME_SHARE = 0.25
+BUILD_TIME_SHARE = 0.6
+#: The build relaxation's own relative gap, as a share of the plan's: its bound is the
+#: plan's best (HiGHS's bound of the full MILP is far weaker within the limit).
+BUILD_GAP_SHARE = 0.1
 
 
 def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatrix,
@@ -358,7 +361,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         hb = _highs_model(np.r_[c, np.zeros(nn)], np.r_[lo, np.zeros(nn)],
                           np.r_[hi, np.ones(nn)], a_b, np.r_[lb, np.zeros(nn)],
                           np.r_[ub, np.zeros(nn)], integ_b)
-        hb.setOptionValue("mip_rel_gap", options.mip_gap)
+        hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
         # (no start here: HiGHS 1.16 maps a start of this model wrongly into its presolved
         # space and then stops "optimal" at a cost below the start's)
         x_b, obj_b, bound = _run(hb, BUILD_TIME_SHARE * limit)
