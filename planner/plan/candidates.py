@@ -427,7 +427,8 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
             geoms.append(rk.geometry if rk["u"] == a else LineString(rk.geometry.coords[::-1]))
             piece = float(rk["length_km"])
             length += piece
-            cost += max(float(rk["cost_km_eq"]), piece)
+            eq = float(rk.get("cost_km_eq", np.nan))
+            cost += max(eq, piece) if np.isfinite(eq) else piece
             for c, km in dict(rk.get("km_by_country") or {}).items():
                 kmc[c] = kmc.get(c, 0.0) + float(km)
         merged = linemerge(geoms)
