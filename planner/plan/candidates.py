@@ -359,6 +359,92 @@ def contract_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
                             geometry="geometry", crs=arcs.crs)
 
 
+def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
+    """Merge chains of new arcs through nodes that exactly two new arcs and nothing else
+    touch and that are not in ``keep`` (supply points, destinations).
+
+    Flow through such a node is conserved, so both arcs carry the same flow: the chain is
+    one corridor. Length and km per country add up; ``cost_km_eq`` becomes
+    Σ max(cost_km_eq, length_km) of the pieces (the optimiser's terrain factor is clipped
+    at 1 per arc, so the per-km CAPEX of the corridor is unchanged). The corridor is built
+    in one diameter (as a real project is; the pieces could have differed only where their
+    terrain factors differ) and pays the pipe regressions' per-project intercept once,
+    not once per piece (:func:`planner.plan.optimise.diameter_options`).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString
+    >>> a = gpd.GeoDataFrame({"u": ["s", "m"], "v": ["m", "d"], "kind": "new",
+    ...     "system": "", "length_km": [10.0, 5.0], "cost_km_eq": [8.0, 10.0],
+    ...     "km_by_country": [{"AAA": 10.0}, {"AAA": 2.0, "BBB": 3.0}]},
+    ...     geometry=[LineString([(0, 0), (1, 0)]), LineString([(1, 0), (2, 0)])])
+    >>> c = contract_new_chains(a, keep={"s", "d"})
+    >>> c[["u", "v", "length_km", "cost_km_eq", "km_by_country"]].values.tolist()
+    [['s', 'd', 15.0, 20.0, {'AAA': 12.0, 'BBB': 3.0}]]
+    """
+    new = arcs[arcs["kind"] == "new"]
+    deg = pd.concat([arcs["u"], arcs["v"]]).value_counts()
+    new_deg = pd.concat([new["u"], new["v"]]).value_counts()
+    removable = {n for n, d in deg.items()
+                 if d == 2 and new_deg.get(n, 0) == 2 and n not in keep}
+    if not removable:
+        return arcs
+    g = nx.MultiGraph()
+    for i, r in new.iterrows():
+        g.add_edge(r["u"], r["v"], key=i)
+    rows = {i: r for i, r in new.iterrows()}
+    done: set[object] = set()
+    out = []
+    for i, r in rows.items():
+        if i in done:
+            continue
+        chain = [(i, r["u"], r["v"])]
+        done.add(i)
+        for forward in (True, False):
+            end = chain[-1][2] if forward else chain[0][1]
+            while end in removable:
+                nxt = [(k, a, b) for a, b, k in g.edges(end, keys=True) if k not in done]
+                if len(nxt) != 1:
+                    break  # a cycle closed on itself
+                k, a, b = nxt[0]
+                other_end = b if a == end else a
+                done.add(k)
+                if forward:
+                    chain.append((k, end, other_end))
+                else:
+                    chain.insert(0, (k, other_end, end))
+                end = other_end
+        if len(chain) == 1:
+            out.append(r.to_dict())
+            continue
+        if chain[0][1] == chain[-1][2]:
+            continue  # a loop through removable nodes only: never on a useful path
+        geoms, length, cost = [], 0.0, 0.0
+        kmc: dict[str, float] = {}
+        for k, a, _b in chain:
+            rk = rows[k]
+            geoms.append(rk.geometry if rk["u"] == a else LineString(rk.geometry.coords[::-1]))
+            piece = float(rk["length_km"])
+            length += piece
+            eq = float(rk.get("cost_km_eq", np.nan))
+            cost += max(eq, piece) if np.isfinite(eq) else piece
+            for c, km in dict(rk.get("km_by_country") or {}).items():
+                kmc[c] = kmc.get(c, 0.0) + float(km)
+        merged = linemerge(geoms)
+        geom = merged if isinstance(merged, LineString) else LineString(
+            [c for gm in geoms for c in gm.coords])
+        d = {**r.to_dict(), "u": chain[0][1], "v": chain[-1][2], "length_km": length,
+             "cost_km_eq": cost, "km_by_country": kmc, "geometry": geom}
+        if "countries" in d:
+            d["countries"] = ", ".join(k for k, _ in sorted(kmc.items(), key=lambda kv: -kv[1])
+                                       if k != "---")
+        out.append(d)
+    merged_new = gpd.GeoDataFrame(out, geometry="geometry", crs=arcs.crs)
+    return gpd.GeoDataFrame(pd.concat([arcs[arcs["kind"] != "new"], merged_new],
+                                      ignore_index=True), geometry="geometry", crs=arcs.crs)
+
+
 def prune_dead_ends(nodes: pd.DataFrame, arcs: gpd.GeoDataFrame,
                     terminals: set[str]) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Remove non-terminal nodes of degree one (repeatedly), and isolated nodes (exact:
@@ -529,6 +615,8 @@ def plan_network(
     if reduce:
         arcs = contract_chains(arcs, keep=set(keep_pts) | term)
         nodes, arcs = prune_dead_ends(nodes, arcs, term)
+        arcs = contract_new_chains(arcs, keep=term)
+        nodes, arcs = prune_dead_ends(nodes, arcs, term)
     arcs = with_countries(arcs, countries)
     arcs.insert(0, "arc_id", [f"a{i}" for i in range(len(arcs))])
     log.info("plan network: %d nodes, %d arcs (%d existing, %d new corridors)", len(nodes),
@@ -537,5 +625,6 @@ def plan_network(
     return PlanNetwork(nodes, arcs[ARC_COLUMNS].reset_index(drop=True))
 
 
-__all__ = ["ARC_COLUMNS", "PlanNetwork", "contract_chains", "delaunay_edges", "directed_capacity",
+__all__ = ["ARC_COLUMNS", "PlanNetwork", "contract_chains", "contract_new_chains",
+           "delaunay_edges", "directed_capacity",
            "existing_arcs", "plan_network", "prune_dead_ends", "with_countries"]

@@ -24,12 +24,13 @@ plain model) because the solve starts from a first plan (``Highs.setSolution``),
 scipy's interface does not offer: the cheaper of the MILP restricted to the arcs its LP
 relaxation builds and the *build relaxation*'s network (one binary per new arc, diameters
 continuous) given standard diameters (:func:`_solve_highs`). On the default study HiGHS's
-own heuristics find plans about 9 % dearer within the 60 s limit. The plan reports status,
-objective and ``mip_gap`` (the build relaxation's bound counts), with a time limit and a
-relative-gap stop. The tight big-M (a diameter's capacity capped at the total demand) is
-the only change to the rows; a disaggregated (one commodity per destination) formulation,
-cut-set inequalities, the incremental diameter encoding and slope-scaling starts were
-measured and left out (README, "System plan").
+own heuristics find plans about 9 % dearer within the 60 s limit. The build relaxation's
+bound is the plan's best, so it gets most of the time and a tighter gap of its own. The
+plan reports status, objective and ``mip_gap`` (the build relaxation's bound counts), with
+a time limit and a relative-gap stop. The tight big-M (a diameter's capacity capped at the
+total demand) is the only change to the rows; a disaggregated (one commodity per
+destination) formulation, cut-set inequalities, the incremental diameter encoding and
+slope-scaling starts were measured and left out (README, "System plan").
 
 Capacity of a new pipe of diameter D at the study's pressure class P: the flow whose
 pressure falls from P to P / compression ratio over the design station spacing
@@ -37,7 +38,10 @@ pressure falls from P to P / compression ratio over the design station spacing
 unit of flow and km at that design point (stations every spacing km, each with the duty of
 :func:`planner.hydraulics.compressor_duty`): an upper bound for pipes run below capacity.
 Pipe CAPEX carries the Barlow wall at the class and each station's fitted fixed cost (one
-per spacing km built), as the studies' design (:func:`planner.economics.cheapest_design`);
+per spacing km built), as the studies' design (:func:`planner.economics.cheapest_design`),
+and the pipe regressions' per-project intercept once per new arc (a corridor between
+branch points once :func:`planner.plan.candidates.contract_new_chains` has merged its
+pieces);
 the class defaults to the calibrated design's highest (:class:`PlanOptions`).
 """
 
@@ -129,7 +133,8 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
     pandas.DataFrame
         ``diameter_mm``, ``wall_mm``, ``capacity_bcm_y``, ``capex_fixed_usd`` and
         ``capex_usd_per_km`` (flat land, with the stations' fixed cost per km; times the
-        arc's terrain factor),
+        arc's terrain factor); ``capex_fixed_usd`` is the NETL regressions' constant
+        terms, a per-project intercept, charged once per new arc,
         ``compressor_kw_per_bcm_km``, ``fuel_per_bcm_km`` (bcm fuel per bcm carried, per km).
 
     Examples
@@ -255,7 +260,10 @@ def ex_capacities(arcs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 #: Share of the time limit for a first plan on the arcs the LP relaxation builds.
 START_TIME_SHARE = 0.1
 #: Share of the time limit for the build relaxation (which arcs, diameters continuous).
-BUILD_TIME_SHARE = 0.25
+BUILD_TIME_SHARE = 0.6
+#: The build relaxation's own relative gap, as a share of the plan's: its bound is the
+#: plan's best (HiGHS's bound of the full MILP is far weaker within the limit).
+BUILD_GAP_SHARE = 0.1
 
 
 def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatrix,
@@ -358,7 +366,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         hb = _highs_model(np.r_[c, np.zeros(nn)], np.r_[lo, np.zeros(nn)],
                           np.r_[hi, np.ones(nn)], a_b, np.r_[lb, np.zeros(nn)],
                           np.r_[ub, np.zeros(nn)], integ_b)
-        hb.setOptionValue("mip_rel_gap", options.mip_gap)
+        hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
         # (no start here: HiGHS 1.16 maps a start of this model wrongly into its presolved
         # space and then stops "optimal" at a cost below the start's)
         x_b, obj_b, bound = _run(hb, BUILD_TIME_SHARE * limit)
