@@ -89,3 +89,14 @@ def test_geometric_combination_and_bad_arguments():
         em.fit_empirical(p, d, form="per_tonne", ridge=1.0)
     with pytest.raises(ValueError, match="criterion"):
         em.fit_with_inner_ridge(p, d, form="inch_km", criterion="abs")
+
+
+def test_leave_one_out_matches_fitting_without_the_row():
+    p, d = constructed(seed=3)
+    p["capex_musd"] *= np.random.default_rng(1).lognormal(0, 0.3, len(p))  # noisy costs
+    p.loc[p.index[0], "country"] = "KAZ"  # a region seen only in one line
+    loo = em.leave_one_out(p, d, form="inch_km", ridge=2.0)
+    for name in p.index:
+        fit = em.fit_empirical(p.drop(index=name), d, form="inch_km", ridge=2.0)
+        one = em.predict_empirical(fit, p.loc[[name]], d)
+        assert loo[name] == pytest.approx(float(one.iloc[0]), rel=1e-9)

@@ -39,6 +39,7 @@ Three lines whose cost is exactly 2 M USD per inch-km (USD of 2020) give that ba
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -146,6 +147,16 @@ def ridge_lstsq(a: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray
     return np.linalg.lstsq(aug, rhs, rcond=None)[0]
 
 
+def _arrays(projects: pd.DataFrame, diameter_mm: pd.Series, form: str
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Design matrix, target (log CAPEX less the offset), penalty mask and column names."""
+    fixed, pen, offset = design_matrix(projects, diameter_mm, form)
+    y = np.log(projects["capex_musd"].astype(float) * _escalation(projects)) - offset
+    a = np.hstack([fixed.to_numpy(), pen.to_numpy()])
+    mask = np.r_[np.zeros(fixed.shape[1]), np.ones(pen.shape[1])]
+    return a, y.to_numpy(dtype=float), mask, list(fixed.columns) + list(pen.columns)
+
+
 def fit_empirical(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
                   ridge: float) -> EmpiricalFit:
     """Fit log CAPEX (M USD of :data:`BASE_YEAR`) by ridge least squares.
@@ -162,13 +173,10 @@ def fit_empirical(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
     ridge : float
         Penalty on the regional indicators (0: plain least squares).
     """
-    fixed, pen, offset = design_matrix(projects, diameter_mm, form)
-    y = np.log(projects["capex_musd"].astype(float) * _escalation(projects)) - offset
-    a = np.hstack([fixed.to_numpy(), pen.to_numpy()])
-    penalty = np.r_[np.zeros(fixed.shape[1]), np.full(pen.shape[1], float(ridge))]
-    beta = ridge_lstsq(a, y.to_numpy(dtype=float), penalty)
-    coef = pd.Series(beta, index=list(fixed.columns) + list(pen.columns))
-    return EmpiricalFit(form, float(ridge), coef, tuple(str(n) for n in projects.index))
+    a, y, mask, cols = _arrays(projects, diameter_mm, form)
+    beta = ridge_lstsq(a, y, mask * float(ridge))
+    return EmpiricalFit(form, float(ridge), pd.Series(beta, index=cols),
+                        tuple(str(n) for n in projects.index))
 
 
 def predict_empirical(fit: EmpiricalFit, projects: pd.DataFrame,
@@ -191,13 +199,18 @@ def _loss(pred: pd.Series, published: pd.Series, criterion: str, tolerance: floa
 
 def leave_one_out(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
                   ridge: float) -> pd.Series:
-    """Each project predicted by a fit on the others at a given ridge penalty."""
-    out = {}
-    for name in projects.index:
-        rest = projects.drop(index=name)
-        fit = fit_empirical(rest, diameter_mm, form=form, ridge=ridge)
-        out[name] = float(predict_empirical(fit, projects.loc[[name]], diameter_mm).iloc[0])
-    return pd.Series(out, dtype=float)
+    """Each project predicted by a fit on the others at a given ridge penalty (a region
+    seen only in the held-out project takes the pooled mean)."""
+    a, y, mask, _ = _arrays(projects, diameter_mm, form)
+    _, _, offset = design_matrix(projects, diameter_mm, form)
+    esc = _escalation(projects).to_numpy()
+    out = np.empty(len(projects))
+    for i in range(len(projects)):
+        keep = np.arange(len(projects)) != i
+        beta = ridge_lstsq(a[keep], y[keep], mask * float(ridge))
+        beta[(mask > 0) & ~a[keep].any(axis=0)] = 0.0  # unseen region: pooled mean
+        out[i] = math.exp(float(a[i] @ beta) + float(offset.iloc[i])) / esc[i]
+    return pd.Series(out, index=projects.index, dtype=float)
 
 
 def fit_with_inner_ridge(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
