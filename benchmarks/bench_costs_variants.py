@@ -7,7 +7,8 @@ quantity refit inside each fold:
 - *engineering*: ``planner.backtest.costs`` (cheapest design, fitted factors; its own
   nested choice of design point and regional shrinkage);
 - *empirical* (``planner.backtest.empirical``): log CAPEX on cost per inch-km, or on log
-  diameter / capacity / length, with terrain and parallel-line terms and ridge-shrunk
+  diameter / capacity / length, or on the log of the fold's engineering design CAPEX at
+  factor 1 (slope fitted), with terrain and parallel-line terms and ridge-shrunk
   regional terms; the ridge penalty chosen by an inner leave-one-out on the fold's
   training lines; the diameter is the fold's engineering design diameter;
 - *geometric mean* of the two (weight 0.5, nothing fitted);
@@ -68,6 +69,12 @@ def main() -> None:
     cal_all = bc._calibrate(grid, projects, onshore)
     eng_train = bc._predict(grid[key(cal_all)].loc[onshore], projects, cal_all)
     d_train = grid[key(cal_all)]["diameter_mm_predicted"].astype(float)
+
+    def design_capex(designs: pd.DataFrame) -> pd.Series:
+        parts = designs[["pipe_usd", "compression_usd", "metering_usd"]].astype(float)
+        return parts.sum(axis=1) / 1e6
+
+    c_train = design_capex(grid[key(cal_all)])
     eng_inner_all = {}
     for m in onshore:
         rest = [x for x in onshore if x != m]
@@ -87,7 +94,8 @@ def main() -> None:
             inner[m] = float(bc._predict(d.loc[[m]], projects,
                                          bc.CostCalibration(t, r, parallel_factor=par))[m])
         folds[n] = {"pred": float(bc._predict(d.loc[[n]], projects, cal)[n]),
-                    "inner": pd.Series(inner), "diameter": d["diameter_mm_predicted"].astype(float)}
+                    "inner": pd.Series(inner), "diameter": d["diameter_mm_predicted"].astype(float),
+                    "capex": design_capex(d)}
     eng_val = pd.Series({n: f["pred"] for n, f in folds.items()})
     print(f"engineering: training {within(eng_train, pub):.0%}, validation "
           f"{within(eng_val, pub):.0%}, log RMSE {log_rmse(eng_val, pub):.3f} "
@@ -97,16 +105,19 @@ def main() -> None:
     for form in em.FORMS:
         for criterion in ("sq", "hits"):
             fit_all, inner_all = em.fit_with_inner_ridge(p, d_train, form=form,
-                                                         criterion=criterion)
-            emp_train = em.predict_empirical(fit_all, p, d_train)
+                                                         criterion=criterion,
+                                                         design_capex_musd=c_train)
+            emp_train = em.predict_empirical(fit_all, p, d_train, c_train)
             w_all = best_weight(pd.Series(eng_inner_all), inner_all, pub, criterion)
             emp_val, w_fold = {}, {}
             for n in onshore:
                 rest = p.drop(index=n)
                 f = folds[n]
                 fit, inner = em.fit_with_inner_ridge(rest, f["diameter"], form=form,
-                                                     criterion=criterion)
-                emp_val[n] = float(em.predict_empirical(fit, p.loc[[n]], f["diameter"]).iloc[0])
+                                                     criterion=criterion,
+                                                     design_capex_musd=f["capex"])
+                emp_val[n] = float(em.predict_empirical(fit, p.loc[[n]], f["diameter"],
+                                                        f["capex"]).iloc[0])
                 w_fold[n] = best_weight(f["inner"], inner, pub, criterion)
             ev = pd.Series(emp_val)
             geo_val = em.combine_geometric(eng_val, ev)

@@ -100,3 +100,15 @@ def test_leave_one_out_matches_fitting_without_the_row():
         fit = em.fit_empirical(p.drop(index=name), d, form="inch_km", ridge=2.0)
         one = em.predict_empirical(fit, p.loc[[name]], d)
         assert loo[name] == pytest.approx(float(one.iloc[0]), rel=1e-9)
+
+
+def test_design_capex_form_recovers_a_scaled_design_cost():
+    p, d = constructed()
+    design = p["capex_musd"] / 1.3  # a design cost that is 1/1.3 of every published one
+    flat = p.assign(terrain="flat", country="USA")
+    flat["capex_musd"] = design * 1.3
+    fit = em.fit_empirical(flat, d, form="design_capex", ridge=1.0, design_capex_musd=design)
+    assert fit.coefficients["log_design_capex"] == pytest.approx(1.0, abs=1e-9)
+    assert np.allclose(em.predict_empirical(fit, flat, d, design), flat["capex_musd"])
+    with pytest.raises(ValueError, match="design_capex_musd"):
+        em.fit_empirical(flat, d, form="design_capex", ridge=1.0)

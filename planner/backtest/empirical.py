@@ -12,6 +12,8 @@ to USD of :data:`BASE_YEAR` with CPI-U) is regressed by least squares on
 - ``diameter_length``: log diameter and log length;
 - ``capacity_length``: log capacity and log length;
 - ``diameter_capacity_length``: all three;
+- ``design_capex``: the log of a given design CAPEX (the engineering design's at terrain
+  and regional factor 1), with a fitted slope;
 
 plus terrain (hilly, mountain) and parallel-line indicators, unpenalised, and regional
 and sub-regional indicators penalised by a ridge term (shrinkage toward the pooled mean
@@ -50,7 +52,7 @@ from planner import economics
 
 BASE_YEAR = 2020
 FORMS: tuple[str, ...] = ("inch_km", "diameter_length", "capacity_length",
-                          "diameter_capacity_length")
+                          "diameter_capacity_length", "design_capex")
 #: Ridge penalties on the regional indicators to choose from by an inner leave-one-out.
 RIDGE_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 MM_PER_INCH = 25.4
@@ -87,7 +89,8 @@ def _region_table() -> dict[str, str]:
     return {str(k): str(v) for k, v in zip(t["iso_a3"], t["region"], strict=True)}
 
 
-def design_matrix(projects: pd.DataFrame, diameter_mm: pd.Series, form: str
+def design_matrix(projects: pd.DataFrame, diameter_mm: pd.Series, form: str,
+                  design_capex_musd: pd.Series | None = None
                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Unpenalised columns, penalised regional columns and the offset, on ``projects.index``.
 
@@ -111,7 +114,12 @@ def design_matrix(projects: pd.DataFrame, diameter_mm: pd.Series, form: str
         fixed["log_diameter_in"] = np.log(d_in)
     if form in ("capacity_length", "diameter_capacity_length"):
         fixed["log_capacity"] = np.log(projects["capacity_bcm_y"].astype(float))
-    if form != "inch_km":
+    if form == "design_capex":
+        if design_capex_musd is None:
+            raise ValueError("form 'design_capex' needs design_capex_musd")
+        capex = design_capex_musd.reindex(projects.index).astype(float)
+        fixed["log_design_capex"] = np.log(capex * _escalation(projects))
+    elif form != "inch_km":
         fixed["log_length"] = np.log(length)
     table = _region_table()
     groups: dict[str, dict[str, float]] = {}
@@ -147,10 +155,11 @@ def ridge_lstsq(a: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray
     return np.linalg.lstsq(aug, rhs, rcond=None)[0]
 
 
-def _arrays(projects: pd.DataFrame, diameter_mm: pd.Series, form: str
+def _arrays(projects: pd.DataFrame, diameter_mm: pd.Series, form: str,
+            design_capex_musd: pd.Series | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """Design matrix, target (log CAPEX less the offset), penalty mask and column names."""
-    fixed, pen, offset = design_matrix(projects, diameter_mm, form)
+    fixed, pen, offset = design_matrix(projects, diameter_mm, form, design_capex_musd)
     y = np.log(projects["capex_musd"].astype(float) * _escalation(projects)) - offset
     a = np.hstack([fixed.to_numpy(), pen.to_numpy()])
     mask = np.r_[np.zeros(fixed.shape[1]), np.ones(pen.shape[1])]
@@ -158,7 +167,7 @@ def _arrays(projects: pd.DataFrame, diameter_mm: pd.Series, form: str
 
 
 def fit_empirical(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
-                  ridge: float) -> EmpiricalFit:
+                  ridge: float, design_capex_musd: pd.Series | None = None) -> EmpiricalFit:
     """Fit log CAPEX (M USD of :data:`BASE_YEAR`) by ridge least squares.
 
     Parameters
@@ -172,18 +181,20 @@ def fit_empirical(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
         One of :data:`FORMS`.
     ridge : float
         Penalty on the regional indicators (0: plain least squares).
+    design_capex_musd : pandas.Series, optional
+        Design CAPEX per project in M USD of its ``capex_year`` (form ``design_capex``).
     """
-    a, y, mask, cols = _arrays(projects, diameter_mm, form)
+    a, y, mask, cols = _arrays(projects, diameter_mm, form, design_capex_musd)
     beta = ridge_lstsq(a, y, mask * float(ridge))
     return EmpiricalFit(form, float(ridge), pd.Series(beta, index=cols),
                         tuple(str(n) for n in projects.index))
 
 
-def predict_empirical(fit: EmpiricalFit, projects: pd.DataFrame,
-                      diameter_mm: pd.Series) -> pd.Series:
+def predict_empirical(fit: EmpiricalFit, projects: pd.DataFrame, diameter_mm: pd.Series,
+                      design_capex_musd: pd.Series | None = None) -> pd.Series:
     """Predicted CAPEX in M USD of each project's ``capex_year``; a region the fit has
     not seen takes the pooled mean (coefficient 0)."""
-    fixed, pen, offset = design_matrix(projects, diameter_mm, fit.form)
+    fixed, pen, offset = design_matrix(projects, diameter_mm, fit.form, design_capex_musd)
     cols = pd.concat([fixed, pen], axis=1)
     coef = fit.coefficients.reindex(cols.columns).fillna(0.0)
     log_c = cols.to_numpy() @ coef.to_numpy() + offset.to_numpy()
@@ -198,11 +209,11 @@ def _loss(pred: pd.Series, published: pd.Series, criterion: str, tolerance: floa
 
 
 def leave_one_out(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
-                  ridge: float) -> pd.Series:
+                  ridge: float, design_capex_musd: pd.Series | None = None) -> pd.Series:
     """Each project predicted by a fit on the others at a given ridge penalty (a region
     seen only in the held-out project takes the pooled mean)."""
-    a, y, mask, _ = _arrays(projects, diameter_mm, form)
-    _, _, offset = design_matrix(projects, diameter_mm, form)
+    a, y, mask, _ = _arrays(projects, diameter_mm, form, design_capex_musd)
+    _, _, offset = design_matrix(projects, diameter_mm, form, design_capex_musd)
     esc = _escalation(projects).to_numpy()
     out = np.empty(len(projects))
     for i in range(len(projects)):
@@ -215,7 +226,8 @@ def leave_one_out(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
 
 def fit_with_inner_ridge(projects: pd.DataFrame, diameter_mm: pd.Series, *, form: str,
                          ridge_grid: Sequence[float] = RIDGE_GRID, criterion: str = "sq",
-                         tolerance: float = 0.30) -> tuple[EmpiricalFit, pd.Series]:
+                         tolerance: float = 0.30, design_capex_musd: pd.Series | None = None
+                         ) -> tuple[EmpiricalFit, pd.Series]:
     """Choose the ridge penalty by leave-one-out on ``projects`` (squared log error,
     ``criterion="sq"``, or the share within ``tolerance``, ``"hits"``; ties: the larger
     penalty), then fit on all of them. Returns the fit and the inner leave-one-out
@@ -223,9 +235,11 @@ def fit_with_inner_ridge(projects: pd.DataFrame, diameter_mm: pd.Series, *, form
     if criterion not in ("sq", "hits"):
         raise ValueError(f"criterion must be 'sq' or 'hits'; got {criterion!r}")
     pub = projects["capex_musd"].astype(float)
-    inner = {k: leave_one_out(projects, diameter_mm, form=form, ridge=k) for k in ridge_grid}
+    inner = {k: leave_one_out(projects, diameter_mm, form=form, ridge=k,
+                              design_capex_musd=design_capex_musd) for k in ridge_grid}
     best = min(ridge_grid, key=lambda k: (_loss(inner[k], pub, criterion, tolerance), -k))
-    return fit_empirical(projects, diameter_mm, form=form, ridge=best), inner[best]
+    return fit_empirical(projects, diameter_mm, form=form, ridge=best,
+                         design_capex_musd=design_capex_musd), inner[best]
 
 
 def combine_geometric(engineering: pd.Series, empirical: pd.Series,
