@@ -11,6 +11,8 @@ quantity refit inside each fold:
   factor 1 (slope fitted), with terrain and parallel-line terms and ridge-shrunk
   regional terms; the ridge penalty chosen by an inner leave-one-out on the fold's
   training lines; the diameter is the fold's engineering design diameter;
+- the earlier fixed-parameter path (``bench_costs_backtest.before``) as a second
+  estimator in the same two ensembles;
 - *geometric mean* of the two (weight 0.5, nothing fitted);
 - *fitted weight*: ``engineering**w × empirical**(1-w)``, w in 0, 0.1, ..., 1 chosen on
   the fold's training lines from their inner leave-one-out predictions (for the
@@ -26,7 +28,9 @@ Printing is the point of a benchmark; the package itself logs.
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -138,6 +142,25 @@ def main() -> None:
                                                         np.log(ev / pub))[0, 1]),
             })
     out = pd.DataFrame(rows)
+
+    # the earlier fixed-parameter path (nothing fitted on these lines) as the second estimator
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_costs_backtest import before  # a sibling script
+
+    b = before(projects).set_index("name")
+    old = b["capex_ratio"].reindex(onshore) * pub
+    w_fold = {n: best_weight(folds[n]["inner"], old.drop(index=n), pub, "sq") for n in onshore}
+    fw_old = pd.Series({n: float(em.combine_geometric(pd.Series([eng_val[n]]),
+                                                      pd.Series([old[n]]), w_fold[n]).iloc[0])
+                        for n in onshore})
+    w_all = best_weight(pd.Series(eng_inner_all), old, pub, "sq")
+    print(f"earlier fixed path: {within(old, pub):.0%} (nothing fitted); geometric mean with "
+          f"engineering: training {within(em.combine_geometric(eng_train, old), pub):.0%}, "
+          f"validation {within(em.combine_geometric(eng_val, old), pub):.0%}; fitted weight: "
+          f"training {within(em.combine_geometric(eng_train, old, w_all), pub):.0%} "
+          f"(w {w_all:.1f}), validation {within(fw_old, pub):.0%} (w folds mean "
+          f"{np.mean(list(w_fold.values())):.2f}); corr of log errors "
+          f"{np.corrcoef(np.log(eng_val / pub), np.log(old / pub))[0, 1]:.2f}")
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(out.round(2).to_string(index=False))
     print(f"total {time.perf_counter() - t0:.0f} s")
