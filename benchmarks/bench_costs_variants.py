@@ -13,6 +13,7 @@ quantity refit inside each fold:
   training lines; the diameter is the fold's engineering design diameter;
 - the earlier fixed-parameter path (``bench_costs_backtest.before``) as a second
   estimator in the same two ensembles;
+- the fitted factors shrunk toward that path's fixed factors, the weight chosen per fold;
 - *geometric mean* of the two (weight 0.5, nothing fitted);
 - *fitted weight*: ``engineering**w × empirical**(1-w)``, w in 0, 0.1, ..., 1 chosen on
   the fold's training lines from their inner leave-one-out predictions (for the
@@ -145,7 +146,7 @@ def main() -> None:
 
     # the earlier fixed-parameter path (nothing fitted on these lines) as the second estimator
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_costs_backtest import before  # a sibling script
+    from bench_costs_backtest import BEFORE_REGIONAL, BEFORE_TERRAIN, before  # a sibling
 
     b = before(projects).set_index("name")
     old = b["capex_ratio"].reindex(onshore) * pub
@@ -161,6 +162,40 @@ def main() -> None:
           f"(w {w_all:.1f}), validation {within(fw_old, pub):.0%} (w folds mean "
           f"{np.mean(list(w_fold.values())):.2f}); corr of log errors "
           f"{np.corrcoef(np.log(eng_val / pub), np.log(old / pub))[0, 1]:.2f}")
+
+    # the fitted factors shrunk toward the fixed path's: log f = a log fitted + (1-a) log prior
+    alphas = (0.0, 0.25, 0.5, 0.75, 1.0)
+    subs = {str(r) for r in p["cost_region"] if r}
+    regions = set(bc._region_table().values())
+
+    def toward_prior(cal: bc.CostCalibration, a: float) -> bc.CostCalibration:
+        terrain = {c: BEFORE_TERRAIN[c] ** (1 - a) * cal.terrain_factors.get(c, 1.0) ** a
+                   for c in bc.TERRAINS}
+        reg = {k: (1.0 if k in subs else BEFORE_REGIONAL) ** (1 - a) * v ** a
+               for k, v in cal.regional_factors.items()}
+        reg.update({k: BEFORE_REGIONAL ** (1 - a) for k in regions - set(reg)})
+        return bc.CostCalibration(terrain, reg, cal.station_fixed_usd, cal.design_margin,
+                                  cal.max_pressure_class_mpa, cal.region_shrinkage,
+                                  cal.fitted_on, cal.parallel_factor ** a)
+
+    shrunk_val, chosen = {}, {}
+    for n in onshore:
+        rest = [m for m in onshore if m != n]
+        cal = bc._calibrate(grid, projects, rest)
+        d = grid[key(cal)]
+        inner: dict[float, list[float]] = {a: [] for a in alphas}
+        for m in rest:
+            t, r, par = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
+                                        cal.region_shrinkage)
+            ci = bc.CostCalibration(t, r, parallel_factor=par)
+            for a in alphas:
+                pred = float(bc._predict(d.loc[[m]], projects, toward_prior(ci, a))[m])
+                inner[a].append(float(np.log(pred / pub[m]) ** 2))
+        chosen[n] = min(alphas, key=lambda a: (float(np.mean(inner[a])), -a))
+        shrunk_val[n] = float(bc._predict(d.loc[[n]], projects, toward_prior(cal, chosen[n]))[n])
+    print(f"fitted factors shrunk toward the fixed path's, alpha chosen per fold: validation "
+          f"{within(pd.Series(shrunk_val), pub):.0%} (alpha chosen "
+          f"{pd.Series(chosen).value_counts().to_dict()})")
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(out.round(2).to_string(index=False))
     print(f"total {time.perf_counter() - t0:.0f} s")
