@@ -11,14 +11,15 @@ quantity refit inside each fold:
   factor 1 (slope fitted), with terrain and parallel-line terms and ridge-shrunk
   regional terms; the ridge penalty chosen by an inner leave-one-out on the fold's
   training lines; the diameter is the fold's engineering design diameter;
-- the earlier fixed-parameter path (``bench_costs_backtest.before``) as a second
-  estimator in the same two ensembles;
-- the fitted factors shrunk toward that path's fixed factors, the weight chosen per fold;
 - *geometric mean* of the two (weight 0.5, nothing fitted);
 - *fitted weight*: ``engineering**w × empirical**(1-w)``, w in 0, 0.1, ..., 1 chosen on
   the fold's training lines from their inner leave-one-out predictions (for the
   engineering side at the fold's design point and shrinkage, which are not re-chosen
   per inner fold: that would cost 40 times the backtest).
+- the earlier fixed-parameter path (``bench_costs_backtest.before``) as a second
+  estimator in the same two ensembles;
+- the engineering estimator's fitted factors shrunk toward that path's fixed factors
+  (log f = a log fitted + (1 - a) log fixed), a chosen per fold by inner leave-one-out.
 
 Run::
 
