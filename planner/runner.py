@@ -85,6 +85,11 @@ def generate_candidates(study: Study, layers: Layers, surface: Any,
     origins = [origin] if isinstance(origin, Place) else list(origin)
     if graphs is None:
         graphs = reuse_graphs(study, layers)
+    from planner.routing import prime_routes
+
+    for o in origins:  # one sweep per supply point finds every destination's least-cost path
+        prime_routes(surface, (o.lon, o.lat), {d.name: (d.lon, d.lat) for d in destinations},
+                     origin_name=o.name)
     frames = []
     for dest in _progress(destinations, "candidates", progress):
         options = {o.name: _destination_candidates(study, layers, surface, o, dest, graphs)
