@@ -1183,8 +1183,20 @@ def operating_graph(pipelines: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame 
     if hit is None or hit[0] is not pipelines or hit[1] is not countries:
         if len(_GRAPHS) >= 2:
             _GRAPHS.pop(next(iter(_GRAPHS)))
-        graph = pipeline_graph(pipelines, statuses=["operating"], countries=countries,
-                               interconnections=interconnections, line_flows=line_flows)
+        def build() -> nx.MultiGraph:
+            return pipeline_graph(pipelines, statuses=["operating"], countries=countries,
+                                  interconnections=interconnections, line_flows=line_flows)
+
+        if settings.USE_CACHE:  # and across runs, in the persistent cache
+            from planner.cache import cache_key, cached, fingerprint_frame
+
+            disk_key = cache_key("pipeline-graph", {
+                "pipelines": fingerprint_frame(pipelines),
+                "countries": fingerprint_frame(countries),
+                "tables": [fingerprint_frame(interconnections), fingerprint_frame(line_flows)]})
+            graph, _ = cached("pipeline-graph", disk_key, build)
+        else:
+            graph = build()
         _GRAPHS[key] = hit = (pipelines, countries, graph)
     return hit[2]
 

@@ -130,6 +130,24 @@ def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
     return net
 
 
+def cached_plan_network(study: Study, layers: Layers, surface: CostSurface,
+                        options: PlanOptions) -> PlanNetwork:
+    """:func:`study_plan_network`, read from the cache (:mod:`planner.cache`) when an
+    earlier run built it from the same inputs."""
+    from dataclasses import asdict
+
+    from planner import settings
+    from planner.cache import cache_key, cached, study_parts
+
+    if not (settings.USE_CACHE and surface.key):
+        return study_plan_network(study, layers, surface, options)
+    key = cache_key("plan-network", {**study_parts(study, layers), "surface": surface.key,
+                                     "options": asdict(options)})
+    net, _ = cached("plan-network", key,
+                    lambda: study_plan_network(study, layers, surface, options))
+    return net
+
+
 def node_countries(net: PlanNetwork, surface: CostSurface) -> dict[str, str]:
     """ISO3 code of the cell under each node ("" outside every country)."""
     x, y = surface.lonlat_to_xy(net.nodes["lon"].to_numpy(float),
@@ -153,7 +171,7 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
     surface = surfaces.get(scenario.name)
     if surface is None or tuple(surface.excluded_countries) != scenario.excluded_countries:
         surface = cost_surface_for(study, layers, scenario)
-    net = study_plan_network(study, layers, surface, options)
+    net = cached_plan_network(study, layers, surface, options)
     net = net.restricted(excluded=scenario.excluded_countries)
     econ = PlanEconomics.from_costs({**study.costs, **scenario.costs})
     result = solve_plan(net, options, econ)
@@ -186,5 +204,5 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
     return plan
 
 
-__all__ = ["SystemPlan", "node_countries", "plan_scenario", "study_plan_network",
-           "system_plan_for_study"]
+__all__ = ["SystemPlan", "cached_plan_network", "node_countries", "plan_scenario",
+           "study_plan_network", "system_plan_for_study"]
