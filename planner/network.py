@@ -864,6 +864,9 @@ _Arcs = tuple[nx.DiGraph, list[tuple[object, object, dict[str, object]]], thread
 _ARCS: weakref.WeakKeyDictionary[nx.MultiGraph, dict[tuple[object, ...], _Arcs]] = (
     weakref.WeakKeyDictionary())
 _ARCS_LOCK = threading.Lock()
+_Options = dict[tuple[object, object], dict[str, dict[str, object]]]
+_OPTIONS: weakref.WeakKeyDictionary[nx.MultiGraph, dict[tuple[NetworkParams, bool], _Options]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _reuse_arcs(graph: nx.MultiGraph, p: NetworkParams, volume_bcm_y: float | None,
@@ -880,6 +883,31 @@ def _reuse_arcs(graph: nx.MultiGraph, p: NetworkParams, volume_bcm_y: float | No
 
 def _build_reuse_arcs(graph: nx.MultiGraph, p: NetworkParams, volume_bcm_y: float | None,
                       allow_reverse: bool) -> _Arcs:
+    per_graph = _OPTIONS.setdefault(graph, {})
+    if (p, allow_reverse) not in per_graph:  # the same for every volume
+        per_graph[(p, allow_reverse)] = _reuse_options(graph, p, allow_reverse)
+    options = per_graph[(p, allow_reverse)]
+    dg = nx.DiGraph()
+    small: list[tuple[object, object, dict[str, object]]] = []
+    for (a, b), per_system in options.items():
+        ranked = sorted(per_system.values(), key=lambda e: float(e["cost"]))  # type: ignore[arg-type]
+        fits = [e for e in ranked if volume_bcm_y is None
+                or not np.isfinite(float(e["spare"]))  # type: ignore[arg-type]
+                or float(e["spare"]) >= volume_bcm_y]  # type: ignore[arg-type]
+        if fits:
+            dg.add_edge(a, b, **fits[0])
+        else:
+            dg.add_nodes_from((a, b))  # still a place a new link may reach
+            small.append((a, b, ranked[0]))
+    if volume_bcm_y is not None:
+        log.info("reuse: %d directed pieces with less than %.1f bcm/y spare left out",
+                 len(small), volume_bcm_y)
+    return dg, small, threading.Lock()
+
+
+def _reuse_options(graph: nx.MultiGraph, p: NetworkParams, allow_reverse: bool) -> _Options:
+    """Per directed node pair, the reuse options of each system (not yet filtered by the
+    capacity a route needs)."""
     reuse = {s.lower() for s in p.reuse_statuses}
     # Directed options per node pair, one per system (parallel strings of a system merged);
     # the cheapest system with enough capacity left becomes the arc.
@@ -922,22 +950,7 @@ def _build_reuse_arcs(graph: nx.MultiGraph, p: NetworkParams, volume_bcm_y: floa
                 # what the strings carry together less today's flow (counted once)
                 cur["spare"] = (float("nan") if not spares else
                                 float(max(spares)) if reverse else total - flowing)
-    dg = nx.DiGraph()
-    small: list[tuple[object, object, dict[str, object]]] = []
-    for (a, b), per_system in options.items():
-        ranked = sorted(per_system.values(), key=lambda e: float(e["cost"]))  # type: ignore[arg-type]
-        fits = [e for e in ranked if volume_bcm_y is None
-                or not np.isfinite(float(e["spare"]))  # type: ignore[arg-type]
-                or float(e["spare"]) >= volume_bcm_y]  # type: ignore[arg-type]
-        if fits:
-            dg.add_edge(a, b, **fits[0])
-        else:
-            dg.add_nodes_from((a, b))  # still a place a new link may reach
-            small.append((a, b, ranked[0]))
-    if volume_bcm_y is not None:
-        log.info("reuse: %d directed pieces with less than %.1f bcm/y spare left out",
-                 len(small), volume_bcm_y)
-    return dg, small, threading.Lock()
+    return options
 
 
 def _no_path_reason(dg: nx.DiGraph, small: list[tuple[object, object, dict[str, object]]],
