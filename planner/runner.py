@@ -304,7 +304,7 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
 
     scen_cands = []
     country_tables = []
-    surfaces = {}
+    surfaces: dict[str, Any] = {}
     built: dict[str, Any] = {}
 
     def graphs() -> dict[str, Any]:  # only when a scenario is not in the cache
@@ -318,6 +318,10 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     for scenario in _progress(study.scenarios, "scenarios", progress):
         with timer("cost surfaces"):
             surface = cost_surface_for(study, layers, scenario)
+            # scenarios with the same surface share one object, and so the routes already
+            # solved on it (planner.routing keeps them per surface)
+            surface = next((s for s in surfaces.values() if s.key and s.key == surface.key),
+                           surface)
             check_reachable(study, surface, scenario, origins, destinations)
         surfaces[scenario.name] = surface
 

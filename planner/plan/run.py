@@ -111,15 +111,23 @@ def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
     The existing network is built with the study's interconnections and line-flows tables
     (its ``[network]`` table, else the shipped ones), as for the route candidates.
     """
+    from pyproj import CRS
+
+    from planner import settings
     from planner.interconnections import network_tables_for_study
-    from planner.network import pipeline_graph
+    from planner.network import operating_graph, pipeline_graph
 
     hubs, flows = network_tables_for_study(study)
     # with the countries, so that a line reversible only in some countries (line_flows.csv
     # reverse_countries) is reversible only there
-    graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs,
-                           interconnections=hubs, line_flows=flows,
-                           countries=layers.countries)
+    if CRS.from_user_input(surface.crs).equals(CRS.from_user_input(settings.STUDY_CRS)):
+        # the graph the route candidates went by (built once per run, cached across runs)
+        graph = operating_graph(layers.pipelines, countries=layers.countries,
+                                interconnections=hubs, line_flows=flows)
+    else:
+        graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs,
+                               interconnections=hubs, line_flows=flows,
+                               countries=layers.countries)
     sup = {p.name: (p.lon, p.lat) for p in (resolve_place(x, layers) for x in study.supply)}
     dem = {p.name: (p.lon, p.lat, float(p.throughput_bcm_y or 0.0))
            for p in (resolve_place(x, layers) for x in study.destinations)}
