@@ -87,7 +87,8 @@ def generate_candidates(study: Study, layers: Layers, surface: Any,
         graphs = reuse_graphs(study, layers)
     from planner.routing import prime_routes
 
-    for o in origins:  # one sweep per supply point finds every destination's least-cost path
+    for o in origins if surface is not None else ():
+        # one sweep per supply point finds every destination's least-cost path
         prime_routes(surface, (o.lon, o.lat), {d.name: (d.lon, d.lat) for d in destinations},
                      origin_name=o.name)
     frames = []

@@ -30,8 +30,8 @@ DEFAULT_REGION : tuple of float
     shipped raw data.
 DEFAULT_RESOLUTION_KM : float
     Cell size (km) of cost surfaces when a study or caller gives none: 10 km, the
-    resolution the shipped studies and the route backtest (``planner backtest routes``)
-    use and the calibrated cost parameters were fitted at.
+    resolution the route backtest (``planner backtest routes``) uses and the calibrated
+    cost parameters were fitted at. The default study sets its own, 2 km.
 REGION_TOLERANCE_DEG : float
     How far (degrees) a feature may lie outside the study region before validation
     rejects it as "far outside".
