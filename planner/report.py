@@ -192,7 +192,7 @@ def _junctions(study: Study, layers: Layers) -> gpd.GeoDataFrame:
 
 #: Longest side (pixels) of the cost-surface image on the map: finer surfaces are shown
 #: resampled to it (display only; the map stays small enough to open anywhere).
-SURFACE_DISPLAY_PX = 1000
+SURFACE_DISPLAY_PX = 600
 
 
 def _surface_lonlat(surface: Any) -> tuple[np.ndarray, tuple[float, float, float, float]]:
