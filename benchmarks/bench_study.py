@@ -84,6 +84,7 @@ def one_run(plain: bool) -> dict[str, object]:
     return {"seconds": out.seconds, "solve_s": solve["s"], "solve_cpu_s": solve["cpu"],
             "cpu_s": ru.ru_utime + ru.ru_stime, "process_s": time.perf_counter() - T0,
             "timings": out.extra.get("timings", {}),
+            "map_mib": out.files["map"].stat().st_size / 2**20,
             "candidates": len(out.ranking), "plain_calls": calls["n"]}
 
 
@@ -117,7 +118,8 @@ def main() -> None:
                   f"{r['cpu_s'] - r['solve_cpu_s']:.1f} s without the solves; the whole "
                   f"process (Python start and imports too) {r['process_s']:.1f} s, "
                   f"{r['process_s'] - r['solve_s']:.1f} s without the solves; load average "
-                  f"{r['load']:.1f} ({r['candidates']} candidate rows)", flush=True)
+                  f"{r['load']:.1f} ({r['candidates']} candidate rows, map {r['map_mib']:.2f} MiB)",
+                  flush=True)
             if name not in results or r["seconds"] - r["solve_s"] < \
                     results[name]["seconds"] - results[name]["solve_s"]:
                 results[name] = r
