@@ -152,7 +152,8 @@ def _backtest_routes(args: argparse.Namespace) -> int:
     result = backtest_routes(layers, ids=_ids(args.ids), resolution_km=args.resolution_km,
                              holdout=_ids(args.holdout), min_km=args.min_km,
                              n_candidates=args.candidates,
-                             parameters=_ids(args.parameters) or None)
+                             parameters=_ids(args.parameters) or None,
+                             objective=args.objective)
     from planner import settings
 
     files = write_backtest(result, args.out or settings.MAPS_DIR / "backtest-routes", layers)
@@ -160,10 +161,13 @@ def _backtest_routes(args: argparse.Namespace) -> int:
     for c in ("share_10km", "share_25km", "baseline_share_10km", "baseline_share_25km"):
         show[c] = (100 * show[c]).round(0)
     print(show[["pipeline_id", "name", "set", "share_10km", "share_25km", "length_ratio",
-                "baseline_share_10km", "baseline_share_25km", "extra_countries"]]
+                "baseline_share_10km", "baseline_share_25km", "extra_countries",
+                "mean_distance_km", "baseline_mean_distance_km"]]
           .round(2).to_string(index=False))
-    print("\nmeans (shares in %; beats_baseline and no_extra_country: share of lines):")
-    print((result.summary * [1, 100, 100, 1, 100, 100, 100, 100]).round(1).to_string())
+    print("\nmeans (shares in %, distances in km; beats_baseline, no_extra_country, "
+          "closer_than_baseline, beats_baseline_distance: share of lines):")
+    print((result.summary * [1, 100, 100, 1, 100, 100, 100, 100, 1, 1, 100, 100])
+          .round(1).to_string())
     for name, p in files.items():
         print(f"  {name}: {p}")
     return 0
@@ -184,7 +188,8 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
     try:
         cal = calibrate_routes(resolution_km=args.resolution_km, n_candidates=args.candidates,
                                folds=args.folds, seed=args.seed, holdout=_ids(args.holdout),
-                               parameters=_ids(args.parameters) or None, client=client)
+                               parameters=_ids(args.parameters) or None, client=client,
+                               objective=args.objective)
     finally:
         if client is not None:
             client.close()
@@ -322,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="parameter sets searched by a --holdout refit")
     p_br.add_argument("--parameters", help="comma-separated factors a --holdout refit "
                       "searches (default: all)")
+    p_br.add_argument("--objective", choices=("shares", "distance"), default="shares",
+                      help="what a --holdout refit maximises (default: shares)")
     p_br.set_defaults(func=_backtest_routes)
 
     p_cal = sub.add_parser("calibrate", help="fit model parameters to what was built")
@@ -339,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     p_cr.add_argument("--out", default=None, help="folder for the search's score tables")
     p_cr.add_argument("--parameters", help="comma-separated factors to search "
                       "(default: all; e.g. border_crossing_mult)")
+    p_cr.add_argument("--objective", choices=("shares", "distance"), default="shares",
+                      help="what the fit maximises per line: shares within 25 and 10 km, "
+                      "or minus the mean distance to the real line (default: shares)")
     p_cr.set_defaults(func=_calibrate_routes)
 
     p_bt_costs = back_sub.add_parser(

@@ -111,6 +111,15 @@ class CostParams:
         Settlements of at least ``settlement_min_population`` count, whatever the cell
         size; a footprint smaller than a cell raises that cell's cost by the share of
         the cell it covers, so the penalty of a town does not depend on the grid.
+    town_access_mult, town_access_m, town_access_min_population
+        Transport-corridor proxy: cells whose centre lies within ``town_access_m`` metres
+        of a town of at least ``town_access_min_population`` people (GeoNames, see
+        :func:`towns_from_geonames`) cost ``town_access_mult`` times as much. Roads and
+        railways run from town to town, and pipelines are built along them for access;
+        the shipped data hold no roads or railways, the towns mark where they run. A
+        width in metres (cell centre to the town, exactly) and a population threshold
+        mean the same at every cell size. Default 1.0 (off): a factor fitted to built
+        lines (``planner calibrate routes``), not a published figure.
     barrier_mult
         Seas, lakes, reservoirs, excluded countries and cells without data. ``inf``
         makes them impassable (reVX uses ×1e6 or exclusion).
@@ -137,6 +146,9 @@ class CostParams:
     settlement_mult: float = 5.0
     settlement_density_per_km2: float = 4000.0
     settlement_min_population: float = 50_000.0
+    town_access_mult: float = 1.0
+    town_access_m: float = 10_000.0
+    town_access_min_population: float = 10_000.0
     barrier_mult: float = float("inf")
     country_factors: Mapping[str, float] = field(default_factory=dict)
     reference_cell_m: float = 1000.0
@@ -242,6 +254,10 @@ def cost_components(params: CostParams | None = None) -> pd.DataFrame:
          f"settlement footprint (population / {p.settlement_density_per_km2:g} per km², "
          f"population ≥ {p.settlement_min_population:g}; share of a cell when smaller)",
          f"{COSTMAP}: highest population-density band; footprint density an estimate", True),
+        ("town_access", p.town_access_mult,
+         f"within {p.town_access_m:g} m of a town of at least "
+         f"{p.town_access_min_population:g} people (GeoNames)",
+         "estimate: transport-corridor proxy, fitted to built lines (1.0 = off)", True),
         ("no_data", p.barrier_mult, "cells without DEM data (outside the terrain)",
          "no data, no route", False),
     ]
@@ -573,6 +589,7 @@ def build_cost_surface(
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool | None = None,
     max_memory_gib: float | None = None,
+    towns: gpd.GeoDataFrame | None = None,
 ) -> CostSurface:
     """Build (or load from the cache) the cost surface of a study.
 
@@ -602,6 +619,10 @@ def build_cost_surface(
         :data:`planner.settings.USE_CACHE`).
     max_memory_gib
         Refuse grids needing more than this (default :func:`memory_limit_bytes`).
+    towns
+        Points with ``population`` for the transport-corridor proxy
+        (``params.town_access_mult``); default :func:`towns_from_geonames` when that
+        factor is on, unused when it is off (1.0).
 
     Returns
     -------
@@ -635,6 +656,11 @@ def build_cost_surface(
         layers["mountains"] = mountains
     if settlements is not None:
         layers["settlements"] = settlements
+    if p.town_access_mult != 1.0:
+        layers["towns"] = towns if towns is not None else towns_from_geonames()
+        if "population" not in layers["towns"].columns:
+            raise ValueError("towns needs a 'population' column (people per town) for "
+                             "town_access_mult; or set town_access_mult = 1.0")
     for name, gdf in layers.items():
         check_same_crs(countries, gdf, f"cost surface: countries and {name}")
     if "iso_a3" not in countries.columns:
@@ -679,7 +705,7 @@ def build_cost_surface(
              key[:12])
     surface = _build(terrain, countries, water, pipelines, mountains, settlements,
                      transform=transform, shape=shape, crs=crs, resolution_m=resolution_m,
-                     excluded=excluded, p=p)
+                     excluded=excluded, p=p, towns=layers.get("towns"))
     surface = dataclasses.replace(surface, key=key, cache_path=path if use_cache else None)
     if use_cache:
         _save_atomic(path, {
@@ -746,6 +772,58 @@ def study_cost_surface(study: Any, layers: Any, scenario: Any = None, **kwargs: 
         crs=study.crs, region=study.region, excluded_countries=excluded,
         params=cost_params_for_study(study), **kwargs,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _default_towns() -> gpd.GeoDataFrame:
+    from planner.curation import towns_from_geonames as load
+    from planner.io import read_vector
+
+    return load(read_vector(settings.raw_path("geonames")))
+
+
+def towns_from_geonames() -> gpd.GeoDataFrame:
+    """The shipped GeoNames towns (5,000+ people) of the default region, the towns of
+    the transport-corridor proxy (:func:`planner.curation.towns_from_geonames`)."""
+    return _default_towns().copy()
+
+
+def town_points_xy(towns: gpd.GeoDataFrame, crs: str, min_population: float) -> np.ndarray:
+    """Coordinates in ``crs`` of the towns of at least ``min_population`` people."""
+    pop = pd.to_numeric(towns["population"], errors="coerce").fillna(0).to_numpy()
+    pts = _to_crs(towns[pop >= min_population], crs).geometry.representative_point()
+    return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+
+
+def cell_centres_xy(transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+    """``(rows × cols, 2)`` coordinates of the cell centres of a grid, row by row.
+
+    Examples
+    --------
+    >>> cell_centres_xy(Affine(10.0, 0, 0, 0, -10.0, 20.0), (1, 2)).tolist()
+    [[5.0, 15.0], [15.0, 15.0]]
+    """
+    rows, cols = np.indices(shape, dtype=np.float64)
+    c, r = cols.ravel() + 0.5, rows.ravel() + 0.5
+    t = transform
+    return np.column_stack([t.a * c + t.b * r + t.c, t.d * c + t.e * r + t.f])
+
+
+def town_distance_m(town_xy: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Distance (m) from each point of ``xy`` to the nearest of ``town_xy`` (inf when
+    there is no town), both ``(n, 2)`` arrays in one projected CRS.
+
+    Examples
+    --------
+    >>> town_distance_m(np.array([[0.0, 0.0]]), np.array([[3000.0, 4000.0]])).tolist()
+    [5000.0]
+    """
+    from scipy.spatial import cKDTree
+
+    if len(town_xy) == 0:
+        return np.full(len(xy), np.inf)
+    d, _ = cKDTree(town_xy).query(xy)
+    return np.asarray(d, dtype=np.float64)
 
 
 def _iso_codes(countries: gpd.GeoDataFrame, given: Sequence[str]) -> tuple[str, ...]:
@@ -826,12 +904,14 @@ class _Inputs:
     settlement_area: np.ndarray  # and the share of a cell each covers
     parallel: gpd.GeoDataFrame
     corridor_cells: float  # the corridor's half-width in cells
+    town_xy: np.ndarray  # towns of the transport-corridor proxy (grid CRS)
 
 
 def _prepare(
     terrain: Terrain, countries: gpd.GeoDataFrame, water: gpd.GeoDataFrame,
     pipelines: gpd.GeoDataFrame, mountains: gpd.GeoDataFrame | None,
     settlements: gpd.GeoDataFrame | None, *, crs: str, res: float, p: CostParams,
+    towns: gpd.GeoDataFrame | None = None,
 ) -> _Inputs:
     kind = water["kind"].astype(str).str.lower() if "kind" in water else pd.Series(
         "lake", index=water.index)
@@ -886,6 +966,8 @@ def _prepare(
         countries=c, codes=codes, settlement_discs=discs, settlement_xy=area_xy,
         settlement_area=area, parallel=_to_crs(par, crs),
         corridor_cells=float(p.parallel_corridor_m) / res,
+        town_xy=town_points_xy(towns, crs, p.town_access_min_population)
+        if towns is not None and p.town_access_mult != 1.0 else np.zeros((0, 2)),
     )
 
 
@@ -972,6 +1054,12 @@ def _build_window(inp: _Inputs, cost: np.ndarray, elevation: np.ndarray, transfo
         cost *= 1.0 + (p.settlement_mult - 1.0) * share
         del share
 
+    # Near towns: the transport-corridor proxy (exact distance from each cell centre).
+    if len(inp.town_xy):
+        near = town_distance_m(inp.town_xy, cell_centres_xy(transform, shape)).reshape(shape)
+        cost[near <= p.town_access_m] *= p.town_access_mult
+        del near
+
     # Paralleling existing pipelines: the corridor discount.
     if len(inp.parallel):
         lines = _rasterize(list(inp.parallel.geometry), shape, transform,
@@ -1004,14 +1092,14 @@ def _build(
     pipelines: gpd.GeoDataFrame, mountains: gpd.GeoDataFrame | None,
     settlements: gpd.GeoDataFrame | None, *, transform: Affine, shape: tuple[int, int],
     crs: str, resolution_m: float, excluded: tuple[str, ...], p: CostParams,
-    window_cells: int | None = None,
+    window_cells: int | None = None, towns: gpd.GeoDataFrame | None = None,
 ) -> CostSurface:
     """Build the surface window by window: bands of whole rows, each computed with a halo
     of rows above and below (what the border test and the corridor dilation look at) and
     written into the result, so the build holds the result and one window's work only."""
     res = float(resolution_m)
     inp = _prepare(terrain, countries, water, pipelines, mountains, settlements, crs=crs,
-                   res=res, p=p)
+                   res=res, p=p, towns=towns)
     height, width = shape
     halo = max(1, int(np.ceil(inp.corridor_cells)))
     rows = max(1, (WINDOW_CELLS if window_cells is None else int(window_cells)) // width)
@@ -1054,6 +1142,7 @@ __all__ = [
     "build_memory_bytes",
     "calibrated_cost_params",
     "calibrated_params_path",
+    "cell_centres_xy",
     "check_memory",
     "cost_components",
     "cost_params_for_study",
@@ -1063,4 +1152,7 @@ __all__ = [
     "memory_limit_bytes",
     "study_cost_surface",
     "study_grid",
+    "town_distance_m",
+    "town_points_xy",
+    "towns_from_geonames",
 ]

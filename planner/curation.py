@@ -400,6 +400,21 @@ def demand_centres_from_places(
 # --- supply points -----------------------------------------------------------------------
 
 
+def towns_from_geonames(geonames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Towns with their population from the GeoNames cities-5000 extract: ``name``,
+    ``country`` (ISO2), ``population`` and the point; rows without a population are
+    dropped. The cost surface's transport-corridor proxy reads them
+    (:class:`planner.costsurface.CostParams` ``town_access_*``).
+    """
+    pop = pd.to_numeric(geonames["population"], errors="coerce")
+    keep = pop.notna() & geonames.geometry.notna()
+    return gpd.GeoDataFrame(
+        {"name": geonames.loc[keep, "name"].astype(str),
+         "country": geonames.loc[keep, "countrycode"].astype(str),
+         "population": pop[keep].astype(float)},
+        geometry=geonames.geometry[keep], crs=geonames.crs).reset_index(drop=True)
+
+
 def gas_fields_from_gem(asia: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Gas extraction areas of the GEM Asia Gas Tracker (points)."""
     f = asia[asia["type"].eq("gas_extraction_area")]

@@ -180,3 +180,45 @@ def test_twin_strings_margin_and_ratio_options():
     assert set(r.options["compression_ratio"]) == {1.25, 1.6}
     with pytest.raises(ValueError, match="design_margin"):
         h.size_pipe(10, 100, design_margin=-0.1)
+
+
+# ---------------------------------------------------------------------------------------
+# Lines laid beside an existing pipeline
+
+
+def test_parallel_line_pays_the_fitted_factor_on_its_pipe_only(tmp_path):
+    cal = bc.CostCalibration.from_parameters()
+    assert 0 < cal.parallel_factor < 1  # fitted on the shipped set: a shared corridor is cheaper
+    base = {"name": "beside", "length_km": 400.0, "capacity_bcm_y": 10.0, "capex_musd": 1.0,
+            "capex_year": 2015, "terrain": "flat", "country": "DEU", "parallel_existing": 1}
+    d = bc.design_project(pd.Series(base), station_fixed_usd=cal.station_fixed_usd,
+                          design_margin=cal.design_margin,
+                          max_pressure_class_mpa=cal.max_pressure_class_mpa)
+    rf = economics.regional_factor_for("DEU")
+    capex = (d["pipe_usd"] * cal.parallel_factor + d["compression_usd"]
+             + d["metering_usd"]) * rf / 1e6
+    rows = [{**base, "capex_musd": capex},
+            {**base, "name": "greenfield", "parallel_existing": 0, "capex_musd": capex}]
+    out = tmp_path / "out"
+    assert cli.main(["backtest", "costs", "--projects", str(_constructed(tmp_path, rows)),
+                     "--out", str(out), "--no-calibrate"]) == 0
+    ratio = pd.read_csv(out / "costs.csv").set_index("name")["capex_ratio"]
+    assert ratio["beside"] == pytest.approx(1.0, rel=1e-9)
+    expected = (d["pipe_usd"] + d["compression_usd"] + d["metering_usd"]) * rf / 1e6 / capex
+    assert ratio["greenfield"] == pytest.approx(expected, rel=1e-5)  # costs.csv: 6 digits
+
+
+def test_parallel_flag_must_be_zero_or_one(tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("name,length_km,capacity_bcm_y,capex_musd,capex_year,parallel_existing\n"
+                 "A,500,10,100,2020,2\n")
+    with pytest.raises(ValueError, match=r"line 2 \(A\): field 'parallel_existing' is 2"):
+        bc.projects_from_csv(f)
+
+
+def test_shipped_parallel_lines_cite_their_corridor():
+    df = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    flagged = df[df["parallel_existing"] == 1]
+    assert len(flagged) >= 3
+    assert flagged["source_parallel"].str.contains("http").all()
+    assert len(df) >= 40 and (df["offshore_km"] == 0).sum() >= 40

@@ -15,11 +15,13 @@ from planner.backtest.routes import (
     BacktestError,
     RouteSurfaces,
     beats_baseline,
+    beats_baseline_distance,
     best_candidate,
     built_lines,
     candidate_params,
     cross_validate,
     line_metrics,
+    mean_distance_km,
     route_line,
     share_within,
     write_backtest,
@@ -63,6 +65,44 @@ def test_beats_baseline() -> None:
     tie = {"share_10km": 1.0, "share_25km": 1.0, "baseline_share_10km": 1.0,
            "baseline_share_25km": 1.0}
     assert beats_baseline(tie)
+
+
+def test_mean_distance_known_answers() -> None:
+    """Equal lines: 0 km; a parallel offset of 15 km: 15 km; the measure has no ceiling
+    where the 25 km share has one (an offset of 5 and of 20 km both score 100 %)."""
+    assert mean_distance_km(REAL, REAL) == pytest.approx(0.0, abs=1e-9)
+    straight = LineString([(0, 0), (100_000, 0)])
+    assert mean_distance_km(straight.offset_curve(15_000), straight) == pytest.approx(15.0)
+    near, far = straight.offset_curve(5_000), straight.offset_curve(20_000)
+    assert share_within(near, straight, 25_000) == share_within(far, straight, 25_000) == 1.0
+    assert mean_distance_km(near, straight) < mean_distance_km(far, straight)
+    # a detour: route out 40 km and back; symmetric, so the real line's side counts too
+    detour = LineString([(0, 0), (50_000, 40_000), (100_000, 0)])
+    assert mean_distance_km(detour, straight) == pytest.approx(
+        mean_distance_km(straight, detour), rel=0.05)
+    m = line_metrics(REAL, REAL, LineString([REAL.coords[0], REAL.coords[-1]]))
+    assert m["mean_distance_km"] < 1e-9 and m["baseline_mean_distance_km"] > 10.0
+
+
+def test_beats_baseline_by_distance() -> None:
+    """Closer wins; where the straight line is already on the real line (≤ the tie
+    tolerance) a route within the tolerance of it ties; the strict measure does not."""
+    from planner.backtest.routes import DISTANCE_TIE_KM
+
+    assert beats_baseline_distance({"mean_distance_km": 8.0, "baseline_mean_distance_km": 9.0})
+    assert not beats_baseline_distance({"mean_distance_km": 9.0,
+                                        "baseline_mean_distance_km": 8.0})
+    perfect = {"mean_distance_km": 1.0 + DISTANCE_TIE_KM, "baseline_mean_distance_km": 1.0}
+    assert beats_baseline_distance(perfect)
+    assert not beats_baseline_distance({**perfect, "mean_distance_km": 1.1 + DISTANCE_TIE_KM})
+    # both within 25 km all along, route at 5 km, straight at 20 km: the strict measure
+    # cannot tell them apart on the 25 km share (it looks at the 10 km share only when
+    # both are full), the distance measure can
+    straight = LineString([(0, 0), (100_000, 0)])
+    route, base = straight.offset_curve(5_000), straight.offset_curve(20_000)
+    m = line_metrics(route, straight, base)
+    assert m["share_25km"] == m["baseline_share_25km"] == 1.0
+    assert beats_baseline_distance(m)
 
 
 def test_candidates_start_with_published_defaults() -> None:
@@ -132,6 +172,7 @@ def test_assembled_surface_equals_full_build(layers, route_surfaces, cost_cache)
     p = CostParams(border_crossing_mult=50, parallel_mult=0.5, parallel_corridor_m=15_000,
                    settlement_mult=2.0, mountain_mult=2.2, slope_hill_mult=1.7,
                    slope_mtn_mult=2.5, river_crossing_mult=4.0, elev_high_mult=1.6,
+                   town_access_mult=0.6, town_access_m=12_000.0,
                    country_factors={"AFG": 3.0})
     removed = list(layers.pipelines.index[layers.pipelines["system"] == "Central Asia–Center"])
     full = build_cost_surface(layers.terrain, layers.countries, layers.water,
@@ -140,6 +181,8 @@ def test_assembled_surface_equals_full_build(layers, route_surfaces, cost_cache)
                               cache_dir=cost_cache)
     got = route_surfaces.cost(p, removed)
     assert np.array_equal(np.isinf(got), np.isinf(full.cost))
+    assert not np.allclose(got, route_surfaces.cost(
+        dataclasses.replace(p, town_access_mult=1.0), removed), equal_nan=True)
     ok = np.isfinite(got)
     np.testing.assert_allclose(got[ok], full.cost[ok], rtol=1e-5)
 
@@ -181,6 +224,9 @@ def test_study_cost_surface_table() -> None:
     assert p.border_crossing_mult == 40.0
     assert dict(p.country_factors) == {"AFG": 3.0}
     assert p.parallel_mult == CostParams().parallel_mult
+    assert p.town_access_mult == 1.0  # published: the town factor is off
+    cal = cost_params_for_study(parse_study(STUDY + '[cost_surface]\nparameters = "calibrated"\n'))
+    assert cal.town_access_mult == calibrated_cost_params()[0].town_access_mult
     with pytest.raises(StudyError) as e:
         parse_study(STUDY + '[cost_surface]\nparameters = "magic"\n'
                     'border_crossing_mult = "x"\nfoo = 1\n')
@@ -234,6 +280,7 @@ def test_write_backtest_outputs(tmp_path) -> None:
     table = pd.DataFrame([{"pipeline_id": "P1", "name": "=HYPERLINK(\"x\")", "share_10km": 1.0,
                            "share_25km": 1.0, "length_ratio": 1.0, "baseline_share_10km": 0.5,
                            "baseline_share_25km": 0.5, "extra_countries": 0,
+                           "mean_distance_km": 0.0, "baseline_mean_distance_km": 12.0,
                            "set": "validation"}])
     line = LineString([(60, 45), (61, 45)])
     routes = gpd.GeoDataFrame({"pipeline_id": ["P1"] * 3, "name": ["<b>x</b>"] * 3,
@@ -297,6 +344,17 @@ def test_calibration_keeps_holdout_apart(layers, route_surfaces, tmp_path, monke
     assert prov["training"]["lines"] == len(prov["fitted_on"])
     # the scores are cached: a second fit reads them instead of routing again
     assert list(tmp_path.glob("route-scores-*.csv"))
+    # the distance objective: the candidate with the least mean distance on training lines
+    dist = calibrate_routes(layers, n_candidates=2, folds=2, holdout=["P3964"],
+                            surfaces=route_surfaces, lines=lines, objective="distance")
+    train = dist.scores[dist.scores["pipeline_id"].isin(dist.provenance["fitted_on"])]
+    penalty = 0.5 * (train["extra_countries"] > 0)
+    value = (-train["mean_distance_km"] / 25.0 - penalty).groupby(train["candidate"]).mean()
+    assert dist.candidate == int(value.idxmax())
+    assert dist.provenance["objective"] == "distance"
+    with pytest.raises(BacktestError, match="objective"):
+        calibrate_routes(layers, n_candidates=2, folds=2, surfaces=route_surfaces,
+                         lines=lines, objective="magic")
 
 
 def test_cli_calibrate_routes(tmp_path, capsys, monkeypatch) -> None:
@@ -323,3 +381,33 @@ def test_cli_calibrate_routes(tmp_path, capsys, monkeypatch) -> None:
                  "--params-out", str(tmp_path / "x.json")]) == 2
     assert "nonsense" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_town_access_area_in_metres(layers, cost_cache) -> None:
+    """One town of 20,000 people, a 30 km half-width at ×0.5: the discounted area is the
+    disc of 30 km (2,827 km²) at 10 and 5 km cells; a town below the population
+    threshold and the factor at 1.0 (the studies' default) discount nothing."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    towns = gpd.GeoDataFrame({"name": ["A", "B"], "population": [20_000.0, 5_000.0]},
+                             geometry=[Point(60.0, 48.0), Point(63.0, 48.0)], crs="EPSG:4326")
+    region = (57.0, 46.0, 66.0, 50.0)
+    p = dataclasses.replace(CostParams(), town_access_mult=0.5, town_access_m=30_000.0,
+                            town_access_min_population=10_000.0)
+    area = {}
+    for res in (10_000.0, 5_000.0):
+        kw = dict(resolution_m=res, region=region, cache_dir=cost_cache, towns=towns)
+        on = build_cost_surface(layers.terrain, layers.countries, layers.water,
+                                layers.pipelines, layers.mountains, params=p, **kw)
+        off = build_cost_surface(layers.terrain, layers.countries, layers.water,
+                                 layers.pipelines, layers.mountains,
+                                 params=dataclasses.replace(p, town_access_mult=1.0), **kw)
+        ok = np.isfinite(on.cost) & np.isfinite(off.cost)
+        np.testing.assert_allclose(on.cost[ok][on.cost[ok] < off.cost[ok]],
+                                   0.5 * off.cost[ok][on.cost[ok] < off.cost[ok]], rtol=1e-5)
+        area[res] = float((on.cost[ok] < off.cost[ok]).sum()) * res * res / 1e6
+    disc = np.pi * 30.0 ** 2
+    assert area[10_000.0] == pytest.approx(disc, rel=0.15)
+    assert area[5_000.0] == pytest.approx(disc, rel=0.05)
+    assert CostParams().town_access_mult == 1.0  # studies: off unless a study sets it

@@ -8,8 +8,9 @@ ones. Studies design new pipe with the same function and the shipped calibration
 (:func:`planner.appraisal.design_new_pipe`), so what is validated here is what they
 compute.
 
-The cost factors (terrain, regional), the per-station fixed cost and the design margin
-are calibrated on the reference set. Scores on the rows they were fitted on are reported
+The cost factors (terrain, regional, and a pipe-cost factor for lines laid beside an
+existing pipeline), the per-station fixed cost and the design margin are calibrated on the
+reference set. Scores on the rows they were fitted on are reported
 as *training*; *validation* scores come from leave-one-out (each project predicted with
 parameters fitted on the others) or from a user's file predicted with parameters fitted
 on the whole shipped set.
@@ -43,7 +44,7 @@ REFERENCE_PROJECTS_CSV = economics.DATA_DIR / "reference_projects.csv"
 REQUIRED_COLUMNS = ("name", "length_km", "capacity_bcm_y", "capex_musd", "capex_year")
 OPTIONAL_COLUMNS = ("diameter_mm", "n_compressor_stations", "pressure_bar", "terrain",
                     "country", "offshore_km", "strings", "cost_region",
-                    "design_capacity_bcm_y")
+                    "design_capacity_bcm_y", "parallel_existing")
 TERRAINS = ("flat", "hilly", "mountain")
 #: Calibration grid: per-station fixed cost (USD of 2020), design margin and the highest
 #: pressure class a design may use when the project's pressure is not given.
@@ -146,6 +147,11 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
     number("offshore_km", required=False, positive=False)
     number("strings", required=False, positive=True, integer=True)
     number("design_capacity_bcm_y", required=False, positive=True)
+    number("parallel_existing", required=False, positive=False, integer=True)
+    for label, v in zip(labels, out["parallel_existing"], strict=True):
+        if math.isfinite(v) and v not in (0, 1):
+            problems.append(f"{label}: field 'parallel_existing' is {v:g}; give 1 (laid beside "
+                            "an existing pipeline for most of its length) or 0")
     years = {int(y) for y in economics.load_escalation_index().query("index == 'cpi_u'")["year"]}
     terrains, regions = [], []
     for label, r, y, pb in zip(labels, records, out["capex_year"], out["pressure_bar"],
@@ -177,6 +183,7 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
         raise ValueError(f"{source}: " + "; ".join(problems))
     out["offshore_km"] = out["offshore_km"].fillna(0.0)
     out["strings"] = out["strings"].fillna(1).astype(int)
+    out["parallel_existing"] = out["parallel_existing"].fillna(0).astype(int)
     out["capex_year"] = out["capex_year"].astype(int)
     return out.reset_index(drop=True)
 
@@ -205,6 +212,9 @@ class CostCalibration:
         k in ``log f = Σ log r / (n + k)`` used for the regional factors.
     fitted_on : tuple of str
         Names of the projects the parameters were fitted on (empty: not fitted).
+    parallel_factor : float
+        Multiplier of pipe CAPEX for a line laid beside an existing pipeline
+        (``parallel_existing`` = 1: shared corridor, existing access and crossings).
     """
 
     terrain_factors: dict[str, float] = field(
@@ -215,6 +225,7 @@ class CostCalibration:
     max_pressure_class_mpa: float = 11.8
     region_shrinkage: float = 1.0
     fitted_on: tuple[str, ...] = ()
+    parallel_factor: float = 1.0
 
     @classmethod
     def from_parameters(cls, params: pd.DataFrame | None = None) -> CostCalibration:
@@ -224,10 +235,13 @@ class CostCalibration:
         terr = {c: float(economics.parameter(f"terrain_factor_{c}", t)) for c in TERRAINS}
         reg = {n.removeprefix("regional_factor_"): float(economics.parameter(n, t))
                for n in names if n.startswith("regional_factor_")}
+        parallel = (float(economics.parameter("parallel_existing_factor", t))
+                    if "parallel_existing_factor" in names else 1.0)
         return cls(terr, reg, float(economics.parameter("compressor_station_fixed_usd", t)),
                    float(economics.parameter("design_margin", t)),
                    float(economics.parameter("design_max_pressure_class_mpa", t)),
-                   float(economics.parameter("regional_factor_shrinkage", t)))
+                   float(economics.parameter("regional_factor_shrinkage", t)),
+                   parallel_factor=parallel)
 
 
 @lru_cache(maxsize=1)
@@ -311,7 +325,8 @@ def _rows(designs: pd.DataFrame, projects: pd.DataFrame
     """Per designed project: its table row and the pipe, compression and metering USD."""
     info: dict[str, dict[str, Any]] = {
         str(k): {str(c): x for c, x in v.items()} for k, v in projects.set_index("name")[
-            ["capex_musd", "terrain", "country", "cost_region"]].to_dict("index").items()}
+            ["capex_musd", "terrain", "country", "cost_region", "parallel_existing"]
+        ].to_dict("index").items()}
     parts = designs[["pipe_usd", "compression_usd", "metering_usd"]].to_dict("index")
     return {str(n): (info[str(n)], float(v["pipe_usd"]), float(v["compression_usd"]),
                      float(v["metering_usd"])) for n, v in parts.items()}
@@ -322,15 +337,24 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
     out = {}
     for name, (p, pipe, comp, meter) in _rows(designs, projects).items():
         tf = cal.terrain_factors.get(str(p["terrain"]), 1.0)
+        if _is_parallel(p):
+            tf *= cal.parallel_factor
         rf = _region_factor(p, cal.regional_factors)
         out[name] = (pipe * tf + comp + meter) * rf / 1e6
     return pd.Series(out, dtype=float)
 
 
+def _is_parallel(p: dict[str, Any] | pd.Series) -> bool:
+    """Whether a project was laid beside an existing pipeline (``parallel_existing`` = 1)."""
+    v = p.get("parallel_existing", 0)
+    return bool(v is not None and pd.notna(v) and int(v) == 1)
+
+
 def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float = 1.0
-                 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Terrain and regional factors fitted on designed training projects (alternating
-    geometric means; regional and sub-regional factors shrunk toward 1 by ``shrinkage``)."""
+                 ) -> tuple[dict[str, float], dict[str, float], float]:
+    """Terrain, regional and parallel-line factors fitted on designed training projects
+    (alternating geometric means; regional and sub-regional factors shrunk toward 1 by
+    ``shrinkage``, the parallel-line factor by 1)."""
     rows = _rows(designs, projects)
     terrain = {c: 1.0 for c in TERRAINS}
     country_f: dict[str, float] = {}
@@ -339,9 +363,15 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
     subs = {n: str(r[0]["cost_region"] or "") for n, r in rows.items()}
     pub = {n: float(r[0]["capex_musd"]) * 1e6 for n, r in rows.items()}
 
+    parallel = 1.0
+
+    def pipe_f(n: str) -> float:
+        return terrain[str(rows[n][0]["terrain"])] * (parallel if _is_parallel(rows[n][0])
+                                                      else 1.0)
+
     def base(n: str) -> float:
         _, pipe, comp, meter = rows[n]
-        return pipe * terrain[str(rows[n][0]["terrain"])] + comp + meter
+        return pipe * pipe_f(n) + comp + meter
 
     def shrunk(logs: dict[str, list[float]]) -> dict[str, float]:
         return {k: math.exp(sum(v) / (len(v) + shrinkage)) for k, v in logs.items()}
@@ -366,9 +396,19 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
                     continue
                 rf = _region_factor(info, {**country_f, **sub_f})
                 need = pub[n] / rf - comp - meter
-                vals.append(math.log(max(need, 0.25 * pipe) / pipe))
+                pf = parallel if _is_parallel(info) else 1.0
+                vals.append(math.log(max(need, 0.25 * pipe * pf) / (pipe * pf)))
             terrain[c] = math.exp(float(np.mean(vals))) if vals else 1.0
-    return terrain, {**country_f, **sub_f}
+        vals = []
+        for n, (info, pipe, comp, meter) in rows.items():
+            if not _is_parallel(info):
+                continue
+            rf = _region_factor(info, {**country_f, **sub_f})
+            need = pub[n] / rf - comp - meter
+            tf = terrain[str(info["terrain"])]
+            vals.append(math.log(max(need, 0.25 * pipe * tf) / (pipe * tf)))
+        parallel = math.exp(sum(vals) / (len(vals) + 1)) if vals else 1.0
+    return terrain, {**country_f, **sub_f}, parallel
 
 
 def _scores(table: pd.DataFrame) -> dict[str, float]:
@@ -472,8 +512,8 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
     best: tuple[float, CostCalibration] | None = None
     for (fixed, margin, pmax), designs in grid.items():
         d = designs.loc[[n for n in names if n in designs.index]]
-        terrain, region = _fit_factors(d, projects)
-        cal = CostCalibration(terrain, region, fixed, margin, pmax, 1.0, tuple(d.index))
+        terrain, region, par = _fit_factors(d, projects)
+        cal = CostCalibration(terrain, region, fixed, margin, pmax, 1.0, tuple(d.index), par)
         s = _scores(_table(d, projects[projects["name"].isin(d.index)],
                            _predict(d, projects, cal)))
         score = _objective(s)
@@ -489,15 +529,15 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
         ok = 0
         for n in d.index:
             rest = d.drop(index=n)
-            terrain, region = _fit_factors(rest, projects, k)
+            terrain, region, par = _fit_factors(rest, projects, k)
             pred = float(_predict(d.loc[[n]], projects,
-                                  CostCalibration(terrain, region))[n])
+                                  CostCalibration(terrain, region, parallel_factor=par))[n])
             ok += abs(pred / float(pub[n]) - 1) <= CAPEX_TOLERANCE
         hits[k] = ok / max(1, len(d))
     k_best = max(shrinkage_grid, key=lambda k: (hits[k], k))  # ties: the larger k
-    terrain, region = _fit_factors(d, projects, k_best)
+    terrain, region, par = _fit_factors(d, projects, k_best)
     return CostCalibration(terrain, region, cal.station_fixed_usd, cal.design_margin,
-                           cal.max_pressure_class_mpa, k_best, tuple(d.index))
+                           cal.max_pressure_class_mpa, k_best, tuple(d.index), par)
 
 
 @dataclass
@@ -647,6 +687,8 @@ def calibration_table(cal: CostCalibration, projects_file: str) -> pd.DataFrame:
               "source": src + f"; grid {DESIGN_MARGIN_GRID}"},
              {"parameter": "design_max_pressure_class_mpa", "value": cal.max_pressure_class_mpa,
               "unit": "MPa", "source": src + f"; grid {MAX_PRESSURE_CLASS_GRID_MPA}"},
+             {"parameter": "parallel_existing_factor", "value": cal.parallel_factor,
+              "unit": "-", "source": src + "; geometric mean shrunk toward 1 (k = 1)"},
              {"parameter": "regional_factor_shrinkage", "value": cal.region_shrinkage,
               "unit": "-", "source": src + f"; inner leave-one-out, grid {REGION_SHRINKAGE_GRID}"}]
     return pd.DataFrame(rows)

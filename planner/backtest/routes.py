@@ -11,7 +11,16 @@ measures how closely the generated route follows the real line:
 - ``extra_countries``: how many countries the route enters (for at least
   :data:`EXTRA_COUNTRY_MIN_KM`) that the real line does not touch;
 - ``baseline_share_10km``, ``baseline_share_25km``: the same shares for the straight line
-  between the two ends, the plain baseline every route must beat.
+  between the two ends, the plain baseline every route must beat;
+- ``mean_distance_km``, ``baseline_mean_distance_km``: the symmetric mean distance
+  between the route (or the straight line) and the real line, a measure without the
+  ceiling of the shares (:func:`mean_distance_km`).
+
+A route beats the baseline strictly (:func:`beats_baseline`) when its 25 km share is
+higher, or both are full and its 10 km share is not lower; by distance
+(:func:`beats_baseline_distance`) when its mean distance is lower, or within
+:data:`DISTANCE_TIE_KM` where the straight line already lies on the real line. Both
+are reported.
 
 The calibration fits the cost-surface factors (:class:`~planner.costsurface.CostParams`)
 to the region's built lines (GEM operating lines longer than :data:`MIN_LINE_KM`) by a
@@ -90,7 +99,14 @@ OBJECTIVE_WEIGHT_10KM = 0.5
 OBJECTIVE_EXTRA_COUNTRY_PENALTY = 0.5
 #: Columns of ``routes.csv``, in order.
 RESULT_COLUMNS = ["pipeline_id", "name", "share_10km", "share_25km", "length_ratio",
-                  "baseline_share_10km", "baseline_share_25km", "extra_countries"]
+                  "baseline_share_10km", "baseline_share_25km", "extra_countries",
+                  "mean_distance_km", "baseline_mean_distance_km"]
+#: Spacing (m) of the points along both lines at which :func:`mean_distance_km` measures.
+DISTANCE_STEP_M = 1000.0
+#: Tolerance (km) of :func:`beats_baseline_distance` when the straight line already lies
+#: on the real line: a quarter of the default 10 km cell, the mean offset from a line of
+#: the centres of the cells it passes through (the grid cannot resolve closer).
+DISTANCE_TIE_KM = 2.5
 
 #: The search space of the calibration: parameter, low, high, scale. Bounds are planning
 #: judgements wide enough to hold the published defaults (see cost_components()).
@@ -106,6 +122,8 @@ SEARCH_SPACE = pd.DataFrame(
         ("parallel_mult", 0.1, 1.0, "linear"),
         ("parallel_corridor_m", 2000.0, 30000.0, "log"),
         ("settlement_mult", 0.5, 5.0, "log"),
+        ("town_access_mult", 0.3, 1.0, "linear"),
+        ("town_access_m", 2000.0, 30000.0, "log"),
     ],
     columns=["parameter", "low", "high", "scale"],
 )
@@ -139,6 +157,31 @@ def share_within(route: BaseGeometry, real: BaseGeometry, within_m: float) -> fl
     return float(min(1.0, inside.length / route.length))
 
 
+def mean_distance_km(route: BaseGeometry, real: BaseGeometry,
+                     step_m: float = DISTANCE_STEP_M) -> float:
+    """Symmetric mean distance (km) between two lines in one projected CRS (metres): the
+    mean, over points every ``step_m`` along ``route``, of their distance to ``real``,
+    averaged with the same taken from ``real`` to ``route`` (the average Hausdorff
+    distance). Unlike a share within a distance it has no ceiling: of two routes that
+    both lie within 25 km, the closer one scores lower.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> real = LineString([(0, 0), (100_000, 0)])
+    >>> mean_distance_km(real, real)
+    0.0
+    >>> round(mean_distance_km(LineString([(0, 15_000), (100_000, 15_000)]), real), 6)
+    15.0
+    """
+    def one_way(a: BaseGeometry, b: BaseGeometry) -> float:
+        n = max(2, math.ceil(a.length / step_m) + 1)
+        pts = shapely.line_interpolate_point(a, np.linspace(0.0, a.length, n))
+        return float(np.mean(shapely.distance(pts, b)))
+
+    return (one_way(route, real) + one_way(real, route)) / 2.0 / 1000.0
+
+
 def line_metrics(route: BaseGeometry, real: BaseGeometry, baseline: BaseGeometry,
                  within_km: Sequence[float] = WITHIN_KM) -> dict[str, float]:
     """Shares within each distance of ``real`` for ``route`` and ``baseline``, and the
@@ -158,6 +201,8 @@ def line_metrics(route: BaseGeometry, real: BaseGeometry, baseline: BaseGeometry
     out["length_ratio"] = float(route.length / real.length) if real.length else math.nan
     for km in within_km:
         out[f"baseline_share_{km:g}km"] = share_within(baseline, real, km * 1000.0)
+    out["mean_distance_km"] = mean_distance_km(route, real)
+    out["baseline_mean_distance_km"] = mean_distance_km(baseline, real)
     return out
 
 
@@ -178,6 +223,41 @@ def line_objective(share_10km: Any, share_25km: Any, extra_countries: Any) -> An
             - OBJECTIVE_EXTRA_COUNTRY_PENALTY * extra)
 
 
+#: Scale (km) of the distance objective: a route this much closer on average scores 1.
+OBJECTIVE_DISTANCE_KM = 25.0
+#: The calibration's objectives (``objective`` of :func:`calibrate_routes`).
+OBJECTIVES = ("shares", "distance")
+
+
+def distance_objective(mean_distance: Any, extra_countries: Any) -> Any:
+    """The calibration's ``distance`` objective of a route (higher is better): minus its
+    symmetric mean distance to the real line over :data:`OBJECTIVE_DISTANCE_KM`, less
+    :data:`OBJECTIVE_EXTRA_COUNTRY_PENALTY` when it enters a country the real line
+    avoids (an extra country weighs as much as 12.5 km of mean distance).
+
+    Examples
+    --------
+    >>> float(distance_objective(0.0, 0)), float(distance_objective(25.0, 1))
+    (-0.0, -1.5)
+    """
+    extra = np.asarray(extra_countries) > 0
+    return (-np.asarray(mean_distance, dtype=float) / OBJECTIVE_DISTANCE_KM
+            - OBJECTIVE_EXTRA_COUNTRY_PENALTY * extra)
+
+
+def with_objective(scores: pd.DataFrame, objective: str = "shares") -> pd.DataFrame:
+    """``scores`` with the ``objective`` column of :func:`line_objective` (``shares``) or
+    :func:`distance_objective` (``distance``)."""
+    if objective not in OBJECTIVES:
+        raise BacktestError(f"unknown objective {objective!r} (known: {', '.join(OBJECTIVES)})")
+    if objective == "distance":
+        value = distance_objective(scores["mean_distance_km"], scores["extra_countries"])
+    else:
+        value = line_objective(scores["share_10km"], scores["share_25km"],
+                               scores["extra_countries"])
+    return scores.assign(objective=value)
+
+
 def beats_baseline(row: Mapping[str, Any]) -> bool:
     """True when the route lies closer to the real line than the straight line does: a
     higher 25 km share, or an equal one (both full) with a 10 km share at least as high."""
@@ -186,6 +266,32 @@ def beats_baseline(row: Mapping[str, Any]) -> bool:
         return True
     return abs(s25 - b25) <= 1e-9 and float(row["share_10km"]) >= float(
         row["baseline_share_10km"]) - 1e-9 and s25 >= 1.0 - 1e-9
+
+
+def beats_baseline_distance(row: Mapping[str, Any], tie_km: float = DISTANCE_TIE_KM
+                            ) -> bool:
+    """True when the route lies closer to the real line than the straight line does by
+    the symmetric mean distance (:func:`mean_distance_km`, no ceiling), or, where the
+    straight line already lies on the real line (mean distance at most ``tie_km``), when
+    the route is no more than ``tie_km`` further from it.
+
+    :func:`beats_baseline` (the strict measure on the shares) is kept and reported next
+    to this one: on a line the straight line follows within 25 km all the way, a route
+    can at best tie on the 25 km share.
+
+    Examples
+    --------
+    >>> beats_baseline_distance({"mean_distance_km": 4.0, "baseline_mean_distance_km": 9.0})
+    True
+    >>> beats_baseline_distance({"mean_distance_km": 3.0, "baseline_mean_distance_km": 1.0})
+    True
+    >>> beats_baseline_distance({"mean_distance_km": 6.0, "baseline_mean_distance_km": 5.0})
+    False
+    """
+    d, b = float(row["mean_distance_km"]), float(row["baseline_mean_distance_km"])
+    if d < b:
+        return True
+    return b <= tie_km and d <= b + tie_km
 
 
 # --- the lines -------------------------------------------------------------------------
@@ -335,7 +441,8 @@ def _groups(lines: gpd.GeoDataFrame) -> list[int]:
 
 _NEUTRAL = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
                 elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
-                border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0)
+                border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0,
+                town_access_mult=1.0)
 
 
 @dataclass(eq=False)
@@ -358,18 +465,29 @@ class RouteSurfaces:
     barrier: np.ndarray
     pipelines: gpd.GeoDataFrame
     fixed: CostParams
+    town_distance: np.ndarray | None = None
     _distance: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_layers(cls, layers: Layers, resolution_m: float | None = None, *,
                     region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
                     crs: str = settings.STUDY_CRS, params: CostParams | None = None,
-                    cache_dir: str | Path | None = None) -> RouteSurfaces:
+                    cache_dir: str | Path | None = None,
+                    towns: gpd.GeoDataFrame | None = None) -> RouteSurfaces:
         """Components of the surface of ``layers`` (settlements: the demand centres).
 
         ``params`` gives the factors that are not searched (slope and elevation
-        thresholds, settlement density and threshold, corridor statuses).
+        thresholds, settlement density and threshold, corridor statuses, the towns'
+        population threshold); ``towns`` those of the transport-corridor proxy
+        (default :func:`~planner.costsurface.towns_from_geonames`).
         """
+        from planner.costsurface import (
+            cell_centres_xy,
+            town_distance_m,
+            town_points_xy,
+            towns_from_geonames,
+        )
+
         res = float(resolution_m or settings.DEFAULT_RESOLUTION_KM * 1000.0)
         base = cost_params_from_dict({**_NEUTRAL, "country_factors": {}}, params)
         ref = base.reference_cell_m
@@ -388,6 +506,10 @@ class RouteSurfaces:
             out = np.where(barrier, 0.0, s.cost - 1.0).astype(np.float32)
             return out
 
+        town_xy = town_points_xy(towns if towns is not None else towns_from_geonames(), crs,
+                                 base.town_access_min_population)
+        town_distance = town_distance_m(
+            town_xy, cell_centres_xy(hill.transform, hill.shape)).reshape(hill.shape)
         return cls(
             template=hill,
             hill=part(hill),
@@ -399,6 +521,7 @@ class RouteSurfaces:
             barrier=barrier,
             pipelines=layers.pipelines,
             fixed=base,
+            town_distance=town_distance,
         )
 
     @property
@@ -450,6 +573,12 @@ class RouteSurfaces:
         c *= 1.0 + (p.settlement_mult - 1.0) * self.settlement
         near = self.corridor_distance(removed, p.parallel_statuses) <= p.parallel_corridor_m
         c[near] *= p.parallel_mult
+        if p.town_access_mult != 1.0 and self.town_distance is not None:
+            if p.town_access_min_population != self.fixed.town_access_min_population:
+                raise BacktestError("the route surfaces hold towns of at least "
+                                    f"{self.fixed.town_access_min_population:g} people; "
+                                    "build them with that threshold in params")
+            c[self.town_distance <= p.town_access_m] *= p.town_access_mult
         c[self.river] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
         c[self.barrier] = p.barrier_mult
         return c
@@ -538,7 +667,7 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None,
     >>> c = candidate_params(4)
     >>> len(c), float(c.loc[0, "border_crossing_mult"])
     (5, 6.0)
-    >>> bool((c["parallel_mult"].between(0.2, 1.0)).all())
+    >>> bool((c["parallel_mult"].between(0.1, 1.0)).all())
     True
     """
     base = base or CostParams()
@@ -635,7 +764,7 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
 
 
 #: Bumped when routing or the metrics change, so cached search scores are not reused.
-SCORES_VERSION = 4
+SCORES_VERSION = 5
 
 
 def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.DataFrame,
@@ -707,7 +836,9 @@ def cross_validate(scores: pd.DataFrame, lines: gpd.GeoDataFrame, folds: int = 5
 
 #: Columns of :func:`summarise` (and ``summary.csv``).
 SUMMARY_COLUMNS = ["lines", "share_10km", "share_25km", "length_ratio", "baseline_share_10km",
-                   "baseline_share_25km", "beats_baseline", "no_extra_country"]
+                   "baseline_share_25km", "beats_baseline", "no_extra_country",
+                   "mean_distance_km", "baseline_mean_distance_km", "closer_than_baseline",
+                   "beats_baseline_distance"]
 
 
 def summarise(table: pd.DataFrame) -> dict[str, float]:
@@ -725,6 +856,20 @@ def summarise(table: pd.DataFrame) -> dict[str, float]:
         "baseline_share_25km": float(t["baseline_share_25km"].mean()),
         "beats_baseline": float(beats.mean()),
         "no_extra_country": float((t["extra_countries"] == 0).mean()),
+        **_distance_summary(t),
+    }
+
+
+def _distance_summary(t: pd.DataFrame) -> dict[str, float]:
+    """Mean distances and the two distance-based beats (NaN on tables without them)."""
+    if "mean_distance_km" not in t or t["mean_distance_km"].isna().all():
+        return {k: math.nan for k in SUMMARY_COLUMNS[-4:]}
+    return {
+        "mean_distance_km": float(t["mean_distance_km"].mean()),
+        "baseline_mean_distance_km": float(t["baseline_mean_distance_km"].mean()),
+        "closer_than_baseline": float(
+            (t["mean_distance_km"] < t["baseline_mean_distance_km"]).mean()),
+        "beats_baseline_distance": float(t.apply(beats_baseline_distance, axis=1).mean()),
     }
 
 
@@ -774,6 +919,7 @@ def calibrate_routes(
     surfaces: RouteSurfaces | None = None,
     lines: gpd.GeoDataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
+    objective: str = "shares",
 ) -> Calibration:
     """Fit the cost-surface factors to the region's built lines.
 
@@ -797,6 +943,9 @@ def calibrate_routes(
         Optional ``dask.distributed.Client`` to score candidates in parallel.
     surfaces, lines
         Precomputed :class:`RouteSurfaces` and :func:`built_lines` (for reuse).
+    objective
+        What a fit maximises, per line, averaged: ``shares`` (:func:`line_objective`)
+        or ``distance`` (:func:`distance_objective`).
 
     Returns
     -------
@@ -817,7 +966,8 @@ def calibrate_routes(
     cands = candidate_params(n_candidates, seed=seed, parameters=parameters)  # row 0: published
     if surfaces is None:
         surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
-    scores = _cached_scores(surfaces, lines, cands, client=client, progress=progress)
+    scores = with_objective(
+        _cached_scores(surfaces, lines, cands, client=client, progress=progress), objective)
     held = set(map(str, holdout))
     # lines sharing a group with a held-out line are held out too (no twin in training)
     held_groups = set(lines.loc[lines["pipeline_id"].isin(held), "group"])
@@ -846,10 +996,13 @@ def calibrate_routes(
                 f"every {MAX_KM_PER_VERTEX:g} km",
         "searched": list(parameters or SEARCH_SPACE["parameter"]),
         "method": (f"search over {n_candidates} Latin-hypercube parameter sets (seed {seed}) "
-                   f"plus the published defaults; objective per line: share within 25 km "
-                   f"+ {OBJECTIVE_WEIGHT_10KM:g} x share within 10 km - "
-                   f"{OBJECTIVE_EXTRA_COUNTRY_PENALTY:g} if it enters an extra country; "
+                   f"plus the published defaults; objective per line: "
+                   + (f"share within 25 km + {OBJECTIVE_WEIGHT_10KM:g} x share within 10 km"
+                      if objective == "shares" else
+                      f"- mean distance to the real line / {OBJECTIVE_DISTANCE_KM:g} km")
+                   + f" - {OBJECTIVE_EXTRA_COUNTRY_PENALTY:g} if it enters an extra country; "
                    f"{folds}-fold cross-validation grouped by system"),
+        "objective": objective,
         "candidate": cid,
         "published_defaults_candidate": 0,
         "training": summarise(training),
@@ -867,7 +1020,8 @@ def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
     from planner.io import write_text_atomic
 
     target = Path(path) if path is not None else calibrated_params_path()
-    fitted = {k: getattr(cal.params, k) for k in SEARCH_SPACE["parameter"]}
+    fitted = {k: getattr(cal.params, k) for k in [*SEARCH_SPACE["parameter"],
+                                                   "town_access_min_population"]}
     doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()},
            "provenance": cal.provenance}
     return write_text_atomic(target, json.dumps(doc, indent=2, default=_json_default) + "\n")
@@ -913,6 +1067,7 @@ def backtest_routes(
     folds: int = 5,
     parameters: Sequence[str] | None = None,
     client: Any = None,
+    objective: str = "shares",
 ) -> RouteBacktest:
     """Backtest least-cost routes against built pipelines.
 
@@ -930,7 +1085,7 @@ def backtest_routes(
     holdout
         Pipeline ids to validate on: the calibration is refitted without them (and
         without their system and parallels), and they are reported as ``validation``.
-    n_candidates, folds, parameters, client
+    n_candidates, folds, parameters, client, objective
         The refit's search (see :func:`calibrate_routes`).
 
     Returns
@@ -942,7 +1097,9 @@ def backtest_routes(
 
     layers = layers or default_layers()
     res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
-    surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
+    # the fixed (not searched) factors of the surfaces: those of the model tested
+    surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0,
+                                         params=params or calibrated_cost_params()[0])
     lines = built_lines(layers.pipelines, ids=list(ids) if ids else None, min_km=min_km)
     cal = None
     fitted_on: set[str] = set()
@@ -956,7 +1113,7 @@ def backtest_routes(
             all_lines["group"] = _groups(all_lines)
         cal = calibrate_routes(layers, resolution_km=res_km, n_candidates=n_candidates,
                                folds=folds, holdout=holdout, client=client,
-                               parameters=parameters,
+                               parameters=parameters, objective=objective,
                                surfaces=surfaces, lines=all_lines)
         params = cal.params
         fitted_on = set(cal.provenance["fitted_on"])
@@ -981,8 +1138,12 @@ def backtest_routes(
     ok = table["share_25km"].notna()
     table["beats_baseline"] = False
     table.loc[ok, "beats_baseline"] = table[ok].apply(beats_baseline, axis=1)
-    rest = [c for c in ["set", "beats_baseline", "route_km", "real_km", "extra_country_codes",
-                        "baseline_extra_countries", "error"] if c in table]
+    table["beats_baseline_distance"] = False
+    table.loc[ok, "beats_baseline_distance"] = table[ok].apply(beats_baseline_distance,
+                                                               axis=1)
+    rest = [c for c in ["set", "beats_baseline", "beats_baseline_distance", "route_km",
+                        "real_km", "extra_country_codes", "baseline_extra_countries",
+                        "error"] if c in table]
     table = table[RESULT_COLUMNS + rest]
     for c in ("extra_countries", "baseline_extra_countries"):
         if c in table:
@@ -1051,18 +1212,22 @@ __all__ = [
     "backtest_map",
     "backtest_routes",
     "beats_baseline",
+    "beats_baseline_distance",
     "best_candidate",
     "built_lines",
     "calibrate_routes",
     "candidate_params",
     "cross_validate",
+    "distance_objective",
     "line_metrics",
     "line_objective",
+    "mean_distance_km",
     "params_from_json",
     "route_line",
     "save_calibration",
     "score_candidates",
     "share_within",
     "summarise",
+    "with_objective",
     "write_backtest",
 ]

@@ -1,0 +1,156 @@
+"""Cost-surface factor variants tried against built lines (README, "Route backtest").
+
+Each variant is scored like ``planner calibrate routes``: the same seeded Latin-hypercube
+search (``candidate_params``, seed 12) plus candidate 0, every candidate routed on the 51
+default lines at 10 km, the fit = best mean objective, 5-fold cross-validation grouped by
+system. Variants the package cannot express through ``--parameters`` (another town
+threshold, links between towns, terrain masks) are built here on top of
+:class:`planner.backtest.routes.RouteSurfaces`; none of them is in the package, because
+none validated better than the shipped search.
+
+    python benchmarks/route_factor_variants.py towns 5000          # 5 factors, towns 5,000+
+    python benchmarks/route_factor_variants.py towns 20000 --slopes # + slopes and ranges
+    python benchmarks/route_factor_variants.py links 10000 60       # Delaunay edges ≤ 60 km
+    python benchmarks/route_factor_variants.py places               # the NE demand centres
+    python benchmarks/route_factor_variants.py mask desert          # desert | lowland |
+                                                                    # below_sea | playa
+
+Mask variants search one multiplier (12 values from 0.5 to 4, and neutral) with the other
+factors at the five-factor towns ≥ 10,000 fit (fitted on all lines: their validation
+compares only with the neutral candidate's). Runs one process (about 2–5 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import rasterio.features
+import shapely
+from scipy.spatial import Delaunay
+
+from planner import settings
+from planner.backtest import routes as R
+from planner.costsurface import CostParams, cell_centres_xy
+from planner.io import read_vector
+from planner.layers import default_layers
+
+FIVE = ["border_crossing_mult", "parallel_mult", "parallel_corridor_m", "town_access_mult",
+        "town_access_m"]
+SLOPES = ["slope_hill_mult", "slope_mtn_mult", "mountain_mult"]
+#: The five-factor towns ≥ 10,000 fit (candidate 4 of that search), base of the masks.
+TOWNS_10K_FIT = dict(border_crossing_mult=53.319011, parallel_mult=0.854467,
+                     parallel_corridor_m=2634.937364, town_access_mult=0.890472,
+                     town_access_m=13145.26895)
+#: Natural Earth playas: not shipped in geodata/ (no variant using them is in the package).
+PLAYAS = "/work/shared/data/hydro/ne_10m_playas_region.geojson"
+
+
+@dataclasses.dataclass(eq=False)
+class MaskedSurfaces(R.RouteSurfaces):
+    """Route surfaces with one more multiplier on a mask (``mask_mult`` set per run)."""
+
+    mask: np.ndarray | None = None
+    mask_mult: float = 1.0
+
+    def cost(self, params: CostParams, removed: Any = ()) -> np.ndarray:
+        c = super().cost(params, removed)
+        if self.mask is not None and self.mask_mult != 1.0:
+            finite = np.isfinite(c)
+            c[self.mask & finite] *= self.mask_mult
+        return c
+
+
+def _mask(s: R.RouteSurfaces, polygons: Any) -> np.ndarray:
+    g = polygons.to_crs(s.template.crs)
+    return rasterio.features.rasterize(((x, 1) for x in g.geometry), out_shape=s.template.shape,
+                                       transform=s.template.transform, fill=0,
+                                       dtype="uint8") > 0
+
+
+def _link_distance(s: R.RouteSurfaces, towns: Any, min_pop: float, link_km: float
+                   ) -> np.ndarray:
+    """Distance (m) of each cell centre to the nearest Delaunay edge between towns of
+    ``min_pop`` people at most ``link_km`` long (a road-network proxy)."""
+    t = towns[towns["population"] >= min_pop].to_crs(s.template.crs)
+    xy = shapely.get_coordinates(t.geometry)
+    edges = {tuple(sorted((int(a), int(b)))) for tri in Delaunay(xy).simplices
+             for a, b in ((tri[0], tri[1]), (tri[1], tri[2]), (tri[0], tri[2]))}
+    segs = [shapely.LineString([xy[a], xy[b]]) for a, b in edges
+            if np.hypot(*(xy[a] - xy[b])) <= link_km * 1000.0]
+    pts = shapely.points(cell_centres_xy(s.template.transform, s.template.shape))
+    _, d = shapely.STRtree(segs).query_nearest(pts, return_distance=True, all_matches=False)
+    return np.asarray(d).reshape(s.template.shape)
+
+
+def _report(name: str, scores: pd.DataFrame, lines: Any) -> None:
+    routable = scores.groupby("pipeline_id")["share_25km"].apply(lambda x: x.notna().any())
+    train = lines[lines["pipeline_id"].map(routable)]
+    cid = R.best_candidate(scores, train["pipeline_id"])
+    fit = R.summarise(scores[(scores["candidate"] == cid)
+                             & scores["pipeline_id"].isin(train["pipeline_id"])])
+    cv = R.summarise(R.cross_validate(scores, train, 5, seed=12))
+    print(f"{name}: fitted candidate {cid}")
+    for label, d in (("training", fit), ("5-fold validation", cv)):
+        print(f"  {label:18s} within 10 km {100 * d['share_10km']:.1f} %, within 25 km "
+              f"{100 * d['share_25km']:.1f} %, mean distance {d['mean_distance_km']:.1f} km, "
+              f"beats straight line {100 * d['beats_baseline']:.0f} % (strict) / "
+              f"{100 * d['beats_baseline_distance']:.0f} % (distance), no extra country "
+              f"{100 * d['no_extra_country']:.0f} %")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("variant", choices=["towns", "links", "places", "mask"])
+    ap.add_argument("args", nargs="*")
+    ap.add_argument("--slopes", action="store_true", help="also search slopes and ranges")
+    a = ap.parse_args(argv)
+    layers = default_layers()
+    geonames = read_vector(settings.raw_path("geonames"))
+    lines = R.built_lines(layers.pipelines)
+    res = settings.DEFAULT_RESOLUTION_KM * 1000.0
+    searched = (SLOPES + FIVE) if a.slopes else FIVE
+    name = f"{a.variant} {' '.join(a.args)}{' + slopes' if a.slopes else ''}"
+    if a.variant in ("towns", "places"):
+        pop = float(a.args[0]) if a.args else 0.0
+        towns = layers.demand_centres if a.variant == "places" else geonames
+        s = R.RouteSurfaces.from_layers(layers, res, towns=towns,
+                                        params=CostParams(town_access_min_population=pop))
+        cands = R.candidate_params(40, seed=12, parameters=searched)
+        scores = R.score_candidates(s, lines, cands)
+    elif a.variant == "links":
+        pop, link_km = float(a.args[0]), float(a.args[1])
+        s = R.RouteSurfaces.from_layers(layers, res)
+        s.town_distance = _link_distance(s, geonames, pop, link_km)
+        scores = R.score_candidates(s, lines, R.candidate_params(40, seed=12,
+                                                                 parameters=searched))
+    else:
+        kind = a.args[0]
+        base = R.RouteSurfaces.from_layers(layers, res)
+        s = MaskedSurfaces(**{f.name: getattr(base, f.name)
+                              for f in dataclasses.fields(R.RouteSurfaces)})
+        regions = read_vector(settings.raw_path("regions"))
+        if kind == "desert":
+            s.mask = _mask(s, regions[regions["featurecla"] == "Desert"])
+        elif kind == "lowland":
+            s.mask = _mask(s, regions[regions["name"] == "CASPIAN DEPRESSION"])
+        elif kind == "below_sea":
+            with np.errstate(invalid="ignore"):
+                s.mask = s.template.elevation < 0
+        else:
+            s.mask = _mask(s, read_vector(PLAYAS))
+        params = R.cost_params_from_dict(TOWNS_10K_FIT)
+        parts = []
+        for cid, mult in enumerate([1.0, *np.exp(np.linspace(np.log(0.5), np.log(4.0), 12))]):
+            s.mask_mult = float(mult)
+            rows = [R.route_line(s, params, rec) for rec in lines.to_dict("records")]
+            parts.append(pd.DataFrame(rows).assign(candidate=cid))
+        scores = R.with_objective(pd.concat(parts, ignore_index=True))
+    _report(name, scores, lines)
+
+
+if __name__ == "__main__":
+    main()
