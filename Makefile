@@ -26,7 +26,8 @@ layers: $(STAMP)
 test: $(STAMP) chromium
 	$(PY) -m ruff check planner tests benchmarks
 	$(PY) -m mypy planner
-	$(PY) -m pytest -n 2 --durations=15 --doctest-modules planner tests --nbmake notebooks
+	cache=$$(mktemp -d); PLANNER_CACHE=$$cache $(PY) -m pytest -n 2 --durations=15 \
+	  --doctest-modules planner tests --nbmake notebooks; rc=$$?; rm -rf $$cache; exit $$rc
 
 clean-cache:
 	rm -rf $${PLANNER_CACHE:-$$HOME/.cache/planner}

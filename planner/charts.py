@@ -219,8 +219,17 @@ def chart_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
     """
     import vl_convert
 
+    from planner import settings
+
     spec = chart if isinstance(chart, dict) else chart.to_dict()
-    return str(vl_convert.vegalite_to_svg(spec))
+    if not settings.USE_CACHE:
+        return str(vl_convert.vegalite_to_svg(spec))
+    # rendering takes a third of a second a chart: kept in the cache (planner.cache)
+    from planner.cache import cache_key, cached
+
+    key = cache_key("chart-svg", {"spec": spec,
+                                  "vl_convert": getattr(vl_convert, "__version__", "")})
+    return cached("chart-svg", key, lambda: str(vl_convert.vegalite_to_svg(spec)))[0]
 
 
 __all__ = [

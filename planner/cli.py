@@ -70,6 +70,10 @@ def _study(args: argparse.Namespace) -> int:
     from planner.study import default_study_path
 
     path = args.file or default_study_path()
+    if args.no_cache:
+        from planner import settings
+
+        settings.USE_CACHE = False
     outputs = run_study(path, out_dir=args.out, progress=None if args.progress else False)
     print(f"study written to {outputs.out_dir}")
     for name, p in outputs.files.items():
@@ -291,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="show progress bars even when not on a terminal")
     p_study.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="log more, and where the time went (per stage)")
+    p_study.add_argument("--no-cache", action="store_true",
+                         help="neither read nor write the cache of cost surfaces, candidate "
+                         "routes and the plan's network (settings.CACHE_DIR)")
     p_study.set_defaults(func=_study)
 
     p_net = sub.add_parser("network", help="print the existing network as a graph: "

@@ -587,7 +587,7 @@ def build_cost_surface(
     excluded_countries: Sequence[str] = (),
     params: CostParams | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    use_cache: bool = True,
+    use_cache: bool | None = None,
     max_memory_gib: float | None = None,
     towns: gpd.GeoDataFrame | None = None,
 ) -> CostSurface:
@@ -615,7 +615,8 @@ def build_cost_surface(
     cache_dir
         Cache folder (default :data:`planner.settings.CACHE_DIR`, read at call time).
     use_cache
-        False to build without reading or writing the cache.
+        False to build without reading or writing the cache (default
+        :data:`planner.settings.USE_CACHE`).
     max_memory_gib
         Refuse grids needing more than this (default :func:`memory_limit_bytes`).
     towns
@@ -687,6 +688,8 @@ def build_cost_surface(
         **{name: fingerprint_gdf(gdf) for name, gdf in layers.items()},
     }
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True, default=str).encode()).hexdigest()
+    if use_cache is None:
+        use_cache = settings.USE_CACHE
     cdir = Path(cache_dir) if cache_dir is not None else Path(settings.CACHE_DIR)
     path = cdir / f"costsurface-{int(resolution_m)}m-{key[:24]}.npz"
     if use_cache and path.exists():

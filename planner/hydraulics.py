@@ -874,7 +874,24 @@ def pipe_capacity_bcm_y(
             f"outlet_pressure_bar ({p2}) must be below inlet_pressure_bar ({p1})"
         )
     prof = as_profile(profile, length_km)
+    key = (pipe, p1, p2, np.asarray(prof.distance_km, float).tobytes(),
+           np.asarray(prof.elevation_m, float).tobytes(), gas, method, friction)
+    if key in _CAPACITIES:
+        return _CAPACITIES[key]
+    cap = _pipe_capacity(pipe, p1, p2, prof, gas, method, friction)
+    if len(_CAPACITIES) >= 4096:
+        _CAPACITIES.clear()
+    _CAPACITIES[key] = cap
+    return cap
 
+
+#: Capacities already solved, by every input (a study's scenarios assess the same reused
+#: lines along the same profiles: each root-finding marches the profile a dozen times).
+_CAPACITIES: dict[tuple[object, ...], float] = {}
+
+
+def _pipe_capacity(pipe: Pipe, p1: float, p2: float, prof: RouteProfile, gas: Gas,
+                   method: str, friction: str) -> float:
     def err(q: float) -> float:
         return _signed_outlet_kpa(q, p1 * 100, prof, pipe, gas, method, friction) - p2 * 100
 

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import warnings
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -650,17 +652,33 @@ def _strings(data: dict, ids: list[str]) -> float:
     return n if np.isfinite(n) else float(len(ids))
 
 
+#: New links already solved on a surface, by (place cell, reach, the nodes and where they
+#: are): the corridor graphs of a study share their nodes, and every destination of a study
+#: starts from the same supply point, so each place's links are solved once per surface.
+_LINKS: weakref.WeakKeyDictionary[CostSurface, dict[tuple[object, ...], dict[
+    int, tuple[float, np.ndarray]]]] = weakref.WeakKeyDictionary()
+
+
 def _links(surface: CostSurface, place: Place, graph: nx.MultiGraph, max_link_km: float,
            ) -> dict[int, tuple[float, np.ndarray]]:
     """New-link cost (km-eq) and cell path from a place to each network node within reach."""
     px, py = surface.rowcol_to_xy(np.array([place.row]), np.array([place.col]))
-    res = surface.resolution_m
-    h, w = surface.shape
     reach = max_link_km * 1000.0
-    cand = [n for n, d in graph.nodes(data=True)
-            if np.hypot(d["x"] - px[0], d["y"] - py[0]) <= reach]
+    cand = tuple((n, float(d["x"]), float(d["y"])) for n, d in graph.nodes(data=True)
+                 if np.hypot(d["x"] - px[0], d["y"] - py[0]) <= reach)
     if not cand:
         return {}
+    memo = _LINKS.setdefault(surface, {})
+    key = (place.row, place.col, max_link_km, cand)
+    if key not in memo:
+        memo[key] = _solve_links(surface, place, graph, [n for n, _, _ in cand], reach)
+    return memo[key]
+
+
+def _solve_links(surface: CostSurface, place: Place, graph: nx.MultiGraph, cand: list,
+                 reach: float) -> dict[int, tuple[float, np.ndarray]]:
+    res = surface.resolution_m
+    h, w = surface.shape
     rad = int(np.ceil(reach * 1.3 / res))
     r0, r1 = max(0, place.row - rad), min(h, place.row + rad + 1)
     c0, c1 = max(0, place.col - rad), min(w, place.col + rad + 1)
@@ -736,82 +754,33 @@ def reuse_route(
                                   destination_name=d.name, snap_km=snap_km)
     g_cost = float(greenfield.cost.iloc[0])
 
-    reuse = {s.lower() for s in p.reuse_statuses}
-    # Directed options per node pair, one per system (parallel strings of a system merged);
-    # the cheapest system with enough capacity left becomes the arc.
-    options: dict[tuple[object, object], dict[str, dict[str, object]]] = {}
-    for u, v, data in graph.edges(data=True):
-        if str(data["status"]).lower() not in reuse:
-            continue
-        cap = float(data.get("capacity_bcm_y", float("nan")))
-        base = p.reuse_factor * data["length_km"]
-        lo, hi = min(u, v), max(u, v)  # geometry and flow are stored from lo to hi
-        for a, b, along in ((lo, hi, 1), (hi, lo, -1)):
-            reverse = data["flow"] != 0 and along != data["flow"]
-            # against the design flow only where the line-flows table allows it
-            if reverse and not (allow_reverse and data.get("reversible", True)):
-                continue
-            spare = spare_capacity(data, a, b) if "spare_design_bcm_y" in data else cap
-            cost = base * (p.reverse_factor if reverse else 1.0)
-            per_system = options.setdefault((a, b), {})
-            cur = per_system.get(str(data["system"]))
-            string = (cap, str(data.get("capacity_basis", "string")))
-            if cur is None or cost < float(cur["cost"]) - 1e-9:  # type: ignore[arg-type]
-                per_system[str(data["system"])] = {
-                    "cost": cost, "kind": "reuse", "data": data, "reverse": reverse,
-                    "forward": a == lo, "ids": [data["pipeline_id"]], "capacity": cap,
-                    "spare": spare, "strings_capacity": [string]}
-            elif abs(cost - float(cur["cost"])) <= 1e-9:  # type: ignore[arg-type]
-                # parallel strings of one system: own capacities add up, a repeated
-                # system figure counts once
-                cur["ids"].append(data["pipeline_id"])  # type: ignore[attr-defined]
-                members: list[tuple[float, str]] = cur["strings_capacity"]  # type: ignore[assignment]
-                members.append(string)
-                total = system_capacity([c for c, _ in members], [b for _, b in members])
-                cur["capacity"] = total
-                spares = [c for c in (float(cur["spare"]), spare)  # type: ignore[arg-type]
-                          if np.isfinite(c)]
-                flowing = float(data.get("current_flow_bcm_y", float("nan")))
-                if not np.isfinite(flowing) or "spare_design_bcm_y" not in data:
-                    flowing = 0.0
-                # a reverse capacity is the system's, not one per string; the design way,
-                # what the strings carry together less today's flow (counted once)
-                cur["spare"] = (float("nan") if not spares else
-                                float(max(spares)) if reverse else total - flowing)
-    dg = nx.DiGraph()
-    small: list[tuple[object, object, dict[str, object]]] = []
-    for (a, b), per_system in options.items():
-        ranked = sorted(per_system.values(), key=lambda e: float(e["cost"]))  # type: ignore[arg-type]
-        fits = [e for e in ranked if volume_bcm_y is None
-                or not np.isfinite(float(e["spare"]))  # type: ignore[arg-type]
-                or float(e["spare"]) >= volume_bcm_y]  # type: ignore[arg-type]
-        if fits:
-            dg.add_edge(a, b, **fits[0])
-        else:
-            dg.add_nodes_from((a, b))  # still a place a new link may reach
-            small.append((a, b, ranked[0]))
-    if volume_bcm_y is not None:
-        log.info("reuse: %d directed pieces with less than %.1f bcm/y spare left out",
-                 len(small), volume_bcm_y)
+    dg, small, lock = _reuse_arcs(graph, p, volume_bcm_y, allow_reverse)
     o_links = _links(surface, o, graph, p.max_link_km)
     d_links = _links(surface, d, graph, p.max_link_km)
-    for n, (c, path) in o_links.items():
-        if n in dg:
-            dg.add_edge("origin", n, cost=c, kind="new", path=path)
-    for n, (c, path) in d_links.items():
-        if n in dg:
-            dg.add_edge(n, "destination", cost=c, kind="new", path=path[::-1])
-    if not require_reuse:
-        dg.add_edge("origin", "destination", cost=g_cost, kind="greenfield")
-    try:
-        nodes = nx.dijkstra_path(dg, "origin", "destination", weight="cost")
-    except nx.NetworkXNoPath as exc:
-        raise UnreachableError(_no_path_reason(dg, small, o.name, d.name, volume_bcm_y,
-                                               p.max_link_km, require_reuse)) from exc
+    # The arcs are shared by every route on this graph (copying them costs more than the
+    # search): this route's own links are added, searched and removed under a lock.
+    with lock:
+        try:
+            for n, (c, path) in o_links.items():
+                if n in dg:
+                    dg.add_edge("origin", n, cost=c, kind="new", path=path)
+            for n, (c, path) in d_links.items():
+                if n in dg:
+                    dg.add_edge(n, "destination", cost=c, kind="new", path=path[::-1])
+            if not require_reuse:
+                dg.add_edge("origin", "destination", cost=g_cost, kind="greenfield")
+            try:
+                nodes = nx.dijkstra_path(dg, "origin", "destination", weight="cost")
+            except nx.NetworkXNoPath as exc:
+                raise UnreachableError(_no_path_reason(
+                    dg, small, o.name, d.name, volume_bcm_y, p.max_link_km, require_reuse)
+                ) from exc
+            arcs = [dg[a][b] for a, b in itertools.pairwise(nodes)]
+        finally:
+            dg.remove_nodes_from([n for n in ("origin", "destination") if n in dg])
 
     legs: list[dict[str, object]] = []
-    for a, b in itertools.pairwise(nodes):
-        e = dg[a][b]
+    for e in arcs:
         if e["kind"] == "greenfield":
             legs.append({"kind": "new", "system": "", "pipeline_ids": "", "reverse": False,
                          "length_km": float(greenfield.length_km.iloc[0]), "cost": g_cost,
@@ -885,6 +854,103 @@ def reuse_route(
              "%.0f km new", o.name, d.name, total_cost, g_cost, reused, ", ".join(systems),
              new)
     return ReuseRoute(route, legs_gdf, km_by)
+
+
+
+_Arcs = tuple[nx.DiGraph, list[tuple[object, object, dict[str, object]]], threading.Lock]
+#: Directed arcs of the existing network already built for a graph, by the parameters,
+#: volume and reverse flow allowed: the same for every origin and destination.
+#: A graph must not change once routes have used it (the study's graphs are built once).
+_ARCS: weakref.WeakKeyDictionary[nx.MultiGraph, dict[tuple[object, ...], _Arcs]] = (
+    weakref.WeakKeyDictionary())
+_ARCS_LOCK = threading.Lock()
+_Options = dict[tuple[object, object], dict[str, dict[str, object]]]
+_OPTIONS: weakref.WeakKeyDictionary[nx.MultiGraph, dict[tuple[NetworkParams, bool], _Options]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _reuse_arcs(graph: nx.MultiGraph, p: NetworkParams, volume_bcm_y: float | None,
+                allow_reverse: bool) -> _Arcs:
+    """The directed arcs :func:`reuse_route` may use (shared: modify only under the lock
+    returned with them) and the pieces left out for too little spare capacity."""
+    key = (p, volume_bcm_y, allow_reverse)
+    with _ARCS_LOCK:
+        memo = _ARCS.setdefault(graph, {})
+        if key not in memo:
+            memo[key] = _build_reuse_arcs(graph, p, volume_bcm_y, allow_reverse)
+        return memo[key]
+
+
+def _build_reuse_arcs(graph: nx.MultiGraph, p: NetworkParams, volume_bcm_y: float | None,
+                      allow_reverse: bool) -> _Arcs:
+    per_graph = _OPTIONS.setdefault(graph, {})
+    if (p, allow_reverse) not in per_graph:  # the same for every volume
+        per_graph[(p, allow_reverse)] = _reuse_options(graph, p, allow_reverse)
+    options = per_graph[(p, allow_reverse)]
+    dg = nx.DiGraph()
+    small: list[tuple[object, object, dict[str, object]]] = []
+    for (a, b), per_system in options.items():
+        ranked = sorted(per_system.values(), key=lambda e: float(e["cost"]))  # type: ignore[arg-type]
+        fits = [e for e in ranked if volume_bcm_y is None
+                or not np.isfinite(float(e["spare"]))  # type: ignore[arg-type]
+                or float(e["spare"]) >= volume_bcm_y]  # type: ignore[arg-type]
+        if fits:
+            dg.add_edge(a, b, **fits[0])
+        else:
+            dg.add_nodes_from((a, b))  # still a place a new link may reach
+            small.append((a, b, ranked[0]))
+    if volume_bcm_y is not None:
+        log.info("reuse: %d directed pieces with less than %.1f bcm/y spare left out",
+                 len(small), volume_bcm_y)
+    return dg, small, threading.Lock()
+
+
+def _reuse_options(graph: nx.MultiGraph, p: NetworkParams, allow_reverse: bool) -> _Options:
+    """Per directed node pair, the reuse options of each system (not yet filtered by the
+    capacity a route needs)."""
+    reuse = {s.lower() for s in p.reuse_statuses}
+    # Directed options per node pair, one per system (parallel strings of a system merged);
+    # the cheapest system with enough capacity left becomes the arc.
+    options: dict[tuple[object, object], dict[str, dict[str, object]]] = {}
+    for u, v, data in graph.edges(data=True):
+        if str(data["status"]).lower() not in reuse:
+            continue
+        cap = float(data.get("capacity_bcm_y", float("nan")))
+        base = p.reuse_factor * data["length_km"]
+        lo, hi = min(u, v), max(u, v)  # geometry and flow are stored from lo to hi
+        for a, b, along in ((lo, hi, 1), (hi, lo, -1)):
+            reverse = data["flow"] != 0 and along != data["flow"]
+            # against the design flow only where the line-flows table allows it
+            if reverse and not (allow_reverse and data.get("reversible", True)):
+                continue
+            spare = spare_capacity(data, a, b) if "spare_design_bcm_y" in data else cap
+            cost = base * (p.reverse_factor if reverse else 1.0)
+            per_system = options.setdefault((a, b), {})
+            cur = per_system.get(str(data["system"]))
+            string = (cap, str(data.get("capacity_basis", "string")))
+            if cur is None or cost < float(cur["cost"]) - 1e-9:  # type: ignore[arg-type]
+                per_system[str(data["system"])] = {
+                    "cost": cost, "kind": "reuse", "data": data, "reverse": reverse,
+                    "forward": a == lo, "ids": [data["pipeline_id"]], "capacity": cap,
+                    "spare": spare, "strings_capacity": [string]}
+            elif abs(cost - float(cur["cost"])) <= 1e-9:  # type: ignore[arg-type]
+                # parallel strings of one system: own capacities add up, a repeated
+                # system figure counts once
+                cur["ids"].append(data["pipeline_id"])  # type: ignore[attr-defined]
+                members: list[tuple[float, str]] = cur["strings_capacity"]  # type: ignore[assignment]
+                members.append(string)
+                total = system_capacity([c for c, _ in members], [b for _, b in members])
+                cur["capacity"] = total
+                spares = [c for c in (float(cur["spare"]), spare)  # type: ignore[arg-type]
+                          if np.isfinite(c)]
+                flowing = float(data.get("current_flow_bcm_y", float("nan")))
+                if not np.isfinite(flowing) or "spare_design_bcm_y" not in data:
+                    flowing = 0.0
+                # a reverse capacity is the system's, not one per string; the design way,
+                # what the strings carry together less today's flow (counted once)
+                cur["spare"] = (float("nan") if not spares else
+                                float(max(spares)) if reverse else total - flowing)
+    return options
 
 
 def _no_path_reason(dg: nx.DiGraph, small: list[tuple[object, object, dict[str, object]]],
@@ -1130,8 +1196,20 @@ def operating_graph(pipelines: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame 
     if hit is None or hit[0] is not pipelines or hit[1] is not countries:
         if len(_GRAPHS) >= 2:
             _GRAPHS.pop(next(iter(_GRAPHS)))
-        graph = pipeline_graph(pipelines, statuses=["operating"], countries=countries,
-                               interconnections=interconnections, line_flows=line_flows)
+        def build() -> nx.MultiGraph:
+            return pipeline_graph(pipelines, statuses=["operating"], countries=countries,
+                                  interconnections=interconnections, line_flows=line_flows)
+
+        if settings.USE_CACHE:  # and across runs, in the persistent cache
+            from planner.cache import cache_key, cached, fingerprint_frame
+
+            disk_key = cache_key("pipeline-graph", {
+                "pipelines": fingerprint_frame(pipelines),
+                "countries": fingerprint_frame(countries),
+                "tables": [fingerprint_frame(interconnections), fingerprint_frame(line_flows)]})
+            graph, _ = cached("pipeline-graph", disk_key, build)
+        else:
+            graph = build()
         _GRAPHS[key] = hit = (pipelines, countries, graph)
     return hit[2]
 

@@ -190,6 +190,11 @@ def _junctions(study: Study, layers: Layers) -> gpd.GeoDataFrame:
                                            interconnections=hubs, line_flows=flows))
 
 
+#: Longest side (pixels) of the cost-surface image on the map: finer surfaces are shown
+#: resampled to it (display only; the map stays small enough to open anywhere).
+SURFACE_DISPLAY_PX = 600
+
+
 def _surface_lonlat(surface: Any) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The cost surface warped to a lon/lat grid for display."""
     import rasterio.warp
@@ -200,6 +205,11 @@ def _surface_lonlat(surface: Any) -> tuple[np.ndarray, tuple[float, float, float
     left, bottom, right, top = rasterio.transform.array_bounds(h, w, surface.transform)
     dst_t, dw, dh = rasterio.warp.calculate_default_transform(
         surface.crs, "EPSG:4326", w, h, left=left, bottom=bottom, right=right, top=top)
+    if max(dw, dh) > SURFACE_DISPLAY_PX:  # a fine surface is shown at screen size
+        f = max(dw, dh) / SURFACE_DISPLAY_PX
+        dst_t, dw, dh = rasterio.warp.calculate_default_transform(
+            surface.crs, "EPSG:4326", w, h, left=left, bottom=bottom, right=right, top=top,
+            dst_width=max(1, round(dw / f)), dst_height=max(1, round(dh / f)))
     out = np.full((dh, dw), np.nan, dtype="float32")
     rasterio.warp.reproject(cost, out, src_transform=surface.transform, src_crs=surface.crs,
                             dst_transform=dst_t, dst_crs="EPSG:4326", src_nodata=np.nan,

@@ -212,6 +212,86 @@ def _solve(cost: np.ndarray, start: tuple[int, int], ends: Sequence[tuple[int, i
     return mcp, cum
 
 
+#: First margin (cells) of a windowed solve around its start and ends, and its share of
+#: their span; doubled until the window's paths are proven optimal.
+WINDOW_MIN_CELLS = 40
+WINDOW_SHARE = 0.5
+
+
+def _outside_ring(r0: int, r1: int, c0: int, c1: int, h: int, w: int) -> np.ndarray:
+    """Cells (row, col) just outside the window [r0, r1) x [c0, c1) that lie on the grid."""
+    parts = []
+    cols = np.arange(max(c0 - 1, 0), min(c1 + 1, w))
+    rows = np.arange(r0, r1)
+    if r0 > 0:
+        parts.append(np.column_stack([np.full(cols.size, r0 - 1), cols]))
+    if r1 < h:
+        parts.append(np.column_stack([np.full(cols.size, r1), cols]))
+    if c0 > 0:
+        parts.append(np.column_stack([rows, np.full(rows.size, c0 - 1)]))
+    if c1 < w:
+        parts.append(np.column_stack([rows, np.full(rows.size, c1)]))
+    return np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.int64)
+
+
+def window_paths(cost: np.ndarray, start: tuple[int, int], ends: Sequence[tuple[int, int]],
+                 res: float, *, min_cost: float | None = None
+                 ) -> dict[tuple[int, int], np.ndarray | None]:
+    """Optimal cell paths from ``start`` to each of ``ends`` (None: unreachable), solved in
+    a window around them and proven optimal on the whole grid.
+
+    A path that leaves the window passes a cell ``b`` just outside it, so it costs at least
+    ``min_cost`` × (|start − b| + |b − end|) (every step costs at least its length times
+    the cheapest cell). Where the window's path costs no more than that bound for every
+    ``b``, no path outside beats it; otherwise the margin doubles until it does (at worst
+    the window is the whole grid). The result is the full-grid optimum; only the cost of a
+    sweep over cells the route cannot use is saved.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = np.ones((300, 300), np.float32)
+    >>> c[100:200, 150] = np.inf
+    >>> p = window_paths(c, (150, 140), [(150, 160)], 1000.0)[(150, 160)]
+    >>> int(p[0, 0]), int(p[-1, 1]), bool(p[:, 0].min() < 100 or p[:, 0].max() >= 200)
+    (150, 160, True)
+    """
+    h, w = cost.shape
+    cmin = float(np.min(cost)) if min_cost is None else float(min_cost)
+    out: dict[tuple[int, int], np.ndarray | None] = {}
+    pending = list(dict.fromkeys((int(r), int(c)) for r, c in ends))
+    margin: int | None = None
+    while pending:
+        rows = [start[0], *(r for r, _ in pending)]
+        cols = [start[1], *(c for _, c in pending)]
+        if margin is None:
+            span = max(max(rows) - min(rows), max(cols) - min(cols))
+            margin = max(WINDOW_MIN_CELLS, int(WINDOW_SHARE * span))
+        r0, r1 = max(0, min(rows) - margin), min(h, max(rows) + margin + 1)
+        c0, c1 = max(0, min(cols) - margin), min(w, max(cols) + margin + 1)
+        whole = (r0, c0, r1, c1) == (0, 0, h, w) or not (np.isfinite(cmin) and cmin > 0)
+        if whole:
+            r0, c0, r1, c1 = 0, 0, h, w
+        mcp, cum = _solve(cost[r0:r1, c0:c1], (start[0] - r0, start[1] - c0),
+                          [(r - r0, c - c0) for r, c in pending], res)
+        ring = _outside_ring(r0, r1, c0, c1, h, w)
+        to_start = np.hypot(ring[:, 0] - start[0], ring[:, 1] - start[1])
+        left = []
+        for r, c in pending:
+            v = float(cum[r - r0, c - c0])
+            bound = np.inf if whole or not len(ring) else cmin * res * float(
+                np.min(to_start + np.hypot(ring[:, 0] - r, ring[:, 1] - c)))
+            if v <= bound:
+                out[(r, c)] = (np.asarray(mcp.traceback((r - r0, c - c0))) + np.array([r0, c0])
+                               if np.isfinite(v) else None)
+            else:
+                left.append((r, c))
+        del mcp, cum
+        pending = left
+        margin *= 2
+    return out
+
+
 def path_cost(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray, res: float) -> float:
     """Cost (km-eq) of a cell path under the ``MCP_Geometric`` metric.
 
@@ -300,12 +380,76 @@ def _unreachable(origin: Place, dest: Place) -> UnreachableError:
     )
 
 
+#: Optimal cell paths already found on a grid, by (origin cell, destination cell); None:
+#: unreachable. A study asks for the same route many times (the greenfield candidate, its
+#: alternatives, and the greenfield cost of every reuse candidate), and a surface never
+#: changes once built, so each is solved once per surface and process.
+_PATHS: weakref.WeakKeyDictionary[
+    CostSurface, dict[tuple[int, int, int, int], np.ndarray | None]] = weakref.WeakKeyDictionary()
+
+
+def solve_paths(surface: CostSurface, o: Place, ds: Sequence[Place]) -> list[np.ndarray | None]:
+    """Full-resolution optimal cell paths from ``o`` to each of ``ds`` (None: unreachable),
+    with one Dijkstra sweep for all those not solved before on this surface.
+
+    Paths are kept for the surface's lifetime, so a later :func:`least_cost_route` or
+    :func:`alternative_routes` between the same cells does not solve again. A multi-target
+    sweep settles each cell exactly as a single-target one does (Dijkstra fixes a cell's
+    predecessor when it settles), so the paths are the same.
+    """
+    memo = _PATHS.setdefault(surface, {})
+    todo = [d for d in ds if (o.row, o.col, d.row, d.col) not in memo]
+    if todo:
+        _route_memory_check(surface.shape, surface.resolution_m,
+                            "full-resolution route solve")
+        found = window_paths(surface.cost, (o.row, o.col), [(d.row, d.col) for d in todo],
+                             surface.resolution_m, min_cost=_min_cost(surface))
+        for (r, c), path in found.items():
+            memo[(o.row, o.col, r, c)] = path
+    return [memo[(o.row, o.col, d.row, d.col)] for d in ds]
+
+
+_MIN_COST: weakref.WeakKeyDictionary[CostSurface, float] = weakref.WeakKeyDictionary()
+
+
+def _min_cost(surface: CostSurface) -> float:
+    """The cheapest cell of a surface (kept: it bounds every windowed solve on it)."""
+    if surface not in _MIN_COST:
+        _MIN_COST[surface] = float(np.min(surface.cost))
+    return _MIN_COST[surface]
+
+
 def _full_path(surface: CostSurface, o: Place, d: Place) -> np.ndarray:
-    _route_memory_check(surface.shape, surface.resolution_m, "full-resolution route solve")
-    mcp, cum = _solve(surface.cost, (o.row, o.col), [(d.row, d.col)], surface.resolution_m)
-    if not np.isfinite(cum[d.row, d.col]):
+    path = solve_paths(surface, o, [d])[0]
+    if path is None:
         raise _unreachable(o, d)
-    return np.asarray(mcp.traceback((d.row, d.col)))
+    return path
+
+
+def prime_routes(surface: CostSurface, origin: PlaceLike, destinations: Places, *,
+                 origin_name: str | None = None, snap_km: float = SNAP_KM,
+                 method: str = "auto") -> int:
+    """Solve the least-cost paths from one place to many with one sweep, ahead of the
+    :func:`least_cost_route` and :func:`alternative_routes` calls that will ask for them
+    one by one (which then reuse them). Returns how many were solved; nothing is done
+    with ``method`` refined (those grids are routed coarse-to-fine per pair) or for places
+    that cannot be located (the later call reports them).
+    """
+    if _method(surface, method) != "full":
+        return 0
+    try:
+        o = locate(surface, origin, origin_name, snap_km)
+    except PlaceError:
+        return 0
+    ds = []
+    for n, lon, lat in as_places(destinations):
+        try:
+            d = locate(surface, (lon, lat), n, snap_km)
+        except PlaceError:
+            continue
+        if (d.row, d.col) != (o.row, o.col):
+            ds.append(d)
+    return len(solve_paths(surface, o, ds))
 
 
 _COARSE: weakref.WeakKeyDictionary[CostSurface, dict[int, CostSurface]] = (
@@ -320,8 +464,10 @@ def _coarse(surface: CostSurface, factor: int) -> CostSurface:
 
 
 def clear_caches() -> None:
-    """Forget the coarse grids kept for refinement (they are rebuilt on demand)."""
+    """Forget the coarse grids kept for refinement and the paths already solved (they are
+    rebuilt on demand)."""
     _COARSE.clear()
+    _PATHS.clear()
 
 
 def default_coarse_factor(surface: CostSurface) -> int:
@@ -775,16 +921,19 @@ def _penalty_paths(grid: CostSurface, o: Place, d: Place, k: int, *, penalty: fl
     kept: list[tuple[np.ndarray, LineString]] = []
     factor = penalty
     best_cost: float | None = None
-    for _ in range(tries):
+    for attempt in range(tries):
         if len(kept) >= k:
             break
-        mcp, cum = _solve(work, (o.row, o.col), [(d.row, d.col)], res)
-        if not np.isfinite(cum[d.row, d.col]):
+        if attempt == 0:  # nothing penalised yet: the optimum, perhaps solved before
+            found = solve_paths(grid, o, [d])[0]
+        else:  # penalties only raise costs: the grid's cheapest cell still bounds them
+            found = window_paths(work, (o.row, o.col), [(d.row, d.col)], res,
+                                 min_cost=_min_cost(grid))[(d.row, d.col)]
+        if found is None:
             if not kept:
                 raise _unreachable(o, d)
             break
-        path = np.asarray(mcp.traceback((d.row, d.col)))
-        del mcp, cum
+        path = found
         line = _xy_line(grid, path)
         true_cost = path_cost(grid.cost, path[:, 0], path[:, 1], res)
         if best_cost is None:
@@ -1012,17 +1161,14 @@ def candidate_network(
                 paths.append((o, d, rpath))
             continue
         _route_memory_check(surface.shape, surface.resolution_m, "route solve")
-        mcp, cum = _solve(surface.cost, (o.row, o.col),
-                          [(places[b].row, places[b].col) for b in bs], surface.resolution_m)
-        for b in bs:
+        found = solve_paths(surface, o, [places[b] for b in bs])
+        for b, path in zip(bs, found, strict=True):
             d = places[b]
-            if not np.isfinite(cum[d.row, d.col]):
+            if path is None:
                 missing.append(f"{o.name} – {d.name}")
                 continue
-            path = np.asarray(mcp.traceback((d.row, d.col)))
             records.append(_record(surface, o, d, path, m))
             paths.append((o, d, path))
-        del mcp, cum
     if missing:
         log.warning("candidate network: %d Delaunay edge(s) unreachable: %s", len(missing),
                     "; ".join(missing))
@@ -1107,9 +1253,12 @@ __all__ = [
     "least_cost_route",
     "locate",
     "path_cost",
+    "prime_routes",
     "refinement_gap",
     "route_overlap",
     "route_to_nearest",
     "routes_many_to_many",
+    "solve_paths",
     "straighten_path",
+    "window_paths",
 ]

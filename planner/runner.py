@@ -85,6 +85,12 @@ def generate_candidates(study: Study, layers: Layers, surface: Any,
     origins = [origin] if isinstance(origin, Place) else list(origin)
     if graphs is None:
         graphs = reuse_graphs(study, layers)
+    from planner.routing import prime_routes
+
+    for o in origins if surface is not None else ():
+        # one sweep per supply point finds every destination's least-cost path
+        prime_routes(surface, (o.lon, o.lat), {d.name: (d.lon, d.lat) for d in destinations},
+                     origin_name=o.name)
     frames = []
     for dest in _progress(destinations, "candidates", progress):
         options = {o.name: _destination_candidates(study, layers, surface, o, dest, graphs)
@@ -289,6 +295,7 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
         per_country_table,
         rank_candidates,
     )
+    from planner.cache import cache_key, cached, study_parts
     from planner.timing import StageTimer
 
     t0 = time.perf_counter()
@@ -298,19 +305,40 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
 
     scen_cands = []
     country_tables = []
-    surfaces = {}
-    with timer("pipeline graphs"):
-        graphs = reuse_graphs(study, layers)
+    surfaces: dict[str, Any] = {}
+    built: dict[str, Any] = {}
+
+    def graphs() -> dict[str, Any]:  # only when a scenario is not in the cache
+        if "graphs" not in built:
+            with timer("pipeline graphs"):
+                built["graphs"] = reuse_graphs(study, layers)
+        return built["graphs"]
+
+    with timer("cache keys"):
+        parts = study_parts(study, layers) if settings.USE_CACHE else {}
     for scenario in _progress(study.scenarios, "scenarios", progress):
         with timer("cost surfaces"):
             surface = cost_surface_for(study, layers, scenario)
+            # scenarios with the same surface share one object, and so the routes already
+            # solved on it (planner.routing keeps them per surface)
+            surface = next((s for s in surfaces.values() if s.key and s.key == surface.key),
+                           surface)
             check_reachable(study, surface, scenario, origins, destinations)
         surfaces[scenario.name] = surface
-        with timer("candidate routes"):
-            cands = generate_candidates(study, layers, surface, origins, destinations,
-                                        progress, graphs)
-        with timer("appraisal"):
-            cands = appraise_candidates(cands, layers, study, scenario)
+
+        def candidates_of(scenario: Scenario = scenario, surface: Any = surface
+                          ) -> gpd.GeoDataFrame:
+            with timer("candidate routes"):
+                cands = generate_candidates(study, layers, surface, origins, destinations,
+                                            progress, graphs())
+            with timer("appraisal"):
+                return appraise_candidates(cands, layers, study, scenario)
+
+        key = cache_key("candidates", {
+            **parts, "scenario": asdict(scenario), "surface": surface.key,
+            "places": [repr(p) for p in (*origins, *destinations)]})
+        cands, _ = cached("candidates", key, candidates_of,
+                          use_cache=settings.USE_CACHE and bool(surface.key))
         cands = drop_excluded(cands, scenario)
         with timer("ranking"):
             ranked = rank_candidates(cands, scenario)

@@ -13,6 +13,10 @@ GEODATA_DIR : pathlib.Path
 CACHE_DIR : pathlib.Path
     Where cost surfaces and other rebuildable artefacts are cached
     (``PLANNER_CACHE``, default ``~/.cache/planner``).
+USE_CACHE : bool
+    Whether cost surfaces, candidate routes and the plan's candidate network are read from
+    and written to :data:`CACHE_DIR` (:mod:`planner.cache`). True unless ``PLANNER_NO_CACHE``
+    is set to anything but ``0`` or empty; ``planner study --no-cache`` turns it off.
 MAPS_DIR : pathlib.Path
     Where ``planner study`` writes its outputs (``maps/<study>/``): ``PLANNER_MAPS``, else
     the checkout's ``maps/``, else ``maps/`` in the current folder (an installed wheel).
@@ -26,8 +30,8 @@ DEFAULT_REGION : tuple of float
     shipped raw data.
 DEFAULT_RESOLUTION_KM : float
     Cell size (km) of cost surfaces when a study or caller gives none: 10 km, the
-    resolution the shipped studies and the route backtest (``planner backtest routes``)
-    use and the calibrated cost parameters were fitted at.
+    resolution the route backtest (``planner backtest routes``) uses and the calibrated
+    cost parameters were fitted at. The default study sets its own, 2 km.
 REGION_TOLERANCE_DEG : float
     How far (degrees) a feature may lie outside the study region before validation
     rejects it as "far outside".
@@ -66,6 +70,7 @@ def _maps_dir() -> Path:
 GEODATA_DIR = _geodata_dir()
 RAW_DIR = GEODATA_DIR / "raw"
 CACHE_DIR = Path(os.environ.get("PLANNER_CACHE", Path.home() / ".cache" / "planner"))
+USE_CACHE = os.environ.get("PLANNER_NO_CACHE", "") in ("", "0")
 MAPS_DIR = _maps_dir()
 
 STORAGE_CRS = "EPSG:4326"

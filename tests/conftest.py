@@ -9,6 +9,22 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def planner_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The persistent cache (:mod:`planner.cache`) in a temporary folder for the session,
+    never the user's: ``PLANNER_CACHE`` when set (``make test`` gives one to the notebooks
+    and the tests alike), else a folder of the session's temporary directory."""
+    import os
+
+    from planner import settings
+
+    old = settings.CACHE_DIR
+    settings.CACHE_DIR = Path(os.environ.get("PLANNER_CACHE")
+                              or tmp_path_factory.getbasetemp() / "planner-cache")
+    yield settings.CACHE_DIR
+    settings.CACHE_DIR = old
+
+
 @pytest.fixture(scope="session")
 def layers():
     from planner.layers import default_layers

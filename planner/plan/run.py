@@ -111,15 +111,23 @@ def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
     The existing network is built with the study's interconnections and line-flows tables
     (its ``[network]`` table, else the shipped ones), as for the route candidates.
     """
+    from pyproj import CRS
+
+    from planner import settings
     from planner.interconnections import network_tables_for_study
-    from planner.network import pipeline_graph
+    from planner.network import operating_graph, pipeline_graph
 
     hubs, flows = network_tables_for_study(study)
     # with the countries, so that a line reversible only in some countries (line_flows.csv
     # reverse_countries) is reversible only there
-    graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs,
-                           interconnections=hubs, line_flows=flows,
-                           countries=layers.countries)
+    if CRS.from_user_input(surface.crs).equals(CRS.from_user_input(settings.STUDY_CRS)):
+        # the graph the route candidates went by (built once per run, cached across runs)
+        graph = operating_graph(layers.pipelines, countries=layers.countries,
+                                interconnections=hubs, line_flows=flows)
+    else:
+        graph = pipeline_graph(layers.pipelines, statuses=["operating"], crs=surface.crs,
+                               interconnections=hubs, line_flows=flows,
+                               countries=layers.countries)
     sup = {p.name: (p.lon, p.lat) for p in (resolve_place(x, layers) for x in study.supply)}
     dem = {p.name: (p.lon, p.lat, float(p.throughput_bcm_y or 0.0))
            for p in (resolve_place(x, layers) for x in study.destinations)}
@@ -127,6 +135,24 @@ def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
                        spare_share=options.spare_share, spare_bcm_y=options.spare_bcm_y,
                        unknown_capacity_bcm_y=options.unknown_capacity_bcm_y,
                        link_km=options.link_km, hubs=options.hubs, reduce=options.reduce)
+    return net
+
+
+def cached_plan_network(study: Study, layers: Layers, surface: CostSurface,
+                        options: PlanOptions) -> PlanNetwork:
+    """:func:`study_plan_network`, read from the cache (:mod:`planner.cache`) when an
+    earlier run built it from the same inputs."""
+    from dataclasses import asdict
+
+    from planner import settings
+    from planner.cache import cache_key, cached, study_parts
+
+    if not (settings.USE_CACHE and surface.key):
+        return study_plan_network(study, layers, surface, options)
+    key = cache_key("plan-network", {**study_parts(study, layers), "surface": surface.key,
+                                     "options": asdict(options)})
+    net, _ = cached("plan-network", key,
+                    lambda: study_plan_network(study, layers, surface, options))
     return net
 
 
@@ -153,7 +179,7 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
     surface = surfaces.get(scenario.name)
     if surface is None or tuple(surface.excluded_countries) != scenario.excluded_countries:
         surface = cost_surface_for(study, layers, scenario)
-    net = study_plan_network(study, layers, surface, options)
+    net = cached_plan_network(study, layers, surface, options)
     net = net.restricted(excluded=scenario.excluded_countries)
     econ = PlanEconomics.from_costs({**study.costs, **scenario.costs})
     result = solve_plan(net, options, econ)
@@ -186,5 +212,5 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
     return plan
 
 
-__all__ = ["SystemPlan", "node_countries", "plan_scenario", "study_plan_network",
-           "system_plan_for_study"]
+__all__ = ["SystemPlan", "cached_plan_network", "node_countries", "plan_scenario",
+           "study_plan_network", "system_plan_for_study"]
