@@ -22,7 +22,7 @@ Contraction keeps the smallest capacity along the chain in each direction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -272,6 +272,48 @@ def directed_capacity(arc: Mapping[str, Any]) -> tuple[float, float]:
 # --- reductions -----------------------------------------------------------------------------
 
 
+def _series_chains(arcs: pd.DataFrame, removable: set[object],
+                   same_chain: Callable[[pd.Series, pd.Series], bool] | None = None
+                   ) -> list[list[tuple[object, object, object]]]:
+    """Chains of ``arcs`` joined in series through ``removable`` nodes: lists of
+    ``(index, from, to)`` oriented along the chain; ``same_chain(first, next)`` may stop a
+    chain (e.g. where the system changes)."""
+    g = nx.MultiGraph()
+    for i, r in arcs.iterrows():
+        g.add_edge(r["u"], r["v"], key=i)
+    done: set[object] = set()
+    chains = []
+    for i, r in arcs.iterrows():
+        if i in done:
+            continue
+        chain = [(i, r["u"], r["v"])]
+        done.add(i)
+        for forward in (True, False):
+            end = chain[-1][2] if forward else chain[0][1]
+            while end in removable:
+                nxt = [(k, a, b) for a, b, k in g.edges(end, keys=True) if k not in done]
+                if len(nxt) != 1 or (same_chain is not None
+                                     and not same_chain(r, arcs.loc[nxt[0][0]])):
+                    break  # a branch, a cycle closed on itself, or another system
+                k, a, b = nxt[0]
+                other_end = b if a == end else a
+                done.add(k)
+                if forward:
+                    chain.append((k, end, other_end))
+                else:
+                    chain.insert(0, (k, other_end, end))
+                end = other_end
+        chains.append(chain)
+    return chains
+
+
+def _chain_geometry(geoms: list[LineString]) -> LineString:
+    """One line through pieces already oriented along their chain."""
+    merged = linemerge(geoms)
+    return merged if isinstance(merged, LineString) else LineString(
+        [c for gm in geoms for c in gm.coords])
+
+
 def contract_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
     """Merge chains of existing arcs of one system through nodes of degree two that are not
     in ``keep``: length adds up, capacity is the smallest along the chain (exact).
@@ -290,37 +332,15 @@ def contract_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
     """
     ex = arcs[arcs["kind"] == "existing"]
     other = arcs[arcs["kind"] != "existing"]
-    deg: dict[str, int] = {}
-    for col in ("u", "v"):
-        for n in arcs[col]:
-            deg[n] = deg.get(n, 0) + 1
-    g = nx.MultiGraph()
-    for i, r in ex.iterrows():
-        g.add_edge(r["u"], r["v"], key=i)
+    deg = pd.concat([arcs["u"], arcs["v"]]).value_counts()
+    ex_deg = pd.concat([ex["u"], ex["v"]]).value_counts()
+    removable = {n for n, d in deg.items()
+                 if d == 2 and ex_deg.get(n, 0) == 2 and n not in keep}
     rows = {i: r for i, r in ex.iterrows()}
-    removable = {n for n in g if deg.get(n, 0) == 2 and g.degree(n) == 2 and n not in keep}
-    done: set[object] = set()
     out = []
-    for i, r in rows.items():
-        if i in done:
-            continue
-        # walk both ways from this arc through removable nodes of the same system
-        chain = [(i, r["u"], r["v"])]
-        done.add(i)
-        for forward in (True, False):
-            end = chain[-1][2] if forward else chain[0][1]
-            while end in removable:
-                nxt = [(k, a, b) for a, b, k in g.edges(end, keys=True) if k not in done]
-                if len(nxt) != 1 or rows[nxt[0][0]]["system"] != r["system"]:
-                    break
-                k, a, b = nxt[0]
-                other_end = b if a == end else a
-                done.add(k)
-                if forward:
-                    chain.append((k, end, other_end))
-                else:
-                    chain.insert(0, (k, other_end, end))
-                end = other_end
+    for chain in _series_chains(ex, removable,
+                                lambda first, nxt: nxt["system"] == first["system"]):
+        r = rows[chain[0][0]]
         if len(chain) == 1:
             out.append(r.to_dict())
             continue
@@ -343,9 +363,7 @@ def contract_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFrame:
                 if np.isfinite(val):
                     vals.append(val)
             designs.append(int(rk["design"]) * (1 if same else -1))
-        merged = linemerge(geoms)
-        geom = merged if isinstance(merged, LineString) else LineString(
-            [c for gm in geoms for c in gm.coords])
+        geom = _chain_geometry(geoms)
         d = {**r.to_dict(), "u": chain[0][1], "v": chain[-1][2], "length_km": length,
              "capacity_bcm_y": max(min(caps_uv), min(caps_vu)),
              "capacity_uv_bcm_y": min(caps_uv),
@@ -390,31 +408,10 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
                  if d == 2 and new_deg.get(n, 0) == 2 and n not in keep}
     if not removable:
         return arcs
-    g = nx.MultiGraph()
-    for i, r in new.iterrows():
-        g.add_edge(r["u"], r["v"], key=i)
     rows = {i: r for i, r in new.iterrows()}
-    done: set[object] = set()
     out = []
-    for i, r in rows.items():
-        if i in done:
-            continue
-        chain = [(i, r["u"], r["v"])]
-        done.add(i)
-        for forward in (True, False):
-            end = chain[-1][2] if forward else chain[0][1]
-            while end in removable:
-                nxt = [(k, a, b) for a, b, k in g.edges(end, keys=True) if k not in done]
-                if len(nxt) != 1:
-                    break  # a cycle closed on itself
-                k, a, b = nxt[0]
-                other_end = b if a == end else a
-                done.add(k)
-                if forward:
-                    chain.append((k, end, other_end))
-                else:
-                    chain.insert(0, (k, other_end, end))
-                end = other_end
+    for chain in _series_chains(new, removable):
+        r = rows[chain[0][0]]
         if len(chain) == 1:
             out.append(r.to_dict())
             continue
@@ -431,9 +428,7 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
             cost += max(eq, piece) if np.isfinite(eq) else piece
             for c, km in dict(rk.get("km_by_country") or {}).items():
                 kmc[c] = kmc.get(c, 0.0) + float(km)
-        merged = linemerge(geoms)
-        geom = merged if isinstance(merged, LineString) else LineString(
-            [c for gm in geoms for c in gm.coords])
+        geom = _chain_geometry(geoms)
         d = {**r.to_dict(), "u": chain[0][1], "v": chain[-1][2], "length_km": length,
              "cost_km_eq": cost, "km_by_country": kmc, "geometry": geom}
         if "countries" in d:
