@@ -29,5 +29,6 @@ test: $(STAMP) chromium
 	cache=$$(mktemp -d); PLANNER_CACHE=$$cache $(PY) -m pytest -n 2 --durations=15 \
 	  --doctest-modules planner tests --nbmake notebooks; rc=$$?; rm -rf $$cache; exit $$rc
 
-clean-cache:
-	rm -rf $${PLANNER_CACHE:-$$HOME/.cache/planner}
+clean-cache:  # planner's own entries only: the folder may hold other files
+	dir=$${PLANNER_CACHE:-$$HOME/.cache/planner}; [ -d "$$dir" ] && find "$$dir" -maxdepth 1 \
+	  \( -name '*.pkl' -o -name 'costsurface-*.npz' -o -name 'route-scores-*.csv' \) -delete || true

@@ -36,9 +36,11 @@ import json
 import logging
 import os
 import pickle
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,10 +55,17 @@ T = TypeVar("T")
 CACHE_FORMAT = 1
 
 
+#: Libraries whose results or pickled objects an entry holds: an upgrade of any of them
+#: starts a new cache (a route from another scikit-image, a frame from another pandas).
+KEY_LIBRARIES = ("numpy", "pandas", "geopandas", "shapely", "pyproj", "scikit-image",
+                 "networkx", "scipy", "highspy")
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """Hash of the package's source and shipped data files (``planner/**``), so entries
-    written by other code are never read.
+    """Hash of the package's source and shipped data files (``planner/**``), the Python
+    version and the versions of :data:`KEY_LIBRARIES`, so entries written by other code
+    are never read.
 
     Examples
     --------
@@ -64,6 +73,12 @@ def code_version() -> str:
     16
     """
     h = hashlib.sha256()
+    h.update(repr(sys.version_info[:2]).encode())
+    for name in KEY_LIBRARIES:
+        try:
+            h.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{name}=none".encode())
     for path in sorted(settings.PACKAGE_DIR.rglob("*")):
         if path.is_file() and path.suffix in {".py", ".csv", ".toml", ".json"} \
                 and "__pycache__" not in path.parts:
@@ -124,6 +139,8 @@ def load(kind: str, key: str, cache_dir: str | os.PathLike[str] | None = None) -
         if stored_key != key:
             raise ValueError("key does not match")
         return value
+    except MemoryError:
+        raise  # rebuilding would need more memory still
     except Exception as exc:  # a damaged or foreign entry is rebuilt, not fatal
         log.warning("cache: entry %s unreadable (%s); rebuilding", path, exc)
         return None
@@ -136,7 +153,8 @@ def store(kind: str, key: str, value: Any,
     path = entry_path(kind, key, cache_dir)
     tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # private: entries are pickles, read back by this user only
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             pickle.dump((key, value), f, protocol=pickle.HIGHEST_PROTOCOL)

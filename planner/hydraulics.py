@@ -876,8 +876,9 @@ def pipe_capacity_bcm_y(
     prof = as_profile(profile, length_km)
     key = (pipe, p1, p2, np.asarray(prof.distance_km, float).tobytes(),
            np.asarray(prof.elevation_m, float).tobytes(), gas, method, friction)
-    if key in _CAPACITIES:
-        return _CAPACITIES[key]
+    known = _CAPACITIES.get(key)  # one lookup: another caller may clear the dict
+    if known is not None:
+        return known
     cap = _pipe_capacity(pipe, p1, p2, prof, gas, method, friction)
     if len(_CAPACITIES) >= 4096:
         _CAPACITIES.clear()

@@ -395,7 +395,11 @@ def solve_paths(surface: CostSurface, o: Place, ds: Sequence[Place]) -> list[np.
     Paths are kept for the surface's lifetime, so a later :func:`least_cost_route` or
     :func:`alternative_routes` between the same cells does not solve again. A multi-target
     sweep settles each cell exactly as a single-target one does (Dijkstra fixes a cell's
-    predecessor when it settles), so the paths are the same.
+    predecessor when it settles), and a windowed sweep is kept only when no path leaving
+    its window can be cheaper, so every path is cost-optimal on the whole grid; where two
+    paths cost exactly the same, either may be returned.
+
+    The memo is per process and not locked: a study routes in one thread.
     """
     memo = _PATHS.setdefault(surface, {})
     todo = [d for d in ds if (o.row, o.col, d.row, d.col) not in memo]
@@ -926,9 +930,10 @@ def _penalty_paths(grid: CostSurface, o: Place, d: Place, k: int, *, penalty: fl
             break
         if attempt == 0:  # nothing penalised yet: the optimum, perhaps solved before
             found = solve_paths(grid, o, [d])[0]
-        else:  # penalties only raise costs: the grid's cheapest cell still bounds them
+        else:  # the bound must hold on the penalised grid whatever the penalty
             found = window_paths(work, (o.row, o.col), [(d.row, d.col)], res,
-                                 min_cost=_min_cost(grid))[(d.row, d.col)]
+                                 min_cost=min(_min_cost(grid), float(work.min())))[
+                (d.row, d.col)]
         if found is None:
             if not kept:
                 raise _unreachable(o, d)

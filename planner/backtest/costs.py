@@ -6,7 +6,8 @@ length and capacity, then costed in the currency year of its published CAPEX. Th
 predicted CAPEX, diameter and compressor-station count are compared with the published
 ones. Studies design new pipe with the same function and the shipped calibration
 (:func:`planner.appraisal.design_new_pipe`), so what is validated here is what they
-compute.
+compute, except the factor for lines laid beside an existing pipeline, which studies do not
+apply (their new pipe is not a loop).
 
 The cost factors (terrain, regional, and a pipe-cost factor for lines laid beside an
 existing pipeline), the per-station fixed cost and the design margin are calibrated on the

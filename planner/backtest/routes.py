@@ -770,11 +770,16 @@ SCORES_VERSION = 5
 def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.DataFrame,
                    **kwargs: Any) -> pd.DataFrame:
     """:func:`score_candidates`, cached under :data:`planner.settings.CACHE_DIR` by a hash
-    of every input (surface, lines and what they remove, candidates)."""
+    of every input (surface, towns, lines and what they remove, candidates) and the code."""
     import hashlib
 
+    from planner.cache import code_version
+
+    towns = getattr(surfaces, "town_distance", None)
     src = json.dumps({
-        "version": SCORES_VERSION, "surface": surfaces.template.key,
+        "version": SCORES_VERSION, "code": code_version(), "surface": surfaces.template.key,
+        "towns": None if towns is None else hashlib.sha256(
+            np.ascontiguousarray(towns).tobytes()).hexdigest(),
         "fixed": surfaces.fixed.as_dict(),
         "lines": [[r.pipeline_id, [str(x) for x in r.removed], r.geometry.wkt]
                   for r in lines.itertuples()],

@@ -331,6 +331,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
 
     limit = options.time_limit_s
     h = _highs_model(c, lo, hi, a_mat, lb, ub)
+    h.setOptionValue("time_limit", float(limit))  # the LP relaxation counts in the limit
     h.run()
     lp_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     x_lp = np.asarray(h.getSolution().col_value)
