@@ -119,3 +119,21 @@ def test_default_run_cached_its_candidates(default_run):
     (temporary) cache, where a second run reads them."""
     names = {p.name.split("-")[0] for p in settings.CACHE_DIR.iterdir()}
     assert {"candidates", "plan", "costsurface"} <= names
+
+
+def test_default_run_cached_its_plan_solve(default_run):
+    """The plan the run reported is the one in the cache, which a second run reports
+    without solving again."""
+    import json
+    import pickle
+
+    entries = sorted(settings.CACHE_DIR.glob("plan-solve-*.pkl"))
+    assert entries
+    reported = json.loads((default_run.out_dir / "system_plan.json").read_text())
+    objectives = []
+    for path in entries:
+        with path.open("rb") as f:
+            _, (result, independent) = pickle.load(f)
+        objectives.append(result.objective_musd_y)
+        assert len(independent)
+    assert any(o == pytest.approx(reported["objective_musd_y"]) for o in objectives)

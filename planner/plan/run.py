@@ -156,6 +156,30 @@ def cached_plan_network(study: Study, layers: Layers, surface: CostSurface,
     return net
 
 
+def _cached_solves(study: Study, layers: Layers, surface: CostSurface, options: PlanOptions,
+                   scenario: str, net: PlanNetwork, econ: PlanEconomics
+                   ) -> tuple[PlanResult, pd.DataFrame]:
+    """The plan's MILP and the independent routes' solves, read from the cache when an
+    earlier run solved them from the same inputs (a time-limited solve is not repeated
+    for a plan of about the same cost: the stored plan, its gap and solve time are
+    reported as solved then)."""
+    from dataclasses import asdict
+
+    from planner import settings
+    from planner.cache import cache_key, cached, study_parts
+
+    def solve() -> tuple[PlanResult, pd.DataFrame]:
+        return solve_plan(net, options, econ), independent_best(net, options, econ)
+
+    if not (settings.USE_CACHE and surface.key):
+        return solve()
+    key = cache_key("plan-solve", {**study_parts(study, layers), "surface": surface.key,
+                                   "options": asdict(options), "scenario": scenario,
+                                   "economics": asdict(econ)})
+    value, _ = cached("plan-solve", key, solve)
+    return value
+
+
 def node_countries(net: PlanNetwork, surface: CostSurface) -> dict[str, str]:
     """ISO3 code of the cell under each node ("" outside every country)."""
     x, y = surface.lonlat_to_xy(net.nodes["lon"].to_numpy(float),
@@ -182,10 +206,10 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
     net = cached_plan_network(study, layers, surface, options)
     net = net.restricted(excluded=scenario.excluded_countries)
     econ = PlanEconomics.from_costs({**study.costs, **scenario.costs})
-    result = solve_plan(net, options, econ)
+    result, independent = _cached_solves(study, layers, surface, options, scenario.name,
+                                         net, econ)
     if not result.ok:
         log.warning("system plan: %s", result.status)
-    independent = independent_best(net, options, econ)
     where = node_countries(net, surface)
     demand = {str(n): (str(where.get(str(n), "")), float(q))
               for n, q in net.nodes["demand_bcm_y"].items() if q > 0}
