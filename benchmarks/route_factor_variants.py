@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,8 +46,10 @@ SLOPES = ["slope_hill_mult", "slope_mtn_mult", "mountain_mult"]
 TOWNS_10K_FIT = dict(border_crossing_mult=53.319011, parallel_mult=0.854467,
                      parallel_corridor_m=2634.937364, town_access_mult=0.890472,
                      town_access_m=13145.26895)
-#: Natural Earth playas: not shipped in geodata/ (no variant using them is in the package).
-PLAYAS = "/work/shared/data/hydro/ne_10m_playas_region.geojson"
+#: Natural Earth playas: not shipped in geodata/ (no variant using them is in the package);
+#: read from the raw data folder beside the repository (``../shared/data``).
+PLAYAS = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "hydro"
+             / "ne_10m_playas_region.geojson")
 
 
 @dataclasses.dataclass(eq=False)
