@@ -356,7 +356,8 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     from planner.plan.run import system_plan_for_study
 
     with timer("system plan"):
-        plan = system_plan_for_study(study, layers, surfaces, candidates)
+        plan = system_plan_for_study(study, layers, surfaces, candidates,
+                                     parts=parts or None)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
     files = write_outputs(target, study, layers, candidates, per_country, surfaces,
                           offtakes=offtakes, plan=plan, timer=timer)

@@ -162,16 +162,22 @@ def test_real_reverse_flow_on_central_asia_center(layers, cac_route):
     assert more.set_index("system").loc["Central Asia–Center", "new_stations"] >= 1
 
 
+def _cac_candidate(route, legs):
+    """The reuse route on Central Asia–Center as a candidate row of 5 bcm/y."""
+    row = route.iloc[0].copy()
+    row["legs"] = legs
+    row["throughput_bcm_y"] = 5.0
+    row["new_build_km"] = row["new_km"]
+    return row
+
+
 def test_real_reuse_route_appraised_with_pressure_along_it(layers, cac_route):
     from planner.appraisal import appraise_route
     from planner.study import default_study_path, load_study
 
     legs, profile, route = cac_route
     study = load_study(default_study_path())
-    row = route.iloc[0].copy()
-    row["legs"] = legs
-    row["throughput_bcm_y"] = 5.0
-    row["new_build_km"] = row["new_km"]
+    row = _cac_candidate(route, legs)
     out = appraise_route(row, layers, study, study.scenarios[0])
     p = np.asarray(out["pressure_bar"], dtype=float)
     assert p.size == profile.distance_km.size
@@ -251,10 +257,7 @@ def test_geometry_passed_in_and_cost_table_reach_every_figure(layers, cac_route)
 
     legs, _, route = cac_route
     study = load_study(default_study_path())
-    row = route.iloc[0].copy()
-    row["legs"] = legs
-    row["throughput_bcm_y"] = 5.0
-    row["new_build_km"] = row["new_km"]
+    row = _cac_candidate(route, legs)
     scen = study.scenarios[0]
     own = appraise_route(row, layers, study, scen)
     given = appraise_route(row, layers, study, scen, geometry=route_geometry(row, layers))

@@ -138,26 +138,40 @@ def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
     return net
 
 
-def cached_plan_network(study: Study, layers: Layers, surface: CostSurface,
-                        options: PlanOptions) -> PlanNetwork:
-    """:func:`study_plan_network`, read from the cache (:mod:`planner.cache`) when an
-    earlier run built it from the same inputs."""
+def _plan_cache_key(kind: str, study: Study, layers: Layers, surface: CostSurface,
+                    options: PlanOptions, parts: dict[str, Any] | None = None,
+                    **extra: Any) -> str | None:
+    """The cache key of a plan product (None: the cache is off or the surface has no key);
+    ``parts`` is :func:`planner.cache.study_parts` when the caller has it already."""
     from dataclasses import asdict
 
     from planner import settings
-    from planner.cache import cache_key, cached, study_parts
+    from planner.cache import cache_key, study_parts
 
     if not (settings.USE_CACHE and surface.key):
+        return None
+    parts = study_parts(study, layers) if parts is None else parts
+    return cache_key(kind, {**parts, "surface": surface.key, "options": asdict(options),
+                            **extra})
+
+
+def cached_plan_network(study: Study, layers: Layers, surface: CostSurface,
+                        options: PlanOptions, *, parts: dict[str, Any] | None = None
+                        ) -> PlanNetwork:
+    """:func:`study_plan_network`, read from the cache (:mod:`planner.cache`) when an
+    earlier run built it from the same inputs."""
+    from planner.cache import cached
+
+    def build() -> PlanNetwork:
         return study_plan_network(study, layers, surface, options)
-    key = cache_key("plan-network", {**study_parts(study, layers), "surface": surface.key,
-                                     "options": asdict(options)})
-    net, _ = cached("plan-network", key,
-                    lambda: study_plan_network(study, layers, surface, options))
-    return net
+
+    key = _plan_cache_key("plan-network", study, layers, surface, options, parts)
+    return build() if key is None else cached("plan-network", key, build)[0]
 
 
 def _cached_solves(study: Study, layers: Layers, surface: CostSurface, options: PlanOptions,
-                   scenario: str, net: PlanNetwork, econ: PlanEconomics
+                   scenario: str, net: PlanNetwork, econ: PlanEconomics,
+                   parts: dict[str, Any] | None = None
                    ) -> tuple[PlanResult, pd.DataFrame]:
     """The plan's MILP and the independent routes' solves, read from the cache when an
     earlier run solved them from the same inputs (a time-limited solve is not repeated
@@ -165,19 +179,14 @@ def _cached_solves(study: Study, layers: Layers, surface: CostSurface, options: 
     reported as solved then)."""
     from dataclasses import asdict
 
-    from planner import settings
-    from planner.cache import cache_key, cached, study_parts
+    from planner.cache import cached
 
     def solve() -> tuple[PlanResult, pd.DataFrame]:
         return solve_plan(net, options, econ), independent_best(net, options, econ)
 
-    if not (settings.USE_CACHE and surface.key):
-        return solve()
-    key = cache_key("plan-solve", {**study_parts(study, layers), "surface": surface.key,
-                                   "options": asdict(options), "scenario": scenario,
-                                   "economics": asdict(econ)})
-    value, _ = cached("plan-solve", key, solve)
-    return value
+    key = _plan_cache_key("plan-solve", study, layers, surface, options, parts,
+                          scenario=scenario, economics=asdict(econ))
+    return solve() if key is None else cached("plan-solve", key, solve)[0]
 
 
 def node_countries(net: PlanNetwork, surface: CostSurface) -> dict[str, str]:
@@ -192,8 +201,12 @@ def node_countries(net: PlanNetwork, surface: CostSurface) -> dict[str, str]:
 
 
 def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, CostSurface],
-                          candidates: pd.DataFrame | None = None) -> SystemPlan | None:
-    """Solve the study's system plan, or None when the study does not enable it."""
+                          candidates: pd.DataFrame | None = None, *,
+                          parts: dict[str, Any] | None = None) -> SystemPlan | None:
+    """Solve the study's system plan, or None when the study does not enable it
+    (``parts``: the run's :func:`planner.cache.study_parts`, when it has them)."""
+    from planner import settings
+    from planner.cache import study_parts
     from planner.runner import cost_surface_for
 
     options = plan_options_from_study(study)
@@ -203,11 +216,13 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
     surface = surfaces.get(scenario.name)
     if surface is None or tuple(surface.excluded_countries) != scenario.excluded_countries:
         surface = cost_surface_for(study, layers, scenario)
-    net = cached_plan_network(study, layers, surface, options)
+    if parts is None and settings.USE_CACHE:
+        parts = study_parts(study, layers)  # once for both cached products
+    net = cached_plan_network(study, layers, surface, options, parts=parts)
     net = net.restricted(excluded=scenario.excluded_countries)
     econ = PlanEconomics.from_costs({**study.costs, **scenario.costs})
     result, independent = _cached_solves(study, layers, surface, options, scenario.name,
-                                         net, econ)
+                                         net, econ, parts)
     if not result.ok:
         log.warning("system plan: %s", result.status)
     where = node_countries(net, surface)
