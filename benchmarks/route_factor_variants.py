@@ -14,6 +14,12 @@ none validated better than the shipped search.
     python benchmarks/route_factor_variants.py places               # the NE demand centres
     python benchmarks/route_factor_variants.py mask desert          # desert | lowland |
                                                                     # below_sea | playa
+    python benchmarks/route_factor_variants.py towns 10000 --slopes --neighbours 16
+                                                  # the shipped search on the 16-lattice
+    python benchmarks/route_factor_variants.py towns 10000 --slopes --base 0,0.5,1,2,4
+                                # the shipped search's 41 sets x 5 length bases (205 sets)
+    python benchmarks/route_factor_variants.py energy 10000 --slopes
+                                # + GEM gas fields and gas power plants as towns
 
 Mask variants search one multiplier (12 values from 0.5 to 4, and neutral) with the other
 factors at the five-factor towns ≥ 10,000 fit (fitted on all lines: their validation
@@ -89,6 +95,19 @@ def _link_distance(s: R.RouteSurfaces, towns: Any, min_pop: float, link_km: floa
     return np.asarray(d).reshape(s.template.shape)
 
 
+def _with_energy_sites(geonames: Any, min_pop: float) -> Any:
+    """GeoNames towns plus GEM Asia Gas Tracker gas extraction areas and gas power plants
+    (points; given the towns' population threshold so they count as towns)."""
+    sites = read_vector(settings.raw_path("gem_asia"))
+    kind = sites["type"].astype(str).str.lower()
+    sites = sites[~kind.str.contains("pipeline")].copy()
+    sites["geometry"] = sites.geometry.representative_point()
+    sites["population"] = min_pop
+    return pd.concat([geonames[["population", "geometry"]],
+                      sites[["population", "geometry"]].to_crs(geonames.crs)],
+                     ignore_index=True).pipe(lambda d: d.set_geometry("geometry"))
+
+
 def _report(name: str, scores: pd.DataFrame, lines: Any) -> None:
     routable = scores.groupby("pipeline_id")["share_25km"].apply(lambda x: x.notna().any())
     train = lines[lines["pipeline_id"].map(routable)]
@@ -107,23 +126,37 @@ def _report(name: str, scores: pd.DataFrame, lines: Any) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("variant", choices=["towns", "links", "places", "mask"])
+    ap.add_argument("variant", choices=["towns", "links", "places", "mask", "energy"])
     ap.add_argument("args", nargs="*")
     ap.add_argument("--slopes", action="store_true", help="also search slopes and ranges")
+    ap.add_argument("--neighbours", type=int, default=8, choices=(8, 16, 32),
+                    help="routing lattice (planner.lattice; default 8: the grid)")
+    ap.add_argument("--base", default="",
+                    help="comma-separated length_base values: every searched set is "
+                    "crossed with each (candidate numbers: set + 41 x value index)")
+    ap.add_argument("--objective", default="shares", choices=("shares", "distance"))
     a = ap.parse_args(argv)
     layers = default_layers()
     geonames = read_vector(settings.raw_path("geonames"))
     lines = R.built_lines(layers.pipelines)
     res = settings.DEFAULT_RESOLUTION_KM * 1000.0
     searched = (SLOPES + FIVE) if a.slopes else FIVE
-    name = f"{a.variant} {' '.join(a.args)}{' + slopes' if a.slopes else ''}"
-    if a.variant in ("towns", "places"):
+    name = (f"{a.variant} {' '.join(a.args)}{' + slopes' if a.slopes else ''}, "
+            f"{a.neighbours} neighbours{', base ' + a.base if a.base else ''}, {a.objective}")
+    if a.variant in ("towns", "places", "energy"):
         pop = float(a.args[0]) if a.args else 0.0
         towns = layers.demand_centres if a.variant == "places" else geonames
-        s = R.RouteSurfaces.from_layers(layers, res, towns=towns,
+        if a.variant == "energy":
+            towns = _with_energy_sites(geonames, pop)
+        s = R.RouteSurfaces.from_layers(layers, res, towns=towns, neighbours=a.neighbours,
                                         params=CostParams(town_access_min_population=pop))
         cands = R.candidate_params(40, seed=12, parameters=searched)
-        scores = R.score_candidates(s, lines, cands)
+        if a.base:
+            values = [float(v) for v in a.base.split(",")]
+            cands = pd.concat([cands.assign(length_base=v) for v in values],
+                              ignore_index=True)
+            cands.index.name = "candidate"
+        scores = R.with_objective(R.score_candidates(s, lines, cands), a.objective)
     elif a.variant == "links":
         pop, link_km = float(a.args[0]), float(a.args[1])
         s = R.RouteSurfaces.from_layers(layers, res)

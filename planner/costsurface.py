@@ -120,6 +120,12 @@ class CostParams:
         width in metres (cell centre to the town, exactly) and a population threshold
         mean the same at every cell size. Default 1.0 (off): a factor fitted to built
         lines (``planner calibrate routes``), not a published figure.
+    length_base
+        A cost per metre every cell carries whatever its ground, in units of flat open
+        land's: a cell's cost ``c`` becomes ``(c + length_base) / (1 + length_base)``, so
+        flat open land stays 1.0 and every factor's effect shrinks by
+        ``1 / (1 + length_base)`` (length weighs more against terrain, corridors and
+        towns). 0 (off) by default: fitted to built lines, not a published figure.
     barrier_mult
         Seas, lakes, reservoirs, excluded countries and cells without data. ``inf``
         makes them impassable (reVX uses ×1e6 or exclusion).
@@ -149,6 +155,7 @@ class CostParams:
     town_access_mult: float = 1.0
     town_access_m: float = 10_000.0
     town_access_min_population: float = 10_000.0
+    length_base: float = 0.0
     barrier_mult: float = float("inf")
     country_factors: Mapping[str, float] = field(default_factory=dict)
     reference_cell_m: float = 1000.0
@@ -258,6 +265,10 @@ def cost_components(params: CostParams | None = None) -> pd.DataFrame:
          f"within {p.town_access_m:g} m of a town of at least "
          f"{p.town_access_min_population:g} people (GeoNames)",
          "estimate: transport-corridor proxy, fitted to built lines (1.0 = off)", True),
+        ("length_base", p.length_base,
+         "every passable cell: cost c -> (c + base) / (1 + base)",
+         "estimate: length against the other factors, fitted to built lines (0 = off)",
+         True),
         ("no_data", p.barrier_mult, "cells without DEM data (outside the terrain)",
          "no data, no route", False),
     ]
@@ -1075,6 +1086,9 @@ def _build_window(inp: _Inputs, cost: np.ndarray, elevation: np.ndarray, transfo
         cost[riv] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
         del riv
 
+    if p.length_base:  # length weighs more against every factor; flat open land stays 1
+        cost += p.length_base
+        cost /= 1.0 + p.length_base
     # Barriers last: water bodies, excluded countries, no data.
     wb = _rasterize(list(inp.bodies.geometry), shape, transform) > 0
     barrier = wb | no_data

@@ -97,6 +97,9 @@ WITHIN_KM = (10.0, 25.0)
 #: objective of one line (see :func:`line_objective`).
 OBJECTIVE_WEIGHT_10KM = 0.5
 OBJECTIVE_EXTRA_COUNTRY_PENALTY = 0.5
+#: The routing lattice of the backtest and the calibration: 8 (the grid's king moves,
+#: then :func:`planner.routing.straighten_path`), 16 or 32 (:mod:`planner.lattice`).
+ROUTE_NEIGHBOURS = 8
 #: Columns of ``routes.csv``, in order.
 RESULT_COLUMNS = ["pipeline_id", "name", "share_10km", "share_25km", "length_ratio",
                   "baseline_share_10km", "baseline_share_25km", "extra_countries",
@@ -124,6 +127,7 @@ SEARCH_SPACE = pd.DataFrame(
         ("settlement_mult", 0.5, 5.0, "log"),
         ("town_access_mult", 0.3, 1.0, "linear"),
         ("town_access_m", 2000.0, 30000.0, "log"),
+        ("length_base", 0.0, 4.0, "linear"),
     ],
     columns=["parameter", "low", "high", "scale"],
 )
@@ -442,7 +446,7 @@ def _groups(lines: gpd.GeoDataFrame) -> list[int]:
 _NEUTRAL = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
                 elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
                 border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0,
-                town_access_mult=1.0)
+                town_access_mult=1.0, length_base=0.0)
 
 
 @dataclass(eq=False)
@@ -466,6 +470,7 @@ class RouteSurfaces:
     pipelines: gpd.GeoDataFrame
     fixed: CostParams
     town_distance: np.ndarray | None = None
+    neighbours: int = 8
     _distance: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -473,13 +478,16 @@ class RouteSurfaces:
                     region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
                     crs: str = settings.STUDY_CRS, params: CostParams | None = None,
                     cache_dir: str | Path | None = None,
-                    towns: gpd.GeoDataFrame | None = None) -> RouteSurfaces:
+                    towns: gpd.GeoDataFrame | None = None,
+                    neighbours: int | None = None) -> RouteSurfaces:
         """Components of the surface of ``layers`` (settlements: the demand centres).
 
         ``params`` gives the factors that are not searched (slope and elevation
         thresholds, settlement density and threshold, corridor statuses, the towns'
         population threshold); ``towns`` those of the transport-corridor proxy
-        (default :func:`~planner.costsurface.towns_from_geonames`).
+        (default :func:`~planner.costsurface.towns_from_geonames`); ``neighbours`` the
+        routing lattice (default :data:`ROUTE_NEIGHBOURS`, see
+        :func:`planner.routing.least_cost_route`).
         """
         from planner.costsurface import (
             cell_centres_xy,
@@ -522,6 +530,7 @@ class RouteSurfaces:
             pipelines=layers.pipelines,
             fixed=base,
             town_distance=town_distance,
+            neighbours=int(neighbours or ROUTE_NEIGHBOURS),
         )
 
     @property
@@ -580,6 +589,8 @@ class RouteSurfaces:
                                     "build them with that threshold in params")
             c[self.town_distance <= p.town_access_m] *= p.town_access_mult
         c[self.river] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
+        if p.length_base:
+            c = (c + np.float32(p.length_base)) / np.float32(1.0 + p.length_base)
         c[self.barrier] = p.barrier_mult
         return c
 
@@ -623,6 +634,7 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
     out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
     try:
         r = least_cost_route(surface, (x0, y0), (x1, y1), method="full", straighten=straighten,
+                             neighbours=surfaces.neighbours,
                              origin_name=f"{line['name']} (start)",
                              destination_name=f"{line['name']} (end)")
     except RoutingError as exc:
@@ -780,7 +792,7 @@ def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.D
         "version": SCORES_VERSION, "code": code_version(), "surface": surfaces.template.key,
         "towns": None if towns is None else hashlib.sha256(
             np.ascontiguousarray(towns).tobytes()).hexdigest(),
-        "fixed": surfaces.fixed.as_dict(),
+        "fixed": surfaces.fixed.as_dict(), "neighbours": surfaces.neighbours,
         "lines": [[r.pipeline_id, [str(x) for x in r.removed], r.geometry.wkt]
                   for r in lines.itertuples()],
         "candidates": cands.round(9).to_dict("split"),
@@ -925,6 +937,7 @@ def calibrate_routes(
     lines: gpd.GeoDataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
     objective: str = "shares",
+    neighbours: int | None = None,
 ) -> Calibration:
     """Fit the cost-surface factors to the region's built lines.
 
@@ -951,6 +964,8 @@ def calibrate_routes(
     objective
         What a fit maximises, per line, averaged: ``shares`` (:func:`line_objective`)
         or ``distance`` (:func:`distance_objective`).
+    neighbours
+        Routing lattice (default :data:`ROUTE_NEIGHBOURS`; ignored with ``surfaces``).
 
     Returns
     -------
@@ -970,7 +985,7 @@ def calibrate_routes(
             lines["group"] = _groups(lines)
     cands = candidate_params(n_candidates, seed=seed, parameters=parameters)  # row 0: published
     if surfaces is None:
-        surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
+        surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0, neighbours=neighbours)
     scores = with_objective(
         _cached_scores(surfaces, lines, cands, client=client, progress=progress), objective)
     held = set(map(str, holdout))
@@ -995,6 +1010,7 @@ def calibrate_routes(
         "held_out": sorted(held_ids),
         "date": _dt.date.today().isoformat(),
         "resolution_km": res_km,
+        "neighbours": surfaces.neighbours,
         "data": "GEM Global Gas Infrastructure Tracker pipelines (geodata/SOURCES.md): "
                 f"status {', '.join(BUILT_STATUSES)}, at least {min_km:g} km inside the "
                 f"region {list(settings.DEFAULT_REGION)}, drawn with a vertex at least "
@@ -1073,6 +1089,7 @@ def backtest_routes(
     parameters: Sequence[str] | None = None,
     client: Any = None,
     objective: str = "shares",
+    neighbours: int | None = None,
 ) -> RouteBacktest:
     """Backtest least-cost routes against built pipelines.
 
@@ -1092,6 +1109,8 @@ def backtest_routes(
         without their system and parallels), and they are reported as ``validation``.
     n_candidates, folds, parameters, client, objective
         The refit's search (see :func:`calibrate_routes`).
+    neighbours
+        Routing lattice (default :data:`ROUTE_NEIGHBOURS`).
 
     Returns
     -------
@@ -1104,7 +1123,8 @@ def backtest_routes(
     res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
     # the fixed (not searched) factors of the surfaces: those of the model tested
     surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0,
-                                         params=params or calibrated_cost_params()[0])
+                                         params=params or calibrated_cost_params()[0],
+                                         neighbours=neighbours)
     lines = built_lines(layers.pipelines, ids=list(ids) if ids else None, min_km=min_km)
     cal = None
     fitted_on: set[str] = set()
