@@ -173,6 +173,7 @@ def test_assembled_surface_equals_full_build(layers, route_surfaces, cost_cache)
                    settlement_mult=2.0, mountain_mult=2.2, slope_hill_mult=1.7,
                    slope_mtn_mult=2.5, river_crossing_mult=4.0, elev_high_mult=1.6,
                    town_access_mult=0.6, town_access_m=12_000.0, length_base=0.5,
+                   water_body_mult=20.0,
                    country_factors={"AFG": 3.0})
     removed = list(layers.pipelines.index[layers.pipelines["system"] == "Central Asia–Center"])
     full = build_cost_surface(layers.terrain, layers.countries, layers.water,

@@ -128,6 +128,7 @@ SEARCH_SPACE = pd.DataFrame(
         ("town_access_mult", 0.3, 1.0, "linear"),
         ("town_access_m", 2000.0, 30000.0, "log"),
         ("length_base", 0.0, 4.0, "linear"),
+        ("water_body_mult", 3.0, 300.0, "log"),
     ],
     columns=["parameter", "low", "high", "scale"],
 )
@@ -446,7 +447,7 @@ def _groups(lines: gpd.GeoDataFrame) -> list[int]:
 _NEUTRAL = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
                 elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
                 border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0,
-                town_access_mult=1.0, length_base=0.0)
+                town_access_mult=1.0, length_base=0.0, water_body_mult=float("inf"))
 
 
 @dataclass(eq=False)
@@ -471,6 +472,7 @@ class RouteSurfaces:
     fixed: CostParams
     town_distance: np.ndarray | None = None
     neighbours: int = 8
+    water: np.ndarray | None = None
     _distance: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -531,6 +533,7 @@ class RouteSurfaces:
             fixed=base,
             town_distance=town_distance,
             neighbours=int(neighbours or ROUTE_NEIGHBOURS),
+            water=barrier & np.isfinite(build(water_body_mult=2.0).cost),
         )
 
     @property
@@ -592,6 +595,8 @@ class RouteSurfaces:
         if p.length_base:
             c = (c + np.float32(p.length_base)) / np.float32(1.0 + p.length_base)
         c[self.barrier] = p.barrier_mult
+        if self.water is not None and np.isfinite(p.water_body_mult):
+            c[self.water] = p.water_body_mult
         return c
 
     def surface(self, params: CostParams, removed: Sequence[Any] = ()) -> CostSurface:
