@@ -144,16 +144,19 @@ def main(argv: list[str] | None = None) -> None:
                     help="NAME=v1,v2,...: every searched set crossed with each value of one "
                     "more factor (candidate numbers: set + 41 x value index)")
     ap.add_argument("--objective", default="shares", choices=("shares", "distance"))
+    ap.add_argument("--as-built", action="store_true", help="corridors as they stood when "
+                    "each line was built (built_lines(as_built=True))")
     ap.add_argument("--scores-out", default="", help="write every (candidate, line) score "
                     "to this CSV")
     a = ap.parse_args(argv)
     layers = default_layers()
     geonames = read_vector(settings.raw_path("geonames"))
-    lines = R.built_lines(layers.pipelines)
+    lines = R.built_lines(layers.pipelines, as_built=a.as_built)
     res = settings.DEFAULT_RESOLUTION_KM * 1000.0
     searched = (SLOPES + FIVE) if a.slopes else FIVE
     name = (f"{a.variant} {' '.join(a.args)}{' + slopes' if a.slopes else ''}, "
-            f"{a.neighbours} neighbours{', x ' + a.cross if a.cross else ''}, {a.objective}")
+            f"{a.neighbours} neighbours{', x ' + a.cross if a.cross else ''}, {a.objective}"
+            f"{', as built' if a.as_built else ''}")
     if a.variant in ("towns", "places", "energy"):
         pop = float(a.args[0]) if a.args else 0.0
         towns = layers.demand_centres if a.variant == "places" else geonames

@@ -65,8 +65,8 @@ def diagnose(s: R.RouteSurfaces, params: Any, lines: Any) -> pd.DataFrame:
         m = R.route_line(s, params, rec, geometries=True)
         if m.get("error"):
             continue
-        surf = s.surface(params, rec["removed"])
-        corr = s.corridor_distance(rec["removed"], params.parallel_statuses) <= \
+        surf = s.surface(params, R._left_out(rec))
+        corr = s.corridor_distance(R._left_out(rec), params.parallel_statuses) <= \
             params.parallel_corridor_m
         real, route, base = R._projected([m["real"], m["route"], m["baseline"]], surf.crs)
 
@@ -107,10 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--misses-only", action="store_true",
                     help="only the lines the 10 km, 8-neighbour routes do not beat")
     ap.add_argument("--out", default="", help="CSV of the table")
+    ap.add_argument("--as-built", action="store_true",
+                    help="corridors as they stood when each line was built")
     a = ap.parse_args(argv)
     layers = default_layers()
     params, _ = calibrated_cost_params()
-    lines = R.built_lines(layers.pipelines)
+    lines = R.built_lines(layers.pipelines, as_built=a.as_built)
     if a.misses_only:
         s10 = R.RouteSurfaces.from_layers(layers, 10_000.0, params=params)
         keep = [r["pipeline_id"] for r in lines.to_dict("records")

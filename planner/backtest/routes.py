@@ -326,6 +326,7 @@ def built_lines(
     region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
     crs: str = settings.STUDY_CRS,
     max_km_per_vertex: float | None = MAX_KM_PER_VERTEX,
+    as_built: bool = False,
 ) -> gpd.GeoDataFrame:
     """The built lines to backtest, one row per distinct line, with what to remove.
 
@@ -341,6 +342,11 @@ def built_lines(
         Pipeline ids to test (any status, any drawing); default: every line of
         ``statuses`` at least ``min_km`` long inside the region and drawn with at least
         one vertex per ``max_km_per_vertex`` km (:data:`MAX_KM_PER_VERTEX`; None: all).
+    as_built
+        Route each line over the network as it stood when the line was built: the lines
+        of the layer that started later (``start_year``) are left out of its corridors
+        too (column ``later``). A line without a start year, and lines without one,
+        are not filtered.
     min_km, statuses, region, crs
         Selection, study region (degrees) and the projected CRS distances are taken in.
 
@@ -351,8 +357,9 @@ def built_lines(
         ``km_per_vertex`` (how coarsely it is drawn),
         ``layer_index`` (the line's row label in ``pipelines``), ``removed`` (tuple of
         row labels of ``pipelines``: the line and its parallel strings), ``group``
-        (lines sharing a system or parallels; cross-validation keeps a group together)
-        and the geometry (EPSG:4326).
+        (lines sharing a system or parallels; cross-validation keeps a group together),
+        ``later`` (row labels of ``pipelines`` that started after the line; empty unless
+        ``as_built``) and the geometry (EPSG:4326).
 
     Raises
     ------
@@ -398,6 +405,7 @@ def built_lines(
                             f"least every {max_km_per_vertex} km")
     lines = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
     lines["removed"] = _parallel_strings(pipes, lines, crs)
+    lines["later"] = _later_lines(pipes, lines) if as_built else [()] * len(lines)
     lines["group"] = _groups(lines)
     return lines.reset_index(drop=True)
 
@@ -417,6 +425,18 @@ def _parallel_strings(pipes: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, crs: str
         same = (system == r.system).to_numpy() & (r.system != "")
         drop = set(pipes.index[parallel | same]) | {r.layer_index}
         out.append(tuple(sorted(drop, key=str)))
+    return out
+
+
+def _later_lines(pipes: gpd.GeoDataFrame, lines: gpd.GeoDataFrame) -> list[tuple[Any, ...]]:
+    """Row labels of ``pipes`` that started after each line (both start years known)."""
+    year = pd.to_numeric(pipes.get("start_year", pd.Series(np.nan, index=pipes.index)),
+                         errors="coerce")
+    out = []
+    for idx in lines["layer_index"]:
+        y = year.get(idx, np.nan)
+        later = pipes.index[(year > y).to_numpy()] if np.isfinite(y) else pipes.index[:0]
+        out.append(tuple(sorted(later, key=str)))
     return out
 
 
@@ -611,6 +631,12 @@ class RouteSurfaces:
 # --- one line --------------------------------------------------------------------------
 
 
+def _left_out(line: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Rows of the pipelines layer a line is routed without: its system and parallels,
+    and with ``as_built`` the lines that started after it."""
+    return tuple(line["removed"]) + tuple(line.get("later", ()) or ())
+
+
 def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
     step = max(surface.resolution_m / 4.0, 250.0)
     n = max(2, int(line_xy.length // step) + 1)
@@ -633,7 +659,7 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
     """
     from planner.routing import RoutingError, least_cost_route
 
-    surface = surfaces.surface(params, line["removed"])
+    surface = surfaces.surface(params, _left_out(line))
     real: LineString = line["geometry"]
     (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
     out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
@@ -798,7 +824,7 @@ def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.D
         "towns": None if towns is None else hashlib.sha256(
             np.ascontiguousarray(towns).tobytes()).hexdigest(),
         "fixed": surfaces.fixed.as_dict(), "neighbours": surfaces.neighbours,
-        "lines": [[r.pipeline_id, [str(x) for x in r.removed], r.geometry.wkt]
+        "lines": [[r.pipeline_id, [str(x) for x in _left_out(r._asdict())], r.geometry.wkt]
                   for r in lines.itertuples()],
         "candidates": cands.round(9).to_dict("split"),
     }, sort_keys=True, default=str)
