@@ -29,6 +29,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from planner.costsurface import check_memory
+
 #: Neighbourhoods: number of neighbours -> the move offsets (row, col) of one half-plane;
 #: the other half are their negatives.
 _HALF_MOVES: dict[int, tuple[tuple[int, int], ...]] = {
@@ -41,6 +43,9 @@ _HALF_MOVES: dict[int, tuple[tuple[int, int], ...]] = {
 NEIGHBOURS = tuple(sorted(_HALF_MOVES))
 #: Samples per move used to share its length among the cells it passes.
 _SAMPLES = 3000
+#: Memory (bytes) per cell and neighbour of a lattice solve: the edge list (source,
+#: target, weight) and its compressed copy, with the move's temporaries.
+BYTES_PER_CELL_EDGE = 48
 
 
 def moves(neighbours: int) -> tuple[tuple[int, int], ...]:
@@ -121,6 +126,8 @@ def lattice_path(cost: np.ndarray, start: tuple[int, int], end: tuple[int, int],
     cells), doubled until no path leaving the window can be cheaper (a path that leaves
     lands on a cell of the band just outside, so it costs at least ``min_cost`` × its
     straight distance through that cell), so the path is optimal on the whole grid.
+    A window too large for memory raises
+    :class:`~planner.costsurface.ResolutionTooFineError` before it is allocated.
 
     Examples
     --------
@@ -146,6 +153,8 @@ def lattice_path(cost: np.ndarray, start: tuple[int, int], end: tuple[int, int],
         if whole:
             r0, c0, r1, c1 = 0, 0, h, w
         sub = cost[r0:r1, c0:c1]
+        check_memory(sub.shape, res, bytes_per_cell=BYTES_PER_CELL_EDGE * neighbours,
+                     what=f"{neighbours}-neighbour lattice route solve")
         ww = c1 - c0
         s = (start[0] - r0) * ww + (start[1] - c0)
         e = (end[0] - r0) * ww + (end[1] - c0)

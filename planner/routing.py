@@ -739,7 +739,6 @@ def least_cost_route(
     if neighbours != 8:
         from planner.lattice import lattice_path
 
-        _route_memory_check(surface.shape, surface.resolution_m, "lattice route solve")
         m = "full"
         found = lattice_path(surface.cost, (o.row, o.col), (d.row, d.col),
                              surface.resolution_m, neighbours=neighbours,
