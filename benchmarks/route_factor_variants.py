@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="NAME=v1,v2,...: every searched set crossed with each value of one "
                     "more factor (candidate numbers: set + 41 x value index)")
     ap.add_argument("--objective", default="shares", choices=("shares", "distance"))
+    ap.add_argument("--no-straighten", action="store_true",
+                    help="8-neighbour routes without planner.routing.straighten_path")
     ap.add_argument("--as-built", action="store_true", help="corridors as they stood when "
                     "each line was built (built_lines(as_built=True))")
     ap.add_argument("--scores-out", default="", help="write every (candidate, line) score "
@@ -156,7 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     searched = (SLOPES + FIVE) if a.slopes else FIVE
     name = (f"{a.variant} {' '.join(a.args)}{' + slopes' if a.slopes else ''}, "
             f"{a.neighbours} neighbours{', x ' + a.cross if a.cross else ''}, {a.objective}"
-            f"{', as built' if a.as_built else ''}")
+            f"{', as built' if a.as_built else ''}"
+            f"{', not straightened' if a.no_straighten else ''}")
     if a.variant in ("towns", "places", "energy"):
         pop = float(a.args[0]) if a.args else 0.0
         towns = layers.demand_centres if a.variant == "places" else geonames
@@ -164,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
             towns = _with_energy_sites(geonames, pop)
         s = R.RouteSurfaces.from_layers(layers, res, towns=towns, neighbours=a.neighbours,
                                         params=CostParams(town_access_min_population=pop))
+        s.straighten = not a.no_straighten
         cands = R.candidate_params(40, seed=12, parameters=searched)
         if a.cross:
             factor, _, values = a.cross.partition("=")

@@ -99,7 +99,9 @@ OBJECTIVE_WEIGHT_10KM = 0.5
 OBJECTIVE_EXTRA_COUNTRY_PENALTY = 0.5
 #: The routing lattice of the backtest and the calibration: 8 (the grid's king moves,
 #: then :func:`planner.routing.straighten_path`), 16 or 32 (:mod:`planner.lattice`).
-ROUTE_NEIGHBOURS = 8
+#: 16: the grid's staircase bias sends routes off near-straight lines (README, "Route
+#: backtest", diagnosis); 16 validates better than 8 and 32 there.
+ROUTE_NEIGHBOURS = 16
 #: Columns of ``routes.csv``, in order.
 RESULT_COLUMNS = ["pipeline_id", "name", "share_10km", "share_25km", "length_ratio",
                   "baseline_share_10km", "baseline_share_25km", "extra_countries",
@@ -491,8 +493,9 @@ class RouteSurfaces:
     pipelines: gpd.GeoDataFrame
     fixed: CostParams
     town_distance: np.ndarray | None = None
-    neighbours: int = 8
+    neighbours: int = ROUTE_NEIGHBOURS
     water: np.ndarray | None = None
+    straighten: bool = True
     _distance: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -649,14 +652,19 @@ def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
 
 
 def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any],
-               *, geometries: bool = False, straighten: bool = True) -> dict[str, Any]:
+               *, geometries: bool = False, straighten: bool | None = None
+               ) -> dict[str, Any]:
     """Route between the two ends of one built line and measure the route against it.
 
     ``line`` is a row of :func:`built_lines`. Returns the metrics of :data:`RESULT_COLUMNS`
     plus ``route_km``, ``real_km``, ``extra_country_codes``, ``baseline_extra_countries``
     and ``error`` (the message when no route was found; metrics are then NaN); with
     ``geometries``, also ``route``, ``real`` and ``baseline`` (EPSG:4326).
+    ``straighten`` (default ``surfaces.straighten``, True) applies
+    :func:`planner.routing.straighten_path` to 8-neighbour routes.
     """
+    if straighten is None:
+        straighten = surfaces.straighten
     from planner.routing import RoutingError, least_cost_route
 
     surface = surfaces.surface(params, _left_out(line))
@@ -824,6 +832,7 @@ def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.D
         "towns": None if towns is None else hashlib.sha256(
             np.ascontiguousarray(towns).tobytes()).hexdigest(),
         "fixed": surfaces.fixed.as_dict(), "neighbours": surfaces.neighbours,
+        **({} if surfaces.straighten else {"straighten": False}),
         "lines": [[r.pipeline_id, [str(x) for x in _left_out(r._asdict())], r.geometry.wkt]
                   for r in lines.itertuples()],
         "candidates": cands.round(9).to_dict("split"),
@@ -1074,7 +1083,8 @@ def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
     target = Path(path) if path is not None else calibrated_params_path()
     fitted = {k: getattr(cal.params, k) for k in [*SEARCH_SPACE["parameter"],
                                                    "town_access_min_population"]}
-    doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()},
+    doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()
+                          if math.isfinite(float(v))},  # inf (a barrier) is the default
            "provenance": cal.provenance}
     return write_text_atomic(target, json.dumps(doc, indent=2, default=_json_default) + "\n")
 
