@@ -53,3 +53,16 @@ def test_window_solve_is_the_whole_grid_optimum(n: int) -> None:
                      margin_share=0.0)
     b = lattice_path(c, (60, 40), (62, 80), 1000.0, neighbours=n, margin_cells=500)
     assert lattice_cost(c, a, 1000.0) == pytest.approx(lattice_cost(c, b, 1000.0))
+
+
+def test_lattice_route_never_costs_more_than_the_grid_route(surface) -> None:
+    """The 16-neighbour lattice holds every king move at the grid's cost, so its optimum
+    on a real surface costs no more than the 8-connected one (Beyneu to Shymkent)."""
+    from planner.routing import least_cost_route
+
+    grid = least_cost_route(surface, (55.3, 45.1), (69.6, 42.3), method="full")
+    lattice = least_cost_route(surface, (55.3, 45.1), (69.6, 42.3), neighbours=16)
+    assert lattice["cost"].iloc[0] <= grid["cost"].iloc[0] + 1e-6
+    assert lattice["countries"].iloc[0] == grid["countries"].iloc[0] == "KAZ"
+    with pytest.raises(ValueError, match="8, 16, 32"):
+        least_cost_route(surface, (55.3, 45.1), (69.6, 42.3), neighbours=12)
