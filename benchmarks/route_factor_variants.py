@@ -14,6 +14,14 @@ none validated better than the shipped search.
     python benchmarks/route_factor_variants.py places               # the NE demand centres
     python benchmarks/route_factor_variants.py mask desert          # desert | lowland |
                                                                     # below_sea | playa
+    python benchmarks/route_factor_variants.py towns 10000 --slopes --neighbours 16
+                                                  # the shipped search on the 16-lattice
+    python benchmarks/route_factor_variants.py towns 10000 --slopes \
+        --cross length_base=0,0.5,1,2,4      # the shipped search's 41 sets x 5 (205 sets)
+    python benchmarks/route_factor_variants.py towns 10000 --slopes \
+        --cross water_body_mult=inf,10,30,100    # water crossable at a price
+    python benchmarks/route_factor_variants.py energy 10000 --slopes
+                                # + GEM gas fields and gas power plants as towns
 
 Mask variants search one multiplier (12 values from 0.5 to 4, and neutral) with the other
 factors at the five-factor towns ≥ 10,000 fit (fitted on all lines: their validation
@@ -89,6 +97,19 @@ def _link_distance(s: R.RouteSurfaces, towns: Any, min_pop: float, link_km: floa
     return np.asarray(d).reshape(s.template.shape)
 
 
+def _with_energy_sites(geonames: Any, min_pop: float) -> Any:
+    """GeoNames towns plus GEM Asia Gas Tracker gas extraction areas and gas power plants
+    (points; given the towns' population threshold so they count as towns)."""
+    sites = read_vector(settings.raw_path("gem_asia"))
+    kind = sites["type"].astype(str).str.lower()
+    sites = sites[~kind.str.contains("pipeline")].copy()
+    sites["geometry"] = sites.geometry.representative_point()
+    sites["population"] = min_pop
+    return pd.concat([geonames[["population", "geometry"]],
+                      sites[["population", "geometry"]].to_crs(geonames.crs)],
+                     ignore_index=True).pipe(lambda d: d.set_geometry("geometry"))
+
+
 def _report(name: str, scores: pd.DataFrame, lines: Any) -> None:
     routable = scores.groupby("pipeline_id")["share_25km"].apply(lambda x: x.notna().any())
     train = lines[lines["pipeline_id"].map(routable)]
@@ -97,6 +118,13 @@ def _report(name: str, scores: pd.DataFrame, lines: Any) -> None:
                              & scores["pipeline_id"].isin(train["pipeline_id"])])
     cv = R.summarise(R.cross_validate(scores, train, 5, seed=12))
     print(f"{name}: fitted candidate {cid}")
+    ok = scores[scores["share_25km"].notna()]
+    beats = ok.assign(b=ok.apply(R.beats_baseline_distance, axis=1))
+    per_line = beats.groupby("pipeline_id")["b"].any()
+    per_cand = beats.groupby("candidate")["b"].mean()
+    print(f"  ceiling of this search (training, distance measure): some candidate beats the "
+          f"straight line on {100 * per_line.mean():.0f} % of lines; the best single "
+          f"candidate (no. {int(per_cand.idxmax())}) on {100 * per_cand.max():.0f} %")
     for label, d in (("training", fit), ("5-fold validation", cv)):
         print(f"  {label:18s} within 10 km {100 * d['share_10km']:.1f} %, within 25 km "
               f"{100 * d['share_25km']:.1f} %, mean distance {d['mean_distance_km']:.1f} km, "
@@ -107,23 +135,46 @@ def _report(name: str, scores: pd.DataFrame, lines: Any) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("variant", choices=["towns", "links", "places", "mask"])
+    ap.add_argument("variant", choices=["towns", "links", "places", "mask", "energy"])
     ap.add_argument("args", nargs="*")
     ap.add_argument("--slopes", action="store_true", help="also search slopes and ranges")
+    ap.add_argument("--neighbours", type=int, default=8, choices=(8, 16, 32),
+                    help="routing lattice (planner.lattice; default 8: the grid)")
+    ap.add_argument("--cross", default="",
+                    help="NAME=v1,v2,...: every searched set crossed with each value of one "
+                    "more factor (candidate numbers: set + 41 x value index)")
+    ap.add_argument("--objective", default="shares", choices=("shares", "distance"))
+    ap.add_argument("--no-straighten", action="store_true",
+                    help="8-neighbour routes without planner.routing.straighten_path")
+    ap.add_argument("--as-built", action="store_true", help="corridors as they stood when "
+                    "each line was built (built_lines(as_built=True))")
+    ap.add_argument("--scores-out", default="", help="write every (candidate, line) score "
+                    "to this CSV")
     a = ap.parse_args(argv)
     layers = default_layers()
     geonames = read_vector(settings.raw_path("geonames"))
-    lines = R.built_lines(layers.pipelines)
+    lines = R.built_lines(layers.pipelines, as_built=a.as_built)
     res = settings.DEFAULT_RESOLUTION_KM * 1000.0
     searched = (SLOPES + FIVE) if a.slopes else FIVE
-    name = f"{a.variant} {' '.join(a.args)}{' + slopes' if a.slopes else ''}"
-    if a.variant in ("towns", "places"):
+    name = (f"{a.variant} {' '.join(a.args)}{' + slopes' if a.slopes else ''}, "
+            f"{a.neighbours} neighbours{', x ' + a.cross if a.cross else ''}, {a.objective}"
+            f"{', as built' if a.as_built else ''}"
+            f"{', not straightened' if a.no_straighten else ''}")
+    if a.variant in ("towns", "places", "energy"):
         pop = float(a.args[0]) if a.args else 0.0
         towns = layers.demand_centres if a.variant == "places" else geonames
-        s = R.RouteSurfaces.from_layers(layers, res, towns=towns,
+        if a.variant == "energy":
+            towns = _with_energy_sites(geonames, pop)
+        s = R.RouteSurfaces.from_layers(layers, res, towns=towns, neighbours=a.neighbours,
                                         params=CostParams(town_access_min_population=pop))
+        s.straighten = not a.no_straighten
         cands = R.candidate_params(40, seed=12, parameters=searched)
-        scores = R.score_candidates(s, lines, cands)
+        if a.cross:
+            factor, _, values = a.cross.partition("=")
+            cands = pd.concat([cands.assign(**{factor: float(v)}) for v in values.split(",")],
+                              ignore_index=True)
+            cands.index.name = "candidate"
+        scores = R.with_objective(R.score_candidates(s, lines, cands), a.objective)
     elif a.variant == "links":
         pop, link_km = float(a.args[0]), float(a.args[1])
         s = R.RouteSurfaces.from_layers(layers, res)
@@ -152,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
             rows = [R.route_line(s, params, rec) for rec in lines.to_dict("records")]
             parts.append(pd.DataFrame(rows).assign(candidate=cid))
         scores = R.with_objective(pd.concat(parts, ignore_index=True))
+    if a.scores_out:
+        scores.to_csv(a.scores_out, index=False)
     _report(name, scores, lines)
 
 

@@ -153,7 +153,7 @@ def _backtest_routes(args: argparse.Namespace) -> int:
                              holdout=_ids(args.holdout), min_km=args.min_km,
                              n_candidates=args.candidates,
                              parameters=_ids(args.parameters) or None,
-                             objective=args.objective)
+                             objective=args.objective, neighbours=args.neighbours)
     from planner import settings
 
     files = write_backtest(result, args.out or settings.MAPS_DIR / "backtest-routes", layers)
@@ -189,7 +189,7 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
         cal = calibrate_routes(resolution_km=args.resolution_km, n_candidates=args.candidates,
                                folds=args.folds, seed=args.seed, holdout=_ids(args.holdout),
                                parameters=_ids(args.parameters) or None, client=client,
-                               objective=args.objective)
+                               objective=args.objective, neighbours=args.neighbours)
     finally:
         if client is not None:
             client.close()
@@ -329,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                       "searches (default: all)")
     p_br.add_argument("--objective", choices=("shares", "distance"), default="shares",
                       help="what a --holdout refit maximises (default: shares)")
+    p_br.add_argument("--neighbours", type=int, choices=(8, 16, 32), default=None,
+                      help="routing lattice: 8 (grid), 16 or 32 (near any-angle)")
     p_br.set_defaults(func=_backtest_routes)
 
     p_cal = sub.add_parser("calibrate", help="fit model parameters to what was built")
@@ -349,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     p_cr.add_argument("--objective", choices=("shares", "distance"), default="shares",
                       help="what the fit maximises per line: shares within 25 and 10 km, "
                       "or minus the mean distance to the real line (default: shares)")
+    p_cr.add_argument("--neighbours", type=int, choices=(8, 16, 32), default=None,
+                      help="routing lattice: 8 (grid), 16 or 32 (near any-angle)")
     p_cr.set_defaults(func=_calibrate_routes)
 
     p_bt_costs = back_sub.add_parser(

@@ -120,6 +120,17 @@ class CostParams:
         width in metres (cell centre to the town, exactly) and a population threshold
         mean the same at every cell size. Default 1.0 (off): a factor fitted to built
         lines (``planner calibrate routes``), not a published figure.
+    length_base
+        A cost per metre every cell carries whatever its ground, in units of flat open
+        land's: a cell's cost ``c`` becomes ``(c + length_base) / (1 + length_base)``, so
+        flat open land stays 1.0 and every factor's effect shrinks by
+        ``1 / (1 + length_base)`` (length weighs more against terrain, corridors and
+        towns). 0 (off) by default: fitted to built lines, not a published figure.
+    water_body_mult
+        Seas, lakes and reservoirs: ``inf`` (default) makes them barriers; a finite value
+        makes a water cell cost that many times flat open land (reVX prices water cells
+        ×10; a coarse grid turns coastal strips and the reservoirs built lines cross into
+        water cells). Excluded countries stay barriers.
     barrier_mult
         Seas, lakes, reservoirs, excluded countries and cells without data. ``inf``
         makes them impassable (reVX uses ×1e6 or exclusion).
@@ -149,6 +160,8 @@ class CostParams:
     town_access_mult: float = 1.0
     town_access_m: float = 10_000.0
     town_access_min_population: float = 10_000.0
+    length_base: float = 0.0
+    water_body_mult: float = float("inf")
     barrier_mult: float = float("inf")
     country_factors: Mapping[str, float] = field(default_factory=dict)
     reference_cell_m: float = 1000.0
@@ -237,7 +250,7 @@ def cost_components(params: CostParams | None = None) -> pd.DataFrame:
          "estimate: high-altitude access and short construction season", True),
         ("mountain_range", p.mountain_mult, "inside a Natural Earth Range/mtn polygon",
          "estimate: rugged terrain the 1-arcmin DEM smooths out", True),
-        ("water_body", p.barrier_mult, "sea, lake or reservoir (the Caspian, the Aral, ...)",
+        ("water_body", p.water_body_mult, "sea, lake or reservoir (the Caspian, the Aral, ...)",
          f"study choice: barrier (pipelines go round lakes; {REVX} uses ×10 for water "
          f"cells and ×1e6 or exclusion for barriers)", False),
         ("river_crossing", p.river_crossing_mult,
@@ -258,6 +271,10 @@ def cost_components(params: CostParams | None = None) -> pd.DataFrame:
          f"within {p.town_access_m:g} m of a town of at least "
          f"{p.town_access_min_population:g} people (GeoNames)",
          "estimate: transport-corridor proxy, fitted to built lines (1.0 = off)", True),
+        ("length_base", p.length_base,
+         "every passable cell: cost c -> (c + base) / (1 + base)",
+         "estimate: length against the other factors, fitted to built lines (0 = off)",
+         True),
         ("no_data", p.barrier_mult, "cells without DEM data (outside the terrain)",
          "no data, no route", False),
     ]
@@ -1075,6 +1092,9 @@ def _build_window(inp: _Inputs, cost: np.ndarray, elevation: np.ndarray, transfo
         cost[riv] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
         del riv
 
+    if p.length_base:  # length weighs more against every factor; flat open land stays 1
+        cost += p.length_base
+        cost /= 1.0 + p.length_base
     # Barriers last: water bodies, excluded countries, no data.
     wb = _rasterize(list(inp.bodies.geometry), shape, transform) > 0
     barrier = wb | no_data
@@ -1083,6 +1103,14 @@ def _build_window(inp: _Inputs, cost: np.ndarray, elevation: np.ndarray, transfo
             if cc == iso:
                 barrier |= country == i
     cost[barrier] = p.barrier_mult
+    if np.isfinite(p.water_body_mult):  # water crossable at a price, outside the exclusions
+        crossable = wb & ~no_data
+        for iso in excluded:
+            for i, cc in enumerate(codes):
+                if cc == iso:
+                    crossable &= country != i
+        cost[crossable] = p.water_body_mult
+        barrier &= ~crossable
     elevation[wb] = np.nan
     return country, barrier
 

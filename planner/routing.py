@@ -303,6 +303,10 @@ def path_cost(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray, res: float) 
     """
     rows = np.asarray(rows)
     cols = np.asarray(cols)
+    if len(rows) > 1 and max(np.abs(np.diff(rows)).max(), np.abs(np.diff(cols)).max()) > 1:
+        from planner.lattice import lattice_cost  # a lattice path: moves longer than a king's
+
+        return lattice_cost(cost, np.column_stack([rows, cols]), res)
     v = cost[rows, cols].astype(np.float64)
     step = np.hypot(np.diff(rows), np.diff(cols)) * res
     return float(np.sum(step * (v[:-1] + v[1:]) / 2.0) / 1000.0)
@@ -676,6 +680,7 @@ def least_cost_route(
     corridor_km: float | None = None,
     snap_km: float = SNAP_KM,
     straighten: bool = False,
+    neighbours: int = 8,
 ) -> gpd.GeoDataFrame:
     """The least-cost route between two places.
 
@@ -699,6 +704,10 @@ def least_cost_route(
     straighten
         Replace grid staircases by straight segments that cost no more
         (:func:`straighten_path`).
+    neighbours
+        8: the 8-connected grid (``MCP_Geometric``); 16 or 32: the lattice of
+        :func:`planner.lattice.lattice_path` (knight moves and longer; near any-angle,
+        always one full-resolution solve; ``straighten`` then does nothing).
 
     Returns
     -------
@@ -727,11 +736,21 @@ def least_cost_route(
     _check_distinct(o, d)
     m = _method(surface, method)
     t0 = time.perf_counter()
-    if m == "full":
+    if neighbours != 8:
+        from planner.lattice import lattice_path
+
+        m = "full"
+        found = lattice_path(surface.cost, (o.row, o.col), (d.row, d.col),
+                             surface.resolution_m, neighbours=neighbours,
+                             min_cost=_min_cost(surface))
+        if found is None:
+            raise _unreachable(o, d)
+        path = found
+    elif m == "full":
         path = _full_path(surface, o, d)
     else:
         path = _refined_path(surface, o, d, coarse_factor, corridor_km)
-    if straighten:
+    if straighten and neighbours == 8:
         path = straighten_path(surface.cost, path, surface.resolution_m)
     rec = _record(surface, o, d, path, m)
     log.info("route %s → %s: %.0f km-eq, %.0f km (%s, %.2f s)", o.name, d.name, rec["cost"],

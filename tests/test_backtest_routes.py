@@ -172,7 +172,8 @@ def test_assembled_surface_equals_full_build(layers, route_surfaces, cost_cache)
     p = CostParams(border_crossing_mult=50, parallel_mult=0.5, parallel_corridor_m=15_000,
                    settlement_mult=2.0, mountain_mult=2.2, slope_hill_mult=1.7,
                    slope_mtn_mult=2.5, river_crossing_mult=4.0, elev_high_mult=1.6,
-                   town_access_mult=0.6, town_access_m=12_000.0,
+                   town_access_mult=0.6, town_access_m=12_000.0, length_base=0.5,
+                   water_body_mult=20.0,
                    country_factors={"AFG": 3.0})
     removed = list(layers.pipelines.index[layers.pipelines["system"] == "Central Asia–Center"])
     full = build_cost_surface(layers.terrain, layers.countries, layers.water,
@@ -185,6 +186,15 @@ def test_assembled_surface_equals_full_build(layers, route_surfaces, cost_cache)
         dataclasses.replace(p, town_access_mult=1.0), removed), equal_nan=True)
     ok = np.isfinite(got)
     np.testing.assert_allclose(got[ok], full.cost[ok], rtol=1e-5)
+
+
+def test_length_base_shrinks_every_factor(route_surfaces) -> None:
+    p = CostParams(border_crossing_mult=50, parallel_mult=0.5, town_access_mult=0.6)
+    plain = route_surfaces.cost(p)
+    based = route_surfaces.cost(dataclasses.replace(p, length_base=3.0))
+    ok = np.isfinite(plain)
+    assert np.array_equal(ok, np.isfinite(based))
+    np.testing.assert_allclose(based[ok] - 1.0, (plain[ok] - 1.0) / 4.0, rtol=1e-5, atol=1e-6)
 
 
 def test_route_line_on_real_line(layers, route_surfaces, tmp_path) -> None:

@@ -97,6 +97,11 @@ WITHIN_KM = (10.0, 25.0)
 #: objective of one line (see :func:`line_objective`).
 OBJECTIVE_WEIGHT_10KM = 0.5
 OBJECTIVE_EXTRA_COUNTRY_PENALTY = 0.5
+#: The routing lattice of the backtest and the calibration: 8 (the grid's king moves,
+#: then :func:`planner.routing.straighten_path`), 16 or 32 (:mod:`planner.lattice`).
+#: 16: the grid's staircase bias sends routes off near-straight lines (README, "Route
+#: backtest", diagnosis); 16 validates better than 8 and 32 there.
+ROUTE_NEIGHBOURS = 16
 #: Columns of ``routes.csv``, in order.
 RESULT_COLUMNS = ["pipeline_id", "name", "share_10km", "share_25km", "length_ratio",
                   "baseline_share_10km", "baseline_share_25km", "extra_countries",
@@ -124,6 +129,8 @@ SEARCH_SPACE = pd.DataFrame(
         ("settlement_mult", 0.5, 5.0, "log"),
         ("town_access_mult", 0.3, 1.0, "linear"),
         ("town_access_m", 2000.0, 30000.0, "log"),
+        ("length_base", 0.0, 4.0, "linear"),
+        ("water_body_mult", 3.0, 300.0, "log"),
     ],
     columns=["parameter", "low", "high", "scale"],
 )
@@ -321,6 +328,7 @@ def built_lines(
     region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
     crs: str = settings.STUDY_CRS,
     max_km_per_vertex: float | None = MAX_KM_PER_VERTEX,
+    as_built: bool = False,
 ) -> gpd.GeoDataFrame:
     """The built lines to backtest, one row per distinct line, with what to remove.
 
@@ -336,6 +344,11 @@ def built_lines(
         Pipeline ids to test (any status, any drawing); default: every line of
         ``statuses`` at least ``min_km`` long inside the region and drawn with at least
         one vertex per ``max_km_per_vertex`` km (:data:`MAX_KM_PER_VERTEX`; None: all).
+    as_built
+        Route each line over the network as it stood when the line was built: the lines
+        of the layer that started later (``start_year``) are left out of its corridors
+        too (column ``later``). A line without a start year, and lines without one,
+        are not filtered.
     min_km, statuses, region, crs
         Selection, study region (degrees) and the projected CRS distances are taken in.
 
@@ -346,8 +359,9 @@ def built_lines(
         ``km_per_vertex`` (how coarsely it is drawn),
         ``layer_index`` (the line's row label in ``pipelines``), ``removed`` (tuple of
         row labels of ``pipelines``: the line and its parallel strings), ``group``
-        (lines sharing a system or parallels; cross-validation keeps a group together)
-        and the geometry (EPSG:4326).
+        (lines sharing a system or parallels; cross-validation keeps a group together),
+        ``later`` (row labels of ``pipelines`` that started after the line; empty unless
+        ``as_built``) and the geometry (EPSG:4326).
 
     Raises
     ------
@@ -393,6 +407,7 @@ def built_lines(
                             f"least every {max_km_per_vertex} km")
     lines = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.STORAGE_CRS)
     lines["removed"] = _parallel_strings(pipes, lines, crs)
+    lines["later"] = _later_lines(pipes, lines) if as_built else [()] * len(lines)
     lines["group"] = _groups(lines)
     return lines.reset_index(drop=True)
 
@@ -412,6 +427,18 @@ def _parallel_strings(pipes: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, crs: str
         same = (system == r.system).to_numpy() & (r.system != "")
         drop = set(pipes.index[parallel | same]) | {r.layer_index}
         out.append(tuple(sorted(drop, key=str)))
+    return out
+
+
+def _later_lines(pipes: gpd.GeoDataFrame, lines: gpd.GeoDataFrame) -> list[tuple[Any, ...]]:
+    """Row labels of ``pipes`` that started after each line (both start years known)."""
+    year = pd.to_numeric(pipes.get("start_year", pd.Series(np.nan, index=pipes.index)),
+                         errors="coerce")
+    out = []
+    for idx in lines["layer_index"]:
+        y = year.get(idx, np.nan)
+        later = pipes.index[(year > y).to_numpy()] if np.isfinite(y) else pipes.index[:0]
+        out.append(tuple(sorted(later, key=str)))
     return out
 
 
@@ -442,7 +469,7 @@ def _groups(lines: gpd.GeoDataFrame) -> list[int]:
 _NEUTRAL = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
                 elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
                 border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0,
-                town_access_mult=1.0)
+                town_access_mult=1.0, length_base=0.0, water_body_mult=float("inf"))
 
 
 @dataclass(eq=False)
@@ -466,6 +493,9 @@ class RouteSurfaces:
     pipelines: gpd.GeoDataFrame
     fixed: CostParams
     town_distance: np.ndarray | None = None
+    neighbours: int = ROUTE_NEIGHBOURS
+    water: np.ndarray | None = None
+    straighten: bool = True
     _distance: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -473,13 +503,16 @@ class RouteSurfaces:
                     region: tuple[float, float, float, float] = settings.DEFAULT_REGION,
                     crs: str = settings.STUDY_CRS, params: CostParams | None = None,
                     cache_dir: str | Path | None = None,
-                    towns: gpd.GeoDataFrame | None = None) -> RouteSurfaces:
+                    towns: gpd.GeoDataFrame | None = None,
+                    neighbours: int | None = None) -> RouteSurfaces:
         """Components of the surface of ``layers`` (settlements: the demand centres).
 
         ``params`` gives the factors that are not searched (slope and elevation
         thresholds, settlement density and threshold, corridor statuses, the towns'
         population threshold); ``towns`` those of the transport-corridor proxy
-        (default :func:`~planner.costsurface.towns_from_geonames`).
+        (default :func:`~planner.costsurface.towns_from_geonames`); ``neighbours`` the
+        routing lattice (default :data:`ROUTE_NEIGHBOURS`, see
+        :func:`planner.routing.least_cost_route`).
         """
         from planner.costsurface import (
             cell_centres_xy,
@@ -522,6 +555,8 @@ class RouteSurfaces:
             pipelines=layers.pipelines,
             fixed=base,
             town_distance=town_distance,
+            neighbours=int(neighbours or ROUTE_NEIGHBOURS),
+            water=barrier & np.isfinite(build(water_body_mult=2.0).cost),
         )
 
     @property
@@ -580,7 +615,11 @@ class RouteSurfaces:
                                     "build them with that threshold in params")
             c[self.town_distance <= p.town_access_m] *= p.town_access_mult
         c[self.river] += (p.river_crossing_mult - 1.0) * p.reference_cell_m / res
+        if p.length_base:
+            c = (c + np.float32(p.length_base)) / np.float32(1.0 + p.length_base)
         c[self.barrier] = p.barrier_mult
+        if self.water is not None and np.isfinite(p.water_body_mult):
+            c[self.water] = p.water_body_mult
         return c
 
     def surface(self, params: CostParams, removed: Sequence[Any] = ()) -> CostSurface:
@@ -595,6 +634,12 @@ class RouteSurfaces:
 # --- one line --------------------------------------------------------------------------
 
 
+def _left_out(line: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Rows of the pipelines layer a line is routed without: its system and parallels,
+    and with ``as_built`` the lines that started after it."""
+    return tuple(line["removed"]) + tuple(line.get("later", ()) or ())
+
+
 def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
     step = max(surface.resolution_m / 4.0, 250.0)
     n = max(2, int(line_xy.length // step) + 1)
@@ -607,22 +652,28 @@ def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
 
 
 def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any],
-               *, geometries: bool = False, straighten: bool = True) -> dict[str, Any]:
+               *, geometries: bool = False, straighten: bool | None = None
+               ) -> dict[str, Any]:
     """Route between the two ends of one built line and measure the route against it.
 
     ``line`` is a row of :func:`built_lines`. Returns the metrics of :data:`RESULT_COLUMNS`
     plus ``route_km``, ``real_km``, ``extra_country_codes``, ``baseline_extra_countries``
     and ``error`` (the message when no route was found; metrics are then NaN); with
     ``geometries``, also ``route``, ``real`` and ``baseline`` (EPSG:4326).
+    ``straighten`` (default ``surfaces.straighten``, True) applies
+    :func:`planner.routing.straighten_path` to 8-neighbour routes.
     """
+    if straighten is None:
+        straighten = surfaces.straighten
     from planner.routing import RoutingError, least_cost_route
 
-    surface = surfaces.surface(params, line["removed"])
+    surface = surfaces.surface(params, _left_out(line))
     real: LineString = line["geometry"]
     (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
     out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
     try:
         r = least_cost_route(surface, (x0, y0), (x1, y1), method="full", straighten=straighten,
+                             neighbours=surfaces.neighbours,
                              origin_name=f"{line['name']} (start)",
                              destination_name=f"{line['name']} (end)")
     except RoutingError as exc:
@@ -780,8 +831,9 @@ def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.D
         "version": SCORES_VERSION, "code": code_version(), "surface": surfaces.template.key,
         "towns": None if towns is None else hashlib.sha256(
             np.ascontiguousarray(towns).tobytes()).hexdigest(),
-        "fixed": surfaces.fixed.as_dict(),
-        "lines": [[r.pipeline_id, [str(x) for x in r.removed], r.geometry.wkt]
+        "fixed": surfaces.fixed.as_dict(), "neighbours": surfaces.neighbours,
+        **({} if surfaces.straighten else {"straighten": False}),
+        "lines": [[r.pipeline_id, [str(x) for x in _left_out(r._asdict())], r.geometry.wkt]
                   for r in lines.itertuples()],
         "candidates": cands.round(9).to_dict("split"),
     }, sort_keys=True, default=str)
@@ -925,6 +977,7 @@ def calibrate_routes(
     lines: gpd.GeoDataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
     objective: str = "shares",
+    neighbours: int | None = None,
 ) -> Calibration:
     """Fit the cost-surface factors to the region's built lines.
 
@@ -951,6 +1004,8 @@ def calibrate_routes(
     objective
         What a fit maximises, per line, averaged: ``shares`` (:func:`line_objective`)
         or ``distance`` (:func:`distance_objective`).
+    neighbours
+        Routing lattice (default :data:`ROUTE_NEIGHBOURS`; ignored with ``surfaces``).
 
     Returns
     -------
@@ -970,7 +1025,7 @@ def calibrate_routes(
             lines["group"] = _groups(lines)
     cands = candidate_params(n_candidates, seed=seed, parameters=parameters)  # row 0: published
     if surfaces is None:
-        surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0)
+        surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0, neighbours=neighbours)
     scores = with_objective(
         _cached_scores(surfaces, lines, cands, client=client, progress=progress), objective)
     held = set(map(str, holdout))
@@ -995,6 +1050,7 @@ def calibrate_routes(
         "held_out": sorted(held_ids),
         "date": _dt.date.today().isoformat(),
         "resolution_km": res_km,
+        "neighbours": surfaces.neighbours,
         "data": "GEM Global Gas Infrastructure Tracker pipelines (geodata/SOURCES.md): "
                 f"status {', '.join(BUILT_STATUSES)}, at least {min_km:g} km inside the "
                 f"region {list(settings.DEFAULT_REGION)}, drawn with a vertex at least "
@@ -1027,7 +1083,8 @@ def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
     target = Path(path) if path is not None else calibrated_params_path()
     fitted = {k: getattr(cal.params, k) for k in [*SEARCH_SPACE["parameter"],
                                                    "town_access_min_population"]}
-    doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()},
+    doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()
+                          if math.isfinite(float(v))},  # inf (a barrier) is the default
            "provenance": cal.provenance}
     return write_text_atomic(target, json.dumps(doc, indent=2, default=_json_default) + "\n")
 
@@ -1073,6 +1130,7 @@ def backtest_routes(
     parameters: Sequence[str] | None = None,
     client: Any = None,
     objective: str = "shares",
+    neighbours: int | None = None,
 ) -> RouteBacktest:
     """Backtest least-cost routes against built pipelines.
 
@@ -1092,6 +1150,8 @@ def backtest_routes(
         without their system and parallels), and they are reported as ``validation``.
     n_candidates, folds, parameters, client, objective
         The refit's search (see :func:`calibrate_routes`).
+    neighbours
+        Routing lattice (default :data:`ROUTE_NEIGHBOURS`).
 
     Returns
     -------
@@ -1104,7 +1164,8 @@ def backtest_routes(
     res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
     # the fixed (not searched) factors of the surfaces: those of the model tested
     surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0,
-                                         params=params or calibrated_cost_params()[0])
+                                         params=params or calibrated_cost_params()[0],
+                                         neighbours=neighbours)
     lines = built_lines(layers.pipelines, ids=list(ids) if ids else None, min_km=min_km)
     cal = None
     fitted_on: set[str] = set()
