@@ -59,8 +59,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from planner import economics, hydraulics
 from planner.network import NetworkParams
-from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan import tree_dp
+from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan.options import PlanOptions
 
 log = logging.getLogger(__name__)
