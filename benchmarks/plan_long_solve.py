@@ -22,6 +22,7 @@ import re
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.plan import optimise  # noqa: E402
+from planner.plan import optimise, tree_dp  # noqa: E402
 from planner.plan.candidates import PlanNetwork  # noqa: E402
 from planner.plan.optimise import PlanEconomics, solve_plan  # noqa: E402
 from planner.plan.options import PlanOptions  # noqa: E402
@@ -52,6 +53,24 @@ def default_study_plan() -> tuple[PlanNetwork, PlanOptions, PlanEconomics]:
         excluded=scen.excluded_countries)
     econ = PlanEconomics.from_costs({**study.costs, **scen.costs})
     return net, opts, econ
+
+
+def tree_first_plan(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
+                    tree_arcs: tree_dp.PlanArcs, seconds: float = 10.0) -> None:
+    """The subset DP's tree plans (:func:`planner.plan.tree_dp.tree_plan`) and the MILP
+    restricted to their new arcs (with every existing arc), as a first plan would be."""
+    import pandas as pd
+
+    tp = tree_dp.tree_plan(tree_arcs)
+    arcs = net.arcs[~net.arcs["system"].isin(opts.forbidden)].reset_index(drop=True)
+    new = arcs[arcs["kind"] == "new"].reset_index(drop=True)
+    sub = PlanNetwork(net.nodes, pd.concat([arcs[arcs["kind"] == "existing"],
+                                            new[tp.built]]).reset_index(drop=True))
+    r = solve_plan(sub, replace(opts, time_limit_s=seconds), econ, first_plan=False)
+    print(f"tree plans: {tp.trees} DP runs, {int(tp.built.sum())} new arcs, "
+          f"{tp.seconds:.2f} s, first within the capacities {tp.value:.1f}; their arcs with "
+          f"standard diameters: {r.status}, {r.objective_musd_y:.2f} M USD/y "
+          f"(gap {r.mip_gap:.2%}, {r.solve_s:.1f} s)", flush=True)
 
 
 _ROW = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s+(\S+)"
@@ -81,6 +100,10 @@ def main() -> None:
     ap.add_argument("--skip-runner", action="store_true",
                     help="start the long solve from no plan instead of the 60-s solve's")
     ap.add_argument("--save", type=Path, default=None, help="pickle of the long solve")
+    ap.add_argument("--tree-plan", action="store_true",
+                    help="also the subset DP's tree plans as a first plan (10 s)")
+    ap.add_argument("--runner-only", action="store_true",
+                    help="only the runner's 60-s solve (with its bounds by source)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.network is not None and args.network.exists():
@@ -99,7 +122,8 @@ def main() -> None:
     def capture(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                 a_mat: Any, lb: np.ndarray, ub: np.ndarray, *rest: Any
                 ) -> tuple[str, np.ndarray | None, float]:
-        model.update(c=c, integ=integ, lo=lo, hi=hi, a=a_mat, lb=lb, ub=ub)
+        model.update(c=c, integ=integ, lo=lo, hi=hi, a=a_mat, lb=lb, ub=ub,
+                     tree_arcs=rest[3] if len(rest) > 3 else None)
         out = original(c, integ, lo, hi, a_mat, lb, ub, *rest)
         model["x"] = out[1]
         return out
@@ -110,7 +134,12 @@ def main() -> None:
     finally:
         optimise._solve_highs = original  # type: ignore[assignment]
     print(f"runner's solve: {r.status}, {r.objective_musd_y:.2f} M USD/y, gap "
-          f"{r.mip_gap:.2%}, {r.solve_s:.1f} s, {r.n_binaries} binaries", flush=True)
+          f"{r.mip_gap:.2%}, {r.solve_s:.1f} s, {r.n_binaries} binaries; bounds "
+          + ", ".join(f"{k} {v:.1f}" for k, v in r.bounds.items()), flush=True)
+    if args.tree_plan and model.get("tree_arcs") is not None:
+        tree_first_plan(net, opts, econ, model["tree_arcs"])
+    if args.runner_only:
+        return
 
     h = optimise._highs_model(model["c"], model["lo"], model["hi"], model["a"], model["lb"],
                               model["ub"], model["integ"])
