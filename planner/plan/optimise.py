@@ -224,6 +224,7 @@ class PlanResult:
     def summary(self) -> dict[str, Any]:
         return {"status": self.status, "objective_musd_y": self.objective_musd_y,
                 "mip_gap": self.mip_gap, "solve_s": self.solve_s,
+                "lower_bound_musd_y": (max(self.bounds.values()) if self.bounds else None),
                 "n_variables": self.n_variables, "n_constraints": self.n_constraints,
                 "n_binaries": self.n_binaries}
 
