@@ -295,6 +295,10 @@ def test_default_study_writes_the_plan(default_run):
     # "appraised", are no bound: each claims a line's spare capacity on its own, as the
     # "alone" routes do, so their sum need not be feasible)
     assert summary["objective_musd_y"] <= summary["independent_sequential_musd_y"]
+    # the gap is measured from the best proven bound the file reports
+    lb, obj = summary["lower_bound_musd_y"], summary["objective_musd_y"]
+    assert lb <= obj * (1 + 1e-9)
+    assert summary["mip_gap"] == pytest.approx(max(0.0, (obj - lb) / obj), abs=1e-6)
     plan = pd.read_csv(out / "system_plan.csv")
     for col in ("from", "to", "kind", "system", "reverse", "length_km", "diameter_mm",
                 "flow_bcm_y", "capex_musd", "country"):

@@ -421,7 +421,8 @@ class BoundResult:
     Attributes
     ----------
     bound : float
-        The best Lagrangian value found (M USD/y): a valid lower bound of the MILP.
+        The best Lagrangian value found (M USD/y): a valid lower bound of the MILP (-inf
+        when a destination cannot be reached at all).
     first : float
         Its value with no multipliers (existing capacities dropped).
     iterations : int
@@ -513,6 +514,8 @@ def concave_bound(arcs: PlanArcs, *, upper: float | None = None, iterations: int
     while it < iterations and time.perf_counter() - t0 < time_limit_s:
         tree = subset_tree_dp(arcs.n_nodes + 1, tail, head, cost, arcs.n_nodes,
                               arcs.destinations, arcs.demand)
+        if not np.isfinite(tree.value):
+            break  # a destination out of reach: no bound claimed (the MILP says infeasible)
         value = tree.value - float(np.sum(lam[ex] * cap[ex]))
         if it == 0:
             first = value
