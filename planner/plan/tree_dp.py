@@ -17,15 +17,18 @@ Operations Research* 12(4))::
 (:func:`scipy.sparse.csgraph.dijkstra`, from a virtual node joined to every ``u`` at
 ``G(S, u)``) and ``3^T`` merges: well under a second for the default study's 7 destinations.
 
-Two uses in the plan (:func:`planner.plan.optimise.solve_plan`):
+Two uses for the plan:
 
-- **A first plan** (:func:`tree_plan`): arc costs are the plan's own (new arc: the
+- **Tree plans** (:func:`tree_plan`): arc costs are the plan's own (new arc: the
   cheapest standard diameter that carries the flow, its fixed charge plus compression and
   fuel per unit of flow; existing arc: the tariff, unusable above its spare capacity that
-  way). The DP's tree gives the new arcs to build; the MILP restricted to them chooses
-  diameters and flows under every option of the study (capacities, budget, must-use), as
-  the other first plans do.
-- **A lower bound** (:func:`concave_bound`). See its docstring for the argument: with each
+  way). The DP's trees give new arcs to build; the MILP restricted to them chooses
+  diameters and flows under every option of the study (capacities, budget, must-use). On
+  the default study they cost more than the build relaxation's first plan, so
+  :func:`planner.plan.optimise.solve_plan` does not use them;
+  ``benchmarks/plan_long_solve.py --tree-plan`` measures them.
+- **A lower bound** (:func:`concave_bound`, counted in the plan's gap by
+  :func:`planner.plan.optimise.solve_plan`). See its docstring for the argument: with each
   new arc's cost replaced by a concave minorant of its step cost and the existing arcs'
   capacities moved into the objective with Lagrange multipliers, the relaxation is an
   uncapacitated single-source minimum-concave-cost flow, whose optimum is a tree (Zangwill
