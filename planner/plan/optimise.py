@@ -410,7 +410,8 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
                  tb.iterations, tb.seconds)
     x, obj, bound_full = _run(h, limit - (time.perf_counter() - t0), best)
     if bounds is not None:
-        bounds.update(milp=bound_full, build=bound, tree=tree_bound)
+        bounds.update({k: v for k, v in (("milp", bound_full), ("build", bound),
+                                         ("tree", tree_bound)) if np.isfinite(v)})
     status = {highspy.HighsModelStatus.kOptimal: "optimal",
               highspy.HighsModelStatus.kTimeLimit: "time limit",
               highspy.HighsModelStatus.kInfeasible: "infeasible",
@@ -626,7 +627,7 @@ def solve_plan(
     bounds: dict[str, float] = {}
     tree_arcs = None
     if options.reduce and first_plan and not prize and len(dests) <= tree_dp.MAX_TERMINALS:
-        # the model as the subset DP sees it (a tree first plan and a bound)
+        # the model as the subset DP sees it (for the concave tree relaxation's bound)
         tree_arcs = tree_dp.PlanArcs(
             len(nodes), ex_u, ex_v, c[o_x:o_x + ne].copy(), c[o_x + ne:o_x + 2 * ne].copy(),
             cap_uv, cap_vu, nw_u, nw_v, capex * ann, per_flow.reshape(nn, nk), kcap,
