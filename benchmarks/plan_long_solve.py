@@ -11,6 +11,17 @@ time from HiGHS's log. Run it alone (one long solve at a time, ``nice``)::
 ``--network`` keeps the built network in a pickle (rebuilt when missing) so later runs
 skip the cost surface and candidate corridors. Prints a table of (seconds, best plan,
 bound, gap) and the runner's 60-s result beside it.
+
+``--disaggregated SECONDS`` measures instead the bounds of the one-commodity-per-destination
+formulation (:func:`disaggregated_model`): its LP relaxation by interior point and dual
+simplex, HiGHS's bound on it as a MILP within SECONDS, beside the LP of the plan's own
+rows, after checking it costs the same as the plan's model at a plan (``--optimum``, a
+``--save`` pickle of a long solve, or else the runner's 60-s plan)::
+
+    nice python benchmarks/plan_long_solve.py --network /tmp/plan-net.pkl \
+        --optimum /tmp/long.pkl --disaggregated 60
+
+``--study`` builds another study's plan network instead of the default study's.
 """
 
 from __future__ import annotations
