@@ -274,11 +274,12 @@ colour = "red"
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "issue 15's target (optimal or gap <= 1 % within 60 s) is not met since existing lines "
-    "carry flow only in the directions they may run: from its first plans HiGHS stops at "
-    "the 60 s limit with a gap near 2.2 % at the default study's 2 km (1.7 % at 10 km, "
-    "where the build relaxation bounds the optimum at about 1,410 M USD/y; README, System "
-    "plan, Solving it)"))
+    "issue 15's target (optimal or gap <= 1 % within 60 s) is not met: at the default "
+    "study's 2 km the 60-s plan (1,471.2 M USD/y) is within 0.05 % of the optimum HiGHS "
+    "proves in 1,002 s (1,470.6), but no bound reaches 1 % within 60 s: HiGHS's own needs "
+    "about 720 s, the build relaxation's optimum is at most 1,456.4 (1.01 % below the plan) "
+    "the concave tree relaxation's is about 1,040 and the disaggregated formulation's LP "
+    "1,268.6, its root not done in 60 s (README, System plan, Solving it)"))
 def test_default_study_plan_meets_the_solve_target(default_run):
     summary = json.loads((default_run.out_dir / "system_plan.json").read_text())
     assert summary["status"] == "optimal" or summary["mip_gap"] <= 0.01
@@ -295,6 +296,10 @@ def test_default_study_writes_the_plan(default_run):
     # "appraised", are no bound: each claims a line's spare capacity on its own, as the
     # "alone" routes do, so their sum need not be feasible)
     assert summary["objective_musd_y"] <= summary["independent_sequential_musd_y"]
+    # the gap is measured from the best proven bound the file reports
+    lb, obj = summary["lower_bound_musd_y"], summary["objective_musd_y"]
+    assert lb <= obj * (1 + 1e-9)
+    assert summary["mip_gap"] == pytest.approx(max(0.0, (obj - lb) / obj), abs=1e-6)
     plan = pd.read_csv(out / "system_plan.csv")
     for col in ("from", "to", "kind", "system", "reverse", "length_km", "diameter_mm",
                 "flow_bcm_y", "capex_musd", "country"):

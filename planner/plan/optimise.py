@@ -29,8 +29,9 @@ bound is the plan's best, so it gets most of the time and a tighter gap of its o
 plan reports status, objective and ``mip_gap`` (the build relaxation's bound counts), with
 a time limit and a relative-gap stop. The tight big-M (a diameter's capacity capped at the
 total demand) is the only change to the rows; a disaggregated (one commodity per
-destination) formulation, cut-set inequalities, the incremental diameter encoding and
-slope-scaling starts were measured and left out (README, "System plan").
+destination, also with per-diameter linking rows) formulation, cut-set inequalities, the
+incremental diameter encoding and slope-scaling starts were measured and left out (README,
+"System plan").
 
 Capacity of a new pipe of diameter D at the study's pressure class P: the flow whose
 pressure falls from P to P / compression ratio over the design station spacing
@@ -59,6 +60,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from planner import economics, hydraulics
 from planner.network import NetworkParams
+from planner.plan import tree_dp
 from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan.options import PlanOptions
 
@@ -195,6 +197,14 @@ class PlanResult:
         ``capex_musd``, ``annual_musd_y`` and its parts, ``km_by_country``, ``country``.
     served : dict
         Destination → served (1/0), for plans where serving is optional.
+    value_musd_y : float
+        Value of the destinations served (prize mode).
+    bounds : dict
+        Valid lower bounds of the plan's cost by where they come from (``milp``: HiGHS's
+        on the full MILP; ``build``: the build relaxation's; ``tree``: the concave tree
+        relaxation's, :func:`planner.plan.tree_dp.concave_bound`, only with
+        ``solve_plan(..., tree_bound=True)``); the gap counts the best. Empty when the
+        model was solved by :func:`scipy.optimize.milp`.
     """
 
     status: str
@@ -207,6 +217,7 @@ class PlanResult:
     arcs: pd.DataFrame
     served: dict[str, float] = field(default_factory=dict)
     value_musd_y: float = 0.0
+    bounds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -215,6 +226,7 @@ class PlanResult:
     def summary(self) -> dict[str, Any]:
         return {"status": self.status, "objective_musd_y": self.objective_musd_y,
                 "mip_gap": self.mip_gap, "solve_s": self.solve_s,
+                "lower_bound_musd_y": (max(self.bounds.values()) if self.bounds else None),
                 "n_variables": self.n_variables, "n_constraints": self.n_constraints,
                 "n_binaries": self.n_binaries}
 
@@ -264,6 +276,8 @@ BUILD_TIME_SHARE = 0.6
 #: The build relaxation's own relative gap, as a share of the plan's: its bound is the
 #: plan's best (HiGHS's bound of the full MILP is far weaker within the limit).
 BUILD_GAP_SHARE = 0.1
+#: Share of the time limit for the concave tree relaxation's bound (its DP runs).
+TREE_BOUND_SHARE = 0.03
 
 
 def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatrix,
@@ -309,7 +323,9 @@ def _run(h: Any, time_limit: float, start: np.ndarray | None = None
 
 def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                  a_mat: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, options: PlanOptions,
-                 ycols: np.ndarray, t0: float) -> tuple[str, np.ndarray | None, float]:
+                 ycols: np.ndarray, t0: float, tree_arcs: tree_dp.PlanArcs | None = None,
+                 bounds: dict[str, float] | None = None
+                 ) -> tuple[str, np.ndarray | None, float]:
     """The MILP through ``highspy``, started from the better of two first plans.
 
     1. The MILP with new pipe allowed only on the arcs its LP relaxation builds
@@ -322,10 +338,19 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
        standard diameters in the MILP restricted to them (plan 2). Its dual bound is a
        bound of the plan too (a relaxation), and counts in the reported gap.
 
+    With ``tree_arcs`` (:mod:`planner.plan.tree_dp`; :func:`solve_plan` passes them only
+    with ``tree_bound``, off by default) the concave tree relaxation's
+    Lagrangian bound (:func:`planner.plan.tree_dp.concave_bound`), within
+    :data:`TREE_BOUND_SHARE`, counts in the gap with the others. (The subset DP's tree
+    plans, :func:`planner.plan.tree_dp.tree_plan`, are no first plan here: on the default
+    study their arcs with standard diameters cost 1,481–1,502 M USD/y against the build
+    relaxation's 1,471.2, and took 8 s of the limit; README, "Solving it".)
+
     The full MILP then starts from the cheaper plan (``Highs.setSolution``, which
     :func:`scipy.optimize.milp` does not offer) for the time left.
 
-    Returns status, solution (None without one) and relative gap.
+    Returns status, solution (None without one) and relative gap; ``bounds`` (when
+    given) receives each valid lower bound by name (``milp``, ``build``, ``tree``).
     """
     import highspy
 
@@ -379,14 +404,24 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
                      int(built.sum()), obj2, time.perf_counter() - t0)
             if obj2 < best_obj:
                 best, best_obj = x2, obj2
+    tree_bound = -float("inf")
+    if tree_arcs is not None and lp_ok:
+        tb = tree_dp.concave_bound(tree_arcs, upper=best_obj if np.isfinite(best_obj) else None,
+                                   time_limit_s=TREE_BOUND_SHARE * limit)
+        tree_bound = tb.bound
+        log.info("plan: tree relaxation bound %.1f MUSD/y (%d DP runs, %.1f s)", tree_bound,
+                 tb.iterations, tb.seconds)
     x, obj, bound_full = _run(h, limit - (time.perf_counter() - t0), best)
+    if bounds is not None:
+        bounds.update({k: v for k, v in (("milp", bound_full), ("build", bound),
+                                         ("tree", tree_bound)) if np.isfinite(v)})
     status = {highspy.HighsModelStatus.kOptimal: "optimal",
               highspy.HighsModelStatus.kTimeLimit: "time limit",
               highspy.HighsModelStatus.kInfeasible: "infeasible",
               highspy.HighsModelStatus.kUnbounded: "unbounded"}.get(h.getModelStatus(), "other")
     if x is None:
         return status, None, float("nan")
-    gap = max(0.0, (obj - max(bound, bound_full)) / max(abs(obj), 1e-9))
+    gap = max(0.0, (obj - max(bound, bound_full, tree_bound)) / max(abs(obj), 1e-9))
     if status == "time limit" and gap <= options.mip_gap:
         status = "optimal"
     return status, x, gap
@@ -401,6 +436,7 @@ def solve_plan(
     value_usd_per_1000m3: dict[str, float] | None = None,
     gas: hydraulics.Gas | None = None,
     first_plan: bool = True,
+    tree_bound: bool = False,
 ) -> PlanResult:
     """Solve the plan's MILP on a candidate network.
 
@@ -423,6 +459,11 @@ def solve_plan(
         With ``options.reduce``: solve through ``highspy`` from a first plan on the arcs
         the LP relaxation builds (:func:`_solve_highs`); False solves with
         :func:`scipy.optimize.milp` from no start (the benchmark's ablation).
+    tree_bound
+        Also the concave tree relaxation's bound (:func:`planner.plan.tree_dp.concave_bound`,
+        within :data:`TREE_BOUND_SHARE` of the limit). Off by default: on the shipped
+        studies it is far below the build relaxation's (1,047 against 1,434 M USD/y on the
+        default study), so it never counts in the gap (README, "Solving it").
 
     Returns
     -------
@@ -592,12 +633,21 @@ def solve_plan(
                     b.row(np.array(gc[i], dtype=int), np.array(gv[i]), r, r)
     a_mat, lb, ub = b.matrix(n_var)
     n_con = a_mat.shape[0]
+    bounds: dict[str, float] = {}
+    tree_arcs = None
+    if (tree_bound and options.reduce and first_plan and not prize
+            and len(dests) <= tree_dp.MAX_TERMINALS):
+        # the model as the subset DP sees it (for the concave tree relaxation's bound)
+        tree_arcs = tree_dp.PlanArcs(
+            len(nodes), ex_u, ex_v, c[o_x:o_x + ne].copy(), c[o_x + ne:o_x + 2 * ne].copy(),
+            cap_uv, cap_vu, nw_u, nw_v, capex * ann, per_flow.reshape(nn, nk), kcap,
+            [idx[s] for s in supplies], [idx[d] for d in dests], [dem[d] for d in dests])
     log.info("plan MILP: %d variables (%d binary), %d constraints, %d diameters",
              n_var, int(integ.sum()), n_con, nk)
     if options.reduce and first_plan:
         status, x_opt, gap = _solve_highs(
             c, integ, lo, hi, a_mat, lb, ub, options,
-            o_y + np.arange(nn * nk).reshape(nn, nk), t0)
+            o_y + np.arange(nn * nk).reshape(nn, nk), t0, tree_arcs, bounds)
     else:
         res = milp(c, integrality=integ, bounds=Bounds(lo, hi),
                    constraints=LinearConstraint(a_mat, lb, ub) if n_con else None,
@@ -644,7 +694,7 @@ def solve_plan(
     cost_total = float(table["annual_musd_y"].sum()) if len(table) else 0.0
     log.info("plan: %s, %.1f MUSD/y, gap %.3g, %.1f s", status, cost_total, gap, solve_s)
     return PlanResult(status, cost_total, gap, solve_s, n_var, n_con, int(integ.sum()), table,
-                      served, value)
+                      served, value, bounds)
 
 
 #: Columns of :attr:`PlanResult.arcs`.

@@ -1,0 +1,376 @@
+"""Where is the default study's plan optimum? The plan's MILP solved for a long time.
+
+Builds the default study's plan network and model by the runner's own path
+(:func:`planner.plan.run.cached_plan_network`, then :func:`planner.plan.optimise.solve_plan`),
+lets the runner's 60-s solve run as it does in a study, then gives HiGHS the full MILP
+again from that plan with a long time limit, and records the best plan and the bound over
+time from HiGHS's log. Run it alone (one long solve at a time, ``nice``)::
+
+    nice python benchmarks/plan_long_solve.py --limit 1200 --network /tmp/plan-net.pkl
+
+``--network`` keeps the built network in a pickle (rebuilt when missing) so later runs
+skip the cost surface and candidate corridors. Prints a table of (seconds, best plan,
+bound, gap) and the runner's 60-s result beside it.
+
+``--disaggregated SECONDS`` measures instead the bounds of the one-commodity-per-destination
+formulation (:func:`disaggregated_model`): its LP relaxation by interior point and dual
+simplex, HiGHS's bound on it as a MILP within SECONDS, beside the LP of the plan's own
+rows, after checking it costs the same as the plan's model at a plan (``--optimum``, a
+``--save`` pickle of a long solve, or else the runner's 60-s plan)::
+
+    nice python benchmarks/plan_long_solve.py --network /tmp/plan-net.pkl \
+        --optimum /tmp/long.pkl --disaggregated 60
+
+``--study`` builds another study's plan network instead of the default study's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import pickle
+import re
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from planner.plan import optimise, tree_dp  # noqa: E402
+from planner.plan.candidates import PlanNetwork  # noqa: E402
+from planner.plan.optimise import PlanEconomics, solve_plan  # noqa: E402
+from planner.plan.options import PlanOptions  # noqa: E402
+
+
+def default_study_plan(path: Path | None = None
+                       ) -> tuple[PlanNetwork, PlanOptions, PlanEconomics]:
+    """The default study's (or ``path``'s) plan network, options and economics, as the
+    runner builds them."""
+    from planner.plan.options import plan_options_from_study
+    from planner.plan.run import cached_plan_network, plan_scenario
+    from planner.runner import cost_surface_for
+    from planner.study import default_study_path, layers_for_study, load_study
+
+    study = load_study(path or default_study_path())
+    layers = layers_for_study(study)
+    opts = plan_options_from_study(study)
+    scen = plan_scenario(study, opts)
+    surface = cost_surface_for(study, layers, scen)
+    net = cached_plan_network(study, layers, surface, opts).restricted(
+        excluded=scen.excluded_countries)
+    econ = PlanEconomics.from_costs({**study.costs, **scen.costs})
+    return net, opts, econ
+
+
+def tree_first_plan(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
+                    tree_arcs: tree_dp.PlanArcs, seconds: float = 10.0) -> None:
+    """The subset DP's tree plans (:func:`planner.plan.tree_dp.tree_plan`) and the MILP
+    restricted to their new arcs (with every existing arc), as a first plan would be."""
+    import pandas as pd
+
+    tp = tree_dp.tree_plan(tree_arcs)
+    arcs = net.arcs[~net.arcs["system"].isin(opts.forbidden)].reset_index(drop=True)
+    new = arcs[arcs["kind"] == "new"].reset_index(drop=True)
+    sub = PlanNetwork(net.nodes, pd.concat([arcs[arcs["kind"] == "existing"],
+                                            new[tp.built]]).reset_index(drop=True))
+    r = solve_plan(sub, replace(opts, time_limit_s=seconds), econ, first_plan=False)
+    print(f"tree plans: {tp.trees} DP runs, {int(tp.built.sum())} new arcs, "
+          f"{tp.seconds:.2f} s, first within the capacities {tp.value:.1f}; their arcs with "
+          f"standard diameters: {r.status}, {r.objective_musd_y:.2f} M USD/y "
+          f"(gap {r.mip_gap:.2%}, {r.solve_s:.1f} s)", flush=True)
+
+
+def plan_arcs(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics
+              ) -> tuple[tree_dp.PlanArcs, dict[str, Any]]:
+    """The plan's model as :func:`solve_plan` builds it: as arrays (costs, capacities,
+    supplies and demands) and as its MILP (``c``, ``lo``, ``hi``, ``a``, ``lb``, ``ub``);
+    no solve."""
+    got: dict[str, Any] = {}
+    original = optimise._solve_highs
+
+    def grab(*args: Any) -> tuple[str, None, float]:
+        got.update(zip(("c", "integ", "lo", "hi", "a", "lb", "ub"), args[:7], strict=True))
+        got["arcs"] = args[10]
+        return "other", None, float("nan")
+
+    optimise._solve_highs = grab  # type: ignore[assignment]
+    try:
+        solve_plan(net, opts, econ, tree_bound=True)
+    finally:
+        optimise._solve_highs = original  # type: ignore[assignment]
+    return got.pop("arcs"), got
+
+
+def disaggregated_model(a: tree_dp.PlanArcs) -> dict[str, Any]:
+    """The plan's MILP with one commodity per destination (the strong formulation).
+
+    Per destination d: flows on each existing arc and direction, and on each new arc,
+    diameter and direction, with their own flow balance (the supply points free).
+    Rows linking them to the build binaries ``y[e,k]``:
+    ``f^d[e,k,+] + f^d[e,k,-] <= min(d_d, cap_k) y[e,k]`` per destination, and
+    ``Σ_d (f^d[e,k,+] + f^d[e,k,-]) <= cap_k y[e,k]``, ``Σ_k y[e,k] <= 1``; existing arcs
+    ``Σ_d g^d[e,±] <= spare capacity``. Costs as :func:`solve_plan`'s. A relaxation of
+    the plan's MILP with the same optimum (an optimal flow splits into acyclic paths, one
+    destination each, so no destination carries more than its demand on an arc).
+    """
+    n, nd = a.n_nodes, len(a.destinations)
+    ne, nn, nk = len(a.ex_u), len(a.nw_u), len(a.capacity)
+    dem = np.asarray(a.demand, float)
+    ns = len(a.supplies)
+    capk = np.asarray(a.capacity, float)
+    m = nn * nk
+    o_g, o_y = 0, nd * 2 * ne
+    o_f = o_y + m
+    o_s = o_f + nd * 2 * m
+    n_var = o_s + nd * ns
+    c, lo, hi = np.zeros(n_var), np.zeros(n_var), np.full(n_var, np.inf)
+    integ = np.zeros(n_var)
+    c[o_y:o_f], hi[o_y:o_f], integ[o_y:o_f] = a.fixed.ravel(), 1.0, 1.0
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lb: list[np.ndarray] = []
+    ub: list[np.ndarray] = []
+    r0 = 0
+
+    def add(r: np.ndarray, col: np.ndarray, v: np.ndarray) -> None:
+        rows.append(np.asarray(r))
+        cols.append(np.asarray(col))
+        vals.append(np.broadcast_to(np.asarray(v, float), np.shape(col)))
+
+    e_new, k_new = np.repeat(np.arange(nn), nk), np.tile(np.arange(nk), nn)
+    for d in range(nd):
+        g0, f0, base = o_g + d * 2 * ne, o_f + d * 2 * m, r0 + d * n
+        c[g0:g0 + ne], c[g0 + ne:g0 + 2 * ne] = a.ex_cost_uv, a.ex_cost_vu
+        hi[g0:g0 + ne] = np.minimum(a.ex_cap_uv, dem[d])
+        hi[g0 + ne:g0 + 2 * ne] = np.minimum(a.ex_cap_vu, dem[d])
+        c[f0:f0 + 2 * m] = np.tile(a.per_flow.ravel(), 2)
+        hi[f0:f0 + 2 * m] = np.tile(np.minimum(capk, dem[d]), 2 * nn)
+        for s, (tail, head) in enumerate(((a.ex_u, a.ex_v), (a.ex_v, a.ex_u))):
+            col = g0 + s * ne + np.arange(ne)
+            add(base + head, col, 1.0)
+            add(base + tail, col, -1.0)
+        for s, (tail, head) in enumerate(((a.nw_u, a.nw_v), (a.nw_v, a.nw_u))):
+            col = f0 + s * m + np.arange(m)
+            add(base + head[e_new], col, 1.0)
+            add(base + tail[e_new], col, -1.0)
+        add(base + np.asarray(a.supplies), o_s + d * ns + np.arange(ns), 1.0)
+        rhs = np.zeros(n)
+        rhs[a.destinations[d]] = dem[d]
+        lb.append(rhs)
+        ub.append(rhs)
+    r0 += nd * n
+    for s, cap in enumerate((a.ex_cap_uv, a.ex_cap_vu)):
+        for d in range(nd):
+            add(r0 + np.arange(ne), o_g + d * 2 * ne + s * ne + np.arange(ne), 1.0)
+        lb.append(np.full(ne, -np.inf))
+        ub.append(np.asarray(cap, float))
+        r0 += ne
+    j = np.arange(m)
+    for d in range(nd):  # per destination, arc and diameter
+        f0 = o_f + d * 2 * m
+        add(r0 + j, f0 + j, 1.0)
+        add(r0 + j, f0 + m + j, 1.0)
+        add(r0 + j, o_y + j, -np.minimum(capk[k_new], dem[d]))
+        lb.append(np.full(m, -np.inf))
+        ub.append(np.zeros(m))
+        r0 += m
+    for d in range(nd):  # all destinations, per arc and diameter
+        add(r0 + j, o_f + d * 2 * m + j, 1.0)
+        add(r0 + j, o_f + d * 2 * m + m + j, 1.0)
+    add(r0 + j, o_y + j, -capk[k_new])
+    lb.append(np.full(m, -np.inf))
+    ub.append(np.zeros(m))
+    r0 += m
+    add(r0 + e_new, o_y + j, 1.0)  # one diameter per arc
+    lb.append(np.full(nn, -np.inf))
+    ub.append(np.ones(nn))
+    r0 += nn
+    mat = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(r0, n_var))
+    return {"c": c, "lo": lo, "hi": hi, "a": mat, "lb": np.concatenate(lb),
+            "ub": np.concatenate(ub), "integ": integ, "ycols": o_y + j}
+
+
+def disaggregated_bound(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
+                        plan_x: np.ndarray, plan_objective: float, seconds: float) -> None:
+    """Measure the disaggregated formulation's bounds on the plan network: its value at a
+    plan of :func:`solve_plan`'s model (``plan_x``, build binaries fixed: must equal
+    ``plan_objective``, the check that both are the same model), its LP relaxation by
+    interior point and by dual simplex (timed), and HiGHS's bound on it as a MILP within
+    ``seconds`` (from its log); beside them the LP relaxation of :func:`solve_plan`'s own
+    rows."""
+    a, agg = plan_arcs(net, opts, econ)
+    h = optimise._highs_model(agg["c"], agg["lo"], agg["hi"], agg["a"], agg["lb"], agg["ub"])
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    t = time.perf_counter()
+    h.run()
+    print(f"the plan's MILP (solve_plan's rows), LP relaxation (ipm): "
+          f"{h.getInfo().objective_function_value:.2f} M USD/y, "
+          f"{time.perf_counter() - t:.1f} s", flush=True)
+    t = time.perf_counter()
+    md = disaggregated_model(a)
+    print(f"disaggregated model: {md['a'].shape[1]} variables ({int(md['integ'].sum())} "
+          f"binary), {md['a'].shape[0]} constraints, {md['a'].nnz} nonzeros, built in "
+          f"{time.perf_counter() - t:.1f} s", flush=True)
+    ne, m = len(a.ex_u), len(md["ycols"])
+    y_plan = np.round(plan_x[2 * ne:2 * ne + m])  # solve_plan's layout: x+, x-, then y
+    lo, hi = md["lo"].copy(), md["hi"].copy()
+    lo[md["ycols"]] = hi[md["ycols"]] = y_plan
+    h = optimise._highs_model(md["c"], lo, hi, md["a"], md["lb"], md["ub"])
+    h.run()
+    val = h.getInfo().objective_function_value
+    print(f"at the plan's network: {val:.4f} M USD/y against the plan's {plan_objective:.4f} "
+          f"(difference {val - plan_objective:+.2e})", flush=True)
+    for solver, extra in (("ipm", {"run_crossover": "off"}), ("simplex", {"simplex_strategy": 1})):
+        h = optimise._highs_model(md["c"], md["lo"], md["hi"], md["a"], md["lb"], md["ub"])
+        h.setOptionValue("solver", solver)
+        for k, v in extra.items():
+            h.setOptionValue(k, v)
+        t = time.perf_counter()
+        h.run()
+        print(f"LP relaxation ({solver}): {h.getModelStatus()}, "
+              f"{h.getInfo().objective_function_value:.2f} M USD/y, "
+              f"{time.perf_counter() - t:.1f} s", flush=True)
+    h = optimise._highs_model(md["c"], md["lo"], md["hi"], md["a"], md["lb"], md["ub"],
+                              md["integ"])
+    with tempfile.TemporaryDirectory() as d:
+        logf = Path(d) / "highs.log"
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+        h.setOptionValue("log_file", str(logf))
+        h.setOptionValue("mip_rel_gap", opts.mip_gap)
+        _, obj, bound = optimise._run(h, seconds)
+        text = logf.read_text(encoding="utf-8", errors="replace")
+    print(f"as a MILP, {seconds:.0f} s: {h.getModelStatus()}, best {obj:.2f}, bound "
+          f"{bound:.2f}", flush=True)
+    for s, best, bnd in parse_highs_log(text):
+        print(f"  {s:.1f} s: bound {bnd:.2f}, best {best:.2f}")
+
+
+_ROW = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s+(\S+)"
+                  r".*?\s([\d.]+)s\s*$")
+
+
+def parse_highs_log(text: str) -> list[tuple[float, float, float]]:
+    """(seconds, best plan, bound) from the rows of a HiGHS MIP log."""
+    rows = []
+    for line in text.splitlines():
+        m = _ROW.match(line)
+        if not m:
+            continue
+        bound, best = m.group(1), m.group(2)
+        try:
+            rows.append((float(m.group(4)), float(best) if best != "inf" else np.inf,
+                         float(bound)))
+        except ValueError:
+            continue
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=float, default=1200.0, help="long solve, seconds")
+    ap.add_argument("--study", type=Path, default=None,
+                    help="a study file (default: the shipped default study)")
+    ap.add_argument("--network", type=Path, default=None, help="pickle of the plan network")
+    ap.add_argument("--skip-runner", action="store_true",
+                    help="start the long solve from no plan instead of the 60-s solve's")
+    ap.add_argument("--save", type=Path, default=None, help="pickle of the long solve")
+    ap.add_argument("--tree-plan", action="store_true",
+                    help="also the subset DP's tree plans as a first plan (10 s)")
+    ap.add_argument("--runner-only", action="store_true",
+                    help="only the runner's 60-s solve (with its bounds by source)")
+    ap.add_argument("--disaggregated", type=float, default=None, metavar="SECONDS",
+                    help="measure the one-commodity-per-destination formulation's bounds "
+                         "(its MILP for SECONDS); checked at --optimum's plan or the "
+                         "runner's")
+    ap.add_argument("--optimum", type=Path, default=None,
+                    help="a --save pickle of a long solve (its plan for the check)")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.network is not None and args.network.exists():
+        net, opts, econ = pickle.loads(args.network.read_bytes())
+    else:
+        t = time.perf_counter()
+        net, opts, econ = default_study_plan(args.study)
+        print(f"network built in {time.perf_counter() - t:.1f} s", flush=True)
+        if args.network is not None:
+            args.network.write_bytes(pickle.dumps((net, opts, econ)))
+    print(f"{len(net.nodes)} nodes, {len(net.arcs)} arcs", flush=True)
+
+    if args.disaggregated is not None and args.optimum is not None:
+        saved = pickle.loads(args.optimum.read_bytes())
+        disaggregated_bound(net, opts, econ, saved["x"], saved["objective"],
+                            args.disaggregated)
+        return
+    model: dict[str, Any] = {}
+    original = optimise._solve_highs
+
+    def capture(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                a_mat: Any, lb: np.ndarray, ub: np.ndarray, *rest: Any
+                ) -> tuple[str, np.ndarray | None, float]:
+        model.update(c=c, integ=integ, lo=lo, hi=hi, a=a_mat, lb=lb, ub=ub,
+                     tree_arcs=rest[3] if len(rest) > 3 else None)
+        out = original(c, integ, lo, hi, a_mat, lb, ub, *rest)
+        model["x"] = out[1]
+        return out
+
+    optimise._solve_highs = capture  # type: ignore[assignment]
+    try:
+        r = solve_plan(net, opts, econ, tree_bound=args.tree_plan)
+    finally:
+        optimise._solve_highs = original  # type: ignore[assignment]
+    print(f"runner's solve: {r.status}, {r.objective_musd_y:.2f} M USD/y, gap "
+          f"{r.mip_gap:.2%}, {r.solve_s:.1f} s, {r.n_binaries} binaries; bounds "
+          + ", ".join(f"{k} {v:.1f}" for k, v in r.bounds.items()), flush=True)
+    if args.tree_plan and model.get("tree_arcs") is not None:
+        tree_first_plan(net, opts, econ, model["tree_arcs"])
+    if args.disaggregated is not None and model.get("x") is not None:
+        disaggregated_bound(net, opts, econ, model["x"], r.objective_musd_y,
+                            args.disaggregated)
+        return
+    if args.runner_only:
+        return
+
+    h = optimise._highs_model(model["c"], model["lo"], model["hi"], model["a"], model["lb"],
+                              model["ub"], model["integ"])
+    with tempfile.TemporaryDirectory() as d:
+        logf = Path(d) / "highs.log"
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+        h.setOptionValue("log_file", str(logf))
+        h.setOptionValue("mip_rel_gap", 1e-4)
+        start = None if args.skip_runner else model.get("x")
+        t = time.perf_counter()
+        x, obj, bound = optimise._run(h, args.limit, start)
+        wall = time.perf_counter() - t
+        text = logf.read_text(encoding="utf-8", errors="replace")
+    rows = parse_highs_log(text)
+    print(f"long solve: {h.getModelStatus()}, best {obj:.2f}, bound {bound:.2f}, gap "
+          f"{(obj - bound) / obj:.2%}, {wall:.0f} s", flush=True)
+    print("| s | best plan | bound | gap |\n|---|---|---|---|")
+    last = -1e9
+    for s, best, bnd in rows:
+        if s - last >= 30 or (s, best, bnd) == rows[-1]:
+            gap = (best - bnd) / best if np.isfinite(best) else np.inf
+            print(f"| {s:.0f} | {best:.2f} | {bnd:.2f} | {gap:.2%} |")
+            last = s
+    if x is not None:
+        ycols = np.flatnonzero(model["integ"])
+        print(f"binaries on: {int((x[ycols] > 0.5).sum())}", flush=True)
+        if args.save is not None:
+            args.save.write_bytes(pickle.dumps({"x": x, "objective": obj, "bound": bound,
+                                                "log": text}))
+
+
+if __name__ == "__main__":
+    main()
