@@ -6,7 +6,7 @@ lets the runner's 60-s solve run as it does in a study, then gives HiGHS the ful
 again from that plan with a long time limit, and records the best plan and the bound over
 time from HiGHS's log. Run it alone (one long solve at a time, ``nice``)::
 
-    nice python benchmarks/plan_long_solve.py --limit 1200 --network /tmp/plan-net.pkl
+    nice python benchmarks/plan_long_solve.py --limit 1200 --network plan-net.pkl
 
 ``--network`` keeps the built network in a pickle (rebuilt when missing) so later runs
 skip the cost surface and candidate corridors. Prints a table of (seconds, best plan,
@@ -18,8 +18,8 @@ simplex, HiGHS's bound on it as a MILP within SECONDS, beside the LP of the plan
 rows, after checking it costs the same as the plan's model at a plan (``--optimum``, a
 ``--save`` pickle of a long solve, or else the runner's 60-s plan)::
 
-    nice python benchmarks/plan_long_solve.py --network /tmp/plan-net.pkl \
-        --optimum /tmp/long.pkl --disaggregated 60
+    nice python benchmarks/plan_long_solve.py --network plan-net.pkl \
+        --optimum long.pkl --disaggregated 60
 
 ``--study`` builds another study's plan network instead of the default study's.
 """
