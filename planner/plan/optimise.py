@@ -344,7 +344,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     :data:`TREE_BOUND_SHARE`, counts in the gap with the others. (The subset DP's tree
     plans, :func:`planner.plan.tree_dp.tree_plan`, are no first plan here: on the default
     study their arcs with standard diameters cost 1,481–1,502 M USD/y against the build
-    relaxation's 1,471.2, and took 8 s of the limit; README, "Solving it".)
+    relaxation's 1,471.2, with 6–10 s of MILP on their arcs; README, "Solving it".)
 
     The full MILP then starts from the cheaper plan (``Highs.setSolution``, which
     :func:`scipy.optimize.milp` does not offer) for the time left.
@@ -412,19 +412,57 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         log.info("plan: tree relaxation bound %.1f MUSD/y (%d DP runs, %.1f s)", tree_bound,
                  tb.iterations, tb.seconds)
     x, obj, bound_full = _run(h, limit - (time.perf_counter() - t0), best)
-    if bounds is not None:
-        bounds.update({k: v for k, v in (("milp", bound_full), ("build", bound),
-                                         ("tree", tree_bound)) if np.isfinite(v)})
     status = {highspy.HighsModelStatus.kOptimal: "optimal",
               highspy.HighsModelStatus.kTimeLimit: "time limit",
               highspy.HighsModelStatus.kInfeasible: "infeasible",
               highspy.HighsModelStatus.kUnbounded: "unbounded"}.get(h.getModelStatus(), "other")
+    if x is None and best is not None:
+        # the last run found nothing in its time: the first plans' best is still a plan
+        x, obj, status = best, best_obj, "time limit"
     if x is None:
         return status, None, float("nan")
-    gap = max(0.0, (obj - max(bound, bound_full, tree_bound)) / max(abs(obj), 1e-9))
+    valid = _valid_bounds({"milp": bound_full, "build": bound, "tree": tree_bound}, obj)
+    if bounds is not None:
+        bounds.update(valid)
+    gap = _gap(obj, valid)
     if status == "time limit" and gap <= options.mip_gap:
         status = "optimal"
     return status, x, gap
+
+
+def _valid_bounds(candidates: dict[str, float], obj: float) -> dict[str, float]:
+    """The finite lower bounds not above the plan's cost (one above it is numerical trouble).
+
+    Examples
+    --------
+    >>> _valid_bounds({"milp": float("nan"), "build": 95.0, "tree": float("inf")}, 100.0)
+    {'build': 95.0}
+    """
+    out = {}
+    for name, v in candidates.items():
+        if not np.isfinite(v):
+            continue
+        if v > obj + 1e-6 * max(abs(obj), 1.0):
+            log.warning("plan: the %s bound %.4f is above the plan's cost %.4f; not counted",
+                        name, v, obj)
+            continue
+        out[name] = float(v)
+    return out
+
+
+def _gap(obj: float, bounds: dict[str, float]) -> float:
+    """Relative gap of ``obj`` to the best bound (inf without one).
+
+    Examples
+    --------
+    >>> _gap(100.0, {"milp": 90.0, "build": 98.0})
+    0.02
+    >>> _gap(100.0, {})
+    inf
+    """
+    if not bounds:
+        return float("inf")
+    return max(0.0, (obj - max(bounds.values())) / max(abs(obj), 1e-9))
 
 
 def solve_plan(
@@ -462,8 +500,10 @@ def solve_plan(
     tree_bound
         Also the concave tree relaxation's bound (:func:`planner.plan.tree_dp.concave_bound`,
         within :data:`TREE_BOUND_SHARE` of the limit). Off by default: on the shipped
-        studies it is far below the build relaxation's (1,047 against 1,434 M USD/y on the
-        default study), so it never counts in the gap (README, "Solving it").
+        studies it is far below the build relaxation's (on the default study 1,036 after
+        the solve's 30 steps against 1,434 M USD/y), so it never counts in the gap
+        (README, "Solving it"). Ignored without ``options.reduce`` and ``first_plan``, when
+        destinations have a value (prize mode) or above ``tree_dp.MAX_TERMINALS``.
 
     Returns
     -------
@@ -656,6 +696,9 @@ def solve_plan(
         status = _STATUS.get(int(res.status), "other")
         x_opt = None if res.x is None else np.asarray(res.x)
         gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
+        dual = getattr(res, "mip_dual_bound", None)
+        if dual is not None and res.x is not None:
+            bounds.update(_valid_bounds({"milp": float(dual)}, float(res.fun)))
     solve_s = time.perf_counter() - t0
     if x_opt is None:
         return PlanResult("infeasible" if status in ("optimal", "time limit") else status,

@@ -75,8 +75,11 @@ class SystemPlan:
         write_csv(plan, files["system_plan_csv"])
         write_csv(self.per_country, files["plan_per_country_csv"])
         write_csv(self.paths, files["system_plan_paths_csv"])
+        # JSON has no NaN or Infinity: an unknown figure (no plan, no bound) is written null
+        summary = {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                   for k, v in self.summary().items()}
         write_text_atomic(files["system_plan_json"],
-                          json.dumps(self.summary(), indent=2, default=float))
+                          json.dumps(summary, indent=2, default=float))
         return files
 
     def report_markdown(self) -> str:

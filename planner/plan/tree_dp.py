@@ -28,7 +28,8 @@ Two uses for the plan:
   :func:`planner.plan.optimise.solve_plan` does not use them;
   ``benchmarks/plan_long_solve.py --tree-plan`` measures them.
 - **A lower bound** (:func:`concave_bound`, counted in the plan's gap by
-  :func:`planner.plan.optimise.solve_plan`). See its docstring for the argument: with each
+  :func:`planner.plan.optimise.solve_plan` only with ``tree_bound=True``: on the shipped
+  studies it is far below the build relaxation's). See its docstring for the argument: with each
   new arc's cost replaced by a concave minorant of its step cost and the existing arcs'
   capacities moved into the objective with Lagrange multipliers, the relaxation is an
   uncapacitated single-source minimum-concave-cost flow, whose optimum is a tree (Zangwill
@@ -349,7 +350,7 @@ class TreePlanResult:
 
 
 def tree_plan(arcs: PlanArcs, *, max_trees: int = 40) -> TreePlanResult:
-    """Tree plans with the plan's own arc costs (a first plan for the MILP).
+    """Tree plans with the plan's own arc costs (measured as a first plan; not used by the solve).
 
     New arcs cost their cheapest standard diameter at the flow (:func:`step_cost`);
     existing arcs their tariff, and cannot carry more than their spare capacity that way.
