@@ -47,7 +47,8 @@ NEIGHBOURS = tuple(sorted(_HALF_MOVES))
 _SAMPLES = 3000
 #: Memory (bytes) per cell and neighbour of a lattice solve: the edge list (source,
 #: target, weight), its concatenation and its compressed copy, with the move's
-#: temporaries. Measured peak (tracemalloc, graph build and Dijkstra): 68–70 bytes.
+#: temporaries. Measured peak (tracemalloc, graph build and Dijkstra, 300 x 300 cells,
+#: 16 and 32 neighbours): 67–69 bytes.
 BYTES_PER_CELL_EDGE = 72
 
 

@@ -36,7 +36,9 @@ The surfaces are assembled from components that :func:`planner.costsurface.build
 itself builds (one build per component with that component's factor set to an indicator
 and every other factor neutral), so a parameter set costs one array expression instead of
 a rebuild; :meth:`RouteSurfaces.surface` equals a full build with the same parameters (a
-test checks it).
+test checks it). Routes are solved as studies solve them, on the 8-connected grid without
+straightening (:data:`ROUTE_NEIGHBOURS`, :data:`ROUTE_STRAIGHTEN`), so the backtest
+validates what a study computes; the lattices of :mod:`planner.lattice` are an option.
 """
 
 from __future__ import annotations
