@@ -461,3 +461,17 @@ def test_length_base_and_water_price_ranges() -> None:
     with pytest.raises(ValueError, match="water_body_mult"):
         CostParams(water_body_mult=float("nan"))
     assert CostParams(length_base=0.5, water_body_mult=10.0).water_body_mult == 10.0
+
+
+def test_route_surfaces_travel_without_their_builder(route_surfaces) -> None:
+    """Workers get the surfaces pickled, without the layers the water mask is built from;
+    the mask is built before they are sent when a candidate prices water."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(route_surfaces))
+    assert copy._water_source is None
+    route_surfaces.water_mask()
+    copy = pickle.loads(pickle.dumps(route_surfaces))
+    p = dataclasses.replace(CostParams(), water_body_mult=20.0)
+    assert np.array_equal(copy.cost(p), route_surfaces.cost(p), equal_nan=True)
+    assert (copy.cost(p)[copy.water] == 20.0).all() and copy.water.any()

@@ -594,6 +594,20 @@ class RouteSurfaces:
             _water_source=lambda: barrier & np.isfinite(build(water_body_mult=2.0).cost),
         )
 
+    def water_mask(self) -> np.ndarray:
+        """Water cells (seas, lakes, reservoirs) a finite ``water_body_mult`` prices,
+        built on first use (one more surface build)."""
+        if self.water is None and self._water_source is not None:
+            self.water = self._water_source()
+        if self.water is None:
+            raise BacktestError("water_body_mult is finite but these route surfaces hold no "
+                                "water mask; build them with RouteSurfaces.from_layers")
+        return self.water
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the builder holds the layers: not worth sending (water_mask() first if needed)
+        return {**self.__dict__, "_water_source": None}
+
     @property
     def resolution_m(self) -> float:
         return self.template.resolution_m
@@ -654,12 +668,7 @@ class RouteSurfaces:
             c = (c + np.float32(p.length_base)) / np.float32(1.0 + p.length_base)
         c[self.barrier] = p.barrier_mult
         if np.isfinite(p.water_body_mult):
-            if self.water is None and self._water_source is not None:
-                self.water = self._water_source()
-            if self.water is None:
-                raise BacktestError("water_body_mult is finite but these route surfaces "
-                                    "hold no water mask; build them with from_layers")
-            c[self.water] = p.water_body_mult
+            c[self.water_mask()] = p.water_body_mult
         return c
 
     def surface(self, params: CostParams, removed: Sequence[Any] = ()) -> CostSurface:
@@ -841,6 +850,8 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
     tasks = [{"candidate": int(i), "params": {str(k): float(v) for k, v in r.items()}}
              for i, r in zip(candidates.index.to_numpy(), candidates.to_dict("records"),
                              strict=True)]
+    if "water_body_mult" in candidates and np.isfinite(candidates["water_body_mult"]).any():
+        surfaces.water_mask()  # built here once: the surfaces travel to workers without layers
     with tempfile.TemporaryDirectory(prefix="planner-calibration-") as folder:
         store = ResultStore(folder)
         summary = run_tasks(_score_task, tasks, store, client, shared=(surfaces, recs),
