@@ -50,6 +50,7 @@ from planner import settings
 from planner.backtest import routes as R
 from planner.costsurface import CostParams, cell_centres_xy
 from planner.io import read_vector
+from planner.lattice import NEIGHBOURS
 from planner.layers import default_layers
 
 FIVE = ["border_crossing_mult", "parallel_mult", "parallel_corridor_m", "town_access_mult",
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("variant", choices=["towns", "links", "places", "mask", "energy"])
     ap.add_argument("args", nargs="*")
     ap.add_argument("--slopes", action="store_true", help="also search slopes and ranges")
-    ap.add_argument("--neighbours", type=int, default=8, choices=(8, 16, 32),
+    ap.add_argument("--neighbours", type=int, default=8, choices=NEIGHBOURS,
                     help="routing lattice (planner.lattice; default 8: the grid)")
     ap.add_argument("--cross", default="",
                     help="NAME=v1,v2,...: every searched set crossed with each value of one "

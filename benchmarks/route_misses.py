@@ -32,6 +32,7 @@ import shapely
 
 from planner.backtest import routes as R
 from planner.costsurface import calibrated_cost_params
+from planner.lattice import NEIGHBOURS
 from planner.layers import default_layers
 
 
@@ -105,7 +106,7 @@ def diagnose(s: R.RouteSurfaces, params: Any, lines: Any) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resolution-km", type=float, default=10.0)
-    ap.add_argument("--neighbours", type=int, default=8, choices=(8, 16, 32))
+    ap.add_argument("--neighbours", type=int, default=8, choices=NEIGHBOURS)
     ap.add_argument("--misses-only", action="store_true",
                     help="only the lines the 10 km routes (on --neighbours) do not beat")
     ap.add_argument("--straighten", action="store_true",
