@@ -15,13 +15,18 @@ none validated better than the shipped search.
     python benchmarks/route_factor_variants.py mask desert          # desert | lowland |
                                                                     # below_sea | playa
     python benchmarks/route_factor_variants.py towns 10000 --slopes --neighbours 16
-                                                  # the shipped search on the 16-lattice
+                                  # the shipped search on the 16-lattice (a variant)
     python benchmarks/route_factor_variants.py towns 10000 --slopes \
         --cross length_base=0,0.5,1,2,4      # the shipped search's 41 sets x 5 (205 sets)
     python benchmarks/route_factor_variants.py towns 10000 --slopes \
         --cross water_body_mult=inf,10,30,100    # water crossable at a price
     python benchmarks/route_factor_variants.py energy 10000 --slopes
                                 # + GEM gas fields and gas power plants as towns
+
+8-neighbour routes are not straightened, as studies and the backtest route them
+(``R.ROUTE_STRAIGHTEN``); ``--straighten`` applies ``planner.routing.straighten_path``, as
+every 8-neighbour row of the README measured before that default changed did (those rows
+say so: rerun them with ``--straighten``).
 
 Mask variants search one multiplier (12 values from 0.5 to 4, and neutral) with the other
 factors at the five-factor towns ≥ 10,000 fit (fitted on all lines: their validation
@@ -45,6 +50,7 @@ from planner import settings
 from planner.backtest import routes as R
 from planner.costsurface import CostParams, cell_centres_xy
 from planner.io import read_vector
+from planner.lattice import NEIGHBOURS
 from planner.layers import default_layers
 
 FIVE = ["border_crossing_mult", "parallel_mult", "parallel_corridor_m", "town_access_mult",
@@ -138,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("variant", choices=["towns", "links", "places", "mask", "energy"])
     ap.add_argument("args", nargs="*")
     ap.add_argument("--slopes", action="store_true", help="also search slopes and ranges")
-    ap.add_argument("--neighbours", type=int, default=8, choices=(8, 16, 32),
+    ap.add_argument("--neighbours", type=int, default=8, choices=NEIGHBOURS,
                     help="routing lattice (planner.lattice; default 8: the grid)")
     ap.add_argument("--cross", default="",
                     help="NAME=v1,v2,...: every searched set crossed with each value of one "
@@ -146,11 +152,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--objective", default="shares", choices=("shares", "distance"))
     ap.add_argument("--no-straighten", action="store_true",
                     help="8-neighbour routes without planner.routing.straighten_path")
+    ap.add_argument("--straighten", action="store_true",
+                    help="8-neighbour routes with planner.routing.straighten_path (the "
+                    "backtest's default: R.ROUTE_STRAIGHTEN, off, as studies route)")
     ap.add_argument("--as-built", action="store_true", help="corridors as they stood when "
                     "each line was built (built_lines(as_built=True))")
     ap.add_argument("--scores-out", default="", help="write every (candidate, line) score "
                     "to this CSV")
     a = ap.parse_args(argv)
+    if a.cross and a.variant == "mask":
+        ap.error("--cross does not apply to mask variants (they search their own multiplier)")
+    if a.neighbours != 8 and (a.straighten or a.no_straighten):
+        ap.error("--straighten / --no-straighten apply to 8 neighbours only")
     layers = default_layers()
     geonames = read_vector(settings.raw_path("geonames"))
     lines = R.built_lines(layers.pipelines, as_built=a.as_built)
@@ -160,30 +173,40 @@ def main(argv: list[str] | None = None) -> None:
             f"{a.neighbours} neighbours{', x ' + a.cross if a.cross else ''}, {a.objective}"
             f"{', as built' if a.as_built else ''}"
             f"{', not straightened' if a.no_straighten else ''}")
-    if a.variant in ("towns", "places", "energy"):
-        pop = float(a.args[0]) if a.args else 0.0
-        towns = layers.demand_centres if a.variant == "places" else geonames
-        if a.variant == "energy":
-            towns = _with_energy_sites(geonames, pop)
-        s = R.RouteSurfaces.from_layers(layers, res, towns=towns, neighbours=a.neighbours,
-                                        params=CostParams(town_access_min_population=pop))
-        s.straighten = not a.no_straighten
+    # 8-neighbour routes as the backtest routes them (R.ROUTE_STRAIGHTEN) unless told
+    straighten = None if a.neighbours != 8 else (
+        False if a.no_straighten else True if a.straighten else None)
+
+    def candidates(searched: list[str]) -> pd.DataFrame:
         cands = R.candidate_params(40, seed=12, parameters=searched)
         if a.cross:
             factor, _, values = a.cross.partition("=")
             cands = pd.concat([cands.assign(**{factor: float(v)}) for v in values.split(",")],
                               ignore_index=True)
             cands.index.name = "candidate"
-        scores = R.with_objective(R.score_candidates(s, lines, cands), a.objective)
+        return cands
+
+    if a.variant in ("towns", "places", "energy"):
+        pop = float(a.args[0]) if a.args else 0.0
+        towns = layers.demand_centres if a.variant == "places" else geonames
+        if a.variant == "energy":
+            towns = _with_energy_sites(geonames, pop)
+        s = R.RouteSurfaces.from_layers(layers, res, towns=towns, neighbours=a.neighbours,
+                                        straighten=straighten,
+                                        params=CostParams(town_access_min_population=pop))
+        scores = R.with_objective(R.score_candidates(s, lines, candidates(searched)),
+                                  a.objective)
     elif a.variant == "links":
         pop, link_km = float(a.args[0]), float(a.args[1])
-        s = R.RouteSurfaces.from_layers(layers, res)
+        s = R.RouteSurfaces.from_layers(layers, res, neighbours=a.neighbours,
+                                        straighten=straighten)
         s.town_distance = _link_distance(s, geonames, pop, link_km)
-        scores = R.score_candidates(s, lines, R.candidate_params(40, seed=12,
-                                                                 parameters=searched))
+        scores = R.with_objective(R.score_candidates(s, lines, candidates(searched)),
+                                  a.objective)
     else:
         kind = a.args[0]
-        base = R.RouteSurfaces.from_layers(layers, res)
+        base = R.RouteSurfaces.from_layers(layers, res, neighbours=a.neighbours,
+                                           straighten=straighten)
         s = MaskedSurfaces(**{f.name: getattr(base, f.name)
                               for f in dataclasses.fields(R.RouteSurfaces)})
         regions = read_vector(settings.raw_path("regions"))
@@ -202,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
             s.mask_mult = float(mult)
             rows = [R.route_line(s, params, rec) for rec in lines.to_dict("records")]
             parts.append(pd.DataFrame(rows).assign(candidate=cid))
-        scores = R.with_objective(pd.concat(parts, ignore_index=True))
+        scores = R.with_objective(pd.concat(parts, ignore_index=True), a.objective)
     if a.scores_out:
         scores.to_csv(a.scores_out, index=False)
     _report(name, scores, lines)

@@ -153,7 +153,8 @@ def _backtest_routes(args: argparse.Namespace) -> int:
                              holdout=_ids(args.holdout), min_km=args.min_km,
                              n_candidates=args.candidates,
                              parameters=_ids(args.parameters) or None,
-                             objective=args.objective, neighbours=args.neighbours)
+                             objective=args.objective, neighbours=args.neighbours,
+                             straighten=args.straighten)
     from planner import settings
 
     files = write_backtest(result, args.out or settings.MAPS_DIR / "backtest-routes", layers)
@@ -189,7 +190,8 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
         cal = calibrate_routes(resolution_km=args.resolution_km, n_candidates=args.candidates,
                                folds=args.folds, seed=args.seed, holdout=_ids(args.holdout),
                                parameters=_ids(args.parameters) or None, client=client,
-                               objective=args.objective, neighbours=args.neighbours)
+                               objective=args.objective, neighbours=args.neighbours,
+                             straighten=args.straighten)
     finally:
         if client is not None:
             client.close()
@@ -279,6 +281,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
+    from planner.lattice import NEIGHBOURS  # numpy only: the routing lattices
+
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
     parser.add_argument("--version", action="version", version=f"planner {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -329,8 +333,11 @@ def main(argv: list[str] | None = None) -> int:
                       "searches (default: all)")
     p_br.add_argument("--objective", choices=("shares", "distance"), default="shares",
                       help="what a --holdout refit maximises (default: shares)")
-    p_br.add_argument("--neighbours", type=int, choices=(8, 16, 32), default=None,
-                      help="routing lattice: 8 (grid), 16 or 32 (near any-angle)")
+    p_br.add_argument("--neighbours", type=int, choices=NEIGHBOURS, default=None,
+                      help="routing lattice: 8 (the grid studies route on; default), 16 or "
+                      "32 (near any-angle)")
+    p_br.add_argument("--straighten", action="store_true", default=None,
+                      help="straighten 8-neighbour routes (straighten_path; studies do not)")
     p_br.set_defaults(func=_backtest_routes)
 
     p_cal = sub.add_parser("calibrate", help="fit model parameters to what was built")
@@ -351,8 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     p_cr.add_argument("--objective", choices=("shares", "distance"), default="shares",
                       help="what the fit maximises per line: shares within 25 and 10 km, "
                       "or minus the mean distance to the real line (default: shares)")
-    p_cr.add_argument("--neighbours", type=int, choices=(8, 16, 32), default=None,
-                      help="routing lattice: 8 (grid), 16 or 32 (near any-angle)")
+    p_cr.add_argument("--neighbours", type=int, choices=NEIGHBOURS, default=None,
+                      help="routing lattice: 8 (the grid studies route on; default), 16 or "
+                      "32 (near any-angle)")
+    p_cr.add_argument("--straighten", action="store_true", default=None,
+                      help="straighten 8-neighbour routes (straighten_path; studies do not)")
     p_cr.set_defaults(func=_calibrate_routes)
 
     p_bt_costs = back_sub.add_parser(

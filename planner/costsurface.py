@@ -166,6 +166,16 @@ class CostParams:
     country_factors: Mapping[str, float] = field(default_factory=dict)
     reference_cell_m: float = 1000.0
 
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.length_base >= 0.0:  # also refuses NaN
+            problems.append(f"length_base must be 0 (off) or more, got {self.length_base!r}")
+        if not self.water_body_mult > 0.0:
+            problems.append("water_body_mult must be above 0 (inf: water is a barrier), "
+                            f"got {self.water_body_mult!r}")
+        if problems:
+            raise ValueError("cost-surface parameters: " + "; ".join(problems))
+
     def as_dict(self) -> dict[str, object]:
         d = dataclasses.asdict(self)
         d["country_factors"] = dict(sorted(dict(self.country_factors).items()))

@@ -613,9 +613,12 @@ def _record(surface: CostSurface, o: Place, d: Place, path: np.ndarray, method: 
     elev = surface.elevation[rows, cols].astype(np.float64)
     codes = surface.country_at(rows, cols)
     km_by: dict[str, float] = {}
-    for code, km in zip(codes[:-1], seg_km, strict=True):
-        if code:
-            km_by[code] = km_by.get(code, 0.0) + float(km)
+    if len(rows) > 1 and max(np.abs(np.diff(rows)).max(), np.abs(np.diff(cols)).max()) > 1:
+        codes = _lattice_countries(surface, rows, cols, seg_km, km_by)
+    else:
+        for code, km in zip(codes[:-1], seg_km, strict=True):
+            if code:
+                km_by[code] = km_by.get(code, 0.0) + float(km)
     order = [str(c) for c, _ in _runs(codes) if c]
     cost = path_cost(surface.cost if cost_array is None else cost_array, rows, cols,
                      surface.resolution_m)
@@ -628,6 +631,24 @@ def _record(surface: CostSurface, o: Place, d: Place, path: np.ndarray, method: 
         "method": method, "resolution_m": surface.resolution_m,
         "geometry": LineString(np.column_stack([lon, lat])),
     }
+
+
+def _lattice_countries(surface: CostSurface, rows: np.ndarray, cols: np.ndarray,
+                       seg_km: np.ndarray, km_by: dict[str, float]) -> np.ndarray:
+    """Countries of the cells a lattice path crosses, in order (a move longer than a
+    king's crosses cells between its vertices); adds each move's km to ``km_by`` in
+    the shares of its length in each cell (:func:`planner.lattice.move_cells`)."""
+    from planner.lattice import move_cells
+
+    crossed = [surface.country_at(rows[:1], cols[:1])]
+    for i, km in enumerate(seg_km):
+        cells, share = move_cells(int(rows[i + 1] - rows[i]), int(cols[i + 1] - cols[i]))
+        cc = surface.country_at(rows[i] + cells[:, 0], cols[i] + cells[:, 1])
+        for code, f in zip(cc, share, strict=True):
+            if code:
+                km_by[str(code)] = km_by.get(str(code), 0.0) + float(km) * float(f)
+        crossed.append(cc[1:])
+    return np.concatenate(crossed)
 
 
 def _runs(codes: np.ndarray) -> list[tuple[object, int]]:
@@ -707,7 +728,8 @@ def least_cost_route(
     neighbours
         8: the 8-connected grid (``MCP_Geometric``); 16 or 32: the lattice of
         :func:`planner.lattice.lattice_path` (knight moves and longer; near any-angle,
-        always one full-resolution solve; ``straighten`` then does nothing).
+        always one full-resolution solve: ``method="refined"``, ``coarse_factor``,
+        ``corridor_km`` and ``straighten=True`` are refused with it).
 
     Returns
     -------
@@ -731,6 +753,19 @@ def least_cost_route(
     >>> bool(1100 < r.length_km.iloc[0] < 1600), r.countries.iloc[0]
     (True, 'KAZ')
     """
+    from planner.lattice import NEIGHBOURS
+
+    if neighbours not in NEIGHBOURS:
+        raise ValueError(f"neighbours must be one of {', '.join(map(str, NEIGHBOURS))}, "
+                         f"got {neighbours!r}")
+    if neighbours != 8:
+        clash = [k for k, on in (("method='refined'", method == "refined"),
+                                 ("coarse_factor", coarse_factor is not None),
+                                 ("corridor_km", corridor_km is not None),
+                                 ("straighten=True", straighten)) if on]
+        if clash:
+            raise ValueError(f"{', '.join(clash)} only apply to the 8-neighbour grid; the "
+                             f"{neighbours}-neighbour lattice is one full-resolution solve")
     o = locate(surface, origin, origin_name, snap_km)
     d = locate(surface, destination, destination_name, snap_km)
     _check_distinct(o, d)

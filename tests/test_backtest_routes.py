@@ -242,6 +242,8 @@ def test_study_cost_surface_table() -> None:
                     'border_crossing_mult = "x"\nfoo = 1\n')
     text = str(e.value)
     assert "3 problems" in text and "cost_surface.foo (line 12)" in text
+    with pytest.raises(StudyError, match=r"cost_surface.length_base .*greater than 0"):
+        parse_study(STUDY + '[cost_surface]\nlength_base = -1\n')
 
 
 def test_settlement_penalty_independent_of_cell_size(layers, cost_cache) -> None:
@@ -421,3 +423,55 @@ def test_town_access_area_in_metres(layers, cost_cache) -> None:
     assert area[10_000.0] == pytest.approx(disc, rel=0.15)
     assert area[5_000.0] == pytest.approx(disc, rel=0.05)
     assert CostParams().town_access_mult == 1.0  # studies: off unless a study sets it
+
+
+def test_built_lines_as_built_leave_out_later_lines(layers) -> None:
+    pipes = layers.pipelines
+    year = pd.to_numeric(pipes["start_year"], errors="coerce")
+    ids = ["P2291", "P3273", "P4212"]  # CAC-2 (1970s), Beineu–Shymkent, SCPX (2018)
+    today = built_lines(pipes, ids=ids)
+    assert all(later == () for later in today["later"])
+    built = built_lines(pipes, ids=ids, as_built=True)
+    for r in built.itertuples():
+        y = year[r.layer_index]
+        assert np.isfinite(y)
+        # exactly the lines that started after this one, none of the others
+        assert set(r.later) == set(pipes.index[(year > y).to_numpy()])
+    assert len(built.loc[built["pipeline_id"] == "P2291", "later"].iloc[0]) > len(
+        built.loc[built["pipeline_id"] == "P4212", "later"].iloc[0])
+
+
+def test_default_search_and_routing_options(layers) -> None:
+    from planner.backtest.routes import ROUTE_NEIGHBOURS, ROUTE_STRAIGHTEN
+
+    assert (ROUTE_NEIGHBOURS, ROUTE_STRAIGHTEN) == (8, False)  # as studies route
+    default = candidate_params(3)
+    assert "length_base" not in default and "water_body_mult" not in default
+    named = candidate_params(3, parameters=["length_base", "border_crossing_mult"])
+    assert named["length_base"].iloc[0] == 0.0 and named["length_base"].between(0, 4).all()
+    with pytest.raises(BacktestError, match="neighbours must be one of 8, 16, 32"):
+        RouteSurfaces.from_layers(layers, RES, neighbours=12)
+    with pytest.raises(BacktestError, match="8-neighbour routes only"):
+        RouteSurfaces.from_layers(layers, RES, neighbours=16, straighten=True)
+
+
+def test_length_base_and_water_price_ranges() -> None:
+    with pytest.raises(ValueError, match=r"length_base must be 0.*water_body_mult must be"):
+        CostParams(length_base=-0.5, water_body_mult=0.0)
+    with pytest.raises(ValueError, match="water_body_mult"):
+        CostParams(water_body_mult=float("nan"))
+    assert CostParams(length_base=0.5, water_body_mult=10.0).water_body_mult == 10.0
+
+
+def test_route_surfaces_travel_without_their_builder(route_surfaces) -> None:
+    """Workers get the surfaces pickled, without the layers the water mask is built from;
+    the mask is built before they are sent when a candidate prices water."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(route_surfaces))
+    assert copy._water_source is None
+    route_surfaces.water_mask()
+    copy = pickle.loads(pickle.dumps(route_surfaces))
+    p = dataclasses.replace(CostParams(), water_body_mult=20.0)
+    assert np.array_equal(copy.cost(p), route_surfaces.cost(p), equal_nan=True)
+    assert (copy.cost(p)[copy.water] == 20.0).all() and copy.water.any()

@@ -36,7 +36,9 @@ The surfaces are assembled from components that :func:`planner.costsurface.build
 itself builds (one build per component with that component's factor set to an indicator
 and every other factor neutral), so a parameter set costs one array expression instead of
 a rebuild; :meth:`RouteSurfaces.surface` equals a full build with the same parameters (a
-test checks it).
+test checks it). Routes are solved as studies solve them, on the 8-connected grid without
+straightening (:data:`ROUTE_NEIGHBOURS`, :data:`ROUTE_STRAIGHTEN`), so the backtest
+validates what a study computes; the lattices of :mod:`planner.lattice` are an option.
 """
 
 from __future__ import annotations
@@ -97,11 +99,15 @@ WITHIN_KM = (10.0, 25.0)
 #: objective of one line (see :func:`line_objective`).
 OBJECTIVE_WEIGHT_10KM = 0.5
 OBJECTIVE_EXTRA_COUNTRY_PENALTY = 0.5
-#: The routing lattice of the backtest and the calibration: 8 (the grid's king moves,
-#: then :func:`planner.routing.straighten_path`), 16 or 32 (:mod:`planner.lattice`).
-#: 16: the grid's staircase bias sends routes off near-straight lines (README, "Route
-#: backtest", diagnosis); 16 validates better than 8 and 32 there.
-ROUTE_NEIGHBOURS = 16
+#: The routing lattice of the backtest and the calibration: 8, the 8-connected grid
+#: studies route on (:func:`planner.routing.least_cost_route`'s default), so the backtest
+#: validates what studies compute; 16 or 32 (:mod:`planner.lattice`) are measured
+#: variants (README, "Route backtest"), not adopted.
+ROUTE_NEIGHBOURS = 8
+#: Whether backtest and calibration routes are straightened
+#: (:func:`planner.routing.straighten_path`): False, as studies route
+#: (``least_cost_route(straighten=False)``, :func:`planner.network.reuse_route`).
+ROUTE_STRAIGHTEN = False
 #: Columns of ``routes.csv``, in order.
 RESULT_COLUMNS = ["pipeline_id", "name", "share_10km", "share_25km", "length_ratio",
                   "baseline_share_10km", "baseline_share_25km", "extra_countries",
@@ -129,6 +135,13 @@ SEARCH_SPACE = pd.DataFrame(
         ("settlement_mult", 0.5, 5.0, "log"),
         ("town_access_mult", 0.3, 1.0, "linear"),
         ("town_access_m", 2000.0, 30000.0, "log"),
+    ],
+    columns=["parameter", "low", "high", "scale"],
+)
+#: Factors searchable only when named (``parameters=``, ``--parameters``): not part of
+#: the default search, so that search and its shipped figures stay as they were.
+OPTIONAL_SEARCH_SPACE = pd.DataFrame(
+    [
         ("length_base", 0.0, 4.0, "linear"),
         ("water_body_mult", 3.0, 300.0, "log"),
     ],
@@ -138,6 +151,18 @@ SEARCH_SPACE = pd.DataFrame(
 
 class BacktestError(ValueError):
     """Bad backtest input (unknown pipeline ids, no line to test)."""
+
+
+def _check_neighbours(neighbours: int | None) -> int:
+    """``neighbours`` (default :data:`ROUTE_NEIGHBOURS`), checked against
+    :data:`planner.lattice.NEIGHBOURS`."""
+    from planner.lattice import NEIGHBOURS
+
+    n = ROUTE_NEIGHBOURS if neighbours is None else neighbours
+    if n not in NEIGHBOURS:
+        raise BacktestError(f"neighbours must be one of {', '.join(map(str, NEIGHBOURS))}, "
+                            f"got {neighbours!r}")
+    return int(n)
 
 
 # --- metrics ---------------------------------------------------------------------------
@@ -495,8 +520,11 @@ class RouteSurfaces:
     town_distance: np.ndarray | None = None
     neighbours: int = ROUTE_NEIGHBOURS
     water: np.ndarray | None = None
-    straighten: bool = True
+    straighten: bool = ROUTE_STRAIGHTEN
     _distance: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
+    #: Builds ``water`` on first use (a whole surface build: only when a finite
+    #: ``water_body_mult`` is asked for).
+    _water_source: Callable[[], np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def from_layers(cls, layers: Layers, resolution_m: float | None = None, *,
@@ -504,7 +532,8 @@ class RouteSurfaces:
                     crs: str = settings.STUDY_CRS, params: CostParams | None = None,
                     cache_dir: str | Path | None = None,
                     towns: gpd.GeoDataFrame | None = None,
-                    neighbours: int | None = None) -> RouteSurfaces:
+                    neighbours: int | None = None,
+                    straighten: bool | None = None) -> RouteSurfaces:
         """Components of the surface of ``layers`` (settlements: the demand centres).
 
         ``params`` gives the factors that are not searched (slope and elevation
@@ -512,8 +541,13 @@ class RouteSurfaces:
         population threshold); ``towns`` those of the transport-corridor proxy
         (default :func:`~planner.costsurface.towns_from_geonames`); ``neighbours`` the
         routing lattice (default :data:`ROUTE_NEIGHBOURS`, see
-        :func:`planner.routing.least_cost_route`).
+        :func:`planner.routing.least_cost_route`); ``straighten`` whether 8-neighbour
+        routes are straightened (default :data:`ROUTE_STRAIGHTEN`).
         """
+        neighbours = _check_neighbours(neighbours)
+        if straighten and neighbours != 8:
+            raise BacktestError(f"straighten applies to 8-neighbour routes only, not to the "
+                                f"{neighbours}-neighbour lattice")
         from planner.costsurface import (
             cell_centres_xy,
             town_distance_m,
@@ -555,9 +589,24 @@ class RouteSurfaces:
             pipelines=layers.pipelines,
             fixed=base,
             town_distance=town_distance,
-            neighbours=int(neighbours or ROUTE_NEIGHBOURS),
-            water=barrier & np.isfinite(build(water_body_mult=2.0).cost),
+            neighbours=neighbours,
+            straighten=ROUTE_STRAIGHTEN if straighten is None else bool(straighten),
+            _water_source=lambda: barrier & np.isfinite(build(water_body_mult=2.0).cost),
         )
+
+    def water_mask(self) -> np.ndarray:
+        """Water cells (seas, lakes, reservoirs) a finite ``water_body_mult`` prices,
+        built on first use (one more surface build)."""
+        if self.water is None and self._water_source is not None:
+            self.water = self._water_source()
+        if self.water is None:
+            raise BacktestError("water_body_mult is finite but these route surfaces hold no "
+                                "water mask; build them with RouteSurfaces.from_layers")
+        return self.water
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the builder holds the layers: not worth sending (water_mask() first if needed)
+        return {**self.__dict__, "_water_source": None}
 
     @property
     def resolution_m(self) -> float:
@@ -618,8 +667,8 @@ class RouteSurfaces:
         if p.length_base:
             c = (c + np.float32(p.length_base)) / np.float32(1.0 + p.length_base)
         c[self.barrier] = p.barrier_mult
-        if self.water is not None and np.isfinite(p.water_body_mult):
-            c[self.water] = p.water_body_mult
+        if np.isfinite(p.water_body_mult):
+            c[self.water_mask()] = p.water_body_mult
         return c
 
     def surface(self, params: CostParams, removed: Sequence[Any] = ()) -> CostSurface:
@@ -660,8 +709,9 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
     plus ``route_km``, ``real_km``, ``extra_country_codes``, ``baseline_extra_countries``
     and ``error`` (the message when no route was found; metrics are then NaN); with
     ``geometries``, also ``route``, ``real`` and ``baseline`` (EPSG:4326).
-    ``straighten`` (default ``surfaces.straighten``, True) applies
-    :func:`planner.routing.straighten_path` to 8-neighbour routes.
+    ``straighten`` (default ``surfaces.straighten``, :data:`ROUTE_STRAIGHTEN`) applies
+    :func:`planner.routing.straighten_path` to 8-neighbour routes (lattice routes
+    are not straightened).
     """
     if straighten is None:
         straighten = surfaces.straighten
@@ -672,7 +722,8 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
     (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
     out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
     try:
-        r = least_cost_route(surface, (x0, y0), (x1, y1), method="full", straighten=straighten,
+        r = least_cost_route(surface, (x0, y0), (x1, y1), method="full",
+                             straighten=bool(straighten) and surfaces.neighbours == 8,
                              neighbours=surfaces.neighbours,
                              origin_name=f"{line['name']} (start)",
                              destination_name=f"{line['name']} (end)")
@@ -710,8 +761,9 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None,
     """``n`` parameter sets over :data:`SEARCH_SPACE` (scrambled Latin hypercube, seeded),
     after the published defaults (row 0). One row per candidate, one column per parameter.
 
-    ``parameters`` limits the search to those rows of :data:`SEARCH_SPACE`; the others
-    keep their published values (fewer free parameters, less room to overfit).
+    ``parameters`` limits the search to those rows of :data:`SEARCH_SPACE`, or names
+    rows of :data:`OPTIONAL_SEARCH_SPACE` (searched only when named); the others keep
+    their published values (fewer free parameters, less room to overfit).
 
     Examples
     --------
@@ -723,12 +775,15 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None,
     """
     base = base or CostParams()
     space = SEARCH_SPACE
+    columns = list(SEARCH_SPACE["parameter"])
     if parameters:
-        unknown = sorted(set(parameters) - set(space["parameter"]))
+        every = pd.concat([SEARCH_SPACE, OPTIONAL_SEARCH_SPACE], ignore_index=True)
+        unknown = sorted(set(parameters) - set(every["parameter"]))
         if unknown:
             raise BacktestError(f"not searchable: {', '.join(unknown)} (searchable: "
-                                f"{', '.join(space['parameter'])})")
-        space = space[space["parameter"].isin(list(parameters))]
+                                f"{', '.join(every['parameter'])})")
+        space = every[every["parameter"].isin(list(parameters))]
+        columns += [str(x) for x in OPTIONAL_SEARCH_SPACE["parameter"] if x in parameters]
     u = qmc.LatinHypercube(d=len(space), seed=seed).random(n) if n > 0 else np.empty(
         (0, len(space)))
     cols = {}
@@ -740,9 +795,9 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None,
         else:
             v = low + u[:, j] * (high - low)
         cols[name] = np.r_[float(getattr(base, name)), v]
-    for name in SEARCH_SPACE["parameter"]:
-        cols.setdefault(str(name), np.full(n + 1, float(getattr(base, str(name)))))
-    df = pd.DataFrame(cols)[list(SEARCH_SPACE["parameter"])]
+    for name in columns:
+        cols.setdefault(name, np.full(n + 1, float(getattr(base, name))))
+    df = pd.DataFrame(cols)[columns]
     # a mountain slope costs at least what a hill slope costs
     df["slope_mtn_mult"] = np.maximum(df["slope_mtn_mult"], df["slope_hill_mult"])
     df["elev_very_high_mult"] = np.maximum(df["elev_very_high_mult"], df["elev_high_mult"])
@@ -751,7 +806,7 @@ def candidate_params(n: int, *, seed: int = 12, base: CostParams | None = None,
 
 
 def _params(base: CostParams, row: Mapping[Any, Any]) -> CostParams:
-    names = set(SEARCH_SPACE["parameter"])
+    names = {*SEARCH_SPACE["parameter"], *OPTIONAL_SEARCH_SPACE["parameter"]}
     return cost_params_from_dict({str(k): float(v) for k, v in row.items() if k in names},
                                  base)
 
@@ -795,6 +850,8 @@ def score_candidates(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame,
     tasks = [{"candidate": int(i), "params": {str(k): float(v) for k, v in r.items()}}
              for i, r in zip(candidates.index.to_numpy(), candidates.to_dict("records"),
                              strict=True)]
+    if "water_body_mult" in candidates and np.isfinite(candidates["water_body_mult"]).any():
+        surfaces.water_mask()  # built here once: the surfaces travel to workers without layers
     with tempfile.TemporaryDirectory(prefix="planner-calibration-") as folder:
         store = ResultStore(folder)
         summary = run_tasks(_score_task, tasks, store, client, shared=(surfaces, recs),
@@ -832,7 +889,7 @@ def _cached_scores(surfaces: RouteSurfaces, lines: gpd.GeoDataFrame, cands: pd.D
         "towns": None if towns is None else hashlib.sha256(
             np.ascontiguousarray(towns).tobytes()).hexdigest(),
         "fixed": surfaces.fixed.as_dict(), "neighbours": surfaces.neighbours,
-        **({} if surfaces.straighten else {"straighten": False}),
+        "straighten": surfaces.straighten,
         "lines": [[r.pipeline_id, [str(x) for x in _left_out(r._asdict())], r.geometry.wkt]
                   for r in lines.itertuples()],
         "candidates": cands.round(9).to_dict("split"),
@@ -978,6 +1035,7 @@ def calibrate_routes(
     progress: Callable[[int, int], None] | None = None,
     objective: str = "shares",
     neighbours: int | None = None,
+    straighten: bool | None = None,
 ) -> Calibration:
     """Fit the cost-surface factors to the region's built lines.
 
@@ -1004,14 +1062,17 @@ def calibrate_routes(
     objective
         What a fit maximises, per line, averaged: ``shares`` (:func:`line_objective`)
         or ``distance`` (:func:`distance_objective`).
-    neighbours
-        Routing lattice (default :data:`ROUTE_NEIGHBOURS`; ignored with ``surfaces``).
+    neighbours, straighten
+        Routing lattice (default :data:`ROUTE_NEIGHBOURS`) and whether 8-neighbour routes
+        are straightened (default :data:`ROUTE_STRAIGHTEN`); ignored with ``surfaces``.
 
     Returns
     -------
     Calibration
     """
     from planner.layers import default_layers
+
+    neighbours = _check_neighbours(neighbours)
 
     layers = layers or default_layers()
     res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
@@ -1025,7 +1086,8 @@ def calibrate_routes(
             lines["group"] = _groups(lines)
     cands = candidate_params(n_candidates, seed=seed, parameters=parameters)  # row 0: published
     if surfaces is None:
-        surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0, neighbours=neighbours)
+        surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0, neighbours=neighbours,
+                                             straighten=straighten)
     scores = with_objective(
         _cached_scores(surfaces, lines, cands, client=client, progress=progress), objective)
     held = set(map(str, holdout))
@@ -1051,6 +1113,7 @@ def calibrate_routes(
         "date": _dt.date.today().isoformat(),
         "resolution_km": res_km,
         "neighbours": surfaces.neighbours,
+        "straighten": surfaces.straighten,
         "data": "GEM Global Gas Infrastructure Tracker pipelines (geodata/SOURCES.md): "
                 f"status {', '.join(BUILT_STATUSES)}, at least {min_km:g} km inside the "
                 f"region {list(settings.DEFAULT_REGION)}, drawn with a vertex at least "
@@ -1081,7 +1144,9 @@ def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
     from planner.io import write_text_atomic
 
     target = Path(path) if path is not None else calibrated_params_path()
-    fitted = {k: getattr(cal.params, k) for k in [*SEARCH_SPACE["parameter"],
+    optional = [k for k in OPTIONAL_SEARCH_SPACE["parameter"]
+                if k in cal.provenance.get("searched", ())]
+    fitted = {k: getattr(cal.params, k) for k in [*SEARCH_SPACE["parameter"], *optional,
                                                    "town_access_min_population"]}
     doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()
                           if math.isfinite(float(v))},  # inf (a barrier) is the default
@@ -1131,6 +1196,7 @@ def backtest_routes(
     client: Any = None,
     objective: str = "shares",
     neighbours: int | None = None,
+    straighten: bool | None = None,
 ) -> RouteBacktest:
     """Backtest least-cost routes against built pipelines.
 
@@ -1150,8 +1216,9 @@ def backtest_routes(
         without their system and parallels), and they are reported as ``validation``.
     n_candidates, folds, parameters, client, objective
         The refit's search (see :func:`calibrate_routes`).
-    neighbours
-        Routing lattice (default :data:`ROUTE_NEIGHBOURS`).
+    neighbours, straighten
+        Routing lattice (default :data:`ROUTE_NEIGHBOURS`) and whether 8-neighbour routes
+        are straightened (default :data:`ROUTE_STRAIGHTEN`).
 
     Returns
     -------
@@ -1160,12 +1227,14 @@ def backtest_routes(
     from planner.costsurface import calibrated_cost_params
     from planner.layers import default_layers
 
+    neighbours = _check_neighbours(neighbours)
+
     layers = layers or default_layers()
     res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
     # the fixed (not searched) factors of the surfaces: those of the model tested
     surfaces = RouteSurfaces.from_layers(layers, res_km * 1000.0,
                                          params=params or calibrated_cost_params()[0],
-                                         neighbours=neighbours)
+                                         neighbours=neighbours, straighten=straighten)
     lines = built_lines(layers.pipelines, ids=list(ids) if ids else None, min_km=min_km)
     cal = None
     fitted_on: set[str] = set()
@@ -1269,7 +1338,10 @@ def params_from_json(path: str | Path) -> tuple[CostParams, dict[str, Any]]:
 
 __all__ = [
     "MIN_LINE_KM",
+    "OPTIONAL_SEARCH_SPACE",
     "RESULT_COLUMNS",
+    "ROUTE_NEIGHBOURS",
+    "ROUTE_STRAIGHTEN",
     "SEARCH_SPACE",
     "BacktestError",
     "Calibration",
