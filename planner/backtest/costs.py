@@ -9,12 +9,14 @@ ones. Studies design new pipe with the same function and the shipped calibration
 compute, except the factor for lines laid beside an existing pipeline, which studies do not
 apply (their new pipe is not a loop).
 
-The cost factors (terrain, regional, and a pipe-cost factor for lines laid beside an
-existing pipeline), the per-station fixed cost and the design margin are calibrated on the
-reference set. Scores on the rows they were fitted on are reported
-as *training*; *validation* scores come from leave-one-out (each project predicted with
-parameters fitted on the others) or from a user's file predicted with parameters fitted
-on the whole shipped set.
+The cost factors (terrain, regional, a pipe-cost factor for lines laid beside an
+existing pipeline, and a yearly trend of the pipe cost of US lines beyond CPI-U), the
+per-station fixed cost and the design margin are calibrated on the reference set. Rows
+whose published capacity or cost covers more than one trunk line (``scope`` =
+``system``) are refused, like offshore sections. Scores on the rows they were fitted on
+are reported as *training*; *validation* scores come from leave-one-out (each project
+predicted with parameters fitted on the others) or from a user's file predicted with
+parameters fitted on the whole shipped set.
 
 Examples
 --------
