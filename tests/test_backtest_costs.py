@@ -248,6 +248,9 @@ def test_system_scope_rows_are_refused_and_shipped_ones_cite_why(tmp_path):
     shipped = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
     system = shipped[shipped["scope"] == "system"]
     assert len(system) >= 1 and system["source_scope"].str.contains("http").all()
+    # the audit covered every onshore row: each carries its cited verdict
+    onshore = shipped[shipped["offshore_km"].fillna(0) == 0]
+    assert onshore["source_scope"].fillna("").str.contains("http").all()
 
 
 def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only():
