@@ -35,7 +35,7 @@ BEFORE_REGIONAL = 0.75
 def before(projects: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, p in projects.iterrows():
-        if float(p["offshore_km"]) > 0:
+        if float(p["offshore_km"]) > 0 or p.get("scope", "line") == "system":
             continue
         q, length = float(p["capacity_bcm_y"]), float(p["length_km"])
         s = hydraulics.size_pipe(q, length)

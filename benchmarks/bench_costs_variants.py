@@ -84,7 +84,7 @@ def main() -> None:
     eng_inner_all = {}
     for m in onshore:
         rest = [x for x in onshore if x != m]
-        t, r, par = bc._fit_factors(grid[key(cal_all)].loc[rest], projects,
+        t, r, par, _ = bc._fit_factors(grid[key(cal_all)].loc[rest], projects,
                                     cal_all.region_shrinkage)
         eng_inner_all[m] = float(bc._predict(grid[key(cal_all)].loc[[m]], projects,
                                              bc.CostCalibration(t, r, parallel_factor=par))[m])
@@ -95,7 +95,7 @@ def main() -> None:
         d = grid[key(cal)]
         inner = {}
         for m in rest:
-            t, r, par = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
+            t, r, par, _ = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
                                         cal.region_shrinkage)
             inner[m] = float(bc._predict(d.loc[[m]], projects,
                                          bc.CostCalibration(t, r, parallel_factor=par))[m])
@@ -186,7 +186,7 @@ def main() -> None:
         d = grid[key(cal)]
         inner: dict[float, list[float]] = {a: [] for a in alphas}
         for m in rest:
-            t, r, par = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
+            t, r, par, _ = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
                                         cal.region_shrinkage)
             ci = bc.CostCalibration(t, r, parallel_factor=par)
             for a in alphas:

@@ -392,7 +392,7 @@ def design_new_pipe(flow_bcm_y: float, profile: hydraulics.RouteProfile, *,
     >>> p = hydraulics.RouteProfile(np.array([0.0, 1500.0]), np.zeros(2))
     >>> s = design_new_pipe(15, p)
     >>> s.outer_diameter_mm, s.pressure_class_mpa, s.stations.count
-    (1067.0, 11.8, 6)
+    (1016.0, 11.8, 5)
     """
     opts = {k: float(v) for k, v in (("discount_rate", discount_rate),
                                      ("lifetime_years", lifetime_years),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -222,3 +224,51 @@ def test_shipped_parallel_lines_cite_their_corridor():
     assert len(flagged) >= 3
     assert flagged["source_parallel"].str.contains("http").all()
     assert len(df) >= 40 and (df["offshore_km"] == 0).sum() >= 40
+
+
+# ---------------------------------------------------------------------------------------
+# Scope of the published figures and the US pipe-cost trend
+
+
+def test_system_scope_rows_are_refused_and_shipped_ones_cite_why(tmp_path):
+    base = {"name": "one line", "length_km": 400.0, "capacity_bcm_y": 10.0,
+            "capex_musd": 800.0, "capex_year": 2015, "country": "DEU"}
+    rows = [base, {**base, "name": "a system", "scope": "system"}]
+    out = tmp_path / "out"
+    assert cli.main(["backtest", "costs", "--projects", str(_constructed(tmp_path, rows)),
+                     "--out", str(out), "--no-calibrate"]) == 0
+    status = pd.read_csv(out / "costs.csv").set_index("name")["status"]
+    assert status["one line"] == "ok"
+    assert status["a system"].startswith("refused: scope 'system'")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,length_km,capacity_bcm_y,capex_musd,capex_year,scope\n"
+                   "A,500,10,100,2020,network\n")
+    with pytest.raises(ValueError, match=r"line 2 \(A\): field 'scope' is 'network'"):
+        bc.projects_from_csv(bad)
+    shipped = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    system = shipped[shipped["scope"] == "system"]
+    assert len(system) >= 1 and system["source_scope"].str.contains("http").all()
+    # the audit covered every onshore row: each carries its cited verdict
+    onshore = shipped[shipped["offshore_km"].fillna(0) == 0]
+    assert onshore["source_scope"].fillna("").str.contains("http").all()
+
+
+def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only():
+    # pipe costs growing 5 %/y about 2011 on US lines, compression flat; one German line
+    years = [2003, 2007, 2011, 2015, 2019]
+    names = [*(f"us{y}" for y in years), "de"]
+    projects = pd.DataFrame({
+        "name": names, "capex_year": [*years, 2011], "terrain": "flat",
+        "country": ["USA"] * 5 + ["DEU"], "cost_region": "", "parallel_existing": 0})
+    designs = pd.DataFrame({"pipe_usd": 1e9, "compression_usd": 2e8, "metering_usd": 0.0},
+                           index=names)
+    trend = 0.05
+    projects["capex_musd"] = [(1e9 * math.exp(trend * (y - 2011)) + 2e8) / 1e6
+                              for y in years] + [1200.0]
+    terrain, regional, parallel, fitted = bc._fit_factors(designs, projects)
+    assert fitted == pytest.approx(trend, abs=1e-3)
+    cal = bc.CostCalibration(terrain, regional, parallel_factor=parallel, us_pipe_trend=fitted)
+    ratio = bc._predict(designs, projects, cal) / projects.set_index("name")["capex_musd"]
+    assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
+    no_trend = bc._fit_factors(designs, projects, us_trend=False)[3]
+    assert no_trend == 0.0

@@ -9,12 +9,14 @@ ones. Studies design new pipe with the same function and the shipped calibration
 compute, except the factor for lines laid beside an existing pipeline, which studies do not
 apply (their new pipe is not a loop).
 
-The cost factors (terrain, regional, and a pipe-cost factor for lines laid beside an
-existing pipeline), the per-station fixed cost and the design margin are calibrated on the
-reference set. Scores on the rows they were fitted on are reported
-as *training*; *validation* scores come from leave-one-out (each project predicted with
-parameters fitted on the others) or from a user's file predicted with parameters fitted
-on the whole shipped set.
+The cost factors (terrain, regional, a pipe-cost factor for lines laid beside an
+existing pipeline, and a yearly trend of the pipe cost of US lines beyond CPI-U), the
+per-station fixed cost and the design margin are calibrated on the reference set. Rows
+whose published capacity or cost covers more than one trunk line (``scope`` =
+``system``) are refused, like offshore sections. Scores on the rows they were fitted on
+are reported as *training*; *validation* scores come from leave-one-out (each project
+predicted with parameters fitted on the others) or from a user's file predicted with
+parameters fitted on the whole shipped set.
 
 Examples
 --------
@@ -45,8 +47,13 @@ REFERENCE_PROJECTS_CSV = economics.DATA_DIR / "reference_projects.csv"
 REQUIRED_COLUMNS = ("name", "length_km", "capacity_bcm_y", "capex_musd", "capex_year")
 OPTIONAL_COLUMNS = ("diameter_mm", "n_compressor_stations", "pressure_bar", "terrain",
                     "country", "offshore_km", "strings", "cost_region",
-                    "design_capacity_bcm_y", "parallel_existing")
+                    "design_capacity_bcm_y", "parallel_existing", "scope")
 TERRAINS = ("flat", "hilly", "mountain")
+#: ``scope`` of a project's published figures: ``line`` (default), one trunk line carrying
+#: the published capacity over its length, costed alone; ``system``, the capacity or cost
+#: covers more (a trunk whose capacity changes along the line, loops or compressor work
+#: on other lines), which a single-line design cannot predict, so it is refused.
+SCOPES = ("line", "system")
 #: Calibration grid: per-station fixed cost (USD of 2020), design margin and the highest
 #: pressure class a design may use when the project's pressure is not given.
 STATION_FIXED_GRID_USD: tuple[float, ...] = (30e6, 60e6, 100e6)
@@ -56,6 +63,12 @@ MAX_PRESSURE_CLASS_GRID_MPA: tuple[float, ...] = (9.8, 11.8)
 #: from by an inner leave-one-out on the training projects (nested, so the held-out
 #: project never takes part in the choice).
 REGION_SHRINKAGE_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+#: Base year of the US pipe-cost trend (the currency year of the NETL regressions): the
+#: trend multiplies the pipe CAPEX of US lines by ``exp(trend × (capex_year − base))``.
+US_PIPE_TREND_BASE_YEAR = 2011
+#: Whether the US pipe trend is fitted: chosen in each fit by the inner leave-one-out,
+#: with the regional shrinkage (nested, so a held-out line never takes part).
+US_TREND_OPTIONS: tuple[bool, ...] = (False, True)
 CAPEX_TOLERANCE = 0.30
 DIAMETER_TOLERANCE_STEPS = 1
 STATIONS_TOLERANCE = 2
@@ -74,8 +87,9 @@ def projects_from_csv(path: str | Path) -> pd.DataFrame:
     ``;``-separated), ``offshore_km``, ``strings``, ``cost_region`` (a sub-national
     cost region such as ``us_northeast``, fitted as its own factor on top of the
     country's region) and ``design_capacity_bcm_y`` (the published capacity the line was
-    built to grow to; the pipe is sized for it, the stations for ``capacity_bcm_y``).
-    Other columns (sources, notes) are kept.
+    built to grow to; the pipe is sized for it, the stations for ``capacity_bcm_y``) and
+    ``scope`` (``line``, the default, or ``system``: see :data:`SCOPES`; ``system`` rows
+    are refused). Other columns (sources, notes) are kept.
 
     Raises
     ------
@@ -178,8 +192,16 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
         if math.isfinite(pb) and not 20 <= pb <= 200:
             problems.append(f"{label}: field 'pressure_bar' is {pb:g}; give the maximum "
                             "operating pressure in bar (20-200)")
+    scopes = []
+    for label, r in zip(labels, records, strict=True):
+        sc = str(r["scope"]).strip().lower() or "line"
+        if sc not in SCOPES:
+            problems.append(f"{label}: field 'scope' is {str(r['scope'])!r}; use one of "
+                            f"{'|'.join(SCOPES)}")
+        scopes.append(sc)
     out["terrain"] = terrains
     out["cost_region"] = regions
+    out["scope"] = scopes
     if problems:
         raise ValueError(f"{source}: " + "; ".join(problems))
     out["offshore_km"] = out["offshore_km"].fillna(0.0)
@@ -216,6 +238,11 @@ class CostCalibration:
     parallel_factor : float
         Multiplier of pipe CAPEX for a line laid beside an existing pipeline
         (``parallel_existing`` = 1: shared corridor, existing access and crossings).
+    us_pipe_trend : float
+        Log-linear trend per year of the pipe CAPEX of US lines beyond CPI-U, about
+        :data:`US_PIPE_TREND_BASE_YEAR` (the rise of US land-pipeline construction costs
+        reported by the Oil & Gas Journal from FERC filings; compression did not rise
+        alike). 0: no trend.
     """
 
     terrain_factors: dict[str, float] = field(
@@ -227,6 +254,7 @@ class CostCalibration:
     region_shrinkage: float = 1.0
     fitted_on: tuple[str, ...] = ()
     parallel_factor: float = 1.0
+    us_pipe_trend: float = 0.0
 
     @classmethod
     def from_parameters(cls, params: pd.DataFrame | None = None) -> CostCalibration:
@@ -238,11 +266,13 @@ class CostCalibration:
                for n in names if n.startswith("regional_factor_")}
         parallel = (float(economics.parameter("parallel_existing_factor", t))
                     if "parallel_existing_factor" in names else 1.0)
+        trend = (float(economics.parameter("us_pipe_cost_trend_per_year", t))
+                 if "us_pipe_cost_trend_per_year" in names else 0.0)
         return cls(terr, reg, float(economics.parameter("compressor_station_fixed_usd", t)),
                    float(economics.parameter("design_margin", t)),
                    float(economics.parameter("design_max_pressure_class_mpa", t)),
                    float(economics.parameter("regional_factor_shrinkage", t)),
-                   parallel_factor=parallel)
+                   parallel_factor=parallel, us_pipe_trend=trend)
 
 
 @lru_cache(maxsize=1)
@@ -326,7 +356,8 @@ def _rows(designs: pd.DataFrame, projects: pd.DataFrame
     """Per designed project: its table row and the pipe, compression and metering USD."""
     info: dict[str, dict[str, Any]] = {
         str(k): {str(c): x for c, x in v.items()} for k, v in projects.set_index("name")[
-            ["capex_musd", "terrain", "country", "cost_region", "parallel_existing"]
+            ["capex_musd", "terrain", "country", "cost_region", "parallel_existing",
+             "capex_year"]
         ].to_dict("index").items()}
     parts = designs[["pipe_usd", "compression_usd", "metering_usd"]].to_dict("index")
     return {str(n): (info[str(n)], float(v["pipe_usd"]), float(v["compression_usd"]),
@@ -340,9 +371,22 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
         tf = cal.terrain_factors.get(str(p["terrain"]), 1.0)
         if _is_parallel(p):
             tf *= cal.parallel_factor
+        tf *= _us_trend_factor(p, cal.us_pipe_trend)
         rf = _region_factor(p, cal.regional_factors)
         out[name] = (pipe * tf + comp + meter) * rf / 1e6
     return pd.Series(out, dtype=float)
+
+
+def _is_us(p: dict[str, Any] | pd.Series) -> bool:
+    """Whether a project lies (partly) in the United States (country has ``USA``)."""
+    return "USA" in [c.strip() for c in str(p.get("country", "")).split(";")]
+
+
+def _us_trend_factor(p: dict[str, Any] | pd.Series, trend: float) -> float:
+    """Pipe-CAPEX multiplier of the US cost trend for one project (1 outside the US)."""
+    if not trend or not _is_us(p):
+        return 1.0
+    return math.exp(trend * (int(p["capex_year"]) - US_PIPE_TREND_BASE_YEAR))
 
 
 def _is_parallel(p: dict[str, Any] | pd.Series) -> bool:
@@ -351,11 +395,18 @@ def _is_parallel(p: dict[str, Any] | pd.Series) -> bool:
     return bool(v is not None and pd.notna(v) and int(v) == 1)
 
 
-def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float = 1.0
-                 ) -> tuple[dict[str, float], dict[str, float], float]:
+def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float = 1.0,
+                 us_trend: bool = True
+                 ) -> tuple[dict[str, float], dict[str, float], float, float]:
     """Terrain, regional and parallel-line factors fitted on designed training projects
     (alternating geometric means; regional and sub-regional factors shrunk toward 1 by
-    ``shrinkage``, the parallel-line factor by 1)."""
+    ``shrinkage``, the parallel-line factor by 1). With ``us_trend`` the US pipe-cost
+    trend is fitted as well (least-squares slope of the US lines' log pipe residual on
+    their year, 0 when not fitted).
+
+    Returns
+    -------
+    (terrain factors, regional factors, parallel-line factor, US pipe trend per year)"""
     rows = _rows(designs, projects)
     terrain = {c: 1.0 for c in TERRAINS}
     country_f: dict[str, float] = {}
@@ -365,10 +416,13 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
     pub = {n: float(r[0]["capex_musd"]) * 1e6 for n, r in rows.items()}
 
     parallel = 1.0
+    trend = 0.0
+    us_rows = [n for n in rows if _is_us(rows[n][0])] if us_trend else []
 
     def pipe_f(n: str) -> float:
-        return terrain[str(rows[n][0]["terrain"])] * (parallel if _is_parallel(rows[n][0])
-                                                      else 1.0)
+        return (terrain[str(rows[n][0]["terrain"])]
+                * (parallel if _is_parallel(rows[n][0]) else 1.0)
+                * _us_trend_factor(rows[n][0], trend))
 
     def base(n: str) -> float:
         _, pipe, comp, meter = rows[n]
@@ -397,7 +451,8 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
                     continue
                 rf = _region_factor(info, {**country_f, **sub_f})
                 need = pub[n] / rf - comp - meter
-                pf = parallel if _is_parallel(info) else 1.0
+                pf = ((parallel if _is_parallel(info) else 1.0)
+                      * _us_trend_factor(info, trend))
                 vals.append(math.log(max(need, 0.25 * pipe * pf) / (pipe * pf)))
             terrain[c] = math.exp(float(np.mean(vals))) if vals else 1.0
         vals = []
@@ -406,10 +461,22 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
                 continue
             rf = _region_factor(info, {**country_f, **sub_f})
             need = pub[n] / rf - comp - meter
-            tf = terrain[str(info["terrain"])]
+            tf = terrain[str(info["terrain"])] * _us_trend_factor(info, trend)
             vals.append(math.log(max(need, 0.25 * pipe * tf) / (pipe * tf)))
         parallel = math.exp(sum(vals) / (len(vals) + 1)) if vals else 1.0
-    return terrain, {**country_f, **sub_f}, parallel
+        if len(us_rows) >= 3:
+            xs, ys = [], []
+            for n in us_rows:
+                info, pipe, comp, meter = rows[n]
+                rf = _region_factor(info, {**country_f, **sub_f})
+                need = pub[n] / rf - comp - meter
+                pf = terrain[str(info["terrain"])] * (parallel if _is_parallel(info) else 1.0)
+                xs.append(float(int(info["capex_year"]) - US_PIPE_TREND_BASE_YEAR))
+                ys.append(math.log(max(need, 0.25 * pipe * pf) / (pipe * pf)))
+            x, y = np.asarray(xs), np.asarray(ys)
+            sxx = float(((x - x.mean()) ** 2).sum())
+            trend = float(((x - x.mean()) * (y - y.mean())).sum() / sxx) if sxx > 0 else 0.0
+    return terrain, {**country_f, **sub_f}, parallel, trend
 
 
 def _scores(table: pd.DataFrame) -> dict[str, float]:
@@ -479,14 +546,17 @@ def design_grid(projects: pd.DataFrame, *, station_fixed_grid: Sequence[float],
                 params: pd.DataFrame | None = None
                 ) -> dict[tuple[float, float, float], pd.DataFrame]:
     """Designs of every onshore project for every (station fixed cost, margin, highest
-    pressure class) triple. Projects with an offshore section are refused (recorded in
-    ``attrs["refused"]``)."""
+    pressure class) triple. Projects with an offshore section or of scope ``system`` are
+    refused (recorded in ``attrs["refused"]``)."""
     grid: dict[tuple[float, float, float], pd.DataFrame] = {}
     refused = {}
     for _, p in projects.iterrows():
         if float(p["offshore_km"]) > 0:
             refused[p["name"]] = (f"refused: {p['offshore_km']:g} km offshore; the cost "
                                   "table has no published offshore cost figure")
+        elif p.get("scope", "line") == "system":
+            refused[p["name"]] = ("refused: scope 'system' (the published capacity or cost "
+                                  "covers more than one trunk line; see source_scope)")
     for fixed in station_fixed_grid:
         for margin in margin_grid:
             for pmax in pressure_grid:
@@ -508,13 +578,16 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
                names: Sequence[str],
                shrinkage_grid: Sequence[float] = REGION_SHRINKAGE_GRID) -> CostCalibration:
     """Fit on ``names``: the design point (grid key) with the best training score at
-    shrinkage 1, then the shrinkage by an inner leave-one-out over ``names`` (CAPEX
-    within ±30 %), then the factors with that shrinkage."""
+    shrinkage 1 (US pipe trend fitted), then the shrinkage and whether to fit the US pipe
+    trend by an inner leave-one-out over ``names`` (CAPEX within ±30 %), then the factors
+    with that choice."""
     best: tuple[float, CostCalibration] | None = None
     for (fixed, margin, pmax), designs in grid.items():
         d = designs.loc[[n for n in names if n in designs.index]]
-        terrain, region, par = _fit_factors(d, projects)
-        cal = CostCalibration(terrain, region, fixed, margin, pmax, 1.0, tuple(d.index), par)
+        terrain, region, par, trend = _fit_factors(d, projects,
+                                                   us_trend=True in US_TREND_OPTIONS)
+        cal = CostCalibration(terrain, region, fixed, margin, pmax, 1.0, tuple(d.index), par,
+                              trend)
         s = _scores(_table(d, projects[projects["name"].isin(d.index)],
                            _predict(d, projects, cal)))
         score = _objective(s)
@@ -525,20 +598,23 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
     d = grid[(cal.station_fixed_usd, cal.design_margin, cal.max_pressure_class_mpa)]
     d = d.loc[[n for n in names if n in d.index]]
     pub = projects.set_index("name")["capex_musd"].astype(float)
-    hits: dict[float, float] = {}
+    hits: dict[tuple[float, bool], float] = {}
     for k in shrinkage_grid:
-        ok = 0
-        for n in d.index:
-            rest = d.drop(index=n)
-            terrain, region, par = _fit_factors(rest, projects, k)
-            pred = float(_predict(d.loc[[n]], projects,
-                                  CostCalibration(terrain, region, parallel_factor=par))[n])
-            ok += abs(pred / float(pub[n]) - 1) <= CAPEX_TOLERANCE
-        hits[k] = ok / max(1, len(d))
-    k_best = max(shrinkage_grid, key=lambda k: (hits[k], k))  # ties: the larger k
-    terrain, region, par = _fit_factors(d, projects, k_best)
+        for with_trend in US_TREND_OPTIONS:
+            ok = 0
+            for n in d.index:
+                rest = d.drop(index=n)
+                terrain, region, par, trend = _fit_factors(rest, projects, k, with_trend)
+                pred = float(_predict(d.loc[[n]], projects,
+                                      CostCalibration(terrain, region, parallel_factor=par,
+                                                      us_pipe_trend=trend))[n])
+                ok += abs(pred / float(pub[n]) - 1) <= CAPEX_TOLERANCE
+            hits[(k, with_trend)] = ok / max(1, len(d))
+    # ties: the larger k, then no trend (the simpler model)
+    k_best, trend_on = max(hits, key=lambda kt: (hits[kt], kt[0], not kt[1]))
+    terrain, region, par, trend = _fit_factors(d, projects, k_best, trend_on)
     return CostCalibration(terrain, region, cal.station_fixed_usd, cal.design_margin,
-                           cal.max_pressure_class_mpa, k_best, tuple(d.index), par)
+                           cal.max_pressure_class_mpa, k_best, tuple(d.index), par, trend)
 
 
 @dataclass
@@ -690,6 +766,9 @@ def calibration_table(cal: CostCalibration, projects_file: str) -> pd.DataFrame:
               "unit": "MPa", "source": src + f"; grid {MAX_PRESSURE_CLASS_GRID_MPA}"},
              {"parameter": "parallel_existing_factor", "value": cal.parallel_factor,
               "unit": "-", "source": src + "; geometric mean shrunk toward 1 (k = 1)"},
+             {"parameter": "us_pipe_cost_trend_per_year", "value": cal.us_pipe_trend,
+              "unit": "1/year", "source": src + "; least-squares slope of the US lines' log "
+              f"pipe-cost residual on capex_year about {US_PIPE_TREND_BASE_YEAR}"},
              {"parameter": "regional_factor_shrinkage", "value": cal.region_shrinkage,
               "unit": "-", "source": src + f"; inner leave-one-out, grid {REGION_SHRINKAGE_GRID}"}]
     return pd.DataFrame(rows)
