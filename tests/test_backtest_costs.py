@@ -272,3 +272,16 @@ def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only():
     assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
     no_trend = bc._fit_factors(designs, projects, us_trend=False)[3]
     assert no_trend == 0.0
+
+
+def test_a_file_whose_every_row_is_refused_gets_one_clear_error(tmp_path):
+    f = tmp_path / "all_refused.csv"
+    f.write_text("name,length_km,capacity_bcm_y,capex_musd,capex_year,offshore_km,scope\n"
+                 "A,500,10,1000,2015,0,system\nB,300,5,800,2015,120,line\n")
+    projects = bc.projects_from_csv(f)
+    with pytest.raises(ValueError, match=r"all_refused\.csv: every project is refused "
+                       r"\(1 with an offshore section, 1 of scope 'system'\)"):
+        bc.backtest_costs(projects, calibrate=False)
+    with pytest.raises(ValueError, match=r"all_refused\.csv: every project is refused"):
+        bc.backtest_costs(projects, reference=bc.projects_from_csv(
+            bc.REFERENCE_PROJECTS_CSV))
