@@ -785,8 +785,8 @@ US_PIPE_TREND_DRIVER = (
     "construction-costs-mount.html")
 
 
-def _sig4(v: float) -> float:
-    return float(f"{v:.4g}")
+def _sig4(v: float) -> str:
+    return f"{v:.4g}"
 
 
 def _grid_text(grid: Sequence[float]) -> str:
@@ -832,11 +832,12 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
     else:
         trend_src = (src + "; not fitted (inner leave-one-out chose no trend)" + loo + ". "
                      + US_PIPE_TREND_DRIVER)
-    rows += [{"parameter": "compressor_station_fixed_usd", "value": int(cal.station_fixed_usd),
+    rows += [{"parameter": "compressor_station_fixed_usd", "value": f"{cal.station_fixed_usd:.0f}",
               "unit": "USD/station", "currency_year": "2020", "source": src + loo},
-             {"parameter": "design_margin", "value": cal.design_margin, "unit": "-",
+             {"parameter": "design_margin", "value": _sig4(cal.design_margin), "unit": "-",
               "currency_year": "", "source": src + loo},
-             {"parameter": "design_max_pressure_class_mpa", "value": cal.max_pressure_class_mpa,
+             {"parameter": "design_max_pressure_class_mpa",
+              "value": _sig4(cal.max_pressure_class_mpa),
               "unit": "MPa", "currency_year": "", "source": src + loo},
              {"parameter": "parallel_existing_factor", "value": _sig4(cal.parallel_factor),
               "unit": "-", "currency_year": "",
@@ -844,7 +845,7 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
               "parallel_existing = 1, shrunk toward 1 (k = 1)"},
              {"parameter": "us_pipe_cost_trend_per_year", "value": _sig4(cal.us_pipe_trend),
               "unit": "1/year", "currency_year": "", "source": trend_src},
-             {"parameter": "regional_factor_shrinkage", "value": cal.region_shrinkage,
+             {"parameter": "regional_factor_shrinkage", "value": _sig4(cal.region_shrinkage),
               "unit": "-", "currency_year": "",
               "source": src + loo + "; chosen by inner leave-one-out from "
               f"{_grid_text(REGION_SHRINKAGE_GRID)}, jointly with whether to fit "
