@@ -285,3 +285,28 @@ def test_a_file_whose_every_row_is_refused_gets_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"all_refused\.csv: every project is refused"):
         bc.backtest_costs(projects, reference=bc.projects_from_csv(
             bc.REFERENCE_PROJECTS_CSV))
+
+
+def test_a_held_out_line_cannot_affect_its_own_prediction(tmp_path):
+    # constructed set, two design points: multiplying the held-out line's published CAPEX
+    # by 10 must leave its leave-one-out prediction (design point, factors, shrinkage,
+    # trend choice) unchanged
+    rows = [("a", 400, 10, 900, 2012, "flat", "USA", "us_central"),
+            ("b", 600, 15, 1500, 2016, "hilly", "USA", "us_central"),
+            ("c", 300, 8, 700, 2018, "flat", "USA", "us_west"),
+            ("d", 500, 12, 1100, 2010, "hilly", "DEU", ""),
+            ("e", 700, 20, 2100, 2014, "flat", "DEU", ""),
+            ("f", 450, 9, 800, 2019, "mountain", "KAZ", "")]
+    df = pd.DataFrame(rows, columns=["name", "length_km", "capacity_bcm_y", "capex_musd",
+                                     "capex_year", "terrain", "country", "cost_region"])
+    grid = {"station_fixed_grid": (30e6, 100e6), "margin_grid": (0.0,),
+            "pressure_grid": (11.8,)}
+    base = bc.backtest_costs(bc._validate(df.astype(str), "constructed"), **grid)
+    pred = base.validation.set_index("name")["capex_musd_predicted"]
+    for name in ("b", "d"):
+        changed = df.copy()
+        changed.loc[changed["name"] == name, "capex_musd"] *= 10
+        bt = bc.backtest_costs(bc._validate(changed.astype(str), "constructed"), **grid)
+        after = bt.validation.set_index("name")["capex_musd_predicted"]
+        assert after[name] == pytest.approx(pred[name], rel=1e-12)
+        assert not after.drop(index=name).equals(pred.drop(index=name))
