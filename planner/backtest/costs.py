@@ -602,8 +602,13 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
                shrinkage_grid: Sequence[float] = REGION_SHRINKAGE_GRID) -> CostCalibration:
     """Fit on ``names``: the design point (grid key) with the best training score at
     shrinkage 1 (US pipe trend fitted), then the shrinkage and whether to fit the US pipe
-    trend by an inner leave-one-out over ``names`` (CAPEX within ±30 %), then the factors
-    with that choice."""
+    trend by an inner leave-one-out over ``names`` (CAPEX within ±30 %; ties: the larger
+    shrinkage, then no trend), then the factors with that choice.
+
+    The inner leave-one-out keeps the design point chosen on all of ``names``: each
+    inner held-out line took part in choosing it, so the inner score that picks the
+    shrinkage and the trend is optimistic (re-choosing it per inner fold would cost a
+    grid search per inner fold). The outer held-out line is never among ``names``."""
     best: tuple[float, CostCalibration] | None = None
     for (fixed, margin, pmax), designs in grid.items():
         d = designs.loc[[n for n in names if n in designs.index]]
