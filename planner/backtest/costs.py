@@ -223,7 +223,8 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
 
 def _require_designable(projects: pd.DataFrame, what: str) -> None:
     """Raise one clear error when every project of ``projects`` would be refused."""
-    offshore = pd.to_numeric(projects.get("offshore_km", 0.0), errors="coerce").fillna(0) > 0
+    offshore = pd.Series(pd.to_numeric(projects.get("offshore_km", 0.0), errors="coerce"),
+                         index=projects.index).fillna(0.0) > 0
     system = pd.Series(projects.get("scope", "line"), index=projects.index) == "system"
     if (offshore | system).all():
         source = projects.attrs.get("source", "the projects table")
