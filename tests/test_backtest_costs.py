@@ -310,3 +310,30 @@ def test_a_held_out_line_cannot_affect_its_own_prediction(tmp_path):
         after = bt.validation.set_index("name")["capex_musd_predicted"]
         assert after[name] == pytest.approx(pred[name], rel=1e-12)
         assert not after.drop(index=name).equals(pred.drop(index=name))
+
+
+def test_shipped_fitted_parameters_are_what_the_tool_writes():
+    # the fitted rows of cost_parameters.csv (value and source) are calibration_table's
+    # rows for the shipped calibration, fitted on the designed rows of the shipped set
+    params = economics.load_cost_parameters()
+    projects = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    refused = {}
+    for _, p in projects.iterrows():
+        if float(p["offshore_km"]) > 0:
+            refused[p["name"]] = "refused: offshore"
+        elif p["scope"] == "system":
+            refused[p["name"]] = "refused: scope 'system'"
+    shipped = bc.CostCalibration.from_parameters()
+    cal = bc.CostCalibration(
+        shipped.terrain_factors,
+        {r: f for r, f in shipped.regional_factors.items() if r != "us"},
+        shipped.station_fixed_usd, shipped.design_margin, shipped.max_pressure_class_mpa,
+        shipped.region_shrinkage, tuple(n for n in projects["name"] if n not in refused),
+        shipped.parallel_factor, shipped.us_pipe_trend)
+    table = bc.calibration_table(cal, bc.REFERENCE_PROJECTS_CSV, refused, projects)
+    fitted = params[params["source"].astype(str).str.startswith(
+        "fitted (planner backtest costs)")]
+    assert set(table["parameter"]) == set(fitted.index)
+    for _, row in table.iterrows():
+        assert str(fitted.loc[row["parameter"], "source"]) == row["source"], row["parameter"]
+        assert float(fitted.loc[row["parameter"], "value"]) == float(row["value"])

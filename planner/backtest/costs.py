@@ -287,7 +287,8 @@ class CostCalibration:
         names = [str(n) for n in t.index]
         terr = {c: float(economics.parameter(f"terrain_factor_{c}", t)) for c in TERRAINS}
         reg = {n.removeprefix("regional_factor_"): float(economics.parameter(n, t))
-               for n in names if n.startswith("regional_factor_")}
+               for n in names if n.startswith("regional_factor_")
+               and n != "regional_factor_shrinkage"}
         parallel = (float(economics.parameter("parallel_existing_factor", t))
                     if "parallel_existing_factor" in names else 1.0)
         trend = (float(economics.parameter("us_pipe_cost_trend_per_year", t))
