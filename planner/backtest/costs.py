@@ -820,6 +820,8 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
         [f"{', '.join(system)} refused: scope system, see source_scope"] if system else [])
     src = (f"fitted (planner backtest costs) in-sample on the {len(cal.fitted_on)} projects "
            f"of {shown} that are designed" + (f" ({'; '.join(parts)})" if parts else ""))
+    if not cal.fitted_on:  # the shipped calibration used as it is, not refitted
+        src = "as shipped in planner/data/cost_parameters.csv (not refitted by this run)"
     loo = "; leave-one-out validation in README 'Cost backtest'"
     n_par = 0
     if projects is not None and "parallel_existing" in projects:
