@@ -84,10 +84,13 @@ def main() -> None:
     eng_inner_all = {}
     for m in onshore:
         rest = [x for x in onshore if x != m]
-        t, r, par, _ = bc._fit_factors(grid[key(cal_all)].loc[rest], projects,
-                                    cal_all.region_shrinkage)
-        eng_inner_all[m] = float(bc._predict(grid[key(cal_all)].loc[[m]], projects,
-                                             bc.CostCalibration(t, r, parallel_factor=par))[m])
+        # the same trend choice as the fit, and its slope passed to the prediction
+        t, r, par, tr = bc._fit_factors(grid[key(cal_all)].loc[rest], projects,
+                                        cal_all.region_shrinkage,
+                                        us_trend=cal_all.us_pipe_trend != 0)
+        eng_inner_all[m] = float(bc._predict(
+            grid[key(cal_all)].loc[[m]], projects,
+            bc.CostCalibration(t, r, parallel_factor=par, us_pipe_trend=tr))[m])
     folds = {}
     for n in onshore:
         rest = [m for m in onshore if m != n]
@@ -95,10 +98,12 @@ def main() -> None:
         d = grid[key(cal)]
         inner = {}
         for m in rest:
-            t, r, par, _ = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
-                                        cal.region_shrinkage)
-            inner[m] = float(bc._predict(d.loc[[m]], projects,
-                                         bc.CostCalibration(t, r, parallel_factor=par))[m])
+            t, r, par, tr = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
+                                            cal.region_shrinkage,
+                                            us_trend=cal.us_pipe_trend != 0)
+            inner[m] = float(bc._predict(
+                d.loc[[m]], projects,
+                bc.CostCalibration(t, r, parallel_factor=par, us_pipe_trend=tr))[m])
         folds[n] = {"pred": float(bc._predict(d.loc[[n]], projects, cal)[n]),
                     "inner": pd.Series(inner), "diameter": d["diameter_mm_predicted"].astype(float),
                     "capex": design_capex(d)}
@@ -177,7 +182,8 @@ def main() -> None:
         reg.update({k: BEFORE_REGIONAL ** (1 - a) for k in regions - set(reg)})
         return bc.CostCalibration(terrain, reg, cal.station_fixed_usd, cal.design_margin,
                                   cal.max_pressure_class_mpa, cal.region_shrinkage,
-                                  cal.fitted_on, cal.parallel_factor ** a)
+                                  cal.fitted_on, cal.parallel_factor ** a,
+                                  cal.us_pipe_trend)  # the trend has no prior: kept
 
     shrunk_val, chosen = {}, {}
     for n in onshore:
@@ -186,9 +192,10 @@ def main() -> None:
         d = grid[key(cal)]
         inner: dict[float, list[float]] = {a: [] for a in alphas}
         for m in rest:
-            t, r, par, _ = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
-                                        cal.region_shrinkage)
-            ci = bc.CostCalibration(t, r, parallel_factor=par)
+            t, r, par, tr = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
+                                            cal.region_shrinkage,
+                                            us_trend=cal.us_pipe_trend != 0)
+            ci = bc.CostCalibration(t, r, parallel_factor=par, us_pipe_trend=tr)
             for a in alphas:
                 pred = float(bc._predict(d.loc[[m]], projects, toward_prior(ci, a))[m])
                 inner[a].append(float(np.log(pred / pub[m]) ** 2))

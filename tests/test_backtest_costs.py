@@ -272,3 +272,68 @@ def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only():
     assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
     no_trend = bc._fit_factors(designs, projects, us_trend=False)[3]
     assert no_trend == 0.0
+
+
+def test_a_file_whose_every_row_is_refused_gets_one_clear_error(tmp_path):
+    f = tmp_path / "all_refused.csv"
+    f.write_text("name,length_km,capacity_bcm_y,capex_musd,capex_year,offshore_km,scope\n"
+                 "A,500,10,1000,2015,0,system\nB,300,5,800,2015,120,line\n")
+    projects = bc.projects_from_csv(f)
+    with pytest.raises(ValueError, match=r"all_refused\.csv: every project is refused "
+                       r"\(1 with an offshore section, 1 of scope 'system'\)"):
+        bc.backtest_costs(projects, calibrate=False)
+    with pytest.raises(ValueError, match=r"all_refused\.csv: every project is refused"):
+        bc.backtest_costs(projects, reference=bc.projects_from_csv(
+            bc.REFERENCE_PROJECTS_CSV))
+
+
+def test_a_held_out_line_cannot_affect_its_own_prediction(tmp_path):
+    # constructed set, two design points: multiplying the held-out line's published CAPEX
+    # by 10 must leave its leave-one-out prediction (design point, factors, shrinkage,
+    # trend choice) unchanged
+    rows = [("a", 400, 10, 900, 2012, "flat", "USA", "us_central"),
+            ("b", 600, 15, 1500, 2016, "hilly", "USA", "us_central"),
+            ("c", 300, 8, 700, 2018, "flat", "USA", "us_west"),
+            ("d", 500, 12, 1100, 2010, "hilly", "DEU", ""),
+            ("e", 700, 20, 2100, 2014, "flat", "DEU", ""),
+            ("f", 450, 9, 800, 2019, "mountain", "KAZ", "")]
+    df = pd.DataFrame(rows, columns=["name", "length_km", "capacity_bcm_y", "capex_musd",
+                                     "capex_year", "terrain", "country", "cost_region"])
+    grid = {"station_fixed_grid": (30e6, 100e6), "margin_grid": (0.0,),
+            "pressure_grid": (11.8,)}
+    base = bc.backtest_costs(bc._validate(df.astype(str), "constructed"), **grid)
+    pred = base.validation.set_index("name")["capex_musd_predicted"]
+    for name in ("b", "d"):
+        changed = df.copy()
+        changed.loc[changed["name"] == name, "capex_musd"] *= 10
+        bt = bc.backtest_costs(bc._validate(changed.astype(str), "constructed"), **grid)
+        after = bt.validation.set_index("name")["capex_musd_predicted"]
+        assert after[name] == pytest.approx(pred[name], rel=1e-12)
+        assert not after.drop(index=name).equals(pred.drop(index=name))
+
+
+def test_shipped_fitted_parameters_are_what_the_tool_writes():
+    # the fitted rows of cost_parameters.csv (value and source) are calibration_table's
+    # rows for the shipped calibration, fitted on the designed rows of the shipped set
+    params = economics.load_cost_parameters()
+    projects = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    refused = {}
+    for _, p in projects.iterrows():
+        if float(p["offshore_km"]) > 0:
+            refused[p["name"]] = "refused: offshore"
+        elif p["scope"] == "system":
+            refused[p["name"]] = "refused: scope 'system'"
+    shipped = bc.CostCalibration.from_parameters()
+    cal = bc.CostCalibration(
+        shipped.terrain_factors,
+        {r: f for r, f in shipped.regional_factors.items() if r != "us"},
+        shipped.station_fixed_usd, shipped.design_margin, shipped.max_pressure_class_mpa,
+        shipped.region_shrinkage, tuple(n for n in projects["name"] if n not in refused),
+        shipped.parallel_factor, shipped.us_pipe_trend)
+    table = bc.calibration_table(cal, bc.REFERENCE_PROJECTS_CSV, refused, projects)
+    fitted = params[params["source"].astype(str).str.startswith(
+        "fitted (planner backtest costs)")]
+    assert set(table["parameter"]) == set(fitted.index)
+    for _, row in table.iterrows():
+        assert str(fitted.loc[row["parameter"], "source"]) == row["source"], row["parameter"]
+        assert float(fitted.loc[row["parameter"], "value"]) == float(row["value"])

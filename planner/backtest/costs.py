@@ -49,10 +49,18 @@ OPTIONAL_COLUMNS = ("diameter_mm", "n_compressor_stations", "pressure_bar", "ter
                     "country", "offshore_km", "strings", "cost_region",
                     "design_capacity_bcm_y", "parallel_existing", "scope")
 TERRAINS = ("flat", "hilly", "mountain")
-#: ``scope`` of a project's published figures: ``line`` (default), one trunk line carrying
-#: the published capacity over its length, costed alone; ``system``, the capacity or cost
-#: covers more (a trunk whose capacity changes along the line, loops or compressor work
-#: on other lines), which a single-line design cannot predict, so it is refused.
+#: ``scope`` of a project's published figures, read from the row's cited text
+#: (``source_scope``): ``system`` (refused: a one-line design cannot predict it) when
+#: (a) zones or sections carry capacities differing from the published figure by more
+#: than 15 %; (b) gas leaves the line before its end: a line taking off with a stated
+#: capacity of 15 % or more of the published figure, or deliveries to provinces, regions
+#: or settlements along the route (interconnects with other pipelines whose share is not
+#: stated do not count); (c) the trunk tapers: a smaller diameter downstream over 10 %
+#: or more of the length; (d) the published cost covers laterals of 10 % or more of the
+#: length, loops of an existing line, work at stations of other systems, or gas
+#: treatment. Otherwise ``line`` (the default), also when the text leaves the scope
+#: unconfirmed. The thresholds (15 %, 10 %) were written after the model's ratios were
+#: known (README, Cost backtest).
 SCOPES = ("line", "system")
 #: Calibration grid: per-station fixed cost (USD of 2020), design margin and the highest
 #: pressure class a design may use when the project's pressure is not given.
@@ -208,7 +216,23 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
     out["strings"] = out["strings"].fillna(1).astype(int)
     out["parallel_existing"] = out["parallel_existing"].fillna(0).astype(int)
     out["capex_year"] = out["capex_year"].astype(int)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["source"] = source
+    return out
+
+
+def _require_designable(projects: pd.DataFrame, what: str) -> None:
+    """Raise one clear error when every project of ``projects`` would be refused."""
+    offshore = pd.Series(pd.to_numeric(projects.get("offshore_km", 0.0), errors="coerce"),
+                         index=projects.index).fillna(0.0) > 0
+    system = pd.Series(projects.get("scope", "line"), index=projects.index) == "system"
+    if (offshore | system).all():
+        source = projects.attrs.get("source", "the projects table")
+        raise ValueError(
+            f"{source}: every project is refused ({int(offshore.sum())} with an offshore "
+            f"section, {int((system & ~offshore).sum())} of scope 'system'), so there is "
+            f"nothing to {what}; give at least one onshore row (offshore_km 0) of scope "
+            "'line' (see SCOPES in planner/backtest/costs.py)")
 
 
 # --------------------------------------------------------------------------------------
@@ -263,7 +287,8 @@ class CostCalibration:
         names = [str(n) for n in t.index]
         terr = {c: float(economics.parameter(f"terrain_factor_{c}", t)) for c in TERRAINS}
         reg = {n.removeprefix("regional_factor_"): float(economics.parameter(n, t))
-               for n in names if n.startswith("regional_factor_")}
+               for n in names if n.startswith("regional_factor_")
+               and n != "regional_factor_shrinkage"}
         parallel = (float(economics.parameter("parallel_existing_factor", t))
                     if "parallel_existing_factor" in names else 1.0)
         trend = (float(economics.parameter("us_pipe_cost_trend_per_year", t))
@@ -579,8 +604,13 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
                shrinkage_grid: Sequence[float] = REGION_SHRINKAGE_GRID) -> CostCalibration:
     """Fit on ``names``: the design point (grid key) with the best training score at
     shrinkage 1 (US pipe trend fitted), then the shrinkage and whether to fit the US pipe
-    trend by an inner leave-one-out over ``names`` (CAPEX within ±30 %), then the factors
-    with that choice."""
+    trend by an inner leave-one-out over ``names`` (CAPEX within ±30 %; ties: the larger
+    shrinkage, then no trend), then the factors with that choice.
+
+    The inner leave-one-out keeps the design point chosen on all of ``names``: each
+    inner held-out line took part in choosing it, so the inner score that picks the
+    shrinkage and the trend is optimistic (re-choosing it per inner fold would cost a
+    grid search per inner fold). The outer held-out line is never among ``names``."""
     best: tuple[float, CostCalibration] | None = None
     for (fixed, margin, pmax), designs in grid.items():
         d = designs.loc[[n for n in names if n in designs.index]]
@@ -681,6 +711,9 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
     >>> round(float(bt.validation["capex_ratio"].iloc[0]), 6)
     1.0
     """
+    _require_designable(projects, "validate" if reference is not None else "backtest")
+    if reference is not None:
+        _require_designable(reference, "calibrate on")
     if not calibrate:
         cal = CostCalibration.from_parameters(params)
         grid = design_grid(projects, station_fixed_grid=[cal.station_fixed_usd],
@@ -749,29 +782,91 @@ def reference_is_shipped(reference: pd.DataFrame) -> bool:
     return set(reference["name"]) == set(shipped["name"])
 
 
-def calibration_table(cal: CostCalibration, projects_file: str) -> pd.DataFrame:
-    """The fitted parameters with their provenance, one row per parameter."""
-    src = (f"fitted (planner backtest costs) on {len(cal.fitted_on)} reference projects "
-           f"of {Path(projects_file).name}")
-    rows = [{"parameter": f"terrain_factor_{c}", "value": v, "unit": "-",
-             "source": "definition" if c == "flat" else src}
-            for c, v in cal.terrain_factors.items()]
-    rows += [{"parameter": f"regional_factor_{r}", "value": v, "unit": "-", "source": src}
+#: Why US pipe costs rose beyond CPI-U (cited in the trend row of the fitted parameters).
+US_PIPE_TREND_DRIVER = (
+    "Driver: the rise of US land-pipeline construction costs above general prices reported "
+    "from FERC filings by the Oil & Gas Journal's annual Pipeline Economics report (Sept. 1, "
+    "2014: pipeline construction cost up 60 % year on year and more than twice the 2012 "
+    "level, compression up 10 %): http://www.ogj.com/articles/print/volume-112/issue-9/"
+    "special-report-pipeline-economics/crude-oil-pipeline-growth-revenues-surge-"
+    "construction-costs-mount.html")
+
+
+def _sig4(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _grid_text(grid: Sequence[float]) -> str:
+    return "(" + ", ".join(f"{g:g}" for g in grid) + ")"
+
+
+def calibration_table(cal: CostCalibration, projects_file: str | Path,
+                      refused: dict[str, str] | None = None,
+                      projects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The fitted parameters with their provenance, one row per parameter, worded as the
+    fitted rows of ``planner/data/cost_parameters.csv`` (which is refit by copying
+    ``value`` and ``source`` of these rows; values to 4 significant digits).
+
+    ``refused`` maps refused project names to their status (``refused: ...``);
+    ``projects`` gives the ``parallel_existing`` flags of the fitted lines.
+    """
+    path = Path(projects_file)
+    shown = ("planner/data/reference_projects.csv"
+             if path.resolve() == REFERENCE_PROJECTS_CSV.resolve() else path.name)
+    refused = refused or {}
+    offshore = [n for n, why in refused.items() if "offshore" in why]
+    system = [n for n, why in refused.items() if "scope 'system'" in why]
+    parts = ([f"{', '.join(offshore)} refused: offshore"] if offshore else []) + (
+        [f"{', '.join(system)} refused: scope system, see source_scope"] if system else [])
+    src = (f"fitted (planner backtest costs) in-sample on the {len(cal.fitted_on)} projects "
+           f"of {shown} that are designed" + (f" ({'; '.join(parts)})" if parts else ""))
+    if not cal.fitted_on:  # the shipped calibration used as it is, not refitted
+        src = "as shipped in planner/data/cost_parameters.csv (not refitted by this run)"
+    loo = "; leave-one-out validation in README 'Cost backtest'"
+    n_par = 0
+    if projects is not None and "parallel_existing" in projects:
+        flags = projects.set_index("name")["parallel_existing"]
+        n_par = int(sum(str(flags.get(n, "")).strip() in ("1", "1.0") for n in cal.fitted_on))
+    rows = [{"parameter": f"terrain_factor_{c}", "value": _sig4(v), "unit": "-",
+             "currency_year": "", "source": src + loo}
+            for c, v in cal.terrain_factors.items() if c != "flat"]
+    rows += [{"parameter": f"regional_factor_{r}", "value": _sig4(v), "unit": "-",
+              "currency_year": "", "source": src + loo}
              for r, v in sorted(cal.regional_factors.items())]
-    rows += [{"parameter": "compressor_station_fixed_usd", "value": cal.station_fixed_usd,
-              "unit": "USD/station (2020)", "source": src + f"; grid {STATION_FIXED_GRID_USD}"},
-             {"parameter": "design_margin", "value": cal.design_margin, "unit": "-",
-              "source": src + f"; grid {DESIGN_MARGIN_GRID}"},
-             {"parameter": "design_max_pressure_class_mpa", "value": cal.max_pressure_class_mpa,
-              "unit": "MPa", "source": src + f"; grid {MAX_PRESSURE_CLASS_GRID_MPA}"},
-             {"parameter": "parallel_existing_factor", "value": cal.parallel_factor,
-              "unit": "-", "source": src + "; geometric mean shrunk toward 1 (k = 1)"},
-             {"parameter": "us_pipe_cost_trend_per_year", "value": cal.us_pipe_trend,
-              "unit": "1/year", "source": src + "; least-squares slope of the US lines' log "
-              f"pipe-cost residual on capex_year about {US_PIPE_TREND_BASE_YEAR}"},
-             {"parameter": "regional_factor_shrinkage", "value": cal.region_shrinkage,
-              "unit": "-", "source": src + f"; inner leave-one-out, grid {REGION_SHRINKAGE_GRID}"}]
+    if cal.us_pipe_trend:
+        trend_src = (src + "; least-squares slope of the US lines' log pipe-cost residual on "
+                     f"capex_year about {US_PIPE_TREND_BASE_YEAR}, and whether to fit it "
+                     "chosen by inner leave-one-out with regional_factor_shrinkage" + loo
+                     + ". " + US_PIPE_TREND_DRIVER)
+    else:
+        trend_src = (src + "; not fitted (inner leave-one-out chose no trend)" + loo + ". "
+                     + US_PIPE_TREND_DRIVER)
+    rows += [{"parameter": "compressor_station_fixed_usd", "value": f"{cal.station_fixed_usd:.0f}",
+              "unit": "USD/station", "currency_year": "2020", "source": src + loo},
+             {"parameter": "design_margin", "value": _sig4(cal.design_margin), "unit": "-",
+              "currency_year": "", "source": src + loo},
+             {"parameter": "design_max_pressure_class_mpa",
+              "value": _sig4(cal.max_pressure_class_mpa),
+              "unit": "MPa", "currency_year": "", "source": src + loo},
+             {"parameter": "parallel_existing_factor", "value": _sig4(cal.parallel_factor),
+              "unit": "-", "currency_year": "",
+              "source": src + loo + f"; geometric mean over the {n_par} designed lines with "
+              "parallel_existing = 1, shrunk toward 1 (k = 1)"},
+             {"parameter": "us_pipe_cost_trend_per_year", "value": _sig4(cal.us_pipe_trend),
+              "unit": "1/year", "currency_year": "", "source": trend_src},
+             {"parameter": "regional_factor_shrinkage", "value": _sig4(cal.region_shrinkage),
+              "unit": "-", "currency_year": "",
+              "source": src + loo + "; chosen by inner leave-one-out from "
+              f"{_grid_text(REGION_SHRINKAGE_GRID)}, jointly with whether to fit "
+              "us_pipe_cost_trend_per_year (the trend)"}]
     return pd.DataFrame(rows)
+
+
+def _refused_of(table: pd.DataFrame) -> dict[str, str]:
+    if "status" not in table:
+        return {}
+    st = table.set_index("name")["status"].fillna("").astype(str)
+    return {str(n): v for n, v in st.items() if v.startswith("refused")}
 
 
 def write_backtest(bt: CostBacktest, out_dir: str | Path, projects_file: str) -> dict[str, Path]:
@@ -790,7 +885,11 @@ def write_backtest(bt: CostBacktest, out_dir: str | Path, projects_file: str) ->
         "costs": bt.validation.assign(set=bt.mode),
         "costs_training": bt.training.assign(set="training (in-sample)"),
         "scores": bt.scores.rename_axis("metric").reset_index(),
-        "fitted_parameters": calibration_table(bt.calibration, projects_file),
+        "fitted_parameters": calibration_table(
+            bt.calibration, REFERENCE_PROJECTS_CSV if bt.mode == "held-out" else projects_file,
+            _refused_of(bt.training if len(bt.training) else bt.validation),
+            projects_from_csv(REFERENCE_PROJECTS_CSV if bt.mode == "held-out"
+                              else projects_file)),
     }
     for key, df in tables.items():
         write_csv(df, files[key], float_format="%.6g")
