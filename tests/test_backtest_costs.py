@@ -337,3 +337,20 @@ def test_shipped_fitted_parameters_are_what_the_tool_writes():
     for _, row in table.iterrows():
         assert str(fitted.loc[row["parameter"], "source"]) == row["source"], row["parameter"]
         assert float(fitted.loc[row["parameter"], "value"]) == float(row["value"])
+
+
+def test_fresh_holdout_lines_are_new_cited_and_scored_with_the_shipped_calibration():
+    # the held-out file shares no line with the reference set, cites every figure, and
+    # is predicted with the calibration fitted on the shipped set (no refit on its rows)
+    path = economics.DATA_DIR / "reference_projects_holdout.csv"
+    hold = bc.projects_from_csv(path)
+    ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    assert len(hold) >= 8
+    assert not set(hold["name"]) & set(ref["name"])
+    assert (hold["length_km"] > 100).all() and (hold["offshore_km"] == 0).all()
+    for col in ("source_length", "source_capacity", "source_capex", "source_scope"):
+        assert hold[col].str.contains("http|source_").all(), col
+    assert hold["note"].str.contains("never used for fitting or selection").all()
+    bt = bc.backtest_costs(hold, reference=ref)
+    assert bt.mode == "held-out" and bt.training.empty
+    assert bt.calibration == bc.CostCalibration.from_parameters()
