@@ -40,11 +40,6 @@ def designs(projects: pd.DataFrame, cal: bc.CostCalibration) -> pd.DataFrame:
     return next(iter(grid.values()))
 
 
-def design_capex(d: pd.DataFrame) -> pd.Series:
-    parts = d[["pipe_usd", "compression_usd", "metering_usd"]].astype(float)
-    return parts.sum(axis=1) / 1e6
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--holdout", default=str(bc.economics.DATA_DIR
@@ -62,9 +57,9 @@ def main() -> None:
     eng = bc._predict(d_hold, hold, cal).reindex(p_hold.index)
     fit, _ = em.fit_with_inner_ridge(
         p_ref, d_ref["diameter_mm_predicted"].astype(float), form=FORM, criterion="sq",
-        design_capex_musd=design_capex(d_ref))
+        design_capex_musd=em.design_capex_musd(d_ref))
     emp = em.predict_empirical(fit, p_hold, d_hold["diameter_mm_predicted"].astype(float),
-                               design_capex(d_hold))
+                               em.design_capex_musd(d_hold))
     table = pd.DataFrame({"terrain": p_hold["terrain"], "published": pub,
                           "engineering": eng / pub, "empirical": emp / pub})
     print(f"fitted on {len(p_ref)} reference lines, scored on {len(p_hold)} held-out lines "

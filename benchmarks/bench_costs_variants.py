@@ -76,11 +76,7 @@ def main() -> None:
     eng_train = bc._predict(grid[key(cal_all)].loc[onshore], projects, cal_all)
     d_train = grid[key(cal_all)]["diameter_mm_predicted"].astype(float)
 
-    def design_capex(designs: pd.DataFrame) -> pd.Series:
-        parts = designs[["pipe_usd", "compression_usd", "metering_usd"]].astype(float)
-        return parts.sum(axis=1) / 1e6
-
-    c_train = design_capex(grid[key(cal_all)])
+    c_train = em.design_capex_musd(grid[key(cal_all)])
     eng_inner_all = {}
     for m in onshore:
         rest = [x for x in onshore if x != m]
@@ -106,7 +102,7 @@ def main() -> None:
                 bc.CostCalibration(t, r, parallel_factor=par, us_pipe_trend=tr))[m])
         folds[n] = {"pred": float(bc._predict(d.loc[[n]], projects, cal)[n]),
                     "inner": pd.Series(inner), "diameter": d["diameter_mm_predicted"].astype(float),
-                    "capex": design_capex(d)}
+                    "capex": em.design_capex_musd(d)}
     eng_val = pd.Series({n: f["pred"] for n, f in folds.items()})
     print(f"engineering: training {within(eng_train, pub):.0%}, validation "
           f"{within(eng_val, pub):.0%}, log RMSE {log_rmse(eng_val, pub):.3f} "

@@ -51,7 +51,7 @@ DEFAULT_REGIONAL_FACTOR = "none"
 
 #: Default currency year of results.
 DEFAULT_CURRENCY_YEAR = 2023
-_MM_PER_INCH = 25.4
+MM_PER_INCH = 25.4
 _KM_PER_MILE = 1.609344
 _KW_PER_HP = 0.745699872  # mechanical horsepower (550 ft·lbf/s)
 
@@ -373,7 +373,7 @@ def pipeline_capex_usd(
     >>> round(float(c["total"]) / 1e6, 1)
     227.5
     """
-    d_in = _positive("diameter_mm", diameter_mm) / _MM_PER_INCH
+    d_in = _positive("diameter_mm", diameter_mm) / MM_PER_INCH
     l_mi = _positive("length_km", length_km) / _KM_PER_MILE
     n = int(strings)
     if n < 1:

@@ -55,7 +55,22 @@ FORMS: tuple[str, ...] = ("inch_km", "diameter_length", "capacity_length",
                           "diameter_capacity_length", "design_capex")
 #: Ridge penalties on the regional indicators to choose from by an inner leave-one-out.
 RIDGE_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-MM_PER_INCH = 25.4
+
+
+def design_capex_musd(designs: pd.DataFrame) -> pd.Series:
+    """The engineering designs' CAPEX (M USD): pipe, compression and metering.
+
+    ``designs`` is a design table of :func:`planner.backtest.costs.design_grid`.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"pipe_usd": [1e9], "compression_usd": [2e8],
+    ...                   "metering_usd": [1e7]}, index=["A"])
+    >>> design_capex_musd(d).round(1).tolist()
+    [1210.0]
+    """
+    parts = designs[["pipe_usd", "compression_usd", "metering_usd"]].astype(float)
+    return parts.sum(axis=1) / 1e6
 
 
 @dataclass(frozen=True)
@@ -100,7 +115,7 @@ def design_matrix(projects: pd.DataFrame, diameter_mm: pd.Series, form: str,
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}; got {form!r}")
     length = projects["length_km"].astype(float)
-    d_in = diameter_mm.reindex(projects.index).astype(float) / MM_PER_INCH
+    d_in = diameter_mm.reindex(projects.index).astype(float) / economics.MM_PER_INCH
     fixed = pd.DataFrame({
         "intercept": 1.0,
         "hilly": (projects["terrain"] == "hilly").astype(float),

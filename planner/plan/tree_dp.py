@@ -53,7 +53,6 @@ charge of 10 plus 1 per unit of flow; a direct arc 0 → 3 costs 12 + 1 per unit
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,8 +60,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
-
-log = logging.getLogger(__name__)
 
 #: The DP is skipped above this many destinations (3^T merges per node).
 MAX_TERMINALS = 12
