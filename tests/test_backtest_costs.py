@@ -340,12 +340,12 @@ def test_shipped_fitted_parameters_are_what_the_tool_writes():
 
 
 def test_fresh_holdout_lines_are_new_cited_and_scored_with_the_shipped_calibration():
-    # the held-out file shares no line with the reference set, cites every figure, and
-    # is predicted with the calibration fitted on the shipped set (no refit on its rows)
-    path = economics.DATA_DIR / "reference_projects_holdout.csv"
+    # the second held-out file shares no line with the reference set, cites every figure,
+    # and is predicted with the calibration fitted on the shipped set (no refit on its rows)
+    path = economics.DATA_DIR / "reference_projects_holdout2.csv"
     hold = bc.projects_from_csv(path)
     ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
-    assert len(hold) >= 8
+    assert len(hold) >= 10
     assert not set(hold["name"]) & set(ref["name"])
     assert (hold["length_km"] > 100).all() and (hold["offshore_km"] == 0).all()
     for col in ("source_length", "source_capacity", "source_capex", "source_scope"):
@@ -354,3 +354,15 @@ def test_fresh_holdout_lines_are_new_cited_and_scored_with_the_shipped_calibrati
     bt = bc.backtest_costs(hold, reference=ref)
     assert bt.mode == "held-out" and bt.training.empty
     assert bt.calibration == bc.CostCalibration.from_parameters()
+
+
+def test_first_holdout_lines_joined_the_training_set_after_being_scored():
+    # the first held-out set was scored once, then its 10 lines joined the reference set;
+    # their notes say so
+    ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    first = ref[ref["note"].str.contains("first held-out set", regex=False)]
+    assert len(first) == 10
+    assert first["note"].str.contains("then joined the training set", regex=False).all()
+    assert not ref["note"].str.contains("never used for fitting", regex=False).any()
+    # all of them are designed rows (onshore, scope 'line'), so the shipped fit uses them
+    assert (first["offshore_km"].fillna(0) == 0).all() and (first["scope"] == "line").all()
