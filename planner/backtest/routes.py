@@ -144,6 +144,7 @@ OPTIONAL_SEARCH_SPACE = pd.DataFrame(
     [
         ("length_base", 0.0, 4.0, "linear"),
         ("water_body_mult", 3.0, 300.0, "log"),
+        ("deviation_weight", 0.0, 4.0, "linear"),
     ],
     columns=["parameter", "low", "high", "scale"],
 )
@@ -494,7 +495,8 @@ def _groups(lines: gpd.GeoDataFrame) -> list[int]:
 _NEUTRAL = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
                 elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
                 border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0,
-                town_access_mult=1.0, length_base=0.0, water_body_mult=float("inf"))
+                town_access_mult=1.0, length_base=0.0, water_body_mult=float("inf"),
+                deviation_weight=0.0)
 
 
 @dataclass(eq=False)
@@ -700,6 +702,24 @@ def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
     return {str(x) for x in surface.country_at(r[ok], c[ok]) if x}
 
 
+def line_surface(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any]
+                 ) -> CostSurface:
+    """The surface one built line is routed on: ``params`` without the line, its
+    parallels (and with ``as_built`` the later lines), and with
+    ``params.deviation_weight`` the deviation prior of its two ends
+    (:func:`planner.costsurface.with_deviation_prior`)."""
+    from planner.costsurface import with_deviation_prior
+
+    surface = surfaces.surface(params, _left_out(line))
+    if params.deviation_weight:
+        real: LineString = line["geometry"]
+        (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
+        x, y = surface.lonlat_to_xy(np.array([x0, x1]), np.array([y0, y1]))
+        surface = with_deviation_prior(surface, (float(x[0]), float(y[0])),
+                                       (float(x[1]), float(y[1])), params.deviation_weight)
+    return surface
+
+
 def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any],
                *, geometries: bool = False, straighten: bool | None = None
                ) -> dict[str, Any]:
@@ -717,7 +737,7 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
         straighten = surfaces.straighten
     from planner.routing import RoutingError, least_cost_route
 
-    surface = surfaces.surface(params, _left_out(line))
+    surface = line_surface(surfaces, params, line)
     real: LineString = line["geometry"]
     (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
     out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
@@ -1359,6 +1379,7 @@ __all__ = [
     "distance_objective",
     "line_metrics",
     "line_objective",
+    "line_surface",
     "mean_distance_km",
     "params_from_json",
     "route_line",
