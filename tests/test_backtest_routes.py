@@ -216,6 +216,9 @@ def test_deviation_prior_of_a_built_line(layers, route_surfaces) -> None:
     assert np.array_equal(ok, np.isfinite(prior.cost))
     np.testing.assert_allclose(prior.cost[ok], plain.cost[ok] * (1 + 2.0 * ratio[ok]),
                                rtol=1e-5)
+    ring = built_lines(layers.pipelines, ids=["P4745"]).iloc[0].to_dict()  # Tarim rim
+    m = route_line(route_surfaces, dataclasses.replace(p, deviation_weight=2.0), ring)
+    assert "same place" in m["error"]  # no segment, no prior: no route, as without it
     off = route_line(route_surfaces, p, line)["mean_distance_km"]
     on = route_line(route_surfaces, dataclasses.replace(p, deviation_weight=2.0),
                     line)["mean_distance_km"]

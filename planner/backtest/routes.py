@@ -707,7 +707,8 @@ def line_surface(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str,
     """The surface one built line is routed on: ``params`` without the line, its
     parallels (and with ``as_built`` the later lines), and with
     ``params.deviation_weight`` the deviation prior of its two ends
-    (:func:`planner.costsurface.with_deviation_prior`)."""
+    (:func:`planner.costsurface.with_deviation_prior`; not on a ring, whose ends coincide:
+    :func:`route_line` reports it as no route, as without the prior)."""
     from planner.costsurface import with_deviation_prior
 
     surface = surfaces.surface(params, _left_out(line))
@@ -715,8 +716,10 @@ def line_surface(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str,
         real: LineString = line["geometry"]
         (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
         x, y = surface.lonlat_to_xy(np.array([x0, x1]), np.array([y0, y1]))
-        surface = with_deviation_prior(surface, (float(x[0]), float(y[0])),
-                                       (float(x[1]), float(y[1])), params.deviation_weight)
+        if x[0] != x[1] or y[0] != y[1]:  # a ring has no segment: the router refuses it
+            surface = with_deviation_prior(surface, (float(x[0]), float(y[0])),
+                                           (float(x[1]), float(y[1])),
+                                           params.deviation_weight)
     return surface
 
 
