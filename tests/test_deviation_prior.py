@@ -109,3 +109,34 @@ def test_the_prior_pulls_a_route_back_to_the_straight_line() -> None:
     assert furthest(s.cost) == 8
     assert furthest(with_deviation_prior(s, a, b, 0.5).cost) == 8
     assert furthest(with_deviation_prior(s, a, b, 8.0).cost) == 0
+
+
+def test_the_weight_is_not_a_property_of_the_surface(layers, surface, cost_cache) -> None:
+    """A study surface built with a weight is the surface without one (the same cache
+    entry): the prior is applied per routed pair, never to a shared surface."""
+    from planner.costsurface import build_cost_surface
+
+    with_weight = build_cost_surface(
+        layers.terrain, layers.countries, layers.water, layers.pipelines, layers.mountains,
+        layers.demand_centres, resolution_m=surface.resolution_m,
+        params=CostParams(deviation_weight=3.0), cache_dir=cost_cache)
+    assert with_weight.key == surface.key
+    assert np.array_equal(with_weight.cost, surface.cost)
+
+
+def test_a_study_never_routes_with_the_prior(monkeypatch, caplog) -> None:
+    """A study file cannot set the weight, and calibrated parameters carrying one are
+    used without it (logged)."""
+    import planner.costsurface as cs
+    from planner.study import StudyError, parse_study
+
+    study = ('[study]\nname = "demo"\n[[supply]]\nname = "Beyneu"\n[[destinations]]\n'
+             'name = "Shymkent"\nthroughput_bcm_y = 5\n[cost_surface]\n')
+    with pytest.raises(StudyError, match=r"deviation_weight \(line 9\): applies to the route "
+                       r"backtest and calibration only"):
+        parse_study(study + "deviation_weight = 2\n")
+    monkeypatch.setattr(cs, "calibrated_cost_params",
+                        lambda: (CostParams(deviation_weight=2.0, border_crossing_mult=9.0), {}))
+    p = cs.cost_params_for_study(parse_study(study + 'parameters = "calibrated"\n'))
+    assert (p.deviation_weight, p.border_crossing_mult) == (0.0, 9.0)
+    assert "applies to the route backtest only" in caplog.text
