@@ -39,6 +39,9 @@ a rebuild; :meth:`RouteSurfaces.surface` equals a full build with the same param
 test checks it). Routes are solved as studies solve them, on the 8-connected grid without
 straightening (:data:`ROUTE_NEIGHBOURS`, :data:`ROUTE_STRAIGHTEN`), so the backtest
 validates what a study computes; the lattices of :mod:`planner.lattice` are an option.
+A deviation prior (``CostParams.deviation_weight``, off by default, searched only when
+named) can be applied to each line's own surface (:func:`line_surface`); studies do not
+apply it.
 """
 
 from __future__ import annotations
@@ -641,7 +644,8 @@ class RouteSurfaces:
         return self._distance[key]
 
     def cost(self, params: CostParams, removed: Sequence[Any] = ()) -> np.ndarray:
-        """The cost raster for ``params`` with the ``removed`` pipelines left out."""
+        """The cost raster for ``params`` with the ``removed`` pipelines left out
+        (``params.deviation_weight`` belongs to a pair of ends: :func:`line_surface`)."""
         p, res = params, self.resolution_m
         elev = self.template.elevation
         c = (1.0 + (p.slope_hill_mult - 1.0) * self.hill
