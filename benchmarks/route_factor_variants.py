@@ -20,6 +20,10 @@ none validated better than the shipped search.
         --cross length_base=0,0.5,1,2,4      # the shipped search's 41 sets x 5 (205 sets)
     python benchmarks/route_factor_variants.py towns 10000 --slopes \
         --cross water_body_mult=inf,10,30,100    # water crossable at a price
+    python benchmarks/route_factor_variants.py towns 10000 --slopes \
+        --cross deviation_weight=0,0.5,1,2,4 \
+        --holdout P3273,P2492,P1124,P0739,P3964,P2291,P4048
+                                # the deviation prior, with the 9 Central Asian lines
     python benchmarks/route_factor_variants.py energy 10000 --slopes
                                 # + GEM gas fields and gas power plants as towns
 
@@ -116,9 +120,12 @@ def _with_energy_sites(geonames: Any, min_pop: float) -> Any:
                      ignore_index=True).pipe(lambda d: d.set_geometry("geometry"))
 
 
-def _report(name: str, scores: pd.DataFrame, lines: Any) -> None:
+def _report(name: str, scores: pd.DataFrame, lines: Any, holdout: list[str] | None = None
+            ) -> None:
     routable = scores.groupby("pipeline_id")["share_25km"].apply(lambda x: x.notna().any())
     train = lines[lines["pipeline_id"].map(routable)]
+    if holdout:
+        _report_holdout(scores, train, holdout)
     cid = R.best_candidate(scores, train["pipeline_id"])
     fit = R.summarise(scores[(scores["candidate"] == cid)
                              & scores["pipeline_id"].isin(train["pipeline_id"])])
@@ -139,6 +146,25 @@ def _report(name: str, scores: pd.DataFrame, lines: Any) -> None:
               f"{100 * d['no_extra_country']:.0f} %")
 
 
+def _report_holdout(scores: pd.DataFrame, lines: Any, holdout: list[str]) -> None:
+    """As ``planner backtest routes --holdout``: the held-out lines and every line of
+    their groups (system, parallels) are left out, the search is fitted on the rest, and
+    the held-out lines are scored with that fit (validation)."""
+    held_groups = set(lines.loc[lines["pipeline_id"].isin(holdout), "group"])
+    is_held = lines["group"].isin(held_groups)
+    cid = R.best_candidate(scores, lines.loc[~is_held, "pipeline_id"])
+    held_ids = set(lines.loc[is_held, "pipeline_id"])
+    rows = scores[(scores["candidate"] == cid) & scores["pipeline_id"].isin(held_ids)]
+    d = R.summarise(rows)
+    print(f"  held out ({d['lines']} lines; fitted on the other {int((~is_held).sum())}: "
+          f"candidate {cid}) within 10 km {100 * d['share_10km']:.1f} %, within 25 km "
+          f"{100 * d['share_25km']:.1f} %, mean distance {d['mean_distance_km']:.1f} km "
+          f"(straight {d['baseline_mean_distance_km']:.1f}), beats straight line "
+          f"{100 * d['beats_baseline']:.0f} % (strict) / "
+          f"{100 * d['beats_baseline_distance']:.0f} % (distance), no extra country "
+          f"{100 * d['no_extra_country']:.0f} %")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("variant", choices=["towns", "links", "places", "mask", "energy"])
@@ -157,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
                     "backtest's default: R.ROUTE_STRAIGHTEN, off, as studies route)")
     ap.add_argument("--as-built", action="store_true", help="corridors as they stood when "
                     "each line was built (built_lines(as_built=True))")
+    ap.add_argument("--holdout", default="", help="IDS: also refit without these lines "
+                    "(and their systems and parallels) and score them apart, as "
+                    "planner backtest routes --holdout does")
     ap.add_argument("--scores-out", default="", help="write every (candidate, line) score "
                     "to this CSV")
     a = ap.parse_args(argv)
@@ -228,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         scores = R.with_objective(pd.concat(parts, ignore_index=True), a.objective)
     if a.scores_out:
         scores.to_csv(a.scores_out, index=False)
-    _report(name, scores, lines)
+    _report(name, scores, lines, [x for x in a.holdout.split(",") if x])
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def diagnose(s: R.RouteSurfaces, params: Any, lines: Any) -> pd.DataFrame:
         m = R.route_line(s, params, rec, geometries=True)
         if m.get("error"):
             continue
-        surf = s.surface(params, R._left_out(rec))
+        surf = R.line_surface(s, params, rec)
         corr = s.corridor_distance(R._left_out(rec), params.parallel_statuses) <= \
             params.parallel_corridor_m
         real, route, base = R._projected([m["real"], m["route"], m["baseline"]], surf.crs)

@@ -31,6 +31,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -134,6 +135,17 @@ class CostParams:
     barrier_mult
         Seas, lakes, reservoirs, excluded countries and cells without data. ``inf``
         makes them impassable (reVX uses ×1e6 or exclusion).
+    deviation_weight
+        A deviation prior for one routed pair (the designer starts from the straight
+        line between the ends and deviates only for cause): each cell's cost is
+        multiplied by ``1 + deviation_weight * d / L``, ``d`` the distance of the cell
+        centre from the straight segment between the pair's ends and ``L`` that
+        segment's length, so it means the same at every resolution and line length
+        (:func:`with_deviation_prior`). Not a property of the surface: it is applied
+        per route where both ends are known (the route backtest and calibration,
+        :func:`planner.backtest.routes.route_line`); studies, which share one surface
+        and one solve among many pairs, do not apply it. 0 (off) by default: a factor
+        tried against built lines, not a published figure.
     country_factors
         Per-country multiplier by ISO3 code (``{"AFG": 3.0}``); 1.0 where not given.
     reference_cell_m
@@ -165,9 +177,13 @@ class CostParams:
     barrier_mult: float = float("inf")
     country_factors: Mapping[str, float] = field(default_factory=dict)
     reference_cell_m: float = 1000.0
+    deviation_weight: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
+        if not 0.0 <= self.deviation_weight < float("inf"):  # also refuses NaN
+            problems.append("deviation_weight must be 0 (off) or a finite number above 0, "
+                            f"got {self.deviation_weight!r}")
         if not self.length_base >= 0.0:  # also refuses NaN
             problems.append(f"length_base must be 0 (off) or more, got {self.length_base!r}")
         if not self.water_body_mult > 0.0:
@@ -188,6 +204,10 @@ CALIBRATED_PARAMS_FILE = "calibrated_cost_params.json"
 #: CostParams fields a study's ``[cost_surface]`` table (or a calibration file) may set.
 NUMERIC_PARAMS = tuple(f.name for f in dataclasses.fields(CostParams)
                        if f.type in ("float", float))
+#: CostParams fields applied per routed pair, not to the surface (:func:`with_deviation_prior`):
+#: they do not enter a surface's cache key, and a study's ``[cost_surface]`` table refuses
+#: them (a study routes many pairs on one surface).
+PER_ROUTE_PARAMS = ("deviation_weight",)
 
 
 def calibrated_params_path() -> Path:
@@ -710,7 +730,7 @@ def build_cost_surface(
         "crs": CRS.from_user_input(crs).to_wkt(),
         "bounds": [round(float(b), 9) for b in bounds],
         "excluded": list(excluded),
-        "params": p.as_dict(),
+        "params": {k: v for k, v in p.as_dict().items() if k not in PER_ROUTE_PARAMS},
         "terrain": fingerprint_terrain(terrain),
         **{name: fingerprint_gdf(gdf) for name, gdf in layers.items()},
     }
@@ -766,7 +786,12 @@ def cost_params_for_study(study: Any) -> CostParams:
     table = dict(getattr(study, "cost_surface", {}) or {})
     base_name = table.pop("parameters", "published")
     base = calibrated_cost_params()[0] if base_name == "calibrated" else CostParams()
-    return cost_params_from_dict(table, base)
+    params = cost_params_from_dict(table, base)
+    if params.deviation_weight:  # per route pair (the backtest): a study shares one surface
+        log.warning("deviation_weight %g of the %s parameters applies to the route backtest "
+                    "only; the study routes without it", params.deviation_weight, base_name)
+        params = dataclasses.replace(params, deviation_weight=0.0)
+    return params
 
 
 def study_cost_surface(study: Any, layers: Any, scenario: Any = None, **kwargs: Any
@@ -851,6 +876,98 @@ def town_distance_m(town_xy: np.ndarray, xy: np.ndarray) -> np.ndarray:
         return np.full(len(xy), np.inf)
     d, _ = cKDTree(town_xy).query(xy)
     return np.asarray(d, dtype=np.float64)
+
+
+def segment_offset_ratio(transform: Affine, shape: tuple[int, int],
+                         start_xy: tuple[float, float], end_xy: tuple[float, float]
+                         ) -> np.ndarray:
+    """``d / L`` for each cell of a grid: ``d`` the distance of the cell centre from the
+    straight segment ``start_xy``–``end_xy`` (to the nearer end beyond either end), ``L``
+    the segment's length, both in the grid's projected CRS. A ratio, so it reads the same
+    at every cell size and for lines of every length.
+
+    Raises ValueError when the two ends coincide (no segment to deviate from).
+
+    Examples
+    --------
+    >>> r = segment_offset_ratio(Affine(10.0, 0, 0, 0, -10.0, 30.0), (3, 3), (5, 25), (25, 25))
+    >>> r.round(2).tolist()
+    [[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [1.0, 1.0, 1.0]]
+    """
+    a = np.asarray(start_xy, dtype=np.float64)
+    ab = np.asarray(end_xy, dtype=np.float64) - a
+    length2 = float(ab @ ab)
+    if not length2 > 0.0:
+        raise ValueError(f"deviation prior: the two ends coincide at {tuple(start_xy)}; "
+                         "there is no straight segment to deviate from")
+    ap = cell_centres_xy(transform, shape) - a
+    t = np.clip(ap @ ab / length2, 0.0, 1.0)
+    d = np.hypot(*(ap - t[:, None] * ab).T)
+    return (d / math.sqrt(length2)).reshape(shape)
+
+
+def deviation_multiplier(transform: Affine, shape: tuple[int, int],
+                         start_xy: tuple[float, float], end_xy: tuple[float, float],
+                         weight: float) -> np.ndarray:
+    """The deviation prior of one routed pair: ``1 + weight * d / L`` per cell
+    (:func:`segment_offset_ratio`), float32; 1 everywhere when ``weight`` is 0.
+
+    Monotone in the distance from the straight segment, 1 on it, ``1 + weight`` one
+    segment length away: a route that strays by a tenth of the line's length pays
+    ``weight / 10`` more per km there.
+
+    Examples
+    --------
+    >>> m = deviation_multiplier(Affine(10.0, 0, 0, 0, -10.0, 30.0), (3, 3), (5, 25),
+    ...                          (25, 25), 2.0)
+    >>> m[:, 0].tolist()
+    [1.0, 2.0, 3.0]
+    """
+    if not 0.0 <= weight < math.inf:
+        raise ValueError(f"deviation_weight must be 0 (off) or a finite number above 0, "
+                         f"got {weight!r}")
+    if weight == 0.0:
+        return np.ones(shape, np.float32)
+    ratio = segment_offset_ratio(transform, shape, start_xy, end_xy)
+    return (1.0 + weight * ratio).astype(np.float32)
+
+
+def with_deviation_prior(surface: CostSurface, start_xy: tuple[float, float],
+                         end_xy: tuple[float, float], weight: float) -> CostSurface:
+    """``surface`` with the deviation prior of the pair ``start_xy``–``end_xy`` (grid CRS)
+    applied: every cell's cost times :func:`deviation_multiplier` (barriers stay
+    barriers, a cell of cost 0 stays 0). ``weight`` 0 returns ``surface`` itself.
+
+    The prior is a route-planning practice (start from the straight line between the
+    ends, deviate only for cause), not a published figure; it belongs to one pair, so the
+    returned surface is not cached and lists it as a component
+    (``CostParams.deviation_weight``).
+
+    Examples
+    --------
+    >>> c = np.ones((3, 3), np.float32); c[2, 2] = np.inf
+    >>> s = CostSurface(c, Affine(10.0, 0, 0, 0, -10.0, 30.0), "EPSG:3857", 10.0,
+    ...                 np.zeros((3, 3), np.float32), np.zeros((3, 3), np.uint8), ("",),
+    ...                 cost_components())
+    >>> with_deviation_prior(s, (5, 25), (25, 25), 1.0).cost.tolist()
+    [[1.0, 1.0, 1.0], [1.5, 1.5, 1.5], [2.0, 2.0, inf]]
+    >>> with_deviation_prior(s, (5, 25), (25, 25), 0.0) is s
+    True
+    """
+    mult = deviation_multiplier(surface.transform, surface.shape, start_xy, end_xy, weight)
+    if weight == 0.0:
+        return surface
+    row = pd.DataFrame([{
+        "component": "deviation_prior", "multiplier": float(weight),
+        "applies_to": "every cell of this pair's route: cost x (1 + weight x distance from "
+                      "the straight segment between the ends / its length)",
+        "source": "estimate: route-planning practice (start from the straight line, "
+                  "deviate for cause), tried against built lines (0 = off)",
+        "estimate": True}])
+    return dataclasses.replace(
+        surface, cost=(surface.cost * mult).astype(np.float32, copy=False),
+        components=pd.concat([surface.components, row], ignore_index=True),
+        key="", cache_path=None, from_cache=False)
 
 
 def _iso_codes(countries: gpd.GeoDataFrame, given: Sequence[str]) -> tuple[str, ...]:
@@ -1173,6 +1290,7 @@ __all__ = [
     "BUILD_VERSION",
     "CALIBRATED_PARAMS_FILE",
     "NUMERIC_PARAMS",
+    "PER_ROUTE_PARAMS",
     "CostParams",
     "CostSurface",
     "ResolutionTooFineError",
@@ -1185,12 +1303,15 @@ __all__ = [
     "cost_components",
     "cost_params_for_study",
     "cost_params_from_dict",
+    "deviation_multiplier",
     "fingerprint_gdf",
     "fingerprint_terrain",
     "memory_limit_bytes",
+    "segment_offset_ratio",
     "study_cost_surface",
     "study_grid",
     "town_distance_m",
     "town_points_xy",
     "towns_from_geonames",
+    "with_deviation_prior",
 ]

@@ -160,9 +160,10 @@ COST_SURFACE_BASES = ("calibrated", "published")
 
 
 def _cost_surface_keys() -> tuple[str, ...]:
-    from planner.costsurface import NUMERIC_PARAMS
+    from planner.costsurface import NUMERIC_PARAMS, PER_ROUTE_PARAMS
 
-    return ("parameters", *NUMERIC_PARAMS, "country_factors", "parallel_statuses")
+    return ("parameters", *(k for k in NUMERIC_PARAMS if k not in PER_ROUTE_PARAMS),
+            "country_factors", "parallel_statuses")
 
 
 def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -382,11 +383,17 @@ def _cost_surface_table(table: Any, c: _Checker) -> dict[str, Any]:
     if not isinstance(table, dict):
         c.add("cost_surface", "must be a table of parameter = value", "cost_surface")
         return {}
+    from planner.costsurface import PER_ROUTE_PARAMS
+
     known = _cost_surface_keys()
     out: dict[str, Any] = {}
     for k, v in table.items():
         where = f"cost_surface.{k}"
-        if k not in known:
+        if k in PER_ROUTE_PARAMS:
+            c.add(where, "applies to the route backtest and calibration only (each built "
+                  "line's two ends known); a study routes many pairs on one surface and "
+                  "cannot apply it: remove it", k)
+        elif k not in known:
             c.add(where, f"unknown parameter; known: {', '.join(known)}", k)
         elif k == "parameters":
             if v not in COST_SURFACE_BASES:

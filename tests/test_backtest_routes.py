@@ -21,6 +21,7 @@ from planner.backtest.routes import (
     candidate_params,
     cross_validate,
     line_metrics,
+    line_surface,
     mean_distance_km,
     route_line,
     share_within,
@@ -197,6 +198,33 @@ def test_length_base_shrinks_every_factor(route_surfaces) -> None:
     np.testing.assert_allclose(based[ok] - 1.0, (plain[ok] - 1.0) / 4.0, rtol=1e-5, atol=1e-6)
 
 
+def test_deviation_prior_of_a_built_line(layers, route_surfaces) -> None:
+    """The prior multiplies the line's own surface by 1 + w d / L of its two ends; at 0
+    the surface is the plain one. On Magnitogorsk–Sterlitamak (a near-straight line the
+    fitted factors pull a route 20 km off) it brings the route closer."""
+    from planner.costsurface import segment_offset_ratio
+
+    line = built_lines(layers.pipelines, ids=["P2337"]).iloc[0].to_dict()
+    p = calibrated_cost_params()[0]
+    plain = line_surface(route_surfaces, p, line)
+    np.testing.assert_array_equal(plain.cost, route_surfaces.cost(p, line["removed"]))
+    prior = line_surface(route_surfaces, dataclasses.replace(p, deviation_weight=2.0), line)
+    (x0, y0), (x1, y1) = line["geometry"].coords[0], line["geometry"].coords[-1]
+    x, y = plain.lonlat_to_xy(np.array([x0, x1]), np.array([y0, y1]))
+    ratio = segment_offset_ratio(plain.transform, plain.shape, (x[0], y[0]), (x[1], y[1]))
+    ok = np.isfinite(plain.cost)
+    assert np.array_equal(ok, np.isfinite(prior.cost))
+    np.testing.assert_allclose(prior.cost[ok], plain.cost[ok] * (1 + 2.0 * ratio[ok]),
+                               rtol=1e-5)
+    ring = built_lines(layers.pipelines, ids=["P4745"]).iloc[0].to_dict()  # Tarim rim
+    m = route_line(route_surfaces, dataclasses.replace(p, deviation_weight=2.0), ring)
+    assert "same place" in m["error"]  # no segment, no prior: no route, as without it
+    off = route_line(route_surfaces, p, line)["mean_distance_km"]
+    on = route_line(route_surfaces, dataclasses.replace(p, deviation_weight=2.0),
+                    line)["mean_distance_km"]
+    assert on < off
+
+
 def test_route_line_on_real_line(layers, route_surfaces, tmp_path) -> None:
     lines = built_lines(layers.pipelines, ids=["P3273"])  # Beineu–Bozoi–Shymkent
     m = route_line(route_surfaces, CostParams(), lines.iloc[0].to_dict(), geometries=True)
@@ -244,6 +272,8 @@ def test_study_cost_surface_table() -> None:
     assert "3 problems" in text and "cost_surface.foo (line 12)" in text
     with pytest.raises(StudyError, match=r"cost_surface.length_base .*greater than 0"):
         parse_study(STUDY + '[cost_surface]\nlength_base = -1\n')
+    with pytest.raises(StudyError, match=r"cost_surface.deviation_weight .*route backtest"):
+        parse_study(STUDY + '[cost_surface]\ndeviation_weight = 1\n')
 
 
 def test_settlement_penalty_independent_of_cell_size(layers, cost_cache) -> None:
@@ -447,6 +477,10 @@ def test_default_search_and_routing_options(layers) -> None:
     assert (ROUTE_NEIGHBOURS, ROUTE_STRAIGHTEN) == (8, False)  # as studies route
     default = candidate_params(3)
     assert "length_base" not in default and "water_body_mult" not in default
+    assert "deviation_weight" not in default
+    prior = candidate_params(3, parameters=["deviation_weight"])
+    assert prior["deviation_weight"].iloc[0] == 0.0
+    assert prior["deviation_weight"].between(0, 4).all()
     named = candidate_params(3, parameters=["length_base", "border_crossing_mult"])
     assert named["length_base"].iloc[0] == 0.0 and named["length_base"].between(0, 4).all()
     with pytest.raises(BacktestError, match="neighbours must be one of 8, 16, 32"):

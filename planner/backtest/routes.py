@@ -39,6 +39,9 @@ a rebuild; :meth:`RouteSurfaces.surface` equals a full build with the same param
 test checks it). Routes are solved as studies solve them, on the 8-connected grid without
 straightening (:data:`ROUTE_NEIGHBOURS`, :data:`ROUTE_STRAIGHTEN`), so the backtest
 validates what a study computes; the lattices of :mod:`planner.lattice` are an option.
+A deviation prior (``CostParams.deviation_weight``, off by default, searched only when
+named) can be applied to each line's own surface (:func:`line_surface`); studies do not
+apply it.
 """
 
 from __future__ import annotations
@@ -144,6 +147,7 @@ OPTIONAL_SEARCH_SPACE = pd.DataFrame(
     [
         ("length_base", 0.0, 4.0, "linear"),
         ("water_body_mult", 3.0, 300.0, "log"),
+        ("deviation_weight", 0.0, 4.0, "linear"),
     ],
     columns=["parameter", "low", "high", "scale"],
 )
@@ -494,7 +498,8 @@ def _groups(lines: gpd.GeoDataFrame) -> list[int]:
 _NEUTRAL = dict(slope_hill_mult=1.0, slope_mtn_mult=1.0, elev_high_mult=1.0,
                 elev_very_high_mult=1.0, mountain_mult=1.0, river_crossing_mult=1.0,
                 border_crossing_mult=1.0, parallel_mult=1.0, settlement_mult=1.0,
-                town_access_mult=1.0, length_base=0.0, water_body_mult=float("inf"))
+                town_access_mult=1.0, length_base=0.0, water_body_mult=float("inf"),
+                deviation_weight=0.0)
 
 
 @dataclass(eq=False)
@@ -639,7 +644,8 @@ class RouteSurfaces:
         return self._distance[key]
 
     def cost(self, params: CostParams, removed: Sequence[Any] = ()) -> np.ndarray:
-        """The cost raster for ``params`` with the ``removed`` pipelines left out."""
+        """The cost raster for ``params`` with the ``removed`` pipelines left out
+        (``params.deviation_weight`` belongs to a pair of ends: :func:`line_surface`)."""
         p, res = params, self.resolution_m
         elev = self.template.elevation
         c = (1.0 + (p.slope_hill_mult - 1.0) * self.hill
@@ -700,6 +706,27 @@ def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
     return {str(x) for x in surface.country_at(r[ok], c[ok]) if x}
 
 
+def line_surface(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any]
+                 ) -> CostSurface:
+    """The surface one built line is routed on: ``params`` without the line, its
+    parallels (and with ``as_built`` the later lines), and with
+    ``params.deviation_weight`` the deviation prior of its two ends
+    (:func:`planner.costsurface.with_deviation_prior`; not on a ring, whose ends coincide:
+    :func:`route_line` reports it as no route, as without the prior)."""
+    from planner.costsurface import with_deviation_prior
+
+    surface = surfaces.surface(params, _left_out(line))
+    if params.deviation_weight:
+        real: LineString = line["geometry"]
+        (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
+        x, y = surface.lonlat_to_xy(np.array([x0, x1]), np.array([y0, y1]))
+        if x[0] != x[1] or y[0] != y[1]:  # a ring has no segment: the router refuses it
+            surface = with_deviation_prior(surface, (float(x[0]), float(y[0])),
+                                           (float(x[1]), float(y[1])),
+                                           params.deviation_weight)
+    return surface
+
+
 def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any],
                *, geometries: bool = False, straighten: bool | None = None
                ) -> dict[str, Any]:
@@ -717,7 +744,7 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
         straighten = surfaces.straighten
     from planner.routing import RoutingError, least_cost_route
 
-    surface = surfaces.surface(params, _left_out(line))
+    surface = line_surface(surfaces, params, line)
     real: LineString = line["geometry"]
     (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
     out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
@@ -1359,6 +1386,7 @@ __all__ = [
     "distance_objective",
     "line_metrics",
     "line_objective",
+    "line_surface",
     "mean_distance_km",
     "params_from_json",
     "route_line",
