@@ -124,9 +124,11 @@ def test_the_weight_is_not_a_property_of_the_surface(layers, surface, cost_cache
     assert np.array_equal(with_weight.cost, surface.cost)
 
 
-def test_a_study_never_routes_with_the_prior(monkeypatch, caplog) -> None:
-    """A study file cannot set the weight, and calibrated parameters carrying one are
-    used without it (logged)."""
+def test_a_study_never_routes_with_the_prior(monkeypatch, tmp_path) -> None:
+    """A study file cannot set the weight, and a calibration file carrying one is refused
+    by name (file, line, field), not silently dropped; a weight of 0 passes."""
+    import json
+
     import planner.costsurface as cs
     from planner.study import StudyError, parse_study
 
@@ -135,8 +137,16 @@ def test_a_study_never_routes_with_the_prior(monkeypatch, caplog) -> None:
     with pytest.raises(StudyError, match=r"deviation_weight \(line 9\): applies to the route "
                        r"backtest and calibration only"):
         parse_study(study + "deviation_weight = 2\n")
-    monkeypatch.setattr(cs, "calibrated_cost_params",
-                        lambda: (CostParams(deviation_weight=2.0, border_crossing_mult=9.0), {}))
-    p = cs.cost_params_for_study(parse_study(study + 'parameters = "calibrated"\n'))
-    assert (p.deviation_weight, p.border_crossing_mult) == (0.0, 9.0)
-    assert "applies to the route backtest only" in caplog.text
+    path = tmp_path / "calibrated_cost_params.json"
+    monkeypatch.setattr(cs, "calibrated_params_path", lambda: path)
+    calibrated = parse_study(study + 'parameters = "calibrated"\n')
+    for weight, refused in ((2.0, True), (0.0, False)):
+        path.write_text(json.dumps({"parameters": {"border_crossing_mult": 9.0,
+                                                   "deviation_weight": weight}}, indent=2))
+        if refused:
+            with pytest.raises(cs.CalibrationFileError,
+                               match=rf"calibration file {path} \(line 4\): deviation_weight "
+                               r"= 2 is applied per routed pair .*--params-out FILE"):
+                cs.cost_params_for_study(calibrated)
+        else:
+            assert cs.cost_params_for_study(calibrated).border_crossing_mult == 9.0
