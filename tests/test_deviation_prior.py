@@ -150,3 +150,46 @@ def test_a_study_never_routes_with_the_prior(monkeypatch, tmp_path) -> None:
                 cs.cost_params_for_study(calibrated)
         else:
             assert cs.cost_params_for_study(calibrated).border_crossing_mult == 9.0
+
+
+def test_offset_ratio_agrees_with_shapely_distance() -> None:
+    """d / L of a few cells, one segment oblique to the grid, against shapely's distance
+    from the cell centre to the segment (beyond an end: to that end)."""
+    from shapely.geometry import LineString, Point
+
+    from planner.costsurface import cell_centres_xy
+
+    transform, shape = Affine(2500.0, 0, 100_000, 0, -2500.0, 90_000), (30, 40)
+    a, b = (104_000.0, 60_000.0), (171_000.0, 31_000.0)
+    ratio = segment_offset_ratio(transform, shape, a, b)
+    xy = cell_centres_xy(transform, shape).reshape(*shape, 2)
+    segment = LineString([a, b])
+    for r, c in [(0, 0), (12, 1), (11, 30), (29, 39), (20, 18), (5, 37), (24, 2)]:
+        want = Point(xy[r, c]).distance(segment) / segment.length
+        assert ratio[r, c] == pytest.approx(want, rel=1e-9, abs=1e-12), (r, c)
+
+
+def test_save_calibration_refuses_a_weight_in_the_shipped_file(tmp_path, monkeypatch) -> None:
+    """A fitted non-zero weight is not written to the package's calibration file (nothing
+    written); it goes to a file of its own; a weight of 0 may go to the package's file."""
+    import pandas as pd
+
+    import planner.backtest.routes as routes
+    from planner.backtest.routes import BacktestError, Calibration, params_from_json
+
+    shipped = tmp_path / "shipped.json"
+    monkeypatch.setattr(routes, "calibrated_params_path", lambda: shipped)
+    empty = pd.DataFrame()
+
+    def cal(weight: float) -> Calibration:
+        return Calibration(CostParams(deviation_weight=weight), 1, empty, empty, empty, empty,
+                           empty, {"searched": ["border_crossing_mult", "deviation_weight"]})
+
+    for path in (None, shipped, tmp_path / "sub" / ".." / "shipped.json"):
+        with pytest.raises(BacktestError, match=rf"not written: {shipped}: deviation_weight "
+                           r"= 2 is applied per routed pair.*--params-out FILE"):
+            routes.save_calibration(cal(2.0), path)
+        assert not shipped.exists()
+    own = routes.save_calibration(cal(2.0), tmp_path / "prior.json")
+    assert params_from_json(own)[0].deviation_weight == 2.0
+    assert params_from_json(routes.save_calibration(cal(0.0)))[0].deviation_weight == 0.0
