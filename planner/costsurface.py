@@ -145,8 +145,9 @@ class CostParams:
         (:func:`with_deviation_prior`). Not a property of the surface: it is applied
         per route where both ends are known (the route backtest and calibration,
         :func:`planner.backtest.routes.route_line`); studies, which share one surface
-        and one solve among many pairs, do not apply it. 0 (off) by default: a factor
-        tried against built lines, not a published figure.
+        and one solve among many pairs, do not apply it (and refuse a calibration file
+        carrying a non-zero one). 0 (off) by default: a factor tried against built
+        lines, not a published figure.
     country_factors
         Per-country multiplier by ISO3 code (``{"AFG": 3.0}``); 1.0 where not given.
     reference_cell_m
@@ -825,6 +826,9 @@ def cost_params_for_study(study: Any) -> CostParams:
     CAPEX terrain factor (:mod:`planner.appraisal`), while the calibration fits route
     shape only (its border factor, for one, stands for what makes builders avoid a
     country, not for the cost of a crossing).
+
+    Raises :class:`CalibrationFileError` when the calibrated parameters carry a non-zero
+    per-route parameter (:data:`PER_ROUTE_PARAMS`), naming the file, line and field.
     """
     table = dict(getattr(study, "cost_surface", {}) or {})
     base_name = table.pop("parameters", "published")
