@@ -1244,7 +1244,8 @@ def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
     fitted = {k: getattr(cal.params, k) for k in [*SEARCH_SPACE["parameter"], *optional,
                                                    "town_access_min_population"]}
     if _is_shipped(target):
-        problem = per_route_params_problem(fitted, calibrated_params_path(), _PER_ROUTE_FIX)
+        problem = per_route_params_problem(cal.params.as_dict(), calibrated_params_path(),
+                                           _PER_ROUTE_FIX)
         if problem is not None:
             raise BacktestError(f"not written: {problem}")
     doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()
