@@ -21,9 +21,19 @@ none validated better than the shipped search.
     python benchmarks/route_factor_variants.py towns 10000 --slopes \
         --cross water_body_mult=inf,10,30,100    # water crossable at a price
     python benchmarks/route_factor_variants.py towns 10000 --slopes \
-        --cross deviation_weight=0,0.5,1,2,4 \
+        --cross deviation_weight=0,0.25,0.5,1,2,4,8,16 \
         --holdout P3273,P2492,P1124,P0739,P3964,P2291,P4048
-                                # the deviation prior, with the 9 Central Asian lines
+                                # the deviation prior (41 sets x 8), with the 9 Central
+                                # Asian lines held out; prints the folds' weights and the
+                                # lines it moves against weight 0 (the README rows)
+    python benchmarks/route_factor_variants.py towns 10000 --slopes \
+        --cross deviation_weight=4 --holdout P3273,...
+                                # weight held at 4 (read off the run above: not a
+                                # validation of the weight)
+    python benchmarks/route_factor_variants.py towns 10000 --slopes \
+        --draw-with deviation_weight --cross deviation_weight=0 --holdout P3273,...
+                                # control of the joint search (planner calibrate routes
+                                # --parameters $F,deviation_weight): its 41 sets at weight 0
     python benchmarks/route_factor_variants.py energy 10000 --slopes
                                 # + GEM gas fields and gas power plants as towns
 
@@ -120,17 +130,24 @@ def _with_energy_sites(geonames: Any, min_pop: float) -> Any:
                      ignore_index=True).pipe(lambda d: d.set_geometry("geometry"))
 
 
-def _report(name: str, scores: pd.DataFrame, lines: Any, holdout: list[str] | None = None
-            ) -> None:
+def _report(name: str, scores: pd.DataFrame, lines: Any, holdout: list[str] | None = None,
+            cands: pd.DataFrame | None = None, factor: str = "") -> None:
     routable = scores.groupby("pipeline_id")["share_25km"].apply(lambda x: x.notna().any())
     train = lines[lines["pipeline_id"].map(routable)]
     if holdout:
-        _report_holdout(scores, train, holdout)
+        _report_holdout(scores, train, holdout, cands, factor)
     cid = R.best_candidate(scores, train["pipeline_id"])
     fit = R.summarise(scores[(scores["candidate"] == cid)
                              & scores["pipeline_id"].isin(train["pipeline_id"])])
-    cv = R.summarise(R.cross_validate(scores, train, 5, seed=12))
+    folds = R.cross_validate(scores, train, 5, seed=12)
+    cv = R.summarise(folds)
     print(f"{name}: fitted candidate {cid}")
+    if factor and cands is not None:
+        picks = folds.groupby("fold")["candidate"].first()
+        print(f"  {factor}: fit {cands.loc[cid, factor]:g}; folds pick "
+              + ", ".join(f"{cands.loc[c, factor]:g} (candidate {c})" for c in picks))
+        if (cands[factor] == 0).any() and (cands[factor] != 0).any():
+            _report_moved_lines(scores, train, folds, cands.index[cands[factor] == 0])
     ok = scores[scores["share_25km"].notna()]
     beats = ok.assign(b=ok.apply(R.beats_baseline_distance, axis=1))
     per_line = beats.groupby("pipeline_id")["b"].any()
@@ -146,7 +163,23 @@ def _report(name: str, scores: pd.DataFrame, lines: Any, holdout: list[str] | No
               f"{100 * d['no_extra_country']:.0f} %")
 
 
-def _report_holdout(scores: pd.DataFrame, lines: Any, holdout: list[str]) -> None:
+def _report_moved_lines(scores: pd.DataFrame, lines: Any, folds: pd.DataFrame,
+                        zero: pd.Index, min_km: float = 3.0) -> None:
+    """Per line, the 5-fold mean distance with the factor against the same search's sets
+    at 0 (their own 5-fold), for the lines it moves by ``min_km`` or more."""
+    plain = R.cross_validate(scores[scores["candidate"].isin(zero)], lines, 5, seed=12)
+    d = pd.concat([plain.set_index("pipeline_id")["mean_distance_km"].rename("at 0"),
+                   folds.set_index("pipeline_id")["mean_distance_km"].rename("with")], axis=1)
+    d = d.join(lines.set_index("pipeline_id")["name"])
+    moved = d[(d["with"] - d["at 0"]).abs() >= min_km].sort_values("with")
+    print(f"  5-fold mean distance per line, at 0 -> with it (lines moved {min_km:g} km or "
+          "more):")
+    for pid, r in moved.iterrows():
+        print(f"    {pid} {r['name']}: {r['at 0']:.1f} -> {r['with']:.1f} km")
+
+
+def _report_holdout(scores: pd.DataFrame, lines: Any, holdout: list[str],
+                    cands: pd.DataFrame | None = None, factor: str = "") -> None:
     """As ``planner backtest routes --holdout``: the held-out lines and every line of
     their groups (system, parallels) are left out, the search is fitted on the rest, and
     the held-out lines are scored with that fit (validation)."""
@@ -156,8 +189,9 @@ def _report_holdout(scores: pd.DataFrame, lines: Any, holdout: list[str]) -> Non
     held_ids = set(lines.loc[is_held, "pipeline_id"])
     rows = scores[(scores["candidate"] == cid) & scores["pipeline_id"].isin(held_ids)]
     d = R.summarise(rows)
+    value = f", {factor} {cands.loc[cid, factor]:g}" if factor and cands is not None else ""
     print(f"  held out ({d['lines']} lines; fitted on the other {int((~is_held).sum())}: "
-          f"candidate {cid}) within 10 km {100 * d['share_10km']:.1f} %, within 25 km "
+          f"candidate {cid}{value}) within 10 km {100 * d['share_10km']:.1f} %, within 25 km "
           f"{100 * d['share_25km']:.1f} %, mean distance {d['mean_distance_km']:.1f} km "
           f"(straight {d['baseline_mean_distance_km']:.1f}), beats straight line "
           f"{100 * d['beats_baseline']:.0f} % (strict) / "
@@ -175,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cross", default="",
                     help="NAME=v1,v2,...: every searched set crossed with each value of one "
                     "more factor (candidate numbers: set + 41 x value index)")
+    ap.add_argument("--draw-with", default="", help="NAME: add one optional factor "
+                    "(R.OPTIONAL_SEARCH_SPACE) to the Latin-hypercube draw, as planner "
+                    "calibrate routes --parameters ...,NAME does")
     ap.add_argument("--objective", default="shares", choices=("shares", "distance"))
     ap.add_argument("--no-straighten", action="store_true",
                     help="8-neighbour routes without planner.routing.straighten_path")
@@ -198,15 +235,21 @@ def main(argv: list[str] | None = None) -> None:
     lines = R.built_lines(layers.pipelines, as_built=a.as_built)
     res = settings.DEFAULT_RESOLUTION_KM * 1000.0
     searched = (SLOPES + FIVE) if a.slopes else FIVE
+    if a.draw_with:
+        searched = [*searched, a.draw_with]
     name = (f"{a.variant} {' '.join(a.args)}{' + slopes' if a.slopes else ''}, "
             f"{a.neighbours} neighbours{', x ' + a.cross if a.cross else ''}, {a.objective}"
             f"{', as built' if a.as_built else ''}"
+            f"{', drawn with ' + a.draw_with if a.draw_with else ''}"
             f"{', not straightened' if a.no_straighten else ''}")
     # 8-neighbour routes as the backtest routes them (R.ROUTE_STRAIGHTEN) unless told
     straighten = None if a.neighbours != 8 else (
         False if a.no_straighten else True if a.straighten else None)
 
+    cands: pd.DataFrame | None = None
+
     def candidates(searched: list[str]) -> pd.DataFrame:
+        nonlocal cands
         cands = R.candidate_params(40, seed=12, parameters=searched)
         if a.cross:
             factor, _, values = a.cross.partition("=")
@@ -214,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
                               ignore_index=True)
             cands.index.name = "candidate"
         return cands
+    factor = a.cross.partition("=")[0] or a.draw_with
 
     if a.variant in ("towns", "places", "energy"):
         pop = float(a.args[0]) if a.args else 0.0
@@ -257,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
         scores = R.with_objective(pd.concat(parts, ignore_index=True), a.objective)
     if a.scores_out:
         scores.to_csv(a.scores_out, index=False)
-    _report(name, scores, lines, [x for x in a.holdout.split(",") if x])
+    _report(name, scores, lines, [x for x in a.holdout.split(",") if x], cands, factor)
 
 
 if __name__ == "__main__":

@@ -177,9 +177,10 @@ def _backtest_routes(args: argparse.Namespace) -> int:
 def _calibrate_routes(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from planner.backtest.routes import calibrate_routes, save_calibration
+    from planner.backtest.routes import calibrate_routes, check_params_out, save_calibration
     from planner.io import write_csv
 
+    check_params_out(_ids(args.parameters), args.params_out)
     client = None
     if args.workers > 1:
         from dask.distributed import Client, LocalCluster

@@ -26,6 +26,7 @@ is refused before anything large is allocated.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -144,8 +145,9 @@ class CostParams:
         (:func:`with_deviation_prior`). Not a property of the surface: it is applied
         per route where both ends are known (the route backtest and calibration,
         :func:`planner.backtest.routes.route_line`); studies, which share one surface
-        and one solve among many pairs, do not apply it. 0 (off) by default: a factor
-        tried against built lines, not a published figure.
+        and one solve among many pairs, do not apply it (and refuse a calibration file
+        carrying a non-zero one). 0 (off) by default: a factor tried against built
+        lines, not a published figure.
     country_factors
         Per-country multiplier by ISO3 code (``{"AFG": 3.0}``); 1.0 where not given.
     reference_cell_m
@@ -181,9 +183,8 @@ class CostParams:
 
     def __post_init__(self) -> None:
         problems = []
-        if not 0.0 <= self.deviation_weight < float("inf"):  # also refuses NaN
-            problems.append("deviation_weight must be 0 (off) or a finite number above 0, "
-                            f"got {self.deviation_weight!r}")
+        if (problem := _deviation_weight_problem(self.deviation_weight)) is not None:
+            problems.append(problem)
         if not self.length_base >= 0.0:  # also refuses NaN
             problems.append(f"length_base must be 0 (off) or more, got {self.length_base!r}")
         if not self.water_body_mult > 0.0:
@@ -208,6 +209,49 @@ NUMERIC_PARAMS = tuple(f.name for f in dataclasses.fields(CostParams)
 #: they do not enter a surface's cache key, and a study's ``[cost_surface]`` table refuses
 #: them (a study routes many pairs on one surface).
 PER_ROUTE_PARAMS = ("deviation_weight",)
+
+
+def _deviation_weight_problem(weight: float) -> str | None:
+    """What is wrong with a deviation weight (None: nothing), for :class:`CostParams`
+    and :func:`deviation_multiplier` alike."""
+    if 0.0 <= weight < math.inf:  # also refuses NaN
+        return None
+    return f"deviation_weight must be 0 (off) or a finite number above 0, got {weight!r}"
+
+
+class CalibrationFileError(ValueError):
+    """A calibration file a study cannot use (the CLI prints it as one message)."""
+
+
+def per_route_params_problem(values: Mapping[str, object] | Sequence[str],
+                             path: str | Path, how_to_fix: str) -> str | None:
+    """The message refusing per-route parameters (:data:`PER_ROUTE_PARAMS`) in the
+    calibration file ``path``: the non-zero ones of ``values`` (a mapping), or those named
+    (a sequence: parameters to be searched); None when there are none. Studies read that
+    file and cannot apply them, and the other factors are fitted together with them.
+    ``how_to_fix`` ends the message.
+
+    Examples
+    --------
+    >>> msg = per_route_params_problem({"deviation_weight": 2.0}, "c.json", "fix it")
+    >>> msg[:50], msg[-8:]
+    ('c.json: deviation_weight = 2 is applied per routed', ': fix it')
+    >>> per_route_params_problem({"deviation_weight": 0.0}, "c.json", "") is None
+    True
+    >>> per_route_params_problem(["deviation_weight"], "c.json", "")[:24]
+    'c.json: deviation_weight'
+    """
+    if isinstance(values, Mapping):
+        bad = [f"{k} = {float(values[k]):g}" for k in PER_ROUTE_PARAMS  # type: ignore[arg-type]
+               if k in values and float(values[k]) != 0.0]  # type: ignore[arg-type]
+    else:
+        bad = [k for k in PER_ROUTE_PARAMS if k in values]
+    if not bad:
+        return None
+    return (f"{path}: {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} applied per "
+            "routed pair (the route backtest and calibration only); studies read this file "
+            "and cannot apply it, and the other factors are fitted together with it: "
+            + how_to_fix)
 
 
 def calibrated_params_path() -> Path:
@@ -782,16 +826,35 @@ def cost_params_for_study(study: Any) -> CostParams:
     CAPEX terrain factor (:mod:`planner.appraisal`), while the calibration fits route
     shape only (its border factor, for one, stands for what makes builders avoid a
     country, not for the cost of a crossing).
+
+    Raises :class:`CalibrationFileError` when the calibrated parameters carry a non-zero
+    per-route parameter (:data:`PER_ROUTE_PARAMS`), naming the file, line and field.
     """
     table = dict(getattr(study, "cost_surface", {}) or {})
     base_name = table.pop("parameters", "published")
     base = calibrated_cost_params()[0] if base_name == "calibrated" else CostParams()
-    params = cost_params_from_dict(table, base)
-    if params.deviation_weight:  # per route pair (the backtest): a study shares one surface
-        log.warning("deviation_weight %g of the %s parameters applies to the route backtest "
-                    "only; the study routes without it", params.deviation_weight, base_name)
-        params = dataclasses.replace(params, deviation_weight=0.0)
-    return params
+    if base_name == "calibrated":
+        _check_calibration_for_study(base)
+    return cost_params_from_dict(table, base)
+
+
+def _check_calibration_for_study(params: CostParams) -> None:
+    """Refuse calibrated parameters carrying a per-route parameter (a study routes many
+    pairs on one surface; dropping it would keep factors fitted together with it)."""
+    values = {k: getattr(params, k) for k in PER_ROUTE_PARAMS}
+    if not any(values.values()):
+        return
+    path = calibrated_params_path()
+    where = str(path)
+    with contextlib.suppress(OSError):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        at = [i for i, s in enumerate(lines, 1) if any(f'"{k}"' in s for k in values)]
+        where += f" (line {at[0]})" if at else ""
+    problem = per_route_params_problem(
+        values, where, "restore the shipped file or rerun `planner calibrate routes` "
+        "without them (a calibration searched with them goes to a file of its own: "
+        "--params-out FILE)")
+    raise CalibrationFileError(f"calibration file {problem}")
 
 
 def study_cost_surface(study: Any, layers: Any, scenario: Any = None, **kwargs: Any
@@ -908,9 +971,10 @@ def segment_offset_ratio(transform: Affine, shape: tuple[int, int],
 
 def deviation_multiplier(transform: Affine, shape: tuple[int, int],
                          start_xy: tuple[float, float], end_xy: tuple[float, float],
-                         weight: float) -> np.ndarray:
+                         weight: float, *, ratio: np.ndarray | None = None) -> np.ndarray:
     """The deviation prior of one routed pair: ``1 + weight * d / L`` per cell
-    (:func:`segment_offset_ratio`), float32; 1 everywhere when ``weight`` is 0.
+    (:func:`segment_offset_ratio`, or ``ratio`` when the caller holds it already), float32;
+    1 everywhere when ``weight`` is 0.
 
     Monotone in the distance from the straight segment, 1 on it, ``1 + weight`` one
     segment length away: a route that strays by a tenth of the line's length pays
@@ -923,20 +987,23 @@ def deviation_multiplier(transform: Affine, shape: tuple[int, int],
     >>> m[:, 0].tolist()
     [1.0, 2.0, 3.0]
     """
-    if not 0.0 <= weight < math.inf:
-        raise ValueError(f"deviation_weight must be 0 (off) or a finite number above 0, "
-                         f"got {weight!r}")
+    if (problem := _deviation_weight_problem(weight)) is not None:
+        raise ValueError(problem)
     if weight == 0.0:
         return np.ones(shape, np.float32)
-    ratio = segment_offset_ratio(transform, shape, start_xy, end_xy)
+    if ratio is None:
+        ratio = segment_offset_ratio(transform, shape, start_xy, end_xy)
     return (1.0 + weight * ratio).astype(np.float32)
 
 
 def with_deviation_prior(surface: CostSurface, start_xy: tuple[float, float],
-                         end_xy: tuple[float, float], weight: float) -> CostSurface:
+                         end_xy: tuple[float, float], weight: float, *,
+                         ratio: np.ndarray | None = None) -> CostSurface:
     """``surface`` with the deviation prior of the pair ``start_xy``–``end_xy`` (grid CRS)
     applied: every cell's cost times :func:`deviation_multiplier` (barriers stay
     barriers, a cell of cost 0 stays 0). ``weight`` 0 returns ``surface`` itself.
+    ``ratio``: the pair's :func:`segment_offset_ratio` on this grid, when the caller
+    holds it already (the route backtest caches it per line).
 
     The prior is a route-planning practice (start from the straight line between the
     ends, deviate only for cause), not a published figure; it belongs to one pair, so the
@@ -954,9 +1021,12 @@ def with_deviation_prior(surface: CostSurface, start_xy: tuple[float, float],
     >>> with_deviation_prior(s, (5, 25), (25, 25), 0.0) is s
     True
     """
-    mult = deviation_multiplier(surface.transform, surface.shape, start_xy, end_xy, weight)
+    if (problem := _deviation_weight_problem(weight)) is not None:
+        raise ValueError(problem)
     if weight == 0.0:
         return surface
+    mult = deviation_multiplier(surface.transform, surface.shape, start_xy, end_xy, weight,
+                                ratio=ratio)
     row = pd.DataFrame([{
         "component": "deviation_prior", "multiplier": float(weight),
         "applies_to": "every cell of this pair's route: cost x (1 + weight x distance from "
@@ -1291,6 +1361,7 @@ __all__ = [
     "CALIBRATED_PARAMS_FILE",
     "NUMERIC_PARAMS",
     "PER_ROUTE_PARAMS",
+    "CalibrationFileError",
     "CostParams",
     "CostSurface",
     "ResolutionTooFineError",
@@ -1307,6 +1378,7 @@ __all__ = [
     "fingerprint_gdf",
     "fingerprint_terrain",
     "memory_limit_bytes",
+    "per_route_params_problem",
     "segment_offset_ratio",
     "study_cost_surface",
     "study_grid",

@@ -488,3 +488,39 @@ def test_write_csv_float_format(tmp_path) -> None:
     p = write_csv(pd.DataFrame({"name": ["+1 cmd"], "x": [1 / 3]}), tmp_path / "t.csv",
                   float_format="%.3g")
     assert p.read_bytes().splitlines() == [b"name,x", b"'+1 cmd,0.333"]
+
+
+def test_cli_refuses_a_per_route_parameter_in_the_calibration_file(tmp_path, monkeypatch,
+                                                                    capsys):
+    """A study on calibrated parameters whose file carries a deviation weight, and a
+    calibration searching the weight into the package's file, each stop with one message
+    naming the file and the field (and how to fix it), before anything is written."""
+    import json
+
+    import planner.backtest.routes as routes
+    import planner.costsurface as cs
+    from planner.cli import main
+
+    maps = tmp_path / "maps"
+    monkeypatch.setattr(planner_settings, "MAPS_DIR", maps)
+    shipped = tmp_path / "calibrated_cost_params.json"
+    shipped.write_text(json.dumps({"parameters": {"deviation_weight": 2.0}}, indent=2))
+    for module in (cs, routes):
+        monkeypatch.setattr(module, "calibrated_params_path", lambda: shipped)
+    study = tmp_path / "calibrated.toml"
+    study.write_text(SMALL + '\n[cost_surface]\nparameters = "calibrated"\n')
+    assert main(["study", str(study)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith(f"planner: error: calibration file {shipped} (line 3): "
+                          "deviation_weight = 2 is applied per routed pair"), err
+    assert "--params-out FILE" in err
+    assert not maps.exists()
+    before = shipped.read_bytes()
+    assert main(["calibrate", "routes", "--parameters", "border_crossing_mult,deviation_weight",
+                 "--candidates", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"planner: error: not searched: {shipped}: deviation_weight is "
+                          "applied per routed pair"), err
+    assert "--params-out FILE" in err and "Traceback" not in err
+    assert shipped.read_bytes() == before

@@ -124,9 +124,11 @@ def test_the_weight_is_not_a_property_of_the_surface(layers, surface, cost_cache
     assert np.array_equal(with_weight.cost, surface.cost)
 
 
-def test_a_study_never_routes_with_the_prior(monkeypatch, caplog) -> None:
-    """A study file cannot set the weight, and calibrated parameters carrying one are
-    used without it (logged)."""
+def test_a_study_never_routes_with_the_prior(monkeypatch, tmp_path) -> None:
+    """A study file cannot set the weight, and a calibration file carrying one is refused
+    by name (file, line, field), not silently dropped; a weight of 0 passes."""
+    import json
+
     import planner.costsurface as cs
     from planner.study import StudyError, parse_study
 
@@ -135,8 +137,59 @@ def test_a_study_never_routes_with_the_prior(monkeypatch, caplog) -> None:
     with pytest.raises(StudyError, match=r"deviation_weight \(line 9\): applies to the route "
                        r"backtest and calibration only"):
         parse_study(study + "deviation_weight = 2\n")
-    monkeypatch.setattr(cs, "calibrated_cost_params",
-                        lambda: (CostParams(deviation_weight=2.0, border_crossing_mult=9.0), {}))
-    p = cs.cost_params_for_study(parse_study(study + 'parameters = "calibrated"\n'))
-    assert (p.deviation_weight, p.border_crossing_mult) == (0.0, 9.0)
-    assert "applies to the route backtest only" in caplog.text
+    path = tmp_path / "calibrated_cost_params.json"
+    monkeypatch.setattr(cs, "calibrated_params_path", lambda: path)
+    calibrated = parse_study(study + 'parameters = "calibrated"\n')
+    for weight, refused in ((2.0, True), (0.0, False)):
+        path.write_text(json.dumps({"parameters": {"border_crossing_mult": 9.0,
+                                                   "deviation_weight": weight}}, indent=2))
+        if refused:
+            with pytest.raises(cs.CalibrationFileError,
+                               match=rf"calibration file {path} \(line 4\): deviation_weight "
+                               r"= 2 is applied per routed pair .*--params-out FILE"):
+                cs.cost_params_for_study(calibrated)
+        else:
+            assert cs.cost_params_for_study(calibrated).border_crossing_mult == 9.0
+
+
+def test_offset_ratio_agrees_with_shapely_distance() -> None:
+    """d / L of a few cells, one segment oblique to the grid, against shapely's distance
+    from the cell centre to the segment (beyond an end: to that end)."""
+    from shapely.geometry import LineString, Point
+
+    from planner.costsurface import cell_centres_xy
+
+    transform, shape = Affine(2500.0, 0, 100_000, 0, -2500.0, 90_000), (30, 40)
+    a, b = (104_000.0, 60_000.0), (171_000.0, 31_000.0)
+    ratio = segment_offset_ratio(transform, shape, a, b)
+    xy = cell_centres_xy(transform, shape).reshape(*shape, 2)
+    segment = LineString([a, b])
+    for r, c in [(0, 0), (12, 1), (11, 30), (29, 39), (20, 18), (5, 37), (24, 2)]:
+        want = Point(xy[r, c]).distance(segment) / segment.length
+        assert ratio[r, c] == pytest.approx(want, rel=1e-9, abs=1e-12), (r, c)
+
+
+def test_save_calibration_refuses_a_weight_in_the_shipped_file(tmp_path, monkeypatch) -> None:
+    """A fitted non-zero weight is not written to the package's calibration file (nothing
+    written); it goes to a file of its own; a weight of 0 may go to the package's file."""
+    import pandas as pd
+
+    import planner.backtest.routes as routes
+    from planner.backtest.routes import BacktestError, Calibration, params_from_json
+
+    shipped = tmp_path / "shipped.json"
+    monkeypatch.setattr(routes, "calibrated_params_path", lambda: shipped)
+    empty = pd.DataFrame()
+
+    def cal(weight: float) -> Calibration:
+        return Calibration(CostParams(deviation_weight=weight), 1, empty, empty, empty, empty,
+                           empty, {"searched": ["border_crossing_mult", "deviation_weight"]})
+
+    for path in (None, shipped, tmp_path / "sub" / ".." / "shipped.json"):
+        with pytest.raises(BacktestError, match=rf"not written: {shipped}: deviation_weight "
+                           r"= 2 is applied per routed pair.*--params-out FILE"):
+            routes.save_calibration(cal(2.0), path)
+        assert not shipped.exists()
+    own = routes.save_calibration(cal(2.0), tmp_path / "prior.json")
+    assert params_from_json(own)[0].deviation_weight == 2.0
+    assert params_from_json(routes.save_calibration(cal(0.0)))[0].deviation_weight == 0.0

@@ -74,6 +74,7 @@ from planner.costsurface import (
     build_cost_surface,
     calibrated_params_path,
     cost_params_from_dict,
+    per_route_params_problem,
 )
 from planner.geodesy import geodesic_length_km
 from planner.layers import Layers
@@ -530,6 +531,8 @@ class RouteSurfaces:
     #: Builds ``water`` on first use (a whole surface build: only when a finite
     #: ``water_body_mult`` is asked for).
     _water_source: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    #: :meth:`offset_ratio` per pair of line ends (None: a ring, no segment).
+    _offset_ratio: dict[Any, np.ndarray | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_layers(cls, layers: Layers, resolution_m: float | None = None, *,
@@ -643,6 +646,20 @@ class RouteSurfaces:
             self._distance[key] = dist
         return self._distance[key]
 
+    def offset_ratio(self, line: Mapping[str, Any]) -> np.ndarray | None:
+        """``d / L`` of every cell from the straight segment between the two ends of the
+        built ``line`` (:func:`~planner.costsurface.segment_offset_ratio`), computed once
+        per line and kept (every candidate of a search routes the same lines); None for a
+        ring, whose ends coincide."""
+        ends = _line_ends(line)
+        if ends not in self._offset_ratio:
+            from planner.costsurface import segment_offset_ratio
+
+            start, end = _grid_xy(self.template, ends)
+            self._offset_ratio[ends] = None if start == end else segment_offset_ratio(
+                self.template.transform, self.template.shape, start, end)
+        return self._offset_ratio[ends]
+
     def cost(self, params: CostParams, removed: Sequence[Any] = ()) -> np.ndarray:
         """The cost raster for ``params`` with the ``removed`` pipelines left out
         (``params.deviation_weight`` belongs to a pair of ends: :func:`line_surface`)."""
@@ -706,6 +723,23 @@ def _sample_countries(surface: CostSurface, line_xy: LineString) -> set[str]:
     return {str(x) for x in surface.country_at(r[ok], c[ok]) if x}
 
 
+_Ends = tuple[tuple[float, float], tuple[float, float]]
+
+
+def _line_ends(line: Mapping[str, Any]) -> _Ends:
+    """The two ends (lon, lat) of a built line, where its route starts and ends."""
+    real: LineString = line["geometry"]
+    (x0, y0), (x1, y1) = real.coords[0][:2], real.coords[-1][:2]
+    return (float(x0), float(y0)), (float(x1), float(y1))
+
+
+def _grid_xy(surface: CostSurface, ends: _Ends) -> _Ends:
+    """``ends`` (lon, lat) in the grid CRS of ``surface``."""
+    (x0, y0), (x1, y1) = ends
+    x, y = surface.lonlat_to_xy(np.array([x0, x1]), np.array([y0, y1]))
+    return (float(x[0]), float(y[0])), (float(x[1]), float(y[1]))
+
+
 def line_surface(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, Any]
                  ) -> CostSurface:
     """The surface one built line is routed on: ``params`` without the line, its
@@ -717,13 +751,11 @@ def line_surface(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str,
 
     surface = surfaces.surface(params, _left_out(line))
     if params.deviation_weight:
-        real: LineString = line["geometry"]
-        (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
-        x, y = surface.lonlat_to_xy(np.array([x0, x1]), np.array([y0, y1]))
-        if x[0] != x[1] or y[0] != y[1]:  # a ring has no segment: the router refuses it
-            surface = with_deviation_prior(surface, (float(x[0]), float(y[0])),
-                                           (float(x[1]), float(y[1])),
-                                           params.deviation_weight)
+        ratio = surfaces.offset_ratio(line)
+        if ratio is not None:  # a ring has no segment: the router refuses it
+            start, end = _grid_xy(surface, _line_ends(line))
+            surface = with_deviation_prior(surface, start, end, params.deviation_weight,
+                                           ratio=ratio)
     return surface
 
 
@@ -746,10 +778,10 @@ def route_line(surfaces: RouteSurfaces, params: CostParams, line: Mapping[str, A
 
     surface = line_surface(surfaces, params, line)
     real: LineString = line["geometry"]
-    (x0, y0), (x1, y1) = real.coords[0], real.coords[-1]
+    start, end = _line_ends(line)
     out: dict[str, Any] = {"pipeline_id": line["pipeline_id"], "name": line["name"]}
     try:
-        r = least_cost_route(surface, (x0, y0), (x1, y1), method="full",
+        r = least_cost_route(surface, start, end, method="full",
                              straighten=bool(straighten) and surfaces.neighbours == 8,
                              neighbours=surfaces.neighbours,
                              origin_name=f"{line['name']} (start)",
@@ -1165,9 +1197,45 @@ def calibrate_routes(
     return Calibration(params, cid, cands, scores, training, cv, held_rows, provenance)
 
 
+#: How to keep a per-route parameter out of the package's calibration file.
+_PER_ROUTE_FIX = ("write this calibration to a file of its own with --params-out FILE "
+                  "(save_calibration(cal, path)) and read it with params_from_json")
+
+
+def _is_shipped(path: str | Path | None) -> bool:
+    """Whether ``path`` (None: the default) is the package's calibration file."""
+    return path is None or Path(path).resolve() == calibrated_params_path().resolve()
+
+
+def check_params_out(parameters: Sequence[str] | None, path: str | Path | None) -> None:
+    """Refuse, before a search, to search a per-route parameter
+    (:data:`~planner.costsurface.PER_ROUTE_PARAMS`) into the package's calibration file:
+    studies read that file and cannot apply it (:func:`save_calibration` refuses a
+    non-zero one after the search; this spares the search).
+
+    Examples
+    --------
+    >>> check_params_out(["deviation_weight"], "elsewhere.json")
+    >>> check_params_out(["deviation_weight"], None)
+    Traceback (most recent call last):
+    ...
+    planner.backtest.routes.BacktestError: not searched: ...
+    """
+    problem = per_route_params_problem(list(parameters or ()), calibrated_params_path(),
+                                       _PER_ROUTE_FIX)
+    if problem is not None and _is_shipped(path):
+        raise BacktestError(f"not searched: {problem}")
+
+
 def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
     """Write the fitted parameters and their provenance as JSON (default: the package's
-    :func:`~planner.costsurface.calibrated_params_path`)."""
+    :func:`~planner.costsurface.calibrated_params_path`).
+
+    Raises :class:`BacktestError`, writing nothing, when a per-route parameter
+    (:data:`~planner.costsurface.PER_ROUTE_PARAMS`) was fitted non-zero and ``path`` is
+    the package's file: studies read it and cannot apply that parameter, and dropping it
+    would keep factors fitted together with it, a combination never scored.
+    """
     from planner.io import write_text_atomic
 
     target = Path(path) if path is not None else calibrated_params_path()
@@ -1175,6 +1243,11 @@ def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
                 if k in cal.provenance.get("searched", ())]
     fitted = {k: getattr(cal.params, k) for k in [*SEARCH_SPACE["parameter"], *optional,
                                                    "town_access_min_population"]}
+    if _is_shipped(target):
+        problem = per_route_params_problem(cal.params.as_dict(), calibrated_params_path(),
+                                           _PER_ROUTE_FIX)
+        if problem is not None:
+            raise BacktestError(f"not written: {problem}")
     doc = {"parameters": {k: round(float(v), 6) for k, v in fitted.items()
                           if math.isfinite(float(v))},  # inf (a barrier) is the default
            "provenance": cal.provenance}
@@ -1382,6 +1455,7 @@ __all__ = [
     "built_lines",
     "calibrate_routes",
     "candidate_params",
+    "check_params_out",
     "cross_validate",
     "distance_objective",
     "line_metrics",
