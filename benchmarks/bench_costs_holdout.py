@@ -2,9 +2,9 @@
 
 Both are fitted on the designed lines of ``planner/data/reference_projects.csv`` only
 and predict the lines of ``--holdout`` (default
-``planner/data/reference_projects_holdout2.csv``, the second round of fresh lines, gathered
-before the refit on the first round's lines; the first round's lines are now in the
-reference set):
+``planner/data/reference_projects_holdout3.csv``, the third round of fresh lines, gathered
+before the refit on the second round's lines; the first and second rounds' lines are now in
+the reference set):
 
 - *engineering*: ``planner.backtest.costs`` with the shipped calibration (the same
   predictions as ``planner backtest costs --projects FILE``);
@@ -45,7 +45,7 @@ def designs(projects: pd.DataFrame, cal: bc.CostCalibration) -> pd.DataFrame:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--holdout", default=str(bc.economics.DATA_DIR
-                                             / "reference_projects_holdout2.csv"))
+                                             / "reference_projects_holdout3.csv"))
     args = ap.parse_args()
     t0 = time.perf_counter()
     cal = bc.CostCalibration.from_parameters()  # the shipped calibration, fitted on the set

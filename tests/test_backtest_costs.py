@@ -340,9 +340,9 @@ def test_shipped_fitted_parameters_are_what_the_tool_writes():
 
 
 def test_fresh_holdout_lines_are_new_cited_and_scored_with_the_shipped_calibration():
-    # the second held-out file shares no line with the reference set, cites every figure,
+    # the third held-out file shares no line with the reference set, cites every figure,
     # and is predicted with the calibration fitted on the shipped set (no refit on its rows)
-    path = economics.DATA_DIR / "reference_projects_holdout2.csv"
+    path = economics.DATA_DIR / "reference_projects_holdout3.csv"
     hold = bc.projects_from_csv(path)
     ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
     assert len(hold) >= 10
@@ -360,9 +360,20 @@ def test_first_holdout_lines_joined_the_training_set_after_being_scored():
     # the first held-out set was scored once, then its 10 lines joined the reference set;
     # their notes say so
     ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
-    first = ref[ref["note"].str.contains("first held-out set", regex=False)]
+    first = ref[ref["note"].str.contains("first held-out set: gathered", regex=False)]
     assert len(first) == 10
     assert first["note"].str.contains("then joined the training set", regex=False).all()
     assert not ref["note"].str.contains("never used for fitting", regex=False).any()
     # all of them are designed rows (onshore, scope 'line'), so the shipped fit uses them
     assert (first["offshore_km"].fillna(0) == 0).all() and (first["scope"] == "line").all()
+
+
+def test_second_holdout_lines_joined_the_training_set_after_being_scored():
+    # the second held-out set was scored once with the 37-line calibration, then its 12
+    # lines joined the reference set; their notes say so
+    ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    second = ref[ref["note"].str.contains("second held-out set: gathered", regex=False)]
+    assert len(second) == 12
+    assert second["note"].str.contains("then joined the training set", regex=False).all()
+    assert (second["offshore_km"].fillna(0) == 0).all() and (second["scope"] == "line").all()
+    assert not (economics.DATA_DIR / "reference_projects_holdout2.csv").exists()
