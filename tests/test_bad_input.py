@@ -524,3 +524,38 @@ def test_cli_refuses_a_per_route_parameter_in_the_calibration_file(tmp_path, mon
                           "applied per routed pair"), err
     assert "--params-out FILE" in err and "Traceback" not in err
     assert shipped.read_bytes() == before
+
+
+def test_signals_held_until_the_step_ends_even_with_other_threads():
+    """A signal during a held step (making the output folder, swapping it in, cleaning
+    up) arrives right after the step, also with another thread alive."""
+    import threading
+
+    from planner.runner import _signals_held
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be set from the main thread")
+
+    class Stop(Exception):
+        pass
+
+    def stop(signum, frame):
+        raise Stop
+
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait, daemon=True)
+    other.start()
+    old = signal.signal(signal.SIGTERM, stop)
+    steps = []
+    try:
+        with pytest.raises(Stop):
+            with _signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                for i in range(200_000):  # bytecode for a pending handler to run on
+                    steps.append(i)
+                steps.append("done")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        idle.set()
+    assert steps[-1] == "done"
+    assert signal.getsignal(signal.SIGTERM) is old
