@@ -375,5 +375,8 @@ def test_second_holdout_lines_joined_the_training_set_after_being_scored():
     second = ref[ref["note"].str.contains("second held-out set: gathered", regex=False)]
     assert len(second) == 12
     assert second["note"].str.contains("then joined the training set", regex=False).all()
-    assert (second["offshore_km"].fillna(0) == 0).all() and (second["scope"] == "line").all()
+    assert (second["offshore_km"].fillna(0) == 0).all()
+    # all designed but Arad-Szeged, ruled `system` (rule d: the Romanian cost covers a
+    # station off the line) by the data corrections made after the third round's score
+    assert set(second.loc[second["scope"] == "system", "name"]) == {"Arad-Szeged pipeline"}
     assert not (economics.DATA_DIR / "reference_projects_holdout2.csv").exists()
