@@ -519,18 +519,35 @@ def _folder_mode() -> int:
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back during a step that must not be cut in half (making the
     temporary folder, swapping the outputs in, cleaning up); they arrive right after it.
-    So an interrupt finds either the old outputs or the new, never neither."""
-    import signal
+    So an interrupt finds either the old outputs or the new, never neither.
 
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+    Held by Python handlers that record the signal, not by blocking it: a signal blocked in
+    the main thread goes to another thread of the process (numexpr's, BLAS's), which does
+    not wake a blocking call of the main thread, so it could arrive a whole call later.
+    """
+    import signal
+    import threading
+
+    held = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.getsignal(s) for s in held}
+    if (threading.current_thread() is not threading.main_thread()
+            or any(h is None for h in old.values())):  # handlers not set from Python
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    got: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        got.append(signum)
+
+    for s in held:
+        signal.signal(s, hold)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, h in old.items():
+            signal.signal(s, h)
+        if got:  # delivered now, to this thread, through the handler restored above
+            signal.raise_signal(got[0])
 
 
 def _versions() -> dict[str, str]:

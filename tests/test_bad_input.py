@@ -528,7 +528,9 @@ def test_cli_refuses_a_per_route_parameter_in_the_calibration_file(tmp_path, mon
 
 def test_signals_held_until_the_step_ends_even_with_other_threads():
     """A signal during a held step (making the output folder, swapping it in, cleaning
-    up) arrives right after the step, also with another thread alive."""
+    up) arrives right after the step, also with other threads alive. Blocking it in the
+    main thread (the code before) let another thread take it, and the main thread then
+    raised inside the step: this test failed 2 of 3 runs under pytest-xdist."""
     import threading
 
     from planner.runner import _signals_held
