@@ -522,8 +522,11 @@ def _signals_held() -> Iterator[None]:
     So an interrupt finds either the old outputs or the new, never neither.
 
     Held by Python handlers that record the signal, not by blocking it: a signal blocked in
-    the main thread goes to another thread of the process (numexpr's, BLAS's), which does
-    not wake a blocking call of the main thread, so it could arrive a whole call later.
+    the main thread goes to another thread of the process, whose C handler still makes the
+    main thread raise inside the step. After the step the held signal is raised again
+    (SIGTERM first when both came); its exception then replaces one the step raised.
+    Outside the main thread, or when a handler was not set from Python, the signals are
+    blocked in this thread instead (the best that can be done there).
     """
     import signal
     import threading
@@ -531,8 +534,15 @@ def _signals_held() -> Iterator[None]:
     held = (signal.SIGINT, signal.SIGTERM)
     old = {s: signal.getsignal(s) for s in held}
     if (threading.current_thread() is not threading.main_thread()
-            or any(h is None for h in old.values())):  # handlers not set from Python
-        yield
+            or any(h is None for h in old.values())):
+        if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+            yield
+            return
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, set(held))
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return
     got: list[int] = []
 
@@ -547,7 +557,7 @@ def _signals_held() -> Iterator[None]:
         for s, h in old.items():
             signal.signal(s, h)
         if got:  # delivered now, to this thread, through the handler restored above
-            signal.raise_signal(got[0])
+            signal.raise_signal(signal.SIGTERM if signal.SIGTERM in got else got[0])
 
 
 def _versions() -> dict[str, str]:

@@ -561,3 +561,43 @@ def test_signals_held_until_the_step_ends_even_with_other_threads():
         idle.set()
     assert steps[-1] == "done"
     assert signal.getsignal(signal.SIGTERM) is old
+
+
+def test_signals_held_raise_sigterm_first_and_restore_handlers():
+    """Ctrl-C then SIGTERM during a held step: the step ends, SIGTERM's handler runs (the
+    CLI then exits 143), and both handlers are the ones from before."""
+    import threading
+
+    from planner.runner import _signals_held
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be set from the main thread")
+
+    class Term(Exception):
+        pass
+
+    class Intr(Exception):
+        pass
+
+    def term(signum, frame):
+        raise Term
+
+    def intr(signum, frame):
+        raise Intr
+
+    old_term = signal.signal(signal.SIGTERM, term)
+    old_int = signal.signal(signal.SIGINT, intr)
+    steps = []
+    try:
+        with pytest.raises(Term):
+            with _signals_held():
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.extend(range(100_000))
+                steps.append("done")
+        assert signal.getsignal(signal.SIGTERM) is term
+        assert signal.getsignal(signal.SIGINT) is intr
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
+    assert steps[-1] == "done"
