@@ -347,13 +347,21 @@ def test_fresh_holdout_lines_are_new_cited_and_scored_with_the_shipped_calibrati
     ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
     assert len(hold) >= 10
     assert not set(hold["name"]) & set(ref["name"])
-    assert (hold["length_km"] > 100).all() and (hold["offshore_km"] == 0).all()
+    assert (hold["length_km"] > 100).all()
+    # one row has a lake section (Antonio Ricaurte, 23 km under Lake Maracaibo, found by the
+    # review after scoring); the others are onshore
+    offshore = hold.loc[hold["offshore_km"] > 0, "name"].tolist()
+    assert offshore == ["Antonio Ricaurte (Trans-Caribbean) pipeline"]
     for col in ("source_length", "source_capacity", "source_capex", "source_scope"):
         assert hold[col].str.contains("http|source_").all(), col
     assert hold["note"].str.contains("never used for fitting or selection").all()
     bt = bc.backtest_costs(hold, reference=ref)
     assert bt.mode == "held-out" and bt.training.empty
     assert bt.calibration == bc.CostCalibration.from_parameters()
+    # the row with an offshore section is refused, not predicted
+    status = bt.validation.set_index("name")["status"]
+    assert status[offshore[0]].startswith("refused: 23 km offshore")
+    assert (status.drop(offshore) == "ok").all()
 
 
 def test_first_holdout_lines_joined_the_training_set_after_being_scored():
