@@ -544,7 +544,39 @@ def test_cli_refuses_a_per_route_parameter_in_the_calibration_file(tmp_path, mon
     assert shipped.read_bytes() == before
 
 
-def test_signals_held_until_the_step_ends_even_with_other_threads():
+class _Term(Exception):
+    pass
+
+
+class _Intr(Exception):
+    pass
+
+
+@pytest.fixture
+def raising_handlers():
+    """SIGTERM and SIGINT handlers that raise ``_Term`` and ``_Intr`` (main thread only),
+    the earlier handlers restored after the test."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be set from the main thread")
+
+    def term(signum, frame):
+        raise _Term
+
+    def intr(signum, frame):
+        raise _Intr
+
+    old = {signal.SIGTERM: signal.signal(signal.SIGTERM, term),
+           signal.SIGINT: signal.signal(signal.SIGINT, intr)}
+    try:
+        yield {signal.SIGTERM: term, signal.SIGINT: intr}
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def test_signals_held_until_the_step_ends_even_with_other_threads(raising_handlers):
     """A signal during a held step (making the output folder, swapping it in, cleaning
     up) arrives right after the step, also with other threads alive. Blocking it in the
     main thread (the code before) let another thread take it, and the main thread then
@@ -553,69 +585,35 @@ def test_signals_held_until_the_step_ends_even_with_other_threads():
 
     from planner.runner import _signals_held
 
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signal handlers can only be set from the main thread")
-
-    class Stop(Exception):
-        pass
-
-    def stop(signum, frame):
-        raise Stop
-
     idle = threading.Event()
     other = threading.Thread(target=idle.wait, daemon=True)
     other.start()
-    old = signal.signal(signal.SIGTERM, stop)
     steps = []
     try:
-        with pytest.raises(Stop):
+        with pytest.raises(_Term):
             with _signals_held():
                 os.kill(os.getpid(), signal.SIGTERM)
                 for i in range(200_000):  # bytecode for a pending handler to run on
                     steps.append(i)
                 steps.append("done")
     finally:
-        signal.signal(signal.SIGTERM, old)
         idle.set()
     assert steps[-1] == "done"
-    assert signal.getsignal(signal.SIGTERM) is old
+    assert signal.getsignal(signal.SIGTERM) is raising_handlers[signal.SIGTERM]
 
 
-def test_signals_held_raise_sigterm_first_and_restore_handlers():
+def test_signals_held_raise_sigterm_first_and_restore_handlers(raising_handlers):
     """Ctrl-C then SIGTERM during a held step: the step ends, SIGTERM's handler runs (the
     CLI then exits 143), and both handlers are the ones from before."""
-    import threading
-
     from planner.runner import _signals_held
 
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signal handlers can only be set from the main thread")
-
-    class Term(Exception):
-        pass
-
-    class Intr(Exception):
-        pass
-
-    def term(signum, frame):
-        raise Term
-
-    def intr(signum, frame):
-        raise Intr
-
-    old_term = signal.signal(signal.SIGTERM, term)
-    old_int = signal.signal(signal.SIGINT, intr)
     steps = []
-    try:
-        with pytest.raises(Term):
-            with _signals_held():
-                os.kill(os.getpid(), signal.SIGINT)
-                os.kill(os.getpid(), signal.SIGTERM)
-                steps.extend(range(100_000))
-                steps.append("done")
-        assert signal.getsignal(signal.SIGTERM) is term
-        assert signal.getsignal(signal.SIGINT) is intr
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
-        signal.signal(signal.SIGINT, old_int)
+    with pytest.raises(_Term):
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.extend(range(100_000))
+            steps.append("done")
+    assert signal.getsignal(signal.SIGTERM) is raising_handlers[signal.SIGTERM]
+    assert signal.getsignal(signal.SIGINT) is raising_handlers[signal.SIGINT]
     assert steps[-1] == "done"
