@@ -5,7 +5,9 @@
 Every expected failure (a bad study or layer file, a place no route can reach, a
 resolution the machine cannot hold, a file that cannot be written) prints one message
 and exits with status 2; ``-v`` adds the traceback. Ctrl-C (SIGINT) and SIGTERM stop the
-run, remove its temporary files and leave earlier outputs as they were (exit 130 / 143).
+run, remove its temporary files and leave earlier outputs as they were (exit 130 / 143);
+one that comes while the new outputs are swapped in is held until they are, and the
+message then says the new outputs are in place.
 """
 
 from __future__ import annotations
@@ -49,6 +51,25 @@ def _sigterm_raises() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def _left_behind(stop: BaseException) -> str:
+    """What an interrupted run left: the earlier outputs, or (when the signal came while
+    the new outputs were being swapped in, and was held until they were) the new ones.
+
+    Examples
+    --------
+    >>> _left_behind(KeyboardInterrupt())
+    'temporary files removed, earlier outputs kept'
+    >>> stop = KeyboardInterrupt()
+    >>> stop.outputs_in_place = "maps/demo"
+    >>> _left_behind(stop)
+    'the new outputs were already complete and are in place: maps/demo'
+    """
+    done = getattr(stop, "outputs_in_place", None)
+    if done is not None:
+        return f"the new outputs were already complete and are in place: {done}"
+    return "temporary files removed, earlier outputs kept"
 
 
 def _layers(args: argparse.Namespace) -> int:
@@ -400,15 +421,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    kept = "temporary files removed, earlier outputs kept"
     try:
         with _sigterm_raises():
             return int(args.func(args))
-    except KeyboardInterrupt:
-        print(f"planner: interrupted (Ctrl-C): {kept}", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"planner: interrupted (Ctrl-C): {_left_behind(exc)}", file=sys.stderr)
         return 130
-    except Terminated:
-        print(f"planner: terminated (SIGTERM): {kept}", file=sys.stderr)
+    except Terminated as exc:
+        print(f"planner: terminated (SIGTERM): {_left_behind(exc)}", file=sys.stderr)
         return 128 + signal.SIGTERM
     except EXPECTED_ERRORS as exc:
         if args.verbose:

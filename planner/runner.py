@@ -479,9 +479,10 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         }
         names["metadata"].write_text(json.dumps(meta, indent=2, default=str),
                                      encoding="utf-8")
-        with _signals_held():
-            _swap_in(tmp, target)
-    except BaseException:
+        _swap_in_held(tmp, target)
+    except BaseException as exc:
+        if getattr(exc, "outputs_in_place", None) is not None:
+            raise  # stopped after the swap: the new outputs are complete, nothing to undo
         with _signals_held():  # a second Ctrl-C does not stop the clean-up half-way
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -490,6 +491,24 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
                     folder.rmdir()
         raise
     return {k: target / v.name for k, v in names.items()}
+
+
+def _swap_in_held(tmp: Path, target: Path) -> None:
+    """:func:`_swap_in` with SIGINT and SIGTERM held (:func:`_signals_held`).
+
+    A signal that came during the swap is raised after it, when the new outputs are
+    already in place; its exception then carries ``outputs_in_place`` (``target``), so that
+    the CLI does not report the earlier outputs as kept.
+    """
+    swapped = False
+    try:
+        with _signals_held():
+            _swap_in(tmp, target)
+            swapped = True
+    except BaseException as exc:
+        if swapped:
+            exc.outputs_in_place = target  # type: ignore[attr-defined]
+        raise
 
 
 def _swap_in(tmp: Path, target: Path) -> None:

@@ -617,3 +617,34 @@ def test_signals_held_raise_sigterm_first_and_restore_handlers(raising_handlers)
     assert signal.getsignal(signal.SIGTERM) is raising_handlers[signal.SIGTERM]
     assert signal.getsignal(signal.SIGINT) is raising_handlers[signal.SIGINT]
     assert steps[-1] == "done"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_the_final_swap_says_the_new_outputs_are_in_place(
+        raising_handlers, tmp_path, monkeypatch, sig):
+    """A signal that comes while the new outputs are swapped in is held until they are;
+    its exception then says so, nothing is undone, and the CLI's message does not claim
+    that the earlier outputs were kept (it did before)."""
+    import planner.runner as runner
+    from planner.cli import _left_behind
+
+    target = tmp_path / "demo"
+    target.mkdir()
+    (target / "index.html").write_text("earlier")
+    new = tmp_path / ".demo.tmp"
+    new.mkdir()
+    (new / "index.html").write_text("new")
+    real_swap = runner._swap_in
+
+    def swap_with_a_signal(tmp, to):
+        os.kill(os.getpid(), sig)  # held: the swap still completes
+        real_swap(tmp, to)
+
+    monkeypatch.setattr(runner, "_swap_in", swap_with_a_signal)
+    with pytest.raises((_Term, _Intr)) as stop:
+        runner._swap_in_held(new, target)
+    assert isinstance(stop.value, _Term if sig == signal.SIGTERM else _Intr)
+    assert stop.value.outputs_in_place == target
+    assert (target / "index.html").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    assert "in place" in _left_behind(stop.value) and "earlier" not in _left_behind(stop.value)
