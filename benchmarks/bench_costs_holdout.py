@@ -1,10 +1,10 @@
 """Benchmark: the engineering and the empirical cost estimators on fresh held-out lines.
 
 Both are fitted on the designed lines of ``planner/data/reference_projects.csv`` only
-and predict the lines of ``--holdout`` (default
-``planner/data/reference_projects_holdout3.csv``, the third round of fresh lines, gathered
-before the refit on the second round's lines; the first and second rounds' lines are now in
-the reference set):
+and predict the lines of ``--holdout`` (default: the newest
+``planner/data/reference_projects_holdout*.csv`` shipped, the current round of fresh lines;
+the first three rounds' lines are now in the reference set, and their files are in the git
+history, see README "Fresh held-out lines"):
 
 - *engineering*: ``planner.backtest.costs`` with the shipped calibration (the same
   predictions as ``planner backtest costs --projects FILE``);
@@ -44,9 +44,16 @@ def designs(projects: pd.DataFrame, cal: bc.CostCalibration) -> pd.DataFrame:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--holdout", default=str(bc.economics.DATA_DIR
-                                             / "reference_projects_holdout3.csv"))
+    ap.add_argument("--holdout", default=None,
+                    help="held-out projects CSV (default: the newest shipped held-out set)")
     args = ap.parse_args()
+    if args.holdout is None:
+        shipped = sorted(bc.economics.DATA_DIR.glob("reference_projects_holdout*.csv"),
+                         key=lambda p: int("0" + p.stem.removeprefix("reference_projects_holdout")))
+        if not shipped:
+            ap.error("no held-out set is shipped in planner/data; pass --holdout FILE "
+                     "(earlier rounds' files: README 'Fresh held-out lines')")
+        args.holdout = str(shipped[-1])
     t0 = time.perf_counter()
     cal = bc.CostCalibration.from_parameters()  # the shipped calibration, fitted on the set
     ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
