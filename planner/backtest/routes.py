@@ -26,11 +26,13 @@ The calibration fits the cost-surface factors (:class:`~planner.costsurface.Cost
 to the region's built lines (GEM operating lines longer than :data:`MIN_LINE_KM`) by a
 search: a fixed, seeded Latin-hypercube sample of parameter sets over
 :data:`SEARCH_SPACE`, plus the published defaults, is scored on every line once; a fit on
-any set of lines then picks the candidate with the best mean :func:`line_objective` on
-those lines. Cross-validation folds group lines of one system and their parallels, so no
-validation line has a twin among the training lines; validation scores are reported apart
-from training scores. The candidate set is drawn before any score is seen, so choosing it
-leaks nothing from the validation lines.
+any set of lines then picks the candidate with the best mean objective on those lines
+(:data:`OBJECTIVES`: :func:`line_objective` by default, :func:`distance_objective`, or
+:func:`margin_objective`, relative to each line's straight line). Cross-validation folds
+group lines of one system and their parallels, so no validation line has a twin among
+the training lines; validation scores are reported apart from training scores. The
+candidate set is drawn before any score is seen, so choosing it leaks nothing from the
+validation lines.
 
 The surfaces are assembled from components that :func:`planner.costsurface.build_cost_surface`
 itself builds (one build per component with that component's factor set to an indicator
