@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--draw-with", default="", help="NAME: add one optional factor "
                     "(R.OPTIONAL_SEARCH_SPACE) to the Latin-hypercube draw, as planner "
                     "calibrate routes --parameters ...,NAME does")
-    ap.add_argument("--objective", default="shares", choices=("shares", "distance"))
+    ap.add_argument("--objective", default="shares", choices=R.OBJECTIVES)
     ap.add_argument("--no-straighten", action="store_true",
                     help="8-neighbour routes without planner.routing.straighten_path")
     ap.add_argument("--straighten", action="store_true",

@@ -22,9 +22,11 @@ from planner.backtest.routes import (
     cross_validate,
     line_metrics,
     line_surface,
+    margin_objective,
     mean_distance_km,
     route_line,
     share_within,
+    with_objective,
     write_backtest,
 )
 from planner.costsurface import (
@@ -104,6 +106,72 @@ def test_beats_baseline_by_distance() -> None:
     m = line_metrics(route, straight, base)
     assert m["share_25km"] == m["baseline_share_25km"] == 1.0
     assert beats_baseline_distance(m)
+
+
+def test_margin_objective_on_constructed_rows() -> None:
+    """The margin objective is relative to each line's own straight line: a route closer
+    than its baseline scores > 0, one farther < 0, a tie 0; it is bounded, odd in the
+    margin, and an extra country lowers it by the penalty."""
+    from planner.backtest.routes import OBJECTIVE_EXTRA_COUNTRY_PENALTY, OBJECTIVE_MARGIN_KM
+
+    rows = pd.DataFrame({
+        "share_10km": [1.0, 0.2, 1.0, 0.5, 1.0],
+        "share_25km": [1.0, 0.5, 1.0, 0.9, 1.0],
+        "mean_distance_km": [3.0, 40.0, 9.0, 6.0, 3.0],
+        "baseline_mean_distance_km": [8.0, 90.0, 4.0, 6.0, 8.0],
+        "extra_countries": [0, 0, 0, 0, 1],
+    }, index=[10, 11, 12, 13, 14])
+    out = with_objective(rows, "margin")
+    assert out.index.equals(rows.index)
+    v = out["objective"]
+    assert v[10] > 0 and v[11] > 0  # closer than the straight line
+    assert v[12] < 0  # farther
+    assert v[13] == 0.0  # a tie
+    assert v[10] == pytest.approx(np.tanh(5.0 / OBJECTIVE_MARGIN_KM))
+    assert v[12] == pytest.approx(-v[10])  # odd in the margin
+    assert v[11] < 1.0  # bounded: a 50 km gain weighs hardly more than a 5 km one
+    assert v[11] - v[10] < 0.25
+    assert v[14] == pytest.approx(v[10] - OBJECTIVE_EXTRA_COUNTRY_PENALTY)  # extra country
+    # the absolute objectives rank a big gain on a sinuous line far above a small win on a
+    # near-straight line; the margin ranks them nearly alike
+    dist = with_objective(rows, "distance")["objective"]
+    assert dist[10] - dist[11] > 1.0
+    # the pure function agrees with the column
+    assert float(margin_objective(3.0, 8.0, 0)) == pytest.approx(v[10])
+
+
+def test_cli_accepts_margin_objective(tmp_path, monkeypatch) -> None:
+    """``--objective margin`` (and every objective of ``OBJECTIVES``, which the CLI spells
+    out to keep start-up light) reaches the fit in ``calibrate routes`` and in a
+    ``backtest routes --holdout`` refit (stubs stand in for the routing); an unknown
+    objective is refused by the parser."""
+    from planner.backtest import routes as R
+    from planner.cli import main
+
+    seen: list[str] = []
+
+    class Reached(Exception):
+        pass
+
+    def stub(*args: object, **kwargs: object) -> None:
+        seen.append(str(kwargs["objective"]))
+        raise Reached
+
+    monkeypatch.setattr(R, "calibrate_routes", stub)
+    monkeypatch.setattr(R, "backtest_routes", stub)
+    monkeypatch.setattr("planner.layers.default_layers", lambda: None)
+    for objective in R.OBJECTIVES:
+        with pytest.raises(Reached):
+            main(["calibrate", "routes", "--objective", objective,
+                  "--params-out", str(tmp_path / "p.json")])
+        with pytest.raises(Reached):
+            main(["backtest", "routes", "--holdout", "P3273", "--objective", objective,
+                  "--out", str(tmp_path / "bt")])
+    assert seen == [o for o in R.OBJECTIVES for _ in range(2)]
+    assert "margin" in seen
+    with pytest.raises(SystemExit):
+        main(["calibrate", "routes", "--objective", "magic"])
+    assert not (tmp_path / "p.json").exists()
 
 
 def test_candidates_start_with_published_defaults() -> None:
@@ -420,6 +488,12 @@ def test_calibration_keeps_holdout_apart(layers, route_surfaces, tmp_path, monke
     value = (-train["mean_distance_km"] / 25.0 - penalty).groupby(train["candidate"]).mean()
     assert dist.candidate == int(value.idxmax())
     assert dist.provenance["objective"] == "distance"
+    # the margin objective: the best mean margin over each line's own straight line
+    marg = calibrate_routes(layers, n_candidates=2, folds=2, holdout=["P3964"],
+                            surfaces=route_surfaces, lines=lines, objective="margin")
+    margin = np.tanh((train["baseline_mean_distance_km"] - train["mean_distance_km"]) / 5.0)
+    assert marg.candidate == int((margin - penalty).groupby(train["candidate"]).mean().idxmax())
+    assert marg.provenance["objective"] == "margin" and "tanh" in marg.provenance["method"]
     with pytest.raises(BacktestError, match="objective"):
         calibrate_routes(layers, n_candidates=2, folds=2, surfaces=route_surfaces,
                          lines=lines, objective="magic")
