@@ -20,6 +20,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 from planner import __version__
 
@@ -53,23 +54,31 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def _left_behind(stop: BaseException) -> str:
-    """What an interrupted run left: the earlier outputs, or (when the signal came while
-    the new outputs were being swapped in, and was held until they were) the new ones.
+def _left_behind(swapped_in: list[Any]) -> str:
+    """What an interrupted run left: the earlier outputs, except the output folders it had
+    already swapped in complete (``swapped_in``, :data:`planner.runner.SWAPPED_IN`; a
+    signal that comes during the swap is held until it is done).
 
     Examples
     --------
-    >>> _left_behind(KeyboardInterrupt())
+    >>> _left_behind([])
     'temporary files removed, earlier outputs kept'
-    >>> stop = KeyboardInterrupt()
-    >>> stop.outputs_in_place = "maps/demo"
-    >>> _left_behind(stop)
-    'the new outputs were already complete and are in place: maps/demo'
+    >>> _left_behind(["maps/demo"])  # doctest: +NORMALIZE_WHITESPACE
+    'the new outputs completed before the stop are in place: maps/demo; temporary files
+    removed, other earlier outputs kept'
     """
-    done = getattr(stop, "outputs_in_place", None)
-    if done is not None:
-        return f"the new outputs were already complete and are in place: {done}"
+    if swapped_in:
+        return (f"the new outputs completed before the stop are in place: "
+                f"{', '.join(map(str, swapped_in))}; temporary files removed, other "
+                "earlier outputs kept")
     return "temporary files removed, earlier outputs kept"
+
+
+def _swapped_in() -> list[Any]:
+    """:data:`planner.runner.SWAPPED_IN` if a run imported the runner (only a run that
+    wrote outputs did; importing it here would load geopandas after a Ctrl-C)."""
+    runner = sys.modules.get("planner.runner")
+    return list(getattr(runner, "SWAPPED_IN", []))
 
 
 def _layers(args: argparse.Namespace) -> int:
@@ -424,16 +433,19 @@ def main(argv: list[str] | None = None) -> int:
     p_sweep.set_defaults(func=_sweep)
 
     args = parser.parse_args(argv)
+    done_before = len(_swapped_in())  # main() may run more than once in one process
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         with _sigterm_raises():
             return int(args.func(args))
-    except KeyboardInterrupt as exc:
-        print(f"planner: interrupted (Ctrl-C): {_left_behind(exc)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"planner: interrupted (Ctrl-C): {_left_behind(_swapped_in()[done_before:])}",
+              file=sys.stderr)
         return 130
-    except Terminated as exc:
-        print(f"planner: terminated (SIGTERM): {_left_behind(exc)}", file=sys.stderr)
+    except Terminated:
+        print(f"planner: terminated (SIGTERM): {_left_behind(_swapped_in()[done_before:])}",
+              file=sys.stderr)
         return 128 + signal.SIGTERM
     except EXPECTED_ERRORS as exc:
         if args.verbose:

@@ -493,18 +493,24 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
     return {k: target / v.name for k, v in names.items()}
 
 
+#: Output folders this process has swapped in, complete (the CLI's message after an
+#: interrupt says which new outputs are in place).
+SWAPPED_IN: list[Path] = []
+
+
 def _swap_in_held(tmp: Path, target: Path) -> None:
     """:func:`_swap_in` with SIGINT and SIGTERM held (:func:`_signals_held`).
 
     A signal that came during the swap is raised after it, when the new outputs are
     already in place; its exception then carries ``outputs_in_place`` (``target``), so that
-    the CLI does not report the earlier outputs as kept.
+    no clean-up runs for it, and ``target`` is recorded in :data:`SWAPPED_IN`.
     """
     swapped = False
     try:
         with _signals_held():
             _swap_in(tmp, target)
             swapped = True
+            SWAPPED_IN.append(target)
     except BaseException as exc:
         if swapped:
             exc.outputs_in_place = target  # type: ignore[attr-defined]

@@ -626,8 +626,8 @@ def test_signal_during_the_final_swap_says_the_new_outputs_are_in_place(
     its exception then says so, nothing is undone, and the CLI's message does not claim
     that the earlier outputs were kept (it did before)."""
     import planner.runner as runner
-    from planner.cli import _left_behind
 
+    monkeypatch.setattr(runner, "SWAPPED_IN", [])
     target = tmp_path / "demo"
     target.mkdir()
     (target / "index.html").write_text("earlier")
@@ -645,6 +645,67 @@ def test_signal_during_the_final_swap_says_the_new_outputs_are_in_place(
         runner._swap_in_held(new, target)
     assert isinstance(stop.value, _Term if sig == signal.SIGTERM else _Intr)
     assert stop.value.outputs_in_place == target
+    assert runner.SWAPPED_IN == [target]
     assert (target / "index.html").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
-    assert "in place" in _left_behind(stop.value) and "earlier" not in _left_behind(stop.value)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_a_failed_swap_keeps_the_earlier_outputs(
+        raising_handlers, tmp_path, monkeypatch, sig):
+    """The swap fails (the rename raises) with a signal pending: the signal replaces the
+    error, the earlier outputs are back in place, and nothing is recorded as swapped in."""
+    import planner.runner as runner
+
+    monkeypatch.setattr(runner, "SWAPPED_IN", [])
+    target = tmp_path / "demo"
+    target.mkdir()
+    (target / "index.html").write_text("earlier")
+    new = tmp_path / ".demo.tmp"
+    new.mkdir()
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if Path(src) == new:
+            os.kill(os.getpid(), sig)
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(runner.os, "replace", failing_replace)
+    with pytest.raises((_Term, _Intr)) as stop:
+        runner._swap_in_held(new, target)
+    assert not hasattr(stop.value, "outputs_in_place")
+    assert runner.SWAPPED_IN == []
+    assert (target / "index.html").read_text() == "earlier"
+
+
+@pytest.mark.parametrize(("stop", "code"), [(KeyboardInterrupt, 130), (None, 143)])
+def test_cli_message_after_an_interrupt_names_outputs_already_in_place(
+        tmp_path, monkeypatch, capsys, stop, code):
+    """An interrupt after a run swapped its outputs in (during the swap, or any time after
+    it, e.g. while the CLI prints the file list) says the new outputs are in place; one
+    before says the earlier outputs are kept."""
+    import planner.cli as cli
+    import planner.runner as runner
+
+    monkeypatch.setattr(runner, "SWAPPED_IN", [Path("maps/old-run")])  # an earlier main()
+    stop = stop or cli.Terminated
+    target = tmp_path / "demo"
+
+    def study_then_stop(args):
+        new = tmp_path / ".demo.tmp"
+        new.mkdir()
+        runner._swap_in_held(new, target)
+        raise stop()
+
+    monkeypatch.setattr(cli, "_study", study_then_stop)
+    assert cli.main(["study"]) == code
+    err = capsys.readouterr().err
+    assert f"in place: {target};" in err and "old-run" not in err
+
+    def stop_before(args):
+        raise stop()
+
+    monkeypatch.setattr(cli, "_study", stop_before)
+    assert cli.main(["study"]) == code
+    assert capsys.readouterr().err.endswith(": temporary files removed, earlier outputs kept\n")
