@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from planner.backtest import routes as R
@@ -156,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{100 * beats.loc[best, 'distance']:.0f} %")
     print("\nsensitivity of the margin objective to its scale (not used to choose it):")
     for km in [float(x) for x in a.scales.split(",") if x.strip()]:
-        sc = scores.assign(objective=np.tanh(
-            (scores["baseline_mean_distance_km"] - scores["mean_distance_km"]) / km)
-            - R.OBJECTIVE_EXTRA_COUNTRY_PENALTY * (scores["extra_countries"] > 0))
+        sc = scores.assign(objective=R.margin_objective(
+            scores["mean_distance_km"], scores["baseline_mean_distance_km"],
+            scores["extra_countries"], scale_km=km))
         whole = fit(sc, lines, (), a.folds, a.seed)
         part = fit(sc, lines, holdout, a.folds, a.seed)
         s = R.summarise(whole["cv"])  # type: ignore[arg-type]

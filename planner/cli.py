@@ -32,6 +32,11 @@ log = logging.getLogger("planner")
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, KeyError, MemoryError)
 
 
+#: planner.backtest.routes.OBJECTIVES, spelt out to keep geopandas out of start-up (a test
+#: checks they are the same).
+ROUTE_OBJECTIVES = ("shares", "distance", "margin")
+
+
 class Terminated(BaseException):
     """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that clean-up code runs."""
 
@@ -314,9 +319,6 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
     from planner.lattice import NEIGHBOURS  # numpy only: the routing lattices
 
-    # planner.backtest.routes.OBJECTIVES, spelt out to keep geopandas out of start-up
-    # (a test checks they agree)
-    objectives = ("shares", "distance", "margin")
 
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
     parser.add_argument("--version", action="version", version=f"planner {__version__}")
@@ -366,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="parameter sets searched by a --holdout refit")
     p_br.add_argument("--parameters", help="comma-separated factors a --holdout refit "
                       "searches (default: all)")
-    p_br.add_argument("--objective", choices=objectives, default="shares",
+    p_br.add_argument("--objective", choices=ROUTE_OBJECTIVES, default="shares",
                       help="what a --holdout refit maximises (default: shares)")
     p_br.add_argument("--neighbours", type=int, choices=NEIGHBOURS, default=None,
                       help="routing lattice: 8 (the grid studies route on; default), 16 or "
@@ -390,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     p_cr.add_argument("--out", default=None, help="folder for the search's score tables")
     p_cr.add_argument("--parameters", help="comma-separated factors to search "
                       "(default: all; e.g. border_crossing_mult)")
-    p_cr.add_argument("--objective", choices=objectives, default="shares",
+    p_cr.add_argument("--objective", choices=ROUTE_OBJECTIVES, default="shares",
                       help="what the fit maximises per line: shares within 25 and 10 km, "
                       "minus the mean distance to the real line, or the margin over the "
                       "straight line's (default: shares)")

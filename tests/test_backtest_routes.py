@@ -146,8 +146,9 @@ def test_cli_accepts_margin_objective(tmp_path, monkeypatch) -> None:
     ``backtest routes --holdout`` refit (stubs stand in for the routing); an unknown
     objective is refused by the parser."""
     from planner.backtest import routes as R
-    from planner.cli import main
+    from planner.cli import ROUTE_OBJECTIVES, main
 
+    assert ROUTE_OBJECTIVES == R.OBJECTIVES  # the CLI's spelt-out list cannot drift
     seen: list[str] = []
 
     class Reached(Exception):
@@ -609,3 +610,10 @@ def test_route_surfaces_travel_without_their_builder(route_surfaces) -> None:
     p = dataclasses.replace(CostParams(), water_body_mult=20.0)
     assert np.array_equal(copy.cost(p), route_surfaces.cost(p), equal_nan=True)
     assert (copy.cost(p)[copy.water] == 20.0).all() and copy.water.any()
+
+
+def test_calibration_refuses_an_unknown_objective_before_any_routing() -> None:
+    from planner.backtest import routes as R
+
+    with pytest.raises(R.BacktestError, match="unknown objective 'magic'"):
+        R.calibrate_routes(objective="magic")  # no layers loaded, nothing routed
