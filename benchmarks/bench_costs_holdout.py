@@ -48,8 +48,9 @@ def main() -> None:
                     help="held-out projects CSV (default: the newest shipped held-out set)")
     args = ap.parse_args()
     if args.holdout is None:
-        shipped = sorted(bc.economics.DATA_DIR.glob("reference_projects_holdout*.csv"),
-                         key=lambda p: int("0" + p.stem.removeprefix("reference_projects_holdout")))
+        shipped = sorted(p for p in bc.economics.DATA_DIR.glob("reference_projects_holdout*.csv")
+                         if p.stem.removeprefix("reference_projects_holdout").isdigit())
+        shipped.sort(key=lambda p: int(p.stem.removeprefix("reference_projects_holdout")))
         if not shipped:
             ap.error("no held-out set is shipped in planner/data; pass --holdout FILE "
                      "(earlier rounds' files: README 'Fresh held-out lines')")

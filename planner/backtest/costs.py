@@ -311,8 +311,24 @@ def _regions(countries: str) -> list[str]:
     return [table.get(c.strip(), "none") for c in str(countries).split(";") if c.strip()]
 
 
+#: The sizes ``diameter_steps`` counts on: the model's (:data:`planner.hydraulics.
+#: STANDARD_DIAMETERS_MM`, from 508 mm) with API 5L's 16 and 18 in (406, 457 mm) below,
+#: so that a built line smaller than the model's smallest size is not rounded up to it
+#: and scored as a hit (the fourth held-out set had two such lines; README).
+SCORING_DIAMETERS_MM: tuple[float, ...] = (406.0, 457.0, *hydraulics.STANDARD_DIAMETERS_MM)
+
+
 def _standard_index(d_mm: float) -> int:
-    sizes = np.asarray(hydraulics.STANDARD_DIAMETERS_MM, dtype=float)
+    """Index of the nearest size of :data:`SCORING_DIAMETERS_MM`.
+
+    Examples
+    --------
+    >>> _standard_index(508) - _standard_index(406)  # 20 in designed, 16 in built
+    2
+    >>> _standard_index(610) - _standard_index(610)
+    0
+    """
+    sizes = np.asarray(SCORING_DIAMETERS_MM, dtype=float)
     return int(np.argmin(np.abs(sizes - float(d_mm))))
 
 
