@@ -18,8 +18,8 @@ scale, ``OBJECTIVE_MARGIN_KM``, was set from the cell size and not chosen on it)
     F=border_crossing_mult,parallel_mult,parallel_corridor_m,town_access_mult,town_access_m
     F=$F,slope_hill_mult,slope_mtn_mult,mountain_mult
     planner calibrate routes --candidates 40 --parameters $F --objective margin \\
-        --params-out /tmp/margin.json --out /tmp/margin-run     # routes the search once
-    python benchmarks/route_objectives.py --scores /tmp/margin-run/calibration_scores.csv
+        --params-out margin.json --out margin-run               # routes the search once
+    python benchmarks/route_objectives.py --scores margin-run/calibration_scores.csv
     python benchmarks/route_objectives.py --candidates 40 --parameters $F
                                           # routes the search itself (cached) if no table
 

@@ -619,12 +619,9 @@ def test_signals_held_raise_sigterm_first_and_restore_handlers(raising_handlers)
     assert steps[-1] == "done"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_during_the_final_swap_says_the_new_outputs_are_in_place(
-        raising_handlers, tmp_path, monkeypatch, sig):
-    """A signal that comes while the new outputs are swapped in is held until they are;
-    its exception then says so, nothing is undone, and the CLI's message does not claim
-    that the earlier outputs were kept (it did before)."""
+@pytest.fixture
+def swap_folders(tmp_path, monkeypatch):
+    """Earlier outputs in ``demo``, new ones in ``.demo.tmp``; nothing recorded as swapped."""
     import planner.runner as runner
 
     monkeypatch.setattr(runner, "SWAPPED_IN", [])
@@ -634,6 +631,18 @@ def test_signal_during_the_final_swap_says_the_new_outputs_are_in_place(
     new = tmp_path / ".demo.tmp"
     new.mkdir()
     (new / "index.html").write_text("new")
+    return new, target
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_the_final_swap_says_the_new_outputs_are_in_place(
+        raising_handlers, swap_folders, tmp_path, monkeypatch, sig):
+    """A signal that comes while the new outputs are swapped in is held until they are;
+    its exception then says so, nothing is undone, and the CLI's message does not claim
+    that the earlier outputs were kept (it did before)."""
+    import planner.runner as runner
+
+    new, target = swap_folders
     real_swap = runner._swap_in
 
     def swap_with_a_signal(tmp, to):
@@ -652,17 +661,12 @@ def test_signal_during_the_final_swap_says_the_new_outputs_are_in_place(
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_a_failed_swap_keeps_the_earlier_outputs(
-        raising_handlers, tmp_path, monkeypatch, sig):
+        raising_handlers, swap_folders, monkeypatch, sig):
     """The swap fails (the rename raises) with a signal pending: the signal replaces the
     error, the earlier outputs are back in place, and nothing is recorded as swapped in."""
     import planner.runner as runner
 
-    monkeypatch.setattr(runner, "SWAPPED_IN", [])
-    target = tmp_path / "demo"
-    target.mkdir()
-    (target / "index.html").write_text("earlier")
-    new = tmp_path / ".demo.tmp"
-    new.mkdir()
+    new, target = swap_folders
     real_replace = os.replace
 
     def failing_replace(src, dst):
