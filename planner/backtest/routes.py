@@ -331,6 +331,11 @@ _OBJECTIVE_TEXT = {
 }
 
 
+def _check_objective(objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise BacktestError(f"unknown objective {objective!r} (known: {', '.join(OBJECTIVES)})")
+
+
 def with_objective(scores: pd.DataFrame, objective: str = "shares") -> pd.DataFrame:
     """``scores`` with the ``objective`` column of :func:`line_objective` (``shares``),
     :func:`distance_objective` (``distance``) or :func:`margin_objective` (``margin``).
@@ -347,8 +352,7 @@ def with_objective(scores: pd.DataFrame, objective: str = "shares") -> pd.DataFr
     >>> [float(with_objective(rows, o)["objective"].iloc[0]) for o in OBJECTIVES]
     [1.5, -0.16, 0.0]
     """
-    if objective not in OBJECTIVES:
-        raise BacktestError(f"unknown objective {objective!r} (known: {', '.join(OBJECTIVES)})")
+    _check_objective(objective)
     if objective == "distance":
         value = distance_objective(scores["mean_distance_km"], scores["extra_countries"])
     elif objective == "margin":
@@ -1199,8 +1203,7 @@ def calibrate_routes(
     from planner.layers import default_layers
 
     neighbours = _check_neighbours(neighbours)
-    if objective not in OBJECTIVES:  # before any routing, not after it
-        raise BacktestError(f"unknown objective {objective!r} (known: {', '.join(OBJECTIVES)})")
+    _check_objective(objective)  # before any routing, not after it
 
     layers = layers or default_layers()
     res_km = float(resolution_km or settings.DEFAULT_RESOLUTION_KM)
