@@ -448,6 +448,7 @@ def test_fifth_holdout_lines_are_new_cited_and_mapped():
     # it was never used for fitting, and every country has a cost region
     hold = bc.projects_from_csv(economics.DATA_DIR / "reference_projects_holdout5.csv")
     ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    assert len(hold) >= 6
     fourth = economics.DATA_DIR / "reference_projects_holdout4.csv"
     seen = set(ref["name"]) | (set(bc.projects_from_csv(fourth)["name"])
                                if fourth.is_file() else set())
