@@ -380,13 +380,23 @@ def test_a_users_file_is_scored_with_the_shipped_calibration(tmp_path):
     assert (status.drop(offshore) == "ok").all()
 
 
+def _joined_round(word: str, n: int, file: str | None = None) -> pd.DataFrame:
+    """The rows of the ``word`` held-out set in the reference set: ``n`` of them, each
+    note saying it joined the training set after its score, and its file gone."""
+    ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    rows = ref[ref["note"].str.contains(f"{word} held-out set: gathered", regex=False)]
+    assert len(rows) == n
+    assert rows["note"].str.contains("then joined the training set", regex=False).all()
+    if file is not None:
+        assert not (economics.DATA_DIR / file).exists()
+    return rows
+
+
 def test_first_holdout_lines_joined_the_training_set_after_being_scored():
     # the first held-out set was scored once, then its 10 lines joined the reference set;
     # their notes say so
+    first = _joined_round("first", 10)
     ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
-    first = ref[ref["note"].str.contains("first held-out set: gathered", regex=False)]
-    assert len(first) == 10
-    assert first["note"].str.contains("then joined the training set", regex=False).all()
     assert not ref["note"].str.contains("never used for fitting", regex=False).any()
     # all of them are designed rows (onshore, scope 'line'), so the shipped fit uses them
     assert (first["offshore_km"].fillna(0) == 0).all() and (first["scope"] == "line").all()
@@ -395,41 +405,30 @@ def test_first_holdout_lines_joined_the_training_set_after_being_scored():
 def test_second_holdout_lines_joined_the_training_set_after_being_scored():
     # the second held-out set was scored once with the 37-line calibration, then its 12
     # lines joined the reference set; their notes say so
-    ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
-    second = ref[ref["note"].str.contains("second held-out set: gathered", regex=False)]
-    assert len(second) == 12
-    assert second["note"].str.contains("then joined the training set", regex=False).all()
+    second = _joined_round("second", 12, "reference_projects_holdout2.csv")
     assert (second["offshore_km"].fillna(0) == 0).all()
     # all designed but Arad-Szeged, ruled `system` (rule d: the Romanian cost covers a
     # station off the line) by the data corrections made after the third round's score
     assert set(second.loc[second["scope"] == "system", "name"]) == {"Arad-Szeged pipeline"}
-    assert not (economics.DATA_DIR / "reference_projects_holdout2.csv").exists()
 
 
 def test_third_holdout_lines_joined_the_training_set_after_being_scored():
     # the third held-out set was scored once with the 49-line calibration, corrected after
     # scoring (README 'Review of the held-out rows after scoring'), then its 10 lines joined
     # the reference set; their notes say so
-    ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
-    third = ref[ref["note"].str.contains("third held-out set: gathered", regex=False)]
-    assert len(third) == 10
-    assert third["note"].str.contains("then joined the training set", regex=False).all()
+    third = _joined_round("third", 10, "reference_projects_holdout3.csv")
     assert (third["scope"] == "line").all()
     # one row has a 23 km section under Lake Maracaibo, found by the review after scoring:
     # it stays refused as offshore, so 9 of the 10 are designed
     offshore = third.loc[third["offshore_km"].fillna(0) > 0, "name"].tolist()
     assert offshore == ["Antonio Ricaurte (Trans-Caribbean) pipeline"]
-    assert not (economics.DATA_DIR / "reference_projects_holdout3.csv").exists()
 
 
 def test_fourth_holdout_lines_joined_the_training_set_after_being_scored():
     # the fourth held-out set was scored once with the 57-line calibration, reviewed after
     # scoring (README 'Fifth round'), then its 10 lines joined the reference set; their
     # notes say so, and every country of them has a cost region
-    ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
-    fourth = ref[ref["note"].str.contains("fourth held-out set: gathered", regex=False)]
-    assert len(fourth) == 10
-    assert fourth["note"].str.contains("then joined the training set", regex=False).all()
+    fourth = _joined_round("fourth", 10, "reference_projects_holdout4.csv")
     assert fourth["note"].str.contains("with the calibration refit on 57", regex=False).all()
     # all onshore lines of scope 'line', so all ten are designed rows of the fit
     assert (fourth["offshore_km"].fillna(0) == 0).all() and (fourth["scope"] == "line").all()
@@ -440,7 +439,6 @@ def test_fourth_holdout_lines_joined_the_training_set_after_being_scored():
     regions = set(economics.load_cost_regions()["iso_a3"])
     countries = {c for cs in fourth["country"] for c in str(cs).split(";")}
     assert countries <= regions, countries - regions
-    assert not (economics.DATA_DIR / "reference_projects_holdout4.csv").exists()
 
 
 def test_fifth_holdout_lines_are_new_cited_and_mapped():
