@@ -183,8 +183,7 @@ def _report_holdout(scores: pd.DataFrame, lines: Any, holdout: list[str],
     """As ``planner backtest routes --holdout``: the held-out lines and every line of
     their groups (system, parallels) are left out, the search is fitted on the rest, and
     the held-out lines are scored with that fit (validation)."""
-    held_groups = set(lines.loc[lines["pipeline_id"].isin(holdout), "group"])
-    is_held = lines["group"].isin(held_groups)
+    is_held = R.held_out(lines, holdout)
     cid = R.best_candidate(scores, lines.loc[~is_held, "pipeline_id"])
     held_ids = set(lines.loc[is_held, "pipeline_id"])
     rows = scores[(scores["candidate"] == cid) & scores["pipeline_id"].isin(held_ids)]

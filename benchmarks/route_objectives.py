@@ -61,8 +61,7 @@ def fit(scores: pd.DataFrame, lines: pd.DataFrame, holdout: Sequence[str], folds
     """What :func:`planner.backtest.routes.calibrate_routes` fits on ``scores`` (objective
     column already set): training, k-fold and held-out results."""
     routable = scores.groupby("pipeline_id")["share_25km"].apply(lambda s: s.notna().any())
-    held_groups = set(lines.loc[lines["pipeline_id"].isin(set(holdout)), "group"])
-    is_held = lines["group"].isin(held_groups)
+    is_held = R.held_out(lines, holdout)
     train = lines[~is_held & lines["pipeline_id"].map(lambda i: bool(routable.get(i, False)))]
     cid = R.best_candidate(scores, train["pipeline_id"])
     chosen = scores[scores["candidate"] == cid]

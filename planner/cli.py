@@ -319,7 +319,6 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
     from planner.lattice import NEIGHBOURS  # numpy only: the routing lattices
 
-
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
     parser.add_argument("--version", action="version", version=f"planner {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")

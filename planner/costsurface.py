@@ -1021,9 +1021,7 @@ def with_deviation_prior(surface: CostSurface, start_xy: tuple[float, float],
     >>> with_deviation_prior(s, (5, 25), (25, 25), 0.0) is s
     True
     """
-    if (problem := _deviation_weight_problem(weight)) is not None:
-        raise ValueError(problem)
-    if weight == 0.0:
+    if weight == 0.0:  # NaN and negative weights go on to be refused below
         return surface
     mult = deviation_multiplier(surface.transform, surface.shape, start_xy, end_xy, weight,
                                 ratio=ratio)

@@ -542,6 +542,22 @@ def _later_lines(pipes: gpd.GeoDataFrame, lines: gpd.GeoDataFrame) -> list[tuple
     return out
 
 
+def held_out(lines: pd.DataFrame, holdout: Iterable[str]) -> pd.Series:
+    """Which ``lines`` (with their ``group``, :func:`built_lines`) a fit leaves out when the
+    lines ``holdout`` are held out: those and every line sharing a group with one (its
+    system, its parallels), so that no held-out line has a twin in training.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"pipeline_id": ["A", "B", "C"], "group": [0, 0, 1]})
+    >>> held_out(lines, ["A"]).tolist()
+    [True, True, False]
+    """
+    held = set(map(str, holdout))
+    groups = set(lines.loc[lines["pipeline_id"].isin(held), "group"])
+    return lines["group"].isin(groups)
+
+
 def _groups(lines: gpd.GeoDataFrame) -> list[int]:
     """Lines of one system, or removed with each other, share a group."""
     n = len(lines)
@@ -1221,10 +1237,7 @@ def calibrate_routes(
                                              straighten=straighten)
     scores = with_objective(
         _cached_scores(surfaces, lines, cands, client=client, progress=progress), objective)
-    held = set(map(str, holdout))
-    # lines sharing a group with a held-out line are held out too (no twin in training)
-    held_groups = set(lines.loc[lines["pipeline_id"].isin(held), "group"])
-    is_held = lines["group"].isin(held_groups)
+    is_held = held_out(lines, holdout)
     train_lines = lines[~is_held]
     routable = scores.groupby("pipeline_id")["share_25km"].apply(lambda s: s.notna().any())
     train_ids = [i for i in train_lines["pipeline_id"] if routable.get(i, False)]
@@ -1528,6 +1541,7 @@ __all__ = [
     "check_params_out",
     "cross_validate",
     "distance_objective",
+    "held_out",
     "line_metrics",
     "line_objective",
     "line_surface",
