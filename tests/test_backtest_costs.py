@@ -253,8 +253,10 @@ def test_system_scope_rows_are_refused_and_shipped_ones_cite_why(tmp_path):
     assert onshore["source_scope"].fillna("").str.contains("http").all()
 
 
-def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only():
-    # pipe costs growing 5 %/y about 2011 on US lines, compression flat; one German line
+def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only(monkeypatch):
+    # pipe costs growing 5 %/y about 2011 on US lines, compression flat; one German line;
+    # the model before the sixth round (the trend on US lines only)
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "us")
     years = [2003, 2007, 2011, 2015, 2019]
     names = [*(f"us{y}" for y in years), "de"]
     projects = pd.DataFrame({
@@ -272,6 +274,35 @@ def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only():
     assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
     no_trend = bc._fit_factors(designs, projects, us_trend=False)[3]
     assert no_trend == 0.0
+
+
+def test_pipe_trend_for_every_region_is_fitted_on_and_applied_to_all_lines(monkeypatch):
+    # the same 5 %/y trend on three US and two German lines: with "us" (the model before
+    # the sixth round) the German lines take no trend; with "all" (shipped since) one
+    # trend fits all five exactly
+    years = [2003, 2011, 2019, 2007, 2015]
+    names = ["us2003", "us2011", "us2019", "de2007", "de2015"]
+    projects = pd.DataFrame({
+        "name": names, "capex_year": years, "terrain": "flat",
+        "country": ["USA"] * 3 + ["DEU"] * 2, "cost_region": "", "parallel_existing": 0})
+    designs = pd.DataFrame({"pipe_usd": 1e9, "compression_usd": 2e8, "metering_usd": 0.0},
+                           index=names)
+    trend = 0.05
+    projects["capex_musd"] = [(1e9 * math.exp(trend * (y - 2011)) + 2e8) / 1e6 for y in years]
+    assert bc.PIPE_TREND_LINES == "all"  # the shipped model
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "us")
+    de = projects.set_index("name").loc["de2015"]
+    assert bc._us_trend_factor(de, trend) == 1.0
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "all")
+    assert bc._us_trend_factor(de, trend) == pytest.approx(math.exp(4 * trend))
+    terrain, regional, parallel, fitted = bc._fit_factors(designs, projects, shrinkage=4.0)
+    assert fitted == pytest.approx(trend, abs=1e-3)
+    cal = bc.CostCalibration(terrain, regional, parallel_factor=parallel, us_pipe_trend=fitted)
+    ratio = bc._predict(designs, projects, cal) / projects.set_index("name")["capex_musd"]
+    assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "europe")
+    with pytest.raises(ValueError, match="PIPE_TREND_LINES is 'europe'"):
+        bc._us_trend_factor(de, trend)
 
 
 def test_a_file_whose_every_row_is_refused_gets_one_clear_error(tmp_path):
