@@ -110,7 +110,8 @@ def test_backtest_on_a_constructed_project_with_a_known_answer(tmp_path):
                           design_margin=cal.design_margin,
                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
     rf = economics.regional_factor_for("KAZ")
-    capex = (d["pipe_usd"] * cal.terrain_factors["hilly"] + d["compression_usd"]
+    trend = bc._us_trend_factor(pd.Series(base), cal.us_pipe_trend)  # every region's lines
+    capex = (d["pipe_usd"] * cal.terrain_factors["hilly"] * trend + d["compression_usd"]
              + d["metering_usd"]) * rf / 1e6
     rows = [{**base, "capex_musd": capex, "diameter_mm": d["diameter_mm_predicted"],
              "n_compressor_stations": d["stations_predicted"]},
@@ -197,7 +198,8 @@ def test_parallel_line_pays_the_fitted_factor_on_its_pipe_only(tmp_path):
                           design_margin=cal.design_margin,
                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
     rf = economics.regional_factor_for("DEU")
-    capex = (d["pipe_usd"] * cal.parallel_factor + d["compression_usd"]
+    trend = bc._us_trend_factor(pd.Series(base), cal.us_pipe_trend)  # every region's lines
+    capex = (d["pipe_usd"] * cal.parallel_factor * trend + d["compression_usd"]
              + d["metering_usd"]) * rf / 1e6
     rows = [{**base, "capex_musd": capex},
             {**base, "name": "greenfield", "parallel_existing": 0, "capex_musd": capex}]
@@ -206,7 +208,8 @@ def test_parallel_line_pays_the_fitted_factor_on_its_pipe_only(tmp_path):
                      "--out", str(out), "--no-calibrate"]) == 0
     ratio = pd.read_csv(out / "costs.csv").set_index("name")["capex_ratio"]
     assert ratio["beside"] == pytest.approx(1.0, rel=1e-9)
-    expected = (d["pipe_usd"] + d["compression_usd"] + d["metering_usd"]) * rf / 1e6 / capex
+    expected = ((d["pipe_usd"] * trend + d["compression_usd"] + d["metering_usd"]) * rf / 1e6
+                / capex)
     assert ratio["greenfield"] == pytest.approx(expected, rel=1e-5)  # costs.csv: 6 digits
 
 

@@ -742,7 +742,8 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
     >>> d = design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
     ...                    design_margin=cal.design_margin,
     ...                    max_pressure_class_mpa=cal.max_pressure_class_mpa)
-    >>> p["capex_musd"] = (d["pipe_usd"] + d["compression_usd"]) / 1e6
+    >>> trend = _us_trend_factor(p.iloc[0], cal.us_pipe_trend)  # the pipe-cost trend
+    >>> p["capex_musd"] = (d["pipe_usd"] * trend + d["compression_usd"]) / 1e6
     >>> bt = backtest_costs(p, calibrate=False)
     >>> round(float(bt.validation["capex_ratio"].iloc[0]), 6)
     1.0
