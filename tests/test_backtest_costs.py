@@ -110,7 +110,8 @@ def test_backtest_on_a_constructed_project_with_a_known_answer(tmp_path):
                           design_margin=cal.design_margin,
                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
     rf = economics.regional_factor_for("KAZ")
-    capex = (d["pipe_usd"] * cal.terrain_factors["hilly"] + d["compression_usd"]
+    trend = bc._us_trend_factor(pd.Series(base), cal.us_pipe_trend)  # every region's lines
+    capex = (d["pipe_usd"] * cal.terrain_factors["hilly"] * trend + d["compression_usd"]
              + d["metering_usd"]) * rf / 1e6
     rows = [{**base, "capex_musd": capex, "diameter_mm": d["diameter_mm_predicted"],
              "n_compressor_stations": d["stations_predicted"]},
@@ -197,7 +198,8 @@ def test_parallel_line_pays_the_fitted_factor_on_its_pipe_only(tmp_path):
                           design_margin=cal.design_margin,
                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
     rf = economics.regional_factor_for("DEU")
-    capex = (d["pipe_usd"] * cal.parallel_factor + d["compression_usd"]
+    trend = bc._us_trend_factor(pd.Series(base), cal.us_pipe_trend)  # every region's lines
+    capex = (d["pipe_usd"] * cal.parallel_factor * trend + d["compression_usd"]
              + d["metering_usd"]) * rf / 1e6
     rows = [{**base, "capex_musd": capex},
             {**base, "name": "greenfield", "parallel_existing": 0, "capex_musd": capex}]
@@ -206,7 +208,8 @@ def test_parallel_line_pays_the_fitted_factor_on_its_pipe_only(tmp_path):
                      "--out", str(out), "--no-calibrate"]) == 0
     ratio = pd.read_csv(out / "costs.csv").set_index("name")["capex_ratio"]
     assert ratio["beside"] == pytest.approx(1.0, rel=1e-9)
-    expected = (d["pipe_usd"] + d["compression_usd"] + d["metering_usd"]) * rf / 1e6 / capex
+    expected = ((d["pipe_usd"] * trend + d["compression_usd"] + d["metering_usd"]) * rf / 1e6
+                / capex)
     assert ratio["greenfield"] == pytest.approx(expected, rel=1e-5)  # costs.csv: 6 digits
 
 
@@ -253,8 +256,10 @@ def test_system_scope_rows_are_refused_and_shipped_ones_cite_why(tmp_path):
     assert onshore["source_scope"].fillna("").str.contains("http").all()
 
 
-def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only():
-    # pipe costs growing 5 %/y about 2011 on US lines, compression flat; one German line
+def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only(monkeypatch):
+    # pipe costs growing 5 %/y about 2011 on US lines, compression flat; one German line;
+    # the model before the sixth round (the trend on US lines only)
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "us")
     years = [2003, 2007, 2011, 2015, 2019]
     names = [*(f"us{y}" for y in years), "de"]
     projects = pd.DataFrame({
@@ -272,6 +277,35 @@ def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only():
     assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
     no_trend = bc._fit_factors(designs, projects, us_trend=False)[3]
     assert no_trend == 0.0
+
+
+def test_pipe_trend_for_every_region_is_fitted_on_and_applied_to_all_lines(monkeypatch):
+    # the same 5 %/y trend on three US and two German lines: with "us" (the model before
+    # the sixth round) the German lines take no trend; with "all" (shipped since) one
+    # trend fits all five exactly
+    years = [2003, 2011, 2019, 2007, 2015]
+    names = ["us2003", "us2011", "us2019", "de2007", "de2015"]
+    projects = pd.DataFrame({
+        "name": names, "capex_year": years, "terrain": "flat",
+        "country": ["USA"] * 3 + ["DEU"] * 2, "cost_region": "", "parallel_existing": 0})
+    designs = pd.DataFrame({"pipe_usd": 1e9, "compression_usd": 2e8, "metering_usd": 0.0},
+                           index=names)
+    trend = 0.05
+    projects["capex_musd"] = [(1e9 * math.exp(trend * (y - 2011)) + 2e8) / 1e6 for y in years]
+    assert bc.PIPE_TREND_LINES == "all"  # the shipped model
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "us")
+    de = projects.set_index("name").loc["de2015"]
+    assert bc._us_trend_factor(de, trend) == 1.0
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "all")
+    assert bc._us_trend_factor(de, trend) == pytest.approx(math.exp(4 * trend))
+    terrain, regional, parallel, fitted = bc._fit_factors(designs, projects, shrinkage=4.0)
+    assert fitted == pytest.approx(trend, abs=1e-3)
+    cal = bc.CostCalibration(terrain, regional, parallel_factor=parallel, us_pipe_trend=fitted)
+    ratio = bc._predict(designs, projects, cal) / projects.set_index("name")["capex_musd"]
+    assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "europe")
+    with pytest.raises(ValueError, match="PIPE_TREND_LINES is 'europe'"):
+        bc._us_trend_factor(de, trend)
 
 
 def test_a_file_whose_every_row_is_refused_gets_one_clear_error(tmp_path):
@@ -441,28 +475,22 @@ def test_fourth_holdout_lines_joined_the_training_set_after_being_scored():
     assert countries <= regions, countries - regions
 
 
-def test_fifth_holdout_lines_are_new_cited_and_mapped():
-    # schema only (no prediction is computed here): the fifth held-out file loads, shares
-    # no line with the reference set or the fourth held-out set, cites every figure, says
-    # it was never used for fitting, and every country has a cost region
-    hold = bc.projects_from_csv(economics.DATA_DIR / "reference_projects_holdout5.csv")
-    ref = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
-    assert len(hold) >= 6
-    fourth = economics.DATA_DIR / "reference_projects_holdout4.csv"
-    seen = set(ref["name"]) | (set(bc.projects_from_csv(fourth)["name"])
-                               if fourth.is_file() else set())
-    assert not set(hold["name"]) & seen
-    assert (hold["length_km"] > 100).all() and (hold["offshore_km"] == 0).all()
+def test_fifth_holdout_lines_joined_the_training_set_after_being_scored():
+    # the fifth held-out set was scored once with the 67-line calibration, reviewed after
+    # scoring (README 'Sixth round'), then its 6 lines joined the reference set; their
+    # notes say so, and every country of them has a cost region
+    fifth = _joined_round("fifth", 6, "reference_projects_holdout5.csv")
+    assert fifth["note"].str.contains("with the calibration refit on 67", regex=False).all()
+    # all onshore lines of scope 'line', so all six are designed rows of the fit
+    assert (fifth["offshore_km"].fillna(0) == 0).all() and (fifth["scope"] == "line").all()
     for col in ("source_length", "source_capacity", "source_capex", "source_scope"):
-        assert hold[col].str.contains("http").all(), col
+        assert fifth[col].str.contains("http").all(), col
     for value, source in (("diameter_mm", "source_diameter"),
                           ("design_capacity_bcm_y", "source_design_capacity"),
                           ("n_compressor_stations", "source_stations"),
                           ("pressure_bar", "source_pressure")):
-        filled = hold[value].notna()
-        assert hold.loc[filled, source].str.contains("http").all(), source
-    assert hold["note"].str.contains("fifth round", regex=False).all()
-    assert hold["note"].str.contains("never used for fitting or selection", regex=False).all()
+        filled = fifth[value].notna()
+        assert fifth.loc[filled, source].str.contains("http").all(), source
     regions = set(economics.load_cost_regions()["iso_a3"])
-    countries = {c for cs in hold["country"] for c in str(cs).split(";")}
+    countries = {c for cs in fifth["country"] for c in str(cs).split(";")}
     assert countries <= regions, countries - regions

@@ -10,7 +10,8 @@ compute, except the factor for lines laid beside an existing pipeline, which stu
 apply (their new pipe is not a loop).
 
 The cost factors (terrain, regional, a pipe-cost factor for lines laid beside an
-existing pipeline, and a yearly trend of the pipe cost of US lines beyond CPI-U), the
+existing pipeline, and a yearly trend of the pipe cost beyond CPI-U, for every region's
+lines since the sixth round, US lines only before), the
 per-station fixed cost and the design margin are calibrated on the reference set. Rows
 whose published capacity or cost covers more than one trunk line (``scope`` =
 ``system``) are refused, like offshore sections. Scores on the rows they were fitted on
@@ -71,12 +72,19 @@ MAX_PRESSURE_CLASS_GRID_MPA: tuple[float, ...] = (9.8, 11.8)
 #: from by an inner leave-one-out on the training projects (nested, so the held-out
 #: project never takes part in the choice).
 REGION_SHRINKAGE_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-#: Base year of the US pipe-cost trend (the currency year of the NETL regressions): the
-#: trend multiplies the pipe CAPEX of US lines by ``exp(trend × (capex_year − base))``.
+#: Base year of the pipe-cost trend (the currency year of the NETL regressions): the trend
+#: multiplies the pipe CAPEX of the lines it applies to (:data:`PIPE_TREND_LINES`) by
+#: ``exp(trend × (capex_year − base))``.
 US_PIPE_TREND_BASE_YEAR = 2011
-#: Whether the US pipe trend is fitted: chosen in each fit by the inner leave-one-out,
+#: Whether the pipe-cost trend is fitted: chosen in each fit by the inner leave-one-out,
 #: with the regional shrinkage (nested, so a held-out line never takes part).
 US_TREND_OPTIONS: tuple[bool, ...] = (False, True)
+#: Which lines the pipe-cost trend is fitted on and applied to: ``"all"`` (one trend for
+#: every region: the shipped model since the sixth round, adopted on leave-one-out by a
+#: rule fixed before the run; README, Cost backtest) or ``"us"`` (lines with ``USA`` in
+#: ``country``: the model before).
+PIPE_TREND_LINES = "all"
+PIPE_TREND_LINES_OPTIONS = ("us", "all")
 CAPEX_TOLERANCE = 0.30
 DIAMETER_TOLERANCE_STEPS = 1
 STATIONS_TOLERANCE = 2
@@ -263,10 +271,12 @@ class CostCalibration:
         Multiplier of pipe CAPEX for a line laid beside an existing pipeline
         (``parallel_existing`` = 1: shared corridor, existing access and crossings).
     us_pipe_trend : float
-        Log-linear trend per year of the pipe CAPEX of US lines beyond CPI-U, about
-        :data:`US_PIPE_TREND_BASE_YEAR` (the rise of US land-pipeline construction costs
-        reported by the Oil & Gas Journal from FERC filings; compression did not rise
-        alike). 0: no trend.
+        Log-linear trend per year of the pipe CAPEX beyond CPI-U, about
+        :data:`US_PIPE_TREND_BASE_YEAR`, of the lines :data:`PIPE_TREND_LINES` names
+        (every region's since the sixth round; the name is kept from when it applied to
+        US lines only, after the rise of US land-pipeline construction costs reported by
+        the Oil & Gas Journal from FERC filings; compression did not rise alike).
+        0: no trend.
     """
 
     terrain_factors: dict[str, float] = field(
@@ -423,9 +433,18 @@ def _is_us(p: dict[str, Any] | pd.Series) -> bool:
     return "USA" in [c.strip() for c in str(p.get("country", "")).split(";")]
 
 
+def _takes_trend(p: dict[str, Any] | pd.Series) -> bool:
+    """Whether the pipe-cost trend applies to a project (:data:`PIPE_TREND_LINES`)."""
+    if PIPE_TREND_LINES not in PIPE_TREND_LINES_OPTIONS:
+        raise ValueError(f"PIPE_TREND_LINES is {PIPE_TREND_LINES!r}; use one of "
+                         f"{PIPE_TREND_LINES_OPTIONS}")
+    return PIPE_TREND_LINES == "all" or _is_us(p)
+
+
 def _us_trend_factor(p: dict[str, Any] | pd.Series, trend: float) -> float:
-    """Pipe-CAPEX multiplier of the US cost trend for one project (1 outside the US)."""
-    if not trend or not _is_us(p):
+    """Pipe-CAPEX multiplier of the pipe-cost trend for one project (1 outside the US
+    unless :data:`PIPE_TREND_LINES` is ``"all"``)."""
+    if not trend or not _takes_trend(p):
         return 1.0
     return math.exp(trend * (int(p["capex_year"]) - US_PIPE_TREND_BASE_YEAR))
 
@@ -442,8 +461,9 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
     """Terrain, regional and parallel-line factors fitted on designed training projects
     (alternating geometric means; regional and sub-regional factors shrunk toward 1 by
     ``shrinkage``, the parallel-line factor by 1). With ``us_trend`` the US pipe-cost
-    trend is fitted as well (least-squares slope of the US lines' log pipe residual on
-    their year, 0 when not fitted).
+    trend is fitted as well (least-squares slope of the log pipe residual on their year of
+    the lines it applies to, the US lines unless :data:`PIPE_TREND_LINES` says ``"all"``;
+    0 when not fitted).
 
     Returns
     -------
@@ -458,7 +478,7 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
 
     parallel = 1.0
     trend = 0.0
-    us_rows = [n for n in rows if _is_us(rows[n][0])] if us_trend else []
+    us_rows = [n for n in rows if _takes_trend(rows[n][0])] if us_trend else []
 
     def pipe_f(n: str) -> float:
         return (terrain[str(rows[n][0]["terrain"])]
@@ -722,7 +742,8 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
     >>> d = design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
     ...                    design_margin=cal.design_margin,
     ...                    max_pressure_class_mpa=cal.max_pressure_class_mpa)
-    >>> p["capex_musd"] = (d["pipe_usd"] + d["compression_usd"]) / 1e6
+    >>> trend = _us_trend_factor(p.iloc[0], cal.us_pipe_trend)  # the pipe-cost trend
+    >>> p["capex_musd"] = (d["pipe_usd"] * trend + d["compression_usd"]) / 1e6
     >>> bt = backtest_costs(p, calibrate=False)
     >>> round(float(bt.validation["capex_ratio"].iloc[0]), 6)
     1.0
@@ -798,7 +819,9 @@ def reference_is_shipped(reference: pd.DataFrame) -> bool:
     return set(reference["name"]) == set(shipped["name"])
 
 
-#: Why US pipe costs rose beyond CPI-U (cited in the trend row of the fitted parameters).
+#: Why US pipe costs rose beyond CPI-U (cited in the trend row of the fitted parameters;
+#: the evidence that first motivated the trend, fitted on every region's lines since the
+#: sixth round).
 US_PIPE_TREND_DRIVER = (
     "Driver: the rise of US land-pipeline construction costs above general prices reported "
     "from FERC filings by the Oil & Gas Journal's annual Pipeline Economics report (Sept. 1, "
@@ -850,7 +873,8 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
               "currency_year": "", "source": src + loo}
              for r, v in sorted(cal.regional_factors.items())]
     if cal.us_pipe_trend:
-        trend_src = (src + "; least-squares slope of the US lines' log pipe-cost residual on "
+        lines = "every designed line's" if PIPE_TREND_LINES == "all" else "the US lines'"
+        trend_src = (src + f"; least-squares slope of {lines} log pipe-cost residual on "
                      f"capex_year about {US_PIPE_TREND_BASE_YEAR}, and whether to fit it "
                      "chosen by inner leave-one-out with regional_factor_shrinkage" + loo
                      + ". " + US_PIPE_TREND_DRIVER)
