@@ -83,10 +83,10 @@ def main() -> None:
         # the same trend choice as the fit, and its slope passed to the prediction
         t, r, par, tr = bc._fit_factors(grid[key(cal_all)].loc[rest], projects,
                                         cal_all.region_shrinkage,
-                                        us_trend=cal_all.us_pipe_trend != 0)
+                                        fit_trend=cal_all.pipe_trend != 0)
         eng_inner_all[m] = float(bc._predict(
             grid[key(cal_all)].loc[[m]], projects,
-            bc.CostCalibration(t, r, parallel_factor=par, us_pipe_trend=tr))[m])
+            bc.CostCalibration(t, r, parallel_factor=par, pipe_trend=tr))[m])
     folds = {}
     for n in onshore:
         rest = [m for m in onshore if m != n]
@@ -96,10 +96,10 @@ def main() -> None:
         for m in rest:
             t, r, par, tr = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
                                             cal.region_shrinkage,
-                                            us_trend=cal.us_pipe_trend != 0)
+                                            fit_trend=cal.pipe_trend != 0)
             inner[m] = float(bc._predict(
                 d.loc[[m]], projects,
-                bc.CostCalibration(t, r, parallel_factor=par, us_pipe_trend=tr))[m])
+                bc.CostCalibration(t, r, parallel_factor=par, pipe_trend=tr))[m])
         folds[n] = {"pred": float(bc._predict(d.loc[[n]], projects, cal)[n]),
                     "inner": pd.Series(inner), "diameter": d["diameter_mm_predicted"].astype(float),
                     "capex": em.design_capex_musd(d)}
@@ -179,7 +179,7 @@ def main() -> None:
         return bc.CostCalibration(terrain, reg, cal.station_fixed_usd, cal.design_margin,
                                   cal.max_pressure_class_mpa, cal.region_shrinkage,
                                   cal.fitted_on, cal.parallel_factor ** a,
-                                  cal.us_pipe_trend)  # the trend has no prior: kept
+                                  cal.pipe_trend)  # the trend has no prior: kept
 
     shrunk_val, chosen = {}, {}
     for n in onshore:
@@ -190,8 +190,8 @@ def main() -> None:
         for m in rest:
             t, r, par, tr = bc._fit_factors(d.loc[[x for x in rest if x != m]], projects,
                                             cal.region_shrinkage,
-                                            us_trend=cal.us_pipe_trend != 0)
-            ci = bc.CostCalibration(t, r, parallel_factor=par, us_pipe_trend=tr)
+                                            fit_trend=cal.pipe_trend != 0)
+            ci = bc.CostCalibration(t, r, parallel_factor=par, pipe_trend=tr)
             for a in alphas:
                 pred = float(bc._predict(d.loc[[m]], projects, toward_prior(ci, a))[m])
                 inner[a].append(float(np.log(pred / pub[m]) ** 2))

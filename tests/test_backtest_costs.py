@@ -110,7 +110,7 @@ def test_backtest_on_a_constructed_project_with_a_known_answer(tmp_path):
                           design_margin=cal.design_margin,
                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
     rf = economics.regional_factor_for("KAZ")
-    trend = bc._us_trend_factor(pd.Series(base), cal.us_pipe_trend)  # every region's lines
+    trend = bc._trend_factor(pd.Series(base), cal.pipe_trend)  # every region's lines
     capex = (d["pipe_usd"] * cal.terrain_factors["hilly"] * trend + d["compression_usd"]
              + d["metering_usd"]) * rf / 1e6
     rows = [{**base, "capex_musd": capex, "diameter_mm": d["diameter_mm_predicted"],
@@ -198,7 +198,7 @@ def test_parallel_line_pays_the_fitted_factor_on_its_pipe_only(tmp_path):
                           design_margin=cal.design_margin,
                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
     rf = economics.regional_factor_for("DEU")
-    trend = bc._us_trend_factor(pd.Series(base), cal.us_pipe_trend)  # every region's lines
+    trend = bc._trend_factor(pd.Series(base), cal.pipe_trend)  # every region's lines
     capex = (d["pipe_usd"] * cal.parallel_factor * trend + d["compression_usd"]
              + d["metering_usd"]) * rf / 1e6
     rows = [{**base, "capex_musd": capex},
@@ -256,7 +256,7 @@ def test_system_scope_rows_are_refused_and_shipped_ones_cite_why(tmp_path):
     assert onshore["source_scope"].fillna("").str.contains("http").all()
 
 
-def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only(monkeypatch):
+def test_pipe_trend_on_us_lines_only_is_recovered_as_before_the_sixth_round(monkeypatch):
     # pipe costs growing 5 %/y about 2011 on US lines, compression flat; one German line;
     # the model before the sixth round (the trend on US lines only)
     monkeypatch.setattr(bc, "PIPE_TREND_LINES", "us")
@@ -272,10 +272,10 @@ def test_us_pipe_trend_is_recovered_and_applies_to_us_pipe_only(monkeypatch):
                               for y in years] + [1200.0]
     terrain, regional, parallel, fitted = bc._fit_factors(designs, projects)
     assert fitted == pytest.approx(trend, abs=1e-3)
-    cal = bc.CostCalibration(terrain, regional, parallel_factor=parallel, us_pipe_trend=fitted)
+    cal = bc.CostCalibration(terrain, regional, parallel_factor=parallel, pipe_trend=fitted)
     ratio = bc._predict(designs, projects, cal) / projects.set_index("name")["capex_musd"]
     assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
-    no_trend = bc._fit_factors(designs, projects, us_trend=False)[3]
+    no_trend = bc._fit_factors(designs, projects, fit_trend=False)[3]
     assert no_trend == 0.0
 
 
@@ -295,17 +295,17 @@ def test_pipe_trend_for_every_region_is_fitted_on_and_applied_to_all_lines(monke
     assert bc.PIPE_TREND_LINES == "all"  # the shipped model
     monkeypatch.setattr(bc, "PIPE_TREND_LINES", "us")
     de = projects.set_index("name").loc["de2015"]
-    assert bc._us_trend_factor(de, trend) == 1.0
+    assert bc._trend_factor(de, trend) == 1.0
     monkeypatch.setattr(bc, "PIPE_TREND_LINES", "all")
-    assert bc._us_trend_factor(de, trend) == pytest.approx(math.exp(4 * trend))
+    assert bc._trend_factor(de, trend) == pytest.approx(math.exp(4 * trend))
     terrain, regional, parallel, fitted = bc._fit_factors(designs, projects, shrinkage=4.0)
     assert fitted == pytest.approx(trend, abs=1e-3)
-    cal = bc.CostCalibration(terrain, regional, parallel_factor=parallel, us_pipe_trend=fitted)
+    cal = bc.CostCalibration(terrain, regional, parallel_factor=parallel, pipe_trend=fitted)
     ratio = bc._predict(designs, projects, cal) / projects.set_index("name")["capex_musd"]
     assert ratio.to_numpy() == pytest.approx(1.0, rel=1e-2)
     monkeypatch.setattr(bc, "PIPE_TREND_LINES", "europe")
     with pytest.raises(ValueError, match="PIPE_TREND_LINES is 'europe'"):
-        bc._us_trend_factor(de, trend)
+        bc._trend_factor(de, trend)
 
 
 def test_a_file_whose_every_row_is_refused_gets_one_clear_error(tmp_path):
@@ -363,7 +363,7 @@ def test_shipped_fitted_parameters_are_what_the_tool_writes():
         {r: f for r, f in shipped.regional_factors.items() if r != "us"},
         shipped.station_fixed_usd, shipped.design_margin, shipped.max_pressure_class_mpa,
         shipped.region_shrinkage, tuple(n for n in projects["name"] if n not in refused),
-        shipped.parallel_factor, shipped.us_pipe_trend)
+        shipped.parallel_factor, shipped.pipe_trend)
     table = bc.calibration_table(cal, bc.REFERENCE_PROJECTS_CSV, refused, projects)
     fitted = params[params["source"].astype(str).str.startswith(
         "fitted (planner backtest costs)")]

@@ -75,10 +75,10 @@ REGION_SHRINKAGE_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 #: Base year of the pipe-cost trend (the currency year of the NETL regressions): the trend
 #: multiplies the pipe CAPEX of the lines it applies to (:data:`PIPE_TREND_LINES`) by
 #: ``exp(trend × (capex_year − base))``.
-US_PIPE_TREND_BASE_YEAR = 2011
+PIPE_TREND_BASE_YEAR = 2011
 #: Whether the pipe-cost trend is fitted: chosen in each fit by the inner leave-one-out,
 #: with the regional shrinkage (nested, so a held-out line never takes part).
-US_TREND_OPTIONS: tuple[bool, ...] = (False, True)
+TREND_OPTIONS: tuple[bool, ...] = (False, True)
 #: Which lines the pipe-cost trend is fitted on and applied to: ``"all"`` (one trend for
 #: every region: the shipped model since the sixth round, adopted on leave-one-out by a
 #: rule fixed before the run; README, Cost backtest) or ``"us"`` (lines with ``USA`` in
@@ -270,12 +270,12 @@ class CostCalibration:
     parallel_factor : float
         Multiplier of pipe CAPEX for a line laid beside an existing pipeline
         (``parallel_existing`` = 1: shared corridor, existing access and crossings).
-    us_pipe_trend : float
+    pipe_trend : float
         Log-linear trend per year of the pipe CAPEX beyond CPI-U, about
-        :data:`US_PIPE_TREND_BASE_YEAR`, of the lines :data:`PIPE_TREND_LINES` names
-        (every region's since the sixth round; the name is kept from when it applied to
-        US lines only, after the rise of US land-pipeline construction costs reported by
-        the Oil & Gas Journal from FERC filings; compression did not rise alike).
+        :data:`PIPE_TREND_BASE_YEAR`, of the lines :data:`PIPE_TREND_LINES` names
+        (every region's since the sixth round, US lines only before; first fitted after
+        the rise of US land-pipeline construction costs reported by the Oil & Gas Journal
+        from FERC filings; compression did not rise alike).
         0: no trend.
     """
 
@@ -288,7 +288,7 @@ class CostCalibration:
     region_shrinkage: float = 1.0
     fitted_on: tuple[str, ...] = ()
     parallel_factor: float = 1.0
-    us_pipe_trend: float = 0.0
+    pipe_trend: float = 0.0
 
     @classmethod
     def from_parameters(cls, params: pd.DataFrame | None = None) -> CostCalibration:
@@ -301,13 +301,13 @@ class CostCalibration:
                and n != "regional_factor_shrinkage"}
         parallel = (float(economics.parameter("parallel_existing_factor", t))
                     if "parallel_existing_factor" in names else 1.0)
-        trend = (float(economics.parameter("us_pipe_cost_trend_per_year", t))
-                 if "us_pipe_cost_trend_per_year" in names else 0.0)
+        trend = (float(economics.parameter("pipe_cost_trend_per_year", t))
+                 if "pipe_cost_trend_per_year" in names else 0.0)
         return cls(terr, reg, float(economics.parameter("compressor_station_fixed_usd", t)),
                    float(economics.parameter("design_margin", t)),
                    float(economics.parameter("design_max_pressure_class_mpa", t)),
                    float(economics.parameter("regional_factor_shrinkage", t)),
-                   parallel_factor=parallel, us_pipe_trend=trend)
+                   parallel_factor=parallel, pipe_trend=trend)
 
 
 @lru_cache(maxsize=1)
@@ -422,7 +422,7 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
         tf = cal.terrain_factors.get(str(p["terrain"]), 1.0)
         if _is_parallel(p):
             tf *= cal.parallel_factor
-        tf *= _us_trend_factor(p, cal.us_pipe_trend)
+        tf *= _trend_factor(p, cal.pipe_trend)
         rf = _region_factor(p, cal.regional_factors)
         out[name] = (pipe * tf + comp + meter) * rf / 1e6
     return pd.Series(out, dtype=float)
@@ -441,12 +441,12 @@ def _takes_trend(p: dict[str, Any] | pd.Series) -> bool:
     return PIPE_TREND_LINES == "all" or _is_us(p)
 
 
-def _us_trend_factor(p: dict[str, Any] | pd.Series, trend: float) -> float:
+def _trend_factor(p: dict[str, Any] | pd.Series, trend: float) -> float:
     """Pipe-CAPEX multiplier of the pipe-cost trend for one project (1 outside the US
     unless :data:`PIPE_TREND_LINES` is ``"all"``)."""
     if not trend or not _takes_trend(p):
         return 1.0
-    return math.exp(trend * (int(p["capex_year"]) - US_PIPE_TREND_BASE_YEAR))
+    return math.exp(trend * (int(p["capex_year"]) - PIPE_TREND_BASE_YEAR))
 
 
 def _is_parallel(p: dict[str, Any] | pd.Series) -> bool:
@@ -456,18 +456,18 @@ def _is_parallel(p: dict[str, Any] | pd.Series) -> bool:
 
 
 def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float = 1.0,
-                 us_trend: bool = True
+                 fit_trend: bool = True
                  ) -> tuple[dict[str, float], dict[str, float], float, float]:
     """Terrain, regional and parallel-line factors fitted on designed training projects
     (alternating geometric means; regional and sub-regional factors shrunk toward 1 by
-    ``shrinkage``, the parallel-line factor by 1). With ``us_trend`` the US pipe-cost
+    ``shrinkage``, the parallel-line factor by 1). With ``fit_trend`` the pipe-cost
     trend is fitted as well (least-squares slope of the log pipe residual on their year of
     the lines it applies to, the US lines unless :data:`PIPE_TREND_LINES` says ``"all"``;
     0 when not fitted).
 
     Returns
     -------
-    (terrain factors, regional factors, parallel-line factor, US pipe trend per year)"""
+    (terrain factors, regional factors, parallel-line factor, pipe-cost trend per year)"""
     rows = _rows(designs, projects)
     terrain = {c: 1.0 for c in TERRAINS}
     country_f: dict[str, float] = {}
@@ -478,12 +478,12 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
 
     parallel = 1.0
     trend = 0.0
-    us_rows = [n for n in rows if _takes_trend(rows[n][0])] if us_trend else []
+    us_rows = [n for n in rows if _takes_trend(rows[n][0])] if fit_trend else []
 
     def pipe_f(n: str) -> float:
         return (terrain[str(rows[n][0]["terrain"])]
                 * (parallel if _is_parallel(rows[n][0]) else 1.0)
-                * _us_trend_factor(rows[n][0], trend))
+                * _trend_factor(rows[n][0], trend))
 
     def base(n: str) -> float:
         _, pipe, comp, meter = rows[n]
@@ -513,7 +513,7 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
                 rf = _region_factor(info, {**country_f, **sub_f})
                 need = pub[n] / rf - comp - meter
                 pf = ((parallel if _is_parallel(info) else 1.0)
-                      * _us_trend_factor(info, trend))
+                      * _trend_factor(info, trend))
                 vals.append(math.log(max(need, 0.25 * pipe * pf) / (pipe * pf)))
             terrain[c] = math.exp(float(np.mean(vals))) if vals else 1.0
         vals = []
@@ -522,7 +522,7 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
                 continue
             rf = _region_factor(info, {**country_f, **sub_f})
             need = pub[n] / rf - comp - meter
-            tf = terrain[str(info["terrain"])] * _us_trend_factor(info, trend)
+            tf = terrain[str(info["terrain"])] * _trend_factor(info, trend)
             vals.append(math.log(max(need, 0.25 * pipe * tf) / (pipe * tf)))
         parallel = math.exp(sum(vals) / (len(vals) + 1)) if vals else 1.0
         if len(us_rows) >= 3:
@@ -532,7 +532,7 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
                 rf = _region_factor(info, {**country_f, **sub_f})
                 need = pub[n] / rf - comp - meter
                 pf = terrain[str(info["terrain"])] * (parallel if _is_parallel(info) else 1.0)
-                xs.append(float(int(info["capex_year"]) - US_PIPE_TREND_BASE_YEAR))
+                xs.append(float(int(info["capex_year"]) - PIPE_TREND_BASE_YEAR))
                 ys.append(math.log(max(need, 0.25 * pipe * pf) / (pipe * pf)))
             x, y = np.asarray(xs), np.asarray(ys)
             sxx = float(((x - x.mean()) ** 2).sum())
@@ -639,7 +639,7 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
                names: Sequence[str],
                shrinkage_grid: Sequence[float] = REGION_SHRINKAGE_GRID) -> CostCalibration:
     """Fit on ``names``: the design point (grid key) with the best training score at
-    shrinkage 1 (US pipe trend fitted), then the shrinkage and whether to fit the US pipe
+    shrinkage 1 (pipe-cost trend fitted), then the shrinkage and whether to fit the pipe-cost
     trend by an inner leave-one-out over ``names`` (CAPEX within ±30 %; ties: the larger
     shrinkage, then no trend), then the factors with that choice.
 
@@ -651,7 +651,7 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
     for (fixed, margin, pmax), designs in grid.items():
         d = designs.loc[[n for n in names if n in designs.index]]
         terrain, region, par, trend = _fit_factors(d, projects,
-                                                   us_trend=True in US_TREND_OPTIONS)
+                                                   fit_trend=True in TREND_OPTIONS)
         cal = CostCalibration(terrain, region, fixed, margin, pmax, 1.0, tuple(d.index), par,
                               trend)
         s = _scores(_table(d, projects[projects["name"].isin(d.index)],
@@ -666,14 +666,14 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
     pub = projects.set_index("name")["capex_musd"].astype(float)
     hits: dict[tuple[float, bool], float] = {}
     for k in shrinkage_grid:
-        for with_trend in US_TREND_OPTIONS:
+        for with_trend in TREND_OPTIONS:
             ok = 0
             for n in d.index:
                 rest = d.drop(index=n)
                 terrain, region, par, trend = _fit_factors(rest, projects, k, with_trend)
                 pred = float(_predict(d.loc[[n]], projects,
                                       CostCalibration(terrain, region, parallel_factor=par,
-                                                      us_pipe_trend=trend))[n])
+                                                      pipe_trend=trend))[n])
                 ok += abs(pred / float(pub[n]) - 1) <= CAPEX_TOLERANCE
             hits[(k, with_trend)] = ok / max(1, len(d))
     # ties: the larger k, then no trend (the simpler model)
@@ -742,7 +742,7 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
     >>> d = design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
     ...                    design_margin=cal.design_margin,
     ...                    max_pressure_class_mpa=cal.max_pressure_class_mpa)
-    >>> trend = _us_trend_factor(p.iloc[0], cal.us_pipe_trend)  # the pipe-cost trend
+    >>> trend = _trend_factor(p.iloc[0], cal.pipe_trend)  # the pipe-cost trend
     >>> p["capex_musd"] = (d["pipe_usd"] * trend + d["compression_usd"]) / 1e6
     >>> bt = backtest_costs(p, calibrate=False)
     >>> round(float(bt.validation["capex_ratio"].iloc[0]), 6)
@@ -822,7 +822,7 @@ def reference_is_shipped(reference: pd.DataFrame) -> bool:
 #: Why US pipe costs rose beyond CPI-U (cited in the trend row of the fitted parameters;
 #: the evidence that first motivated the trend, fitted on every region's lines since the
 #: sixth round).
-US_PIPE_TREND_DRIVER = (
+PIPE_TREND_DRIVER = (
     "Driver: the rise of US land-pipeline construction costs above general prices reported "
     "from FERC filings by the Oil & Gas Journal's annual Pipeline Economics report (Sept. 1, "
     "2014: pipeline construction cost up 60 % year on year and more than twice the 2012 "
@@ -872,15 +872,15 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
     rows += [{"parameter": f"regional_factor_{r}", "value": _sig4(v), "unit": "-",
               "currency_year": "", "source": src + loo}
              for r, v in sorted(cal.regional_factors.items())]
-    if cal.us_pipe_trend:
+    if cal.pipe_trend:
         lines = "every designed line's" if PIPE_TREND_LINES == "all" else "the US lines'"
         trend_src = (src + f"; least-squares slope of {lines} log pipe-cost residual on "
-                     f"capex_year about {US_PIPE_TREND_BASE_YEAR}, and whether to fit it "
+                     f"capex_year about {PIPE_TREND_BASE_YEAR}, and whether to fit it "
                      "chosen by inner leave-one-out with regional_factor_shrinkage" + loo
-                     + ". " + US_PIPE_TREND_DRIVER)
+                     + ". " + PIPE_TREND_DRIVER)
     else:
         trend_src = (src + "; not fitted (inner leave-one-out chose no trend)" + loo + ". "
-                     + US_PIPE_TREND_DRIVER)
+                     + PIPE_TREND_DRIVER)
     rows += [{"parameter": "compressor_station_fixed_usd", "value": f"{cal.station_fixed_usd:.0f}",
               "unit": "USD/station", "currency_year": "2020", "source": src + loo},
              {"parameter": "design_margin", "value": _sig4(cal.design_margin), "unit": "-",
@@ -892,13 +892,13 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
               "unit": "-", "currency_year": "",
               "source": src + loo + f"; geometric mean over the {n_par} designed lines with "
               "parallel_existing = 1, shrunk toward 1 (k = 1)"},
-             {"parameter": "us_pipe_cost_trend_per_year", "value": _sig4(cal.us_pipe_trend),
+             {"parameter": "pipe_cost_trend_per_year", "value": _sig4(cal.pipe_trend),
               "unit": "1/year", "currency_year": "", "source": trend_src},
              {"parameter": "regional_factor_shrinkage", "value": _sig4(cal.region_shrinkage),
               "unit": "-", "currency_year": "",
               "source": src + loo + "; chosen by inner leave-one-out from "
               f"{_grid_text(REGION_SHRINKAGE_GRID)}, jointly with whether to fit "
-              "us_pipe_cost_trend_per_year (the trend)"}]
+              "pipe_cost_trend_per_year (the trend)"}]
     return pd.DataFrame(rows)
 
 
