@@ -230,7 +230,7 @@ def test_shipped_parallel_lines_cite_their_corridor():
 
 
 # ---------------------------------------------------------------------------------------
-# Scope of the published figures and the US pipe-cost trend
+# Scope of the published figures and the pipe-cost trend
 
 
 def test_system_scope_rows_are_refused_and_shipped_ones_cite_why(tmp_path):
@@ -296,6 +296,11 @@ def test_pipe_trend_for_every_region_is_fitted_on_and_applied_to_all_lines(monke
     monkeypatch.setattr(bc, "PIPE_TREND_LINES", "us")
     de = projects.set_index("name").loc["de2015"]
     assert bc._trend_factor(de, trend) == 1.0
+    # with the trend on US lines only, the German lines' rise is left unexplained
+    t_us, r_us, p_us, f_us = bc._fit_factors(designs, projects, shrinkage=4.0)
+    cal_us = bc.CostCalibration(t_us, r_us, parallel_factor=p_us, pipe_trend=f_us)
+    ratio_us = bc._predict(designs, projects, cal_us) / projects.set_index("name")["capex_musd"]
+    assert abs(ratio_us["de2007"] - 1.0) > 0.05 and abs(ratio_us["de2015"] - 1.0) > 0.05
     monkeypatch.setattr(bc, "PIPE_TREND_LINES", "all")
     assert bc._trend_factor(de, trend) == pytest.approx(math.exp(4 * trend))
     terrain, regional, parallel, fitted = bc._fit_factors(designs, projects, shrinkage=4.0)

@@ -461,9 +461,9 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
     """Terrain, regional and parallel-line factors fitted on designed training projects
     (alternating geometric means; regional and sub-regional factors shrunk toward 1 by
     ``shrinkage``, the parallel-line factor by 1). With ``fit_trend`` the pipe-cost
-    trend is fitted as well (least-squares slope of the log pipe residual on their year of
-    the lines it applies to, the US lines unless :data:`PIPE_TREND_LINES` says ``"all"``;
-    0 when not fitted).
+    trend is fitted as well (least-squares slope of the log pipe residual on the year, over
+    the lines it applies to: every line when :data:`PIPE_TREND_LINES` is ``"all"``, the US
+    lines when it is ``"us"``; 0 when not fitted).
 
     Returns
     -------
@@ -478,7 +478,7 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
 
     parallel = 1.0
     trend = 0.0
-    us_rows = [n for n in rows if _takes_trend(rows[n][0])] if fit_trend else []
+    trend_rows = [n for n in rows if _takes_trend(rows[n][0])] if fit_trend else []
 
     def pipe_f(n: str) -> float:
         return (terrain[str(rows[n][0]["terrain"])]
@@ -525,9 +525,9 @@ def _fit_factors(designs: pd.DataFrame, projects: pd.DataFrame, shrinkage: float
             tf = terrain[str(info["terrain"])] * _trend_factor(info, trend)
             vals.append(math.log(max(need, 0.25 * pipe * tf) / (pipe * tf)))
         parallel = math.exp(sum(vals) / (len(vals) + 1)) if vals else 1.0
-        if len(us_rows) >= 3:
+        if len(trend_rows) >= 3:
             xs, ys = [], []
-            for n in us_rows:
+            for n in trend_rows:
                 info, pipe, comp, meter = rows[n]
                 rf = _region_factor(info, {**country_f, **sub_f})
                 need = pub[n] / rf - comp - meter
