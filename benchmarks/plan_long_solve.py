@@ -22,14 +22,14 @@ rows, after checking it costs the same as the plan's model at a plan (``--optimu
         --optimum long.pkl --disaggregated 60
 
 ``--threads N [N ...]`` compares HiGHS's thread counts on the same network in one run:
-each arm runs the runner's solve (``--repeat`` times, the arms interleaved so both see the
-same load) with ``threads`` N on every HiGHS model (0: as shipped, HiGHS's defaults) and,
-for N > 1, ``parallel = "on"`` on
-its MILP runs (the build relaxation, the restricted MILPs and the full MILP; HiGHS's
-parallel tree search needs it "on", its default "choose" keeps one worker); without
-``--runner-only`` each arm then runs the long solve from the same start (the first arm's
-first 60-s plan). Prints objective, bound, gap, wall and CPU seconds and the load average
-per run, and each arm's bound gap over the first arm's::
+each arm runs the runner's solve (``--repeat`` times, the arms interleaved so all see the
+same load) with the plan option ``threads`` N (0: HiGHS's default, which here runs its
+parallel tree search with 2 workers; the shipped default is 1) and, for N > 1, HiGHS's
+``parallel`` "on" on its MIP runs (the build relaxation, the restricted MILPs and the full
+MILP); without ``--runner-only`` each arm then runs the long solve from the same start
+(the first arm's first 60-s plan). Prints objective, bound, gap, wall and CPU seconds
+(CPU over wall: the cores it got) and the load average per run, and each arm's gap over
+the first arm's::
 
     nice python benchmarks/plan_long_solve.py --network plan-net.pkl --runner-only \
         --threads 1 2 --repeat 2
@@ -295,38 +295,24 @@ def parse_highs_log(text: str) -> list[tuple[float, float, float]]:
 
 
 @contextlib.contextmanager
-def highs_threads(n: int) -> Iterator[None]:
-    """Every HiGHS model :mod:`planner.plan.optimise` builds within gets ``threads`` ``n``
-    and, for ``n`` > 1, ``parallel`` "on" on its MIP runs (``_run``; the first LP
-    relaxation keeps the serial simplex). HiGHS's thread pool is global and sized at its
-    first run, so it is reset on entry and exit (``Highs.resetGlobalScheduler``). ``n`` 0:
-    as shipped, HiGHS's defaults untouched (``threads`` 0, half the machine's threads, one
-    on two cores; ``parallel`` "choose")."""
-    import highspy
-
-    if not n:
+def parallel_on(enabled: bool) -> Iterator[None]:
+    """With ``enabled``, every MIP run of :mod:`planner.plan.optimise` (``_run``: the
+    restricted MILPs, the build relaxation, the full MILP; not the first LP relaxation)
+    gets HiGHS's ``parallel`` "on" (its default "choose")."""
+    if not enabled:
         yield
         return
-    make, run = optimise._highs_model, optimise._run
-
-    def model(*args: Any, **kwargs: Any) -> Any:
-        h = make(*args, **kwargs)
-        h.setOptionValue("threads", n)
-        return h
+    run = optimise._run
 
     def run_parallel(h: Any, *args: Any, **kwargs: Any) -> Any:
-        if n > 1:
-            h.setOptionValue("parallel", "on")
+        h.setOptionValue("parallel", "on")
         return run(h, *args, **kwargs)
 
-    highspy.Highs.resetGlobalScheduler(True)
-    optimise._highs_model = model  # type: ignore[assignment]
     optimise._run = run_parallel  # type: ignore[assignment]
     try:
         yield
     finally:
-        optimise._highs_model, optimise._run = make, run  # type: ignore[assignment]
-        highspy.Highs.resetGlobalScheduler(True)
+        optimise._run = run  # type: ignore[assignment]
 
 
 def _load() -> str:
@@ -357,8 +343,8 @@ def compare_threads(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
             load0, cpu0 = _load(), time.process_time()
             optimise._solve_highs = capture  # type: ignore[assignment]
             try:
-                with highs_threads(n):
-                    r = solve_plan(net, opts, econ)
+                with parallel_on(n > 1):
+                    r = solve_plan(net, replace(opts, threads=n), econ)
             finally:
                 optimise._solve_highs = original  # type: ignore[assignment]
             cpu = time.process_time() - cpu0
@@ -390,15 +376,15 @@ def compare_threads(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
         return
     finals: dict[int, tuple[float, float]] = {}
     for n in arms:
+        optimise._size_thread_pool()
         h = optimise._highs_model(start["c"], start["lo"], start["hi"], start["a"],
-                                  start["lb"], start["ub"], start["integ"])
-        with tempfile.TemporaryDirectory() as d, highs_threads(n):
+                                  start["lb"], start["ub"], start["integ"], threads=n)
+        with tempfile.TemporaryDirectory() as d, parallel_on(n > 1):
             logf = Path(d) / "highs.log"
             h.setOptionValue("output_flag", True)
             h.setOptionValue("log_to_console", False)
             h.setOptionValue("log_file", str(logf))
             h.setOptionValue("mip_rel_gap", 1e-4)
-            h.setOptionValue("threads", n)  # built outside highs_threads
             load0, cpu0, t = _load(), time.process_time(), time.perf_counter()
             _, obj, bound = optimise._run(h, long_limit, start["x"])
             wall, cpu = time.perf_counter() - t, time.process_time() - cpu0
@@ -444,8 +430,8 @@ def main() -> None:
     ap.add_argument("--optimum", type=Path, default=None,
                     help="a --save pickle of a long solve (its plan for the check)")
     ap.add_argument("--threads", type=int, nargs="+", default=None, metavar="N",
-                    help="compare HiGHS thread counts (parallel 'on' for N > 1; 0: as "
-                         "shipped, HiGHS's defaults) on the "
+                    help="compare HiGHS thread counts (parallel 'on' for N > 1; 0: "
+                         "HiGHS's default) on the "
                          "runner's solve and, without --runner-only, the long solve")
     ap.add_argument("--repeat", type=int, default=1,
                     help="with --threads: rounds of the runner's solve per arm")

@@ -261,13 +261,28 @@ pressure_class_mpa = 6.0
 must_use = ["X"]
 forbidden = ["X"]
 colour = "red"
+threads = 1.5
 """
     s = parse_study(text)
     with pytest.raises(StudyError) as e:
         plan_options_from_study(s)
     msg = str(e.value)
-    for key in ("plan.max_new_km", "plan.pressure_class_mpa", "plan.must_use", "plan.colour"):
+    for key in ("plan.max_new_km", "plan.pressure_class_mpa", "plan.must_use", "plan.colour",
+                "plan.threads"):
         assert key in msg
+
+
+def test_plan_threads_one_after_another_in_one_process():
+    # HiGHS's thread pool is one per process and sized at its first run; a solve asking
+    # for another number of threads must still solve (each solve resizes the pool)
+    net = network({"S": (0, 0, 0, True), "H": (800, 0, 0, False), "A": (850, 60, 2, False),
+                   "B": (850, -60, 2, False)},
+                  [("S", "A", "new", np.nan, ["AAA"]), ("S", "B", "new", np.nan, ["AAA"]),
+                   ("S", "H", "new", np.nan, ["AAA"]), ("H", "A", "new", np.nan, ["AAA"]),
+                   ("H", "B", "new", np.nan, ["AAA"])])
+    got = [solve_plan(net, replace(OPTS, threads=n), ECON) for n in (2, 1, 0, 1)]
+    assert {r.status for r in got} == {"optimal"}
+    assert [r.objective_musd_y for r in got] == pytest.approx([got[0].objective_musd_y] * 4)
 
 
 # --- the default study's real outputs ------------------------------------------------------
