@@ -79,8 +79,9 @@ class PlanOptions:
         default, which on the 2-core machine of the measurements runs its parallel tree
         search with 2 workers). Default 1, measured: on the default study the serial search
         solves the build relaxation within its share of the limit and ends at a 1.27 % gap,
-        the two-worker search at 2.03–2.55 %, with two other jobs on the two cores
-        (README, System plan, *Solving it*; ``benchmarks/plan_long_solve.py --threads``).
+        the two-worker search at 2.00–2.58 %, with other jobs on the two cores (load 2–3;
+        README, System plan, *HiGHS's threads*; ``benchmarks/plan_long_solve.py
+        --threads``).
         HiGHS's thread pool is one per process, so each solve resizes it.
     spare_share : float
         Share of an existing line's spare capacity the plan may use, in each direction
