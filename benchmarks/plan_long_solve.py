@@ -21,18 +21,36 @@ rows, after checking it costs the same as the plan's model at a plan (``--optimu
     nice python benchmarks/plan_long_solve.py --network plan-net.pkl \
         --optimum long.pkl --disaggregated 60
 
+``--threads N [N ...]`` compares HiGHS's thread counts on the same network in one run:
+each arm runs the runner's solve (``--repeat`` times, the arms interleaved so all see the
+same load) with the plan option ``threads`` N (0: HiGHS's default, which here runs its
+parallel tree search with 2 workers; the shipped default is 1) and, for N > 1, HiGHS's
+``parallel`` "on" on its MIP runs (the build relaxation, the restricted MILPs and the full
+MILP); without ``--runner-only`` each arm then runs the long solve from the same start
+(the first arm's first 60-s plan). Prints objective, bound, gap, wall and CPU seconds
+(CPU over wall: the cores it got) and the load average per run, and each arm's gap over
+the first arm's::
+
+    nice python benchmarks/plan_long_solve.py --network plan-net.pkl --runner-only \
+        --threads 1 2 --repeat 2
+    nice python benchmarks/plan_long_solve.py --network plan-net.pkl --threads 1 2 \
+        --limit 300
+
 ``--study`` builds another study's plan network instead of the default study's.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import pickle
 import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -276,6 +294,122 @@ def parse_highs_log(text: str) -> list[tuple[float, float, float]]:
     return rows
 
 
+@contextlib.contextmanager
+def parallel_on(enabled: bool) -> Iterator[None]:
+    """With ``enabled``, every MIP run of :mod:`planner.plan.optimise` (``_run``: the
+    restricted MILPs, the build relaxation, the full MILP; not the first LP relaxation)
+    gets HiGHS's ``parallel`` "on" (its default "choose")."""
+    if not enabled:
+        yield
+        return
+    run = optimise._run
+
+    def run_parallel(h: Any, *args: Any, **kwargs: Any) -> Any:
+        h.setOptionValue("parallel", "on")
+        return run(h, *args, **kwargs)
+
+    optimise._run = run_parallel  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        optimise._run = run  # type: ignore[assignment]
+
+
+def _load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def compare_threads(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
+                    arms: list[int], repeat: int, long_limit: float | None) -> None:
+    """The runner's solve with each thread count in ``arms`` (``repeat`` rounds, the arms
+    interleaved), then (``long_limit``) the full MILP from the same 60-s plan for
+    ``long_limit`` seconds per arm; objective, bound, gap, wall and CPU seconds and the
+    load average (1/5/15 min) per run, and each arm's bound gap over the first arm's."""
+    rows: list[dict[str, Any]] = []
+    start: dict[str, Any] = {}
+    for rnd in range(repeat):
+        for n in arms:
+            model: dict[str, Any] = {}
+            original = optimise._solve_highs
+
+            def capture(*args: Any, model: dict[str, Any] = model,
+                        original: Any = original) -> Any:
+                model.update(zip(("c", "integ", "lo", "hi", "a", "lb", "ub"), args[:7],
+                                 strict=True))
+                out = original(*args)
+                model["x"] = out[1]
+                return out
+
+            load0, cpu0 = _load(), time.process_time()
+            optimise._solve_highs = capture  # type: ignore[assignment]
+            try:
+                with parallel_on(n > 1):
+                    r = solve_plan(net, replace(opts, threads=n), econ)
+            finally:
+                optimise._solve_highs = original  # type: ignore[assignment]
+            cpu = time.process_time() - cpu0
+            bound = max(r.bounds.values()) if r.bounds else float("nan")
+            rows.append({"threads": n, "round": rnd + 1, "status": r.status,
+                         "objective": r.objective_musd_y, "bound": bound, "gap": r.mip_gap,
+                         "wall": r.solve_s, "cpu": cpu, "load": f"{load0} → {_load()}",
+                         "bounds": r.bounds})
+            print(f"threads {n}, round {rnd + 1}: {r.status}, {r.objective_musd_y:.2f} M "
+                  f"USD/y, bound {bound:.2f}, gap {r.mip_gap:.2%}, {r.solve_s:.1f} s "
+                  f"(CPU {cpu:.1f} s), load {rows[-1]['load']}; bounds "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in r.bounds.items()), flush=True)
+            if not start and model.get("x") is not None:
+                start = model
+    print("\n| threads | round | status | plan (M USD/y) | bound | gap | wall s | CPU s "
+          "| load 1/5/15 min |\n|---|---|---|---|---|---|---|---|---|")
+    for w in rows:
+        print(f"| {w['threads']} | {w['round']} | {w['status']} | {w['objective']:.2f} | "
+              f"{w['bound']:.2f} | {w['gap']:.2%} | {w['wall']:.1f} | {w['cpu']:.1f} | "
+              f"{w['load']} |")
+    base = np.mean([w["gap"] for w in rows if w["threads"] == arms[0]])
+    for n in arms:
+        gaps = [w["gap"] for w in rows if w["threads"] == n]
+        bnds = [w["bound"] for w in rows if w["threads"] == n]
+        print(f"threads {n}: mean gap {np.mean(gaps):.2%} (range {min(gaps):.2%}–"
+              f"{max(gaps):.2%}), mean bound {np.mean(bnds):.2f}; gap / threads "
+              f"{arms[0]}'s: {np.mean(gaps) / base:.2f}", flush=True)
+    if long_limit is None or not start:
+        return
+    finals: dict[int, tuple[float, float]] = {}
+    for n in arms:
+        optimise._size_thread_pool()
+        h = optimise._highs_model(start["c"], start["lo"], start["hi"], start["a"],
+                                  start["lb"], start["ub"], start["integ"], threads=n)
+        with tempfile.TemporaryDirectory() as d, parallel_on(n > 1):
+            logf = Path(d) / "highs.log"
+            h.setOptionValue("output_flag", True)
+            h.setOptionValue("log_to_console", False)
+            h.setOptionValue("log_file", str(logf))
+            h.setOptionValue("mip_rel_gap", 1e-4)
+            load0, cpu0, t = _load(), time.process_time(), time.perf_counter()
+            _, obj, bound = optimise._run(h, long_limit, start["x"])
+            wall, cpu = time.perf_counter() - t, time.process_time() - cpu0
+            text = logf.read_text(encoding="utf-8", errors="replace")
+        workers = [ln.strip() for ln in text.splitlines()
+                   if "worker" in ln.lower() or "parallel" in ln.lower()]
+        finals[n] = (obj, bound)
+        print(f"\nlong solve, threads {n}: {h.getModelStatus()}, best {obj:.2f}, bound "
+              f"{bound:.2f}, gap {(obj - bound) / obj:.2%}, {wall:.0f} s (CPU {cpu:.0f} s), "
+              f"load {load0} → {_load()}; HiGHS: {'; '.join(workers) or '-'}", flush=True)
+        print("| s | best plan | bound | gap |\n|---|---|---|---|")
+        last = -1e9
+        log_rows = parse_highs_log(text)
+        for s_, best, bnd in log_rows:
+            if s_ - last >= 30 or (s_, best, bnd) == log_rows[-1]:
+                gap = (best - bnd) / best if np.isfinite(best) else np.inf
+                print(f"| {s_:.0f} | {best:.2f} | {bnd:.2f} | {gap:.2%} |")
+                last = s_
+    o0, b0 = finals[arms[0]]
+    for n in arms[1:]:
+        o, b = finals[n]
+        print(f"long solve: gap with threads {n} / threads {arms[0]}: "
+              f"{((o - b) / o) / ((o0 - b0) / o0):.2f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=float, default=1200.0, help="long solve, seconds")
@@ -295,6 +429,12 @@ def main() -> None:
                          "runner's")
     ap.add_argument("--optimum", type=Path, default=None,
                     help="a --save pickle of a long solve (its plan for the check)")
+    ap.add_argument("--threads", type=int, nargs="+", default=None, metavar="N",
+                    help="compare HiGHS thread counts (parallel 'on' for N > 1; 0: "
+                         "HiGHS's default) on the "
+                         "runner's solve and, without --runner-only, the long solve")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="with --threads: rounds of the runner's solve per arm")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.network is not None and args.network.exists():
@@ -306,6 +446,10 @@ def main() -> None:
         if args.network is not None:
             args.network.write_bytes(pickle.dumps((net, opts, econ)))
     print(f"{len(net.nodes)} nodes, {len(net.arcs)} arcs", flush=True)
+    if args.threads:
+        compare_threads(net, opts, econ, args.threads, args.repeat,
+                        None if args.runner_only else args.limit)
+        return
 
     if args.disaggregated is not None and args.optimum is not None:
         saved = pickle.loads(args.optimum.read_bytes())

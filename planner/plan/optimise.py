@@ -281,12 +281,16 @@ TREE_BOUND_SHARE = 0.03
 
 
 def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatrix,
-                 lb: np.ndarray, ub: np.ndarray, integ: np.ndarray | None = None) -> Any:
-    """A ``highspy.Highs`` holding the model (``integ``: integer columns; default none)."""
+                 lb: np.ndarray, ub: np.ndarray, integ: np.ndarray | None = None,
+                 threads: int | None = None) -> Any:
+    """A ``highspy.Highs`` holding the model (``integ``: integer columns; default none;
+    ``threads``: HiGHS's option, default HiGHS's own; see :func:`_size_thread_pool`)."""
     import highspy
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
     lp = highspy.HighsLp()
     a = sp.csc_matrix(a_mat)
     lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
@@ -300,6 +304,20 @@ def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatr
                            highspy.HighsVarType.kContinuous for i in integ]
     h.passModel(lp)
     return h
+
+
+def _size_thread_pool() -> None:
+    """Let the next HiGHS run size HiGHS's thread pool by its own ``threads`` option.
+
+    The pool is one per process and sized at the first run; a later run asking for another
+    number of threads fails (HiGHS 1.16: status error, no solution). So each plan solve
+    drops it first (``Highs.resetGlobalScheduler``). No other HiGHS model may run in
+    another thread of this process meanwhile (the planner's sweeps run their plans in
+    worker processes, one thread each).
+    """
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
 
 
 def _run(h: Any, time_limit: float, start: np.ndarray | None = None
@@ -355,7 +373,8 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     import highspy
 
     limit = options.time_limit_s
-    h = _highs_model(c, lo, hi, a_mat, lb, ub)
+    _size_thread_pool()
+    h = _highs_model(c, lo, hi, a_mat, lb, ub, threads=options.threads)
     h.setOptionValue("time_limit", float(limit))  # the LP relaxation counts in the limit
     h.run()
     lp_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
@@ -391,7 +410,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         integ_b = np.r_[np.where(np.isin(np.arange(n), ycols), 0, integ), np.ones(nn)]
         hb = _highs_model(np.r_[c, np.zeros(nn)], np.r_[lo, np.zeros(nn)],
                           np.r_[hi, np.ones(nn)], a_b, np.r_[lb, np.zeros(nn)],
-                          np.r_[ub, np.zeros(nn)], integ_b)
+                          np.r_[ub, np.zeros(nn)], integ_b, threads=options.threads)
         hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
         # (no start here: HiGHS 1.16 maps a start of this model wrongly into its presolved
         # space and then stops "optimal" at a cost below the start's)

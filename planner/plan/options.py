@@ -16,6 +16,7 @@ Example study table::
     pressure_class_mpa = 11.8         # pressure class of new pipe (default: the calibrated one)
     time_limit_s = 60
     mip_gap = 0.01
+    threads = 1                       # HiGHS threads (0: HiGHS's default, all it finds)
     spare_share = 1.0                 # share of each line's spare capacity on offer
     spare_bcm_y = { "Central Asia–China" = 0.0 }   # per-system spare capacity (overrides)
 """
@@ -73,6 +74,15 @@ class PlanOptions:
         Standard diameters to choose from.
     time_limit_s, mip_gap : float
         Solver time limit and relative optimality gap at which it stops.
+    threads : int
+        Threads of every HiGHS solve of the plan (HiGHS's ``threads`` option; 0: HiGHS's
+        default, which on the 2-core machine of the measurements runs its parallel tree
+        search with 2 workers). Default 1, measured: on the default study the serial search
+        solves the build relaxation within its share of the limit and ends at a 1.27 % gap,
+        the two-worker search at 2.00–2.58 %, with other jobs on the two cores (load 2–3;
+        README, System plan, *HiGHS's threads*; ``benchmarks/plan_long_solve.py
+        --threads``).
+        HiGHS's thread pool is one per process, so each solve resizes it.
     spare_share : float
         Share of an existing line's spare capacity the plan may use, in each direction
         the line may carry gas. The spare capacity is the pipeline graph's
@@ -113,6 +123,7 @@ class PlanOptions:
     diameters_mm: tuple[float, ...] = tuple(float(d) for d in STANDARD_DIAMETERS_MM)
     time_limit_s: float = 60.0
     mip_gap: float = 0.01
+    threads: int = 1
     spare_share: float = 1.0
     spare_bcm_y: dict[str, float] = field(default_factory=dict)
     unknown_capacity_bcm_y: float = 2.0
@@ -124,7 +135,7 @@ class PlanOptions:
 _KEYS = {"enabled", "scenario", "max_new_km", "excluded_countries", "must_use", "forbidden",
          "must_use_min_bcm_y", "two_paths", "pressure_class_mpa", "station_spacing_km",
          "compression_ratio", "diameters_mm", "time_limit_s", "mip_gap", "spare_share",
-         "spare_bcm_y", "unknown_capacity_bcm_y", "link_km", "hubs"}
+         "spare_bcm_y", "unknown_capacity_bcm_y", "link_km", "hubs", "threads"}
 
 
 def plan_options_from_study(study: Study) -> PlanOptions:
@@ -182,6 +193,13 @@ def plan_options_from_study(study: Study) -> PlanOptions:
             v = c.number(table, k, "plan", default=None, maximum=hi)
             if v is not None:
                 out[k] = v
+    if "threads" in table:
+        v = table["threads"]
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 256:
+            c.add("plan.threads", f"must be a whole number of threads 0-256 (0: HiGHS's "
+                  f"default), got {v!r}", "threads")
+        else:
+            out["threads"] = v
     if "compression_ratio" in out and out["compression_ratio"] <= 1:
         c.add("plan.compression_ratio", "must be greater than 1", "compression_ratio")
     if "spare_share" in table:
