@@ -309,11 +309,10 @@ def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatr
 def _size_thread_pool() -> None:
     """Let the next HiGHS run size HiGHS's thread pool by its own ``threads`` option.
 
-    The pool is one per process and sized at the first run; a later run asking for another
-    number of threads fails (HiGHS 1.16: status error, no solution). So each plan solve
-    drops it first (``Highs.resetGlobalScheduler``). No other HiGHS model may run in
-    another thread of this process meanwhile (the planner's sweeps run their plans in
-    worker processes, one thread each).
+    HiGHS 1.16 keeps one scheduler per calling thread, sized at that thread's first run;
+    a later run in the same thread asking for another number of threads fails (status
+    error, no solution). So each plan solve drops the calling thread's scheduler first
+    (``Highs.resetGlobalScheduler``); solves in other threads keep theirs.
     """
     import highspy
 
@@ -520,7 +519,7 @@ def solve_plan(
         Also the concave tree relaxation's bound (:func:`planner.plan.tree_dp.concave_bound`,
         within :data:`TREE_BOUND_SHARE` of the limit). Off by default: on the shipped
         studies it is far below the build relaxation's (on the default study 1,036 after
-        the solve's 30 steps against 1,434 M USD/y), so it never counts in the gap
+        the solve's 30 steps against 1,434-1,453 M USD/y), so it never counts in the gap
         (README, "Solving it"). Ignored without ``options.reduce`` and ``first_plan``, when
         destinations have a value (prize mode) or above ``tree_dp.MAX_TERMINALS``.
 

@@ -82,7 +82,8 @@ class PlanOptions:
         the two-worker search at 2.00–2.58 %, with other jobs on the two cores (load 2–3;
         README, System plan, *HiGHS's threads*; ``benchmarks/plan_long_solve.py
         --threads``).
-        HiGHS's thread pool is one per process, so each solve resizes it.
+        HiGHS keeps one scheduler per calling thread, sized at its first run, so each
+        solve resets the calling thread's.
     spare_share : float
         Share of an existing line's spare capacity the plan may use, in each direction
         the line may carry gas. The spare capacity is the pipeline graph's
