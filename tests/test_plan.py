@@ -51,14 +51,19 @@ def network(nodes: dict[str, tuple[float, float, float, bool]],
                                             crs="EPSG:4326").reindex(columns=ARC_COLUMNS))
 
 
+def _trunk_or_parallel_lines() -> PlanNetwork:
+    """S far from two close destinations A and B (2 bcm/y each), a hub H near them."""
+    return network({"S": (0, 0, 0, True), "H": (800, 0, 0, False), "A": (850, 60, 2, False),
+                    "B": (850, -60, 2, False)},
+                   [("S", "A", "new", np.nan, ["AAA"]), ("S", "B", "new", np.nan, ["AAA"]),
+                    ("S", "H", "new", np.nan, ["AAA"]), ("H", "A", "new", np.nan, ["AAA"]),
+                    ("H", "B", "new", np.nan, ["AAA"])])
+
+
 def test_shared_trunk_beats_two_parallel_lines():
     # S far from two close destinations: a trunk to a hub H and two short branches is
     # cheaper than two long parallel lines (the known optimum of this network).
-    net = network({"S": (0, 0, 0, True), "H": (800, 0, 0, False), "A": (850, 60, 2, False),
-                   "B": (850, -60, 2, False)},
-                  [("S", "A", "new", np.nan, ["AAA"]), ("S", "B", "new", np.nan, ["AAA"]),
-                   ("S", "H", "new", np.nan, ["AAA"]), ("H", "A", "new", np.nan, ["AAA"]),
-                   ("H", "B", "new", np.nan, ["AAA"])])
+    net = _trunk_or_parallel_lines()
     r = solve_plan(net, OPTS, ECON)
     assert r.status == "optimal"
     built = {(a, b) for a, b in zip(r.arcs["from"], r.arcs["to"], strict=True)}
@@ -273,13 +278,9 @@ threads = 1.5
 
 
 def test_plan_threads_one_after_another_in_one_process():
-    # HiGHS's thread pool is one per process and sized at its first run; a solve asking
-    # for another number of threads must still solve (each solve resizes the pool)
-    net = network({"S": (0, 0, 0, True), "H": (800, 0, 0, False), "A": (850, 60, 2, False),
-                   "B": (850, -60, 2, False)},
-                  [("S", "A", "new", np.nan, ["AAA"]), ("S", "B", "new", np.nan, ["AAA"]),
-                   ("S", "H", "new", np.nan, ["AAA"]), ("H", "A", "new", np.nan, ["AAA"]),
-                   ("H", "B", "new", np.nan, ["AAA"])])
+    # HiGHS keeps one scheduler per calling thread, sized at its first run; a solve asking
+    # for another number of threads must still solve (each solve resets it)
+    net = _trunk_or_parallel_lines()
     got = [solve_plan(net, replace(OPTS, threads=n), ECON) for n in (2, 1, 0, 1)]
     assert {r.status for r in got} == {"optimal"}
     assert [r.objective_musd_y for r in got] == pytest.approx([got[0].objective_musd_y] * 4)
