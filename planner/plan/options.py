@@ -29,6 +29,12 @@ from typing import Any
 from planner.hydraulics import PRESSURE_CLASSES_MPA, STANDARD_DIAMETERS_MM
 from planner.study import Study, StudyError, _Checker
 
+#: The trunk sizes a system plan chooses from: the standard sizes from 508 mm (20 in) up.
+#: Fixed here, whatever smaller sizes a single line's design may use: a trunk network
+#: needs no 12-18 in pipe, and each size adds binaries to the plan's MILP.
+TRUNK_DIAMETERS_MM: tuple[float, ...] = tuple(float(d) for d in STANDARD_DIAMETERS_MM
+                                              if d >= 508)
+
 
 def _design_class() -> float:
     """The highest pressure class of the calibrated design (the studies' new pipe)."""
@@ -71,7 +77,7 @@ class PlanOptions:
     compression_ratio : float
         Station discharge over suction pressure.
     diameters_mm : tuple of float
-        Standard diameters to choose from.
+        Standard diameters to choose from (default :data:`TRUNK_DIAMETERS_MM`, from 508 mm).
     time_limit_s, mip_gap : float
         Solver time limit and relative optimality gap at which it stops.
     threads : int
@@ -121,7 +127,7 @@ class PlanOptions:
     pressure_class_mpa: float = field(default_factory=lambda: _design_class())
     station_spacing_km: float = 100.0
     compression_ratio: float = 1.5
-    diameters_mm: tuple[float, ...] = tuple(float(d) for d in STANDARD_DIAMETERS_MM)
+    diameters_mm: tuple[float, ...] = TRUNK_DIAMETERS_MM
     time_limit_s: float = 60.0
     mip_gap: float = 0.01
     threads: int = 1
