@@ -241,7 +241,7 @@ def test_ranking_panel_and_scenario_switch(browser, default_run, tmp_path):
         assert "selected" in rows.nth(2).get_attribute("class")
         _shot(page, tmp_path, "map-selected.png")
         # a click on a route selects its row (the first route with a point no other covers)
-        other, x, y = page.evaluate("""() => {
+        find_free_point = """() => {
             const p = window.plannerPanel, s = p.data.scenarios[p.state().scenario];
             const map = Object.values(window).find(v => v instanceof L.Map);
             const r = map.getContainer().getBoundingClientRect();
@@ -258,7 +258,23 @@ def test_ranking_panel_and_scenario_switch(browser, default_run, tmp_path):
                 }
             }
             throw new Error('no route with a free point');
-        }""")
+        }"""
+        still_on_top = """([id, x, y]) => {
+            const row = window.plannerPanel.data.scenarios[
+                window.plannerPanel.state().scenario].rows.find(r => r.id === id);
+            const line = Object.values(window[row.layer]._layers)[0];
+            return document.elementFromPoint(x, y) === line._path;
+        }"""
+        # the renderer may redraw after the jump, or a hover restyle the routes, and
+        # overlapping routes can swap at the point: hover there, let the map settle and
+        # search again until the point holds
+        for _ in range(3):
+            other, x, y = page.evaluate(find_free_point)
+            page.mouse.move(x, y)
+            page.wait_for_timeout(300)
+            if page.evaluate(still_on_top, [other, x, y]):
+                break
+        assert page.evaluate(still_on_top, [other, x, y])
         page.mouse.click(x, y)
         page.wait_for_timeout(200)
         assert page.evaluate("() => window.plannerPanel.state().selected") == other
