@@ -463,60 +463,27 @@ def test_third_holdout_lines_joined_the_training_set_after_being_scored():
     assert offshore == ["Antonio Ricaurte (Trans-Caribbean) pipeline"]
 
 
-def test_fourth_holdout_lines_joined_the_training_set_after_being_scored():
-    # the fourth held-out set was scored once with the 57-line calibration, reviewed after
-    # scoring (README 'Fifth round'), then its 10 lines joined the reference set; their
-    # notes say so, and every country of them has a cost region
-    fourth = _joined_round("fourth", 10, "reference_projects_holdout4.csv")
-    assert fourth["note"].str.contains("with the calibration refit on 57", regex=False).all()
-    # all onshore lines of scope 'line', so all ten are designed rows of the fit
-    assert (fourth["offshore_km"].fillna(0) == 0).all() and (fourth["scope"] == "line").all()
+@pytest.mark.parametrize(("word", "n", "fitted_on"), [
+    ("fourth", 10, 57), ("fifth", 6, 67), ("sixth", 5, 73)])
+def test_recent_holdout_lines_joined_the_training_set_after_being_scored(word, n, fitted_on):
+    # each of these held-out sets was scored once with the calibration refit on
+    # `fitted_on` lines, reviewed after scoring (README, the next round's refit), then its
+    # lines joined the reference set; their notes say so, every figure they fill is cited
+    # and every country of them has a cost region
+    number = {"fourth": 4, "fifth": 5, "sixth": 6}[word]
+    rows = _joined_round(word, n, f"reference_projects_holdout{number}.csv")
+    assert rows["note"].str.contains(f"with the calibration refit on {fitted_on}",
+                                     regex=False).all()
+    # all onshore lines of scope 'line', so all are designed rows of the fit
+    assert (rows["offshore_km"].fillna(0) == 0).all() and (rows["scope"] == "line").all()
     for col in ("source_length", "source_capacity", "source_capex", "source_scope"):
-        assert fourth[col].str.contains("http").all(), col
-    grown = fourth["design_capacity_bcm_y"].notna()
-    assert fourth.loc[grown, "source_design_capacity"].str.contains("http").all()
-    regions = set(economics.load_cost_regions()["iso_a3"])
-    countries = {c for cs in fourth["country"] for c in str(cs).split(";")}
-    assert countries <= regions, countries - regions
-
-
-def test_fifth_holdout_lines_joined_the_training_set_after_being_scored():
-    # the fifth held-out set was scored once with the 67-line calibration, reviewed after
-    # scoring (README 'Sixth round'), then its 6 lines joined the reference set; their
-    # notes say so, and every country of them has a cost region
-    fifth = _joined_round("fifth", 6, "reference_projects_holdout5.csv")
-    assert fifth["note"].str.contains("with the calibration refit on 67", regex=False).all()
-    # all onshore lines of scope 'line', so all six are designed rows of the fit
-    assert (fifth["offshore_km"].fillna(0) == 0).all() and (fifth["scope"] == "line").all()
-    for col in ("source_length", "source_capacity", "source_capex", "source_scope"):
-        assert fifth[col].str.contains("http").all(), col
+        assert rows[col].str.contains("http").all(), col
     for value, source in (("diameter_mm", "source_diameter"),
                           ("design_capacity_bcm_y", "source_design_capacity"),
                           ("n_compressor_stations", "source_stations"),
                           ("pressure_bar", "source_pressure")):
-        filled = fifth[value].notna()
-        assert fifth.loc[filled, source].str.contains("http").all(), source
+        filled = rows[value].notna()
+        assert rows.loc[filled, source].str.contains("http").all(), source
     regions = set(economics.load_cost_regions()["iso_a3"])
-    countries = {c for cs in fifth["country"] for c in str(cs).split(";")}
-    assert countries <= regions, countries - regions
-
-
-def test_sixth_holdout_lines_joined_the_training_set_after_being_scored():
-    # the sixth held-out set was scored once with the 73-line calibration, reviewed after
-    # scoring (README 'Seventh round'), then its 5 lines joined the reference set; their
-    # notes say so, and every country of them has a cost region
-    sixth = _joined_round("sixth", 5, "reference_projects_holdout6.csv")
-    assert sixth["note"].str.contains("with the calibration refit on 73", regex=False).all()
-    # all onshore lines of scope 'line', so all five are designed rows of the fit
-    assert (sixth["offshore_km"].fillna(0) == 0).all() and (sixth["scope"] == "line").all()
-    for col in ("source_length", "source_capacity", "source_capex", "source_scope"):
-        assert sixth[col].str.contains("http").all(), col
-    for value, source in (("diameter_mm", "source_diameter"),
-                          ("design_capacity_bcm_y", "source_design_capacity"),
-                          ("n_compressor_stations", "source_stations"),
-                          ("pressure_bar", "source_pressure")):
-        filled = sixth[value].notna()
-        assert sixth.loc[filled, source].str.contains("http").all(), source
-    regions = set(economics.load_cost_regions()["iso_a3"])
-    countries = {c for cs in sixth["country"] for c in str(cs).split(";")}
+    countries = {c for cs in rows["country"] for c in str(cs).split(";")}
     assert countries <= regions, countries - regions
