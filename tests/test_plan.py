@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
+from planner.hydraulics import STANDARD_DIAMETERS_MM
 from planner.plan.candidates import (
     ARC_COLUMNS,
     PlanNetwork,
@@ -20,7 +21,7 @@ from planner.plan.candidates import (
     prune_dead_ends,
 )
 from planner.plan.optimise import PlanEconomics, diameter_options, independent_best, solve_plan
-from planner.plan.options import PlanOptions, plan_options_from_study
+from planner.plan.options import TRUNK_DIAMETERS_MM, PlanOptions, plan_options_from_study
 from planner.study import StudyError, parse_study
 
 ECON = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
@@ -249,6 +250,13 @@ def test_new_chain_contraction_keeps_the_plan_and_pays_one_intercept():
     k = diameter_options(OPTS, 3.0)
     intercept = float(k["capex_fixed_usd"].iloc[0]) / 1e6 * (ECON.crf + ECON.pipeline_om_share)
     assert pieces.objective_musd_y - corridor.objective_musd_y == pytest.approx(2 * intercept)
+
+
+def test_plan_sizes_are_the_trunk_sizes_from_508_mm():
+    # a plan chooses among trunk sizes only, whatever smaller sizes single-line designs use
+    assert PlanOptions().diameters_mm == TRUNK_DIAMETERS_MM
+    assert TRUNK_DIAMETERS_MM == tuple(float(d) for d in STANDARD_DIAMETERS_MM if d >= 508)
+    assert min(TRUNK_DIAMETERS_MM) == 508.0
 
 
 def test_plan_options_collect_every_problem():

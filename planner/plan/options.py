@@ -252,4 +252,4 @@ def plan_options_from_study(study: Study) -> PlanOptions:
     return PlanOptions(**out)
 
 
-__all__ = ["PlanOptions", "plan_options_from_study"]
+__all__ = ["TRUNK_DIAMETERS_MM", "PlanOptions", "plan_options_from_study"]
