@@ -16,7 +16,7 @@ Example study table::
     pressure_class_mpa = 11.8         # pressure class of new pipe (default: the calibrated one)
     time_limit_s = 60
     mip_gap = 0.01
-    threads = 1                       # HiGHS threads (0: HiGHS's default, all it finds)
+    threads = 1                       # HiGHS threads (0: HiGHS's default, half the cores)
     spare_share = 1.0                 # share of each line's spare capacity on offer
     spare_bcm_y = { "Central Asia–China" = 0.0 }   # per-system spare capacity (overrides)
 """
