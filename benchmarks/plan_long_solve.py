@@ -63,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 
 from planner.plan import optimise, tree_dp  # noqa: E402
 from planner.plan.candidates import PlanNetwork  # noqa: E402
-from planner.plan.optimise import PlanEconomics, solve_plan  # noqa: E402
+from planner.plan.optimise import PlanEconomics, PlanResult, solve_plan  # noqa: E402
 from planner.plan.options import PlanOptions  # noqa: E402
 
 
@@ -258,16 +258,7 @@ def disaggregated_bound(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics
         print(f"LP relaxation ({solver}): {h.getModelStatus()}, "
               f"{h.getInfo().objective_function_value:.2f} M USD/y, "
               f"{time.perf_counter() - t:.1f} s", flush=True)
-    h = optimise._highs_model(md["c"], md["lo"], md["hi"], md["a"], md["lb"], md["ub"],
-                              md["integ"])
-    with tempfile.TemporaryDirectory() as d:
-        logf = Path(d) / "highs.log"
-        h.setOptionValue("output_flag", True)
-        h.setOptionValue("log_to_console", False)
-        h.setOptionValue("log_file", str(logf))
-        h.setOptionValue("mip_rel_gap", opts.mip_gap)
-        _, obj, bound = optimise._run(h, seconds)
-        text = logf.read_text(encoding="utf-8", errors="replace")
+    h, _, obj, bound, _, _, text = long_solve(md, seconds, mip_rel_gap=opts.mip_gap)
     print(f"as a MILP, {seconds:.0f} s: {h.getModelStatus()}, best {obj:.2f}, bound "
           f"{bound:.2f}", flush=True)
     for s, best, bnd in parse_highs_log(text):
@@ -292,6 +283,63 @@ def parse_highs_log(text: str) -> list[tuple[float, float, float]]:
         except ValueError:
             continue
     return rows
+
+
+def runner_solve(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
+                 **kwargs: Any) -> tuple[PlanResult, dict[str, Any]]:
+    """The runner's solve, and the MILP it handed HiGHS: ``c, integ, lo, hi, a, lb, ub``,
+    ``tree_arcs`` (when given) and ``x``, the plan it returned."""
+    model: dict[str, Any] = {}
+    original = optimise._solve_highs
+
+    def capture(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                a_mat: Any, lb: np.ndarray, ub: np.ndarray, *rest: Any
+                ) -> tuple[str, np.ndarray | None, float]:
+        model.update(c=c, integ=integ, lo=lo, hi=hi, a=a_mat, lb=lb, ub=ub,
+                     tree_arcs=rest[3] if len(rest) > 3 else None)
+        out = original(c, integ, lo, hi, a_mat, lb, ub, *rest)
+        model["x"] = out[1]
+        return out
+
+    optimise._solve_highs = capture  # type: ignore[assignment]
+    try:
+        r = solve_plan(net, opts, econ, **kwargs)
+    finally:
+        optimise._solve_highs = original  # type: ignore[assignment]
+    return r, model
+
+
+def long_solve(model: dict[str, Any], limit: float, start: np.ndarray | None = None,
+               threads: int | None = None, mip_rel_gap: float = 1e-4
+               ) -> tuple[Any, np.ndarray | None, float, float, float, float, str]:
+    """A MILP (``c, lo, hi, a, lb, ub, integ``) given to HiGHS from ``start`` for ``limit``
+    seconds, with its log; returns the model, its plan, objective, bound, wall and CPU
+    seconds of the run, and the log text."""
+    h = optimise._highs_model(model["c"], model["lo"], model["hi"], model["a"], model["lb"],
+                              model["ub"], model["integ"], threads=threads)
+    with tempfile.TemporaryDirectory() as d:
+        logf = Path(d) / "highs.log"
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+        h.setOptionValue("log_file", str(logf))
+        h.setOptionValue("mip_rel_gap", mip_rel_gap)
+        t, cpu0 = time.perf_counter(), time.process_time()
+        x, obj, bound = optimise._run(h, limit, start)
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu0
+        text = logf.read_text(encoding="utf-8", errors="replace")
+    return h, x, obj, bound, wall, cpu, text
+
+
+def print_log_table(text: str) -> None:
+    """HiGHS's best plan and bound from its log, every 30 s and at the end."""
+    rows = parse_highs_log(text)
+    print("| s | best plan | bound | gap |\n|---|---|---|---|")
+    last = -1e9
+    for s, best, bnd in rows:
+        if s - last >= 30 or (s, best, bnd) == rows[-1]:
+            gap = (best - bnd) / best if np.isfinite(best) else np.inf
+            print(f"| {s:.0f} | {best:.2f} | {bnd:.2f} | {gap:.2%} |")
+            last = s
 
 
 @contextlib.contextmanager
@@ -329,24 +377,9 @@ def compare_threads(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
     start: dict[str, Any] = {}
     for rnd in range(repeat):
         for n in arms:
-            model: dict[str, Any] = {}
-            original = optimise._solve_highs
-
-            def capture(*args: Any, model: dict[str, Any] = model,
-                        original: Any = original) -> Any:
-                model.update(zip(("c", "integ", "lo", "hi", "a", "lb", "ub"), args[:7],
-                                 strict=True))
-                out = original(*args)
-                model["x"] = out[1]
-                return out
-
             load0, cpu0 = _load(), time.process_time()
-            optimise._solve_highs = capture  # type: ignore[assignment]
-            try:
-                with parallel_on(n > 1):
-                    r = solve_plan(net, replace(opts, threads=n), econ)
-            finally:
-                optimise._solve_highs = original  # type: ignore[assignment]
+            with parallel_on(n > 1):
+                r, model = runner_solve(net, replace(opts, threads=n), econ)
             cpu = time.process_time() - cpu0
             bound = max(r.bounds.values()) if r.bounds else float("nan")
             rows.append({"threads": n, "round": rnd + 1, "status": r.status,
@@ -377,32 +410,17 @@ def compare_threads(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
     finals: dict[int, tuple[float, float]] = {}
     for n in arms:
         optimise._size_thread_pool()
-        h = optimise._highs_model(start["c"], start["lo"], start["hi"], start["a"],
-                                  start["lb"], start["ub"], start["integ"], threads=n)
-        with tempfile.TemporaryDirectory() as d, parallel_on(n > 1):
-            logf = Path(d) / "highs.log"
-            h.setOptionValue("output_flag", True)
-            h.setOptionValue("log_to_console", False)
-            h.setOptionValue("log_file", str(logf))
-            h.setOptionValue("mip_rel_gap", 1e-4)
-            load0, cpu0, t = _load(), time.process_time(), time.perf_counter()
-            _, obj, bound = optimise._run(h, long_limit, start["x"])
-            wall, cpu = time.perf_counter() - t, time.process_time() - cpu0
-            text = logf.read_text(encoding="utf-8", errors="replace")
+        load0 = _load()
+        with parallel_on(n > 1):
+            h, _, obj, bound, wall, cpu, text = long_solve(start, long_limit, start["x"],
+                                                           threads=n)
         workers = [ln.strip() for ln in text.splitlines()
                    if "worker" in ln.lower() or "parallel" in ln.lower()]
         finals[n] = (obj, bound)
         print(f"\nlong solve, threads {n}: {h.getModelStatus()}, best {obj:.2f}, bound "
               f"{bound:.2f}, gap {(obj - bound) / obj:.2%}, {wall:.0f} s (CPU {cpu:.0f} s), "
               f"load {load0} → {_load()}; HiGHS: {'; '.join(workers) or '-'}", flush=True)
-        print("| s | best plan | bound | gap |\n|---|---|---|---|")
-        last = -1e9
-        log_rows = parse_highs_log(text)
-        for s_, best, bnd in log_rows:
-            if s_ - last >= 30 or (s_, best, bnd) == log_rows[-1]:
-                gap = (best - bnd) / best if np.isfinite(best) else np.inf
-                print(f"| {s_:.0f} | {best:.2f} | {bnd:.2f} | {gap:.2%} |")
-                last = s_
+        print_log_table(text)
     o0, b0 = finals[arms[0]]
     for n in arms[1:]:
         o, b = finals[n]
@@ -456,23 +474,7 @@ def main() -> None:
         disaggregated_bound(net, opts, econ, saved["x"], saved["objective"],
                             args.disaggregated)
         return
-    model: dict[str, Any] = {}
-    original = optimise._solve_highs
-
-    def capture(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                a_mat: Any, lb: np.ndarray, ub: np.ndarray, *rest: Any
-                ) -> tuple[str, np.ndarray | None, float]:
-        model.update(c=c, integ=integ, lo=lo, hi=hi, a=a_mat, lb=lb, ub=ub,
-                     tree_arcs=rest[3] if len(rest) > 3 else None)
-        out = original(c, integ, lo, hi, a_mat, lb, ub, *rest)
-        model["x"] = out[1]
-        return out
-
-    optimise._solve_highs = capture  # type: ignore[assignment]
-    try:
-        r = solve_plan(net, opts, econ, tree_bound=args.tree_plan)
-    finally:
-        optimise._solve_highs = original  # type: ignore[assignment]
+    r, model = runner_solve(net, opts, econ, tree_bound=args.tree_plan)
     print(f"runner's solve: {r.status}, {r.objective_musd_y:.2f} M USD/y, gap "
           f"{r.mip_gap:.2%}, {r.solve_s:.1f} s, {r.n_binaries} binaries; bounds "
           + ", ".join(f"{k} {v:.1f}" for k, v in r.bounds.items()), flush=True)
@@ -485,29 +487,11 @@ def main() -> None:
     if args.runner_only:
         return
 
-    h = optimise._highs_model(model["c"], model["lo"], model["hi"], model["a"], model["lb"],
-                              model["ub"], model["integ"])
-    with tempfile.TemporaryDirectory() as d:
-        logf = Path(d) / "highs.log"
-        h.setOptionValue("output_flag", True)
-        h.setOptionValue("log_to_console", False)
-        h.setOptionValue("log_file", str(logf))
-        h.setOptionValue("mip_rel_gap", 1e-4)
-        start = None if args.skip_runner else model.get("x")
-        t = time.perf_counter()
-        x, obj, bound = optimise._run(h, args.limit, start)
-        wall = time.perf_counter() - t
-        text = logf.read_text(encoding="utf-8", errors="replace")
-    rows = parse_highs_log(text)
+    start = None if args.skip_runner else model.get("x")
+    h, x, obj, bound, wall, _, text = long_solve(model, args.limit, start)
     print(f"long solve: {h.getModelStatus()}, best {obj:.2f}, bound {bound:.2f}, gap "
           f"{(obj - bound) / obj:.2%}, {wall:.0f} s", flush=True)
-    print("| s | best plan | bound | gap |\n|---|---|---|---|")
-    last = -1e9
-    for s, best, bnd in rows:
-        if s - last >= 30 or (s, best, bnd) == rows[-1]:
-            gap = (best - bnd) / best if np.isfinite(best) else np.inf
-            print(f"| {s:.0f} | {best:.2f} | {bnd:.2f} | {gap:.2%} |")
-            last = s
+    print_log_table(text)
     if x is not None:
         ycols = np.flatnonzero(model["integ"])
         print(f"binaries on: {int((x[ycols] > 0.5).sum())}", flush=True)
