@@ -305,7 +305,7 @@ def test_plan_threads_one_after_another_in_one_process():
     "in 292 s from its own 60-s plan (1,471.27); the build "
     "relaxation's optimum is at most 1,453.7 (1.2 % below the plan), "
     "the concave tree relaxation's is about 1,040 and the disaggregated formulation's LP "
-    "1,268.6, its root not done in 60 s; serial HiGHS (threads 1) ends at 1.27 % (README, "
+    "1,268.6, its root not done in 60 s; serial HiGHS (threads 1) ends at 1.27-1.75 % (README, "
     "System plan: Where the optimum is, HiGHS's threads)"))
 def test_default_study_plan_meets_the_solve_target(default_run):
     summary = json.loads((default_run.out_dir / "system_plan.json").read_text())

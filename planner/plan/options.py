@@ -84,8 +84,9 @@ class PlanOptions:
         Threads of every HiGHS solve of the plan (HiGHS's ``threads`` option; 0: HiGHS's
         default, which on the 2-core machine of the measurements runs its parallel tree
         search with 2 workers). Default 1, measured: on the default study the serial search
-        solves the build relaxation within its share of the limit and ends at a 1.27 % gap,
-        the two-worker search at 2.00–2.58 %, with other jobs on the two cores (load 2–3;
+        ends at a 1.27 % gap when it solves the build relaxation within its share of the
+        limit (six runs; 1.56–1.75 % in two later runs where it did not), the two-worker
+        search at 2.00–2.58 %, with other jobs on the two cores (load 2–3;
         README, System plan, *HiGHS's threads*; ``benchmarks/plan_long_solve.py
         --threads``).
         HiGHS keeps one scheduler per calling thread, sized at its first run, so each
