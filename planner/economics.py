@@ -430,47 +430,6 @@ def compressor_capex_usd(power_kw: float, *, currency_year: int = DEFAULT_CURREN
     return kw / _KW_PER_HP * usd_hp * rf
 
 
-def station_fixed_capex_usd(stations: int, compressor_power_kw: float = 0.0, *,
-                            currency_year: int = DEFAULT_CURRENCY_YEAR,
-                            regional_factor: float | str = DEFAULT_REGIONAL_FACTOR,
-                            index: str = "cpi_u", params: pd.DataFrame | None = None) -> float:
-    """Fixed CAPEX of compressor stations (site, buildings, controls), by station size.
-
-    Each station costs ``F × (P / P_ref) ** e``: ``F`` is ``compressor_station_fixed_usd``,
-    ``P`` the stations' mean driver power (``compressor_power_kw / stations``), ``P_ref``
-    ``compressor_station_reference_power_kw`` and ``e`` ``compressor_station_fixed_exponent``
-    (the six-tenths rule of capacity scaling, 0.6; a table without the exponent row has
-    ``e = 0``, one fixed cost per station whatever its size).
-
-    Examples
-    --------
-    At the reference power a station costs ``F``; twice the power costs ``2 ** 0.6`` as much:
-
-    >>> t = load_cost_parameters().copy()
-    >>> t.loc["compressor_station_fixed_exponent", ["value", "unit"]] = [0.6, "-"]
-    >>> t.loc["compressor_station_reference_power_kw", ["value", "unit"]] = [5000.0, "kW"]
-    >>> f = parameter("compressor_station_fixed_usd", t, 2020)
-    >>> kw = {"currency_year": 2020, "regional_factor": 1.0, "params": t}
-    >>> round(station_fixed_capex_usd(2, 10_000, **kw) / (2 * f), 6)
-    1.0
-    >>> round(station_fixed_capex_usd(1, 10_000, **kw) / f, 4)  # 2 ** 0.6
-    1.5157
-    """
-    n = int(stations)
-    if n < 0:
-        raise ValueError(f"stations must be >= 0, got {stations!r}")
-    kw = _non_negative("compressor_power_kw", compressor_power_kw)
-    if n == 0:
-        return 0.0
-    t = _params(params)
-    each = parameter("compressor_station_fixed_usd", t, currency_year, index)
-    e = (parameter("compressor_station_fixed_exponent", t)
-         if "compressor_station_fixed_exponent" in t.index else 0.0)
-    if e:
-        each *= (kw / n / parameter("compressor_station_reference_power_kw", t)) ** e
-    return n * each * resolve_regional_factor(regional_factor, t)
-
-
 def metering_capex_usd(border_crossings: int, *, currency_year: int = DEFAULT_CURRENCY_YEAR,
                        index: str = "cpi_u", params: pd.DataFrame | None = None) -> float:
     """CAPEX of fiscal metering: one station per border crossing.
@@ -571,8 +530,9 @@ def route_cost(
     """CAPEX, OPEX (fixed O&M and fuel gas) and levelized tariff of a route.
 
     ``wall_thickness_mm`` and ``offshore_km`` go to :func:`pipeline_capex_usd`.
-    ``compressor_stations`` adds the stations' fixed cost (site, buildings, controls;
-    :func:`station_fixed_capex_usd`, by the stations' mean power) to the compression CAPEX.
+    ``compressor_stations`` adds ``compressor_station_fixed_usd`` per station (site,
+    buildings, controls: the part of a station's cost that does not scale with power) to
+    the compression CAPEX.
 
     Examples
     --------
@@ -592,8 +552,9 @@ def route_cost(
     n_st = int(compressor_stations)
     if n_st < 0:
         raise ValueError(f"compressor_stations must be >= 0, got {compressor_stations!r}")
-    comp += station_fixed_capex_usd(n_st, compressor_power_kw, currency_year=currency_year,
-                                    regional_factor=regional_factor, index=index, params=p)
+    if n_st:
+        comp += (n_st * parameter("compressor_station_fixed_usd", p, currency_year, index)
+                 * resolve_regional_factor(regional_factor, p))
     meter = metering_capex_usd(border_crossings, currency_year=currency_year, index=index,
                                params=p)
     nw = int(water_crossings)
@@ -1002,5 +963,4 @@ __all__ = [
     "regional_factor_for",
     "resolve_regional_factor",
     "route_cost",
-    "station_fixed_capex_usd",
 ]
