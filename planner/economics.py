@@ -108,10 +108,39 @@ def load_cost_parameters(path: str | Path | None = None) -> pd.DataFrame:
     no_year = df.loc[money & years.isna(), "parameter"].tolist()
     if no_year:
         problems.append(f"column 'currency_year' is empty for monetary parameters {no_year}")
+    problems += _trend_rows_problems(dict(zip(df["parameter"], values, strict=True)))
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     out = df.assign(value=values.astype(float), currency_year=years).set_index("parameter")
     out.attrs["source_file"] = str(path)
+    return out
+
+
+def _trend_rows_problems(values: dict[str, float]) -> list[str]:
+    """Problems of the pipe-cost trend's rows: a non-zero ``pipe_cost_trend_per_year``
+    needs the rows saying which lines it was fitted on (0 or 1) and their year range, so a
+    table cannot apply a slope to lines or years it was not fitted on without saying so."""
+    b = values.get("pipe_cost_trend_per_year")
+    if b is None or not np.isfinite(b) or b == 0:
+        return []
+    names = ("pipe_cost_trend_all_regions", "pipe_cost_trend_first_year",
+             "pipe_cost_trend_last_year")
+    out = []
+    missing = [n for n in names if n not in values]
+    if missing:
+        out.append(f"rows {missing} are missing: a non-zero 'pipe_cost_trend_per_year' needs "
+                   "them (which lines it was fitted on, 1 all regions or 0 US only, and "
+                   "their first and last capex_year; `planner backtest costs` writes them in "
+                   "fitted_parameters.csv)")
+    regions = values.get("pipe_cost_trend_all_regions")
+    if regions is not None and regions not in (0.0, 1.0):
+        out.append(f"'pipe_cost_trend_all_regions' is {regions:g}; use 1 (fitted on every "
+                   "region's lines) or 0 (US lines only)")
+    first = values.get("pipe_cost_trend_first_year")
+    last = values.get("pipe_cost_trend_last_year")
+    if first is not None and last is not None and first > last:
+        out.append(f"'pipe_cost_trend_first_year' ({first:g}) is after "
+                   f"'pipe_cost_trend_last_year' ({last:g})")
     return out
 
 

@@ -46,6 +46,14 @@ def test_every_parameter_has_value_unit_source_and_year():
         (lambda d: d.assign(currency_year=d["currency_year"].where(d.index != 0, np.nan)),
          "'currency_year' is empty"),
         (lambda d: d.drop(columns=["unit"]), "missing columns"),
+        (lambda d: d[d["parameter"] != "pipe_cost_trend_last_year"],
+         r"\['pipe_cost_trend_last_year'\] are missing"),
+        (lambda d: d.assign(value=d["value"].astype(object).where(
+            d["parameter"] != "pipe_cost_trend_all_regions", 2)),
+         "'pipe_cost_trend_all_regions' is 2; use 1"),
+        (lambda d: d.assign(value=d["value"].astype(object).where(
+            d["parameter"] != "pipe_cost_trend_first_year", 2030)),
+         "'pipe_cost_trend_first_year' \\(2030\\) is after"),
     ],
 )
 def test_bad_cost_table_is_rejected(tmp_path, edit, message):
