@@ -479,3 +479,76 @@ def test_default_plan_uses_existing_lines_only_in_allowed_directions(default_run
         # the arc's stretch, in its direction of flow, only over open ways
         km = nx.shortest_path_length(open_ways, a, b, weight="length_km")
         assert km <= 1.05 * float(row["length_km"]) + 10.0, (row["arc_id"], system, km)
+
+
+class _FailingHighs:
+    """A ``highspy.Highs`` whose runs end in HiGHS's "Solve error" (every run, or from the
+    run given a start, the full MILP's, with ``from_start``)."""
+
+    def __init__(self, h, from_start: bool):
+        self._h, self._failing = h, not from_start
+
+    def __getattr__(self, name):
+        return getattr(self._h, name)
+
+    def setSolution(self, sol):
+        self._failing = True
+        return self._h.setSolution(sol)
+
+    def getModelStatus(self):
+        import highspy
+
+        return highspy.HighsModelStatus.kSolveError if self._failing else \
+            self._h.getModelStatus()
+
+    def getInfo(self):
+        from types import SimpleNamespace
+
+        return (SimpleNamespace(primal_solution_status=0, mip_dual_bound=float("nan"),
+                                objective_function_value=float("inf"))
+                if self._failing else self._h.getInfo())
+
+
+@pytest.mark.parametrize("from_start", [False, True])
+def test_highs_error_is_reported_not_silent(monkeypatch, caplog, from_start):
+    """HiGHS failing on the plan's models ends in status "error" with HiGHS's status
+    named in the result, the summary (system_plan.json) and the report, and a warning;
+    when only the full MILP fails, the first plan is still the plan, with the message."""
+    from planner.plan import optimise
+    from planner.plan.outputs import plan_per_country, plan_report_markdown, system_plan_table
+
+    made = optimise._highs_model
+    monkeypatch.setattr(optimise, "_highs_model",
+                        lambda *a, **k: _FailingHighs(made(*a, **k), from_start))
+    net = _trunk_or_parallel_lines()
+    with caplog.at_level("WARNING", logger="planner.plan.optimise"):
+        r = solve_plan(net, OPTS, ECON)
+    assert "HiGHS failed on the full MILP: Solve error" in r.message
+    assert "HiGHS failed on the full MILP: Solve error" in caplog.text
+    assert r.summary()["message"] == r.message
+    if from_start:
+        # the first plans ran: the trunk plan is the optimum of this network
+        assert r.ok and r.status in ("optimal", "time limit")
+        assert {(a, b) for a, b in zip(r.arcs["from"], r.arcs["to"], strict=True)} == \
+            {("S", "H"), ("H", "A"), ("H", "B")}
+        assert "LP relaxation" not in r.message
+    else:
+        assert r.status == "error" and not r.ok and len(r.arcs) == 0
+        assert "HiGHS failed on the LP relaxation: Solve error" in r.message
+        text = plan_report_markdown({**r.summary(), "violations": 0},
+                                    system_plan_table(r.arcs), plan_per_country(r.arcs),
+                                    independent_best(net, OPTS, ECON), pd.DataFrame())
+        assert "Status **error**" in text and "Solve error" in text
+
+
+def test_scipy_milp_error_is_reported(monkeypatch):
+    from types import SimpleNamespace
+
+    from planner.plan import optimise
+
+    monkeypatch.setattr(optimise, "milp", lambda *a, **k: SimpleNamespace(
+        status=4, x=None, fun=None, message="HiGHS did something unexpected."))
+    r = solve_plan(_trunk_or_parallel_lines(), OPTS, ECON, first_plan=False)
+    assert r.status == "error" and not r.ok
+    assert r.message == ("HiGHS (scipy.optimize.milp) failed on the MILP: HiGHS did "
+                         "something unexpected.")
