@@ -429,7 +429,7 @@ def compare_threads(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
               f"{((o - b) / o) / ((o0 - b0) / o0):.2f}", flush=True)
 
 
-HYBRID_VARIANTS = ("runner", "lp", "first", "second", "target", "iter")
+HYBRID_VARIANTS = ("runner", "lp", "first", "second", "mixed", "target", "iter")
 
 
 def _highs_log(h: Any, path: Path) -> None:
@@ -453,7 +453,8 @@ def hybrid_solve(model: dict[str, Any], variant: str, logdir: Path,
     ``second``, then S grows by the arcs the hybrid's plan builds with a diameter mix and
     it runs again while time is left), ``target`` (as ``second`` with the cutoff at the
     gap target, (1 - ``mip_gap``) × the best plan's cost: HiGHS then only has to prove
-    that nothing in the relaxation is cheaper than that). Returns the plan, the bounds by
+    that nothing in the relaxation is cheaper than that), ``mixed`` (as ``second`` with S
+    only the build relaxation's arcs built with a mix of diameters). Returns the plan, the bounds by
     source and each step's log line; the hybrids' HiGHS logs go to ``logdir``. With
     ``seconds`` the build relaxation and each hybrid get that long, outside the time limit
     (to see where their bounds go, not a solve the runner could run).
@@ -539,8 +540,12 @@ def hybrid_solve(model: dict[str, Any], variant: str, logdir: Path,
     else:
         x_b, _, bounds["build"] = relaxation(None, share, "build")
         candidate(x_b, "build relaxation")
-    if variant in ("second", "target", "iter") and x_b is not None and best is not None:
-        exact = (x_b[n:] > 0.5) | arcs_of(best)
+    if variant in ("second", "mixed", "target", "iter") and x_b is not None and \
+            best is not None:
+        mix = (x_b[n:] > 0.5) & (x_b[ycols].max(axis=1) < 1 - 1e-6)
+        note(f"build relaxation: {int((x_b[n:] > 0.5).sum())} arcs, {int(mix.sum())} of "
+             f"them with a mix of diameters")
+        exact = mix if variant == "mixed" else (x_b[n:] > 0.5) | arcs_of(best)
         rnd = 0
         while True:
             rnd += 1

@@ -359,10 +359,8 @@ def test_default_plan_per_country_adds_up(default_run):
     assert total["demand_served_bcm_y"] == pytest.approx(scen["demand_bcm_y"].sum())
 
 
-def test_first_plan_start_keeps_the_optimum():
-    """The solve through highspy from a first plan (the MILP on the arcs its LP relaxation
-    builds) reaches the optimum scipy.optimize.milp reaches from no start, on a grid of new
-    corridors with an existing line (with a budget row of new km, and without)."""
+def _grid() -> PlanNetwork:
+    """A 3 × 3 grid of new corridors, an existing line, one supply point, three demands."""
     rng = np.random.default_rng(1)
     nodes = {f"n{i}{j}": (300.0 * i + rng.uniform(-40, 40), 300.0 * j + rng.uniform(-40, 40),
                           0.0, False) for i in range(3) for j in range(3)}
@@ -374,7 +372,14 @@ def test_first_plan_start_keeps_the_optimum():
     arcs += [(f"n{i}{j}", f"n{i}{j + 1}", "new", np.nan, ["AAA"])
              for i in range(3) for j in range(2)]
     arcs += [("n00", "n10", "existing", 3.0, ["AAA"]), ("n10", "n20", "existing", 3.0, ["AAA"])]
-    net = network(nodes, arcs)
+    return network(nodes, arcs)
+
+
+def test_first_plan_start_keeps_the_optimum():
+    """The solve through highspy from a first plan (the MILP on the arcs its LP relaxation
+    builds) reaches the optimum scipy.optimize.milp reaches from no start, on a grid of new
+    corridors with an existing line (with a budget row of new km, and without)."""
+    net = _grid()
     for opts in (OPTS, replace(OPTS, max_new_km=1600.0)):
         a = solve_plan(net, opts, ECON)
         b = solve_plan(net, opts, ECON, first_plan=False)
@@ -552,3 +557,34 @@ def test_scipy_milp_error_is_reported(monkeypatch):
     assert r.status == "error" and not r.ok
     assert r.message == ("HiGHS (scipy.optimize.milp) failed on the MILP: HiGHS did "
                          "something unexpected.")
+
+
+def test_partly_discretised_build_relaxation_bounds_the_plan(monkeypatch):
+    """The build relaxation with integer diameters on some arcs (the benchmark's "hybrid",
+    issue 15) lies between the build relaxation and the MILP: exact on every arc it is the
+    MILP (same optimum), on none the build relaxation."""
+    from planner.plan import optimise
+
+    got = {}
+
+    def grab(c, integ, lo, hi, a_mat, lb, ub, options, ycols, *rest):
+        got.update(c=c, integ=integ, lo=lo, hi=hi, a=a_mat, lb=lb, ub=ub, ycols=ycols)
+        return "other", None, float("nan")
+
+    net = _grid()
+    opts = replace(OPTS, mip_gap=1e-6)
+    optimum = solve_plan(net, opts, ECON, first_plan=False).objective_musd_y
+    monkeypatch.setattr(optimise, "_solve_highs", grab)
+    solve_plan(net, opts, ECON)
+    nn = got["ycols"].shape[0]
+    values = []
+    for exact in (None, np.arange(nn) < nn // 2, np.ones(nn, bool)):
+        h = optimise._build_relaxation(got["c"], got["integ"], got["lo"], got["hi"], got["a"],
+                                       got["lb"], got["ub"], got["ycols"], 1, exact)
+        h.setOptionValue("mip_rel_gap", 1e-6)
+        _, obj, bound = optimise._run(h, 20.0)
+        assert bound == pytest.approx(obj, rel=1e-5)
+        values.append(obj)
+    assert values[0] <= values[1] * (1 + 1e-6) and values[1] <= values[2] * (1 + 1e-6)
+    assert values[2] == pytest.approx(optimum, rel=1e-5)
+    assert values[0] < optimum  # the diameter mix is cheaper on this network
