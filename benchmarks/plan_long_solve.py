@@ -36,6 +36,15 @@ the first arm's::
     nice python benchmarks/plan_long_solve.py --network plan-net.pkl --threads 1 2 \
         --limit 300
 
+``--hybrid VARIANT [...]`` runs partly discretised build relaxations (integer diameters on
+some new arcs, :func:`hybrid_solve`) beside the runner's solve, interleaved (``--repeat``);
+``--hybrid-seconds`` gives the build relaxation and each hybrid that long instead, to see
+where their bounds go::
+
+    nice python benchmarks/plan_long_solve.py --network plan-net.pkl --hybrid second lp
+    nice python benchmarks/plan_long_solve.py --network plan-net.pkl --hybrid second lp \
+        --hybrid-seconds 150
+
 ``--study`` builds another study's plan network instead of the default study's.
 """
 
