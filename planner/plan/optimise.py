@@ -43,7 +43,10 @@ per spacing km built), as the studies' design (:func:`planner.economics.cheapest
 and the pipe regressions' per-project intercept once per new arc (a corridor between
 branch points once :func:`planner.plan.candidates.contract_new_chains` has merged its
 pieces);
-the class defaults to the calibrated design's highest (:class:`PlanOptions`).
+the class defaults to the calibrated design's highest (:class:`PlanOptions`). As in the
+route tables, the line pipe takes the fitted pipe-cost trend at the study's currency year
+(:func:`diameter_options`) and a new arc's CAPEX (pipe and stations) and compression the
+km-weighted regional factor of its countries (:func:`arc_regional_factors`).
 """
 
 from __future__ import annotations
@@ -139,8 +142,12 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
     pandas.DataFrame
         ``diameter_mm``, ``wall_mm``, ``capacity_bcm_y``, ``capex_fixed_usd`` and
         ``capex_usd_per_km`` (flat land, with the stations' fixed cost per km; times the
-        arc's terrain factor); ``capex_fixed_usd`` is the NETL regressions' constant
-        terms, a per-project intercept, charged once per new arc,
+        arc's terrain factor and regional factor); ``capex_fixed_usd`` is the NETL
+        regressions' constant terms, a per-project intercept, charged once per new arc;
+        both in USD of :data:`planner.economics.DEFAULT_CURRENCY_YEAR` with the line pipe
+        (not the stations) times the fitted pipe-cost trend at that year, as studies cost
+        new pipe (:func:`planner.economics.pipe_cost_trend_factor`; a calibration of the
+        trend on US lines only gives plan arcs no trend),
         ``compressor_kw_per_bcm_km``, ``fuel_per_bcm_km`` (bcm fuel per bcm carried, per km).
 
     Examples
@@ -154,6 +161,7 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
     p_min = p_max / options.compression_ratio
     station_fixed = economics.parameter("compressor_station_fixed_usd",
                                         currency_year=economics.DEFAULT_CURRENCY_YEAR)
+    trend = economics.pipe_cost_trend_factor(economics.DEFAULT_CURRENCY_YEAR)
     rows = []
     for d in options.diameters_mm:
         pipe = hydraulics.Pipe.for_pressure(d, options.pressure_class_mpa)
@@ -163,8 +171,8 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
         # as the studies' design (economics.cheapest_design): steel of the Barlow wall at
         # the class, and each station's fitted fixed cost, one per spacing km of new pipe
         wall = pipe.wall_thickness_mm
-        c1 = float(economics.pipeline_capex_usd(d, 1.0, wall_thickness_mm=wall)["total"])
-        c2 = float(economics.pipeline_capex_usd(d, 2.0, wall_thickness_mm=wall)["total"])
+        c1 = trend * float(economics.pipeline_capex_usd(d, 1.0, wall_thickness_mm=wall)["total"])
+        c2 = trend * float(economics.pipeline_capex_usd(d, 2.0, wall_thickness_mm=wall)["total"])
         per_km = options.station_spacing_km * cap
         rows.append({
             "diameter_mm": float(d), "wall_mm": wall, "capacity_bcm_y": cap,
@@ -533,6 +541,27 @@ def _gap(obj: float, bounds: dict[str, float]) -> float:
     return max(0.0, (obj - max(bounds.values())) / max(abs(obj), 1e-9))
 
 
+def arc_regional_factors(arcs: pd.DataFrame) -> np.ndarray:
+    """Regional cost factor of each arc: :func:`planner.economics.regional_factor_for` of
+    its ``km_by_country`` (km-weighted; pieces outside every country left out, as the
+    route tables leave them out), so that a new arc's CAPEX is on the route tables' basis.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"km_by_country": [{"KAZ": 100.0}, {"KAZ": 50.0, "RUS": 50.0},
+    ...                                     {"---": 10.0}, {}]})
+    >>> f = economics.regional_factor_for("KAZ")
+    >>> np.allclose(arc_regional_factors(t), [f, (f + 1) / 2, 1.0, 1.0])
+    True
+    """
+    out = np.ones(len(arcs))
+    for i, kmc in enumerate(arcs["km_by_country"]):
+        if isinstance(kmc, dict) and kmc:
+            out[i] = economics.regional_factor_for(
+                {str(k): float(v) for k, v in kmc.items() if k != economics.UNASSIGNED})
+    return out
+
+
 def solve_plan(
     net: PlanNetwork,
     options: PlanOptions,
@@ -625,17 +654,19 @@ def solve_plan(
     # new arcs: fixed charge per diameter, flow cost per diameter
     nw_len = nw["length_km"].to_numpy(float)
     tf = np.maximum(1.0, nw["cost_km_eq"].to_numpy(float) / np.maximum(nw_len, 1e-9))
+    rf = arc_regional_factors(nw)
     ann = econ.crf + econ.pipeline_om_share
     capex = np.zeros((nn, nk))
     for k, o in enumerate(dopt.to_dict("records")):
-        capex[:, k] = (o["capex_fixed_usd"] + o["capex_usd_per_km"] * nw_len) * tf / 1e6
+        capex[:, k] = (o["capex_fixed_usd"] + o["capex_usd_per_km"] * nw_len) * tf * rf / 1e6
     c[o_y:o_y + nn * nk] = (capex * ann).ravel()
     integ[o_y:o_y + nn * nk] = 1
     hi[o_y:o_y + nn * nk] = 1
+    # compression CAPEX takes the regional factor (as in economics.route_cost), fuel not
     comp = (dopt["compressor_kw_per_bcm_km"].to_numpy() * econ.compressor_usd_per_kw
-            * (econ.crf + econ.compressor_om_share) / 1e6
-            + dopt["fuel_per_bcm_km"].to_numpy() * u_ * econ.fuel_price_usd_per_1000m3)
-    per_flow = np.outer(nw_len, comp).ravel()  # MUSD/y per bcm/y
+            * (econ.crf + econ.compressor_om_share) / 1e6)
+    fuel = dopt["fuel_per_bcm_km"].to_numpy() * u_ * econ.fuel_price_usd_per_1000m3
+    per_flow = (np.outer(nw_len * rf, comp) + np.outer(nw_len, fuel)).ravel()  # MUSD/y per bcm/y
     c[o_f:o_f + nn * nk] = per_flow
     c[o_f + nn * nk:o_f + 2 * nn * nk] = per_flow
     if prize:
@@ -890,5 +921,5 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
     return pd.DataFrame(rows)
 
 
-__all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "diameter_options",
-           "ex_capacities", "independent_best", "solve_plan"]
+__all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "arc_regional_factors",
+           "diameter_options", "ex_capacities", "independent_best", "solve_plan"]
