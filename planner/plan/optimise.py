@@ -69,7 +69,11 @@ from planner.plan.options import PlanOptions
 
 log = logging.getLogger(__name__)
 
-_STATUS = {0: "optimal", 1: "time limit", 2: "infeasible", 3: "unbounded", 4: "other"}
+#: :func:`scipy.optimize.milp`'s status codes (4: "Other", HiGHS failed: see its message).
+_STATUS = {0: "optimal", 1: "time limit", 2: "infeasible", 3: "unbounded", 4: "error"}
+#: HiGHS's model statuses that mean it failed (no answer about the model).
+_HIGHS_ERRORS = ("kNotset", "kLoadError", "kModelError", "kPresolveError", "kSolveError",
+                 "kPostsolveError", "kUnknown", "kMemoryLimit")
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,10 @@ class PlanResult:
         relaxation's, :func:`planner.plan.tree_dp.concave_bound`, only with
         ``solve_plan(..., tree_bound=True)``); the gap counts the best. Empty when the
         model was solved by :func:`scipy.optimize.milp`.
+    message : str
+        What went wrong, when HiGHS failed on one of the solve's models (which model and
+        HiGHS's status, e.g. "HiGHS failed on the full MILP: Solve error"); empty
+        otherwise. Status ``error`` when no plan came out of the solve at all.
     """
 
     status: str
@@ -226,17 +234,21 @@ class PlanResult:
     served: dict[str, float] = field(default_factory=dict)
     value_musd_y: float = 0.0
     bounds: dict[str, float] = field(default_factory=dict)
+    message: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status in ("optimal", "time limit") and np.isfinite(self.objective_musd_y)
 
     def summary(self) -> dict[str, Any]:
-        return {"status": self.status, "objective_musd_y": self.objective_musd_y,
-                "mip_gap": self.mip_gap, "solve_s": self.solve_s,
-                "lower_bound_musd_y": (max(self.bounds.values()) if self.bounds else None),
-                "n_variables": self.n_variables, "n_constraints": self.n_constraints,
-                "n_binaries": self.n_binaries}
+        out = {"status": self.status, "objective_musd_y": self.objective_musd_y,
+               "mip_gap": self.mip_gap, "solve_s": self.solve_s,
+               "lower_bound_musd_y": (max(self.bounds.values()) if self.bounds else None),
+               "n_variables": self.n_variables, "n_constraints": self.n_constraints,
+               "n_binaries": self.n_binaries}
+        if self.message:
+            out["message"] = self.message
+        return out
 
 
 class _Builder:
@@ -314,6 +326,27 @@ def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatr
     return h
 
 
+def _build_relaxation(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                      a_mat: sp.spmatrix, lb: np.ndarray, ub: np.ndarray, ycols: np.ndarray,
+                      threads: int | None = None, exact: np.ndarray | None = None) -> Any:
+    """The build relaxation as a ``highspy.Highs``: the MILP's columns, then one binary
+    ``z[e] = Σ_k y[e,k]`` per new arc (``ycols``: arcs × diameters), the diameters ``y``
+    continuous (a mix of capacities and costs) except on the arcs ``exact`` (a boolean per
+    arc; default none), which keep their integer diameters. Either way a relaxation of the
+    MILP, so its dual bound is a bound of the plan; a MILP plan is a point of it with
+    ``z`` the sum of its diameter binaries."""
+    n, nn, nk = len(c), ycols.shape[0], ycols.shape[1]
+    link = sp.csr_matrix((np.tile(np.r_[np.ones(nk), -1.0], nn),
+                          (np.repeat(np.arange(nn), nk + 1),
+                           np.c_[ycols, n + np.arange(nn)].ravel())), shape=(nn, n + nn))
+    a_b = sp.vstack([sp.hstack([a_mat, sp.csr_matrix((a_mat.shape[0], nn))]), link])
+    relaxed = ycols if exact is None else ycols[~np.asarray(exact, bool)]
+    integ_b = np.r_[np.where(np.isin(np.arange(n), relaxed), 0, integ), np.ones(nn)]
+    return _highs_model(np.r_[c, np.zeros(nn)], np.r_[lo, np.zeros(nn)],
+                        np.r_[hi, np.ones(nn)], a_b, np.r_[lb, np.zeros(nn)],
+                        np.r_[ub, np.zeros(nn)], integ_b, threads=threads)
+
+
 def _size_thread_pool() -> None:
     """Let the next HiGHS run size HiGHS's thread pool by its own ``threads`` option.
 
@@ -325,6 +358,21 @@ def _size_thread_pool() -> None:
     import highspy
 
     highspy.Highs.resetGlobalScheduler(True)
+
+
+def _highs_failed(h: Any, model: str, messages: list[str] | None) -> bool:
+    """Whether HiGHS failed on ``h``'s last run (a status of :data:`_HIGHS_ERRORS`); if so
+    a warning naming ``model`` and HiGHS's status goes to the log and to ``messages``."""
+    import highspy
+
+    st = h.getModelStatus()
+    if st not in [getattr(highspy.HighsModelStatus, k) for k in _HIGHS_ERRORS]:
+        return False
+    text = f"HiGHS failed on the {model}: {h.modelStatusToString(st)}"
+    log.warning("plan: %s", text)
+    if messages is not None:
+        messages.append(text)
+    return True
 
 
 def _run(h: Any, time_limit: float, start: np.ndarray | None = None
@@ -349,7 +397,7 @@ def _run(h: Any, time_limit: float, start: np.ndarray | None = None
 def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                  a_mat: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, options: PlanOptions,
                  ycols: np.ndarray, t0: float, tree_arcs: tree_dp.PlanArcs | None = None,
-                 bounds: dict[str, float] | None = None
+                 bounds: dict[str, float] | None = None, messages: list[str] | None = None
                  ) -> tuple[str, np.ndarray | None, float]:
     """The MILP through ``highspy``, started from the better of two first plans.
 
@@ -376,6 +424,9 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
 
     Returns status, solution (None without one) and relative gap; ``bounds`` (when
     given) receives each valid lower bound by name (``milp``, ``build``, ``tree``).
+    Where HiGHS fails on a model (:data:`_HIGHS_ERRORS`) a warning names it and HiGHS's
+    status (also into ``messages``, when given) and the solve goes on without it; status
+    ``error`` when no plan comes out.
     """
     import highspy
 
@@ -384,6 +435,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     h = _highs_model(c, lo, hi, a_mat, lb, ub, threads=options.threads)
     h.setOptionValue("time_limit", float(limit))  # the LP relaxation counts in the limit
     h.run()
+    _highs_failed(h, "LP relaxation", messages)
     lp_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     x_lp = np.asarray(h.getSolution().col_value)
     binaries = np.flatnonzero(integ).astype(np.int32)
@@ -399,6 +451,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
             return None, float("inf")
         h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
         x, obj, _ = _run(h, time_limit)
+        _highs_failed(h, f"MILP restricted to {int(built.sum())} new arcs", messages)
         h.changeColsBounds(len(off), off, lo[off], hi[off])
         return x, obj
 
@@ -408,20 +461,14 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
             best, best_obj = restricted(built, START_TIME_SHARE * limit)
             log.info("plan: first plan on the %d arcs the LP builds: %.1f MUSD/y (%.1f s)",
                      int(built.sum()), best_obj, time.perf_counter() - t0)
-        # the build relaxation: z[e] = Σ_k y[e,k] binary, y continuous
-        n, nn, nk = len(c), ycols.shape[0], ycols.shape[1]
-        link = sp.csr_matrix((np.tile(np.r_[np.ones(nk), -1.0], nn),
-                              (np.repeat(np.arange(nn), nk + 1),
-                               np.c_[ycols, n + np.arange(nn)].ravel())), shape=(nn, n + nn))
-        a_b = sp.vstack([sp.hstack([a_mat, sp.csr_matrix((a_mat.shape[0], nn))]), link])
-        integ_b = np.r_[np.where(np.isin(np.arange(n), ycols), 0, integ), np.ones(nn)]
-        hb = _highs_model(np.r_[c, np.zeros(nn)], np.r_[lo, np.zeros(nn)],
-                          np.r_[hi, np.ones(nn)], a_b, np.r_[lb, np.zeros(nn)],
-                          np.r_[ub, np.zeros(nn)], integ_b, threads=options.threads)
+        n = len(c)
+        hb = _build_relaxation(c, integ, lo, hi, a_mat, lb, ub, ycols, options.threads)
         hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
         # (no start here: HiGHS 1.16 maps a start of this model wrongly into its presolved
         # space and then stops "optimal" at a cost below the start's)
         x_b, obj_b, bound = _run(hb, BUILD_TIME_SHARE * limit)
+        if _highs_failed(hb, "build relaxation", messages):
+            bound = -float("inf")  # no bound from a failed run
         if x_b is not None:
             built = x_b[n:] > 0.5
             x2, obj2 = restricted(built, START_TIME_SHARE * limit)
@@ -442,6 +489,9 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
               highspy.HighsModelStatus.kTimeLimit: "time limit",
               highspy.HighsModelStatus.kInfeasible: "infeasible",
               highspy.HighsModelStatus.kUnbounded: "unbounded"}.get(h.getModelStatus(), "other")
+    if _highs_failed(h, "full MILP", messages):
+        # nothing from the failed run counts; a first plan is still a plan
+        x, status, bound_full = None, "error", -float("inf")
     if x is None and best is not None:
         # the last run found nothing in its time: the first plans' best is still a plan
         x, obj, status = best, best_obj, "time limit"
@@ -733,16 +783,20 @@ def solve_plan(
             [idx[s] for s in supplies], [idx[d] for d in dests], [dem[d] for d in dests])
     log.info("plan MILP: %d variables (%d binary), %d constraints, %d diameters",
              n_var, int(integ.sum()), n_con, nk)
+    messages: list[str] = []
     if options.reduce and first_plan:
         status, x_opt, gap = _solve_highs(
             c, integ, lo, hi, a_mat, lb, ub, options,
-            o_y + np.arange(nn * nk).reshape(nn, nk), t0, tree_arcs, bounds)
+            o_y + np.arange(nn * nk).reshape(nn, nk), t0, tree_arcs, bounds, messages)
     else:
         res = milp(c, integrality=integ, bounds=Bounds(lo, hi),
                    constraints=LinearConstraint(a_mat, lb, ub) if n_con else None,
                    options={"time_limit": options.time_limit_s,
                             "mip_rel_gap": options.mip_gap, "disp": False})
-        status = _STATUS.get(int(res.status), "other")
+        status = _STATUS.get(int(res.status), "error")
+        if status == "error":
+            messages.append(f"HiGHS (scipy.optimize.milp) failed on the MILP: {res.message}")
+            log.warning("plan: %s", messages[-1])
         x_opt = None if res.x is None else np.asarray(res.x)
         gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
         dual = getattr(res, "mip_dual_bound", None)
@@ -752,7 +806,7 @@ def solve_plan(
     if x_opt is None:
         return PlanResult("infeasible" if status in ("optimal", "time limit") else status,
                           float("nan"), float("nan"), solve_s, n_var, n_con, int(integ.sum()),
-                          _empty_arcs())
+                          _empty_arcs(), message="; ".join(messages))
     x = x_opt
     rows = []
     for e in range(ne):
@@ -786,7 +840,7 @@ def solve_plan(
     cost_total = float(table["annual_musd_y"].sum()) if len(table) else 0.0
     log.info("plan: %s, %.1f MUSD/y, gap %.3g, %.1f s", status, cost_total, gap, solve_s)
     return PlanResult(status, cost_total, gap, solve_s, n_var, n_con, int(integ.sum()), table,
-                      served, value, bounds)
+                      served, value, bounds, "; ".join(messages))
 
 
 #: Columns of :attr:`PlanResult.arcs`.
