@@ -637,7 +637,9 @@ def route_cost(
     ``wall_thickness_mm`` and ``offshore_km`` go to :func:`pipeline_capex_usd`.
     ``compressor_stations`` adds ``compressor_station_fixed_usd`` per station (site,
     buildings, controls: the part of a station's cost that does not scale with power) to
-    the compression CAPEX.
+    the compression CAPEX. ``regional_factor`` multiplies every CAPEX part (pipe,
+    compression, station fixed cost, metering, river crossings), as the cost backtest
+    applies it to a line's whole CAPEX; ``terrain_factor`` the line pipe only.
 
     Examples
     --------
@@ -660,12 +662,15 @@ def route_cost(
     if n_st:
         comp += (n_st * parameter("compressor_station_fixed_usd", p, currency_year, index)
                  * resolve_regional_factor(regional_factor, p))
+    # the regional factor multiplies the whole CAPEX, as the cost backtest fitted it: on
+    # reported totals that include a line's metering and crossings (it has no crossing term)
+    rf = resolve_regional_factor(regional_factor, p)
     meter = metering_capex_usd(border_crossings, currency_year=currency_year, index=index,
-                               params=p)
+                               params=p) * rf
     nw = int(water_crossings)
     if nw < 0:
         raise ValueError(f"water_crossings must be >= 0, got {water_crossings!r}")
-    cross = nw * parameter("river_crossing_usd", p, currency_year, index)
+    cross = nw * parameter("river_crossing_usd", p, currency_year, index) * rf
     capex = float(pipe) + comp + meter + cross
     fixed = (parameter("pipeline_fixed_om_share", p) * (float(pipe) + meter + cross)
              + parameter("compressor_fixed_om_share", p) * comp)

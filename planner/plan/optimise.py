@@ -45,8 +45,9 @@ branch points once :func:`planner.plan.candidates.contract_new_chains` has merge
 pieces);
 the class defaults to the calibrated design's highest (:class:`PlanOptions`). As in the
 route tables, the line pipe takes the fitted pipe-cost trend at the study's currency year
-(:func:`diameter_options`) and a new arc's CAPEX (pipe and stations) and compression the
-km-weighted regional factor of its countries (:func:`arc_regional_factors`).
+(:func:`diameter_options`) and the arc's terrain factor (the stations' fixed cost not), and
+a new arc's CAPEX (pipe and stations) and compression the km-weighted regional factor of
+its countries (:func:`arc_regional_factors`).
 """
 
 from __future__ import annotations
@@ -140,10 +141,13 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
     Returns
     -------
     pandas.DataFrame
-        ``diameter_mm``, ``wall_mm``, ``capacity_bcm_y``, ``capex_fixed_usd`` and
-        ``capex_usd_per_km`` (flat land, with the stations' fixed cost per km; times the
-        arc's terrain factor and regional factor); ``capex_fixed_usd`` is the NETL
-        regressions' constant terms, a per-project intercept, charged once per new arc;
+        ``diameter_mm``, ``wall_mm``, ``capacity_bcm_y``, ``capex_fixed_usd``,
+        ``pipe_usd_per_km`` (flat land; times the arc's terrain factor),
+        ``station_usd_per_km`` (the stations' fixed cost per km, not times the terrain
+        factor, as in the route tables and the cost backtest) and ``capex_usd_per_km``
+        (their sum); all times the arc's regional factor. ``capex_fixed_usd`` is the NETL
+        regressions' constant terms, a per-project intercept, charged once per new arc
+        (pipe: times the terrain factor);
         both in USD of :data:`planner.economics.DEFAULT_CURRENCY_YEAR` with the line pipe
         (not the stations) times the fitted pipe-cost trend at that year, as studies cost
         new pipe (:func:`planner.economics.pipe_cost_trend_factor`; a calibration of the
@@ -177,6 +181,8 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
         rows.append({
             "diameter_mm": float(d), "wall_mm": wall, "capacity_bcm_y": cap,
             "capex_fixed_usd": c1 - (c2 - c1),
+            "pipe_usd_per_km": c2 - c1,
+            "station_usd_per_km": station_fixed / options.station_spacing_km,
             "capex_usd_per_km": c2 - c1 + station_fixed / options.station_spacing_km,
             "compressor_kw_per_bcm_km": duty.driver_power_kw / per_km,
             "fuel_per_bcm_km": hydraulics.m3_per_day_to_bcm_y(duty.fuel_m3_per_day) / per_km,
@@ -658,7 +664,9 @@ def solve_plan(
     ann = econ.crf + econ.pipeline_om_share
     capex = np.zeros((nn, nk))
     for k, o in enumerate(dopt.to_dict("records")):
-        capex[:, k] = (o["capex_fixed_usd"] + o["capex_usd_per_km"] * nw_len) * tf * rf / 1e6
+        # as the backtest, (pipe × terrain + stations) × regional: terrain on the pipe only
+        capex[:, k] = ((o["capex_fixed_usd"] + o["pipe_usd_per_km"] * nw_len) * tf
+                       + o["station_usd_per_km"] * nw_len) * rf / 1e6
     c[o_y:o_y + nn * nk] = (capex * ann).ravel()
     integ[o_y:o_y + nn * nk] = 1
     hi[o_y:o_y + nn * nk] = 1
