@@ -36,6 +36,15 @@ the first arm's::
     nice python benchmarks/plan_long_solve.py --network plan-net.pkl --threads 1 2 \
         --limit 300
 
+``--hybrid VARIANT [...]`` runs partly discretised build relaxations (integer diameters on
+some new arcs, :func:`hybrid_solve`) beside the runner's solve, interleaved (``--repeat``);
+``--hybrid-seconds`` gives the build relaxation and each hybrid that long instead, to see
+where their bounds go::
+
+    nice python benchmarks/plan_long_solve.py --network plan-net.pkl --hybrid second lp
+    nice python benchmarks/plan_long_solve.py --network plan-net.pkl --hybrid second lp \
+        --hybrid-seconds 150
+
 ``--study`` builds another study's plan network instead of the default study's.
 """
 
@@ -296,6 +305,7 @@ def runner_solve(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
                 a_mat: Any, lb: np.ndarray, ub: np.ndarray, *rest: Any
                 ) -> tuple[str, np.ndarray | None, float]:
         model.update(c=c, integ=integ, lo=lo, hi=hi, a=a_mat, lb=lb, ub=ub,
+                     options=rest[0], ycols=rest[1],
                      tree_arcs=rest[3] if len(rest) > 3 else None)
         out = original(c, integ, lo, hi, a_mat, lb, ub, *rest)
         model["x"] = out[1]
@@ -428,6 +438,193 @@ def compare_threads(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
               f"{((o - b) / o) / ((o0 - b0) / o0):.2f}", flush=True)
 
 
+HYBRID_VARIANTS = ("runner", "lp", "first", "second", "mixed", "target", "iter")
+
+
+def _highs_log(h: Any, path: Path) -> None:
+    h.setOptionValue("output_flag", True)
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("log_file", str(path))
+
+
+def hybrid_solve(model: dict[str, Any], variant: str, logdir: Path,
+                 seconds: float | None = None) -> dict[str, Any]:
+    """The runner's pipeline (:func:`planner.plan.optimise._solve_highs`, serial) with a
+    *partially discretised build relaxation* ("hybrid": integer diameters on a set S of
+    new arcs, continuous on the rest, one build binary per arc; still a relaxation of the
+    plan's MILP, :func:`planner.plan.optimise._build_relaxation` with ``exact``).
+
+    ``variant``: ``lp`` (the hybrid with S = the arcs the LP relaxation builds replaces
+    the build relaxation, same time share and gap), ``first`` (the same with S = the new
+    arcs of the first plan), ``second`` (the runner's steps, then instead of the full MILP
+    the hybrid with S = the build relaxation's arcs and the best plan's, the best plan's
+    cost as HiGHS's ``objective_bound`` cutoff, for the time left), ``iter`` (as
+    ``second``, then S grows by the arcs the hybrid's plan builds with a diameter mix and
+    it runs again while time is left), ``target`` (as ``second`` with the cutoff at the
+    gap target, (1 - ``mip_gap``) × the best plan's cost: HiGHS then only has to prove
+    that nothing in the relaxation is cheaper than that), ``mixed`` (as ``second`` with S
+    only the build relaxation's arcs built with a mix of diameters). Returns the plan, the bounds by
+    source and each step's log line; the hybrids' HiGHS logs go to ``logdir``. With
+    ``seconds`` the build relaxation and each hybrid get that long, outside the time limit
+    (to see where their bounds go, not a solve the runner could run).
+    """
+    import highspy
+
+    opts: PlanOptions = model["options"]
+    c, integ, lo, hi = model["c"], model["integ"], model["lo"], model["hi"]
+    a_mat, lb, ub, ycols = model["a"], model["lb"], model["ub"], model["ycols"]
+    limit, n = opts.time_limit_s, len(c)
+    steps: list[str] = []
+    t0 = time.perf_counter()
+
+    def note(text: str) -> None:
+        steps.append(f"{time.perf_counter() - t0:5.1f} s: {text}")
+        print("   " + steps[-1], flush=True)
+
+    optimise._size_thread_pool()
+    h = optimise._highs_model(c, lo, hi, a_mat, lb, ub, threads=opts.threads)
+    h.setOptionValue("time_limit", float(limit))
+    h.run()
+    x_lp = np.asarray(h.getSolution().col_value)
+    binaries = np.flatnonzero(integ).astype(np.int32)
+    h.changeColsIntegrality(len(binaries), binaries,
+                            np.full(len(binaries), highspy.HighsVarType.kInteger))
+    h.setOptionValue("mip_rel_gap", opts.mip_gap)
+
+    def restricted(built: np.ndarray, seconds: float) -> tuple[np.ndarray | None, float]:
+        off = ycols[~built].ravel().astype(np.int32)
+        h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
+        x, obj, _ = optimise._run(h, seconds)
+        h.changeColsBounds(len(off), off, lo[off], hi[off])
+        return x, obj
+
+    def arcs_of(x: np.ndarray) -> np.ndarray:
+        return x[ycols].sum(axis=1) > 0.5
+
+    bounds: dict[str, float] = {}
+    lp_arcs = x_lp[ycols].sum(axis=1) > 1e-6
+    best, best_obj = restricted(lp_arcs, optimise.START_TIME_SHARE * limit)
+    note(f"first plan on the {int(lp_arcs.sum())} arcs the LP builds: {best_obj:.2f}")
+
+    def relaxation(exact: np.ndarray | None, seconds: float, name: str,
+                   cutoff: float | None = None) -> tuple[np.ndarray | None, float, float]:
+        hb = optimise._build_relaxation(c, integ, lo, hi, a_mat, lb, ub, ycols,
+                                        opts.threads, exact)
+        hb.setOptionValue("mip_rel_gap", optimise.BUILD_GAP_SHARE * opts.mip_gap)
+        if cutoff is not None:
+            hb.setOptionValue("objective_bound", float(cutoff))
+        logf = logdir / f"{variant}-{name}.log"
+        _highs_log(hb, logf)
+        x, obj, bnd = optimise._run(hb, seconds)
+        st = hb.getModelStatus()
+        if cutoff is not None and st == highspy.HighsModelStatus.kInfeasible:
+            bnd = cutoff  # nothing in the relaxation below the cutoff
+        elif cutoff is not None:
+            bnd = min(bnd, cutoff)
+        traj = parse_highs_log(logf.read_text(encoding="utf-8", errors="replace"))
+        marks = [r for i, r in enumerate(traj) if i == len(traj) - 1 or
+                 int(r[0] // 5) != int(traj[i + 1][0] // 5)]
+        note(f"{name} ({int(np.sum(exact)) if exact is not None else 0} arcs exact"
+             f"{'' if cutoff is None else f', cutoff {cutoff:.2f}'}): {st}, "
+             f"{obj:.2f}, bound {bnd:.2f}; HiGHS's bound by s: "
+             + ", ".join(f"{s:.0f}: {b:.1f}" for s, _, b in marks))
+        return x, obj, bnd
+
+    def candidate(x: np.ndarray | None, name: str) -> None:
+        nonlocal best, best_obj
+        if x is None:
+            return
+        arcs = x[n:] > 0.5
+        x2, obj2 = restricted(arcs, optimise.START_TIME_SHARE * limit)
+        note(f"{name}'s {int(arcs.sum())} arcs with standard diameters: {obj2:.2f}")
+        if obj2 < best_obj:
+            best, best_obj = x2, obj2
+
+    first_arcs = arcs_of(best) if best is not None else lp_arcs
+    share = optimise.BUILD_TIME_SHARE * limit if seconds is None else seconds
+    if variant in ("lp", "first"):
+        exact = lp_arcs if variant == "lp" else first_arcs
+        x_b, _, bounds["hybrid"] = relaxation(exact, share, "hybrid")
+        candidate(x_b, "hybrid")
+    else:
+        x_b, _, bounds["build"] = relaxation(None, share, "build")
+        candidate(x_b, "build relaxation")
+    if variant in ("second", "mixed", "target", "iter") and x_b is not None and \
+            best is not None:
+        mix = (x_b[n:] > 0.5) & (x_b[ycols].max(axis=1) < 1 - 1e-6)
+        note(f"build relaxation: {int((x_b[n:] > 0.5).sum())} arcs, {int(mix.sum())} of "
+             f"them with a mix of diameters")
+        exact = mix if variant == "mixed" else (x_b[n:] > 0.5) | arcs_of(best)
+        rnd = 0
+        while True:
+            rnd += 1
+            left = limit - (time.perf_counter() - t0) if seconds is None else seconds
+            if left < 2.0:
+                break
+            cut = best_obj * (1 - opts.mip_gap) if variant == "target" else best_obj
+            x_h, _, bnd = relaxation(exact, left, f"hybrid{rnd}", cutoff=cut)
+            bounds["hybrid"] = max(bounds.get("hybrid", -np.inf), bnd)
+            if variant != "iter" or x_h is None:
+                break
+            # arcs the hybrid builds with a mix of diameters: exact in the next round
+            mixed = (x_h[n:] > 0.5) & (x_h[ycols].max(axis=1) < 1 - 1e-6) & ~exact
+            candidate(x_h, f"hybrid{rnd}")
+            if not mixed.any() or seconds is not None:
+                break
+            exact = exact | mixed
+    else:
+        x, obj, bounds["milp"] = optimise._run(h, limit - (time.perf_counter() - t0), best)
+        note(f"full MILP: {h.getModelStatus()}, {obj:.2f}, bound {bounds['milp']:.2f}")
+        if x is not None and obj < best_obj:
+            best, best_obj = x, obj
+    valid = optimise._valid_bounds(bounds, best_obj)
+    return {"objective": best_obj, "bounds": valid, "gap": optimise._gap(best_obj, valid),
+            "wall": time.perf_counter() - t0, "steps": steps}
+
+
+def compare_hybrid(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
+                   variants: list[str], repeat: int, seconds: float | None = None) -> None:
+    """Each variant of :func:`hybrid_solve` beside the runner's solve (``runner``, the
+    baseline arm), interleaved ``repeat`` times on the same network (serial HiGHS,
+    ``threads`` 1): plan, bounds, gap, wall and CPU seconds, load, and each arm's gap
+    over the runner's."""
+    opts = replace(opts, threads=1)
+    rows: list[dict[str, Any]] = []
+    model: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as d:
+        for rnd in range(repeat):
+            for v in ["runner", *[w for w in variants if w != "runner"]]:
+                load0, cpu0 = _load(), time.process_time()
+                print(f"{v}, round {rnd + 1} (load {load0}):", flush=True)
+                if v == "runner" or not model:
+                    r, model = runner_solve(net, opts, econ)
+                if v == "runner":
+                    out = {"objective": r.objective_musd_y, "bounds": r.bounds,
+                           "gap": r.mip_gap, "wall": r.solve_s}
+                else:
+                    out = hybrid_solve(model, v, Path(d), seconds)
+                cpu = time.process_time() - cpu0
+                bound = max(out["bounds"].values()) if out["bounds"] else float("nan")
+                rows.append({"variant": v, "round": rnd + 1, **out, "bound": bound,
+                             "cpu": cpu, "load": f"{load0} → {_load()}"})
+                print(f"{v}, round {rnd + 1}: {out['objective']:.2f} M USD/y, bound "
+                      f"{bound:.2f}, gap {out['gap']:.2%}, {out['wall']:.1f} s (CPU "
+                      f"{cpu:.1f} s), load {rows[-1]['load']}; bounds "
+                      + ", ".join(f"{k} {b:.1f}" for k, b in out["bounds"].items()),
+                      flush=True)
+    print("\n| variant | round | plan (M USD/y) | bound | bounds | gap | wall s | CPU s "
+          "| load 1/5/15 min |\n|---|---|---|---|---|---|---|---|---|")
+    for w in rows:
+        print(f"| {w['variant']} | {w['round']} | {w['objective']:.2f} | {w['bound']:.2f} | "
+              + ", ".join(f"{k} {b:.1f}" for k, b in w["bounds"].items())
+              + f" | {w['gap']:.2%} | {w['wall']:.1f} | {w['cpu']:.1f} | {w['load']} |")
+    base = np.mean([w["gap"] for w in rows if w["variant"] == "runner"])
+    for v in dict.fromkeys(w["variant"] for w in rows):
+        gaps = [w["gap"] for w in rows if w["variant"] == v]
+        print(f"{v}: mean gap {np.mean(gaps):.2%} (range {min(gaps):.2%}–{max(gaps):.2%}); "
+              f"gap / runner's: {np.mean(gaps) / base:.2f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=float, default=1200.0, help="long solve, seconds")
@@ -452,7 +649,14 @@ def main() -> None:
                          "HiGHS's default) on the "
                          "runner's solve and, without --runner-only, the long solve")
     ap.add_argument("--repeat", type=int, default=1,
-                    help="with --threads: rounds of the runner's solve per arm")
+                    help="with --threads or --hybrid: rounds of the runner's solve per arm")
+    ap.add_argument("--hybrid-seconds", type=float, default=None,
+                    help="with --hybrid: the build relaxation and each hybrid get this "
+                         "long, outside the time limit")
+    ap.add_argument("--hybrid", nargs="+", default=None, choices=HYBRID_VARIANTS,
+                    metavar="VARIANT",
+                    help="partially discretised build relaxations (hybrid_solve: "
+                         + ", ".join(HYBRID_VARIANTS) + ") beside the runner's solve")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.network is not None and args.network.exists():
@@ -464,6 +668,9 @@ def main() -> None:
         if args.network is not None:
             args.network.write_bytes(pickle.dumps((net, opts, econ)))
     print(f"{len(net.nodes)} nodes, {len(net.arcs)} arcs", flush=True)
+    if args.hybrid:
+        compare_hybrid(net, opts, econ, args.hybrid, args.repeat, args.hybrid_seconds)
+        return
     if args.threads:
         compare_threads(net, opts, econ, args.threads, args.repeat,
                         None if args.runner_only else args.limit)

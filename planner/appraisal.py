@@ -5,8 +5,9 @@ pipe for its throughput with the calibrated design engine that ``planner backtes
 validates on built lines (:func:`design_new_pipe`, :func:`planner.economics.cheapest_design`:
 diameter, pressure class, wall, compression ratio and station spacing chosen by cost),
 place its compressor stations on the terrain profile, cost it
-(:func:`planner.economics.route_cost`, with the terrain multiplier the route met on the
-cost surface and the regional factor of its countries), account for it per country, built and
+(:func:`new_build_cost`: :func:`planner.economics.route_cost` with the terrain multiplier
+the route met on the cost surface, the fitted pipe-cost trend at the study's currency year
+and the regional factor of its new-build countries), account for it per country, built and
 used (:func:`planner.accounting.country_accounts`), measure the new demand it can add
 (:func:`planner.domestic.new_demand`), and fill the criteria table that
 :mod:`planner.scoring` ranks.
@@ -409,6 +410,67 @@ def design_new_pipe(flow_bcm_y: float, profile: hydraulics.RouteProfile, *,
                           tuple(sorted(opts.items())))
 
 
+def new_build_cost(sizing: hydraulics.SizingResult, new_km: float, flow_bcm_y: float,
+                   km_by_country: dict[str, float], *, terrain_factor: float = 1.0,
+                   params: pd.DataFrame | None = None,
+                   **route_options: Any) -> economics.RouteCost:
+    """CAPEX, OPEX and tariff of a route's new pipe, as the cost backtest prices a line.
+
+    :func:`planner.economics.route_cost` of the design (diameter, strings, Barlow wall)
+    over ``new_km``, in USD of :data:`planner.economics.DEFAULT_CURRENCY_YEAR`, with the
+    line pipe times ``terrain_factor`` and the fitted pipe-cost trend at that year
+    (:func:`planner.economics.pipe_cost_trend_factor`: pipe only, as the backtest applies
+    it; the design was chosen without it, as the backtest chooses designs), and the whole
+    CAPEX (pipe, compression, metering, river crossings: as the backtest applies it) times
+    the regional factor of ``km_by_country`` weighted by kilometre
+    (:func:`planner.economics.regional_factor_for`; a route passes its new-build km by
+    country, where the new CAPEX is spent). ``route_options``: the other
+    arguments of :func:`planner.economics.route_cost` (compression, crossings, finance).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> level = hydraulics.RouteProfile(np.array([0.0, 800.0]), np.zeros(2))
+    >>> s = design_new_pipe(5, level)
+    >>> trend = economics.pipe_cost_trend_factor(economics.DEFAULT_CURRENCY_YEAR)
+    >>> c = new_build_cost(s, 800.0, 5, {"KAZ": 800.0})
+    >>> plain = economics.route_cost(s.outer_diameter_mm, 800.0, 5, strings=s.strings,
+    ...                              wall_thickness_mm=s.wall_thickness_mm)
+    >>> round(c.pipeline_capex_usd / plain.pipeline_capex_usd, 6) == round(
+    ...     trend * economics.regional_factor_for("KAZ"), 6)
+    True
+    """
+    trend = economics.pipe_cost_trend_factor(economics.DEFAULT_CURRENCY_YEAR, params,
+                                             countries=list(km_by_country))
+    return economics.route_cost(
+        sizing.outer_diameter_mm, new_km, flow_bcm_y, strings=sizing.strings,
+        wall_thickness_mm=sizing.wall_thickness_mm, terrain_factor=terrain_factor * trend,
+        regional_factor=economics.regional_factor_for(km_by_country, params), params=params,
+        **route_options)
+
+
+def new_build_km_by_country(pieces: pd.DataFrame) -> dict[str, float]:
+    """Kilometres of new pipe per country of a route's pieces
+    (:func:`planner.accounting.route_pieces`): where its new CAPEX is spent, so the weights
+    of its regional factor (:func:`new_build_cost`); a reused line's km weigh nothing.
+    Pieces outside every country are left out; a route without new pipe gets the km of all
+    its pieces (its only new CAPEX, compression on the reused lines, is along them).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"iso_a3": ["KAZ", "UZB", "UZB", "---"],
+    ...                   "kind": ["reuse", "new", "new", "new"], "km": [300.0, 40.0, 60.0, 5.0]})
+    >>> new_build_km_by_country(p)
+    {'UZB': 100.0}
+    >>> new_build_km_by_country(p.assign(kind="reuse"))
+    {'KAZ': 300.0, 'UZB': 100.0}
+    """
+    known = pieces[pieces["iso_a3"].ne(economics.UNASSIGNED) & (pieces["km"] > 0)]
+    new = known[known["kind"].eq("new")]
+    km = (new if len(new) else known).groupby("iso_a3", sort=False)["km"].sum()
+    return {str(k): float(v) for k, v in km.items()}
+
+
 def scenario_route_id(scenario_name: str, i: int) -> str:
     """A route id unique across scenarios: the scenario's name made folder-safe (first 24
     characters) and a short hash of the whole name, then the candidate's position.
@@ -542,16 +604,13 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     rate = _study_param(study, scenario, "discount_rate")
     years = _study_param(study, scenario, "lifetime_years")
     util = _study_param(study, scenario, "utilisation")
-    cost = economics.route_cost(
-        sizing.outer_diameter_mm, max(new_km, 1e-3), q, strings=sizing.strings,
+    cost = new_build_cost(
+        sizing, max(new_km, 1e-3), q, new_build_km_by_country(pieces),
+        terrain_factor=terrain_factor, params=params,
         compressor_power_kw=power_kw, fuel_bcm_y=fuel, border_crossings=new_crossings,
-        wall_thickness_mm=sizing.wall_thickness_mm,
         compressor_stations=plan.count * sizing.strings + int(existing["new_stations"].sum()),
-        water_crossings=len(river_pts), terrain_factor=terrain_factor,
-        regional_factor=economics.regional_factor_for(
-            {str(k): float(v) for k, v in on_route.items()}, params),
+        water_crossings=len(river_pts),
         discount_rate=rate, lifetime_years=years, utilisation=util,
-        params=params,
     )
     rate = economics.parameter("discount_rate", params) if rate is None else rate
     years = economics.parameter("lifetime_years", params) if years is None else years

@@ -125,14 +125,15 @@ def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = "",
     ``length_km`` (at least 1 km) in the country ``iso_a3``: the smallest
     :data:`LATERAL_DIAMETERS_MM` pipe that carries the flow without compression from
     :data:`LATERAL_PRESSURE_MPA`, costed with :func:`planner.economics.pipeline_capex_usd`
-    at the country's regional factor (the largest pipe when none is enough); ``params``: a
-    cost-parameter table in place of the shipped one.
+    at the country's regional factor and the fitted pipe-cost trend at the study's currency
+    year (:func:`planner.economics.pipe_cost_trend_factor`) (the largest pipe when none is
+    enough); ``params``: a cost-parameter table in place of the shipped one.
 
     Examples
     --------
     >>> d, usd = lateral_design(0.2, 40)
     >>> d, round(usd / 1e6, 1)
-    (219, 24.9)
+    (219, 40.7)
     >>> round(lateral_design(0.2, 40, "KAZ")[1] / usd, 4) == round(
     ...     economics.regional_factor_for("KAZ"), 4)
     True
@@ -147,8 +148,11 @@ def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = "",
             chosen = d
             break
     factor = economics.regional_factor_for(iso_a3, params) if iso_a3 else 1.0
-    capex = float(economics.pipeline_capex_usd(chosen, length, regional_factor=factor,
-                                               params=params)["total"])
+    # new pipe at the study's currency year: the fitted pipe-cost trend, as on the trunk
+    trend = economics.pipe_cost_trend_factor(economics.DEFAULT_CURRENCY_YEAR, params,
+                                             countries=[iso_a3])
+    capex = float(economics.pipeline_capex_usd(chosen, length, terrain_factor=trend,
+                                               regional_factor=factor, params=params)["total"])
     return chosen, capex
 
 

@@ -108,10 +108,39 @@ def load_cost_parameters(path: str | Path | None = None) -> pd.DataFrame:
     no_year = df.loc[money & years.isna(), "parameter"].tolist()
     if no_year:
         problems.append(f"column 'currency_year' is empty for monetary parameters {no_year}")
+    problems += _trend_rows_problems(dict(zip(df["parameter"], values, strict=True)))
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     out = df.assign(value=values.astype(float), currency_year=years).set_index("parameter")
     out.attrs["source_file"] = str(path)
+    return out
+
+
+def _trend_rows_problems(values: dict[str, float]) -> list[str]:
+    """Problems of the pipe-cost trend's rows: a non-zero ``pipe_cost_trend_per_year``
+    needs the rows saying which lines it was fitted on (0 or 1) and their year range, so a
+    table cannot apply a slope to lines or years it was not fitted on without saying so."""
+    b = values.get("pipe_cost_trend_per_year")
+    if b is None or not np.isfinite(b) or b == 0:
+        return []
+    names = ("pipe_cost_trend_all_regions", "pipe_cost_trend_first_year",
+             "pipe_cost_trend_last_year")
+    out = []
+    missing = [n for n in names if n not in values]
+    if missing:
+        out.append(f"rows {missing} are missing: a non-zero 'pipe_cost_trend_per_year' needs "
+                   "them (which lines it was fitted on, 1 all regions or 0 US only, and "
+                   "their first and last capex_year; `planner backtest costs` writes them in "
+                   "fitted_parameters.csv)")
+    regions = values.get("pipe_cost_trend_all_regions")
+    if regions is not None and regions not in (0.0, 1.0):
+        out.append(f"'pipe_cost_trend_all_regions' is {regions:g}; use 1 (fitted on every "
+                   "region's lines) or 0 (US lines only)")
+    first = values.get("pipe_cost_trend_first_year")
+    last = values.get("pipe_cost_trend_last_year")
+    if first is not None and last is not None and first > last:
+        out.append(f"'pipe_cost_trend_first_year' ({first:g}) is after "
+                   f"'pipe_cost_trend_last_year' ({last:g})")
     return out
 
 
@@ -255,6 +284,13 @@ def resolve_regional_factor(regional_factor: float | str,
     return _positive("regional_factor", regional_factor)
 
 
+@lru_cache(maxsize=1)
+def _region_of() -> dict[str, str]:
+    """``{iso_a3: region}`` of the shipped table (read per new arc of every plan solve)."""
+    t = load_cost_regions()
+    return {str(k): str(v) for k, v in zip(t["iso_a3"], t["region"], strict=True)}
+
+
 def regional_factor_for(countries: str | dict[str, float] | list[str],
                         params: pd.DataFrame | None = None) -> float:
     """The regional factor of a route from its countries.
@@ -285,13 +321,82 @@ def regional_factor_for(countries: str | dict[str, float] | list[str],
         weights = {str(c).strip().upper(): 1.0 for c in countries}
     if not weights or sum(weights.values()) <= 0:
         return 1.0
-    regions = load_cost_regions().set_index("iso_a3")["region"].to_dict()
+    regions = _region_of()
     t = _params(params)
     total = 0.0
     for iso, w in weights.items():
         name = f"regional_factor_{regions.get(iso, 'none')}"
         total += w * (parameter(name, t) if name in t.index else 1.0)
     return total / sum(weights.values())
+
+
+# --------------------------------------------------------------------------------------
+# The fitted pipe-cost trend
+
+#: Base year of the pipe-cost trend (the currency year of the NETL regressions): the
+#: trend multiplies pipe CAPEX by ``exp(trend × (year − base))`` (:func:`pipe_cost_trend_factor`).
+PIPE_TREND_BASE_YEAR = 2011
+_TREND_CLAMPED: set[tuple[int, int]] = set()
+
+
+def pipe_cost_trend_factor(year: int, params: pd.DataFrame | None = None, *,
+                           per_year: float | None = None,
+                           countries: str | list[str] | dict[str, float] | None = None
+                           ) -> float:
+    """Multiplier of pipe CAPEX for the fitted yearly pipe-cost trend beyond CPI-U.
+
+    ``exp(b × (year − PIPE_TREND_BASE_YEAR))``: the one formula of the trend, used by
+    ``planner backtest costs`` (which fits ``b`` on built lines at their ``capex_year``)
+    and by studies (new pipe costed in USD of their currency year, so that a study prices
+    new pipe as the validated model does). It multiplies line pipe only, as the terrain
+    factor does: not compression, the per-station fixed cost, metering or crossings.
+
+    With ``per_year`` given (the backtest, fitting on its own lines) that slope is applied
+    at ``year`` as it is. Otherwise the calibration of the cost table (``params``,
+    default the shipped one) is read: ``b`` = ``pipe_cost_trend_per_year`` (0 when the
+    table has none); which lines it was fitted on, ``pipe_cost_trend_all_regions`` (1:
+    every region's, so every line takes it; 0: US lines only, so a line takes it only
+    when ``countries`` name ``USA``, and no line of unknown country does); and the
+    ``capex_year`` range of those lines (``pipe_cost_trend_first_year`` to
+    ``pipe_cost_trend_last_year``), to which ``year`` is clamped (logged once per year):
+    the trend is not extrapolated beyond the years it was fitted on.
+
+    Examples
+    --------
+    >>> pipe_cost_trend_factor(PIPE_TREND_BASE_YEAR)
+    1.0
+    >>> b = parameter("pipe_cost_trend_per_year")
+    >>> pipe_cost_trend_factor(2023) == math.exp(12 * b)
+    True
+    >>> pipe_cost_trend_factor(2023, per_year=0.05) == math.exp(12 * 0.05)
+    True
+    """
+    y = int(year)
+    if per_year is not None:
+        return math.exp(float(per_year) * (y - PIPE_TREND_BASE_YEAR))
+    table = _lookup(_params(params))
+
+    def value(name: str, default: float) -> float:
+        return table[name][0] if name in table else default
+
+    b = value("pipe_cost_trend_per_year", 0.0)
+    if not b:
+        return 1.0
+    if value("pipe_cost_trend_all_regions", 1.0) != 1.0:
+        if isinstance(countries, str):
+            isos = [c.strip().upper() for c in countries.split(";")]
+        else:
+            isos = [str(c).strip().upper() for c in (countries or [])]
+        if "USA" not in isos:
+            return 1.0
+    first = int(value("pipe_cost_trend_first_year", y))
+    last = int(value("pipe_cost_trend_last_year", y))
+    at = min(max(y, first), last)
+    if at != y and (y, at) not in _TREND_CLAMPED:
+        _TREND_CLAMPED.add((y, at))
+        log.info("pipe-cost trend: %d is outside the years it was fitted on (%d-%d); "
+                 "applied at %d", y, first, last, at)
+    return math.exp(b * (at - PIPE_TREND_BASE_YEAR))
 
 
 # --------------------------------------------------------------------------------------
@@ -532,7 +637,9 @@ def route_cost(
     ``wall_thickness_mm`` and ``offshore_km`` go to :func:`pipeline_capex_usd`.
     ``compressor_stations`` adds ``compressor_station_fixed_usd`` per station (site,
     buildings, controls: the part of a station's cost that does not scale with power) to
-    the compression CAPEX.
+    the compression CAPEX. ``regional_factor`` multiplies every CAPEX part (pipe,
+    compression, station fixed cost, metering, river crossings), as the cost backtest
+    applies it to a line's whole CAPEX; ``terrain_factor`` the line pipe only.
 
     Examples
     --------
@@ -555,12 +662,15 @@ def route_cost(
     if n_st:
         comp += (n_st * parameter("compressor_station_fixed_usd", p, currency_year, index)
                  * resolve_regional_factor(regional_factor, p))
+    # the regional factor multiplies the whole CAPEX, as the cost backtest fitted it: on
+    # reported totals that include a line's metering and crossings (it has no crossing term)
+    rf = resolve_regional_factor(regional_factor, p)
     meter = metering_capex_usd(border_crossings, currency_year=currency_year, index=index,
-                               params=p)
+                               params=p) * rf
     nw = int(water_crossings)
     if nw < 0:
         raise ValueError(f"water_crossings must be >= 0, got {water_crossings!r}")
-    cross = nw * parameter("river_crossing_usd", p, currency_year, index)
+    cross = nw * parameter("river_crossing_usd", p, currency_year, index) * rf
     capex = float(pipe) + comp + meter + cross
     fixed = (parameter("pipeline_fixed_om_share", p) * (float(pipe) + meter + cross)
              + parameter("compressor_fixed_om_share", p) * comp)
@@ -959,6 +1069,7 @@ __all__ = [
     "metering_capex_usd",
     "parameter",
     "per_country_split",
+    "pipe_cost_trend_factor",
     "pipeline_capex_usd",
     "regional_factor_for",
     "resolve_regional_factor",

@@ -264,7 +264,7 @@ REPORT_TABLE_COLUMNS = (
 #: Cost parameters the result is most sensitive to, shown with their sources.
 DRIVING_PARAMETERS = (
     "discount_rate", "lifetime_years", "utilisation", "fuel_gas_price_usd_per_1000m3",
-    "regional_factor_central_asia", "compressor_usd_per_hp",
+    "regional_factor_central_asia", "pipe_cost_trend_per_year", "compressor_usd_per_hp",
     "existing_transit_tariff_usd_per_1000m3_per_100km",
 )
 

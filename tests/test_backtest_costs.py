@@ -313,6 +313,30 @@ def test_pipe_trend_for_every_region_is_fitted_on_and_applied_to_all_lines(monke
         bc._trend_factor(de, trend)
 
 
+def test_shipped_trend_is_applied_to_the_lines_it_was_fitted_on(monkeypatch):
+    # the calibration stores which lines its trend was fitted on; switching the module
+    # setting does not change how the shipped slope is applied
+    params = economics.load_cost_parameters()
+    cal = bc.CostCalibration.from_parameters()
+    assert cal.pipe_trend_lines == "all"
+    us_only = params.copy()
+    us_only.loc["pipe_cost_trend_all_regions", "value"] = 0.0
+    assert bc.CostCalibration.from_parameters(us_only).pipe_trend_lines == "us"
+    names = ["kz", "us"]
+    projects = pd.DataFrame({"name": names, "capex_year": [2020, 2020], "terrain": "flat",
+                             "country": ["KAZ", "USA"], "cost_region": "",
+                             "parallel_existing": 0, "capex_musd": 1.0})
+    designs = pd.DataFrame({"pipe_usd": 1e9, "compression_usd": 2e8, "metering_usd": 0.0},
+                           index=names)
+    before = bc._predict(designs, projects, cal)
+    monkeypatch.setattr(bc, "PIPE_TREND_LINES", "us")
+    after = bc._predict(designs, projects, cal)
+    assert after.equals(before)
+    rf = cal.regional_factors["central_asia"]
+    assert before["kz"] == pytest.approx(
+        (1e9 * economics.pipe_cost_trend_factor(2020) + 2e8) * rf / 1e6, rel=1e-12)
+
+
 def test_a_file_whose_every_row_is_refused_gets_one_clear_error(tmp_path):
     f = tmp_path / "all_refused.csv"
     f.write_text("name,length_km,capacity_bcm_y,capex_musd,capex_year,offshore_km,scope\n"

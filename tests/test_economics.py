@@ -46,6 +46,14 @@ def test_every_parameter_has_value_unit_source_and_year():
         (lambda d: d.assign(currency_year=d["currency_year"].where(d.index != 0, np.nan)),
          "'currency_year' is empty"),
         (lambda d: d.drop(columns=["unit"]), "missing columns"),
+        (lambda d: d[d["parameter"] != "pipe_cost_trend_last_year"],
+         r"\['pipe_cost_trend_last_year'\] are missing"),
+        (lambda d: d.assign(value=d["value"].astype(object).where(
+            d["parameter"] != "pipe_cost_trend_all_regions", 2)),
+         "'pipe_cost_trend_all_regions' is 2; use 1"),
+        (lambda d: d.assign(value=d["value"].astype(object).where(
+            d["parameter"] != "pipe_cost_trend_first_year", 2030)),
+         "'pipe_cost_trend_first_year' \\(2030\\) is after"),
     ],
 )
 def test_bad_cost_table_is_rejected(tmp_path, edit, message):
@@ -302,3 +310,52 @@ def test_cheapest_design_picks_the_lowest_tariff_option():
     # a dearer discount rate can only raise the tariff of the cheapest design
     _, dear = e.cheapest_design(15, 1500, cost_options={"discount_rate": 0.12})
     assert dear.tariff_usd_per_1000m3 > cost.tariff_usd_per_1000m3
+
+
+# ---------------------------------------------------------------------------------------
+# The fitted pipe-cost trend (one formula for the backtest and studies)
+
+
+def _trend_table(**values: float) -> pd.DataFrame:
+    t = e.load_cost_parameters().copy()
+    for name, v in values.items():
+        t.loc[name, ["value", "unit", "source"]] = [v, "-", "test"]
+    return t
+
+
+def test_pipe_cost_trend_factor_is_one_at_the_base_year_and_grows_at_the_fitted_rate():
+    b = e.parameter("pipe_cost_trend_per_year")
+    assert e.PIPE_TREND_BASE_YEAR == 2011
+    assert e.pipe_cost_trend_factor(2011) == 1.0
+    assert e.pipe_cost_trend_factor(2023) == pytest.approx(np.exp(12 * b), rel=1e-15)
+    assert e.pipe_cost_trend_factor(e.DEFAULT_CURRENCY_YEAR) > 1.5  # about 1.64 at b 0.041
+    # an explicit slope (the backtest fitting on its own lines) is applied as given
+    assert e.pipe_cost_trend_factor(1990, per_year=0.05) == pytest.approx(np.exp(-21 * 0.05))
+    # no trend in the table: no factor
+    assert e.pipe_cost_trend_factor(2023, _trend_table(pipe_cost_trend_per_year=0.0)) == 1.0
+
+
+def test_pipe_cost_trend_is_clamped_to_the_years_it_was_fitted_on(caplog):
+    b = e.parameter("pipe_cost_trend_per_year")
+    first = int(e.parameter("pipe_cost_trend_first_year"))
+    last = int(e.parameter("pipe_cost_trend_last_year"))
+    assert first <= e.DEFAULT_CURRENCY_YEAR <= last  # the studies' year is inside
+    t = _trend_table(pipe_cost_trend_first_year=2005, pipe_cost_trend_last_year=2019)
+    with caplog.at_level("INFO", logger="planner.economics"):
+        late = e.pipe_cost_trend_factor(2031, t)
+    assert late == pytest.approx(np.exp(8 * b))
+    assert "2031 is outside the years it was fitted on (2005-2019); applied at 2019" \
+        in caplog.text
+    assert e.pipe_cost_trend_factor(1998, t) == pytest.approx(np.exp(-6 * b))
+    assert e.pipe_cost_trend_factor(2015, t) == pytest.approx(np.exp(4 * b))
+
+
+def test_pipe_cost_trend_follows_the_lines_it_was_fitted_on():
+    # stored with the calibration: 1 every region's lines (shipped), 0 US lines only
+    assert e.parameter("pipe_cost_trend_all_regions") == 1.0
+    us_only = _trend_table(pipe_cost_trend_all_regions=0.0)
+    assert e.pipe_cost_trend_factor(2023, us_only, countries=["KAZ"]) == 1.0
+    assert e.pipe_cost_trend_factor(2023, us_only) == 1.0
+    assert e.pipe_cost_trend_factor(2023, us_only, countries="CAN;USA") == \
+        e.pipe_cost_trend_factor(2023)
+    assert e.pipe_cost_trend_factor(2023, countries=["KAZ"]) == e.pipe_cost_trend_factor(2023)

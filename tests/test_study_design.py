@@ -8,7 +8,7 @@ import pytest
 
 from planner import economics as e
 from planner import hydraulics as h
-from planner.appraisal import _study_param, design_new_pipe
+from planner.appraisal import _study_param, design_new_pipe, new_build_cost
 from planner.backtest import costs as bc
 
 
@@ -37,6 +37,34 @@ def test_study_design_is_the_backtest_design(flow, length):
     s = design_new_pipe(flow, _level(length))
     assert (s.outer_diameter_mm, s.pressure_class_mpa, s.stations.count) == (
         bt["diameter_mm_predicted"], bt["pressure_class_mpa"], bt["stations_predicted"])
+
+
+@pytest.mark.parametrize(("flow", "length", "country"),
+                         [(4.0, 2100, "KAZ"), (10.0, 2900, "XXX")])
+def test_study_capex_of_new_pipe_is_the_backtest_prediction(flow, length, country):
+    # a level line of one country costed in the studies' currency year: the study's pipe
+    # CAPEX (fitted pipe-cost trend at that year, regional factor) and its whole CAPEX
+    # are what `planner backtest costs` predicts for the same line built that year
+    cal = bc.CostCalibration.from_parameters()
+    project = bc._validate(pd.DataFrame({
+        "name": ["x"], "length_km": [str(length)], "capacity_bcm_y": [str(flow)],
+        "capex_musd": ["1"], "capex_year": [str(e.DEFAULT_CURRENCY_YEAR)],
+        "country": [country]}), "constructed")
+    bt = bc.design_project(project.iloc[0], station_fixed_usd=cal.station_fixed_usd,
+                           design_margin=cal.design_margin,
+                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
+    rf = e.regional_factor_for(country)
+    trend = bc._trend_factor(project.iloc[0], cal.pipe_trend, cal.pipe_trend_lines)
+    assert trend == e.pipe_cost_trend_factor(e.DEFAULT_CURRENCY_YEAR) > 1
+    predicted = float(bc._predict(pd.DataFrame([bt], index=["x"]), project, cal)["x"])
+    s = design_new_pipe(flow, _level(length))
+    plan = s.stations
+    cost = new_build_cost(s, float(length), flow, {country: float(length)},
+                          compressor_power_kw=plan.total_power_kw * s.strings,
+                          fuel_bcm_y=plan.total_fuel_bcm_y * s.strings,
+                          compressor_stations=plan.count * s.strings)
+    assert cost.pipeline_capex_usd == pytest.approx(bt["pipe_usd"] * trend * rf, rel=1e-12)
+    assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
 
 
 def test_station_count_of_a_long_route_follows_the_trade_off():

@@ -74,15 +74,18 @@ MAX_PRESSURE_CLASS_GRID_MPA: tuple[float, ...] = (9.8, 11.8)
 REGION_SHRINKAGE_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 #: Base year of the pipe-cost trend (the currency year of the NETL regressions): the trend
 #: multiplies the pipe CAPEX of the lines it applies to (:data:`PIPE_TREND_LINES`) by
-#: ``exp(trend × (capex_year − base))``.
-PIPE_TREND_BASE_YEAR = 2011
+#: ``exp(trend × (capex_year − base))`` (:func:`planner.economics.pipe_cost_trend_factor`,
+#: the one formula, which studies use too).
+PIPE_TREND_BASE_YEAR = economics.PIPE_TREND_BASE_YEAR
 #: Whether the pipe-cost trend is fitted: chosen in each fit by the inner leave-one-out,
 #: with the regional shrinkage (nested, so a held-out line never takes part).
 TREND_OPTIONS: tuple[bool, ...] = (False, True)
 #: Which lines the pipe-cost trend is fitted on and applied to: ``"all"`` (one trend for
 #: every region: the shipped model since the sixth round, adopted on leave-one-out by a
 #: rule fixed before the run; README, Cost backtest) or ``"us"`` (lines with ``USA`` in
-#: ``country``: the model before).
+#: ``country``: the model before). A fit stores it with the calibration
+#: (``pipe_cost_trend_all_regions`` in ``planner/data/cost_parameters.csv``, 1 or 0), and the
+#: shipped calibration is applied with the setting it was fitted with, whatever this says.
 PIPE_TREND_LINES = "all"
 PIPE_TREND_LINES_OPTIONS = ("us", "all")
 CAPEX_TOLERANCE = 0.30
@@ -277,6 +280,9 @@ class CostCalibration:
         the rise of US land-pipeline construction costs reported by the Oil & Gas Journal
         from FERC filings; compression did not rise alike).
         0: no trend.
+    pipe_trend_lines : str or None
+        The lines the trend was fitted on and applies to (``"all"`` or ``"us"``, see
+        :data:`PIPE_TREND_LINES`); ``None``: the module setting (calibrations being fitted).
     """
 
     terrain_factors: dict[str, float] = field(
@@ -289,6 +295,7 @@ class CostCalibration:
     fitted_on: tuple[str, ...] = ()
     parallel_factor: float = 1.0
     pipe_trend: float = 0.0
+    pipe_trend_lines: str | None = None
 
     @classmethod
     def from_parameters(cls, params: pd.DataFrame | None = None) -> CostCalibration:
@@ -303,11 +310,15 @@ class CostCalibration:
                     if "parallel_existing_factor" in names else 1.0)
         trend = (float(economics.parameter("pipe_cost_trend_per_year", t))
                  if "pipe_cost_trend_per_year" in names else 0.0)
+        lines = None  # a table without the row: the module setting
+        if "pipe_cost_trend_all_regions" in names:
+            lines = ("all" if float(economics.parameter("pipe_cost_trend_all_regions", t)) == 1
+                     else "us")
         return cls(terr, reg, float(economics.parameter("compressor_station_fixed_usd", t)),
                    float(economics.parameter("design_margin", t)),
                    float(economics.parameter("design_max_pressure_class_mpa", t)),
                    float(economics.parameter("regional_factor_shrinkage", t)),
-                   parallel_factor=parallel, pipe_trend=trend)
+                   parallel_factor=parallel, pipe_trend=trend, pipe_trend_lines=lines)
 
 
 @lru_cache(maxsize=1)
@@ -422,7 +433,7 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
         tf = cal.terrain_factors.get(str(p["terrain"]), 1.0)
         if _is_parallel(p):
             tf *= cal.parallel_factor
-        tf *= _trend_factor(p, cal.pipe_trend)
+        tf *= _trend_factor(p, cal.pipe_trend, cal.pipe_trend_lines)
         rf = _region_factor(p, cal.regional_factors)
         out[name] = (pipe * tf + comp + meter) * rf / 1e6
     return pd.Series(out, dtype=float)
@@ -433,20 +444,24 @@ def _is_us(p: dict[str, Any] | pd.Series) -> bool:
     return "USA" in [c.strip() for c in str(p.get("country", "")).split(";")]
 
 
-def _takes_trend(p: dict[str, Any] | pd.Series) -> bool:
-    """Whether the pipe-cost trend applies to a project (:data:`PIPE_TREND_LINES`)."""
-    if PIPE_TREND_LINES not in PIPE_TREND_LINES_OPTIONS:
-        raise ValueError(f"PIPE_TREND_LINES is {PIPE_TREND_LINES!r}; use one of "
+def _takes_trend(p: dict[str, Any] | pd.Series, lines: str | None = None) -> bool:
+    """Whether the pipe-cost trend applies to a project (``lines``, default
+    :data:`PIPE_TREND_LINES`)."""
+    lines = PIPE_TREND_LINES if lines is None else lines
+    if lines not in PIPE_TREND_LINES_OPTIONS:
+        raise ValueError(f"PIPE_TREND_LINES is {lines!r}; use one of "
                          f"{PIPE_TREND_LINES_OPTIONS}")
-    return PIPE_TREND_LINES == "all" or _is_us(p)
+    return lines == "all" or _is_us(p)
 
 
-def _trend_factor(p: dict[str, Any] | pd.Series, trend: float) -> float:
-    """Pipe-CAPEX multiplier of the pipe-cost trend for one project (1 outside the US
-    unless :data:`PIPE_TREND_LINES` is ``"all"``)."""
-    if not trend or not _takes_trend(p):
+def _trend_factor(p: dict[str, Any] | pd.Series, trend: float,
+                  lines: str | None = None) -> float:
+    """Pipe-CAPEX multiplier of the pipe-cost trend for one project at its
+    ``capex_year`` (:func:`planner.economics.pipe_cost_trend_factor`; 1 outside the US
+    unless ``lines``, default :data:`PIPE_TREND_LINES`, is ``"all"``)."""
+    if not trend or not _takes_trend(p, lines):
         return 1.0
-    return math.exp(trend * (int(p["capex_year"]) - PIPE_TREND_BASE_YEAR))
+    return economics.pipe_cost_trend_factor(int(p["capex_year"]), per_year=trend)
 
 
 def _is_parallel(p: dict[str, Any] | pd.Series) -> bool:
@@ -680,7 +695,8 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
     k_best, trend_on = max(hits, key=lambda kt: (hits[kt], kt[0], not kt[1]))
     terrain, region, par, trend = _fit_factors(d, projects, k_best, trend_on)
     return CostCalibration(terrain, region, cal.station_fixed_usd, cal.design_margin,
-                           cal.max_pressure_class_mpa, k_best, tuple(d.index), par, trend)
+                           cal.max_pressure_class_mpa, k_best, tuple(d.index), par, trend,
+                           PIPE_TREND_LINES)
 
 
 @dataclass
@@ -742,7 +758,7 @@ def backtest_costs(projects: pd.DataFrame, *, reference: pd.DataFrame | None = N
     >>> d = design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
     ...                    design_margin=cal.design_margin,
     ...                    max_pressure_class_mpa=cal.max_pressure_class_mpa)
-    >>> trend = _trend_factor(p.iloc[0], cal.pipe_trend)  # the pipe-cost trend
+    >>> trend = _trend_factor(p.iloc[0], cal.pipe_trend, cal.pipe_trend_lines)
     >>> p["capex_musd"] = (d["pipe_usd"] * trend + d["compression_usd"]) / 1e6
     >>> bt = backtest_costs(p, calibrate=False)
     >>> round(float(bt.validation["capex_ratio"].iloc[0]), 6)
@@ -872,8 +888,9 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
     rows += [{"parameter": f"regional_factor_{r}", "value": _sig4(v), "unit": "-",
               "currency_year": "", "source": src + loo}
              for r, v in sorted(cal.regional_factors.items())]
+    trend_lines = cal.pipe_trend_lines or PIPE_TREND_LINES
     if cal.pipe_trend:
-        lines = "every designed line's" if PIPE_TREND_LINES == "all" else "the US lines'"
+        lines = "every designed line's" if trend_lines == "all" else "the US lines'"
         trend_src = (src + f"; least-squares slope of {lines} log pipe-cost residual on "
                      f"capex_year about {PIPE_TREND_BASE_YEAR}, and whether to fit it "
                      "chosen by inner leave-one-out with regional_factor_shrinkage" + loo
@@ -898,7 +915,22 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
               "unit": "-", "currency_year": "",
               "source": src + loo + "; chosen by inner leave-one-out from "
               f"{_grid_text(REGION_SHRINKAGE_GRID)}, jointly with whether to fit "
-              "pipe_cost_trend_per_year (the trend)"}]
+              "pipe_cost_trend_per_year (the trend)"},
+             {"parameter": "pipe_cost_trend_all_regions",
+              "value": "1" if trend_lines == "all" else "0", "unit": "-", "currency_year": "",
+              "source": src + "; the lines pipe_cost_trend_per_year is fitted on and applies "
+              "to: 1 every region's (PIPE_TREND_LINES = 'all'), 0 the US lines only ('us')"}]
+    if projects is not None and cal.fitted_on:
+        fitted = projects[projects["name"].isin(cal.fitted_on)]
+        years = [int(y) for (_, r), y in zip(fitted.iterrows(), fitted["capex_year"],
+                                             strict=True) if _takes_trend(r, trend_lines)]
+        if years:
+            what = ("; the {} capex_year of the lines pipe_cost_trend_per_year is fitted on "
+                    "(studies apply the trend at their currency year clamped to this range)")
+            rows += [{"parameter": f"pipe_cost_trend_{end}_year", "value": str(y),
+                      "unit": "year", "currency_year": "", "source": src + what.format(word)}
+                     for end, y, word in (("first", min(years), "earliest"),
+                                          ("last", max(years), "latest"))]
     return pd.DataFrame(rows)
 
 

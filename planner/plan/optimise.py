@@ -43,7 +43,11 @@ per spacing km built), as the studies' design (:func:`planner.economics.cheapest
 and the pipe regressions' per-project intercept once per new arc (a corridor between
 branch points once :func:`planner.plan.candidates.contract_new_chains` has merged its
 pieces);
-the class defaults to the calibrated design's highest (:class:`PlanOptions`).
+the class defaults to the calibrated design's highest (:class:`PlanOptions`). As in the
+route tables, the line pipe takes the fitted pipe-cost trend at the study's currency year
+(:func:`diameter_options`) and the arc's terrain factor (the stations' fixed cost not), and
+a new arc's CAPEX (pipe and stations) and compression the km-weighted regional factor of
+its countries (:func:`arc_regional_factors`).
 """
 
 from __future__ import annotations
@@ -66,7 +70,11 @@ from planner.plan.options import PlanOptions
 
 log = logging.getLogger(__name__)
 
-_STATUS = {0: "optimal", 1: "time limit", 2: "infeasible", 3: "unbounded", 4: "other"}
+#: :func:`scipy.optimize.milp`'s status codes (4: "Other", HiGHS failed: see its message).
+_STATUS = {0: "optimal", 1: "time limit", 2: "infeasible", 3: "unbounded", 4: "error"}
+#: HiGHS's model statuses that mean it failed (no answer about the model).
+_HIGHS_ERRORS = ("kNotset", "kLoadError", "kModelError", "kPresolveError", "kSolveError",
+                 "kPostsolveError", "kUnknown", "kMemoryLimit")
 
 
 @dataclass(frozen=True)
@@ -133,10 +141,17 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
     Returns
     -------
     pandas.DataFrame
-        ``diameter_mm``, ``wall_mm``, ``capacity_bcm_y``, ``capex_fixed_usd`` and
-        ``capex_usd_per_km`` (flat land, with the stations' fixed cost per km; times the
-        arc's terrain factor); ``capex_fixed_usd`` is the NETL regressions' constant
-        terms, a per-project intercept, charged once per new arc,
+        ``diameter_mm``, ``wall_mm``, ``capacity_bcm_y``, ``capex_fixed_usd``,
+        ``pipe_usd_per_km`` (flat land; times the arc's terrain factor),
+        ``station_usd_per_km`` (the stations' fixed cost per km, not times the terrain
+        factor, as in the route tables and the cost backtest) and ``capex_usd_per_km``
+        (their sum); all times the arc's regional factor. ``capex_fixed_usd`` is the NETL
+        regressions' constant terms, a per-project intercept, charged once per new arc
+        (pipe: times the terrain factor);
+        both in USD of :data:`planner.economics.DEFAULT_CURRENCY_YEAR` with the line pipe
+        (not the stations) times the fitted pipe-cost trend at that year, as studies cost
+        new pipe (:func:`planner.economics.pipe_cost_trend_factor`; a calibration of the
+        trend on US lines only gives plan arcs no trend),
         ``compressor_kw_per_bcm_km``, ``fuel_per_bcm_km`` (bcm fuel per bcm carried, per km).
 
     Examples
@@ -150,6 +165,7 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
     p_min = p_max / options.compression_ratio
     station_fixed = economics.parameter("compressor_station_fixed_usd",
                                         currency_year=economics.DEFAULT_CURRENCY_YEAR)
+    trend = economics.pipe_cost_trend_factor(economics.DEFAULT_CURRENCY_YEAR)
     rows = []
     for d in options.diameters_mm:
         pipe = hydraulics.Pipe.for_pressure(d, options.pressure_class_mpa)
@@ -159,12 +175,14 @@ def diameter_options(options: PlanOptions, total_demand_bcm_y: float | None = No
         # as the studies' design (economics.cheapest_design): steel of the Barlow wall at
         # the class, and each station's fitted fixed cost, one per spacing km of new pipe
         wall = pipe.wall_thickness_mm
-        c1 = float(economics.pipeline_capex_usd(d, 1.0, wall_thickness_mm=wall)["total"])
-        c2 = float(economics.pipeline_capex_usd(d, 2.0, wall_thickness_mm=wall)["total"])
+        c1 = trend * float(economics.pipeline_capex_usd(d, 1.0, wall_thickness_mm=wall)["total"])
+        c2 = trend * float(economics.pipeline_capex_usd(d, 2.0, wall_thickness_mm=wall)["total"])
         per_km = options.station_spacing_km * cap
         rows.append({
             "diameter_mm": float(d), "wall_mm": wall, "capacity_bcm_y": cap,
             "capex_fixed_usd": c1 - (c2 - c1),
+            "pipe_usd_per_km": c2 - c1,
+            "station_usd_per_km": station_fixed / options.station_spacing_km,
             "capex_usd_per_km": c2 - c1 + station_fixed / options.station_spacing_km,
             "compressor_kw_per_bcm_km": duty.driver_power_kw / per_km,
             "fuel_per_bcm_km": hydraulics.m3_per_day_to_bcm_y(duty.fuel_m3_per_day) / per_km,
@@ -205,6 +223,10 @@ class PlanResult:
         relaxation's, :func:`planner.plan.tree_dp.concave_bound`, only with
         ``solve_plan(..., tree_bound=True)``); the gap counts the best. Empty when the
         model was solved by :func:`scipy.optimize.milp`.
+    message : str
+        What went wrong, when HiGHS failed on one of the solve's models (which model and
+        HiGHS's status, e.g. "HiGHS failed on the full MILP: Solve error"); empty
+        otherwise. Status ``error`` when no plan came out of the solve at all.
     """
 
     status: str
@@ -218,17 +240,21 @@ class PlanResult:
     served: dict[str, float] = field(default_factory=dict)
     value_musd_y: float = 0.0
     bounds: dict[str, float] = field(default_factory=dict)
+    message: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status in ("optimal", "time limit") and np.isfinite(self.objective_musd_y)
 
     def summary(self) -> dict[str, Any]:
-        return {"status": self.status, "objective_musd_y": self.objective_musd_y,
-                "mip_gap": self.mip_gap, "solve_s": self.solve_s,
-                "lower_bound_musd_y": (max(self.bounds.values()) if self.bounds else None),
-                "n_variables": self.n_variables, "n_constraints": self.n_constraints,
-                "n_binaries": self.n_binaries}
+        out = {"status": self.status, "objective_musd_y": self.objective_musd_y,
+               "mip_gap": self.mip_gap, "solve_s": self.solve_s,
+               "lower_bound_musd_y": (max(self.bounds.values()) if self.bounds else None),
+               "n_variables": self.n_variables, "n_constraints": self.n_constraints,
+               "n_binaries": self.n_binaries}
+        if self.message:
+            out["message"] = self.message
+        return out
 
 
 class _Builder:
@@ -306,6 +332,27 @@ def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatr
     return h
 
 
+def _build_relaxation(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                      a_mat: sp.spmatrix, lb: np.ndarray, ub: np.ndarray, ycols: np.ndarray,
+                      threads: int | None = None, exact: np.ndarray | None = None) -> Any:
+    """The build relaxation as a ``highspy.Highs``: the MILP's columns, then one binary
+    ``z[e] = Σ_k y[e,k]`` per new arc (``ycols``: arcs × diameters), the diameters ``y``
+    continuous (a mix of capacities and costs) except on the arcs ``exact`` (a boolean per
+    arc; default none), which keep their integer diameters. Either way a relaxation of the
+    MILP, so its dual bound is a bound of the plan; a MILP plan is a point of it with
+    ``z`` the sum of its diameter binaries."""
+    n, nn, nk = len(c), ycols.shape[0], ycols.shape[1]
+    link = sp.csr_matrix((np.tile(np.r_[np.ones(nk), -1.0], nn),
+                          (np.repeat(np.arange(nn), nk + 1),
+                           np.c_[ycols, n + np.arange(nn)].ravel())), shape=(nn, n + nn))
+    a_b = sp.vstack([sp.hstack([a_mat, sp.csr_matrix((a_mat.shape[0], nn))]), link])
+    relaxed = ycols if exact is None else ycols[~np.asarray(exact, bool)]
+    integ_b = np.r_[np.where(np.isin(np.arange(n), relaxed), 0, integ), np.ones(nn)]
+    return _highs_model(np.r_[c, np.zeros(nn)], np.r_[lo, np.zeros(nn)],
+                        np.r_[hi, np.ones(nn)], a_b, np.r_[lb, np.zeros(nn)],
+                        np.r_[ub, np.zeros(nn)], integ_b, threads=threads)
+
+
 def _size_thread_pool() -> None:
     """Let the next HiGHS run size HiGHS's thread pool by its own ``threads`` option.
 
@@ -317,6 +364,21 @@ def _size_thread_pool() -> None:
     import highspy
 
     highspy.Highs.resetGlobalScheduler(True)
+
+
+def _highs_failed(h: Any, model: str, messages: list[str] | None) -> bool:
+    """Whether HiGHS failed on ``h``'s last run (a status of :data:`_HIGHS_ERRORS`); if so
+    a warning naming ``model`` and HiGHS's status goes to the log and to ``messages``."""
+    import highspy
+
+    st = h.getModelStatus()
+    if st not in [getattr(highspy.HighsModelStatus, k) for k in _HIGHS_ERRORS]:
+        return False
+    text = f"HiGHS failed on the {model}: {h.modelStatusToString(st)}"
+    log.warning("plan: %s", text)
+    if messages is not None:
+        messages.append(text)
+    return True
 
 
 def _run(h: Any, time_limit: float, start: np.ndarray | None = None
@@ -341,7 +403,7 @@ def _run(h: Any, time_limit: float, start: np.ndarray | None = None
 def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                  a_mat: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, options: PlanOptions,
                  ycols: np.ndarray, t0: float, tree_arcs: tree_dp.PlanArcs | None = None,
-                 bounds: dict[str, float] | None = None
+                 bounds: dict[str, float] | None = None, messages: list[str] | None = None
                  ) -> tuple[str, np.ndarray | None, float]:
     """The MILP through ``highspy``, started from the better of two first plans.
 
@@ -368,6 +430,9 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
 
     Returns status, solution (None without one) and relative gap; ``bounds`` (when
     given) receives each valid lower bound by name (``milp``, ``build``, ``tree``).
+    Where HiGHS fails on a model (:data:`_HIGHS_ERRORS`) a warning names it and HiGHS's
+    status (also into ``messages``, when given) and the solve goes on without it; status
+    ``error`` when no plan comes out.
     """
     import highspy
 
@@ -376,6 +441,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     h = _highs_model(c, lo, hi, a_mat, lb, ub, threads=options.threads)
     h.setOptionValue("time_limit", float(limit))  # the LP relaxation counts in the limit
     h.run()
+    _highs_failed(h, "LP relaxation", messages)
     lp_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     x_lp = np.asarray(h.getSolution().col_value)
     binaries = np.flatnonzero(integ).astype(np.int32)
@@ -391,6 +457,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
             return None, float("inf")
         h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
         x, obj, _ = _run(h, time_limit)
+        _highs_failed(h, f"MILP restricted to {int(built.sum())} new arcs", messages)
         h.changeColsBounds(len(off), off, lo[off], hi[off])
         return x, obj
 
@@ -400,20 +467,14 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
             best, best_obj = restricted(built, START_TIME_SHARE * limit)
             log.info("plan: first plan on the %d arcs the LP builds: %.1f MUSD/y (%.1f s)",
                      int(built.sum()), best_obj, time.perf_counter() - t0)
-        # the build relaxation: z[e] = Σ_k y[e,k] binary, y continuous
-        n, nn, nk = len(c), ycols.shape[0], ycols.shape[1]
-        link = sp.csr_matrix((np.tile(np.r_[np.ones(nk), -1.0], nn),
-                              (np.repeat(np.arange(nn), nk + 1),
-                               np.c_[ycols, n + np.arange(nn)].ravel())), shape=(nn, n + nn))
-        a_b = sp.vstack([sp.hstack([a_mat, sp.csr_matrix((a_mat.shape[0], nn))]), link])
-        integ_b = np.r_[np.where(np.isin(np.arange(n), ycols), 0, integ), np.ones(nn)]
-        hb = _highs_model(np.r_[c, np.zeros(nn)], np.r_[lo, np.zeros(nn)],
-                          np.r_[hi, np.ones(nn)], a_b, np.r_[lb, np.zeros(nn)],
-                          np.r_[ub, np.zeros(nn)], integ_b, threads=options.threads)
+        n = len(c)
+        hb = _build_relaxation(c, integ, lo, hi, a_mat, lb, ub, ycols, options.threads)
         hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
         # (no start here: HiGHS 1.16 maps a start of this model wrongly into its presolved
         # space and then stops "optimal" at a cost below the start's)
         x_b, obj_b, bound = _run(hb, BUILD_TIME_SHARE * limit)
+        if _highs_failed(hb, "build relaxation", messages):
+            bound = -float("inf")  # no bound from a failed run
         if x_b is not None:
             built = x_b[n:] > 0.5
             x2, obj2 = restricted(built, START_TIME_SHARE * limit)
@@ -434,6 +495,9 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
               highspy.HighsModelStatus.kTimeLimit: "time limit",
               highspy.HighsModelStatus.kInfeasible: "infeasible",
               highspy.HighsModelStatus.kUnbounded: "unbounded"}.get(h.getModelStatus(), "other")
+    if _highs_failed(h, "full MILP", messages):
+        # nothing from the failed run counts; a first plan is still a plan
+        x, status, bound_full = None, "error", -float("inf")
     if x is None and best is not None:
         # the last run found nothing in its time: the first plans' best is still a plan
         x, obj, status = best, best_obj, "time limit"
@@ -481,6 +545,27 @@ def _gap(obj: float, bounds: dict[str, float]) -> float:
     if not bounds:
         return float("inf")
     return max(0.0, (obj - max(bounds.values())) / max(abs(obj), 1e-9))
+
+
+def arc_regional_factors(arcs: pd.DataFrame) -> np.ndarray:
+    """Regional cost factor of each arc: :func:`planner.economics.regional_factor_for` of
+    its ``km_by_country`` (km-weighted; pieces outside every country left out, as the
+    route tables leave them out), so that a new arc's CAPEX is on the route tables' basis.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"km_by_country": [{"KAZ": 100.0}, {"KAZ": 50.0, "RUS": 50.0},
+    ...                                     {"---": 10.0}, {}]})
+    >>> f = economics.regional_factor_for("KAZ")
+    >>> np.allclose(arc_regional_factors(t), [f, (f + 1) / 2, 1.0, 1.0])
+    True
+    """
+    out = np.ones(len(arcs))
+    for i, kmc in enumerate(arcs["km_by_country"]):
+        if isinstance(kmc, dict) and kmc:
+            out[i] = economics.regional_factor_for(
+                {str(k): float(v) for k, v in kmc.items() if k != economics.UNASSIGNED})
+    return out
 
 
 def solve_plan(
@@ -575,17 +660,21 @@ def solve_plan(
     # new arcs: fixed charge per diameter, flow cost per diameter
     nw_len = nw["length_km"].to_numpy(float)
     tf = np.maximum(1.0, nw["cost_km_eq"].to_numpy(float) / np.maximum(nw_len, 1e-9))
+    rf = arc_regional_factors(nw)
     ann = econ.crf + econ.pipeline_om_share
     capex = np.zeros((nn, nk))
     for k, o in enumerate(dopt.to_dict("records")):
-        capex[:, k] = (o["capex_fixed_usd"] + o["capex_usd_per_km"] * nw_len) * tf / 1e6
+        # as the backtest, (pipe × terrain + stations) × regional: terrain on the pipe only
+        capex[:, k] = ((o["capex_fixed_usd"] + o["pipe_usd_per_km"] * nw_len) * tf
+                       + o["station_usd_per_km"] * nw_len) * rf / 1e6
     c[o_y:o_y + nn * nk] = (capex * ann).ravel()
     integ[o_y:o_y + nn * nk] = 1
     hi[o_y:o_y + nn * nk] = 1
+    # compression CAPEX takes the regional factor (as in economics.route_cost), fuel not
     comp = (dopt["compressor_kw_per_bcm_km"].to_numpy() * econ.compressor_usd_per_kw
-            * (econ.crf + econ.compressor_om_share) / 1e6
-            + dopt["fuel_per_bcm_km"].to_numpy() * u_ * econ.fuel_price_usd_per_1000m3)
-    per_flow = np.outer(nw_len, comp).ravel()  # MUSD/y per bcm/y
+            * (econ.crf + econ.compressor_om_share) / 1e6)
+    fuel = dopt["fuel_per_bcm_km"].to_numpy() * u_ * econ.fuel_price_usd_per_1000m3
+    per_flow = (np.outer(nw_len * rf, comp) + np.outer(nw_len, fuel)).ravel()  # MUSD/y per bcm/y
     c[o_f:o_f + nn * nk] = per_flow
     c[o_f + nn * nk:o_f + 2 * nn * nk] = per_flow
     if prize:
@@ -702,16 +791,20 @@ def solve_plan(
             [idx[s] for s in supplies], [idx[d] for d in dests], [dem[d] for d in dests])
     log.info("plan MILP: %d variables (%d binary), %d constraints, %d diameters",
              n_var, int(integ.sum()), n_con, nk)
+    messages: list[str] = []
     if options.reduce and first_plan:
         status, x_opt, gap = _solve_highs(
             c, integ, lo, hi, a_mat, lb, ub, options,
-            o_y + np.arange(nn * nk).reshape(nn, nk), t0, tree_arcs, bounds)
+            o_y + np.arange(nn * nk).reshape(nn, nk), t0, tree_arcs, bounds, messages)
     else:
         res = milp(c, integrality=integ, bounds=Bounds(lo, hi),
                    constraints=LinearConstraint(a_mat, lb, ub) if n_con else None,
                    options={"time_limit": options.time_limit_s,
                             "mip_rel_gap": options.mip_gap, "disp": False})
-        status = _STATUS.get(int(res.status), "other")
+        status = _STATUS.get(int(res.status), "error")
+        if status == "error":
+            messages.append(f"HiGHS (scipy.optimize.milp) failed on the MILP: {res.message}")
+            log.warning("plan: %s", messages[-1])
         x_opt = None if res.x is None else np.asarray(res.x)
         gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
         dual = getattr(res, "mip_dual_bound", None)
@@ -721,7 +814,7 @@ def solve_plan(
     if x_opt is None:
         return PlanResult("infeasible" if status in ("optimal", "time limit") else status,
                           float("nan"), float("nan"), solve_s, n_var, n_con, int(integ.sum()),
-                          _empty_arcs())
+                          _empty_arcs(), message="; ".join(messages))
     x = x_opt
     rows = []
     for e in range(ne):
@@ -755,7 +848,7 @@ def solve_plan(
     cost_total = float(table["annual_musd_y"].sum()) if len(table) else 0.0
     log.info("plan: %s, %.1f MUSD/y, gap %.3g, %.1f s", status, cost_total, gap, solve_s)
     return PlanResult(status, cost_total, gap, solve_s, n_var, n_con, int(integ.sum()), table,
-                      served, value, bounds)
+                      served, value, bounds, "; ".join(messages))
 
 
 #: Columns of :attr:`PlanResult.arcs`.
@@ -836,5 +929,5 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
     return pd.DataFrame(rows)
 
 
-__all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "diameter_options",
-           "ex_capacities", "independent_best", "solve_plan"]
+__all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "arc_regional_factors",
+           "diameter_options", "ex_capacities", "independent_best", "solve_plan"]

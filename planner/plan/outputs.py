@@ -228,7 +228,8 @@ def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
              f"MIP gap {s['mip_gap']:.2%}, solved in {s['solve_s']:.1f} s "
              f"({s['n_variables']} variables, {s['n_binaries']} binary, "
              f"{s['n_constraints']} constraints). Hydraulic violations: "
-             f"{s.get('violations', 0)}.", "", _NOTE, "",
+             f"{s.get('violations', 0)}."
+             + (f" **{s['message']}**." if s.get("message") else ""), "", _NOTE, "",
              "### Plan against independent routes", "",
              _md(_comparison(s, independent, appraised)), "",
              "### Per country (rows add up to the TOTAL row)", "", _md(per_country), "",
@@ -251,7 +252,9 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
     head = (f"<p>Status <b>{html.escape(str(s['status']))}</b>, annual cost "
             f"<b>{s['objective_musd_y']:,.1f} M USD/y</b>, MIP gap {s['mip_gap']:.2%}, "
             f"solved in {s['solve_s']:.1f} s. Hydraulic violations: "
-            f"{int(s.get('violations', 0))}.</p><p>{html.escape(_NOTE)}</p>")
+            f"{int(s.get('violations', 0))}."
+            + (f" <b>{html.escape(str(s['message']))}</b>." if s.get("message") else "")
+            + f"</p><p>{html.escape(_NOTE)}</p>")
     body = ["<h2>System plan</h2>" if heading else "", head,
             "<h3>Plan against independent routes</h3>",
             tab(_comparison(s, independent, appraised)),

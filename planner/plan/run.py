@@ -226,8 +226,9 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
     econ = PlanEconomics.from_costs({**study.costs, **scenario.costs})
     result, independent = _cached_solves(study, layers, surface, options, scenario.name,
                                          net, econ, parts)
-    if not result.ok:
-        log.warning("system plan: %s", result.status)
+    if not result.ok or result.message:
+        log.warning("system plan: %s%s", result.status,
+                    f" ({result.message})" if result.message else "")
     where = node_countries(net, surface)
     demand = {str(n): (str(where.get(str(n), "")), float(q))
               for n, q in net.nodes["demand_bcm_y"].items() if q > 0}

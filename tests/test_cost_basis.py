@@ -1,0 +1,156 @@
+"""One cost basis: route tables, plan arcs and the cost backtest price the same line alike.
+
+The backtest (the validated model, :func:`planner.backtest.costs._predict`) prices a line
+as ``(pipe × terrain × trend + compression + metering) × regional``; the route tables
+(:func:`planner.appraisal.new_build_cost`) and the plan's new arcs
+(:func:`planner.plan.optimise.solve_plan`) must give the same figure for the same line.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import LineString, Polygon
+
+from planner import accounting
+from planner import economics as e
+from planner import hydraulics as h
+from planner.appraisal import design_new_pipe, new_build_cost, new_build_km_by_country
+from planner.backtest import costs as bc
+from planner.plan.candidates import ARC_COLUMNS, PlanNetwork
+from planner.plan.optimise import PlanEconomics, diameter_options, solve_plan
+from planner.plan.options import PlanOptions
+
+YEAR = e.DEFAULT_CURRENCY_YEAR
+TREND = e.pipe_cost_trend_factor(YEAR)
+
+
+def _project(length_km: float, flow: float, country: str, terrain: str = "flat"
+             ) -> pd.DataFrame:
+    return bc._validate(pd.DataFrame({
+        "name": ["x"], "length_km": [str(length_km)], "capacity_bcm_y": [str(flow)],
+        "capex_musd": ["1"], "capex_year": [str(YEAR)], "country": [country],
+        "terrain": [terrain]}), "constructed")
+
+
+def _backtest(length_km: float, flow: float, country: str) -> tuple[dict, float]:
+    """The backtest's design and predicted CAPEX (M USD) of a level line built in YEAR."""
+    cal = bc.CostCalibration.from_parameters()
+    p = _project(length_km, flow, country)
+    bt = bc.design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
+                           design_margin=cal.design_margin,
+                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
+    return bt, float(bc._predict(pd.DataFrame([bt], index=["x"]), p, cal)["x"])
+
+
+def _study_cost(flow: float, length_km: float, km_by_country: dict[str, float], **kw):
+    s = design_new_pipe(flow, h.RouteProfile(np.array([0.0, length_km]), np.zeros(2)))
+    plan = s.stations
+    return s, new_build_cost(s, length_km, flow, km_by_country,
+                             compressor_power_kw=plan.total_power_kw * s.strings,
+                             fuel_bcm_y=plan.total_fuel_bcm_y * s.strings,
+                             compressor_stations=plan.count * s.strings, **kw)
+
+
+def test_regional_factor_multiplies_metering_and_crossings_as_in_the_backtest():
+    # a level 2100 km line across Kazakhstan into Uzbekistan: one border, so one metering
+    # station in the backtest's design; the study's whole CAPEX, metering included, is
+    # the backtest's prediction for the same line built in the studies' currency year
+    bt, predicted = _backtest(2100, 4.0, "KAZ;UZB")
+    assert bt["metering_usd"] > 0
+    rf = e.regional_factor_for("KAZ")
+    assert rf != 1.0
+    _, cost = _study_cost(4.0, 2100, {"KAZ": 1500.0, "UZB": 600.0}, border_crossings=1)
+    assert cost.metering_capex_usd == pytest.approx(bt["metering_usd"] * rf, rel=1e-12)
+    assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
+    # river crossings (no term of the backtest: built lines' reported totals include
+    # theirs, so the factor fitted on those totals covers them) take the factor too
+    _, wet = _study_cost(4.0, 2100, {"KAZ": 2100.0}, water_crossings=2)
+    assert wet.crossings_capex_usd == pytest.approx(
+        2 * e.parameter("river_crossing_usd", currency_year=YEAR) * rf, rel=1e-12)
+
+
+def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
+    # a mountain arc of three station spacings in Kazakhstan: the plan's arc CAPEX is the
+    # route tables' pipe and station fixed cost of the same line, and the backtest's
+    # prediction for it: (pipe × terrain × trend + stations) × regional
+    opts = PlanOptions(enabled=True, time_limit_s=20)
+    econ = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
+                         fuel_price_usd_per_1000m3=150.0, tariff_usd_per_1000m3_100km=1.5,
+                         compressor_usd_per_kw=3000.0)
+    cal = bc.CostCalibration.from_parameters()
+    tf = cal.terrain_factors["mountain"]
+    assert tf > 1  # not clipped by the plan's floor at 1
+    km = 3 * opts.station_spacing_km
+    nodes = pd.DataFrame({"lon": [0.0, 1.0], "lat": [0.0, 0.0], "kind": "x",
+                          "demand_bcm_y": [0.0, 3.0], "supply": [True, False]},
+                         index=["S", "D"])
+    arcs = gpd.GeoDataFrame([{
+        "arc_id": "a0", "u": "S", "v": "D", "kind": "new", "system": "", "length_km": km,
+        "cost_km_eq": tf * km, "capacity_bcm_y": np.nan, "design": 0,
+        "km_by_country": {"KAZ": km}, "countries": "KAZ",
+        "geometry": LineString([(60, 45), (63, 45)])}], geometry="geometry",
+        crs="EPSG:4326").reindex(columns=ARC_COLUMNS)
+    arc = solve_plan(PlanNetwork(nodes, arcs), opts, econ).arcs
+    arc = arc[arc["kind"].eq("new")].iloc[0]
+    d = float(arc["diameter_mm"])
+    wall = float(diameter_options(opts).set_index("diameter_mm").loc[d, "wall_mm"])
+    rf = e.regional_factor_for("KAZ")
+    # the route tables: route_cost of the line, terrain and trend on the pipe, 3 stations
+    table = e.route_cost(d, km, 3.0, wall_thickness_mm=wall, terrain_factor=tf * TREND,
+                         regional_factor=rf, compressor_stations=3)
+    assert arc["capex_musd"] == pytest.approx(table.capex_usd / 1e6, rel=1e-9)
+    # the backtest: the same design, its pipe and stations before any factor
+    p = _project(km, 3.0, "KAZ", terrain="mountain")
+    design = pd.DataFrame([{
+        "pipe_usd": float(e.pipeline_capex_usd(d, km, wall_thickness_mm=wall,
+                                               currency_year=YEAR)["total"]),
+        "compression_usd": 3 * e.parameter("compressor_station_fixed_usd",
+                                           currency_year=YEAR),
+        "metering_usd": 0.0}], index=["x"])
+    predicted = float(bc._predict(design, p, cal)["x"])
+    assert arc["capex_musd"] == pytest.approx(predicted, rel=1e-9)
+
+
+def test_reuse_route_takes_the_regional_factor_of_its_new_links_only():
+    # a new link of 70 km in Uzbekistan (Central Asia) feeding a reused line through
+    # Russia (no cost region: 1.0): the new CAPEX is spent in Uzbekistan, so it is the
+    # backtest's prediction for an Uzbek line of the link's length, and the per-country
+    # accounts put it all there and still add up to the route's totals
+    countries = gpd.GeoDataFrame(
+        {"iso_a3": ["UZB", "RUS"], "name": ["Uzbekistan", "Russia"]},
+        geometry=[Polygon([(60, 40), (61, 40), (61, 41), (60, 41)]),
+                  Polygon([(61, 40), (64, 40), (64, 41), (61, 41)])], crs="EPSG:4326")
+    legs = [{"kind": "new", "system": "", "length_km": 70.0,
+             "geometry": LineString([(60.1, 40.5), (60.95, 40.5)])},
+            {"kind": "reuse", "system": "Old line", "length_km": 250.0,
+             "geometry": LineString([(60.95, 40.5), (63.9, 40.5)])}]
+    pieces = accounting.route_pieces(legs, countries, max_segment_km=2)
+    by_country = new_build_km_by_country(pieces)
+    assert list(by_country) == ["UZB"]
+    new_km = by_country["UZB"]
+    reused_km = float(pieces.loc[pieces["kind"].eq("reuse"), "km"].sum())
+    assert reused_km > 2 * new_km
+    bt, predicted = _backtest(new_km, 1.0, "UZB")
+    s, cost = _study_cost(1.0, new_km, by_country)
+    assert s.outer_diameter_mm == bt["diameter_mm_predicted"]
+    assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
+    # the whole route's km would have diluted it toward Russia's 1.0
+    whole = e.regional_factor_for(pieces.groupby("iso_a3")["km"].sum().to_dict())
+    assert whole > e.regional_factor_for(by_country)
+    crossings = accounting.border_crossings(pieces)
+    assert not crossings["new_build"].any()  # the border is crossed by the reused line
+    t = accounting.country_accounts(
+        pieces, cost, throughput_bcm_y=1.0, utilisation=0.8, discount_rate=0.08,
+        lifetime_years=30,
+        stations=accounting.Stations(np.array([0.0]), np.array([5000.0]), np.array([0.01])),
+        fuel_bcm_y=0.01, profile_km=float(pieces["end_km"].iloc[-1]), crossings=crossings,
+        river_isos=[], reuse_tariff_usd_per_1000m3=2.0, buyer_iso="RUS",
+        delivered_cost_usd_per_1000m3=180, alternative_price_usd_per_1000m3=200,
+        names={"UZB": "Uzbekistan", "RUS": "Russia"}).set_index("iso_a3")
+    assert t["capex_musd"].sum() * 1e6 == pytest.approx(cost.capex_usd, rel=1e-9)
+    assert t.loc["UZB", "capex_musd"] * 1e6 == pytest.approx(cost.capex_usd, rel=1e-9)
+    assert t.loc["RUS", "capex_musd"] == 0
+    assert t["opex_musd_y"].sum() * 1e6 == pytest.approx(cost.opex_usd_per_year, rel=1e-9)
