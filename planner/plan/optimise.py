@@ -204,7 +204,10 @@ class PlanResult:
     Attributes
     ----------
     status : str
-        "optimal", "time limit" (best found, see ``mip_gap``), "infeasible", ...
+        "optimal"; "time limit" (best found, see ``mip_gap``; without a plan, NaN cost,
+        when none was found within the limit); "infeasible"; "unbounded"; "error" (HiGHS
+        failed and no plan came out). Only the first two with a finite cost are
+        :attr:`ok`.
     objective_musd_y : float
         Annualised cost (CAPEX × CRF + OPEX + fuel + tariffs), million USD per year.
     mip_gap : float
@@ -226,9 +229,11 @@ class PlanResult:
         ``solve_plan(..., tree_bound=True)``); the gap counts the best. Empty when the
         model was solved by :func:`scipy.optimize.milp`.
     message : str
-        What went wrong, when HiGHS failed on one of the solve's models (which model and
-        HiGHS's status, e.g. "HiGHS failed on the full MILP: Solve error"); empty
-        otherwise. Status ``error`` when no plan came out of the solve at all.
+        What went wrong, when HiGHS failed on one of the solve's models or stopped at a
+        limit other than time (which model and HiGHS's wording of its status, e.g.
+        "HiGHS failed on the full MILP: Solve error"), or found no plan within the time
+        limit; empty otherwise. Beside a plan it says the plan survived the failure
+        (the failed run's bound dropped, its feasible point or a first plan kept).
     """
 
     status: str
