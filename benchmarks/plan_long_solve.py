@@ -482,28 +482,16 @@ def hybrid_solve(model: dict[str, Any], variant: str, logdir: Path,
         print("   " + steps[-1], flush=True)
 
     optimise._size_thread_pool()
-    h = optimise._highs_model(c, lo, hi, a_mat, lb, ub, threads=opts.threads)
-    h.setOptionValue("time_limit", float(limit))
-    h.run()
-    x_lp = np.asarray(h.getSolution().col_value)
-    binaries = np.flatnonzero(integ).astype(np.int32)
-    h.changeColsIntegrality(len(binaries), binaries,
-                            np.full(len(binaries), highspy.HighsVarType.kInteger))
-    h.setOptionValue("mip_rel_gap", opts.mip_gap)
-
-    def restricted(built: np.ndarray, seconds: float) -> tuple[np.ndarray | None, float]:
-        off = ycols[~built].ravel().astype(np.int32)
-        h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
-        x, obj, _ = optimise._run(h, seconds)
-        h.changeColsBounds(len(off), off, lo[off], hi[off])
-        return x, obj
+    # the runner's first steps (LP relaxation, the MILP on the arcs it builds), shared
+    first = optimise._first_plan(c, integ, lo, hi, a_mat, lb, ub, opts, ycols)
+    h, restricted = first.h, first.restricted
 
     def arcs_of(x: np.ndarray) -> np.ndarray:
         return x[ycols].sum(axis=1) > 0.5
 
     bounds: dict[str, float] = {}
-    lp_arcs = x_lp[ycols].sum(axis=1) > 1e-6
-    best, best_obj = restricted(lp_arcs, optimise.START_TIME_SHARE * limit)
+    lp_arcs = first.lp_arcs
+    best, best_obj = first.x, first.obj
     note(f"first plan on the {int(lp_arcs.sum())} arcs the LP builds: {best_obj:.2f}")
 
     def relaxation(exact: np.ndarray | None, seconds: float, name: str,

@@ -234,3 +234,37 @@ def test_study_run_carries_coalition_results_only_for_the_same_study(tmp_path):
     names = {}
     other = extra_sections(target, tmp, None, names, "bbbb")
     assert not (tmp / "shares.csv").exists() and not other.sections and not names
+
+
+@pytest.mark.parametrize("failure", ["error", "no plan in time"])
+def test_coalition_plan_without_an_answer_is_one_clear_error(monkeypatch, failure):
+    """A restricted plan HiGHS failed on (or found nothing for within the limit) is not
+    "cannot be served": the game stops with one error naming the coalition, the buyers and
+    HiGHS's message, before anything is computed or written; the CLI shows it as such."""
+    from planner.coalition import values
+    from planner.coalition.values import CoalitionPlanError
+    from planner.plan.optimise import PlanResult, solve_plan
+
+    def failing(net, options, econ, **kw):
+        r = solve_plan(net, options, econ, **kw)
+        if {"RUS", "KAZ"} <= set(net.arcs["countries"].str.cat(sep=", ").split(", ")):
+            return r  # the grand coalition's network solves
+        return PlanResult("error" if failure == "error" else "time limit", float("nan"),
+                          float("nan"), 1.0, 1, 1, 0, r.arcs.iloc[:0],
+                          message=("HiGHS failed on the full MILP: Solve error"
+                                   if failure == "error" else
+                                   "no plan found within the time limit of 20 s"))
+
+    monkeypatch.setattr(values, "solve_plan", failing)
+    net = _transit_network()
+    row = solve_task(plan_tasks(SPEC, {"D": 3.0})[0], net,
+                     PlanOptions(enabled=True, time_limit_s=20), {"base": ECON})
+    assert not values.answered(row["status"], row["cost_musd_y"]) and row["message"]
+    with pytest.raises(CoalitionPlanError) as err:
+        coalition_game(SPEC, net, PlanOptions(enabled=True, time_limit_s=20),
+                       {"base": ECON}, "base", workers=1, processes=False)
+    text = str(err.value)
+    assert "nothing was written" in text and "coalition RUS+UZB, buyers UZB" in text
+    assert ("HiGHS failed on the full MILP: Solve error" if failure == "error" else
+            "no plan found within the time limit") in text
+    assert isinstance(err.value, ValueError)  # the CLI's expected errors: no traceback

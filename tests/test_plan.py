@@ -624,3 +624,214 @@ def test_partly_discretised_build_relaxation_bounds_the_plan(monkeypatch):
     assert values[0] <= values[1] * (1 + 1e-6) and values[1] <= values[2] * (1 + 1e-6)
     assert values[2] == pytest.approx(optimum, rel=1e-5)
     assert values[0] < optimum  # the diameter mix is cheaper on this network
+
+
+class _ScriptedHighs:
+    """A ``highspy.Highs`` whose runs of the chosen models end in another model status:
+    ``script`` maps "lp" (the LP relaxation), "restricted" (a MILP restricted to some
+    arcs), "full" (the full MILP) and "build" (the build relaxation) to (status, point):
+    whether HiGHS's own feasible point, if any, stays (else no point)."""
+
+    def __init__(self, h, script, build: bool):
+        self._h, self._script, self._build = h, script, build
+        self._integer = self._fixed = False
+
+    def __getattr__(self, name):
+        return getattr(self._h, name)
+
+    def changeColsIntegrality(self, *a):
+        self._integer = True
+        return self._h.changeColsIntegrality(*a)
+
+    def changeColsBounds(self, n, cols, lo, hi):
+        self._fixed = bool(np.all(np.asarray(hi) == 0))
+        return self._h.changeColsBounds(n, cols, lo, hi)
+
+    def _scripted(self):
+        model = ("build" if self._build else "lp" if not self._integer else
+                 "restricted" if self._fixed else "full")
+        return self._script.get(model)
+
+    def getModelStatus(self):
+        s = self._scripted()
+        return self._h.getModelStatus() if s is None else s[0]
+
+    def getInfo(self):
+        from types import SimpleNamespace
+
+        s = self._scripted()
+        if s is None or s[1]:
+            return self._h.getInfo()
+        return SimpleNamespace(primal_solution_status=0, mip_dual_bound=float("nan"),
+                               objective_function_value=float("inf"))
+
+
+def _scripted(monkeypatch, script):
+    from planner.plan import optimise
+
+    made = optimise._highs_model
+    monkeypatch.setattr(optimise, "_highs_model", lambda *a, **k: _ScriptedHighs(
+        made(*a, **k), script, build=(len(a) > 6 and a[6] is not None)
+        or k.get("integ") is not None))
+
+
+TRUNK = {("S", "H"), ("H", "A"), ("H", "B")}
+
+
+def _built(r):
+    return {(a, b) for a, b in zip(r.arcs["from"], r.arcs["to"], strict=True)}
+
+
+def test_failed_build_relaxation_counts_no_bound(monkeypatch, caplog):
+    import highspy
+
+    _scripted(monkeypatch, {"build": (highspy.HighsModelStatus.kSolveError, False)})
+    with caplog.at_level("WARNING", logger="planner.plan.optimise"):
+        r = solve_plan(_trunk_or_parallel_lines(), OPTS, ECON)
+    assert r.message == "HiGHS failed on the build relaxation: Solve error"
+    assert "build" not in r.bounds and r.ok and _built(r) == TRUNK
+    assert "build relaxation: Solve error" in caplog.text
+
+
+def test_failed_restricted_milps_leave_the_full_milp(monkeypatch):
+    import highspy
+
+    _scripted(monkeypatch, {"restricted": (highspy.HighsModelStatus.kSolveError, False)})
+    r = solve_plan(_trunk_or_parallel_lines(), OPTS, ECON)
+    assert "HiGHS failed on the MILP restricted to" in r.message
+    assert r.status == "optimal" and _built(r) == TRUNK
+
+
+def test_error_status_keeps_a_feasible_incumbent(monkeypatch):
+    """The full MILP fails but leaves a feasible point (no first plan to fall back on):
+    that point is the plan, its run's bound is dropped, the message stays."""
+    import highspy
+
+    err = highspy.HighsModelStatus.kSolveError
+    _scripted(monkeypatch, {"restricted": (err, False), "full": (err, True)})
+    r = solve_plan(_trunk_or_parallel_lines(), OPTS, ECON)
+    assert r.ok and r.status in ("optimal", "time limit") and _built(r) == TRUNK
+    assert "HiGHS failed on the full MILP: Solve error" in r.message
+    assert "milp" not in r.bounds
+
+
+@pytest.mark.parametrize("status,point,expect", [
+    ("kIterationLimit", True, "time limit"), ("kInterrupt", True, "time limit"),
+    ("kModelEmpty", False, "error"), ("kTimeLimit", False, "time limit")])
+def test_highspy_statuses_are_mapped_and_worded(monkeypatch, status, point, expect):
+    """Every HiGHS model status of the full MILP has a status word: a limit with a plan is
+    the plan (the remaining bounds may prove it), anything unusual has HiGHS's wording in
+    the message; no plan within the time limit is "time limit", not "infeasible"."""
+    import highspy
+
+    st = getattr(highspy.HighsModelStatus, status)
+    text = highspy.Highs().modelStatusToString(st)
+    if point:
+        _scripted(monkeypatch, {"full": (st, True)})
+    else:  # no first plan either
+        _scripted(monkeypatch, {"lp": (highspy.HighsModelStatus.kTimeLimit, False),
+                                "full": (st, False)})
+    r = solve_plan(_trunk_or_parallel_lines(), OPTS, ECON)
+    if point:
+        assert r.ok and _built(r) == TRUNK and text in r.message
+    else:
+        assert r.status == expect and not r.ok and np.isnan(r.objective_musd_y)
+        assert r.message == (f"HiGHS failed on the full MILP: {text}" if expect == "error"
+                             else "no plan found within the time limit of 20 s")
+
+
+def test_lp_relaxation_unknown_with_a_feasible_point_is_used(monkeypatch, caplog):
+    import highspy
+
+    _scripted(monkeypatch, {"lp": (highspy.HighsModelStatus.kUnknown, True)})
+    with caplog.at_level("INFO", logger="planner.plan.optimise"):
+        r = solve_plan(_trunk_or_parallel_lines(), OPTS, ECON)
+    assert r.status == "optimal" and r.message == "" and _built(r) == TRUNK
+    assert "HiGHS #2108" in caplog.text and "first plan on the" in caplog.text
+
+
+@pytest.mark.parametrize("code,message,with_x,status,note", [
+    (4, "(HiGHS Status 11: Objective bound)", True, "time limit", "stopped with a plan"),
+    (2, "(HiGHS Status 2: Model error)", False, "error", "failed on the MILP"),
+    (2, "The problem is infeasible. (HiGHS Status 8: Infeasible)", False, "infeasible", ""),
+    (1, "Time limit reached. (HiGHS Status 13: Time limit reached)", False, "time limit",
+     "found no plan within the limit")])
+def test_scipy_milp_statuses(monkeypatch, code, message, with_x, status, note):
+    """scipy's milp: a point is a plan whatever the status (worded by it); its "Model
+    error" (status 2) is an error, not infeasible; no plan in time is not infeasible."""
+    from types import SimpleNamespace
+
+    from planner.plan import optimise
+
+    real = optimise.milp
+
+    def fake(*a, **k):
+        res = real(*a, **k)
+        return SimpleNamespace(status=code, message=message,
+                               x=res.x if with_x else None, fun=res.fun if with_x else None,
+                               mip_gap=res.mip_gap, mip_dual_bound=res.mip_dual_bound)
+
+    monkeypatch.setattr(optimise, "milp", fake)
+    r = solve_plan(_trunk_or_parallel_lines(), OPTS, ECON, first_plan=False)
+    assert r.status == status
+    assert r.ok == with_x
+    if with_x:
+        assert _built(r) == TRUNK
+    assert (note in r.message) if note else r.message == ""
+
+
+def test_build_relaxation_exact_is_checked():
+    import scipy.sparse as sp
+
+    from planner.plan import optimise
+
+    ycols = np.arange(4).reshape(2, 2)
+    args = (np.ones(4), np.ones(4), np.zeros(4), np.ones(4), sp.csr_matrix((1, 4)),
+            np.zeros(1), np.ones(1), ycols)
+    for bad in (np.array([1, 0]), np.ones(3, bool), np.ones((2, 1), bool)):
+        with pytest.raises(ValueError, match=r"boolean array of shape \(2,\)"):
+            optimise._build_relaxation(*args, exact=bad)
+    optimise._build_relaxation(*args, exact=np.array([True, False]))
+
+
+def test_failed_solve_is_written_reported_and_not_cached(monkeypatch, tmp_path):
+    """An error plan: system_plan.json has its status and message, the report shows the
+    message neutralised (no doubled full stop), and the cache neither stores nor reuses
+    the failed solve."""
+    from planner import settings
+    from planner.cache import store
+    from planner.plan import run
+    from planner.plan.check import check_arcs, check_paths, flow_paths
+    from planner.plan.optimise import RESULT_COLUMNS, PlanResult
+    from planner.plan.outputs import plan_per_country, system_plan_table
+
+    net = _trunk_or_parallel_lines()
+    failed = PlanResult("error", float("nan"), float("nan"), 1.0, 10, 5, 3,
+                        pd.DataFrame(columns=RESULT_COLUMNS),
+                        message="HiGHS failed on the *full* MILP: Solve error.")
+    ind = pd.DataFrame({"destination": ["A"], "throughput_bcm_y": [2.0], "status": ["optimal"],
+                        "alone_musd_y": [1.0], "sequential_musd_y": [1.0], "new_km": [1.0]})
+    chk = check_arcs(failed.arcs, net, OPTS)
+    plan = run.SystemPlan(OPTS, "base", net, failed, system_plan_table(failed.arcs),
+                          plan_per_country(failed.arcs), ind, chk,
+                          check_paths(failed.arcs, chk, flow_paths(failed.arcs, net), net,
+                                      OPTS))
+    written = json.loads(plan.write(tmp_path)["system_plan_json"].read_text())
+    assert written["status"] == "error" and written["objective_musd_y"] is None
+    assert written["message"] == failed.message
+    md = plan.report_markdown()
+    assert "**HiGHS failed on the \\*full\\* MILP: Solve error**." in md and ".." not in md
+    assert "Solver message" in plan.panel_html()
+
+    # the cache: a failed solve is solved again, a good one read back
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(run, "_plan_cache_key", lambda *a, **k: "k" * 40)
+    monkeypatch.setattr(run, "independent_best", lambda *a: ind)
+    good = replace(failed, status="optimal", objective_musd_y=1.0, message="")
+    answers = [failed, failed, good, failed]
+    monkeypatch.setattr(run, "solve_plan", lambda *a: answers.pop(0))
+    store("plan-solve", "k" * 40, (failed, ind))  # an old run's failed entry: not reused
+    for expect in ("error", "error", "optimal", "optimal"):
+        assert run._cached_solves(None, None, None, OPTS, "base", net, ECON)[0].status == \
+            expect
+    assert answers == [failed]  # the good solve was read back, not solved again

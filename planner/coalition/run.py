@@ -23,6 +23,7 @@ from planner import settings
 from planner.coalition import game as g
 from planner.coalition.spec import GameSpec, game_spec_from_study
 from planner.coalition.values import (
+    check_answered,
     game_values,
     plan_tasks,
     price_scenarios,
@@ -69,6 +70,12 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
         Scenario name → :class:`PlanEconomics`; ``base`` names the one the shares use.
     excluded
         Scenario name → countries the scenario excludes.
+
+    Raises
+    ------
+    planner.coalition.values.CoalitionPlanError
+        When a restricted plan has no answer (HiGHS failed on it, or found no plan within
+        the time limit): one error naming each such plan, before anything is computed.
     """
     demand = {str(n): float(q) for n, q in net.nodes["demand_bcm_y"].items() if q > 0}
     tasks = plan_tasks(spec, demand, list(econ), excluded)
@@ -77,6 +84,7 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
                               processes=processes,
                               shared={"net": net, "options": opts, "econ": econ})
     costs = pd.DataFrame(results)
+    check_answered(costs)  # one clear error before any value is computed or written
     u = econ[base].utilisation
     values = game_values(spec, costs, demand, u, base)
     v = value_map(values)

@@ -73,15 +73,67 @@ def plan_tasks(spec: GameSpec, demand: dict[str, float], scenarios: Sequence[str
     return tasks
 
 
+class CoalitionPlanError(ValueError):
+    """Some coalition plans have no answer (HiGHS failed, or found no plan within the time
+    limit): the values, shares, core and prices built on them would be wrong. The
+    message names every such plan (scenario, coalition, buyer set), its status and
+    HiGHS's message."""
+
+
 def solve_task(task: PlanTask, net: PlanNetwork, options: PlanOptions,
                econ: dict[str, PlanEconomics]) -> dict[str, Any]:
-    """Solve one restricted plan (runs on a Dask worker)."""
+    """Solve one restricted plan (runs on a Dask worker).
+
+    ``cost_musd_y`` is the plan's cost, inf when the buyer set cannot be served
+    (infeasible) and NaN when the solve gave no answer (:func:`answered` false: status
+    ``error``, or ``time limit`` without a plan); ``message`` is the plan's
+    (:attr:`planner.plan.optimise.PlanResult.message`)."""
     allowed = [*task.coalition, NEUTRAL]
     sub = net.restricted(allowed=allowed, excluded=task.excluded)
     r = solve_plan(sub, options, econ[task.scenario], demand=dict(task.demand))
+    cost = (r.objective_musd_y if r.ok else
+            float("inf") if r.status == "infeasible" else float("nan"))
     return {"scenario": task.scenario, "coalition": task.coalition, "buyers": task.buyers,
-            "status": r.status, "cost_musd_y": r.objective_musd_y if r.ok else float("inf"),
-            "mip_gap": r.mip_gap, "solve_s": r.solve_s}
+            "status": r.status, "cost_musd_y": cost, "mip_gap": r.mip_gap,
+            "solve_s": r.solve_s, "message": r.message}
+
+
+def answered(status: str, cost_musd_y: float) -> bool:
+    """Whether a plan's solve answered: a plan (finite cost) or ``infeasible`` (the buyer
+    set cannot be served). ``error`` and ``time limit`` without a plan are no answer.
+
+    Examples
+    --------
+    >>> answered("optimal", 10.0), answered("infeasible", float("inf"))
+    (True, True)
+    >>> answered("time limit", float("nan")), answered("error", float("nan"))
+    (False, False)
+    """
+    cost = float(cost_musd_y)
+    return bool(np.isfinite(cost) or (status == "infeasible" and cost == float("inf")))
+
+
+def check_answered(costs: pd.DataFrame) -> None:
+    """Raise :class:`CoalitionPlanError` naming every plan in ``costs`` (rows of
+    :func:`solve_task`) without an answer (:func:`answered`); nothing when all answered."""
+    if not len(costs):
+        return
+    bad = [r for r in costs.to_dict("records")
+           if not answered(str(r["status"]), float(r["cost_musd_y"]))]
+    if not bad:
+        return
+
+    def name(x: Any) -> str:
+        return x if isinstance(x, str) else "+".join(sorted(str(m) for m in x))
+
+    lines = [f"scenario {r['scenario']}, coalition {name(r['coalition'])}, buyers "
+             f"{name(r['buyers'])}: status {r['status']}"
+             + (f" ({r['message']})" if str(r.get("message") or "") else "") for r in bad]
+    raise CoalitionPlanError(
+        f"coalition plans: {len(bad)} of {len(costs)} restricted plans have no answer "
+        "(HiGHS failed or found no plan within the time limit), so coalition values, "
+        "shares, core and prices cannot be computed; nothing was written. Raise "
+        "[plan] time_limit_s or rerun. Plans:\n" + "\n".join(f"  - {ln}" for ln in lines))
 
 
 def _task_params(task: PlanTask) -> dict[str, Any]:
@@ -175,6 +227,7 @@ def game_values(spec: GameSpec, costs: pd.DataFrame, demand: dict[str, float],
         ``served`` (buyers), ``status``.
     """
     c = costs if scenario is None else costs[costs["scenario"] == scenario]
+    check_answered(c)
     rows = []
     for s in coalitions(spec.players):
         best: tuple[float, float, tuple[str, ...], str] = (
@@ -219,5 +272,6 @@ def restricted_options(options: PlanOptions) -> PlanOptions:
     return replace(options, must_use=(), two_paths=False)
 
 
-__all__ = ["NEUTRAL", "PlanTask", "game_values", "plan_tasks", "price_scenarios",
+__all__ = ["NEUTRAL", "CoalitionPlanError", "PlanTask", "answered", "check_answered",
+           "game_values", "plan_tasks", "price_scenarios",
            "restricted_options", "run_sweep", "solve_task", "surplus_musd_y", "value_map"]

@@ -70,11 +70,13 @@ from planner.plan.options import PlanOptions
 
 log = logging.getLogger(__name__)
 
-#: :func:`scipy.optimize.milp`'s status codes (4: "Other", HiGHS failed: see its message).
-_STATUS = {0: "optimal", 1: "time limit", 2: "infeasible", 3: "unbounded", 4: "error"}
 #: HiGHS's model statuses that mean it failed (no answer about the model).
 _HIGHS_ERRORS = ("kNotset", "kLoadError", "kModelError", "kPresolveError", "kSolveError",
-                 "kPostsolveError", "kUnknown", "kMemoryLimit")
+                 "kPostsolveError", "kUnknown", "kMemoryLimit", "kModelEmpty")
+#: HiGHS's model statuses where it stopped at a limit: its feasible point, if any, is a
+#: plan (status "time limit", not proven), none is no answer either way.
+_HIGHS_LIMITS = ("kTimeLimit", "kIterationLimit", "kSolutionLimit", "kObjectiveBound",
+                 "kObjectiveTarget", "kInterrupt", "kHighsInterrupt")
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,10 @@ class PlanResult:
     Attributes
     ----------
     status : str
-        "optimal", "time limit" (best found, see ``mip_gap``), "infeasible", ...
+        "optimal"; "time limit" (best found, see ``mip_gap``; without a plan, NaN cost,
+        when none was found within the limit); "infeasible"; "unbounded"; "error" (HiGHS
+        failed and no plan came out). Only the first two with a finite cost are
+        :attr:`ok`.
     objective_musd_y : float
         Annualised cost (CAPEX × CRF + OPEX + fuel + tariffs), million USD per year.
     mip_gap : float
@@ -224,9 +229,11 @@ class PlanResult:
         ``solve_plan(..., tree_bound=True)``); the gap counts the best. Empty when the
         model was solved by :func:`scipy.optimize.milp`.
     message : str
-        What went wrong, when HiGHS failed on one of the solve's models (which model and
-        HiGHS's status, e.g. "HiGHS failed on the full MILP: Solve error"); empty
-        otherwise. Status ``error`` when no plan came out of the solve at all.
+        What went wrong, when HiGHS failed on one of the solve's models or stopped at a
+        limit other than time (which model and HiGHS's wording of its status, e.g.
+        "HiGHS failed on the full MILP: Solve error"), or found no plan within the time
+        limit; empty otherwise. Beside a plan it says the plan survived the failure
+        (the failed run's bound dropped, its feasible point or a first plan kept).
     """
 
     status: str
@@ -340,13 +347,24 @@ def _build_relaxation(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.n
     continuous (a mix of capacities and costs) except on the arcs ``exact`` (a boolean per
     arc; default none), which keep their integer diameters. Either way a relaxation of the
     MILP, so its dual bound is a bound of the plan; a MILP plan is a point of it with
-    ``z`` the sum of its diameter binaries."""
+    ``z`` the sum of its diameter binaries.
+
+    Raises
+    ------
+    ValueError
+        When ``exact`` is not a boolean array with one entry per new arc.
+    """
     n, nn, nk = len(c), ycols.shape[0], ycols.shape[1]
+    if exact is not None:
+        e = np.asarray(exact)
+        if e.dtype != np.bool_ or e.shape != (nn,):
+            raise ValueError(f"build relaxation: exact must be a boolean array of shape "
+                             f"({nn},), one per new arc; got dtype {e.dtype}, shape {e.shape}")
     link = sp.csr_matrix((np.tile(np.r_[np.ones(nk), -1.0], nn),
                           (np.repeat(np.arange(nn), nk + 1),
                            np.c_[ycols, n + np.arange(nn)].ravel())), shape=(nn, n + nn))
     a_b = sp.vstack([sp.hstack([a_mat, sp.csr_matrix((a_mat.shape[0], nn))]), link])
-    relaxed = ycols if exact is None else ycols[~np.asarray(exact, bool)]
+    relaxed = ycols if exact is None else ycols[~np.asarray(exact)]
     integ_b = np.r_[np.where(np.isin(np.arange(n), relaxed), 0, integ), np.ones(nn)]
     return _highs_model(np.r_[c, np.zeros(nn)], np.r_[lo, np.zeros(nn)],
                         np.r_[hi, np.ones(nn)], a_b, np.r_[lb, np.zeros(nn)],
@@ -381,9 +399,120 @@ def _highs_failed(h: Any, model: str, messages: list[str] | None) -> bool:
     return True
 
 
+def _highs_status(h: Any, model: str, messages: list[str]) -> str:
+    """The plan's status word for ``h``'s last run (of ``model``).
+
+    ``optimal``, ``time limit`` (any of :data:`_HIGHS_LIMITS`: stopped at a limit, its
+    feasible point, if any, not proven; a limit other than time is named in
+    ``messages``), ``infeasible``, ``unbounded``, else ``error`` (HiGHS failed, or a status
+    this code does not know) with HiGHS's own wording of the status in ``messages`` and a
+    warning. "Primal infeasible or unbounded" counts as ``infeasible`` (every cost of the
+    plan's model is bounded below), with the wording in ``messages``.
+    """
+    import highspy
+
+    ms = highspy.HighsModelStatus
+    st = h.getModelStatus()
+    text = h.modelStatusToString(st)
+    if st == ms.kOptimal:
+        return "optimal"
+    if st in [getattr(ms, k) for k in _HIGHS_LIMITS if hasattr(ms, k)]:
+        if st != ms.kTimeLimit:
+            messages.append(f"HiGHS stopped the {model} at a limit: {text}")
+            log.warning("plan: %s", messages[-1])
+        return "time limit"
+    if st == ms.kInfeasible:
+        return "infeasible"
+    if st == ms.kUnbounded:
+        return "unbounded"
+    if st == ms.kUnboundedOrInfeasible:
+        messages.append(f"HiGHS on the {model}: {text} (the plan's cost is bounded below: "
+                        "infeasible)")
+        return "infeasible"
+    messages.append(f"HiGHS failed on the {model}: {text}")
+    log.warning("plan: %s", messages[-1])
+    return "error"
+
+
+def _milp_status(code: int, text: str, has_plan: bool, messages: list[str]) -> str:
+    """The plan's status word for :func:`scipy.optimize.milp`'s ``status`` and ``message``
+    (HiGHS's own status is in the message), given whether it returned a point.
+
+    scipy reports HiGHS's "Model error" as 2 (infeasible) and every other failure, and the
+    objective limits, as 4: the message tells them apart. A point with status 4 is still
+    a plan (``time limit``: found, not proven). A failure or a limit goes to ``messages``
+    (and a warning).
+
+    Examples
+    --------
+    >>> notes = []
+    >>> _milp_status(2, "(HiGHS Status 2: Model error)", False, notes), notes
+    ('error', ['HiGHS (scipy.optimize.milp) failed on the MILP: (HiGHS Status 2: Model error)'])
+    >>> _milp_status(1, "Time limit reached. (HiGHS Status 13: ...)", True, [])
+    'time limit'
+    """
+    where = "HiGHS (scipy.optimize.milp)"
+    if code == 0:
+        return "optimal"
+    if code == 1:
+        if not has_plan:
+            messages.append(f"{where} found no plan within the limit: {text}")
+        elif "time limit" not in text.lower():
+            messages.append(f"{where} stopped at a limit: {text}")
+        return "time limit"
+    if code == 2 and "infeasible" in text.lower():
+        return "infeasible"
+    if code == 3:
+        return "unbounded"
+    if code == 4 and "unbounded or infeasible" in text.lower():
+        messages.append(f"{where}: {text} (the plan's cost is bounded below: infeasible)")
+        return "infeasible"
+    if has_plan:
+        messages.append(f"{where} stopped with a plan, not proven: {text}")
+        log.warning("plan: %s", messages[-1])
+        return "time limit"
+    messages.append(f"{where} failed on the MILP: {text}")
+    log.warning("plan: %s", messages[-1])
+    return "error"
+
+
+def _feasible(x: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+              a_mat: sp.spmatrix, lb: np.ndarray, ub: np.ndarray, tol: float = 1e-6) -> bool:
+    """Whether ``x`` is a point of the MILP (bounds, rows and integrality within ``tol``,
+    relative to each row's scale): a point a failed HiGHS run left is used only then.
+
+    Examples
+    --------
+    >>> a = sp.csr_matrix(np.array([[1.0, 1.0]]))
+    >>> one = np.ones(1)
+    >>> _feasible(np.array([1.0, 0.5]), np.array([1, 0]), np.zeros(2), np.ones(2), a,
+    ...           one, 2 * one)
+    True
+    >>> _feasible(np.array([0.5, 0.5]), np.array([1, 0]), np.zeros(2), np.ones(2), a,
+    ...           one, 2 * one)
+    False
+    """
+    x = np.asarray(x, dtype=float)
+    if x.shape != lo.shape or not np.isfinite(x).all():
+        return False
+    if (x < lo - tol).any() or (x > hi + tol).any():
+        return False
+    on = np.asarray(integ) > 0
+    if (np.abs(x[on] - np.round(x[on])) > tol).any():
+        return False
+    if a_mat.shape[0] == 0:
+        return True
+    ax = a_mat @ x
+    scale = tol * np.maximum(1.0, abs(a_mat) @ np.abs(x))
+    return bool(((ax >= lb - scale) & (ax <= ub + scale)).all())
+
+
 def _run(h: Any, time_limit: float, start: np.ndarray | None = None
          ) -> tuple[np.ndarray | None, float, float]:
-    """Run ``h`` (from ``start``); its solution (None without one), objective and bound."""
+    """Run ``h`` (from ``start``); its solution (None without one), objective and bound.
+
+    Whether there is a solution is HiGHS's ``primal_solution_status`` (feasible), whatever
+    the model status: a run that ends in a failure can still leave a feasible point."""
     import highspy
 
     h.setOptionValue("time_limit", max(1.0, time_limit))
@@ -400,6 +529,98 @@ def _run(h: Any, time_limit: float, start: np.ndarray | None = None
             float(info.mip_dual_bound))
 
 
+@dataclass
+class _FirstPlan:
+    """The plan's MILP in one ``highspy.Highs`` after its LP relaxation, and the first
+    plan on the arcs that LP builds (:func:`_first_plan`).
+
+    Attributes
+    ----------
+    h
+        The MILP (binaries integer again, ``mip_rel_gap`` set) for the later runs.
+    lp_ok
+        Whether the LP relaxation has a point to take arcs from.
+    lp_arcs
+        The new arcs the LP relaxation builds (a boolean per arc; none without ``lp_ok``).
+    x, obj
+        The first plan (None, inf without one).
+    """
+
+    h: Any
+    lp_ok: bool
+    lp_arcs: np.ndarray
+    x: np.ndarray | None
+    obj: float
+    ycols: np.ndarray
+    integ: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    a_mat: sp.spmatrix
+    lb: np.ndarray
+    ub: np.ndarray
+    messages: list[str] | None = None
+
+    def restricted(self, built: np.ndarray, time_limit: float
+                   ) -> tuple[np.ndarray | None, float]:
+        """The MILP with new pipe only on the arcs ``built``, within ``time_limit``: its
+        plan (None without one; a point a failed run left only if it is a plan,
+        :func:`_feasible`) and cost."""
+        off = self.ycols[~built].ravel().astype(np.int32)
+        if not len(off):
+            return None, float("inf")
+        h = self.h
+        h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
+        x, obj, _ = _run(h, time_limit)
+        failed = _highs_failed(h, f"MILP restricted to {int(built.sum())} new arcs",
+                               self.messages)
+        h.changeColsBounds(len(off), off, self.lo[off], self.hi[off])
+        if failed and x is not None and not _feasible(x, self.integ, self.lo, self.hi,
+                                                       self.a_mat, self.lb, self.ub):
+            x, obj = None, float("inf")
+        return x, obj
+
+
+def _first_plan(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                a_mat: sp.spmatrix, lb: np.ndarray, ub: np.ndarray, options: PlanOptions,
+                ycols: np.ndarray, messages: list[str] | None = None) -> _FirstPlan:
+    """The LP relaxation (within the whole time limit), then the MILP restricted to the
+    new arcs it builds within :data:`START_TIME_SHARE` of the limit: the first steps of
+    :func:`_solve_highs` (and of the benchmark's variants of it).
+
+    A failed LP relaxation (:data:`_HIGHS_ERRORS`) gives no arcs and a message; one that
+    ends "Unknown" with a feasible point (HiGHS's simplex stopping on its anti-cycling
+    test with a tiny dual infeasibility, ERGO-Code/HiGHS#2108) is used: its point only
+    picks the arcs of a first plan, it gives no bound.
+    """
+    import highspy
+
+    limit = options.time_limit_s
+    h = _highs_model(c, lo, hi, a_mat, lb, ub, threads=options.threads)
+    h.setOptionValue("time_limit", float(limit))  # the LP relaxation counts in the limit
+    h.run()
+    st = h.getModelStatus()
+    lp_ok = st == highspy.HighsModelStatus.kOptimal
+    if (st == highspy.HighsModelStatus.kUnknown
+            and h.getInfo().primal_solution_status == 2):  # kSolutionStatusFeasible
+        log.info("plan: the LP relaxation ended %r with a feasible point (HiGHS #2108); "
+                 "its arcs are used", h.modelStatusToString(st))
+        lp_ok = True
+    else:
+        _highs_failed(h, "LP relaxation", messages)
+    x_lp = np.asarray(h.getSolution().col_value)
+    binaries = np.flatnonzero(integ).astype(np.int32)
+    h.changeColsIntegrality(len(binaries), binaries,
+                            np.full(len(binaries), highspy.HighsVarType.kInteger))
+    h.setOptionValue("mip_rel_gap", options.mip_gap)
+    lp_arcs = (x_lp[ycols].sum(axis=1) > 1e-6 if lp_ok and ycols.size and len(x_lp) == len(c)
+               else np.zeros(ycols.shape[0], bool))
+    first = _FirstPlan(h, lp_ok, lp_arcs, None, float("inf"), ycols, integ, lo, hi, a_mat,
+                       lb, ub, messages)
+    if lp_arcs.any():
+        first.x, first.obj = first.restricted(lp_arcs, START_TIME_SHARE * limit)
+    return first
+
+
 def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                  a_mat: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, options: PlanOptions,
                  ycols: np.ndarray, t0: float, tree_arcs: tree_dp.PlanArcs | None = None,
@@ -409,7 +630,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
 
     1. The MILP with new pipe allowed only on the arcs its LP relaxation builds
        (``ycols``: the diameter binaries, arcs × diameters; a few dozen of the hundreds of
-       arcs), within :data:`START_TIME_SHARE` of the time limit.
+       arcs), within :data:`START_TIME_SHARE` of the time limit (:func:`_first_plan`).
     2. The *build relaxation*: one binary per new arc (built or not) and its diameters
        continuous (a mix of capacities and costs), within :data:`BUILD_TIME_SHARE`;
        HiGHS branches on hundreds of build decisions instead of
@@ -431,42 +652,21 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     Returns status, solution (None without one) and relative gap; ``bounds`` (when
     given) receives each valid lower bound by name (``milp``, ``build``, ``tree``).
     Where HiGHS fails on a model (:data:`_HIGHS_ERRORS`) a warning names it and HiGHS's
-    status (also into ``messages``, when given) and the solve goes on without it; status
-    ``error`` when no plan comes out.
+    status (also into ``messages``, when given) and the solve goes on without that run's
+    bound; a feasible point the failed run left is still a plan (:func:`_feasible`), as
+    are the first plans. Status ``error`` when no plan comes out of a failure, ``time
+    limit`` (and no solution) when none comes out within the limit.
     """
-    import highspy
-
+    messages = [] if messages is None else messages
     limit = options.time_limit_s
     _size_thread_pool()
-    h = _highs_model(c, lo, hi, a_mat, lb, ub, threads=options.threads)
-    h.setOptionValue("time_limit", float(limit))  # the LP relaxation counts in the limit
-    h.run()
-    _highs_failed(h, "LP relaxation", messages)
-    lp_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    x_lp = np.asarray(h.getSolution().col_value)
-    binaries = np.flatnonzero(integ).astype(np.int32)
-    h.changeColsIntegrality(len(binaries), binaries,
-                            np.full(len(binaries), highspy.HighsVarType.kInteger))
-    h.setOptionValue("mip_rel_gap", options.mip_gap)
-    best, best_obj, bound = None, float("inf"), -float("inf")
-
-    def restricted(built: np.ndarray, time_limit: float) -> tuple[np.ndarray | None, float]:
-        # the MILP with new pipe only on the arcs ``built``
-        off = ycols[~built].ravel().astype(np.int32)
-        if not len(off):
-            return None, float("inf")
-        h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
-        x, obj, _ = _run(h, time_limit)
-        _highs_failed(h, f"MILP restricted to {int(built.sum())} new arcs", messages)
-        h.changeColsBounds(len(off), off, lo[off], hi[off])
-        return x, obj
-
+    first = _first_plan(c, integ, lo, hi, a_mat, lb, ub, options, ycols, messages)
+    h, lp_ok = first.h, first.lp_ok
+    best, best_obj, bound = first.x, first.obj, -float("inf")
+    if first.lp_arcs.any():
+        log.info("plan: first plan on the %d arcs the LP builds: %.1f MUSD/y (%.1f s)",
+                 int(first.lp_arcs.sum()), best_obj, time.perf_counter() - t0)
     if lp_ok and ycols.size:
-        built = x_lp[ycols].sum(axis=1) > 1e-6
-        if built.any():
-            best, best_obj = restricted(built, START_TIME_SHARE * limit)
-            log.info("plan: first plan on the %d arcs the LP builds: %.1f MUSD/y (%.1f s)",
-                     int(built.sum()), best_obj, time.perf_counter() - t0)
         n = len(c)
         hb = _build_relaxation(c, integ, lo, hi, a_mat, lb, ub, ycols, options.threads)
         hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
@@ -474,10 +674,10 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         # space and then stops "optimal" at a cost below the start's)
         x_b, obj_b, bound = _run(hb, BUILD_TIME_SHARE * limit)
         if _highs_failed(hb, "build relaxation", messages):
-            bound = -float("inf")  # no bound from a failed run
+            bound = -float("inf")  # no bound from a failed run (its arcs still a guess)
         if x_b is not None:
             built = x_b[n:] > 0.5
-            x2, obj2 = restricted(built, START_TIME_SHARE * limit)
+            x2, obj2 = first.restricted(built, START_TIME_SHARE * limit)
             log.info("plan: build relaxation %.1f MUSD/y (bound %.1f), its %d arcs with "
                      "standard diameters %.1f MUSD/y (%.1f s)", obj_b, bound,
                      int(built.sum()), obj2, time.perf_counter() - t0)
@@ -491,16 +691,19 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         log.info("plan: tree relaxation bound %.1f MUSD/y (%d DP runs, %.1f s)", tree_bound,
                  tb.iterations, tb.seconds)
     x, obj, bound_full = _run(h, limit - (time.perf_counter() - t0), best)
-    status = {highspy.HighsModelStatus.kOptimal: "optimal",
-              highspy.HighsModelStatus.kTimeLimit: "time limit",
-              highspy.HighsModelStatus.kInfeasible: "infeasible",
-              highspy.HighsModelStatus.kUnbounded: "unbounded"}.get(h.getModelStatus(), "other")
-    if _highs_failed(h, "full MILP", messages):
-        # nothing from the failed run counts; a first plan is still a plan
-        x, status, bound_full = None, "error", -float("inf")
-    if x is None and best is not None:
-        # the last run found nothing in its time: the first plans' best is still a plan
-        x, obj, status = best, best_obj, "time limit"
+    status = _highs_status(h, "full MILP", messages)
+    if status == "error":
+        # no bound from a failed run; its feasible point (checked) is still a plan
+        bound_full = -float("inf")
+        if x is not None and not _feasible(x, integ, lo, hi, a_mat, lb, ub):
+            x, obj = None, float("inf")
+        if x is not None:
+            status = "time limit"
+    if best is not None and (x is None or best_obj < obj - 1e-9 * max(1.0, abs(obj))):
+        # the last run found nothing (better) in its time: the first plans' best is a plan
+        if x is None:
+            status = "time limit"
+        x, obj = best, best_obj
     if x is None:
         return status, None, float("nan")
     valid = _valid_bounds({"milp": bound_full, "build": bound, "tree": tree_bound}, obj)
@@ -801,20 +1004,22 @@ def solve_plan(
                    constraints=LinearConstraint(a_mat, lb, ub) if n_con else None,
                    options={"time_limit": options.time_limit_s,
                             "mip_rel_gap": options.mip_gap, "disp": False})
-        status = _STATUS.get(int(res.status), "error")
-        if status == "error":
-            messages.append(f"HiGHS (scipy.optimize.milp) failed on the MILP: {res.message}")
-            log.warning("plan: %s", messages[-1])
         x_opt = None if res.x is None else np.asarray(res.x)
+        status = _milp_status(int(res.status), str(res.message), x_opt is not None, messages)
         gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
         dual = getattr(res, "mip_dual_bound", None)
         if dual is not None and res.x is not None:
             bounds.update(_valid_bounds({"milp": float(dual)}, float(res.fun)))
     solve_s = time.perf_counter() - t0
     if x_opt is None:
-        return PlanResult("infeasible" if status in ("optimal", "time limit") else status,
-                          float("nan"), float("nan"), solve_s, n_var, n_con, int(integ.sum()),
-                          _empty_arcs(), message="; ".join(messages))
+        if status == "time limit" and not any("limit" in m for m in messages):
+            messages.append(f"no plan found within the time limit of "
+                            f"{options.time_limit_s:g} s")
+        elif status == "optimal":  # HiGHS said so but gave no point: no answer
+            messages.append("HiGHS reported the MILP optimal but gave no solution")
+            status = "error"
+        return PlanResult(status, float("nan"), float("nan"), solve_s, n_var, n_con,
+                          int(integ.sum()), _empty_arcs(), message="; ".join(messages))
     x = x_opt
     rows = []
     for e in range(ne):

@@ -218,6 +218,30 @@ _NOTE = (
     "unless plan.spare_bcm_y says otherwise.")
 
 
+def _sentence(message: object) -> str:
+    """A solver message without its closing full stop (the report adds one).
+
+    Examples
+    --------
+    >>> _sentence("HiGHS failed on the MILP: Time limit reached. "), _sentence("x")
+    ('HiGHS failed on the MILP: Time limit reached', 'x')
+    """
+    return str(message).strip().rstrip(".")
+
+
+def _md_message(message: object) -> str:
+    """A solver message as literal Markdown (:func:`planner.neutralise.markdown_text`).
+
+    Examples
+    --------
+    >>> _md_message("HiGHS failed on the *full* MILP: <Solve error>.")
+    'HiGHS failed on the \\\\*full\\\\* MILP: &lt;Solve error&gt;'
+    """
+    from planner.neutralise import markdown_text
+
+    return markdown_text(_sentence(message))
+
+
 def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
                          per_country: pd.DataFrame, independent: pd.DataFrame,
                          paths: pd.DataFrame, appraised: pd.DataFrame | None = None) -> str:
@@ -229,7 +253,8 @@ def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
              f"({s['n_variables']} variables, {s['n_binaries']} binary, "
              f"{s['n_constraints']} constraints). Hydraulic violations: "
              f"{s.get('violations', 0)}."
-             + (f" **{s['message']}**." if s.get("message") else ""), "", _NOTE, "",
+             + (f" **{_md_message(s['message'])}**." if s.get("message") else ""), "",
+             _NOTE, "",
              "### Plan against independent routes", "",
              _md(_comparison(s, independent, appraised)), "",
              "### Per country (rows add up to the TOTAL row)", "", _md(per_country), "",
@@ -253,7 +278,8 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
             f"<b>{s['objective_musd_y']:,.1f} M USD/y</b>, MIP gap {s['mip_gap']:.2%}, "
             f"solved in {s['solve_s']:.1f} s. Hydraulic violations: "
             f"{int(s.get('violations', 0))}."
-            + (f" <b>{html.escape(str(s['message']))}</b>." if s.get("message") else "")
+            + (f" <b>{webmap.escape_text(_sentence(s['message']))}</b>."
+               if s.get("message") else "")
             + f"</p><p>{html.escape(_NOTE)}</p>")
     body = ["<h2>System plan</h2>" if heading else "", head,
             "<h3>Plan against independent routes</h3>",
@@ -278,10 +304,16 @@ def plan_panel_html(summary: dict[str, Any], per_country: pd.DataFrame) -> str:
     >>> t = plan_panel_html(s, pd.DataFrame({"country": ["<i>KAZ"], "new_km": [310.0]}))
     >>> "<i>KAZ" in t, "&lt;i&gt;KAZ" in t
     (False, True)
+    >>> t = plan_panel_html({**s, "status": "error", "message": "HiGHS <b>failed</b>."},
+    ...                     pd.DataFrame())
+    >>> "Solver message" in t, "HiGHS &lt;b&gt;failed&lt;/b&gt;" in t
+    (True, True)
     """
     from planner.report import readable_column
 
     figures = {"Status": summary.get("status"),
+               **({"Solver message": _sentence(summary["message"])}
+                  if summary.get("message") else {}),
                "Annual cost (M USD/y)": summary.get("objective_musd_y"),
                "New pipe (km)": summary.get("new_km"),
                "Existing lines used (km)": summary.get("reused_km"),

@@ -179,17 +179,43 @@ def _cached_solves(study: Study, layers: Layers, surface: CostSurface, options: 
     """The plan's MILP and the independent routes' solves, read from the cache when an
     earlier run solved them from the same inputs (a time-limited solve is not repeated
     for a plan of about the same cost: the stored plan, its gap and solve time are
-    reported as solved then)."""
+    reported as solved then). A solve where HiGHS failed (:func:`solve_is_final`) is
+    neither stored nor read back: the next run solves again."""
     from dataclasses import asdict
 
-    from planner.cache import cached
-
-    def solve() -> tuple[PlanResult, pd.DataFrame]:
-        return solve_plan(net, options, econ), independent_best(net, options, econ)
+    from planner.cache import entry_path, load, store
 
     key = _plan_cache_key("plan-solve", study, layers, surface, options, parts,
                           scenario=scenario, economics=asdict(econ))
-    return solve() if key is None else cached("plan-solve", key, solve)[0]
+    if key is not None:
+        got = load("plan-solve", key)
+        if got is not None and solve_is_final(*got):
+            log.info("cache: plan-solve read from %s", entry_path("plan-solve", key))
+            return got
+    solved = solve_plan(net, options, econ), independent_best(net, options, econ)
+    if key is not None and solve_is_final(*solved):
+        store("plan-solve", key, solved)
+    return solved
+
+
+def solve_is_final(result: PlanResult, independent: pd.DataFrame) -> bool:
+    """Whether a plan's solves may be cached: no status ``error`` and no ``message`` (a
+    failure HiGHS may not repeat), in the plan or the independent routes' solves.
+
+    Examples
+    --------
+    >>> r = PlanResult("optimal", 1.0, 0.0, 1.0, 1, 1, 0, pd.DataFrame())
+    >>> solve_is_final(r, pd.DataFrame({"status": ["optimal"]}))
+    True
+    >>> solve_is_final(replace(r, message="HiGHS failed on the build relaxation: Solve "
+    ...                        "error"), pd.DataFrame({"status": ["optimal"]}))
+    False
+    >>> solve_is_final(r, pd.DataFrame({"status": ["error"]}))
+    False
+    """
+    if result.status == "error" or result.message:
+        return False
+    return not ("status" in independent and independent["status"].eq("error").any())
 
 
 def node_countries(net: PlanNetwork, surface: CostSurface) -> dict[str, str]:
@@ -256,4 +282,4 @@ def system_plan_for_study(study: Study, layers: Layers, surfaces: dict[str, Cost
 
 
 __all__ = ["SystemPlan", "cached_plan_network", "node_countries", "plan_scenario",
-           "study_plan_network", "system_plan_for_study"]
+           "solve_is_final", "study_plan_network", "system_plan_for_study"]
