@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -167,6 +168,23 @@ def test_shipped_reference_set_is_valid_and_cited():
     for col in ("source_length", "source_capacity", "source_capex"):
         assert df[col].str.contains("http").all(), col
     assert (df["offshore_km"] > 0).sum() >= 1  # at least one refusal is exercised
+
+
+def test_shipped_pressures_are_absolute():
+    # pressure_bar is absolute: the first pressure each row's source quotes (gauge, as
+    # pipeline pressures are published) plus 1.013 bar; IGB and Sabah-Sarawak had theirs
+    # entered as gauge until the eighth round
+    df = bc.projects_from_csv(bc.REFERENCE_PROJECTS_CSV)
+    to_bar = {"psig": 1 / 14.5037738, "psi": 1 / 14.5037738, "bar": 1.0, "bars": 1.0,
+              "MPa": 10.0}
+    rows = df[df["pressure_bar"].notna()]
+    assert len(rows) >= 10
+    for _, r in rows.iterrows():
+        m = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*(psig|psi|bars|bar|MPa)\b",
+                      str(r["source_pressure"]))
+        assert m, r["name"]
+        gauge = float(m.group(1).replace(",", "")) * to_bar[m.group(2)]
+        assert r["pressure_bar"] == pytest.approx(gauge + 1.013, abs=0.06), r["name"]
 
 
 def test_twin_strings_margin_and_ratio_options():
