@@ -83,7 +83,8 @@ class PlanOptions:
     threads : int
         Threads of every HiGHS solve of the plan (HiGHS's ``threads`` option; 0: HiGHS's
         default, which on the 2-core machine of the measurements runs its parallel tree
-        search with 2 workers). Default 1, measured: on the default study the serial search
+        search with 2 workers). Default 1, measured (on the cost basis before the studies
+        applied the pipe-cost trend): on the default study the serial search
         ends at a 1.27 % gap when it solves the build relaxation within its share of the
         limit (six runs; 1.56–1.75 % in two later runs where it did not), the two-worker
         search at 2.00–2.58 %, with other jobs on the two cores (load 2–3;
