@@ -79,7 +79,9 @@ def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
     opts = PlanOptions(enabled=True, time_limit_s=20)
     econ = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
                          fuel_price_usd_per_1000m3=150.0, tariff_usd_per_1000m3_100km=1.5,
-                         compressor_usd_per_kw=3000.0)
+                         compressor_usd_per_kw=3000.0,
+                         pipeline_om_share=e.parameter("pipeline_fixed_om_share"),
+                         compressor_om_share=e.parameter("compressor_fixed_om_share"))
     cal = bc.CostCalibration.from_parameters()
     tf = cal.terrain_factors["mountain"]
     assert tf > 1  # not clipped by the plan's floor at 1
@@ -102,6 +104,11 @@ def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
     table = e.route_cost(d, km, 3.0, wall_thickness_mm=wall, terrain_factor=tf * TREND,
                          regional_factor=rf, compressor_stations=3)
     assert arc["capex_musd"] == pytest.approx(table.capex_usd / 1e6, rel=1e-9)
+    # and its annual capital and fixed O&M: the pipeline O&M share on the pipe, the
+    # compressor share on the stations' fixed cost
+    assert table.compressor_capex_usd > 0
+    annual = table.capex_usd * e.capital_recovery_factor(0.08, 30) + table.fixed_opex_usd_per_year
+    assert arc["capital_musd_y"] == pytest.approx(annual / 1e6, rel=1e-9)
     # the backtest: the same design, its pipe and stations before any factor
     p = _project(km, 3.0, "KAZ", terrain="mountain")
     design = pd.DataFrame([{
