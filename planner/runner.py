@@ -214,8 +214,9 @@ def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
     route["new_build_km"] = route["new_km"]
     route["reused_pipelines"] = [", ".join(p) if isinstance(p, list | tuple) else str(p)
                                  for p in route["pipelines"]]
-    # the legs (with their lines' diameter, pressure and strings) for the hydraulics
-    route["legs"] = [r.legs.drop(columns="cost").to_dict("records")]
+    # the legs (with their lines' diameter, pressure and strings) for the hydraulics, and
+    # their cost-surface cost for the new legs' terrain factor
+    route["legs"] = [r.legs.to_dict("records")]
     return route, ""
 
 

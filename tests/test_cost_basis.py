@@ -17,7 +17,12 @@ from shapely import LineString, Polygon
 from planner import accounting
 from planner import economics as e
 from planner import hydraulics as h
-from planner.appraisal import design_new_pipe, new_build_cost, new_build_km_by_country
+from planner.appraisal import (
+    design_new_pipe,
+    new_build_cost,
+    new_build_km_by_country,
+    new_build_terrain_factor,
+)
 from planner.backtest import costs as bc
 from planner.plan.candidates import ARC_COLUMNS, PlanNetwork
 from planner.plan.optimise import PlanEconomics, diameter_options, solve_plan
@@ -161,3 +166,35 @@ def test_reuse_route_takes_the_regional_factor_of_its_new_links_only():
     assert t.loc["UZB", "capex_musd"] * 1e6 == pytest.approx(cost.capex_usd, rel=1e-9)
     assert t.loc["RUS", "capex_musd"] == 0
     assert t["opex_musd_y"].sum() * 1e6 == pytest.approx(cost.opex_usd_per_year, rel=1e-9)
+
+
+def test_new_pipe_outside_every_country_takes_factor_one_not_the_reused_countries():
+    # new pieces all offshore ("---"): the new CAPEX is spent in no cost region (factor 1),
+    # not along the reused line; only a route without new pipe falls back to all its km
+    pieces = pd.DataFrame({"iso_a3": ["---", "KAZ"], "kind": ["new", "reuse"],
+                           "km": [80.0, 400.0]})
+    assert new_build_km_by_country(pieces) == {}
+    assert e.regional_factor_for(new_build_km_by_country(pieces)) == 1.0
+    assert new_build_km_by_country(pieces.assign(kind="reuse")) == {"KAZ": 400.0}
+
+
+def test_reuse_route_takes_the_terrain_of_its_new_legs_only():
+    # a 70 km mountain link (cost-surface cost tf × km) feeding 500 km of reused line (0.5
+    # km-eq per km on the surface): the whole route's cost per km is below 1, so it used
+    # to be floored to flat land; the new pipe is costed at its own legs' terrain factor,
+    # so the study's CAPEX is the backtest's prediction for a mountain line of that length
+    tf = bc.CostCalibration.from_parameters().terrain_factors["mountain"]
+    legs = [{"kind": "new", "system": "", "length_km": 70.0, "cost": tf * 70.0},
+            {"kind": "reuse", "system": "Old line", "length_km": 500.0, "cost": 250.0}]
+    row = pd.Series({"cost": tf * 70.0 + 250.0, "length_km": 570.0, "legs": legs})
+    assert float(row["cost"]) / float(row["length_km"]) < 1
+    factor = new_build_terrain_factor(row)
+    assert factor == pytest.approx(tf, rel=1e-12)
+    s, cost = _study_cost(2.0, 70.0, {"KAZ": 70.0}, terrain_factor=factor)
+    flat = float(e.pipeline_capex_usd(s.outer_diameter_mm, 70.0, strings=s.strings,
+                                      wall_thickness_mm=s.wall_thickness_mm,
+                                      currency_year=YEAR)["total"])
+    assert cost.pipeline_capex_usd == pytest.approx(
+        flat * tf * TREND * e.regional_factor_for("KAZ"), rel=1e-12)
+    # a greenfield route keeps its whole cost per km, floored at 1
+    assert new_build_terrain_factor(pd.Series({"cost": 50.0, "length_km": 70.0})) == 1.0
