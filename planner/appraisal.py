@@ -634,8 +634,9 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     rate = _study_param(study, scenario, "discount_rate")
     years = _study_param(study, scenario, "lifetime_years")
     util = _study_param(study, scenario, "utilisation")
+    new_km_by_country = new_build_km_by_country(pieces)
     cost = new_build_cost(
-        sizing, max(new_km, 1e-3), q, new_build_km_by_country(pieces),
+        sizing, max(new_km, 1e-3), q, new_km_by_country,
         terrain_factor=terrain_factor, params=params,
         compressor_power_kw=power_kw, fuel_bcm_y=fuel, border_crossings=new_crossings,
         compressor_stations=plan.count * sizing.strings + int(existing["new_stations"].sum()),
@@ -741,6 +742,8 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         "new_build_water_crossings": len(river_pts),
         "highest_point_m": float(np.nanmax(elev)) if len(elev) else np.nan,
         "terrain_difficulty": terrain_factor,
+        # the regional factor of the new CAPEX (weighted by new km per country)
+        "regional_factor": economics.regional_factor_for(new_km_by_country, params),
         "new_build_tariff_per_100km": cost.tariff_usd_per_1000m3_per_100km,
         "country_split": split,
         "offtakes": offtakes,

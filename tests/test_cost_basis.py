@@ -198,3 +198,30 @@ def test_reuse_route_takes_the_terrain_of_its_new_legs_only():
         flat * tf * TREND * e.regional_factor_for("KAZ"), rel=1e-12)
     # a greenfield route keeps its whole cost per km, floored at 1
     assert new_build_terrain_factor(pd.Series({"cost": 50.0, "length_km": 70.0})) == 1.0
+
+
+def test_shipped_reuse_routes_take_the_regional_factor_of_their_new_km(default_run):
+    # every route's regional factor (the one its CAPEX is priced at) is that of its
+    # per-country new-build km in per_country (all its km when it builds nothing new;
+    # factor 1 when its new pipe lies outside every country)
+    pc = default_run.per_country
+    reuse = default_run.ranking[default_run.ranking["kind"].eq("reuse")]
+    assert len(reuse) > 0
+    for _, r in default_run.ranking.iterrows():
+        g = pc[pc["route_id"].eq(r["route_id"])]
+        known = g[g["iso_a3"].ne(e.UNASSIGNED)]
+        if (g["new_build_km"] > 0).any():
+            km = known.loc[known["new_build_km"] > 0].set_index("iso_a3")["new_build_km"]
+        else:
+            km = known.loc[known["km"] > 0].set_index("iso_a3")["km"]
+        expected = e.regional_factor_for({str(k): float(v) for k, v in km.items()})
+        assert r["regional_factor"] == pytest.approx(expected, rel=1e-9), r["name"]
+    # the weighting matters on the shipped study: some reuse route's factor differs from
+    # the one its whole length would give
+    differs = 0
+    for _, r in reuse.iterrows():
+        g = pc[pc["route_id"].eq(r["route_id"]) & pc["iso_a3"].ne(e.UNASSIGNED)]
+        whole = e.regional_factor_for(dict(zip(g["iso_a3"], g["km"], strict=True)))
+        differs += abs(whole - r["regional_factor"]) > 1e-6
+    assert differs > 0
+    assert "regional_factor" in pd.read_csv(default_run.files["ranking_csv"]).columns
