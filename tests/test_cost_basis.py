@@ -225,3 +225,38 @@ def test_shipped_reuse_routes_take_the_regional_factor_of_their_new_km(default_r
         differs += abs(whole - r["regional_factor"]) > 1e-6
     assert differs > 0
     assert "regional_factor" in pd.read_csv(default_run.files["ranking_csv"]).columns
+
+
+def test_country_accounts_share_capex_at_each_countrys_own_regional_factor():
+    # a new line through Uzbekistan (Central Asia) into Russia (factor 1), a station
+    # in each: each country's pipe and compression CAPEX is its km (power) times its own
+    # factor, and the rows still add up to the route's CAPEX
+    countries = gpd.GeoDataFrame(
+        {"iso_a3": ["UZB", "RUS"], "name": ["Uzbekistan", "Russia"]},
+        geometry=[Polygon([(60, 40), (62, 40), (62, 41), (60, 41)]),
+                  Polygon([(62, 40), (64, 40), (64, 41), (62, 41)])], crs="EPSG:4326")
+    legs = [{"kind": "new", "system": "", "length_km": 300.0,
+             "geometry": LineString([(61.0, 40.5), (63.0, 40.5)])}]
+    pieces = accounting.route_pieces(legs, countries, max_segment_km=2)
+    by_country = new_build_km_by_country(pieces)
+    assert set(by_country) == {"UZB", "RUS"}
+    _, cost = _study_cost(2.0, sum(by_country.values()), by_country)
+    total_km = float(pieces["end_km"].iloc[-1])
+    t = accounting.country_accounts(
+        pieces, cost, throughput_bcm_y=2.0, utilisation=0.8, discount_rate=0.08,
+        lifetime_years=30,
+        stations=accounting.Stations(np.array([0.1, 0.9]) * total_km,
+                                     np.array([5000.0, 5000.0]), np.array([0.01, 0.01])),
+        fuel_bcm_y=0.02, profile_km=total_km, crossings=accounting.border_crossings(pieces),
+        river_isos=[], reuse_tariff_usd_per_1000m3=0.0, buyer_iso="RUS",
+        delivered_cost_usd_per_1000m3=180, alternative_price_usd_per_1000m3=200,
+        names={"UZB": "Uzbekistan", "RUS": "Russia"}).set_index("iso_a3")
+    rf = e.regional_factor_for("UZB")
+    assert rf != 1 == e.regional_factor_for("RUS")
+    km = t["new_build_km"]
+    pipe_per_km = t["pipe_capex_musd"] / km
+    assert pipe_per_km["UZB"] == pytest.approx(rf * pipe_per_km["RUS"], rel=1e-9)
+    comp = t["compression_capex_musd"]
+    assert comp["UZB"] == pytest.approx(rf * comp["RUS"], rel=1e-9)
+    assert t["capex_musd"].sum() * 1e6 == pytest.approx(cost.capex_usd, rel=1e-12)
+    assert t["opex_musd_y"].sum() * 1e6 == pytest.approx(cost.opex_usd_per_year, rel=1e-9)
