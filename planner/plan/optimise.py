@@ -561,6 +561,7 @@ class _FirstPlan:
     a_mat: sp.spmatrix
     lb: np.ndarray
     ub: np.ndarray
+    c: np.ndarray
     messages: list[str] | None = None
 
     def restricted(self, built: np.ndarray, time_limit: float
@@ -577,9 +578,11 @@ class _FirstPlan:
         failed = _highs_failed(h, f"MILP restricted to {int(built.sum())} new arcs",
                                self.messages)
         h.changeColsBounds(len(off), off, self.lo[off], self.hi[off])
-        if failed and x is not None and not _feasible(x, self.integ, self.lo, self.hi,
-                                                       self.a_mat, self.lb, self.ub):
-            x, obj = None, float("inf")
+        if failed and x is not None:
+            if _feasible(x, self.integ, self.lo, self.hi, self.a_mat, self.lb, self.ub):
+                obj = float(self.c @ x)  # a failed run's reported cost may be stale
+            else:
+                x, obj = None, float("inf")
         return x, obj
 
 
@@ -618,7 +621,7 @@ def _first_plan(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray
     lp_arcs = (x_lp[ycols].sum(axis=1) > 1e-6 if lp_ok and ycols.size and len(x_lp) == len(c)
                else np.zeros(ycols.shape[0], bool))
     first = _FirstPlan(h, lp_ok, lp_arcs, None, float("inf"), ycols, integ, lo, hi, a_mat,
-                       lb, ub, messages)
+                       lb, ub, np.asarray(c, float), messages)
     if lp_arcs.any():
         first.x, first.obj = first.restricted(lp_arcs, START_TIME_SHARE * limit)
     return first
@@ -675,12 +678,16 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
         # (no start here: HiGHS 1.16 maps a start of this model wrongly into its presolved
         # space and then stops "optimal" at a cost below the start's)
-        x_b, obj_b, bound = _run(hb, BUILD_TIME_SHARE * limit)
+        # within the limit: the restricted MILP on its arcs and 1 s of the full MILP after it
+        build_s = min(BUILD_TIME_SHARE * limit,
+                      limit - (time.perf_counter() - t0) - START_TIME_SHARE * limit - 1.0)
+        x_b, obj_b, bound = _run(hb, build_s)
         if _highs_failed(hb, "build relaxation", messages):
             bound = -float("inf")  # no bound from a failed run (its arcs still a guess)
         if x_b is not None:
             built = x_b[n:] > 0.5
-            x2, obj2 = first.restricted(built, START_TIME_SHARE * limit)
+            x2, obj2 = first.restricted(
+                built, min(START_TIME_SHARE * limit, limit - (time.perf_counter() - t0) - 1.0))
             log.info("plan: build relaxation %.1f MUSD/y (bound %.1f), its %d arcs with "
                      "standard diameters %.1f MUSD/y (%.1f s)", obj_b, bound,
                      int(built.sum()), obj2, time.perf_counter() - t0)
@@ -701,6 +708,7 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
         if x is not None and not _feasible(x, integ, lo, hi, a_mat, lb, ub):
             x, obj = None, float("inf")
         if x is not None:
+            obj = float(c @ x)  # a failed run's reported cost may be stale
             status = "time limit"
     if best is not None and (x is None or best_obj < obj - 1e-9 * max(1.0, abs(obj))):
         # the last run found nothing (better) in its time: the first plans' best is a plan
