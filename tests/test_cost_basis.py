@@ -179,11 +179,11 @@ def test_new_pipe_outside_every_country_takes_factor_one_not_the_reused_countrie
 
 
 def test_reuse_route_takes_the_terrain_of_its_new_legs_only():
-    # a 70 km mountain link (cost-surface cost tf × km) feeding 500 km of reused line (0.5
-    # km-eq per km on the surface): the whole route's cost per km is below 1, so it used
-    # to be floored to flat land; the new pipe is costed at its own legs' terrain factor,
-    # so the study's CAPEX is the backtest's prediction for a mountain line of that length
-    tf = bc.CostCalibration.from_parameters().terrain_factors["mountain"]
+    # a 70 km link over rough ground (cost-surface cost 1.4 km-eq per km) feeding 500 km
+    # of reused line (0.5 km-eq per km on the surface): the whole route's cost per km is
+    # below 1, so it used to be floored to flat land; the new pipe is costed at its own
+    # legs' cost per km, on its line pipe only
+    tf = 1.4
     legs = [{"kind": "new", "system": "", "length_km": 70.0, "cost": tf * 70.0},
             {"kind": "reuse", "system": "Old line", "length_km": 500.0, "cost": 250.0}]
     row = pd.Series({"cost": tf * 70.0 + 250.0, "length_km": 570.0, "legs": legs})
