@@ -498,6 +498,19 @@ def new_build_terrain_factor(row: pd.Series) -> float:
             km = sum(float(g["length_km"]) for g in new)
             cost = sum(float(g["cost"]) for g in new)
             return max(1.0, cost / km) if km > 0 else 1.0
+    return route_terrain_factor(row)
+
+
+def route_terrain_factor(row: pd.Series) -> float:
+    """The whole route's cost-surface cost per km (reused km at the reuse weight), at
+    least 1: a greenfield route's new-pipe terrain factor, and every route's
+    ``terrain_difficulty`` ranking criterion.
+
+    Examples
+    --------
+    >>> route_terrain_factor(pd.Series({"cost": 90.0, "length_km": 100.0}))
+    1.0
+    """
     return max(1.0, float(row["cost"]) / max(float(row["length_km"]), 1e-9))
 
 
@@ -621,7 +634,7 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
 
     new_km = float(row.get("new_build_km", length))
     reused_km = float(row.get("reused_km", 0.0) or 0.0)
-    terrain_factor = new_build_terrain_factor(row)
+    terrain_factor = new_build_terrain_factor(row)  # on the new pipe's CAPEX
     geo = route_geometry(row, layers, centres) if geometry is None else geometry
     pieces, crossing_rows = geo.pieces, geo.crossings
     crossings = len(crossing_rows)
@@ -741,7 +754,10 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         "water_crossings": rivers,
         "new_build_water_crossings": len(river_pts),
         "highest_point_m": float(np.nanmax(elev)) if len(elev) else np.nan,
-        "terrain_difficulty": terrain_factor,
+        # the ranking criterion: the whole route's cost per km (reused km at the reuse
+        # weight), floored at 1; the new pipe's CAPEX takes its own legs' factor
+        "terrain_difficulty": route_terrain_factor(row),
+        "new_build_terrain_factor": terrain_factor,
         # the regional factor of the new CAPEX (weighted by new km per country)
         "regional_factor": economics.regional_factor_for(new_km_by_country, params),
         "new_build_tariff_per_100km": cost.tariff_usd_per_1000m3_per_100km,

@@ -384,7 +384,8 @@ RANKING_COLUMNS = [
     "new_demand_bcm_y", "spare_capacity_bcm_y", "lateral_capex_musd", "new_demand_centres",
     "demand_within_reach_bcm_y", "opex_musd_y",
     "countries", "border_crossings", "water_crossings", "highest_point_m",
-    "terrain_difficulty", "regional_factor", "pareto", "reused_pipelines", "reused_capacity_bcm_y",
+    "terrain_difficulty", "new_build_terrain_factor", "regional_factor",
+    "pareto", "reused_pipelines", "reused_capacity_bcm_y",
     "reused_assessed_km", "reuse_compression_mw",
     "p_best", "expected_rank",
 ]

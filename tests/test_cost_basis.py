@@ -225,6 +225,13 @@ def test_shipped_reuse_routes_take_the_regional_factor_of_their_new_km(default_r
         differs += abs(whole - r["regional_factor"]) > 1e-6
     assert differs > 0
     assert "regional_factor" in pd.read_csv(default_run.files["ranking_csv"]).columns
+    # a greenfield route's new pipe takes the whole route's terrain factor (the ranking
+    # criterion); a reuse route's its new legs' own, at least 1 in both
+    rank = default_run.ranking
+    green = rank[rank["kind"].eq("greenfield")]
+    assert len(green) > 0
+    assert (green["new_build_terrain_factor"] == green["terrain_difficulty"]).all()
+    assert (rank["new_build_terrain_factor"] >= 1).all()
 
 
 def test_country_accounts_share_capex_at_each_countrys_own_regional_factor():
