@@ -46,7 +46,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from planner.economics import UNASSIGNED, RouteCost, _segments, capital_recovery_factor, parameter
+from planner.economics import (
+    UNASSIGNED,
+    RouteCost,
+    _segments,
+    capital_recovery_factor,
+    parameter,
+    regional_factor_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +246,9 @@ def country_accounts(
     ----------
     pieces : from :func:`route_pieces`.
     cost : the route's :class:`planner.economics.RouteCost` (new pipe, new compression,
-        metering on new-build border crossings, river crossings of new pipe).
+        metering on new-build border crossings, river crossings of new pipe). Each part is
+        shared by its weights (km, power, crossings) times each country's own regional
+        factor, normalised to the part's total (the route is priced at their mean).
     stations : where the compression is (km on a profile of ``profile_km``, rescaled to
         the pieces); its power weights the compressor CAPEX and its fuel the route's
         ``fuel_bcm_y`` and fuel cost.
@@ -290,20 +299,24 @@ def country_accounts(
         listed[str(parts[0])].append(f"{parts[1]} {v:.0f} km")
     systems = {c: "; ".join(v) for c, v in listed.items()}
 
+    # each country's CAPEX at its own regional factor (the route is priced at their
+    # new-km-weighted mean), normalised so the rows still add up to the route's CAPEX
+    own = np.array([regional_factor_for(c, params) for c in isos])
     # new pipe: line pipe by new km, meters where new pipe crosses, river crossings
-    new_share = _share(new_km, km)
+    new_share = _share(new_km * own, km * own)
     metered = (list(crossings.loc[crossings["new_build"].astype(bool), "meter_in"])
                if len(crossings) else [])
     pipe_capex = (cost.pipeline_capex_usd * new_share
-                  + cost.metering_capex_usd * _share(count(metered), new_km)
-                  + cost.crossings_capex_usd * _share(count(list(river_isos)), new_km))
+                  + cost.metering_capex_usd * _share(count(metered) * own, new_km * own)
+                  + cost.crossings_capex_usd * _share(count(list(river_isos)) * own,
+                                                      new_km * own))
     # compression and fuel where the stations are
     scale = float(pieces["end_km"].iloc[-1]) / profile_km if profile_km > 0 else 1.0
     at = np.searchsorted(pieces["end_km"].to_numpy(), np.asarray(stations.km) * scale,
                          side="right").clip(0, len(pieces) - 1)
     st_code = code[at] if len(at) else np.array([], dtype=int)
     comp_capex = cost.compressor_capex_usd * _share(
-        total(st_code, np.asarray(stations.power_kw, dtype=float)), km)
+        total(st_code, np.asarray(stations.power_kw, dtype=float)) * own, km * own)
     fuel_share = _share(total(st_code, np.asarray(stations.fuel_bcm_y, dtype=float)), km)
     fuel_cost = cost.fuel_cost_usd_per_year * fuel_share
     pipe_om_share = parameter("pipeline_fixed_om_share", params)

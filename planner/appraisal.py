@@ -453,8 +453,9 @@ def new_build_km_by_country(pieces: pd.DataFrame) -> dict[str, float]:
     """Kilometres of new pipe per country of a route's pieces
     (:func:`planner.accounting.route_pieces`): where its new CAPEX is spent, so the weights
     of its regional factor (:func:`new_build_cost`); a reused line's km weigh nothing.
-    Pieces outside every country are left out; a route without new pipe gets the km of all
-    its pieces (its only new CAPEX, compression on the reused lines, is along them).
+    Pieces outside every country are left out (a route whose new pipe lies outside every
+    country gets ``{}``, factor 1); a route without new pipe gets the km of all its pieces
+    (its only new CAPEX, compression on the reused lines, is along them).
 
     Examples
     --------
@@ -464,11 +465,53 @@ def new_build_km_by_country(pieces: pd.DataFrame) -> dict[str, float]:
     {'UZB': 100.0}
     >>> new_build_km_by_country(p.assign(kind="reuse"))
     {'KAZ': 300.0, 'UZB': 100.0}
+    >>> new_build_km_by_country(p[p["iso_a3"].ne("UZB")])
+    {}
     """
-    known = pieces[pieces["iso_a3"].ne(economics.UNASSIGNED) & (pieces["km"] > 0)]
-    new = known[known["kind"].eq("new")]
-    km = (new if len(new) else known).groupby("iso_a3", sort=False)["km"].sum()
+    built = pieces["km"] > 0
+    has_new = bool((built & pieces["kind"].eq("new")).any())
+    known = pieces[built & pieces["iso_a3"].ne(economics.UNASSIGNED)]
+    km = (known[known["kind"].eq("new")] if has_new else known).groupby(
+        "iso_a3", sort=False)["km"].sum()
     return {str(k): float(v) for k, v in km.items()}
+
+
+def new_build_terrain_factor(row: pd.Series) -> float:
+    """Terrain factor of a route's new pipe: its new legs' cost-surface cost (km-eq) per
+    km, at least 1. A reused leg's km costs the reuse weight on the surface (0.5 km-eq),
+    not its terrain, so a reuse route takes its new legs' cost and km only; a greenfield
+    route (or reuse legs without their cost) the whole route's ``cost / length_km``.
+
+    Examples
+    --------
+    >>> new_build_terrain_factor(pd.Series({"cost": 260.0, "length_km": 200.0}))
+    1.3
+    >>> legs = [{"kind": "new", "length_km": 50.0, "cost": 90.0},
+    ...         {"kind": "reuse", "length_km": 400.0, "cost": 200.0}]
+    >>> new_build_terrain_factor(pd.Series({"cost": 290.0, "length_km": 450.0, "legs": legs}))
+    1.8
+    """
+    legs = row.get("legs")
+    if isinstance(legs, list) and any(g["kind"] == "reuse" for g in legs):
+        new = [g for g in legs if g["kind"] == "new"]
+        if all("cost" in g for g in new):
+            km = sum(float(g["length_km"]) for g in new)
+            cost = sum(float(g["cost"]) for g in new)
+            return max(1.0, cost / km) if km > 0 else 1.0
+    return route_terrain_factor(row)
+
+
+def route_terrain_factor(row: pd.Series) -> float:
+    """The whole route's cost-surface cost per km (reused km at the reuse weight), at
+    least 1: a greenfield route's new-pipe terrain factor, and every route's
+    ``terrain_difficulty`` ranking criterion.
+
+    Examples
+    --------
+    >>> route_terrain_factor(pd.Series({"cost": 90.0, "length_km": 100.0}))
+    1.0
+    """
+    return max(1.0, float(row["cost"]) / max(float(row["length_km"]), 1e-9))
 
 
 def scenario_route_id(scenario_name: str, i: int) -> str:
@@ -591,7 +634,7 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
 
     new_km = float(row.get("new_build_km", length))
     reused_km = float(row.get("reused_km", 0.0) or 0.0)
-    terrain_factor = max(1.0, float(row["cost"]) / max(float(row["length_km"]), 1e-9))
+    terrain_factor = new_build_terrain_factor(row)  # on the new pipe's CAPEX
     geo = route_geometry(row, layers, centres) if geometry is None else geometry
     pieces, crossing_rows = geo.pieces, geo.crossings
     crossings = len(crossing_rows)
@@ -604,8 +647,9 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     rate = _study_param(study, scenario, "discount_rate")
     years = _study_param(study, scenario, "lifetime_years")
     util = _study_param(study, scenario, "utilisation")
+    new_km_by_country = new_build_km_by_country(pieces)
     cost = new_build_cost(
-        sizing, max(new_km, 1e-3), q, new_build_km_by_country(pieces),
+        sizing, max(new_km, 1e-3), q, new_km_by_country,
         terrain_factor=terrain_factor, params=params,
         compressor_power_kw=power_kw, fuel_bcm_y=fuel, border_crossings=new_crossings,
         compressor_stations=plan.count * sizing.strings + int(existing["new_stations"].sum()),
@@ -710,7 +754,12 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         "water_crossings": rivers,
         "new_build_water_crossings": len(river_pts),
         "highest_point_m": float(np.nanmax(elev)) if len(elev) else np.nan,
-        "terrain_difficulty": terrain_factor,
+        # the ranking criterion: the whole route's cost per km (reused km at the reuse
+        # weight), floored at 1; the new pipe's CAPEX takes its own legs' factor
+        "terrain_difficulty": route_terrain_factor(row),
+        "new_build_terrain_factor": terrain_factor,
+        # the regional factor of the new CAPEX (weighted by new km per country)
+        "regional_factor": economics.regional_factor_for(new_km_by_country, params),
         "new_build_tariff_per_100km": cost.tariff_usd_per_1000m3_per_100km,
         "country_split": split,
         "offtakes": offtakes,

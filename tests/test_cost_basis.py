@@ -17,7 +17,12 @@ from shapely import LineString, Polygon
 from planner import accounting
 from planner import economics as e
 from planner import hydraulics as h
-from planner.appraisal import design_new_pipe, new_build_cost, new_build_km_by_country
+from planner.appraisal import (
+    design_new_pipe,
+    new_build_cost,
+    new_build_km_by_country,
+    new_build_terrain_factor,
+)
 from planner.backtest import costs as bc
 from planner.plan.candidates import ARC_COLUMNS, PlanNetwork
 from planner.plan.optimise import PlanEconomics, diameter_options, solve_plan
@@ -79,7 +84,9 @@ def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
     opts = PlanOptions(enabled=True, time_limit_s=20)
     econ = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
                          fuel_price_usd_per_1000m3=150.0, tariff_usd_per_1000m3_100km=1.5,
-                         compressor_usd_per_kw=3000.0)
+                         compressor_usd_per_kw=3000.0,
+                         pipeline_om_share=e.parameter("pipeline_fixed_om_share"),
+                         compressor_om_share=e.parameter("compressor_fixed_om_share"))
     cal = bc.CostCalibration.from_parameters()
     tf = cal.terrain_factors["mountain"]
     assert tf > 1  # not clipped by the plan's floor at 1
@@ -102,6 +109,11 @@ def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
     table = e.route_cost(d, km, 3.0, wall_thickness_mm=wall, terrain_factor=tf * TREND,
                          regional_factor=rf, compressor_stations=3)
     assert arc["capex_musd"] == pytest.approx(table.capex_usd / 1e6, rel=1e-9)
+    # and its annual capital and fixed O&M: the pipeline O&M share on the pipe, the
+    # compressor share on the stations' fixed cost
+    assert table.compressor_capex_usd > 0
+    annual = table.capex_usd * e.capital_recovery_factor(0.08, 30) + table.fixed_opex_usd_per_year
+    assert arc["capital_musd_y"] == pytest.approx(annual / 1e6, rel=1e-9)
     # the backtest: the same design, its pipe and stations before any factor
     p = _project(km, 3.0, "KAZ", terrain="mountain")
     design = pd.DataFrame([{
@@ -153,4 +165,105 @@ def test_reuse_route_takes_the_regional_factor_of_its_new_links_only():
     assert t["capex_musd"].sum() * 1e6 == pytest.approx(cost.capex_usd, rel=1e-9)
     assert t.loc["UZB", "capex_musd"] * 1e6 == pytest.approx(cost.capex_usd, rel=1e-9)
     assert t.loc["RUS", "capex_musd"] == 0
+    assert t["opex_musd_y"].sum() * 1e6 == pytest.approx(cost.opex_usd_per_year, rel=1e-9)
+
+
+def test_new_pipe_outside_every_country_takes_factor_one_not_the_reused_countries():
+    # new pieces all offshore ("---"): the new CAPEX is spent in no cost region (factor 1),
+    # not along the reused line; only a route without new pipe falls back to all its km
+    pieces = pd.DataFrame({"iso_a3": ["---", "KAZ"], "kind": ["new", "reuse"],
+                           "km": [80.0, 400.0]})
+    assert new_build_km_by_country(pieces) == {}
+    assert e.regional_factor_for(new_build_km_by_country(pieces)) == 1.0
+    assert new_build_km_by_country(pieces.assign(kind="reuse")) == {"KAZ": 400.0}
+
+
+def test_reuse_route_takes_the_terrain_of_its_new_legs_only():
+    # a 70 km link over rough ground (cost-surface cost 1.4 km-eq per km) feeding 500 km
+    # of reused line (0.5 km-eq per km on the surface): the whole route's cost per km is
+    # below 1, so it used to be floored to flat land; the new pipe is costed at its own
+    # legs' cost per km, on its line pipe only
+    tf = 1.4
+    legs = [{"kind": "new", "system": "", "length_km": 70.0, "cost": tf * 70.0},
+            {"kind": "reuse", "system": "Old line", "length_km": 500.0, "cost": 250.0}]
+    row = pd.Series({"cost": tf * 70.0 + 250.0, "length_km": 570.0, "legs": legs})
+    assert float(row["cost"]) / float(row["length_km"]) < 1
+    factor = new_build_terrain_factor(row)
+    assert factor == pytest.approx(tf, rel=1e-12)
+    s, cost = _study_cost(2.0, 70.0, {"KAZ": 70.0}, terrain_factor=factor)
+    flat = float(e.pipeline_capex_usd(s.outer_diameter_mm, 70.0, strings=s.strings,
+                                      wall_thickness_mm=s.wall_thickness_mm,
+                                      currency_year=YEAR)["total"])
+    assert cost.pipeline_capex_usd == pytest.approx(
+        flat * tf * TREND * e.regional_factor_for("KAZ"), rel=1e-12)
+    # a greenfield route keeps its whole cost per km, floored at 1
+    assert new_build_terrain_factor(pd.Series({"cost": 50.0, "length_km": 70.0})) == 1.0
+
+
+def test_shipped_reuse_routes_take_the_regional_factor_of_their_new_km(default_run):
+    # every route's regional factor (the one its CAPEX is priced at) is that of its
+    # per-country new-build km in per_country (all its km when it builds nothing new;
+    # factor 1 when its new pipe lies outside every country)
+    pc = default_run.per_country
+    reuse = default_run.ranking[default_run.ranking["kind"].eq("reuse")]
+    assert len(reuse) > 0
+    for _, r in default_run.ranking.iterrows():
+        g = pc[pc["route_id"].eq(r["route_id"])]
+        known = g[g["iso_a3"].ne(e.UNASSIGNED)]
+        if (g["new_build_km"] > 0).any():
+            km = known.loc[known["new_build_km"] > 0].set_index("iso_a3")["new_build_km"]
+        else:
+            km = known.loc[known["km"] > 0].set_index("iso_a3")["km"]
+        expected = e.regional_factor_for({str(k): float(v) for k, v in km.items()})
+        assert r["regional_factor"] == pytest.approx(expected, rel=1e-9), r["name"]
+    # the weighting matters on the shipped study: some reuse route's factor differs from
+    # the one its whole length would give
+    differs = 0
+    for _, r in reuse.iterrows():
+        g = pc[pc["route_id"].eq(r["route_id"]) & pc["iso_a3"].ne(e.UNASSIGNED)]
+        whole = e.regional_factor_for(dict(zip(g["iso_a3"], g["km"], strict=True)))
+        differs += abs(whole - r["regional_factor"]) > 1e-6
+    assert differs > 0
+    assert "regional_factor" in pd.read_csv(default_run.files["ranking_csv"]).columns
+    # a greenfield route's new pipe takes the whole route's terrain factor (the ranking
+    # criterion); a reuse route's its new legs' own, at least 1 in both
+    rank = default_run.ranking
+    green = rank[rank["kind"].eq("greenfield")]
+    assert len(green) > 0
+    assert (green["new_build_terrain_factor"] == green["terrain_difficulty"]).all()
+    assert (rank["new_build_terrain_factor"] >= 1).all()
+
+
+def test_country_accounts_share_capex_at_each_countrys_own_regional_factor():
+    # a new line through Uzbekistan (Central Asia) into Russia (factor 1), a station
+    # in each: each country's pipe and compression CAPEX is its km (power) times its own
+    # factor, and the rows still add up to the route's CAPEX
+    countries = gpd.GeoDataFrame(
+        {"iso_a3": ["UZB", "RUS"], "name": ["Uzbekistan", "Russia"]},
+        geometry=[Polygon([(60, 40), (62, 40), (62, 41), (60, 41)]),
+                  Polygon([(62, 40), (64, 40), (64, 41), (62, 41)])], crs="EPSG:4326")
+    legs = [{"kind": "new", "system": "", "length_km": 300.0,
+             "geometry": LineString([(61.0, 40.5), (63.0, 40.5)])}]
+    pieces = accounting.route_pieces(legs, countries, max_segment_km=2)
+    by_country = new_build_km_by_country(pieces)
+    assert set(by_country) == {"UZB", "RUS"}
+    _, cost = _study_cost(2.0, sum(by_country.values()), by_country)
+    total_km = float(pieces["end_km"].iloc[-1])
+    t = accounting.country_accounts(
+        pieces, cost, throughput_bcm_y=2.0, utilisation=0.8, discount_rate=0.08,
+        lifetime_years=30,
+        stations=accounting.Stations(np.array([0.1, 0.9]) * total_km,
+                                     np.array([5000.0, 5000.0]), np.array([0.01, 0.01])),
+        fuel_bcm_y=0.02, profile_km=total_km, crossings=accounting.border_crossings(pieces),
+        river_isos=[], reuse_tariff_usd_per_1000m3=0.0, buyer_iso="RUS",
+        delivered_cost_usd_per_1000m3=180, alternative_price_usd_per_1000m3=200,
+        names={"UZB": "Uzbekistan", "RUS": "Russia"}).set_index("iso_a3")
+    rf = e.regional_factor_for("UZB")
+    assert rf != 1 == e.regional_factor_for("RUS")
+    km = t["new_build_km"]
+    pipe_per_km = t["pipe_capex_musd"] / km
+    assert pipe_per_km["UZB"] == pytest.approx(rf * pipe_per_km["RUS"], rel=1e-9)
+    comp = t["compression_capex_musd"]
+    assert comp["UZB"] == pytest.approx(rf * comp["RUS"], rel=1e-9)
+    assert t["capex_musd"].sum() * 1e6 == pytest.approx(cost.capex_usd, rel=1e-12)
     assert t["opex_musd_y"].sum() * 1e6 == pytest.approx(cost.opex_usd_per_year, rel=1e-9)

@@ -4,7 +4,7 @@ Choose which new corridors to build and in which standard diameter, and the flow
 and existing arcs, so that every destination receives its throughput at the least
 annualised cost::
 
-    min  Σ_new,k  y[e,k] · CAPEX[e,k] · (CRF + O&M share)                 (fixed charge)
+    min  Σ_new,k  y[e,k] · (pipe[e,k] · (CRF + pipe O&M) + stations[e,k] · (CRF + compr. O&M))
        + Σ_new,k  (f+[e,k] + f-[e,k]) · L[e] · (compression CAPEX · (CRF + O&M) + fuel)
        + Σ_exist  (x+[e] + x-[e]) · L[e] · tariff · u  (× reverse factor on the direction
                                                          against the design flow only)
@@ -875,13 +875,18 @@ def solve_plan(
     nw_len = nw["length_km"].to_numpy(float)
     tf = np.maximum(1.0, nw["cost_km_eq"].to_numpy(float) / np.maximum(nw_len, 1e-9))
     rf = arc_regional_factors(nw)
-    ann = econ.crf + econ.pipeline_om_share
     capex = np.zeros((nn, nk))
+    capital_om = np.zeros((nn, nk))  # CAPEX × CRF + fixed O&M, MUSD/y
     for k, o in enumerate(dopt.to_dict("records")):
         # as the backtest, (pipe × terrain + stations) × regional: terrain on the pipe only
-        capex[:, k] = ((o["capex_fixed_usd"] + o["pipe_usd_per_km"] * nw_len) * tf
-                       + o["station_usd_per_km"] * nw_len) * rf / 1e6
-    c[o_y:o_y + nn * nk] = (capex * ann).ravel()
+        pipe = (o["capex_fixed_usd"] + o["pipe_usd_per_km"] * nw_len) * tf * rf / 1e6
+        stations = o["station_usd_per_km"] * nw_len * rf / 1e6
+        capex[:, k] = pipe + stations
+        # O&M as economics.route_cost: the pipeline share on pipe, the compressor share
+        # on the stations' fixed cost
+        capital_om[:, k] = (pipe * (econ.crf + econ.pipeline_om_share)
+                            + stations * (econ.crf + econ.compressor_om_share))
+    c[o_y:o_y + nn * nk] = capital_om.ravel()
     integ[o_y:o_y + nn * nk] = 1
     hi[o_y:o_y + nn * nk] = 1
     # compression CAPEX takes the regional factor (as in economics.route_cost), fuel not
@@ -1001,7 +1006,7 @@ def solve_plan(
         # the model as the subset DP sees it (for the concave tree relaxation's bound)
         tree_arcs = tree_dp.PlanArcs(
             len(nodes), ex_u, ex_v, c[o_x:o_x + ne].copy(), c[o_x + ne:o_x + 2 * ne].copy(),
-            cap_uv, cap_vu, nw_u, nw_v, capex * ann, per_flow.reshape(nn, nk), kcap,
+            cap_uv, cap_vu, nw_u, nw_v, capital_om, per_flow.reshape(nn, nk), kcap,
             [idx[s] for s in supplies], [idx[d] for d in dests], [dem[d] for d in dests])
     log.info("plan MILP: %d variables (%d binary), %d constraints, %d diameters",
              n_var, int(integ.sum()), n_con, nk)
@@ -1052,7 +1057,7 @@ def solve_plan(
             continue
         flow = float(fp_all[e].sum() - fm_all[e].sum())
         r = nw.iloc[e]
-        fixed = float(capex[e, k] * ann)
+        fixed = float(capital_om[e, k])
         var = float(per_flow[e * nk + k] * abs(flow))
         rows.append(_arc_row(r, flow >= 0, abs(flow), False, float(dopt["diameter_mm"].iloc[k]),
                              float(capex[e, k]), fixed, var, 0.0))
