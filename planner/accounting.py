@@ -5,8 +5,10 @@ kilometre knows whether it is **built** (a new leg) or **used** (a reused existi
 by system) and in which country it lies. :func:`country_accounts` then locates each part
 of the route's CAPEX, OPEX and tariff revenue in a country:
 
-- new pipe (line pipe by new-build km; a fiscal metering station where new pipe meets a
-  border, on the new pipe's side; a river crossing of new pipe where it is);
+- new pipe (line pipe by new-build km times the country's own regional factor, normalised
+  to the route's total, as compression by station power; a fiscal metering station where
+  new pipe meets a border, on the new pipe's side; a river crossing of new pipe where it
+  is);
 - new compression at its stations (new-build stations and new stations on reused lines);
 - fixed O&M with the CAPEX it is a share of, and compressor fuel where it is burnt;
 - transit revenue: the new-build tariff's pipe part on the country's new-build km and its

@@ -374,7 +374,7 @@ def routing_key(study: Study, params: Mapping[str, Any]) -> tuple[float, tuple[s
 
 
 #: Bumped whenever :class:`RouteSet` changes, so cached route sets of older runs are rebuilt.
-ROUTE_SET_VERSION = 2
+ROUTE_SET_VERSION = 3  # 3: reuse legs keep their cost-surface `cost` (new-leg terrain)
 
 
 @dataclass
