@@ -126,15 +126,21 @@ def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
     assert arc["capex_musd"] == pytest.approx(predicted, rel=1e-9)
 
 
+def _uzbekistan_russia(border_lon: float) -> gpd.GeoDataFrame:
+    """Uzbekistan west of ``border_lon`` (60-64 E, 40-41 N), Russia east of it."""
+    return gpd.GeoDataFrame(
+        {"iso_a3": ["UZB", "RUS"], "name": ["Uzbekistan", "Russia"]},
+        geometry=[Polygon([(60, 40), (border_lon, 40), (border_lon, 41), (60, 41)]),
+                  Polygon([(border_lon, 40), (64, 40), (64, 41), (border_lon, 41)])],
+        crs="EPSG:4326")
+
+
 def test_reuse_route_takes_the_regional_factor_of_its_new_links_only():
     # a new link of 70 km in Uzbekistan (Central Asia) feeding a reused line through
     # Russia (no cost region: 1.0): the new CAPEX is spent in Uzbekistan, so it is the
     # backtest's prediction for an Uzbek line of the link's length, and the per-country
     # accounts put it all there and still add up to the route's totals
-    countries = gpd.GeoDataFrame(
-        {"iso_a3": ["UZB", "RUS"], "name": ["Uzbekistan", "Russia"]},
-        geometry=[Polygon([(60, 40), (61, 40), (61, 41), (60, 41)]),
-                  Polygon([(61, 40), (64, 40), (64, 41), (61, 41)])], crs="EPSG:4326")
+    countries = _uzbekistan_russia(61)
     legs = [{"kind": "new", "system": "", "length_km": 70.0,
              "geometry": LineString([(60.1, 40.5), (60.95, 40.5)])},
             {"kind": "reuse", "system": "Old line", "length_km": 250.0,
@@ -238,10 +244,7 @@ def test_country_accounts_share_capex_at_each_countrys_own_regional_factor():
     # a new line through Uzbekistan (Central Asia) into Russia (factor 1), a station
     # in each: each country's pipe and compression CAPEX is its km (power) times its own
     # factor, and the rows still add up to the route's CAPEX
-    countries = gpd.GeoDataFrame(
-        {"iso_a3": ["UZB", "RUS"], "name": ["Uzbekistan", "Russia"]},
-        geometry=[Polygon([(60, 40), (62, 40), (62, 41), (60, 41)]),
-                  Polygon([(62, 40), (64, 40), (64, 41), (62, 41)])], crs="EPSG:4326")
+    countries = _uzbekistan_russia(62)
     legs = [{"kind": "new", "system": "", "length_km": 300.0,
              "geometry": LineString([(61.0, 40.5), (63.0, 40.5)])}]
     pieces = accounting.route_pieces(legs, countries, max_segment_km=2)
