@@ -329,9 +329,7 @@ def long_solve(model: dict[str, Any], limit: float, start: np.ndarray | None = N
                               model["ub"], model["integ"], threads=threads)
     with tempfile.TemporaryDirectory() as d:
         logf = Path(d) / "highs.log"
-        h.setOptionValue("output_flag", True)
-        h.setOptionValue("log_to_console", False)
-        h.setOptionValue("log_file", str(logf))
+        _highs_log(h, logf)
         h.setOptionValue("mip_rel_gap", mip_rel_gap)
         t, cpu0 = time.perf_counter(), time.process_time()
         x, obj, bound = optimise._run(h, limit, start)

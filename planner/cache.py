@@ -170,17 +170,19 @@ def store(kind: str, key: str, value: Any,
 
 def cached(kind: str, key: str, compute: Callable[[], T], *,
            cache_dir: str | os.PathLike[str] | None = None,
-           use_cache: bool | None = None) -> tuple[T, bool]:
+           use_cache: bool | None = None,
+           keep: Callable[[T], bool] | None = None) -> tuple[T, bool]:
     """``compute()``'s value, read from the cache when there (and stored when not); with
-    whether it was read. ``use_cache`` defaults to :data:`planner.settings.USE_CACHE`."""
+    whether it was read. ``use_cache`` defaults to :data:`planner.settings.USE_CACHE`.
+    With ``keep``, only values it accepts are stored or read back (e.g. no failed solve)."""
     on = settings.USE_CACHE if use_cache is None else use_cache
     if on:
         value = load(kind, key, cache_dir)
-        if value is not None:
+        if value is not None and (keep is None or keep(value)):
             log.info("cache: %s read from %s", kind, entry_path(kind, key, cache_dir))
             return value, True
     value = compute()
-    if on:
+    if on and (keep is None or keep(value)):
         store(kind, key, value, cache_dir)
     return value, False
 

@@ -659,12 +659,11 @@ def route_cost(
     n_st = int(compressor_stations)
     if n_st < 0:
         raise ValueError(f"compressor_stations must be >= 0, got {compressor_stations!r}")
-    if n_st:
-        comp += (n_st * parameter("compressor_station_fixed_usd", p, currency_year, index)
-                 * resolve_regional_factor(regional_factor, p))
     # the regional factor multiplies the whole CAPEX, as the cost backtest fitted it: on
     # reported totals that include a line's metering and crossings (it has no crossing term)
     rf = resolve_regional_factor(regional_factor, p)
+    if n_st:
+        comp += n_st * parameter("compressor_station_fixed_usd", p, currency_year, index) * rf
     meter = metering_capex_usd(border_crossings, currency_year=currency_year, index=index,
                                params=p) * rf
     nw = int(water_crossings)

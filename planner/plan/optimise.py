@@ -578,12 +578,17 @@ class _FirstPlan:
         failed = _highs_failed(h, f"MILP restricted to {int(built.sum())} new arcs",
                                self.messages)
         h.changeColsBounds(len(off), off, self.lo[off], self.hi[off])
-        if failed and x is not None:
-            if _feasible(x, self.integ, self.lo, self.hi, self.a_mat, self.lb, self.ub):
-                obj = float(self.c @ x)  # a failed run's reported cost may be stale
-            else:
-                x, obj = None, float("inf")
+        if failed:
+            x, obj = self.kept(x)
         return x, obj
+
+    def kept(self, x: np.ndarray | None) -> tuple[np.ndarray | None, float]:
+        """A failed run's point: kept only if it is a plan (:func:`_feasible`), costed
+        from the point (the run's reported cost may be stale); else None, inf."""
+        if x is None or not _feasible(x, self.integ, self.lo, self.hi, self.a_mat, self.lb,
+                                      self.ub):
+            return None, float("inf")
+        return x, float(self.c @ x)
 
 
 def _first_plan(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -705,10 +710,8 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     if status == "error":
         # no bound from a failed run; its feasible point (checked) is still a plan
         bound_full = -float("inf")
-        if x is not None and not _feasible(x, integ, lo, hi, a_mat, lb, ub):
-            x, obj = None, float("inf")
+        x, obj = first.kept(x)
         if x is not None:
-            obj = float(c @ x)  # a failed run's reported cost may be stale
             status = "time limit"
     if best is not None and (x is None or best_obj < obj - 1e-9 * max(1.0, abs(obj))):
         # the last run found nothing (better) in its time: the first plans' best is a plan

@@ -183,19 +183,17 @@ def _cached_solves(study: Study, layers: Layers, surface: CostSurface, options: 
     neither stored nor read back: the next run solves again."""
     from dataclasses import asdict
 
-    from planner.cache import entry_path, load, store
+    from planner.cache import cached
 
     key = _plan_cache_key("plan-solve", study, layers, surface, options, parts,
                           scenario=scenario, economics=asdict(econ))
-    if key is not None:
-        got = load("plan-solve", key)
-        if got is not None and solve_is_final(*got):
-            log.info("cache: plan-solve read from %s", entry_path("plan-solve", key))
-            return got
-    solved = solve_plan(net, options, econ), independent_best(net, options, econ)
-    if key is not None and solve_is_final(*solved):
-        store("plan-solve", key, solved)
-    return solved
+
+    def solve() -> tuple[PlanResult, pd.DataFrame]:
+        return solve_plan(net, options, econ), independent_best(net, options, econ)
+
+    if key is None:
+        return solve()
+    return cached("plan-solve", key, solve, keep=lambda v: solve_is_final(*v))[0]
 
 
 def solve_is_final(result: PlanResult, independent: pd.DataFrame) -> bool:
