@@ -387,6 +387,13 @@ def _size_thread_pool() -> None:
     highspy.Highs.resetGlobalScheduler(True)
 
 
+def _warn(messages: list[str] | None, text: str) -> None:
+    """A solver note for the plan's ``message``, also logged as a warning."""
+    log.warning("plan: %s", text)
+    if messages is not None:
+        messages.append(text)
+
+
 def _highs_failed(h: Any, model: str, messages: list[str] | None) -> bool:
     """Whether HiGHS failed on ``h``'s last run (a status of :data:`_HIGHS_ERRORS`); if so
     a warning naming ``model`` and HiGHS's status goes to the log and to ``messages``."""
@@ -395,10 +402,7 @@ def _highs_failed(h: Any, model: str, messages: list[str] | None) -> bool:
     st = h.getModelStatus()
     if st not in [getattr(highspy.HighsModelStatus, k) for k in _HIGHS_ERRORS]:
         return False
-    text = f"HiGHS failed on the {model}: {h.modelStatusToString(st)}"
-    log.warning("plan: %s", text)
-    if messages is not None:
-        messages.append(text)
+    _warn(messages, f"HiGHS failed on the {model}: {h.modelStatusToString(st)}")
     return True
 
 
@@ -421,8 +425,7 @@ def _highs_status(h: Any, model: str, messages: list[str]) -> str:
         return "optimal"
     if st in [getattr(ms, k) for k in _HIGHS_LIMITS if hasattr(ms, k)]:
         if st != ms.kTimeLimit:
-            messages.append(f"HiGHS stopped the {model} at a limit: {text}")
-            log.warning("plan: %s", messages[-1])
+            _warn(messages, f"HiGHS stopped the {model} at a limit: {text}")
         return "time limit"
     if st == ms.kInfeasible:
         return "infeasible"
@@ -432,8 +435,7 @@ def _highs_status(h: Any, model: str, messages: list[str]) -> str:
         messages.append(f"HiGHS on the {model}: {text} (the plan's cost is bounded below: "
                         "infeasible)")
         return "infeasible"
-    messages.append(f"HiGHS failed on the {model}: {text}")
-    log.warning("plan: %s", messages[-1])
+    _warn(messages, f"HiGHS failed on the {model}: {text}")
     return "error"
 
 
@@ -471,11 +473,9 @@ def _milp_status(code: int, text: str, has_plan: bool, messages: list[str]) -> s
         messages.append(f"{where}: {text} (the plan's cost is bounded below: infeasible)")
         return "infeasible"
     if has_plan:
-        messages.append(f"{where} stopped with a plan, not proven: {text}")
-        log.warning("plan: %s", messages[-1])
+        _warn(messages, f"{where} stopped with a plan, not proven: {text}")
         return "time limit"
-    messages.append(f"{where} failed on the MILP: {text}")
-    log.warning("plan: %s", messages[-1])
+    _warn(messages, f"{where} failed on the MILP: {text}")
     return "error"
 
 
