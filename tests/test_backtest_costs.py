@@ -412,12 +412,16 @@ def test_shipped_fitted_parameters_are_what_the_tool_writes():
         shipped.region_shrinkage, tuple(n for n in projects["name"] if n not in refused),
         shipped.parallel_factor, shipped.pipe_trend)
     table = bc.calibration_table(cal, bc.REFERENCE_PROJECTS_CSV, refused, projects)
-    fitted = params[params["source"].astype(str).str.startswith(
-        "fitted (planner backtest costs)")]
-    assert set(table["parameter"]) == set(fitted.index)
+    written = params[params["source"].astype(str).str.startswith(
+        ("fitted (planner backtest costs)", "setting, not fitted (planner backtest costs)"))]
+    assert set(table["parameter"]) == set(written.index)
     for _, row in table.iterrows():
-        assert str(fitted.loc[row["parameter"], "source"]) == row["source"], row["parameter"]
-        assert float(fitted.loc[row["parameter"], "value"]) == float(row["value"])
+        assert str(written.loc[row["parameter"], "source"]) == row["source"], row["parameter"]
+        assert float(written.loc[row["parameter"], "value"]) == float(row["value"])
+    # which lines take the trend is a setting adopted by a rule, not a fitted value
+    lines = str(written.loc["pipe_cost_trend_all_regions", "source"])
+    assert lines.startswith("setting, not fitted") and "PIPE_TREND_LINES = 'all'" in lines
+    assert "rule fixed before the run" in lines
 
 
 def _shipped_holdout_files():

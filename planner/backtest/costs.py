@@ -847,6 +847,20 @@ PIPE_TREND_DRIVER = (
     "construction-costs-mount.html")
 
 
+#: Source text of ``pipe_cost_trend_all_regions``: a setting, not a fitted value
+#: (``lines``: the setting the fit used; ``fit``: the fitted rows' source).
+PIPE_TREND_LINES_SOURCE = (
+    "setting, not fitted (planner backtest costs): PIPE_TREND_LINES = '{lines}' in "
+    "planner/backtest/costs.py, stored with the calibration it was used in, {fit}; the lines "
+    "pipe_cost_trend_per_year is fitted on and applies to: 1 every region's ('all'), 0 the "
+    "US lines only ('us'); 'all' was adopted over 'us' in the sixth round by a rule fixed "
+    "before the run, on the leave-one-out scores of the 73 designed lines then (CAPEX "
+    "within 30 % 42 -> 44 of 73; diameter within one size not lower, the lowest terrain "
+    "median not further from 0.8; README 'Cost backtest', 'Sixth round: the fifth held-out "
+    "set joins training, the refit', step 3); the inner leave-one-out only chooses "
+    "whether to fit the trend (pipe_cost_trend_per_year)")
+
+
 def _sig4(v: float) -> str:
     return f"{v:.4g}"
 
@@ -918,8 +932,7 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
               "pipe_cost_trend_per_year (the trend)"},
              {"parameter": "pipe_cost_trend_all_regions",
               "value": "1" if trend_lines == "all" else "0", "unit": "-", "currency_year": "",
-              "source": src + "; the lines pipe_cost_trend_per_year is fitted on and applies "
-              "to: 1 every region's (PIPE_TREND_LINES = 'all'), 0 the US lines only ('us')"}]
+              "source": PIPE_TREND_LINES_SOURCE.format(lines=trend_lines, fit=src)}]
     if projects is not None and cal.fitted_on:
         fitted = projects[projects["name"].isin(cal.fitted_on)]
         years = [int(y) for (_, r), y in zip(fitted.iterrows(), fitted["capex_year"],
