@@ -439,11 +439,6 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
     return pd.Series(out, dtype=float)
 
 
-def _is_us(p: dict[str, Any] | pd.Series) -> bool:
-    """Whether a project lies (partly) in the United States (country has ``USA``)."""
-    return "USA" in [c.strip() for c in str(p.get("country", "")).split(";")]
-
-
 def _takes_trend(p: dict[str, Any] | pd.Series, lines: str | None = None) -> bool:
     """Whether the pipe-cost trend applies to a project (``lines``, default
     :data:`PIPE_TREND_LINES`)."""
@@ -451,7 +446,7 @@ def _takes_trend(p: dict[str, Any] | pd.Series, lines: str | None = None) -> boo
     if lines not in PIPE_TREND_LINES_OPTIONS:
         raise ValueError(f"PIPE_TREND_LINES is {lines!r}; use one of "
                          f"{PIPE_TREND_LINES_OPTIONS}")
-    return lines == "all" or _is_us(p)
+    return lines == "all" or economics.in_usa(str(p.get("country", "")))
 
 
 def _trend_factor(p: dict[str, Any] | pd.Series, trend: float,
