@@ -523,14 +523,15 @@ def _feasible(x: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
 
 def _run(h: Any, time_limit: float, start: np.ndarray | None = None
          ) -> tuple[np.ndarray | None, float, float]:
-    """Run ``h`` (from ``start``) for at most ``time_limit`` seconds (positive: a caller
-    with no time left skips the run); its solution (None without one), objective and bound.
+    """Run ``h`` (from ``start``) for at most ``time_limit`` seconds (the solve skips a run
+    with no time left; a negative limit is run as 0, since HiGHS refuses one and would
+    keep the previous limit); its solution (None without one), objective and bound.
 
     Whether there is a solution is HiGHS's ``primal_solution_status`` (feasible), whatever
     the model status: a run that ends in a failure can still leave a feasible point."""
     import highspy
 
-    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("time_limit", max(0.0, float(time_limit)))
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = list(start)
