@@ -12,67 +12,34 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from line_costs import YEAR, backtest, project, study_cost
 from shapely import LineString, Polygon
 
 from planner import accounting
 from planner import economics as e
-from planner import hydraulics as h
-from planner.appraisal import (
-    design_new_pipe,
-    new_build_cost,
-    new_build_km_by_country,
-    new_build_terrain_factor,
-)
+from planner.appraisal import new_build_km_by_country, new_build_terrain_factor
 from planner.backtest import costs as bc
 from planner.plan.candidates import ARC_COLUMNS, PlanNetwork
 from planner.plan.optimise import PlanEconomics, diameter_options, solve_plan
 from planner.plan.options import PlanOptions
 
-YEAR = e.DEFAULT_CURRENCY_YEAR
 TREND = e.pipe_cost_trend_factor(YEAR)
-
-
-def _project(length_km: float, flow: float, country: str, terrain: str = "flat"
-             ) -> pd.DataFrame:
-    return bc._validate(pd.DataFrame({
-        "name": ["x"], "length_km": [str(length_km)], "capacity_bcm_y": [str(flow)],
-        "capex_musd": ["1"], "capex_year": [str(YEAR)], "country": [country],
-        "terrain": [terrain]}), "constructed")
-
-
-def _backtest(length_km: float, flow: float, country: str) -> tuple[dict, float]:
-    """The backtest's design and predicted CAPEX (M USD) of a level line built in YEAR."""
-    cal = bc.CostCalibration.from_parameters()
-    p = _project(length_km, flow, country)
-    bt = bc.design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
-                           design_margin=cal.design_margin,
-                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
-    return bt, float(bc._predict(pd.DataFrame([bt], index=["x"]), p, cal)["x"])
-
-
-def _study_cost(flow: float, length_km: float, km_by_country: dict[str, float], **kw):
-    s = design_new_pipe(flow, h.RouteProfile(np.array([0.0, length_km]), np.zeros(2)))
-    plan = s.stations
-    return s, new_build_cost(s, length_km, flow, km_by_country,
-                             compressor_power_kw=plan.total_power_kw * s.strings,
-                             fuel_bcm_y=plan.total_fuel_bcm_y * s.strings,
-                             compressor_stations=plan.count * s.strings, **kw)
 
 
 def test_regional_factor_multiplies_metering_and_crossings_as_in_the_backtest():
     # a level 2100 km line across Kazakhstan into Uzbekistan: one border, so one metering
     # station in the backtest's design; the study's whole CAPEX, metering included, is
     # the backtest's prediction for the same line built in the studies' currency year
-    bt, predicted = _backtest(2100, 4.0, "KAZ;UZB")
+    bt, predicted = backtest(2100, 4.0, "KAZ;UZB")
     assert bt["metering_usd"] > 0
     rf = e.regional_factor_for("KAZ")
     assert rf != 1.0
-    _, cost = _study_cost(4.0, 2100, {"KAZ": 1500.0, "UZB": 600.0}, border_crossings=1)
+    _, cost = study_cost(4.0, 2100, {"KAZ": 1500.0, "UZB": 600.0}, border_crossings=1)
     assert cost.metering_capex_usd == pytest.approx(bt["metering_usd"] * rf, rel=1e-12)
     assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
     # river crossings (no term of the backtest: built lines' reported totals include
     # theirs, so the factor fitted on those totals covers them) take the factor too
-    _, wet = _study_cost(4.0, 2100, {"KAZ": 2100.0}, water_crossings=2)
+    _, wet = study_cost(4.0, 2100, {"KAZ": 2100.0}, water_crossings=2)
     assert wet.crossings_capex_usd == pytest.approx(
         2 * e.parameter("river_crossing_usd", currency_year=YEAR) * rf, rel=1e-12)
 
@@ -115,7 +82,7 @@ def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
     annual = table.capex_usd * e.capital_recovery_factor(0.08, 30) + table.fixed_opex_usd_per_year
     assert arc["capital_musd_y"] == pytest.approx(annual / 1e6, rel=1e-9)
     # the backtest: the same design, its pipe and stations before any factor
-    p = _project(km, 3.0, "KAZ", terrain="mountain")
+    p = project(km, 3.0, "KAZ", terrain="mountain")
     design = pd.DataFrame([{
         "pipe_usd": float(e.pipeline_capex_usd(d, km, wall_thickness_mm=wall,
                                                currency_year=YEAR)["total"]),
@@ -151,8 +118,8 @@ def test_reuse_route_takes_the_regional_factor_of_its_new_links_only():
     new_km = by_country["UZB"]
     reused_km = float(pieces.loc[pieces["kind"].eq("reuse"), "km"].sum())
     assert reused_km > 2 * new_km
-    bt, predicted = _backtest(new_km, 1.0, "UZB")
-    s, cost = _study_cost(1.0, new_km, by_country)
+    bt, predicted = backtest(new_km, 1.0, "UZB")
+    s, cost = study_cost(1.0, new_km, by_country)
     assert s.outer_diameter_mm == bt["diameter_mm_predicted"]
     assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
     # the whole route's km would have diluted it toward Russia's 1.0
@@ -196,7 +163,7 @@ def test_reuse_route_takes_the_terrain_of_its_new_legs_only():
     assert float(row["cost"]) / float(row["length_km"]) < 1
     factor = new_build_terrain_factor(row)
     assert factor == pytest.approx(tf, rel=1e-12)
-    s, cost = _study_cost(2.0, 70.0, {"KAZ": 70.0}, terrain_factor=factor)
+    s, cost = study_cost(2.0, 70.0, {"KAZ": 70.0}, terrain_factor=factor)
     flat = float(e.pipeline_capex_usd(s.outer_diameter_mm, 70.0, strings=s.strings,
                                       wall_thickness_mm=s.wall_thickness_mm,
                                       currency_year=YEAR)["total"])
@@ -250,7 +217,7 @@ def test_country_accounts_share_capex_at_each_countrys_own_regional_factor():
     pieces = accounting.route_pieces(legs, countries, max_segment_km=2)
     by_country = new_build_km_by_country(pieces)
     assert set(by_country) == {"UZB", "RUS"}
-    _, cost = _study_cost(2.0, sum(by_country.values()), by_country)
+    _, cost = study_cost(2.0, sum(by_country.values()), by_country)
     total_km = float(pieces["end_km"].iloc[-1])
     t = accounting.country_accounts(
         pieces, cost, throughput_bcm_y=2.0, utilisation=0.8, discount_rate=0.08,
