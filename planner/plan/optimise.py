@@ -315,7 +315,7 @@ BUILD_GAP_SHARE = 0.1
 #: Share of the time limit for the concave tree relaxation's bound (its DP runs).
 TREE_BOUND_SHARE = 0.03
 #: Seconds of the time limit no HiGHS run is given: HiGHS checks its limit between steps
-#: and ends a little after it (0.02-0.06 s past 60 s on the default study's full MILP,
+#: and ends a little after it (0.02-0.08 s past 60 s on the default study's full MILP,
 #: issue 15), so each run gets at most the time left less this (:func:`_time_left`).
 HIGHS_OVERRUN_S = 0.2
 
@@ -576,6 +576,7 @@ class _FirstPlan:
     ub: np.ndarray
     c: np.ndarray
     messages: list[str] | None = None
+    lp_infeasible: bool = False
 
     def restricted(self, built: np.ndarray, time_limit: float
                    ) -> tuple[np.ndarray | None, float]:
@@ -625,12 +626,13 @@ def _first_plan(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray
     t0 = time.perf_counter() if t0 is None else t0
     h = _highs_model(c, lo, hi, a_mat, lb, ub, threads=options.threads)
     left = _time_left(t0, limit)  # the LP relaxation counts in the limit
-    lp_ok = False
+    lp_ok = lp_infeasible = False
     if left > 0:
         h.setOptionValue("time_limit", left)
         h.run()
         st = h.getModelStatus()
         lp_ok = st == highspy.HighsModelStatus.kOptimal
+        lp_infeasible = st == highspy.HighsModelStatus.kInfeasible
         if (st == highspy.HighsModelStatus.kUnknown
                 and h.getInfo().primal_solution_status == 2):  # kSolutionStatusFeasible
             log.info("plan: the LP relaxation ended %r with a feasible point (HiGHS #2108); "
@@ -646,7 +648,7 @@ def _first_plan(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray
     lp_arcs = (x_lp[ycols].sum(axis=1) > 1e-6 if lp_ok and ycols.size and len(x_lp) == len(c)
                else np.zeros(ycols.shape[0], bool))
     first = _FirstPlan(h, lp_ok, lp_arcs, None, float("inf"), ycols, integ, lo, hi, a_mat,
-                       lb, ub, np.asarray(c, float), messages)
+                       lb, ub, np.asarray(c, float), messages, lp_infeasible)
     if lp_arcs.any():
         first.x, first.obj = first.restricted(
             lp_arcs, min(START_TIME_SHARE * limit, _time_left(t0, limit)))
@@ -697,6 +699,8 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     limit = options.time_limit_s
     _size_thread_pool()
     first = _first_plan(c, integ, lo, hi, a_mat, lb, ub, options, ycols, messages, t0)
+    if first.lp_infeasible:  # no point of the LP relaxation: none of the MILP either
+        return "infeasible", None, float("nan")
     h, lp_ok = first.h, first.lp_ok
     best, best_obj, bound = first.x, first.obj, -float("inf")
     if first.lp_arcs.any():
@@ -704,15 +708,16 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
                  int(first.lp_arcs.sum()), best_obj, time.perf_counter() - t0)
     if lp_ok and ycols.size:
         n = len(c)
-        hb = _build_relaxation(c, integ, lo, hi, a_mat, lb, ub, ycols, options.threads)
-        hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
-        # (no start here: HiGHS 1.16 maps a start of this model wrongly into its presolved
-        # space and then stops "optimal" at a cost below the start's)
-        # within the limit: the restricted MILP on its arcs and 1 s of the full MILP after it
+        # within the limit: the restricted MILP on its arcs and about 1 s of the full MILP
+        # after it (the model is built only when there is time to run it)
         build_s = min(BUILD_TIME_SHARE * limit,
                       _time_left(t0, limit) - START_TIME_SHARE * limit - 1.0)
         x_b: np.ndarray | None = None
         if build_s > 0:
+            hb = _build_relaxation(c, integ, lo, hi, a_mat, lb, ub, ycols, options.threads)
+            hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
+            # (no start here: HiGHS 1.16 maps a start of this model wrongly into its
+            # presolved space and then stops "optimal" at a cost below the start's)
             x_b, obj_b, bound = _run(hb, build_s)
             if _highs_failed(hb, "build relaxation", messages):
                 bound = -float("inf")  # no bound from a failed run (its arcs still a guess)
@@ -1053,7 +1058,7 @@ def solve_plan(
     else:
         res = milp(c, integrality=integ, bounds=Bounds(lo, hi),
                    constraints=LinearConstraint(a_mat, lb, ub) if n_con else None,
-                   options={"time_limit": options.time_limit_s,
+                   options={"time_limit": max(0.0, _time_left(t0, options.time_limit_s)),
                             "mip_rel_gap": options.mip_gap, "disp": False})
         x_opt = None if res.x is None else np.asarray(res.x)
         status = _milp_status(int(res.status), str(res.message), x_opt is not None, messages)
