@@ -647,8 +647,9 @@ def _rasterize(geoms: Sequence[object], shape: tuple[int, int], transform: Affin
                                        fill=0, all_touched=all_touched, dtype=dtype)
 
 
-def _native_slope_pct(terrain: Terrain, water_native: np.ndarray) -> np.ndarray:
-    """Slope (percent rise) on the DEM's own grid, NaN on water and nodata."""
+def native_slope_pct(terrain: Terrain, water_native: np.ndarray) -> np.ndarray:
+    """Slope (percent rise) on the DEM's own grid, NaN on water and nodata (central
+    differences, :func:`numpy.gradient`; metres per degree from the latitude of each row)."""
     z = terrain.elevation.astype(np.float64, copy=True)
     z[water_native] = np.nan
     t = terrain.transform
@@ -1134,7 +1135,7 @@ def _prepare(
     # Slope on the DEM's native grid (water masked first), as a multiplier, then averaged.
     bodies_t = _to_crs(bodies, terrain.crs)
     water_native = _rasterize(list(bodies_t.geometry), terrain.shape, terrain.transform) > 0
-    slope = _native_slope_pct(terrain, water_native)
+    slope = native_slope_pct(terrain, water_native)
     mult_native = np.ones(terrain.shape, np.float32)
     mult_native[slope >= p.slope_hill_pct] = p.slope_hill_mult
     mult_native[slope >= p.slope_mtn_pct] = p.slope_mtn_mult
@@ -1376,6 +1377,7 @@ __all__ = [
     "fingerprint_gdf",
     "fingerprint_terrain",
     "memory_limit_bytes",
+    "native_slope_pct",
     "per_route_params_problem",
     "segment_offset_ratio",
     "study_cost_surface",
