@@ -12,7 +12,13 @@ import pandas as pd
 
 from planner import settings
 from planner.layers import default_layers
-from planner.terrain_classes import TERRAIN_CLASSES, TerrainClassifier, class_km, classify
+from planner.terrain_classes import (
+    TERRAIN_CLASSES,
+    TerrainClassifier,
+    class_km,
+    classify,
+    terrain_factor_from_km,
+)
 
 #: Reference line (planner/data/reference_projects*.csv ``name``) → GEM pipeline_id of
 #: the same line in geodata/ (matched by name and route; notes say where only part is).
@@ -47,6 +53,8 @@ def reference_table() -> pd.DataFrame:
                      "km classified": round(total),
                      **{f"{c} %": round(100 * k[c] / total, 1) for c in TERRAIN_CLASSES},
                      "rule's majority": max(k, key=lambda c: k[c]),
+                     "factor by rule": round(terrain_factor_from_km(k), 3),
+                     "factor by label": round(terrain_factor_from_km({label: 1.0}), 3),
                      "median slope %": round(float(np.median(slope[inside])), 2)})
     return pd.DataFrame(rows)
 
