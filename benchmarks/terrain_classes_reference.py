@@ -29,8 +29,8 @@ MATCHES = {
     "South Caucasus Pipeline": ("P0759", "South Caucasus; DEM ends at 44 E (Georgia part "
                                 "west of it left out)"),
     "Korpeje-Kurt Kui": ("P0749", "Korpeje-Kordkuy, 63 km of the 200 km"),
-    "West-East Gas Pipeline I": ("P4927", "West-East 1; DEM ends at 100 E (Tarim basin and "
-                                 "Hexi corridor part only)"),
+    "West-East Gas Pipeline I": ("P4927", "West-East 1; DEM ends at 90 E (Tarim basin part "
+                                 "only)"),
     "Kamchik Pass gas pipeline (to the Fergana valley)": (
         "P4071", "Ahangaran-Pungan (Angren to the Fergana valley over the Kamchik Pass)"),
 }
