@@ -823,10 +823,11 @@ def cost_params_for_study(study: Any) -> CostParams:
     defaults (``parameters = "published"``, the default) or the parameters calibrated on
     built lines (``parameters = "calibrated"``, :func:`calibrated_cost_params`).
 
-    Studies default to the published factors because a route's km-eq also sets the
-    CAPEX terrain factor (:mod:`planner.appraisal`), while the calibration fits route
-    shape only (its border factor, for one, stands for what makes builders avoid a
-    country, not for the cost of a crossing).
+    Studies default to the published factors because the calibration fits route shape
+    only (its border factor, for one, stands for what makes builders avoid a country, not
+    for the cost of a crossing) and a route's km-eq sets its ``terrain_difficulty``
+    criterion (no longer its CAPEX, which takes the fitted terrain classes of
+    :mod:`planner.terrain_classes`).
 
     Raises :class:`CalibrationFileError` when the calibrated parameters carry a non-zero
     per-route parameter (:data:`PER_ROUTE_PARAMS`), naming the file, line and field.
