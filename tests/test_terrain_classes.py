@@ -92,3 +92,17 @@ def test_a_plan_arc_without_terrain_classes_raises_naming_it():
                          "terrain_km": [{"flat": 5.0}, np.nan]})
     with pytest.raises(TerrainClassError, match="plan arc a7"):
         arc_terrain_factors(arcs)
+
+
+def test_a_lateral_takes_the_fitted_factor_of_its_terrain_classes():
+    from planner.domestic import new_demand
+
+    near = pd.DataFrame({"centre_id": ["a", "b"], "name": ["A", "B"], "iso_a3": "KAZ",
+                         "demand_bcm_y": [0.3, 0.3], "gas_access": False,
+                         "distance_km": [40.0, 40.0],
+                         "terrain_km": [{"flat": 40.0}, {"mountain": 40.0}]})
+    t = new_demand(near, {"KAZ"}, spare_bcm_y=1.0).set_index("name")
+    assert t.loc["B", "lateral_capex_musd"] / t.loc["A", "lateral_capex_musd"] == pytest.approx(
+        e.parameter("terrain_factor_mountain") / e.parameter("terrain_factor_flat"), rel=1e-12)
+    with pytest.raises(TerrainClassError, match="lateral to B"):
+        new_demand(near.assign(terrain_km=[{"flat": 40.0}, None]), {"KAZ"}, spare_bcm_y=1.0)
