@@ -247,9 +247,12 @@ def test_shipped_reuse_routes_take_the_regional_factor_of_their_new_km(default_r
     assert differs > 0
     assert "regional_factor" in pd.read_csv(default_run.files["ranking_csv"]).columns
 
+
+def test_shipped_routes_price_new_pipe_at_their_terrain_classes(shipped_runs):
     # every route's new pipe takes the fitted class factors weighted by its km per
-    # terrain class, so lies between the smallest and largest of them
-    rank = default_run.ranking
+    # terrain class, so lies between the smallest and largest of them (both studies)
+    rank = pd.concat([run.ranking for run in shipped_runs.values()], ignore_index=True)
+    assert len(shipped_runs) == 2
     lo, hi = fitted_factor_range()
     f = rank["new_build_terrain_factor"]
     assert ((f >= lo - 1e-12) & (f <= hi + 1e-12)).all()
@@ -260,6 +263,9 @@ def test_shipped_reuse_routes_take_the_regional_factor_of_their_new_km(default_r
         # the classified km are the new pipe's (geodesic sampling; reused km not in them)
         if r["new_build_km"] > 1:
             assert sum(km.values()) == pytest.approx(r["new_build_km"], rel=0.02), r["name"]
+    for run in shipped_runs.values():
+        written = set(pd.read_csv(run.files["ranking_csv"]).columns)
+        assert {f"new_build_{c}_km" for c in TERRAIN_CLASSES} <= written
 
 
 def test_country_accounts_share_capex_at_each_countrys_own_regional_factor():
