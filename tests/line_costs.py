@@ -40,9 +40,11 @@ def backtest_design(p: pd.Series) -> dict[str, Any]:
                              max_pressure_class_mpa=cal.max_pressure_class_mpa)
 
 
-def backtest(length_km: float, flow: float, country: str) -> tuple[dict[str, Any], float]:
-    """The backtest's design and predicted CAPEX (M USD) of a level line built in YEAR."""
-    p = project(length_km, flow, country)
+def backtest(length_km: float, flow: float, country: str, terrain: str = "flat"
+             ) -> tuple[dict[str, Any], float]:
+    """The backtest's design and predicted CAPEX (M USD) of a line of one terrain class
+    (default level) built in YEAR."""
+    p = project(length_km, flow, country, terrain)
     bt = backtest_design(p.iloc[0])
     cal = bc.CostCalibration.from_parameters()
     return bt, float(bc._predict(pd.DataFrame([bt], index=["x"]), p, cal)["x"])

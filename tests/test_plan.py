@@ -45,6 +45,7 @@ def network(nodes: dict[str, tuple[float, float, float, bool]],
         rows.append({"arc_id": f"a{i}", "u": u, "v": v, "kind": kind,
                      "system": "Line" if kind == "existing" else "",
                      "length_km": length, "cost_km_eq": length if kind == "new" else np.nan,
+                     "terrain_km": {"flat": length} if kind == "new" else None,
                      "capacity_bcm_y": cap, "design": 0,
                      "km_by_country": {c: length / len(countries) for c in countries},
                      "countries": ", ".join(countries),
@@ -113,6 +114,7 @@ def line_network(demand_bcm_y: float, **edge: object) -> PlanNetwork:
     ex["countries"] = "AAA"
     new = gpd.GeoDataFrame({"u": ["e0"], "v": ["e1"], "kind": "new", "system": "",
                             "length_km": 600.0, "cost_km_eq": 600.0, "design": 0,
+                            "terrain_km": [{"flat": 600.0}],
                             "km_by_country": [{"AAA": 600.0}], "countries": "AAA"},
                            geometry=[LineString([(0, 0), (6, 0)])], crs="EPSG:4326")
     arcs = pd.concat([ex, new], ignore_index=True)

@@ -45,7 +45,8 @@ branch points once :func:`planner.plan.candidates.contract_new_chains` has merge
 pieces);
 the class defaults to the calibrated design's highest (:class:`PlanOptions`). As in the
 route tables, the line pipe takes the fitted pipe-cost trend at the study's currency year
-(:func:`diameter_options`) and the arc's terrain factor (the stations' fixed cost not), and
+(:func:`diameter_options`) and the arc's terrain factor (:func:`arc_terrain_factors`: the
+fitted terrain-class factors over its km per class; the stations' fixed cost not), and
 a new arc's CAPEX (pipe and stations) and compression the km-weighted regional factor of
 its countries (:func:`arc_regional_factors`).
 """
@@ -67,6 +68,7 @@ from planner.network import NetworkParams
 from planner.plan import tree_dp
 from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan.options import PlanOptions
+from planner.terrain_classes import terrain_factor_from_km
 
 log = logging.getLogger(__name__)
 
@@ -822,6 +824,29 @@ def arc_regional_factors(arcs: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def arc_terrain_factors(arcs: pd.DataFrame) -> np.ndarray:
+    """Pipe-CAPEX terrain factor of each new arc: the fitted class factors weighted by its
+    km per terrain class (``terrain_km``,
+    :func:`planner.terrain_classes.terrain_factor_from_km`), as the route tables price
+    their new pipe; an arc without its classes raises, naming it.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"arc_id": ["a0", "a1"], "terrain_km": [
+    ...     {"flat": 10.0, "hilly": 0.0, "mountain": 0.0}, {"mountain": 5.0}]})
+    >>> f = arc_terrain_factors(t)
+    >>> bool(f[0] == economics.parameter("terrain_factor_flat"))
+    True
+    >>> bool(f[1] == economics.parameter("terrain_factor_mountain"))
+    True
+    """
+    ids = arcs["arc_id"] if "arc_id" in arcs else pd.Series(range(len(arcs)), index=arcs.index)
+    km = arcs["terrain_km"] if "terrain_km" in arcs else pd.Series(None, index=arcs.index)
+    return np.array([terrain_factor_from_km(k if isinstance(k, dict) else None,
+                                            name=f"plan arc {a}")
+                     for a, k in zip(ids, km, strict=True)], dtype=float)
+
+
 def solve_plan(
     net: PlanNetwork,
     options: PlanOptions,
@@ -913,7 +938,7 @@ def solve_plan(
 
     # new arcs: fixed charge per diameter, flow cost per diameter
     nw_len = nw["length_km"].to_numpy(float)
-    tf = np.maximum(1.0, nw["cost_km_eq"].to_numpy(float) / np.maximum(nw_len, 1e-9))
+    tf = arc_terrain_factors(nw)
     rf = arc_regional_factors(nw)
     capex = np.zeros((nn, nk))
     capital_om = np.zeros((nn, nk))  # CAPEX × CRF + fixed O&M, MUSD/y
@@ -1191,4 +1216,5 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
 
 
 __all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "arc_regional_factors",
+           "arc_terrain_factors",
            "diameter_options", "ex_capacities", "independent_best", "solve_plan"]
