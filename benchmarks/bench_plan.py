@@ -79,7 +79,9 @@ def synthetic(n: int, seed: int = 0) -> PlanNetwork:
         length = float(np.hypot(*(q - p)))
         rows.append({"u": u, "v": v, "kind": kind,
                      "system": "Line" if kind == "existing" else "", "length_km": length,
-                     "cost_km_eq": length * rng.uniform(1.0, 1.6) if kind == "new" else np.nan,
+                     "cost_km_eq": np.nan,
+                     "terrain_km": ({"flat": length * (1 - (s := rng.uniform(0.0, 1.0))),
+                                     "mountain": length * s} if kind == "new" else None),
                      "capacity_bcm_y": cap, "design": 0,
                      "km_by_country": {"AAA": length}, "countries": "AAA",
                      "geometry": LineString([tuple(p / 100), tuple(q / 100)])})

@@ -5,10 +5,11 @@ pipe for its throughput with the calibrated design engine that ``planner backtes
 validates on built lines (:func:`design_new_pipe`, :func:`planner.economics.cheapest_design`:
 diameter, pressure class, wall, compression ratio and station spacing chosen by cost),
 place its compressor stations on the terrain profile, cost it
-(:func:`new_build_cost`: :func:`planner.economics.route_cost` with the terrain multiplier
-the route met on the cost surface, the fitted pipe-cost trend at the study's currency year
-and the regional factor of its new-build countries), account for it per country, built and
-used (:func:`planner.accounting.country_accounts`), measure the new demand it can add
+(:func:`new_build_cost`: :func:`planner.economics.route_cost` with the fitted terrain-class
+factors over its new pipe's km per class (:mod:`planner.terrain_classes`), the fitted
+pipe-cost trend at the study's currency year and the regional factor of its new-build
+countries), account for it per country, built and used
+(:func:`planner.accounting.country_accounts`), measure the new demand it can add
 (:func:`planner.domestic.new_demand`), and fill the criteria table that
 :mod:`planner.scoring` ranks.
 """
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from planner import accounting, domestic, economics, hydraulics, settings
+from planner import accounting, domestic, economics, hydraulics, settings, terrain_classes
 from planner.layers import Layers
 from planner.study import Scenario, Study
 
@@ -476,42 +477,29 @@ def new_build_km_by_country(pieces: pd.DataFrame) -> dict[str, float]:
     return {str(k): float(v) for k, v in km.items()}
 
 
-def new_build_terrain_factor(row: pd.Series) -> float:
-    """Terrain factor of a route's new pipe: its new legs' cost-surface cost (km-eq) per
-    km, at least 1. A reused leg's km costs the reuse weight on the surface (0.5 km-eq),
-    not its terrain, so a reuse route takes its new legs' cost and km only; a greenfield
-    route (or reuse legs without their cost) the whole route's ``cost / length_km``.
-
-    Examples
-    --------
-    >>> new_build_terrain_factor(pd.Series({"cost": 260.0, "length_km": 200.0}))
-    1.3
-    >>> legs = [{"kind": "new", "length_km": 50.0, "cost": 90.0},
-    ...         {"kind": "reuse", "length_km": 400.0, "cost": 200.0}]
-    >>> new_build_terrain_factor(pd.Series({"cost": 290.0, "length_km": 450.0, "legs": legs}))
-    1.8
-    """
-    legs = row.get("legs")
-    if isinstance(legs, list) and any(g["kind"] == "reuse" for g in legs):
-        new = [g for g in legs if g["kind"] == "new"]
-        if all("cost" in g for g in new):
-            km = sum(float(g["length_km"]) for g in new)
-            cost = sum(float(g["cost"]) for g in new)
-            return max(1.0, cost / km) if km > 0 else 1.0
-    return route_terrain_factor(row)
-
-
 def route_terrain_factor(row: pd.Series) -> float:
     """The whole route's cost-surface cost per km (reused km at the reuse weight), at
-    least 1: a greenfield route's new-pipe terrain factor, and every route's
-    ``terrain_difficulty`` ranking criterion.
+    least 1: every route's ``terrain_difficulty`` ranking criterion (its new pipe's CAPEX
+    takes the fitted terrain classes instead, :func:`route_geometry`). A cost or length
+    that is missing or not finite raises, naming the route.
 
     Examples
     --------
     >>> route_terrain_factor(pd.Series({"cost": 90.0, "length_km": 100.0}))
     1.0
+    >>> route_terrain_factor(pd.Series(  # doctest: +ELLIPSIS
+    ...     {"name": "A-B", "cost": float("nan"), "length_km": 100.0}))
+    Traceback (most recent call last):
+    ...
+    ValueError: route A-B: cost-surface cost nan km-eq over 100.0 km is not ...
     """
-    return max(1.0, float(row["cost"]) / max(float(row["length_km"]), 1e-9))
+    cost = float(row.get("cost", np.nan))
+    length = float(row.get("length_km", np.nan))
+    if not (np.isfinite(cost) and np.isfinite(length) and cost >= 0 and length > 0):
+        raise ValueError(f"route {row.get('name', '?')}: cost-surface cost {cost} km-eq over "
+                         f"{length} km is not a positive finite figure; the candidate record "
+                         f"is incomplete")
+    return max(1.0, cost / length)
 
 
 def scenario_route_id(scenario_name: str, i: int) -> str:
@@ -546,6 +534,8 @@ class RouteGeometry:
     river_points: list[Any]  # where new pipe crosses a river (reused lines cross already)
     river_isos: list[str]  # the country of each of those crossings
     near: pd.DataFrame  # demand centres within reach, with ``iso_a3`` and ``distance_km``
+    # km of new pipe per terrain class (planner.terrain_classes): its CAPEX terrain factor
+    terrain_km: dict[str, float]
 
 
 def route_geometry(row: pd.Series, layers: Layers,
@@ -575,9 +565,17 @@ def route_geometry(row: pd.Series, layers: Layers,
     near = domestic.centres_within_reach(pieces[["lon", "lat"]].to_numpy(), centres,
                                          settings.REACH_KM, piece_km=SPLIT_SEGMENT_KM)
     near["iso_a3"] = domestic.iso_of(near["country"], layers.countries)
+    classes = terrain_classes.classifier_for(layers)
+    name = f"route {row.get('name', '?')}"
+    terrain_km = classes.lines_km(new_geoms, name=name)
+    # a lateral runs straight from the route to the centre: its km per terrain class
+    laterals = shapely.shortest_line(row.geometry, centres.geometry.loc[near.index].to_numpy())
+    near["terrain_km"] = pd.Series(
+        [classes.class_km(g, name=f"{name}, lateral to {n}")
+         for g, n in zip(laterals, near["name"], strict=True)], index=near.index, dtype=object)
     return RouteGeometry(route_legs, pieces, crossing_rows,
                          river_crossings(row.geometry, layers.water), list(river_pts),
-                         [str(x) for x in river_isos], near)
+                         [str(x) for x in river_isos], near, terrain_km)
 
 
 def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario,
@@ -634,8 +632,10 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
 
     new_km = float(row.get("new_build_km", length))
     reused_km = float(row.get("reused_km", 0.0) or 0.0)
-    terrain_factor = new_build_terrain_factor(row)  # on the new pipe's CAPEX
     geo = route_geometry(row, layers, centres) if geometry is None else geometry
+    # on the new pipe's CAPEX: the fitted class factors over its km per terrain class
+    terrain_factor = terrain_classes.terrain_factor_from_km(
+        geo.terrain_km, params, name=f"route {row.get('name', '?')}")
     pieces, crossing_rows = geo.pieces, geo.crossings
     crossings = len(crossing_rows)
     new_crossings = int(crossing_rows["new_build"].sum()) if crossings else 0
@@ -755,9 +755,10 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         "new_build_water_crossings": len(river_pts),
         "highest_point_m": float(np.nanmax(elev)) if len(elev) else np.nan,
         # the ranking criterion: the whole route's cost per km (reused km at the reuse
-        # weight), floored at 1; the new pipe's CAPEX takes its own legs' factor
+        # weight), floored at 1; the new pipe's CAPEX takes the fitted class factors
         "terrain_difficulty": route_terrain_factor(row),
         "new_build_terrain_factor": terrain_factor,
+        **{f"new_build_{c}_km": geo.terrain_km[c] for c in terrain_classes.TERRAIN_CLASSES},
         # the regional factor of the new CAPEX (weighted by new km per country)
         "regional_factor": economics.regional_factor_for(new_km_by_country, params),
         "new_build_tariff_per_100km": cost.tariff_usd_per_1000m3_per_100km,

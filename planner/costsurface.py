@@ -647,8 +647,9 @@ def _rasterize(geoms: Sequence[object], shape: tuple[int, int], transform: Affin
                                        fill=0, all_touched=all_touched, dtype=dtype)
 
 
-def _native_slope_pct(terrain: Terrain, water_native: np.ndarray) -> np.ndarray:
-    """Slope (percent rise) on the DEM's own grid, NaN on water and nodata."""
+def native_slope_pct(terrain: Terrain, water_native: np.ndarray) -> np.ndarray:
+    """Slope (percent rise) on the DEM's own grid, NaN on water and nodata (central
+    differences, :func:`numpy.gradient`; metres per degree from the latitude of each row)."""
     z = terrain.elevation.astype(np.float64, copy=True)
     z[water_native] = np.nan
     t = terrain.transform
@@ -822,10 +823,11 @@ def cost_params_for_study(study: Any) -> CostParams:
     defaults (``parameters = "published"``, the default) or the parameters calibrated on
     built lines (``parameters = "calibrated"``, :func:`calibrated_cost_params`).
 
-    Studies default to the published factors because a route's km-eq also sets the
-    CAPEX terrain factor (:mod:`planner.appraisal`), while the calibration fits route
-    shape only (its border factor, for one, stands for what makes builders avoid a
-    country, not for the cost of a crossing).
+    Studies default to the published factors because the calibration fits route shape
+    only (its border factor, for one, stands for what makes builders avoid a country, not
+    for the cost of a crossing) and a route's km-eq sets its ``terrain_difficulty``
+    criterion (no longer its CAPEX, which takes the fitted terrain classes of
+    :mod:`planner.terrain_classes`).
 
     Raises :class:`CalibrationFileError` when the calibrated parameters carry a non-zero
     per-route parameter (:data:`PER_ROUTE_PARAMS`), naming the file, line and field.
@@ -1134,7 +1136,7 @@ def _prepare(
     # Slope on the DEM's native grid (water masked first), as a multiplier, then averaged.
     bodies_t = _to_crs(bodies, terrain.crs)
     water_native = _rasterize(list(bodies_t.geometry), terrain.shape, terrain.transform) > 0
-    slope = _native_slope_pct(terrain, water_native)
+    slope = native_slope_pct(terrain, water_native)
     mult_native = np.ones(terrain.shape, np.float32)
     mult_native[slope >= p.slope_hill_pct] = p.slope_hill_mult
     mult_native[slope >= p.slope_mtn_pct] = p.slope_mtn_mult
@@ -1376,6 +1378,7 @@ __all__ = [
     "fingerprint_gdf",
     "fingerprint_terrain",
     "memory_limit_bytes",
+    "native_slope_pct",
     "per_route_params_problem",
     "segment_offset_ratio",
     "study_cost_surface",

@@ -120,14 +120,17 @@ def centres_within_reach(mid_lonlat: np.ndarray, centres: gpd.GeoDataFrame, reac
 
 
 def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = "",
-                   params: pd.DataFrame | None = None) -> tuple[float, float]:
+                   params: pd.DataFrame | None = None, *,
+                   terrain_factor: float = 1.0) -> tuple[float, float]:
     """Diameter (mm) and CAPEX (USD) of an offtake lateral for ``flow_bcm_y`` over
     ``length_km`` (at least 1 km) in the country ``iso_a3``: the smallest
     :data:`LATERAL_DIAMETERS_MM` pipe that carries the flow without compression from
     :data:`LATERAL_PRESSURE_MPA`, costed with :func:`planner.economics.pipeline_capex_usd`
     at the country's regional factor and the fitted pipe-cost trend at the study's currency
-    year (:func:`planner.economics.pipe_cost_trend_factor`) (the largest pipe when none is
-    enough); ``params``: a cost-parameter table in place of the shipped one.
+    year (:func:`planner.economics.pipe_cost_trend_factor`) and ``terrain_factor`` on the
+    line pipe (the fitted terrain-class factors over its km,
+    :func:`planner.terrain_classes.terrain_factor_from_km`; 1: flat land) (the largest pipe
+    when none is enough); ``params``: a cost-parameter table in place of the shipped one.
 
     Examples
     --------
@@ -151,7 +154,8 @@ def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = "",
     # new pipe at the study's currency year: the fitted pipe-cost trend, as on the trunk
     trend = economics.pipe_cost_trend_factor(economics.DEFAULT_CURRENCY_YEAR, params,
                                              countries=[iso_a3])
-    capex = float(economics.pipeline_capex_usd(chosen, length, terrain_factor=trend,
+    capex = float(economics.pipeline_capex_usd(chosen, length,
+                                               terrain_factor=trend * float(terrain_factor),
                                                regional_factor=factor, params=params)["total"])
     return chosen, capex
 
@@ -165,8 +169,10 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float,
     near : DataFrame
         Centres within reach: ``centre_id``, ``name``, ``iso_a3``, ``demand_bcm_y``,
         ``gas_access``, ``distance_km`` (to the route), optionally ``unserved_share``
-        (:func:`unserved_shares`; 1 where missing). Leave out the route's own destination:
-        its demand is what the route delivers.
+        (:func:`unserved_shares`; 1 where missing) and ``terrain_km`` (the lateral's km
+        per terrain class, :mod:`planner.terrain_classes`, for its pipe's terrain factor;
+        without the column laterals are priced as flat land, factor 1). Leave out the
+        route's own destination: its demand is what the route delivers.
     members : set of str
         ISO3 codes of the study's member countries; centres elsewhere add nothing.
     spare_bcm_y : float
@@ -201,8 +207,18 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float,
     t["unserved_share"] = np.where(access, 0.0, share)
     t["unserved_bcm_y"] = demand * t["unserved_share"]
     eligible = t["member"] & (t["unserved_bcm_y"] > 0)
-    full = [lateral_design(q, L, str(c), params) if ok else (np.nan, np.nan) for q, L, c, ok in
-            zip(t["unserved_bcm_y"], t["distance_km"], t["iso_a3"], eligible, strict=True)]
+    if "terrain_km" in near.columns:
+        from planner.terrain_classes import terrain_factor_from_km
+
+        tf = pd.Series([terrain_factor_from_km(k, params, name=f"lateral to {n}")
+                        for k, n in zip(near["terrain_km"], near["name"], strict=True)],
+                       index=near.index, dtype=float)
+    else:
+        tf = pd.Series(1.0, index=near.index)
+    t["_tf"] = tf
+    full = [lateral_design(q, L, str(c), params, terrain_factor=f) if ok else (np.nan, np.nan)
+            for q, L, c, ok, f in zip(t["unserved_bcm_y"], t["distance_km"], t["iso_a3"],
+                                      eligible, t["_tf"], strict=True)]
     t["_usd_per_bcm"] = [c / q if ok else np.inf for (_, c), q, ok in
                          zip(full, t["unserved_bcm_y"], eligible, strict=True)]
     t["_full"] = full
@@ -214,10 +230,12 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float,
         left -= take
         served.append(take)
     t["new_demand_bcm_y"] = served
-    design = [f if q > 0 and q == u else lateral_design(q, L, str(c), params) if q > 0
+    design = [f if q > 0 and q == u else
+              lateral_design(q, L, str(c), params, terrain_factor=g) if q > 0
               else (np.nan, 0.0)
-              for q, u, L, c, f in zip(t["new_demand_bcm_y"], t["unserved_bcm_y"],
-                                       t["distance_km"], t["iso_a3"], t["_full"], strict=True)]
+              for q, u, L, c, f, g in zip(t["new_demand_bcm_y"], t["unserved_bcm_y"],
+                                          t["distance_km"], t["iso_a3"], t["_full"], t["_tf"],
+                                          strict=True)]
     t["lateral_diameter_mm"] = [d for d, _ in design]
     t["lateral_capex_musd"] = [c / 1e6 for _, c in design]
     return t[NEW_DEMAND_COLUMNS].reset_index(drop=True)

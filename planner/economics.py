@@ -339,6 +339,24 @@ PIPE_TREND_BASE_YEAR = 2011
 _TREND_CLAMPED: set[tuple[int, int]] = set()
 
 
+def in_usa(countries: str | list[str] | dict[str, float] | None) -> bool:
+    """Whether a line lies (partly) in the United States: ``countries`` (ISO 3166 alpha-3
+    codes, ``;``-separated, or a list, or a dict keyed by them; case and spaces ignored)
+    name ``USA``. The one test of "a US line" for the pipe-cost trend fitted on US lines
+    only (:func:`pipe_cost_trend_factor`, ``planner backtest costs``).
+
+    Examples
+    --------
+    >>> in_usa("CAN; usa"), in_usa(["MEX"]), in_usa({"USA": 120.0}), in_usa(None)
+    (True, False, True, False)
+    """
+    if isinstance(countries, str):
+        codes = countries.split(";")
+    else:
+        codes = [str(c) for c in (countries or [])]
+    return "USA" in {c.strip().upper() for c in codes}
+
+
 def pipe_cost_trend_factor(year: int, params: pd.DataFrame | None = None, *,
                            per_year: float | None = None,
                            countries: str | list[str] | dict[str, float] | None = None
@@ -356,7 +374,8 @@ def pipe_cost_trend_factor(year: int, params: pd.DataFrame | None = None, *,
     default the shipped one) is read: ``b`` = ``pipe_cost_trend_per_year`` (0 when the
     table has none); which lines it was fitted on, ``pipe_cost_trend_all_regions`` (1:
     every region's, so every line takes it; 0: US lines only, so a line takes it only
-    when ``countries`` name ``USA``, and no line of unknown country does); and the
+    when ``countries`` name ``USA``, :func:`in_usa`, and no line of unknown country does);
+    and the
     ``capex_year`` range of those lines (``pipe_cost_trend_first_year`` to
     ``pipe_cost_trend_last_year``), to which ``year`` is clamped (logged once per year):
     the trend is not extrapolated beyond the years it was fitted on.
@@ -382,13 +401,8 @@ def pipe_cost_trend_factor(year: int, params: pd.DataFrame | None = None, *,
     b = value("pipe_cost_trend_per_year", 0.0)
     if not b:
         return 1.0
-    if value("pipe_cost_trend_all_regions", 1.0) != 1.0:
-        if isinstance(countries, str):
-            isos = [c.strip().upper() for c in countries.split(";")]
-        else:
-            isos = [str(c).strip().upper() for c in (countries or [])]
-        if "USA" not in isos:
-            return 1.0
+    if value("pipe_cost_trend_all_regions", 1.0) != 1.0 and not in_usa(countries):
+        return 1.0
     first = int(value("pipe_cost_trend_first_year", y))
     last = int(value("pipe_cost_trend_last_year", y))
     at = min(max(y, first), last)
@@ -1061,6 +1075,7 @@ __all__ = [
     "design_cost_table",
     "design_defaults",
     "escalate",
+    "in_usa",
     "levelized_tariff",
     "load_cost_parameters",
     "load_cost_regions",

@@ -215,7 +215,7 @@ def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
     route["reused_pipelines"] = [", ".join(p) if isinstance(p, list | tuple) else str(p)
                                  for p in route["pipelines"]]
     # the legs (with their lines' diameter, pressure and strings) for the hydraulics, and
-    # their cost-surface cost for the new legs' terrain factor
+    # their cost-surface cost
     route["legs"] = [r.legs.to_dict("records")]
     return route, ""
 
@@ -384,7 +384,8 @@ RANKING_COLUMNS = [
     "new_demand_bcm_y", "spare_capacity_bcm_y", "lateral_capex_musd", "new_demand_centres",
     "demand_within_reach_bcm_y", "opex_musd_y",
     "countries", "border_crossings", "water_crossings", "highest_point_m",
-    "terrain_difficulty", "new_build_terrain_factor", "regional_factor",
+    "terrain_difficulty", "new_build_terrain_factor", "new_build_flat_km",
+    "new_build_hilly_km", "new_build_mountain_km", "regional_factor",
     "pareto", "reused_pipelines", "reused_capacity_bcm_y",
     "reused_assessed_km", "reuse_compression_mw",
     "p_best", "expected_rank",

@@ -355,6 +355,16 @@ def test_shipped_trend_is_applied_to_the_lines_it_was_fitted_on(monkeypatch):
         (1e9 * economics.pipe_cost_trend_factor(2020) + 2e8) * rf / 1e6, rel=1e-12)
 
 
+@pytest.mark.parametrize("country", ["USA", "CAN;USA", " USA ; MEX", "KAZ", "MEX;CAN", ""])
+def test_backtest_and_studies_agree_on_which_lines_are_us(country):
+    # with the trend on US lines only, a backtest line takes it exactly when a study's
+    # line of the same countries does (one test, economics.in_usa)
+    us_only = economics.load_cost_parameters().copy()
+    us_only.loc["pipe_cost_trend_all_regions", "value"] = 0.0
+    study = economics.pipe_cost_trend_factor(2020, us_only, countries=country) != 1.0
+    assert bc._takes_trend({"country": country}, "us") == study == ("USA" in country)
+
+
 def test_a_file_whose_every_row_is_refused_gets_one_clear_error(tmp_path):
     f = tmp_path / "all_refused.csv"
     f.write_text("name,length_km,capacity_bcm_y,capex_musd,capex_year,offshore_km,scope\n"
@@ -412,12 +422,16 @@ def test_shipped_fitted_parameters_are_what_the_tool_writes():
         shipped.region_shrinkage, tuple(n for n in projects["name"] if n not in refused),
         shipped.parallel_factor, shipped.pipe_trend)
     table = bc.calibration_table(cal, bc.REFERENCE_PROJECTS_CSV, refused, projects)
-    fitted = params[params["source"].astype(str).str.startswith(
-        "fitted (planner backtest costs)")]
-    assert set(table["parameter"]) == set(fitted.index)
+    written = params[params["source"].astype(str).str.startswith(
+        ("fitted (planner backtest costs)", "setting, not fitted (planner backtest costs)"))]
+    assert set(table["parameter"]) == set(written.index)
     for _, row in table.iterrows():
-        assert str(fitted.loc[row["parameter"], "source"]) == row["source"], row["parameter"]
-        assert float(fitted.loc[row["parameter"], "value"]) == float(row["value"])
+        assert str(written.loc[row["parameter"], "source"]) == row["source"], row["parameter"]
+        assert float(written.loc[row["parameter"], "value"]) == float(row["value"])
+    # which lines take the trend is a setting adopted by a rule, not a fitted value
+    lines = str(written.loc["pipe_cost_trend_all_regions", "source"])
+    assert lines.startswith("setting, not fitted") and "PIPE_TREND_LINES = 'all'" in lines
+    assert "rule fixed before the run" in lines
 
 
 def _shipped_holdout_files():

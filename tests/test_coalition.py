@@ -94,11 +94,19 @@ def test_removing_the_transit_country_zeroes_every_coalition_without_it():
     assert phi["KAZ"] == pytest.approx(v[grand] / 3)  # only the grand coalition creates value
 
 
-def test_coalition_game_on_dask(tmp_path):
+def test_coalition_game_on_dask(tmp_path, monkeypatch):
     # the same game through the Dask sweep (threads: no worker processes in tests)
+    from planner.coalition import run, values
+
+    checked = []  # the plans' answers are checked once, all of them, not once per value
+    for module in (run, values):
+        monkeypatch.setattr(module, "check_answered",
+                            lambda c, check=values.check_answered: checked.append(len(c))
+                            or check(c))
     net = _transit_network()
     res = coalition_game(SPEC, net, PlanOptions(enabled=True, time_limit_s=20),
                          {"base": ECON}, "base", workers=1, processes=False)
+    assert checked == [res.summary["sweep"]["tasks"]]
     assert res.summary["sweep"]["engine"].startswith("dask")
     assert res.summary["shapley_sum_musd_y"] == pytest.approx(
         res.summary["grand_coalition_value_musd_y"])

@@ -12,72 +12,45 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from line_costs import YEAR, backtest, project, study_cost
 from shapely import LineString, Polygon
 
 from planner import accounting
 from planner import economics as e
-from planner import hydraulics as h
-from planner.appraisal import (
-    design_new_pipe,
-    new_build_cost,
-    new_build_km_by_country,
-    new_build_terrain_factor,
-)
+from planner.appraisal import new_build_km_by_country
 from planner.backtest import costs as bc
 from planner.plan.candidates import ARC_COLUMNS, PlanNetwork
 from planner.plan.optimise import PlanEconomics, diameter_options, solve_plan
 from planner.plan.options import PlanOptions
+from planner.terrain_classes import (
+    TERRAIN_CLASSES,
+    TerrainClassError,
+    fitted_factor_range,
+    terrain_factor_from_km,
+)
 
-YEAR = e.DEFAULT_CURRENCY_YEAR
 TREND = e.pipe_cost_trend_factor(YEAR)
 
 
-def _project(length_km: float, flow: float, country: str, terrain: str = "flat"
-             ) -> pd.DataFrame:
-    return bc._validate(pd.DataFrame({
-        "name": ["x"], "length_km": [str(length_km)], "capacity_bcm_y": [str(flow)],
-        "capex_musd": ["1"], "capex_year": [str(YEAR)], "country": [country],
-        "terrain": [terrain]}), "constructed")
-
-
-def _backtest(length_km: float, flow: float, country: str) -> tuple[dict, float]:
-    """The backtest's design and predicted CAPEX (M USD) of a level line built in YEAR."""
-    cal = bc.CostCalibration.from_parameters()
-    p = _project(length_km, flow, country)
-    bt = bc.design_project(p.iloc[0], station_fixed_usd=cal.station_fixed_usd,
-                           design_margin=cal.design_margin,
-                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
-    return bt, float(bc._predict(pd.DataFrame([bt], index=["x"]), p, cal)["x"])
-
-
-def _study_cost(flow: float, length_km: float, km_by_country: dict[str, float], **kw):
-    s = design_new_pipe(flow, h.RouteProfile(np.array([0.0, length_km]), np.zeros(2)))
-    plan = s.stations
-    return s, new_build_cost(s, length_km, flow, km_by_country,
-                             compressor_power_kw=plan.total_power_kw * s.strings,
-                             fuel_bcm_y=plan.total_fuel_bcm_y * s.strings,
-                             compressor_stations=plan.count * s.strings, **kw)
-
-
-def test_regional_factor_multiplies_metering_and_crossings_as_in_the_backtest():
+def test_regional_factor_multiplies_metering_and_crossings_as_in_thebacktest():
     # a level 2100 km line across Kazakhstan into Uzbekistan: one border, so one metering
     # station in the backtest's design; the study's whole CAPEX, metering included, is
     # the backtest's prediction for the same line built in the studies' currency year
-    bt, predicted = _backtest(2100, 4.0, "KAZ;UZB")
+    bt, predicted = backtest(2100, 4.0, "KAZ;UZB")
     assert bt["metering_usd"] > 0
     rf = e.regional_factor_for("KAZ")
     assert rf != 1.0
-    _, cost = _study_cost(4.0, 2100, {"KAZ": 1500.0, "UZB": 600.0}, border_crossings=1)
+    _, cost = study_cost(4.0, 2100, {"KAZ": 1500.0, "UZB": 600.0}, border_crossings=1)
     assert cost.metering_capex_usd == pytest.approx(bt["metering_usd"] * rf, rel=1e-12)
     assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
     # river crossings (no term of the backtest: built lines' reported totals include
     # theirs, so the factor fitted on those totals covers them) take the factor too
-    _, wet = _study_cost(4.0, 2100, {"KAZ": 2100.0}, water_crossings=2)
+    _, wet = study_cost(4.0, 2100, {"KAZ": 2100.0}, water_crossings=2)
     assert wet.crossings_capex_usd == pytest.approx(
         2 * e.parameter("river_crossing_usd", currency_year=YEAR) * rf, rel=1e-12)
 
 
-def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
+def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_andbacktest():
     # a mountain arc of three station spacings in Kazakhstan: the plan's arc CAPEX is the
     # route tables' pipe and station fixed cost of the same line, and the backtest's
     # prediction for it: (pipe × terrain × trend + stations) × regional
@@ -96,7 +69,8 @@ def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
                          index=["S", "D"])
     arcs = gpd.GeoDataFrame([{
         "arc_id": "a0", "u": "S", "v": "D", "kind": "new", "system": "", "length_km": km,
-        "cost_km_eq": tf * km, "capacity_bcm_y": np.nan, "design": 0,
+        "cost_km_eq": np.nan, "terrain_km": {"mountain": km},
+        "capacity_bcm_y": np.nan, "design": 0,
         "km_by_country": {"KAZ": km}, "countries": "KAZ",
         "geometry": LineString([(60, 45), (63, 45)])}], geometry="geometry",
         crs="EPSG:4326").reindex(columns=ARC_COLUMNS)
@@ -115,7 +89,7 @@ def test_plan_arc_takes_terrain_on_its_pipe_only_as_route_tables_and_backtest():
     annual = table.capex_usd * e.capital_recovery_factor(0.08, 30) + table.fixed_opex_usd_per_year
     assert arc["capital_musd_y"] == pytest.approx(annual / 1e6, rel=1e-9)
     # the backtest: the same design, its pipe and stations before any factor
-    p = _project(km, 3.0, "KAZ", terrain="mountain")
+    p = project(km, 3.0, "KAZ", terrain="mountain")
     design = pd.DataFrame([{
         "pipe_usd": float(e.pipeline_capex_usd(d, km, wall_thickness_mm=wall,
                                                currency_year=YEAR)["total"]),
@@ -151,8 +125,8 @@ def test_reuse_route_takes_the_regional_factor_of_its_new_links_only():
     new_km = by_country["UZB"]
     reused_km = float(pieces.loc[pieces["kind"].eq("reuse"), "km"].sum())
     assert reused_km > 2 * new_km
-    bt, predicted = _backtest(new_km, 1.0, "UZB")
-    s, cost = _study_cost(1.0, new_km, by_country)
+    bt, predicted = backtest(new_km, 1.0, "UZB")
+    s, cost = study_cost(1.0, new_km, by_country)
     assert s.outer_diameter_mm == bt["diameter_mm_predicted"]
     assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
     # the whole route's km would have diluted it toward Russia's 1.0
@@ -184,26 +158,33 @@ def test_new_pipe_outside_every_country_takes_factor_one_not_the_reused_countrie
     assert new_build_km_by_country(pieces.assign(kind="reuse")) == {"KAZ": 400.0}
 
 
-def test_reuse_route_takes_the_terrain_of_its_new_legs_only():
-    # a 70 km link over rough ground (cost-surface cost 1.4 km-eq per km) feeding 500 km
-    # of reused line (0.5 km-eq per km on the surface): the whole route's cost per km is
-    # below 1, so it used to be floored to flat land; the new pipe is costed at its own
-    # legs' cost per km, on its line pipe only
-    tf = 1.4
-    legs = [{"kind": "new", "system": "", "length_km": 70.0, "cost": tf * 70.0},
-            {"kind": "reuse", "system": "Old line", "length_km": 500.0, "cost": 250.0}]
-    row = pd.Series({"cost": tf * 70.0 + 250.0, "length_km": 570.0, "legs": legs})
-    assert float(row["cost"]) / float(row["length_km"]) < 1
-    factor = new_build_terrain_factor(row)
-    assert factor == pytest.approx(tf, rel=1e-12)
-    s, cost = _study_cost(2.0, 70.0, {"KAZ": 70.0}, terrain_factor=factor)
-    flat = float(e.pipeline_capex_usd(s.outer_diameter_mm, 70.0, strings=s.strings,
+@pytest.mark.parametrize("terrain", ["hilly", "mountain"])
+def test_study_prices_a_hilly_or_mountain_line_as_thebacktest(terrain):
+    # a 900 km line in Kazakhstan all of one terrain class: the route tables' CAPEX (its
+    # new pipe's km per class → the fitted class factor) is the backtest's prediction for
+    # the same line labelled with that class
+    _, predicted = backtest(900, 4.0, "KAZ", terrain)
+    factor = terrain_factor_from_km({terrain: 900.0})
+    assert factor == bc.CostCalibration.from_parameters().terrain_factors[terrain]
+    _, cost = study_cost(4.0, 900, {"KAZ": 900.0}, terrain_factor=factor)
+    assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
+    # a line half flat, half of the class: the pipe takes the km-weighted mean factor
+    half = terrain_factor_from_km({"flat": 450.0, terrain: 450.0})
+    s, mixed = study_cost(4.0, 900, {"KAZ": 900.0}, terrain_factor=half)
+    flat = float(e.pipeline_capex_usd(s.outer_diameter_mm, 900.0, strings=s.strings,
                                       wall_thickness_mm=s.wall_thickness_mm,
                                       currency_year=YEAR)["total"])
-    assert cost.pipeline_capex_usd == pytest.approx(
-        flat * tf * TREND * e.regional_factor_for("KAZ"), rel=1e-12)
-    # a greenfield route keeps its whole cost per km, floored at 1
-    assert new_build_terrain_factor(pd.Series({"cost": 50.0, "length_km": 70.0})) == 1.0
+    assert mixed.pipeline_capex_usd == pytest.approx(
+        flat * (1.0 + factor) / 2 * TREND * e.regional_factor_for("KAZ"), rel=1e-12)
+
+
+def test_missing_terrain_classes_raise_naming_the_route():
+    # not a silent factor 1 (as max(1, nan) gave before)
+    for bad in (None, {"flat": float("nan")}, {"steep": 3.0}, {"hilly": -1.0}):
+        with pytest.raises(TerrainClassError, match="route Beyneu-Tashkent"):
+            terrain_factor_from_km(bad, name="route Beyneu-Tashkent")
+    # a route without new pipe: the flat factor
+    assert terrain_factor_from_km({}) == e.parameter("terrain_factor_flat")
 
 
 def test_shipped_reuse_routes_take_the_regional_factor_of_their_new_km(default_run):
@@ -231,13 +212,26 @@ def test_shipped_reuse_routes_take_the_regional_factor_of_their_new_km(default_r
         differs += abs(whole - r["regional_factor"]) > 1e-6
     assert differs > 0
     assert "regional_factor" in pd.read_csv(default_run.files["ranking_csv"]).columns
-    # a greenfield route's new pipe takes the whole route's terrain factor (the ranking
-    # criterion); a reuse route's its new legs' own, at least 1 in both
-    rank = default_run.ranking
-    green = rank[rank["kind"].eq("greenfield")]
-    assert len(green) > 0
-    assert (green["new_build_terrain_factor"] == green["terrain_difficulty"]).all()
-    assert (rank["new_build_terrain_factor"] >= 1).all()
+
+
+def test_shipped_routes_price_new_pipe_at_their_terrain_classes(shipped_runs):
+    # every route's new pipe takes the fitted class factors weighted by its km per
+    # terrain class, so lies between the smallest and largest of them (both studies)
+    rank = pd.concat([run.ranking for run in shipped_runs.values()], ignore_index=True)
+    assert len(shipped_runs) == 2
+    lo, hi = fitted_factor_range()
+    f = rank["new_build_terrain_factor"]
+    assert ((f >= lo - 1e-12) & (f <= hi + 1e-12)).all()
+    for _, r in rank.iterrows():
+        km = {c: float(r[f"new_build_{c}_km"]) for c in TERRAIN_CLASSES}
+        assert r["new_build_terrain_factor"] == pytest.approx(terrain_factor_from_km(km),
+                                                              rel=1e-12), r["name"]
+        # the classified km are the new pipe's (geodesic sampling; reused km not in them)
+        if r["new_build_km"] > 1:
+            assert sum(km.values()) == pytest.approx(r["new_build_km"], rel=0.02), r["name"]
+    for run in shipped_runs.values():
+        written = set(pd.read_csv(run.files["ranking_csv"]).columns)
+        assert {f"new_build_{c}_km" for c in TERRAIN_CLASSES} <= written
 
 
 def test_country_accounts_share_capex_at_each_countrys_own_regional_factor():
@@ -250,7 +244,7 @@ def test_country_accounts_share_capex_at_each_countrys_own_regional_factor():
     pieces = accounting.route_pieces(legs, countries, max_segment_km=2)
     by_country = new_build_km_by_country(pieces)
     assert set(by_country) == {"UZB", "RUS"}
-    _, cost = _study_cost(2.0, sum(by_country.values()), by_country)
+    _, cost = study_cost(2.0, sum(by_country.values()), by_country)
     total_km = float(pieces["end_km"].iloc[-1])
     t = accounting.country_accounts(
         pieces, cost, throughput_bcm_y=2.0, utilisation=0.8, discount_rate=0.08,

@@ -7,6 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from line_costs import backtest_design
 from pyproj import Geod
 from shapely import LineString, Point
 
@@ -156,9 +157,7 @@ def _predicted_capex_musd(name):
     cal = bc.CostCalibration.from_parameters()
     p = projects.set_index("name").loc[name].copy()
     p["name"] = name
-    d = bc.design_project(p, station_fixed_usd=cal.station_fixed_usd,
-                          design_margin=cal.design_margin,
-                          max_pressure_class_mpa=cal.max_pressure_class_mpa)
+    d = backtest_design(p)
     rf = e.regional_factor_for(p["country"])
     return (d["pipe_usd"] * cal.terrain_factors[p["terrain"]] + d["compression_usd"]
             + d["metering_usd"]) * rf / 1e6, float(p["capex_musd"])

@@ -23,6 +23,11 @@ ECON = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
 EXACT = PlanOptions(enabled=True, time_limit_s=30, mip_gap=1e-7)
 
 
+def _mixed(km: float, share: float) -> dict[str, float]:
+    """``km`` of new pipe, ``share`` of it mountain, the rest flat (terrain classes)."""
+    return {"flat": km * (1.0 - share), "hilly": 0.0, "mountain": km * share}
+
+
 def grid(seed: int, existing_cap: float | None) -> PlanNetwork:
     """A 3 × 3 grid of new corridors (jittered), supply at a corner, three destinations,
     and (with ``existing_cap``) an existing line along one side."""
@@ -47,7 +52,8 @@ def grid(seed: int, existing_cap: float | None) -> PlanNetwork:
         km = float(np.hypot(x1 - x0, y1 - y0))
         arcs.append({"arc_id": f"a{i}", "u": u, "v": v, "kind": kind,
                      "system": "Line" if kind == "existing" else "", "length_km": km,
-                     "cost_km_eq": km * rng.uniform(1.0, 1.5) if kind == "new" else np.nan,
+                     "cost_km_eq": np.nan,
+                     "terrain_km": _mixed(km, rng.uniform(0.0, 1.0)) if kind == "new" else None,
                      "capacity_bcm_y": cap, "design": 0, "km_by_country": {"AAA": km},
                      "countries": "AAA",
                      "geometry": LineString([(x0 / 100, y0 / 100), (x1 / 100, y1 / 100)])})

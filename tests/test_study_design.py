@@ -5,15 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from line_costs import backtest, backtest_design, level, project, study_cost
 
 from planner import economics as e
 from planner import hydraulics as h
-from planner.appraisal import _study_param, design_new_pipe, new_build_cost
+from planner.appraisal import _study_param, design_new_pipe
 from planner.backtest import costs as bc
-
-
-def _level(length_km: float) -> h.RouteProfile:
-    return h.RouteProfile(np.array([0.0, length_km]), np.zeros(2))
 
 
 def _table(**values: float) -> pd.DataFrame:
@@ -27,14 +24,11 @@ def _table(**values: float) -> pd.DataFrame:
 def test_study_design_is_the_backtest_design(flow, length):
     # what `planner backtest costs` validates on built lines (design_project with the
     # shipped calibration) is what a study computes for the same throughput and length
-    cal = bc.CostCalibration.from_parameters()
-    project = pd.Series({"name": "x", "length_km": length, "capacity_bcm_y": flow,
-                         "capex_musd": 1.0, "capex_year": e.DEFAULT_CURRENCY_YEAR,
-                         "country": "", "strings": 1})
-    bt = bc.design_project(project, station_fixed_usd=cal.station_fixed_usd,
-                           design_margin=cal.design_margin,
-                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
-    s = design_new_pipe(flow, _level(length))
+    line = pd.Series({"name": "x", "length_km": length, "capacity_bcm_y": flow,
+                      "capex_musd": 1.0, "capex_year": e.DEFAULT_CURRENCY_YEAR,
+                      "country": "", "strings": 1})
+    bt = backtest_design(line)
+    s = design_new_pipe(flow, level(length))
     assert (s.outer_diameter_mm, s.pressure_class_mpa, s.stations.count) == (
         bt["diameter_mm_predicted"], bt["pressure_class_mpa"], bt["stations_predicted"])
 
@@ -46,23 +40,12 @@ def test_study_capex_of_new_pipe_is_the_backtest_prediction(flow, length, countr
     # CAPEX (fitted pipe-cost trend at that year, regional factor) and its whole CAPEX
     # are what `planner backtest costs` predicts for the same line built that year
     cal = bc.CostCalibration.from_parameters()
-    project = bc._validate(pd.DataFrame({
-        "name": ["x"], "length_km": [str(length)], "capacity_bcm_y": [str(flow)],
-        "capex_musd": ["1"], "capex_year": [str(e.DEFAULT_CURRENCY_YEAR)],
-        "country": [country]}), "constructed")
-    bt = bc.design_project(project.iloc[0], station_fixed_usd=cal.station_fixed_usd,
-                           design_margin=cal.design_margin,
-                           max_pressure_class_mpa=cal.max_pressure_class_mpa)
+    bt, predicted = backtest(length, flow, country)
     rf = e.regional_factor_for(country)
-    trend = bc._trend_factor(project.iloc[0], cal.pipe_trend, cal.pipe_trend_lines)
+    trend = bc._trend_factor(project(length, flow, country).iloc[0], cal.pipe_trend,
+                             cal.pipe_trend_lines)
     assert trend == e.pipe_cost_trend_factor(e.DEFAULT_CURRENCY_YEAR) > 1
-    predicted = float(bc._predict(pd.DataFrame([bt], index=["x"]), project, cal)["x"])
-    s = design_new_pipe(flow, _level(length))
-    plan = s.stations
-    cost = new_build_cost(s, float(length), flow, {country: float(length)},
-                          compressor_power_kw=plan.total_power_kw * s.strings,
-                          fuel_bcm_y=plan.total_fuel_bcm_y * s.strings,
-                          compressor_stations=plan.count * s.strings)
+    _, cost = study_cost(flow, float(length), {country: float(length)})
     assert cost.pipeline_capex_usd == pytest.approx(bt["pipe_usd"] * trend * rf, rel=1e-12)
     assert cost.capex_usd / 1e6 == pytest.approx(predicted, rel=1e-12)
 
@@ -70,7 +53,7 @@ def test_study_capex_of_new_pipe_is_the_backtest_prediction(flow, length, countr
 def test_station_count_of_a_long_route_follows_the_trade_off():
     # 2 bcm/y over 1700 km: the old least-steel sizing with a 100 km spacing floor laid a
     # station every ~185 km; by cost (a station's fixed cost against pipe) far fewer
-    route = _level(1700)
+    route = level(1700)
     shipped = design_new_pipe(2.0, route)
     old = h.size_pipe(2.0, 1700)
     assert shipped.stations.count < old.stations.count
@@ -80,7 +63,7 @@ def test_station_count_of_a_long_route_follows_the_trade_off():
 
 
 def test_pressure_class_is_a_trade_off():
-    route = _level(1700)
+    route = level(1700)
     shipped = design_new_pipe(2.0, route)
     # the highest class the calibration allows (design_max_pressure_class_mpa)
     cap = bc.CostCalibration.from_parameters().max_pressure_class_mpa
@@ -89,11 +72,11 @@ def test_pressure_class_is_a_trade_off():
     steel = design_new_pipe(2.0, route, params=_table(netl_materials_mult=10.0))
     assert steel.pressure_class_mpa < shipped.pressure_class_mpa
     # a short link needs no high pressure: the lightest class is cheapest
-    assert design_new_pipe(2.0, _level(50)).pressure_class_mpa < shipped.pressure_class_mpa
+    assert design_new_pipe(2.0, level(50)).pressure_class_mpa < shipped.pressure_class_mpa
 
 
 def test_calibrated_design_parameters_are_read_from_the_cost_table():
-    route = _level(1500)
+    route = level(1500)
     capped = design_new_pipe(10.0, route, params=_table(design_max_pressure_class_mpa=7.4))
     assert capped.pressure_class_mpa <= 7.4
     grown = design_new_pipe(10.0, route, params=_table(design_margin=1.0))

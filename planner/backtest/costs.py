@@ -439,11 +439,6 @@ def _predict(designs: pd.DataFrame, projects: pd.DataFrame, cal: CostCalibration
     return pd.Series(out, dtype=float)
 
 
-def _is_us(p: dict[str, Any] | pd.Series) -> bool:
-    """Whether a project lies (partly) in the United States (country has ``USA``)."""
-    return "USA" in [c.strip() for c in str(p.get("country", "")).split(";")]
-
-
 def _takes_trend(p: dict[str, Any] | pd.Series, lines: str | None = None) -> bool:
     """Whether the pipe-cost trend applies to a project (``lines``, default
     :data:`PIPE_TREND_LINES`)."""
@@ -451,7 +446,7 @@ def _takes_trend(p: dict[str, Any] | pd.Series, lines: str | None = None) -> boo
     if lines not in PIPE_TREND_LINES_OPTIONS:
         raise ValueError(f"PIPE_TREND_LINES is {lines!r}; use one of "
                          f"{PIPE_TREND_LINES_OPTIONS}")
-    return lines == "all" or _is_us(p)
+    return lines == "all" or economics.in_usa(str(p.get("country", "")))
 
 
 def _trend_factor(p: dict[str, Any] | pd.Series, trend: float,
@@ -847,6 +842,24 @@ PIPE_TREND_DRIVER = (
     "construction-costs-mount.html")
 
 
+#: Source text of ``pipe_cost_trend_all_regions``: a setting, not a fitted value
+#: (``lines``: the setting the fit used; ``fit``: the fitted rows' source); the adoption
+#: history (:data:`PIPE_TREND_ALL_HISTORY`) follows when the setting is ``'all'``.
+PIPE_TREND_LINES_SOURCE = (
+    "setting, not fitted (planner backtest costs): PIPE_TREND_LINES = '{lines}' in "
+    "planner/backtest/costs.py, stored with the calibration it was used in (that "
+    "calibration: {fit}); the lines pipe_cost_trend_per_year is fitted on and applies to: "
+    "1 every region's ('all'), 0 the US lines only ('us')")
+#: Why ``'all'``: appended to :data:`PIPE_TREND_LINES_SOURCE` for that setting only.
+PIPE_TREND_ALL_HISTORY = (
+    "; 'all' was adopted over 'us' in the sixth round by a rule fixed "
+    "before the run, on the leave-one-out scores of the 73 designed lines then (CAPEX "
+    "within 30 % 42 -> 44 of 73; diameter within one size not lower, the lowest terrain "
+    "median not further from 0.8; README 'Cost backtest', 'Sixth round: the fifth held-out "
+    "set joins training, the refit', step 3); the inner leave-one-out only chooses "
+    "whether to fit the trend (pipe_cost_trend_per_year)")
+
+
 def _sig4(v: float) -> str:
     return f"{v:.4g}"
 
@@ -918,8 +931,8 @@ def calibration_table(cal: CostCalibration, projects_file: str | Path,
               "pipe_cost_trend_per_year (the trend)"},
              {"parameter": "pipe_cost_trend_all_regions",
               "value": "1" if trend_lines == "all" else "0", "unit": "-", "currency_year": "",
-              "source": src + "; the lines pipe_cost_trend_per_year is fitted on and applies "
-              "to: 1 every region's (PIPE_TREND_LINES = 'all'), 0 the US lines only ('us')"}]
+              "source": PIPE_TREND_LINES_SOURCE.format(lines=trend_lines, fit=src)
+              + (PIPE_TREND_ALL_HISTORY if trend_lines == "all" else "")}]
     if projects is not None and cal.fitted_on:
         fitted = projects[projects["name"].isin(cal.fitted_on)]
         years = [int(y) for (_, r), y in zip(fitted.iterrows(), fitted["capex_year"],

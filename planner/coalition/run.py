@@ -23,8 +23,8 @@ from planner import settings
 from planner.coalition import game as g
 from planner.coalition.spec import GameSpec, game_spec_from_study
 from planner.coalition.values import (
+    answered_game_values,
     check_answered,
-    game_values,
     plan_tasks,
     price_scenarios,
     restricted_options,
@@ -84,9 +84,11 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
                               processes=processes,
                               shared={"net": net, "options": opts, "econ": econ})
     costs = pd.DataFrame(results)
-    check_answered(costs)  # one clear error before any value is computed or written
+    # one clear error before any value is computed or written; every scenario's plans are
+    # checked here, once, so the values below skip game_values's own check
+    check_answered(costs)
     u = econ[base].utilisation
-    values = game_values(spec, costs, demand, u, base)
+    values = answered_game_values(spec, costs, demand, u, base)
     v = value_map(values)
     players = list(spec.players)
     phi = g.shapley_values(players, v)
@@ -98,13 +100,12 @@ def coalition_game(spec: GameSpec, net: PlanNetwork, options: PlanOptions,
     # sensitivity: price assumptions (no re-solve: costs do not depend on prices) ...
     price_phis = []
     for alt_prices, seller_cost in price_scenarios(spec):
-        vals = game_values(spec, costs, demand, u, base, alt_prices, seller_cost)
+        vals = answered_game_values(spec, costs, demand, u, base, alt_prices, seller_cost)
         price_phis.append(g.shapley_values(players, value_map(vals)))
     pp = pd.DataFrame(price_phis)
     # ... and the study's scenarios
-    scen_phi = {s: g.shapley_values(players, value_map(game_values(spec, costs, demand,
-                                                                   econ[s].utilisation, s)))
-                for s in econ}
+    scen_phi = {s: g.shapley_values(players, value_map(answered_game_values(
+                    spec, costs, demand, econ[s].utilisation, s))) for s in econ}
     shares = pd.DataFrame({
         "country": players,
         "role": ["seller" if p == spec.seller else "buyer" if spec.buyer(p) else "transit"

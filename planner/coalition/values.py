@@ -219,6 +219,9 @@ def game_values(spec: GameSpec, costs: pd.DataFrame, demand: dict[str, float],
                 ) -> pd.DataFrame:
     """``v(S)`` of every coalition from the solved plan costs (one scenario).
 
+    Raises :class:`CoalitionPlanError` when a plan of the scenario has no answer
+    (:func:`check_answered`).
+
     Returns
     -------
     pandas.DataFrame
@@ -228,6 +231,17 @@ def game_values(spec: GameSpec, costs: pd.DataFrame, demand: dict[str, float],
     """
     c = costs if scenario is None else costs[costs["scenario"] == scenario]
     check_answered(c)
+    return answered_game_values(spec, c, demand, utilisation, None, prices, seller_cost)
+
+
+def answered_game_values(spec: GameSpec, costs: pd.DataFrame, demand: dict[str, float],
+                         utilisation: float, scenario: str | None = None,
+                         prices: dict[str, float] | None = None,
+                         seller_cost: float | None = None) -> pd.DataFrame:
+    """:func:`game_values` of costs already checked by :func:`check_answered` (the
+    coalition game checks every scenario's plans once, then computes values under many
+    price assumptions from them)."""
+    c = costs if scenario is None else costs[costs["scenario"] == scenario]
     rows = []
     for s in coalitions(spec.players):
         best: tuple[float, float, tuple[str, ...], str] = (
@@ -272,6 +286,6 @@ def restricted_options(options: PlanOptions) -> PlanOptions:
     return replace(options, must_use=(), two_paths=False)
 
 
-__all__ = ["NEUTRAL", "CoalitionPlanError", "PlanTask", "answered", "check_answered",
-           "game_values", "plan_tasks", "price_scenarios",
+__all__ = ["NEUTRAL", "CoalitionPlanError", "PlanTask", "answered", "answered_game_values",
+           "check_answered", "game_values", "plan_tasks", "price_scenarios",
            "restricted_options", "run_sweep", "solve_task", "surplus_musd_y", "value_map"]

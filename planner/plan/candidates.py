@@ -38,6 +38,7 @@ from planner.costsurface import CostSurface
 from planner.geodesy import GEOD
 from planner.network import spare_capacity
 from planner.routing import RoutingError, candidate_network, delaunay_edges, locate
+from planner.terrain_classes import TerrainClassifier
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 ARC_COLUMNS = ["arc_id", "u", "v", "kind", "system", "length_km", "cost_km_eq",
                "capacity_bcm_y", "capacity_uv_bcm_y", "capacity_vu_bcm_y", "design",
                "km_by_country", "countries", "diameter_mm", "max_pressure_mpa", "strings",
-               "geometry"]
+               "terrain_km", "geometry"]
 
 
 @dataclass
@@ -68,7 +69,9 @@ class PlanNetwork:
         -1: from ``v`` to ``u``, 0: unknown), ``km_by_country`` (dict ISO3 → km),
         ``countries``, for existing lines the smallest known ``diameter_mm``,
         ``max_pressure_mpa`` and parallel ``strings`` along the arc (NaN where unknown),
-        geometry (EPSG:4326, digitised from ``u`` to ``v``).
+        for new arcs ``terrain_km`` (dict terrain class → km,
+        :mod:`planner.terrain_classes`: the pipe CAPEX's terrain factor), geometry
+        (EPSG:4326, digitised from ``u`` to ``v``).
     """
 
     nodes: pd.DataFrame
@@ -383,8 +386,8 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
 
     Flow through such a node is conserved, so both arcs carry the same flow: the chain is
     one corridor. Length and km per country add up; ``cost_km_eq`` becomes
-    Σ max(cost_km_eq, length_km) of the pieces (the optimiser's terrain factor is clipped
-    at 1 per arc, so the per-km CAPEX of the corridor is unchanged). The corridor is built
+    Σ max(cost_km_eq, length_km) of the pieces (the CAPEX's terrain factor comes from the
+    merged corridor's terrain classes, :func:`plan_network`). The corridor is built
     in one diameter (as a real project is; the pieces could have differed only where their
     terrain factors differ) and pays the pipe regressions' per-project intercept once,
     not once per piece (:func:`planner.plan.optimise.diameter_options`).
@@ -485,6 +488,7 @@ def plan_network(
     link_km: float = 300.0,
     hubs: bool = True,
     reduce: bool = True,
+    terrain_classes: TerrainClassifier | None = None,
 ) -> PlanNetwork:
     """Build the candidate network for a plan.
 
@@ -500,6 +504,10 @@ def plan_network(
         Destination name → (lon, lat, throughput bcm/y).
     countries
         The countries layer (``iso_a3``), for the km per country of every arc.
+    terrain_classes
+        The study's :class:`planner.terrain_classes.TerrainClassifier`, for the km per
+        terrain class of every new arc (``terrain_km``; without it ``None``, which
+        :func:`planner.plan.optimise.solve_plan` refuses).
 
     Returns
     -------
@@ -614,6 +622,11 @@ def plan_network(
         nodes, arcs = prune_dead_ends(nodes, arcs, term)
     arcs = with_countries(arcs, countries)
     arcs.insert(0, "arc_id", [f"a{i}" for i in range(len(arcs))])
+    arcs["terrain_km"] = [
+        terrain_classes.class_km(g, name=f"plan arc {a} ({u}-{v})")
+        if k == "new" and terrain_classes is not None else None
+        for a, u, v, k, g in zip(arcs["arc_id"], arcs["u"], arcs["v"], arcs["kind"],
+                                 arcs.geometry, strict=True)]
     log.info("plan network: %d nodes, %d arcs (%d existing, %d new corridors)", len(nodes),
              len(arcs), int((arcs["kind"] == "existing").sum()),
              int((arcs["kind"] == "new").sum()))

@@ -45,7 +45,8 @@ branch points once :func:`planner.plan.candidates.contract_new_chains` has merge
 pieces);
 the class defaults to the calibrated design's highest (:class:`PlanOptions`). As in the
 route tables, the line pipe takes the fitted pipe-cost trend at the study's currency year
-(:func:`diameter_options`) and the arc's terrain factor (the stations' fixed cost not), and
+(:func:`diameter_options`) and the arc's terrain factor (:func:`arc_terrain_factors`: the
+fitted terrain-class factors over its km per class; the stations' fixed cost not), and
 a new arc's CAPEX (pipe and stations) and compression the km-weighted regional factor of
 its countries (:func:`arc_regional_factors`).
 """
@@ -67,6 +68,7 @@ from planner.network import NetworkParams
 from planner.plan import tree_dp
 from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan.options import PlanOptions
+from planner.terrain_classes import terrain_factor_from_km
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +316,17 @@ BUILD_TIME_SHARE = 0.85
 BUILD_GAP_SHARE = 0.1
 #: Share of the time limit for the concave tree relaxation's bound (its DP runs).
 TREE_BOUND_SHARE = 0.03
+#: Seconds of the time limit no HiGHS run is given: HiGHS checks its limit between steps
+#: and ends a little after it (0.02-0.08 s past 60 s on the default study's full MILP,
+#: issue 15), so each run gets at most the time left less this (:func:`_time_left`).
+HIGHS_OVERRUN_S = 0.2
+
+
+def _time_left(t0: float, limit: float) -> float:
+    """Seconds a HiGHS run may take of a solve started at ``t0`` (``time.perf_counter``)
+    with ``limit`` seconds: the time left less :data:`HIGHS_OVERRUN_S`; a run gets no
+    more than this, and none when it is not positive."""
+    return limit - (time.perf_counter() - t0) - HIGHS_OVERRUN_S
 
 
 def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatrix,
@@ -512,13 +525,15 @@ def _feasible(x: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
 
 def _run(h: Any, time_limit: float, start: np.ndarray | None = None
          ) -> tuple[np.ndarray | None, float, float]:
-    """Run ``h`` (from ``start``); its solution (None without one), objective and bound.
+    """Run ``h`` (from ``start``) for at most ``time_limit`` seconds (the solve skips a run
+    with no time left; a negative limit is run as 0, since HiGHS refuses one and would
+    keep the previous limit); its solution (None without one), objective and bound.
 
     Whether there is a solution is HiGHS's ``primal_solution_status`` (feasible), whatever
     the model status: a run that ends in a failure can still leave a feasible point."""
     import highspy
 
-    h.setOptionValue("time_limit", max(1.0, time_limit))
+    h.setOptionValue("time_limit", max(0.0, float(time_limit)))
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = list(start)
@@ -563,14 +578,15 @@ class _FirstPlan:
     ub: np.ndarray
     c: np.ndarray
     messages: list[str] | None = None
+    lp_infeasible: bool = False
 
     def restricted(self, built: np.ndarray, time_limit: float
                    ) -> tuple[np.ndarray | None, float]:
         """The MILP with new pipe only on the arcs ``built``, within ``time_limit``: its
-        plan (None without one; a point a failed run left only if it is a plan,
-        :func:`_feasible`) and cost."""
+        plan (None without one, or without time, ``time_limit`` ≤ 0; a point a failed run
+        left only if it is a plan, :func:`_feasible`) and cost."""
         off = self.ycols[~built].ravel().astype(np.int32)
-        if not len(off):
+        if not len(off) or time_limit <= 0:
             return None, float("inf")
         h = self.h
         h.changeColsBounds(len(off), off, np.zeros(len(off)), np.zeros(len(off)))
@@ -593,10 +609,13 @@ class _FirstPlan:
 
 def _first_plan(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                 a_mat: sp.spmatrix, lb: np.ndarray, ub: np.ndarray, options: PlanOptions,
-                ycols: np.ndarray, messages: list[str] | None = None) -> _FirstPlan:
-    """The LP relaxation (within the whole time limit), then the MILP restricted to the
-    new arcs it builds within :data:`START_TIME_SHARE` of the limit: the first steps of
-    :func:`_solve_highs` (and of the benchmark's variants of it).
+                ycols: np.ndarray, messages: list[str] | None = None,
+                t0: float | None = None) -> _FirstPlan:
+    """The LP relaxation (within the time left of the limit, counted from ``t0``, default
+    now: :func:`_time_left`), then the MILP restricted to the new arcs it builds within
+    :data:`START_TIME_SHARE` of the limit (at most the time left): the first steps of
+    :func:`_solve_highs` (and of the benchmark's variants of it). No time left: no run,
+    no arcs, no first plan.
 
     A failed LP relaxation (:data:`_HIGHS_ERRORS`) gives no arcs and a message; one that
     ends "Unknown" with a feasible point (HiGHS's simplex stopping on its anti-cycling
@@ -606,18 +625,23 @@ def _first_plan(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray
     import highspy
 
     limit = options.time_limit_s
+    t0 = time.perf_counter() if t0 is None else t0
     h = _highs_model(c, lo, hi, a_mat, lb, ub, threads=options.threads)
-    h.setOptionValue("time_limit", float(limit))  # the LP relaxation counts in the limit
-    h.run()
-    st = h.getModelStatus()
-    lp_ok = st == highspy.HighsModelStatus.kOptimal
-    if (st == highspy.HighsModelStatus.kUnknown
-            and h.getInfo().primal_solution_status == 2):  # kSolutionStatusFeasible
-        log.info("plan: the LP relaxation ended %r with a feasible point (HiGHS #2108); "
-                 "its arcs are used", h.modelStatusToString(st))
-        lp_ok = True
-    else:
-        _highs_failed(h, "LP relaxation", messages)
+    left = _time_left(t0, limit)  # the LP relaxation counts in the limit
+    lp_ok = lp_infeasible = False
+    if left > 0:
+        h.setOptionValue("time_limit", left)
+        h.run()
+        st = h.getModelStatus()
+        lp_ok = st == highspy.HighsModelStatus.kOptimal
+        lp_infeasible = st == highspy.HighsModelStatus.kInfeasible
+        if (st == highspy.HighsModelStatus.kUnknown
+                and h.getInfo().primal_solution_status == 2):  # kSolutionStatusFeasible
+            log.info("plan: the LP relaxation ended %r with a feasible point (HiGHS #2108); "
+                     "its arcs are used", h.modelStatusToString(st))
+            lp_ok = True
+        else:
+            _highs_failed(h, "LP relaxation", messages)
     x_lp = np.asarray(h.getSolution().col_value)
     binaries = np.flatnonzero(integ).astype(np.int32)
     h.changeColsIntegrality(len(binaries), binaries,
@@ -626,9 +650,10 @@ def _first_plan(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarray
     lp_arcs = (x_lp[ycols].sum(axis=1) > 1e-6 if lp_ok and ycols.size and len(x_lp) == len(c)
                else np.zeros(ycols.shape[0], bool))
     first = _FirstPlan(h, lp_ok, lp_arcs, None, float("inf"), ycols, integ, lo, hi, a_mat,
-                       lb, ub, np.asarray(c, float), messages)
+                       lb, ub, np.asarray(c, float), messages, lp_infeasible)
     if lp_arcs.any():
-        first.x, first.obj = first.restricted(lp_arcs, START_TIME_SHARE * limit)
+        first.x, first.obj = first.restricted(
+            lp_arcs, min(START_TIME_SHARE * limit, _time_left(t0, limit)))
     return first
 
 
@@ -660,6 +685,10 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     The full MILP then starts from the cheaper plan (``Highs.setSolution``, which
     :func:`scipy.optimize.milp` does not offer) for the time left.
 
+    Every run gets at most the time left of ``options.time_limit_s`` counted from ``t0``,
+    less :data:`HIGHS_OVERRUN_S` (:func:`_time_left`), and a run with no time left is
+    skipped, so the solve ends within its limit.
+
     Returns status, solution (None without one) and relative gap; ``bounds`` (when
     given) receives each valid lower bound by name (``milp``, ``build``, ``tree``).
     Where HiGHS fails on a model (:data:`_HIGHS_ERRORS`) a warning names it and HiGHS's
@@ -671,7 +700,9 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     messages = [] if messages is None else messages
     limit = options.time_limit_s
     _size_thread_pool()
-    first = _first_plan(c, integ, lo, hi, a_mat, lb, ub, options, ycols, messages)
+    first = _first_plan(c, integ, lo, hi, a_mat, lb, ub, options, ycols, messages, t0)
+    if first.lp_infeasible:  # no point of the LP relaxation: none of the MILP either
+        return "infeasible", None, float("nan")
     h, lp_ok = first.h, first.lp_ok
     best, best_obj, bound = first.x, first.obj, -float("inf")
     if first.lp_arcs.any():
@@ -679,20 +710,23 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
                  int(first.lp_arcs.sum()), best_obj, time.perf_counter() - t0)
     if lp_ok and ycols.size:
         n = len(c)
-        hb = _build_relaxation(c, integ, lo, hi, a_mat, lb, ub, ycols, options.threads)
-        hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
-        # (no start here: HiGHS 1.16 maps a start of this model wrongly into its presolved
-        # space and then stops "optimal" at a cost below the start's)
-        # within the limit: the restricted MILP on its arcs and 1 s of the full MILP after it
+        # within the limit: the restricted MILP on its arcs and about 1 s of the full MILP
+        # after it (the model is built only when there is time to run it)
         build_s = min(BUILD_TIME_SHARE * limit,
-                      limit - (time.perf_counter() - t0) - START_TIME_SHARE * limit - 1.0)
-        x_b, obj_b, bound = _run(hb, build_s)
-        if _highs_failed(hb, "build relaxation", messages):
-            bound = -float("inf")  # no bound from a failed run (its arcs still a guess)
+                      _time_left(t0, limit) - START_TIME_SHARE * limit - 1.0)
+        x_b: np.ndarray | None = None
+        if build_s > 0:
+            hb = _build_relaxation(c, integ, lo, hi, a_mat, lb, ub, ycols, options.threads)
+            hb.setOptionValue("mip_rel_gap", BUILD_GAP_SHARE * options.mip_gap)
+            # (no start here: HiGHS 1.16 maps a start of this model wrongly into its
+            # presolved space and then stops "optimal" at a cost below the start's)
+            x_b, obj_b, bound = _run(hb, build_s)
+            if _highs_failed(hb, "build relaxation", messages):
+                bound = -float("inf")  # no bound from a failed run (its arcs still a guess)
         if x_b is not None:
             built = x_b[n:] > 0.5
             x2, obj2 = first.restricted(
-                built, min(START_TIME_SHARE * limit, limit - (time.perf_counter() - t0) - 1.0))
+                built, min(START_TIME_SHARE * limit, _time_left(t0, limit) - 1.0))
             log.info("plan: build relaxation %.1f MUSD/y (bound %.1f), its %d arcs with "
                      "standard diameters %.1f MUSD/y (%.1f s)", obj_b, bound,
                      int(built.sum()), obj2, time.perf_counter() - t0)
@@ -701,12 +735,17 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
     tree_bound = -float("inf")
     if tree_arcs is not None and lp_ok:
         tb = tree_dp.concave_bound(tree_arcs, upper=best_obj if np.isfinite(best_obj) else None,
-                                   time_limit_s=TREE_BOUND_SHARE * limit)
+                                   time_limit_s=min(TREE_BOUND_SHARE * limit,
+                                                    max(0.0, _time_left(t0, limit))))
         tree_bound = tb.bound
         log.info("plan: tree relaxation bound %.1f MUSD/y (%d DP runs, %.1f s)", tree_bound,
                  tb.iterations, tb.seconds)
-    x, obj, bound_full = _run(h, limit - (time.perf_counter() - t0), best)
-    status = _highs_status(h, "full MILP", messages)
+    left = _time_left(t0, limit)
+    if left > 0:
+        x, obj, bound_full = _run(h, left, best)
+        status = _highs_status(h, "full MILP", messages)
+    else:  # no time left for it: the first plans' best, if any, is the plan
+        x, obj, bound_full, status = None, float("inf"), -float("inf"), "time limit"
     if status == "error":
         # no bound from a failed run; its feasible point (checked) is still a plan
         bound_full = -float("inf")
@@ -783,6 +822,29 @@ def arc_regional_factors(arcs: pd.DataFrame) -> np.ndarray:
             out[i] = economics.regional_factor_for(
                 {str(k): float(v) for k, v in kmc.items() if k != economics.UNASSIGNED})
     return out
+
+
+def arc_terrain_factors(arcs: pd.DataFrame) -> np.ndarray:
+    """Pipe-CAPEX terrain factor of each new arc: the fitted class factors weighted by its
+    km per terrain class (``terrain_km``,
+    :func:`planner.terrain_classes.terrain_factor_from_km`), as the route tables price
+    their new pipe; an arc without its classes raises, naming it.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"arc_id": ["a0", "a1"], "terrain_km": [
+    ...     {"flat": 10.0, "hilly": 0.0, "mountain": 0.0}, {"mountain": 5.0}]})
+    >>> f = arc_terrain_factors(t)
+    >>> bool(f[0] == economics.parameter("terrain_factor_flat"))
+    True
+    >>> bool(f[1] == economics.parameter("terrain_factor_mountain"))
+    True
+    """
+    ids = arcs["arc_id"] if "arc_id" in arcs else pd.Series(range(len(arcs)), index=arcs.index)
+    km = arcs["terrain_km"] if "terrain_km" in arcs else pd.Series(None, index=arcs.index)
+    return np.array([terrain_factor_from_km(k if isinstance(k, dict) else None,
+                                            name=f"plan arc {a}")
+                     for a, k in zip(ids, km, strict=True)], dtype=float)
 
 
 def solve_plan(
@@ -876,7 +938,7 @@ def solve_plan(
 
     # new arcs: fixed charge per diameter, flow cost per diameter
     nw_len = nw["length_km"].to_numpy(float)
-    tf = np.maximum(1.0, nw["cost_km_eq"].to_numpy(float) / np.maximum(nw_len, 1e-9))
+    tf = arc_terrain_factors(nw)
     rf = arc_regional_factors(nw)
     capex = np.zeros((nn, nk))
     capital_om = np.zeros((nn, nk))  # CAPEX × CRF + fixed O&M, MUSD/y
@@ -1021,7 +1083,7 @@ def solve_plan(
     else:
         res = milp(c, integrality=integ, bounds=Bounds(lo, hi),
                    constraints=LinearConstraint(a_mat, lb, ub) if n_con else None,
-                   options={"time_limit": options.time_limit_s,
+                   options={"time_limit": max(0.0, _time_left(t0, options.time_limit_s)),
                             "mip_rel_gap": options.mip_gap, "disp": False})
         x_opt = None if res.x is None else np.asarray(res.x)
         status = _milp_status(int(res.status), str(res.message), x_opt is not None, messages)
@@ -1154,4 +1216,5 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
 
 
 __all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "arc_regional_factors",
+           "arc_terrain_factors",
            "diameter_options", "ex_capacities", "independent_best", "solve_plan"]

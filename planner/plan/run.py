@@ -119,6 +119,7 @@ def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
     from planner import settings
     from planner.interconnections import network_tables_for_study
     from planner.network import operating_graph, pipeline_graph
+    from planner.terrain_classes import classifier_for
 
     hubs, flows = network_tables_for_study(study)
     # with the countries, so that a line reversible only in some countries (line_flows.csv
@@ -137,7 +138,8 @@ def study_plan_network(study: Study, layers: Layers, surface: CostSurface,
     net = plan_network(surface, graph, sup, dem, layers.countries, pipelines=layers.pipelines,
                        spare_share=options.spare_share, spare_bcm_y=options.spare_bcm_y,
                        unknown_capacity_bcm_y=options.unknown_capacity_bcm_y,
-                       link_km=options.link_km, hubs=options.hubs, reduce=options.reduce)
+                       link_km=options.link_km, hubs=options.hubs, reduce=options.reduce,
+                       terrain_classes=classifier_for(layers))
     return net
 
 

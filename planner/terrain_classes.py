@@ -1,0 +1,272 @@
+"""Terrain classes of new pipe: the cost backtest's flat | hilly | mountain, per kilometre.
+
+``planner backtest costs`` fits one pipe-CAPEX factor per terrain class
+(``terrain_factor_flat``, ``_hilly``, ``_mountain`` in ``planner/data/cost_parameters.csv``)
+on the labels of built lines. A study prices its new pipe with the same factors: it splits
+the new pipe's kilometres into the three classes from its own terrain data
+(:func:`terrain_class_km`) and takes the km-weighted mean of the fitted factors
+(:func:`terrain_factor_from_km`).
+
+The rule (:func:`classify`), set before it was compared with any label and not fitted:
+
+- **mountain**: DEM slope at least :data:`MOUNTAIN_SLOPE_PCT` (8 %), or at least
+  :data:`HILL_SLOPE_PCT` (2 %) inside a Natural Earth mountain-range polygon;
+- **hilly**: slope at least :data:`HILL_SLOPE_PCT` elsewhere;
+- **flat**: the rest.
+
+The slope bands are the cost surface's (:class:`planner.costsurface.CostParams`
+``slope_hill_pct`` / ``slope_mtn_pct``: NREL reVX ``least_cost_xmission``,
+config/iso_multipliers.json, TEPPC hill ≥ 2, mountain ≥ 8, read as percent rise); the
+slope is the one the cost surface computes on the DEM's own grid
+(:func:`planner.costsurface.native_slope_pct`). The range polygons mark rugged relief the
+1-arcmin DEM smooths out (as the cost surface's ``mountain_mult``): sloping ground inside
+them counts as mountain, level ground (valleys, plateaus the polygons include) not.
+README 'Terrain classes of new pipe' compares the rule with the labelled reference lines
+the study region's pipeline layer holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from affine import Affine
+from pyproj import Geod
+
+from planner import economics
+from planner.costsurface import CostParams, native_slope_pct
+from planner.terrain import Terrain
+
+if TYPE_CHECKING:
+    from planner.layers import Layers
+
+log = logging.getLogger(__name__)
+
+#: The cost backtest's terrain classes (``planner.backtest.costs.TERRAINS``), in order.
+TERRAIN_CLASSES = ("flat", "hilly", "mountain")
+#: Slope (percent rise) from which ground is hilly: the cost surface's reVX hill band.
+HILL_SLOPE_PCT = CostParams.slope_hill_pct
+#: Slope (percent rise) from which ground is mountain: the cost surface's reVX mountain band.
+MOUNTAIN_SLOPE_PCT = CostParams.slope_mtn_pct
+#: Sampling step along a line (degrees, about 1 km): under the DEM's 1-arcmin cell.
+SAMPLE_STEP_DEG = 0.01
+
+_GEOD = Geod(ellps="WGS84")
+
+
+class TerrainClassError(ValueError):
+    """A line's terrain classes cannot be computed (no geometry, or outside the DEM)."""
+
+
+def classify(slope_pct: np.ndarray, in_range: np.ndarray, *,
+             hill_pct: float = HILL_SLOPE_PCT,
+             mountain_pct: float = MOUNTAIN_SLOPE_PCT) -> np.ndarray:
+    """The terrain class of each sample (index into :data:`TERRAIN_CLASSES`: 0 flat,
+    1 hilly, 2 mountain) from its slope (percent) and whether it lies in a mountain range.
+
+    Examples
+    --------
+    >>> classify(np.array([0.5, 3.0, 9.0, 3.0, 0.5]),
+    ...          np.array([False, False, False, True, True])).tolist()
+    [0, 1, 2, 2, 0]
+    """
+    s = np.asarray(slope_pct, dtype=float)
+    r = np.asarray(in_range, dtype=bool)
+    if np.isnan(s).any():
+        raise TerrainClassError("slope unknown (NaN) at some samples")
+    return np.where((s >= mountain_pct) | (r & (s >= hill_pct)), 2,
+                    np.where(s >= hill_pct, 1, 0)).astype(np.int8)
+
+
+def class_km(km: np.ndarray, classes: np.ndarray) -> dict[str, float]:
+    """Kilometres per class (:data:`TERRAIN_CLASSES`, every class present) of samples of
+    ``km`` kilometres each in ``classes`` (:func:`classify`).
+
+    Examples
+    --------
+    >>> class_km(np.array([1.0, 2.0, 0.5]), np.array([0, 2, 2]))
+    {'flat': 1.0, 'hilly': 0.0, 'mountain': 2.5}
+    """
+    sums = np.bincount(np.asarray(classes, dtype=int), weights=np.asarray(km, dtype=float),
+                       minlength=len(TERRAIN_CLASSES))
+    return {c: float(v) for c, v in zip(TERRAIN_CLASSES, sums, strict=True)}
+
+
+@dataclass(frozen=True)
+class TerrainClassifier:
+    """A study's slope grid (percent, on the DEM's own grid, EPSG:4326) and mountain ranges
+    (one geometry), ready to classify lines (:meth:`class_km`).
+
+    Build it with :meth:`from_layers` (the slope computed once per DEM).
+    """
+
+    slope_pct: np.ndarray
+    transform: Affine  # of the slope grid (the DEM's)
+    ranges: shapely.Geometry | None
+
+    @classmethod
+    def from_terrain(cls, terrain: Terrain, mountains: gpd.GeoDataFrame | None = None
+                     ) -> TerrainClassifier:
+        """From a DEM in EPSG:4326 and the Natural Earth range polygons (any CRS)."""
+        from pyproj import CRS
+
+        if not CRS.from_user_input(terrain.crs).equals(CRS.from_epsg(4326)):
+            raise TerrainClassError(f"terrain classes need the DEM in EPSG:4326, not "
+                                    f"{terrain.crs}")
+        slope = native_slope_pct(terrain, np.zeros(terrain.shape, dtype=bool))
+        ranges = None
+        if mountains is not None and len(mountains):
+            ranges = shapely.union_all(mountains.to_crs(4326).geometry.to_numpy())
+            shapely.prepare(ranges)
+        return cls(slope, terrain.transform, ranges)
+
+    def samples(self, line: shapely.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Kilometres, slope (percent; NaN outside the DEM) and in-range flag of the pieces
+        of ``line`` (lon/lat) cut every :data:`SAMPLE_STEP_DEG`, each taken at its middle."""
+        parts = shapely.get_parts(shapely.line_merge(line)) if line is not None else []
+        km, mids = [], []
+        for part in parts:
+            xy = shapely.get_coordinates(shapely.segmentize(part, SAMPLE_STEP_DEG))
+            if len(xy) < 2:
+                continue
+            _, _, d = _GEOD.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+            km.append(np.asarray(d, dtype=float) / 1000.0)
+            mids.append((xy[:-1] + xy[1:]) / 2.0)
+        if not km:
+            return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+        k = np.concatenate(km)
+        m = np.concatenate(mids)
+        col, row = ~self.transform @ (m[:, 0], m[:, 1])
+        col = np.floor(col).astype(int)
+        row = np.floor(row).astype(int)
+        h, w = self.slope_pct.shape
+        inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+        slope = np.full(len(k), np.nan)
+        slope[inside] = self.slope_pct[row[inside], col[inside]]
+        rng = (shapely.contains_xy(self.ranges, m[:, 0], m[:, 1])
+               if self.ranges is not None else np.zeros(len(k), dtype=bool))
+        return k, slope, np.asarray(rng, dtype=bool)
+
+    def class_km(self, line: shapely.Geometry, name: str = "line") -> dict[str, float]:
+        """Kilometres of ``line`` (lon/lat) per terrain class (:func:`classify`).
+
+        Raises :class:`TerrainClassError` naming ``name`` when the line has no length or
+        leaves the DEM.
+        """
+        if line is None or shapely.is_empty(line):
+            raise TerrainClassError(f"{name}: no geometry to classify the terrain of")
+        km, slope, rng = self.samples(line)
+        outside = ~np.isfinite(slope)
+        if outside.any():
+            raise TerrainClassError(
+                f"{name}: {km[outside].sum():.1f} km of its new pipe lie outside the terrain "
+                f"data (DEM), so its terrain class (and pipe cost) is unknown; extend the DEM "
+                f"or keep the route inside it")
+        return class_km(km, classify(slope, rng))
+
+    def lines_km(self, lines: list[shapely.Geometry], name: str = "route") -> dict[str, float]:
+        """Kilometres per class of several lines together (a route's new legs; none: all
+        classes 0 km); each line as :meth:`class_km`."""
+        out = dict.fromkeys(TERRAIN_CLASSES, 0.0)
+        for i, line in enumerate(lines):
+            part = f"{name}, new leg {i + 1}" if len(lines) > 1 else name
+            for c, v in self.class_km(line, part).items():
+                out[c] += v
+        return out
+
+
+_CLASSIFIERS: dict[int, tuple[Terrain, TerrainClassifier]] = {}
+
+
+def classifier_for(layers: Layers) -> TerrainClassifier:
+    """The :class:`TerrainClassifier` of a study's layers (DEM and ``mountains``), built
+    once per DEM and mountains layer in a process."""
+    key = id(layers.terrain) ^ id(layers.mountains)
+    hit = _CLASSIFIERS.get(key)
+    if hit is not None and hit[0] is layers.terrain:
+        return hit[1]
+    clf = TerrainClassifier.from_terrain(layers.terrain, layers.mountains)
+    if len(_CLASSIFIERS) >= 4:
+        _CLASSIFIERS.clear()
+    _CLASSIFIERS[key] = (layers.terrain, clf)
+    return clf
+
+
+def terrain_class_km(line: shapely.Geometry, terrain: Terrain,
+                     mountains: gpd.GeoDataFrame | None = None) -> dict[str, float]:
+    """Kilometres of ``line`` (lon/lat) per terrain class (see the module docstring).
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> z = np.zeros((60, 60), dtype=np.float32)  # level ground at 1 arcmin, 44-45 E
+    >>> t = Terrain(z, Affine(1 / 60, 0, 44.0, 0, -1 / 60, 41.0), "EPSG:4326")
+    >>> km = terrain_class_km(LineString([(44.1, 40.5), (44.9, 40.5)]), t)
+    >>> {c: round(v, 1) for c, v in km.items()}
+    {'flat': 67.8, 'hilly': 0.0, 'mountain': 0.0}
+    """
+    return TerrainClassifier.from_terrain(terrain, mountains).class_km(line)
+
+
+def terrain_factor_from_km(km_by_class: Mapping[str, float] | None,
+                           params: pd.DataFrame | None = None, *, name: str = "route"
+                           ) -> float:
+    """The pipe-CAPEX terrain factor of new pipe with ``km_by_class`` kilometres per class:
+    the km-weighted mean of the fitted ``terrain_factor_<class>`` of the cost table
+    (``params``, default the shipped one), as ``planner backtest costs`` applies one class
+    to a whole line. A line of no kilometres (a route that builds no new pipe) takes the
+    flat factor; a missing or non-finite entry raises naming ``name``.
+
+    Examples
+    --------
+    >>> f = {c: economics.parameter(f"terrain_factor_{c}") for c in TERRAIN_CLASSES}
+    >>> terrain_factor_from_km({"flat": 100.0, "hilly": 0.0, "mountain": 0.0}) == f["flat"]
+    True
+    >>> x = terrain_factor_from_km({"flat": 50.0, "hilly": 0.0, "mountain": 50.0})
+    >>> round(x, 6) == round((f["flat"] + f["mountain"]) / 2, 6)
+    True
+    """
+    if not isinstance(km_by_class, Mapping):
+        raise TerrainClassError(f"{name}: no terrain classes of its new pipe (got "
+                                f"{km_by_class!r}); the route record is incomplete")
+    km = {}
+    for c, v in km_by_class.items():
+        if c not in TERRAIN_CLASSES:
+            raise TerrainClassError(f"{name}: unknown terrain class {c!r}; use "
+                                    f"{'|'.join(TERRAIN_CLASSES)}")
+        x = float(v)
+        if not np.isfinite(x) or x < 0:
+            raise TerrainClassError(f"{name}: {c} km is {v!r}; it must be a finite "
+                                    f"number at least 0")
+        km[c] = x
+    factors = {c: float(economics.parameter(f"terrain_factor_{c}", params))
+               for c in TERRAIN_CLASSES}
+    total = sum(km.values())
+    if total <= 0:
+        return factors["flat"]
+    return sum(factors[c] * v for c, v in km.items()) / total
+
+
+def fitted_factor_range(params: pd.DataFrame | None = None) -> tuple[float, float]:
+    """The smallest and largest fitted class factor: every new pipe's factor lies
+    between them.
+
+    Examples
+    --------
+    >>> lo, hi = fitted_factor_range()
+    >>> lo <= economics.parameter("terrain_factor_flat") <= hi
+    True
+    """
+    f = [float(economics.parameter(f"terrain_factor_{c}", params)) for c in TERRAIN_CLASSES]
+    return min(f), max(f)
+
+
+__all__ = ["HILL_SLOPE_PCT", "MOUNTAIN_SLOPE_PCT", "SAMPLE_STEP_DEG", "TERRAIN_CLASSES",
+           "TerrainClassError", "TerrainClassifier", "class_km", "classifier_for", "classify",
+           "fitted_factor_range", "terrain_class_km", "terrain_factor_from_km"]

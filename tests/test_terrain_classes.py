@@ -1,0 +1,108 @@
+"""Terrain classes of new pipe (planner.terrain_classes) on constructed DEMs and ranges."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+from pyproj import Geod
+from shapely import LineString, box
+
+from planner import economics as e
+from planner.plan.optimise import arc_terrain_factors
+from planner.terrain import Terrain
+from planner.terrain_classes import (
+    TerrainClassError,
+    TerrainClassifier,
+    classify,
+    terrain_class_km,
+    terrain_factor_from_km,
+)
+
+#: 1-arcmin cells, 44-46 E, 40-41 N (as the shipped DEM's grid).
+CELL = 1 / 60
+TRANSFORM = Affine(CELL, 0, 44.0, 0, -CELL, 41.0)
+LINE = LineString([(44.1, 40.5), (45.9, 40.5)])
+KM_PER_DEG = Geod(ellps="WGS84").line_length([44.0, 45.0], [40.5, 40.5]) / 1000.0
+
+
+def _dem(east_slope_pct: float) -> Terrain:
+    """Level west of 45 E, rising eastwards at ``east_slope_pct`` east of it."""
+    rows, cols = 60, 120
+    lat = 41.0 - (np.arange(rows) + 0.5) * CELL
+    dx_m = CELL * 111_320.0 * np.cos(np.radians(lat))[:, None]  # as native_slope_pct
+    steps = np.clip(np.arange(cols) - 59.5, 0, None)[None, :]
+    z = (east_slope_pct / 100.0 * steps * dx_m).astype(np.float32)
+    return Terrain(z, TRANSFORM, "EPSG:4326")
+
+
+def _km(**deg: float) -> dict[str, float]:
+    return {c: deg.get(c, 0.0) * KM_PER_DEG for c in ("flat", "hilly", "mountain")}
+
+
+def test_a_level_line_is_flat():
+    km = terrain_class_km(LINE, _dem(0.0))
+    assert km == pytest.approx(_km(flat=1.8), abs=0.05)
+
+
+def test_gentle_slope_is_hilly_and_inside_a_range_mountain():
+    # 5 % east of 45 E: hilly (2-8 %); the part inside a range polygon (45.5-46 E): mountain
+    ranges = gpd.GeoDataFrame(geometry=[box(45.5, 40.0, 46.0, 41.0)], crs="EPSG:4326")
+    km = terrain_class_km(LINE, _dem(5.0), ranges)
+    # one cell either side of a boundary may take its neighbour's class (central differences)
+    assert km == pytest.approx(_km(flat=0.9, hilly=0.5, mountain=0.4), abs=1.5)
+    # level ground inside a range polygon stays flat
+    assert terrain_class_km(LINE, _dem(0.0), ranges) == pytest.approx(_km(flat=1.8), abs=0.05)
+
+
+def test_a_steep_slope_is_mountain_and_classes_add_up_to_the_length():
+    km = terrain_class_km(LINE, _dem(12.0))
+    # the boundary cell takes half the slope (central differences): hilly, about 1.4 km
+    assert km == pytest.approx(_km(flat=0.9, mountain=0.9), abs=2.0)
+    assert sum(km.values()) == pytest.approx(1.8 * KM_PER_DEG, rel=1e-3)
+
+
+def test_the_rule_at_its_thresholds():
+    s = np.array([1.99, 2.0, 7.99, 8.0, 2.0, 1.99])
+    r = np.array([False, False, False, False, True, True])
+    assert classify(s, r).tolist() == [0, 1, 1, 2, 2, 0]
+    with pytest.raises(TerrainClassError):
+        classify(np.array([np.nan]), np.array([False]))
+
+
+def test_a_line_leaving_the_dem_raises_naming_it():
+    clf = TerrainClassifier.from_terrain(_dem(0.0))
+    with pytest.raises(TerrainClassError, match=r"route X-Y: .* outside the terrain data"):
+        clf.class_km(LineString([(45.0, 40.5), (47.0, 40.5)]), name="route X-Y")
+    with pytest.raises(TerrainClassError, match="route X-Y: no geometry"):
+        clf.class_km(LineString(), name="route X-Y")
+
+
+def test_the_pipe_factor_is_the_km_weighted_mean_of_the_fitted_factors():
+    f = {c: e.parameter(f"terrain_factor_{c}") for c in ("flat", "hilly", "mountain")}
+    km = {"flat": 30.0, "hilly": 50.0, "mountain": 20.0}
+    assert terrain_factor_from_km(km) == pytest.approx(
+        (30 * f["flat"] + 50 * f["hilly"] + 20 * f["mountain"]) / 100, rel=1e-12)
+
+
+def test_a_plan_arc_without_terrain_classes_raises_naming_it():
+    arcs = pd.DataFrame({"arc_id": ["a0", "a7"],
+                         "terrain_km": [{"flat": 5.0}, np.nan]})
+    with pytest.raises(TerrainClassError, match="plan arc a7"):
+        arc_terrain_factors(arcs)
+
+
+def test_a_lateral_takes_the_fitted_factor_of_its_terrain_classes():
+    from planner.domestic import new_demand
+
+    near = pd.DataFrame({"centre_id": ["a", "b"], "name": ["A", "B"], "iso_a3": "KAZ",
+                         "demand_bcm_y": [0.3, 0.3], "gas_access": False,
+                         "distance_km": [40.0, 40.0],
+                         "terrain_km": [{"flat": 40.0}, {"mountain": 40.0}]})
+    t = new_demand(near, {"KAZ"}, spare_bcm_y=1.0).set_index("name")
+    assert t.loc["B", "lateral_capex_musd"] / t.loc["A", "lateral_capex_musd"] == pytest.approx(
+        e.parameter("terrain_factor_mountain") / e.parameter("terrain_factor_flat"), rel=1e-12)
+    with pytest.raises(TerrainClassError, match="lateral to B"):
+        new_demand(near.assign(terrain_km=[{"flat": 40.0}, None]), {"KAZ"}, spare_bcm_y=1.0)
