@@ -181,20 +181,32 @@ class TerrainClassifier:
         return out
 
 
-_CLASSIFIERS: dict[int, tuple[Terrain, TerrainClassifier]] = {}
+#: Classifiers built in this process, each with the DEM and mountains layer it was built
+#: from: holding them keeps their ids from being reused by other objects.
+_CLASSIFIERS: list[tuple[Terrain, gpd.GeoDataFrame | None, TerrainClassifier]] = []
 
 
 def classifier_for(layers: Layers) -> TerrainClassifier:
     """The :class:`TerrainClassifier` of a study's layers (DEM and ``mountains``), built
-    once per DEM and mountains layer in a process."""
-    key = id(layers.terrain) ^ id(layers.mountains)
-    hit = _CLASSIFIERS.get(key)
-    if hit is not None and hit[0] is layers.terrain:
-        return hit[1]
+    once per pair of DEM and mountains layer objects in a process (the last four pairs
+    kept): a hit is the very same two objects (``is``), so layers with their own
+    mountains (``Layers.replace(mountains=...)``) get their own ranges.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> t = Terrain(np.zeros((60, 60), dtype=np.float32),
+    ...             Affine(1 / 60, 0, 44.0, 0, -1 / 60, 41.0), "EPSG:4326")
+    >>> a = SimpleNamespace(terrain=t, mountains=None)
+    >>> classifier_for(a) is classifier_for(a)
+    True
+    """
+    for terrain, mountains, clf in _CLASSIFIERS:
+        if terrain is layers.terrain and mountains is layers.mountains:
+            return clf
     clf = TerrainClassifier.from_terrain(layers.terrain, layers.mountains)
-    if len(_CLASSIFIERS) >= 4:
-        _CLASSIFIERS.clear()
-    _CLASSIFIERS[key] = (layers.terrain, clf)
+    del _CLASSIFIERS[:-3]
+    _CLASSIFIERS.append((layers.terrain, layers.mountains, clf))
     return clf
 
 

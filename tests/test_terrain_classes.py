@@ -106,3 +106,23 @@ def test_a_lateral_takes_the_fitted_factor_of_its_terrain_classes():
         e.parameter("terrain_factor_mountain") / e.parameter("terrain_factor_flat"), rel=1e-12)
     with pytest.raises(TerrainClassError, match="lateral to B"):
         new_demand(near.assign(terrain_km=[{"flat": 40.0}, None]), {"KAZ"}, spare_bcm_y=1.0)
+
+
+def test_layers_with_their_own_mountains_get_their_own_ranges():
+    # one DEM, a new mountains layer each time, the previous one freed: a cache keyed on
+    # ids would hand a later layer an earlier layer's ranges once an id is reused
+    import gc
+    from types import SimpleNamespace
+
+    from planner.terrain_classes import classifier_for
+
+    terrain = _dem(0.0)
+    for i in range(30):
+        west = 44.0 + i * 0.05
+        mountains = gpd.GeoDataFrame(geometry=[box(west, 40.0, west + 0.5, 41.0)],
+                                     crs="EPSG:4326")
+        clf = classifier_for(SimpleNamespace(terrain=terrain, mountains=mountains))
+        assert clf.ranges is not None
+        assert clf.ranges.bounds[0] == pytest.approx(west), i
+        del mountains, clf
+        gc.collect()
