@@ -74,10 +74,31 @@ def test_the_rule_at_its_thresholds():
 
 def test_a_line_leaving_the_dem_raises_naming_it():
     clf = TerrainClassifier.from_terrain(_dem(0.0))
-    with pytest.raises(TerrainClassError, match=r"route X-Y: .* outside the terrain data"):
+    with pytest.raises(TerrainClassError, match=r"route X-Y: 8\d\.\d km outside the DEM, "):
         clf.class_km(LineString([(45.0, 40.5), (47.0, 40.5)]), name="route X-Y")
     with pytest.raises(TerrainClassError, match="route X-Y: no geometry"):
         clf.class_km(LineString(), name="route X-Y")
+
+
+def test_a_line_on_the_dems_edge_is_on_it_and_nodata_cells_are_named():
+    # the south (40 N) and east (46 E) edges are the grid's far edges: a line along them
+    # lies in the edge cells, not outside
+    clf = TerrainClassifier.from_terrain(_dem(0.0))
+    south = clf.class_km(LineString([(44.1, 40.0), (45.9, 40.0)]), name="south edge")
+    assert south["flat"] == pytest.approx(Geod(ellps="WGS84").line_length(
+        [44.1, 45.9], [40.0, 40.0]) / 1000.0, rel=1e-4)
+    east = clf.class_km(LineString([(46.0, 40.1), (46.0, 40.9)]), name="east edge")
+    assert east["flat"] > 80
+    # nodata cells inside the DEM: named as such, not as outside
+    dem = _dem(0.0)
+    z = dem.elevation.copy()
+    z[:, 30:40] = np.nan  # 44.5-44.67 E
+    holed = TerrainClassifier.from_terrain(Terrain(z, TRANSFORM, "EPSG:4326"))
+    with pytest.raises(TerrainClassError, match=r"route X-Y: \d+\.\d km on nodata cells of the "
+                       r"DEM, so .*unknown; extend the DEM \(or fill its nodata cells\)"):
+        holed.class_km(LINE, name="route X-Y")
+    with pytest.raises(TerrainClassError, match=r"km outside the DEM and \d+\.\d km on nodata"):
+        holed.class_km(LineString([(44.1, 40.5), (46.5, 40.5)]), name="route X-Y")
 
 
 def test_the_pipe_factor_is_the_km_weighted_mean_of_the_fitted_factors():
