@@ -147,3 +147,44 @@ def test_layers_with_their_own_mountains_get_their_own_ranges():
         assert clf.ranges.bounds[0] == pytest.approx(west), i
         del mountains, clf
         gc.collect()
+
+
+def test_a_centre_beyond_the_dem_stops_a_route_only_if_its_lateral_is_designed():
+    # a route along 40.2 N inside the DEM (40-41 N); two centres within reach: A on the DEM,
+    # B south of it (39.85 N). Classifying B's lateral fails, but B gets no lateral unless
+    # it is a member's centre with unserved demand: only then the error, naming B
+    from types import SimpleNamespace
+
+    from shapely import Point
+
+    from planner.appraisal import route_geometry
+    from planner.domestic import new_demand
+
+    countries = gpd.GeoDataFrame({"iso_a3": ["KAZ", "UZB"], "name": ["Kazakhstan", "Uzbekistan"]},
+                                 geometry=[box(43, 40.0, 47, 42), box(43, 38, 47, 40.0)],
+                                 crs="EPSG:4326")
+    centres = gpd.GeoDataFrame(
+        {"centre_id": ["a", "b"], "name": ["A", "B"], "country": ["Kazakhstan", "Uzbekistan"],
+         "demand_bcm_y": [0.3, 0.3], "gas_access": [False, False], "unserved_share": 1.0},
+        geometry=[Point(44.5, 40.4), Point(45.0, 39.85)], crs="EPSG:4326")
+    layers = SimpleNamespace(terrain=_dem(0.0), mountains=None, countries=countries,
+                             water=gpd.GeoDataFrame({"kind": []}, geometry=[], crs="EPSG:4326"),
+                             demand_centres=centres)
+    row = pd.Series({"name": "X-Y", "length_km": 150.0,
+                     "geometry": LineString([(44.1, 40.2), (45.9, 40.2)])})
+    geo = route_geometry(row, layers, centres)  # type: ignore[arg-type]
+    near = geo.near.set_index("name")
+    assert set(near.index) == {"A", "B"}
+    assert near.at["A", "terrain_error"] == "" and near.at["A", "terrain_km"]["flat"] > 0
+    assert near.at["B", "terrain_km"] is None
+    # B is Uzbek: not a member of a Kazakh study, so no lateral and no error
+    t = new_demand(geo.near, {"KAZ"}, spare_bcm_y=1.0).set_index("name")
+    assert t.at["A", "new_demand_bcm_y"] == pytest.approx(0.3)
+    assert t.at["B", "new_demand_bcm_y"] == 0
+    # nor with gas already
+    new_demand(geo.near.assign(gas_access=[False, True]), {"KAZ", "UZB"}, spare_bcm_y=1.0)
+    # a member's centre without gas: its lateral is designed, so its classes are needed
+    with pytest.raises(TerrainClassError,
+                       match=r"route X-Y, lateral to demand centre B: \d+\.\d km outside the "
+                             r"DEM, .*; extend the DEM to cover the centre B or leave B out"):
+        new_demand(geo.near, {"KAZ", "UZB"}, spare_bcm_y=1.0)
