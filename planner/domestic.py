@@ -209,17 +209,19 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float,
     t["unserved_share"] = np.where(access, 0.0, share)
     t["unserved_bcm_y"] = demand * t["unserved_share"]
     eligible = t["member"] & (t["unserved_bcm_y"] > 0)
-    tf = pd.Series(1.0, index=near.index)
+    factors = [1.0] * len(near)
     if "terrain_km" in near.columns:
         from planner.terrain_classes import TerrainClassError, terrain_factor_from_km
 
         errors = near.get("terrain_error", pd.Series("", index=near.index)).fillna("")
-        for j in np.flatnonzero(eligible.to_numpy()):
-            if errors.iat[j]:
-                raise TerrainClassError(str(errors.iat[j]))
-            tf.iat[j] = terrain_factor_from_km(near["terrain_km"].iat[j], params,
-                                               name=f"lateral to {near['name'].iat[j]}")
-    t["_tf"] = tf
+        for j, (ok, km, err, n) in enumerate(zip(eligible, near["terrain_km"], errors,
+                                                  near["name"], strict=True)):
+            if not ok:
+                continue  # no lateral designed: its classes are not needed
+            if err:
+                raise TerrainClassError(str(err))
+            factors[j] = terrain_factor_from_km(km, params, name=f"lateral to {n}")
+    t["_tf"] = pd.Series(factors, index=near.index, dtype=float)
     full = [lateral_design(q, L, str(c), params, terrain_factor=f) if ok else (np.nan, np.nan)
             for q, L, c, ok, f in zip(t["unserved_bcm_y"], t["distance_km"], t["iso_a3"],
                                       eligible, t["_tf"], strict=True)]
