@@ -267,8 +267,9 @@ def terrain_factor_from_km(km_by_class: Mapping[str, float] | None,
     True
     """
     if not isinstance(km_by_class, Mapping):
-        raise TerrainClassError(f"{name}: no terrain classes of its new pipe (got "
-                                f"{km_by_class!r}); the route record is incomplete")
+        raise TerrainClassError(f"{name}: no km per terrain class of its new pipe (got "
+                                f"{km_by_class!r}), so its pipe cost is unknown; its "
+                                f"record is incomplete")
     km = {}
     for c, v in km_by_class.items():
         if c not in TERRAIN_CLASSES:

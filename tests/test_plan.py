@@ -861,3 +861,22 @@ def test_failed_solve_is_written_reported_and_not_cached(monkeypatch, tmp_path):
         assert run._cached_solves(None, None, None, OPTS, "base", net, ECON)[0].status == \
             expect
     assert answers == [failed]  # the good solve was read back, not solved again
+
+
+def test_default_plan_new_arcs_km_per_terrain_class_add_up_to_their_length(default_run):
+    # every new corridor of the shipped default study's candidate network carries its km
+    # per terrain class (its pipe's terrain factor), classified on its (merged) geometry:
+    # they add up to its length (geodesic sampling against the path's length); existing
+    # arcs build no pipe and have none
+    from planner.terrain_classes import TERRAIN_CLASSES
+
+    arcs = default_run.extra["plan"].network.arcs
+    new = arcs[arcs["kind"].eq("new")]
+    assert len(new) > 10
+    for a, km, length in zip(new["arc_id"], new["terrain_km"], new["length_km"], strict=True):
+        assert isinstance(km, dict) and set(km) == set(TERRAIN_CLASSES), a
+        assert all(np.isfinite(v) and v >= 0 for v in km.values()), a
+        assert sum(km.values()) == pytest.approx(float(length), rel=0.02, abs=0.5), a
+    assert arcs.loc[arcs["kind"].eq("existing"), "terrain_km"].isna().all()
+    # some corridor crosses hills or mountains: the classes matter on the shipped study
+    assert sum(km["hilly"] + km["mountain"] for km in new["terrain_km"]) > 0

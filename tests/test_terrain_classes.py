@@ -111,7 +111,8 @@ def test_the_pipe_factor_is_the_km_weighted_mean_of_the_fitted_factors():
 def test_a_plan_arc_without_terrain_classes_raises_naming_it():
     arcs = pd.DataFrame({"arc_id": ["a0", "a7"],
                          "terrain_km": [{"flat": 5.0}, np.nan]})
-    with pytest.raises(TerrainClassError, match="plan arc a7"):
+    with pytest.raises(TerrainClassError, match=r"plan arc a7: no km per terrain class "
+                       r"\(terrain_km is nan\).*plan_network\(terrain_classes=\.\.\.\)"):
         arc_terrain_factors(arcs)
 
 

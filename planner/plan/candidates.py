@@ -488,7 +488,7 @@ def plan_network(
     link_km: float = 300.0,
     hubs: bool = True,
     reduce: bool = True,
-    terrain_classes: TerrainClassifier | None = None,
+    terrain_classes: TerrainClassifier,
 ) -> PlanNetwork:
     """Build the candidate network for a plan.
 
@@ -505,9 +505,10 @@ def plan_network(
     countries
         The countries layer (``iso_a3``), for the km per country of every arc.
     terrain_classes
-        The study's :class:`planner.terrain_classes.TerrainClassifier`, for the km per
-        terrain class of every new arc (``terrain_km``; without it ``None``, which
-        :func:`planner.plan.optimise.solve_plan` refuses).
+        The study's :class:`planner.terrain_classes.TerrainClassifier`
+        (:func:`planner.terrain_classes.classifier_for`), for the km per terrain class of
+        every new arc (``terrain_km``; its CAPEX's terrain factor). Required: a new arc
+        that cannot be classified (off the DEM) raises here, naming it.
 
     Returns
     -------
@@ -623,8 +624,9 @@ def plan_network(
     arcs = with_countries(arcs, countries)
     arcs.insert(0, "arc_id", [f"a{i}" for i in range(len(arcs))])
     arcs["terrain_km"] = [
-        terrain_classes.class_km(g, name=f"plan arc {a} ({u}-{v})")
-        if k == "new" and terrain_classes is not None else None
+        terrain_classes.class_km(g, name=f"plan arc {a} ({u}-{v})",
+                                 fix="extend the DEM or keep the plan's places on it")
+        if k == "new" else None
         for a, u, v, k, g in zip(arcs["arc_id"], arcs["u"], arcs["v"], arcs["kind"],
                                  arcs.geometry, strict=True)]
     log.info("plan network: %d nodes, %d arcs (%d existing, %d new corridors)", len(nodes),
