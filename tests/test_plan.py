@@ -246,6 +246,7 @@ def test_new_chain_contraction_keeps_the_plan_and_pays_one_intercept():
     assert list(nodes.index) == ["S", "D"] and len(arcs) == 1
     assert arcs["length_km"].iloc[0] == pytest.approx(450.0)
     assert arcs["km_by_country"].iloc[0] == pytest.approx({"AAA": 300.0, "BBB": 150.0})
+    assert arcs["terrain_km"].iloc[0] == pytest.approx({"flat": 450.0})
     pieces = solve_plan(net, OPTS, ECON)
     corridor = solve_plan(PlanNetwork(nodes, arcs), OPTS, ECON)
     assert pieces.status == corridor.status == "optimal"
@@ -253,6 +254,24 @@ def test_new_chain_contraction_keeps_the_plan_and_pays_one_intercept():
     k = diameter_options(OPTS, 3.0)
     intercept = float(k["capex_fixed_usd"].iloc[0]) / 1e6 * (ECON.crf + ECON.pipeline_om_share)
     assert pieces.objective_musd_y - corridor.objective_musd_y == pytest.approx(2 * intercept)
+
+
+def test_new_chain_contraction_adds_up_the_km_per_terrain_class():
+    # pieces carrying their km per class: the corridor's are their sums (its pipe's terrain
+    # factor the km-weighted mean over the whole corridor); a piece without: unknown (None)
+    net = network({"S": (0, 0, 0, True), "m": (100, 0, 0, False), "D": (150, 0, 3, False)},
+                  [("S", "m", "new", np.nan, ["AAA"]), ("m", "D", "new", np.nan, ["AAA"])])
+    arcs = net.arcs.copy()
+    arcs["terrain_km"] = [{"flat": 80.0, "hilly": 20.0, "mountain": 0.0},
+                          {"flat": 0.0, "hilly": 10.0, "mountain": 40.0}]
+    merged = contract_new_chains(arcs, keep={"S", "D"})
+    assert len(merged) == 1
+    assert merged["terrain_km"].iloc[0] == pytest.approx(
+        {"flat": 80.0, "hilly": 30.0, "mountain": 40.0})
+    assert sum(merged["terrain_km"].iloc[0].values()) == pytest.approx(
+        merged["length_km"].iloc[0])
+    arcs["terrain_km"] = [{"flat": 100.0}, None]
+    assert contract_new_chains(arcs, keep={"S", "D"})["terrain_km"].iloc[0] is None
 
 
 def test_plan_arc_in_kazakhstan_costs_its_regional_factor_times_the_same_arc_at_one():

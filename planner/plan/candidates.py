@@ -385,9 +385,11 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
     touch and that are not in ``keep`` (supply points, destinations).
 
     Flow through such a node is conserved, so both arcs carry the same flow: the chain is
-    one corridor. Length and km per country add up; ``cost_km_eq`` becomes
-    Σ max(cost_km_eq, length_km) of the pieces (the CAPEX's terrain factor comes from the
-    merged corridor's terrain classes, :func:`plan_network`). The corridor is built
+    one corridor. Length and km per country add up, and so do the km per terrain class
+    (``terrain_km``, the pipe CAPEX's terrain factor) when the pieces carry them (None
+    when one does not; :func:`plan_network` classifies the merged corridor itself);
+    ``cost_km_eq`` (the routing surface's km-eq, no longer a cost) becomes
+    Σ max(cost_km_eq, length_km) of the pieces. The corridor is built
     in one diameter (as a real project is; the pieces could have differed only where their
     terrain factors differ) and pays the pipe regressions' per-project intercept once,
     not once per piece (:func:`planner.plan.optimise.diameter_options`).
@@ -422,6 +424,7 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
             continue  # a loop through removable nodes only: never on a useful path
         geoms, length, cost = [], 0.0, 0.0
         kmc: dict[str, float] = {}
+        terrain: dict[str, float] | None = {}
         for k, a, _b in chain:
             rk = rows[k]
             geoms.append(rk.geometry if rk["u"] == a else LineString(rk.geometry.coords[::-1]))
@@ -431,9 +434,17 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
             cost += max(eq, piece) if np.isfinite(eq) else piece
             for c, km in dict(rk.get("km_by_country") or {}).items():
                 kmc[c] = kmc.get(c, 0.0) + float(km)
+            tk = rk.get("terrain_km")
+            if terrain is not None and isinstance(tk, Mapping):
+                for c, km in tk.items():
+                    terrain[c] = terrain.get(c, 0.0) + float(km)
+            else:
+                terrain = None
         geom = _chain_geometry(geoms)
         d = {**r.to_dict(), "u": chain[0][1], "v": chain[-1][2], "length_km": length,
              "cost_km_eq": cost, "km_by_country": kmc, "geometry": geom}
+        if "terrain_km" in d:
+            d["terrain_km"] = terrain
         if "countries" in d:
             d["countries"] = ", ".join(k for k, _ in sorted(kmc.items(), key=lambda kv: -kv[1])
                                        if k != "---")
