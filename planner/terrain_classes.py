@@ -17,12 +17,14 @@ The rule (:func:`classify`), set before it was compared with any label and not f
 The slope bands are the cost surface's (:class:`planner.costsurface.CostParams`
 ``slope_hill_pct`` / ``slope_mtn_pct``: NREL reVX ``least_cost_xmission``,
 config/iso_multipliers.json, TEPPC hill ≥ 2, mountain ≥ 8, read as percent rise); the
-slope is the one the cost surface computes on the DEM's own grid
-(:func:`planner.costsurface.native_slope_pct`). The range polygons mark rugged relief the
-1-arcmin DEM smooths out (as the cost surface's ``mountain_mult``): sloping ground inside
-them counts as mountain, level ground (valleys, plateaus the polygons include) not.
-README 'Terrain classes of new pipe' compares the rule with the labelled reference lines
-the study region's pipeline layer holds.
+slope is computed as the cost surface's, on the DEM's own grid
+(:func:`planner.costsurface.native_slope_pct`), but without the surface's water mask (the
+surface sets lake and sea cells to NaN first, so they and their shores have no slope; here
+they keep the DEM's, and a pipe along a shore is classified). The range polygons mark
+rugged relief the 1-arcmin DEM smooths out (as the cost surface's ``mountain_mult``):
+sloping ground inside them counts as mountain, level ground (valleys, plateaus the
+polygons include) not. README 'Terrain classes of new pipe' compares the rule with the
+labelled reference lines the study region's pipeline layer holds.
 """
 
 from __future__ import annotations
