@@ -147,7 +147,7 @@ def test_layers_with_their_own_mountains_get_their_own_ranges():
         assert clf.ranges is not None
         assert clf.ranges.bounds[0] == pytest.approx(west), i
         del mountains, clf
-        gc.collect()
+        gc.collect(0)
 
 
 def test_a_centre_beyond_the_dem_stops_a_route_only_if_its_lateral_is_designed():
