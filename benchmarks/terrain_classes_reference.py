@@ -55,7 +55,11 @@ def reference_table() -> pd.DataFrame:
                      "rule's majority": max(k, key=lambda c: k[c]),
                      "factor by rule": round(terrain_factor_from_km(k), 3),
                      "factor by label": round(terrain_factor_from_km({label: 1.0}), 3),
-                     "median slope %": round(float(np.median(slope[inside])), 2)})
+                     "median slope %": round(float(np.median(slope[inside])), 2),
+                     # where its mountain km come from: range polygons or steep ground
+                     "km in ranges": round(float(km[inside & rng].sum()), 1),
+                     "of them ≥ 8 %": round(float(km[inside & rng & (slope >= 8)].sum()), 1),
+                     "km ≥ 8 %": round(float(km[inside & (slope >= 8)].sum()), 1)})
     return pd.DataFrame(rows)
 
 

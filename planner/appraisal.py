@@ -568,11 +568,24 @@ def route_geometry(row: pd.Series, layers: Layers,
     classes = terrain_classes.classifier_for(layers)
     name = f"route {row.get('name', '?')}"
     terrain_km = classes.lines_km(new_geoms, name=name)
-    # a lateral runs straight from the route to the centre: its km per terrain class
+    # a lateral runs straight from the route to the centre: its km per terrain class; one
+    # that cannot be classified (a centre beyond the DEM) keeps its error, raised only if
+    # the lateral is designed (domestic.new_demand): most centres within reach get none
     laterals = shapely.shortest_line(row.geometry, centres.geometry.loc[near.index].to_numpy())
-    near["terrain_km"] = pd.Series(
-        [classes.class_km(g, name=f"{name}, lateral to {n}")
-         for g, n in zip(laterals, near["name"], strict=True)], index=near.index, dtype=object)
+    lateral_km: list[dict[str, float] | None] = []
+    lateral_error: list[str] = []
+    for g, n in zip(laterals, near["name"], strict=True):
+        try:
+            lateral_km.append(classes.class_km(
+                g, name=f"{name}, lateral to demand centre {n}",
+                fix=f"extend the DEM to cover the centre {n} or leave {n} out of the "
+                    f"demand centres"))
+            lateral_error.append("")
+        except terrain_classes.TerrainClassError as err:
+            lateral_km.append(None)
+            lateral_error.append(str(err))
+    near["terrain_km"] = pd.Series(lateral_km, index=near.index, dtype=object)
+    near["terrain_error"] = pd.Series(lateral_error, index=near.index, dtype=object)
     return RouteGeometry(route_legs, pieces, crossing_rows,
                          river_crossings(row.geometry, layers.water), list(river_pts),
                          [str(x) for x in river_isos], near, terrain_km)

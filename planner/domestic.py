@@ -171,8 +171,10 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float,
         ``gas_access``, ``distance_km`` (to the route), optionally ``unserved_share``
         (:func:`unserved_shares`; 1 where missing) and ``terrain_km`` (the lateral's km
         per terrain class, :mod:`planner.terrain_classes`, for its pipe's terrain factor;
-        without the column laterals are priced as flat land, factor 1). Leave out the
-        route's own destination: its demand is what the route delivers.
+        without the column laterals are priced as flat land, factor 1) with
+        ``terrain_error`` (why a lateral's classes are unknown, empty when known: raised
+        only for a centre whose lateral is designed, a member's with unserved demand).
+        Leave out the route's own destination: its demand is what the route delivers.
     members : set of str
         ISO3 codes of the study's member countries; centres elsewhere add nothing.
     spare_bcm_y : float
@@ -207,15 +209,19 @@ def new_demand(near: pd.DataFrame, members: set[str], spare_bcm_y: float,
     t["unserved_share"] = np.where(access, 0.0, share)
     t["unserved_bcm_y"] = demand * t["unserved_share"]
     eligible = t["member"] & (t["unserved_bcm_y"] > 0)
+    factors = [1.0] * len(near)
     if "terrain_km" in near.columns:
-        from planner.terrain_classes import terrain_factor_from_km
+        from planner.terrain_classes import TerrainClassError, terrain_factor_from_km
 
-        tf = pd.Series([terrain_factor_from_km(k, params, name=f"lateral to {n}")
-                        for k, n in zip(near["terrain_km"], near["name"], strict=True)],
-                       index=near.index, dtype=float)
-    else:
-        tf = pd.Series(1.0, index=near.index)
-    t["_tf"] = tf
+        errors = near.get("terrain_error", pd.Series("", index=near.index)).fillna("")
+        for j, (ok, km, err, n) in enumerate(zip(eligible, near["terrain_km"], errors,
+                                                  near["name"], strict=True)):
+            if not ok:
+                continue  # no lateral designed: its classes are not needed
+            if err:
+                raise TerrainClassError(str(err))
+            factors[j] = terrain_factor_from_km(km, params, name=f"lateral to {n}")
+    t["_tf"] = pd.Series(factors, index=near.index, dtype=float)
     full = [lateral_design(q, L, str(c), params, terrain_factor=f) if ok else (np.nan, np.nan)
             for q, L, c, ok, f in zip(t["unserved_bcm_y"], t["distance_km"], t["iso_a3"],
                                       eligible, t["_tf"], strict=True)]

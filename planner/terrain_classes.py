@@ -17,12 +17,14 @@ The rule (:func:`classify`), set before it was compared with any label and not f
 The slope bands are the cost surface's (:class:`planner.costsurface.CostParams`
 ``slope_hill_pct`` / ``slope_mtn_pct``: NREL reVX ``least_cost_xmission``,
 config/iso_multipliers.json, TEPPC hill ≥ 2, mountain ≥ 8, read as percent rise); the
-slope is the one the cost surface computes on the DEM's own grid
-(:func:`planner.costsurface.native_slope_pct`). The range polygons mark rugged relief the
-1-arcmin DEM smooths out (as the cost surface's ``mountain_mult``): sloping ground inside
-them counts as mountain, level ground (valleys, plateaus the polygons include) not.
-README 'Terrain classes of new pipe' compares the rule with the labelled reference lines
-the study region's pipeline layer holds.
+slope is computed as the cost surface's, on the DEM's own grid
+(:func:`planner.costsurface.native_slope_pct`), but without the surface's water mask (the
+surface sets lake and sea cells to NaN first, so they and their shores have no slope; here
+they keep the DEM's, and a pipe along a shore is classified). The range polygons mark
+rugged relief the 1-arcmin DEM smooths out (as the cost surface's ``mountain_mult``):
+sloping ground inside them counts as mountain, level ground (valleys, plateaus the
+polygons include) not. README 'Terrain classes of new pipe' compares the rule with the
+labelled reference lines the study region's pipeline layer holds.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ _GEOD = Geod(ellps="WGS84")
 
 
 class TerrainClassError(ValueError):
-    """A line's terrain classes cannot be computed (no geometry, or outside the DEM)."""
+    """A line's terrain classes cannot be computed (no geometry, or outside the DEM or on
+    its nodata cells)."""
 
 
 def classify(slope_pct: np.ndarray, in_range: np.ndarray, *,
@@ -126,9 +129,9 @@ class TerrainClassifier:
             shapely.prepare(ranges)
         return cls(slope, terrain.transform, ranges)
 
-    def samples(self, line: shapely.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Kilometres, slope (percent; NaN outside the DEM) and in-range flag of the pieces
-        of ``line`` (lon/lat) cut every :data:`SAMPLE_STEP_DEG`, each taken at its middle."""
+    def _pieces(self, line: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
+        """Kilometres and middle (lon, lat) of the pieces of ``line`` cut every
+        :data:`SAMPLE_STEP_DEG`."""
         parts = shapely.get_parts(shapely.line_merge(line)) if line is not None else []
         km, mids = [], []
         for part in parts:
@@ -139,35 +142,56 @@ class TerrainClassifier:
             km.append(np.asarray(d, dtype=float) / 1000.0)
             mids.append((xy[:-1] + xy[1:]) / 2.0)
         if not km:
-            return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
-        k = np.concatenate(km)
-        m = np.concatenate(mids)
-        col, row = ~self.transform @ (m[:, 0], m[:, 1])
-        col = np.floor(col).astype(int)
-        row = np.floor(row).astype(int)
+            return np.zeros(0), np.zeros((0, 2))
+        return np.concatenate(km), np.concatenate(mids)
+
+    def _cells(self, lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row, column and on-the-grid flag of points (lon, lat): a point on the grid's
+        edge (its south or east one included) lies in the edge cell."""
+        col, row = ~self.transform @ (lonlat[:, 0], lonlat[:, 1])
+        col, row = np.asarray(col, dtype=float), np.asarray(row, dtype=float)
         h, w = self.slope_pct.shape
-        inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+        tol = 1e-9  # cells: float round-off of a point exactly on an edge
+        inside = (row >= -tol) & (row <= h + tol) & (col >= -tol) & (col <= w + tol)
+        return (np.clip(np.floor(row), 0, h - 1).astype(int),
+                np.clip(np.floor(col), 0, w - 1).astype(int), inside)
+
+    def samples(self, line: shapely.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Kilometres, slope (percent; NaN outside the DEM and on its nodata cells) and
+        in-range flag of the pieces of ``line`` (lon/lat) cut every
+        :data:`SAMPLE_STEP_DEG`, each taken at its middle."""
+        k, m = self._pieces(line)
+        if not len(k):
+            return k, np.zeros(0), np.zeros(0, dtype=bool)
+        row, col, inside = self._cells(m)
         slope = np.full(len(k), np.nan)
         slope[inside] = self.slope_pct[row[inside], col[inside]]
         rng = (shapely.contains_xy(self.ranges, m[:, 0], m[:, 1])
                if self.ranges is not None else np.zeros(len(k), dtype=bool))
         return k, slope, np.asarray(rng, dtype=bool)
 
-    def class_km(self, line: shapely.Geometry, name: str = "line") -> dict[str, float]:
+    def class_km(self, line: shapely.Geometry, name: str = "line", *,
+                 fix: str = "extend the DEM (or fill its nodata cells) or keep the route on it"
+                 ) -> dict[str, float]:
         """Kilometres of ``line`` (lon/lat) per terrain class (:func:`classify`).
 
-        Raises :class:`TerrainClassError` naming ``name`` when the line has no length or
-        leaves the DEM.
+        Raises :class:`TerrainClassError` naming ``name`` when the line has no length, or
+        has pieces outside the DEM or on its nodata cells (slope unknown); the message
+        ends with ``fix``, what to do about it.
         """
         if line is None or shapely.is_empty(line):
             raise TerrainClassError(f"{name}: no geometry to classify the terrain of")
         km, slope, rng = self.samples(line)
-        outside = ~np.isfinite(slope)
-        if outside.any():
+        unknown = ~np.isfinite(slope)
+        if unknown.any():
+            _, m = self._pieces(line)
+            off = ~self._cells(m)[2]
+            where = [f"{km[w].sum():.1f} km {what}" for w, what in (
+                (off, "outside the DEM"), (unknown & ~off, "on nodata cells of the DEM"))
+                if w.any()]
             raise TerrainClassError(
-                f"{name}: {km[outside].sum():.1f} km of its new pipe lie outside the terrain "
-                f"data (DEM), so its terrain class (and pipe cost) is unknown; extend the DEM "
-                f"or keep the route inside it")
+                f"{name}: {' and '.join(where)}, so its terrain class (and pipe cost) is "
+                f"unknown; {fix}")
         return class_km(km, classify(slope, rng))
 
     def lines_km(self, lines: list[shapely.Geometry], name: str = "route") -> dict[str, float]:
@@ -181,20 +205,32 @@ class TerrainClassifier:
         return out
 
 
-_CLASSIFIERS: dict[int, tuple[Terrain, TerrainClassifier]] = {}
+#: Classifiers built in this process, each with the DEM and mountains layer it was built
+#: from: holding them keeps their ids from being reused by other objects.
+_CLASSIFIERS: list[tuple[Terrain, gpd.GeoDataFrame | None, TerrainClassifier]] = []
 
 
 def classifier_for(layers: Layers) -> TerrainClassifier:
     """The :class:`TerrainClassifier` of a study's layers (DEM and ``mountains``), built
-    once per DEM and mountains layer in a process."""
-    key = id(layers.terrain) ^ id(layers.mountains)
-    hit = _CLASSIFIERS.get(key)
-    if hit is not None and hit[0] is layers.terrain:
-        return hit[1]
+    once per pair of DEM and mountains layer objects in a process (the last four pairs
+    kept): a hit is the very same two objects (``is``), so layers with their own
+    mountains (``Layers.replace(mountains=...)``) get their own ranges.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> t = Terrain(np.zeros((60, 60), dtype=np.float32),
+    ...             Affine(1 / 60, 0, 44.0, 0, -1 / 60, 41.0), "EPSG:4326")
+    >>> a = SimpleNamespace(terrain=t, mountains=None)
+    >>> classifier_for(a) is classifier_for(a)
+    True
+    """
+    for terrain, mountains, clf in _CLASSIFIERS:
+        if terrain is layers.terrain and mountains is layers.mountains:
+            return clf
     clf = TerrainClassifier.from_terrain(layers.terrain, layers.mountains)
-    if len(_CLASSIFIERS) >= 4:
-        _CLASSIFIERS.clear()
-    _CLASSIFIERS[key] = (layers.terrain, clf)
+    del _CLASSIFIERS[:-3]
+    _CLASSIFIERS.append((layers.terrain, layers.mountains, clf))
     return clf
 
 
@@ -233,8 +269,9 @@ def terrain_factor_from_km(km_by_class: Mapping[str, float] | None,
     True
     """
     if not isinstance(km_by_class, Mapping):
-        raise TerrainClassError(f"{name}: no terrain classes of its new pipe (got "
-                                f"{km_by_class!r}); the route record is incomplete")
+        raise TerrainClassError(f"{name}: no km per terrain class of its new pipe (got "
+                                f"{km_by_class!r}), so its pipe cost is unknown; its "
+                                f"record is incomplete")
     km = {}
     for c, v in km_by_class.items():
         if c not in TERRAIN_CLASSES:

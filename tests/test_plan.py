@@ -246,6 +246,7 @@ def test_new_chain_contraction_keeps_the_plan_and_pays_one_intercept():
     assert list(nodes.index) == ["S", "D"] and len(arcs) == 1
     assert arcs["length_km"].iloc[0] == pytest.approx(450.0)
     assert arcs["km_by_country"].iloc[0] == pytest.approx({"AAA": 300.0, "BBB": 150.0})
+    assert arcs["terrain_km"].iloc[0] == pytest.approx({"flat": 450.0})
     pieces = solve_plan(net, OPTS, ECON)
     corridor = solve_plan(PlanNetwork(nodes, arcs), OPTS, ECON)
     assert pieces.status == corridor.status == "optimal"
@@ -253,6 +254,24 @@ def test_new_chain_contraction_keeps_the_plan_and_pays_one_intercept():
     k = diameter_options(OPTS, 3.0)
     intercept = float(k["capex_fixed_usd"].iloc[0]) / 1e6 * (ECON.crf + ECON.pipeline_om_share)
     assert pieces.objective_musd_y - corridor.objective_musd_y == pytest.approx(2 * intercept)
+
+
+def test_new_chain_contraction_adds_up_the_km_per_terrain_class():
+    # pieces carrying their km per class: the corridor's are their sums (its pipe's terrain
+    # factor the km-weighted mean over the whole corridor); a piece without: unknown (None)
+    net = network({"S": (0, 0, 0, True), "m": (100, 0, 0, False), "D": (150, 0, 3, False)},
+                  [("S", "m", "new", np.nan, ["AAA"]), ("m", "D", "new", np.nan, ["AAA"])])
+    arcs = net.arcs.copy()
+    arcs["terrain_km"] = [{"flat": 80.0, "hilly": 20.0, "mountain": 0.0},
+                          {"flat": 0.0, "hilly": 10.0, "mountain": 40.0}]
+    merged = contract_new_chains(arcs, keep={"S", "D"})
+    assert len(merged) == 1
+    assert merged["terrain_km"].iloc[0] == pytest.approx(
+        {"flat": 80.0, "hilly": 30.0, "mountain": 40.0})
+    assert sum(merged["terrain_km"].iloc[0].values()) == pytest.approx(
+        merged["length_km"].iloc[0])
+    arcs["terrain_km"] = [{"flat": 100.0}, None]
+    assert contract_new_chains(arcs, keep={"S", "D"})["terrain_km"].iloc[0] is None
 
 
 def test_plan_arc_in_kazakhstan_costs_its_regional_factor_times_the_same_arc_at_one():
@@ -861,3 +880,22 @@ def test_failed_solve_is_written_reported_and_not_cached(monkeypatch, tmp_path):
         assert run._cached_solves(None, None, None, OPTS, "base", net, ECON)[0].status == \
             expect
     assert answers == [failed]  # the good solve was read back, not solved again
+
+
+def test_default_plan_new_arcs_km_per_terrain_class_add_up_to_their_length(default_run):
+    # every new corridor of the shipped default study's candidate network carries its km
+    # per terrain class (its pipe's terrain factor), classified on its (merged) geometry:
+    # they add up to its length (geodesic sampling against the path's length); existing
+    # arcs build no pipe and have none
+    from planner.terrain_classes import TERRAIN_CLASSES
+
+    arcs = default_run.extra["plan"].network.arcs
+    new = arcs[arcs["kind"].eq("new")]
+    assert len(new) > 10
+    for a, km, length in zip(new["arc_id"], new["terrain_km"], new["length_km"], strict=True):
+        assert isinstance(km, dict) and set(km) == set(TERRAIN_CLASSES), a
+        assert all(np.isfinite(v) and v >= 0 for v in km.values()), a
+        assert sum(km.values()) == pytest.approx(float(length), rel=0.02, abs=0.5), a
+    assert arcs.loc[arcs["kind"].eq("existing"), "terrain_km"].isna().all()
+    # some corridor crosses hills or mountains: the classes matter on the shipped study
+    assert sum(km["hilly"] + km["mountain"] for km in new["terrain_km"]) > 0

@@ -385,9 +385,11 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
     touch and that are not in ``keep`` (supply points, destinations).
 
     Flow through such a node is conserved, so both arcs carry the same flow: the chain is
-    one corridor. Length and km per country add up; ``cost_km_eq`` becomes
-    Σ max(cost_km_eq, length_km) of the pieces (the CAPEX's terrain factor comes from the
-    merged corridor's terrain classes, :func:`plan_network`). The corridor is built
+    one corridor. Length and km per country add up, and so do the km per terrain class
+    (``terrain_km``, the pipe CAPEX's terrain factor) when the pieces carry them (None
+    when one does not; :func:`plan_network` classifies the merged corridor itself);
+    ``cost_km_eq`` (the routing surface's km-eq, no longer a cost) becomes
+    Σ max(cost_km_eq, length_km) of the pieces. The corridor is built
     in one diameter (as a real project is; the pieces could have differed only where their
     terrain factors differ) and pays the pipe regressions' per-project intercept once,
     not once per piece (:func:`planner.plan.optimise.diameter_options`).
@@ -422,6 +424,7 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
             continue  # a loop through removable nodes only: never on a useful path
         geoms, length, cost = [], 0.0, 0.0
         kmc: dict[str, float] = {}
+        terrain: dict[str, float] | None = {}
         for k, a, _b in chain:
             rk = rows[k]
             geoms.append(rk.geometry if rk["u"] == a else LineString(rk.geometry.coords[::-1]))
@@ -431,9 +434,17 @@ def contract_new_chains(arcs: gpd.GeoDataFrame, keep: set[str]) -> gpd.GeoDataFr
             cost += max(eq, piece) if np.isfinite(eq) else piece
             for c, km in dict(rk.get("km_by_country") or {}).items():
                 kmc[c] = kmc.get(c, 0.0) + float(km)
+            tk = rk.get("terrain_km")
+            if terrain is not None and isinstance(tk, Mapping):
+                for c, km in tk.items():
+                    terrain[c] = terrain.get(c, 0.0) + float(km)
+            else:
+                terrain = None
         geom = _chain_geometry(geoms)
         d = {**r.to_dict(), "u": chain[0][1], "v": chain[-1][2], "length_km": length,
              "cost_km_eq": cost, "km_by_country": kmc, "geometry": geom}
+        if "terrain_km" in d:
+            d["terrain_km"] = terrain
         if "countries" in d:
             d["countries"] = ", ".join(k for k, _ in sorted(kmc.items(), key=lambda kv: -kv[1])
                                        if k != "---")
@@ -488,7 +499,7 @@ def plan_network(
     link_km: float = 300.0,
     hubs: bool = True,
     reduce: bool = True,
-    terrain_classes: TerrainClassifier | None = None,
+    terrain_classes: TerrainClassifier,
 ) -> PlanNetwork:
     """Build the candidate network for a plan.
 
@@ -505,9 +516,10 @@ def plan_network(
     countries
         The countries layer (``iso_a3``), for the km per country of every arc.
     terrain_classes
-        The study's :class:`planner.terrain_classes.TerrainClassifier`, for the km per
-        terrain class of every new arc (``terrain_km``; without it ``None``, which
-        :func:`planner.plan.optimise.solve_plan` refuses).
+        The study's :class:`planner.terrain_classes.TerrainClassifier`
+        (:func:`planner.terrain_classes.classifier_for`), for the km per terrain class of
+        every new arc (``terrain_km``; its CAPEX's terrain factor). Required: a new arc
+        that cannot be classified (off the DEM) raises here, naming it.
 
     Returns
     -------
@@ -623,8 +635,9 @@ def plan_network(
     arcs = with_countries(arcs, countries)
     arcs.insert(0, "arc_id", [f"a{i}" for i in range(len(arcs))])
     arcs["terrain_km"] = [
-        terrain_classes.class_km(g, name=f"plan arc {a} ({u}-{v})")
-        if k == "new" and terrain_classes is not None else None
+        terrain_classes.class_km(g, name=f"plan arc {a} ({u}-{v})",
+                                 fix="extend the DEM or keep the plan's places on it")
+        if k == "new" else None
         for a, u, v, k, g in zip(arcs["arc_id"], arcs["u"], arcs["v"], arcs["kind"],
                                  arcs.geometry, strict=True)]
     log.info("plan network: %d nodes, %d arcs (%d existing, %d new corridors)", len(nodes),

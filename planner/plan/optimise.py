@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -68,7 +69,7 @@ from planner.network import NetworkParams
 from planner.plan import tree_dp
 from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan.options import PlanOptions
-from planner.terrain_classes import terrain_factor_from_km
+from planner.terrain_classes import TerrainClassError, terrain_factor_from_km
 
 log = logging.getLogger(__name__)
 
@@ -842,8 +843,13 @@ def arc_terrain_factors(arcs: pd.DataFrame) -> np.ndarray:
     """
     ids = arcs["arc_id"] if "arc_id" in arcs else pd.Series(range(len(arcs)), index=arcs.index)
     km = arcs["terrain_km"] if "terrain_km" in arcs else pd.Series(None, index=arcs.index)
-    return np.array([terrain_factor_from_km(k if isinstance(k, dict) else None,
-                                            name=f"plan arc {a}")
+    for a, k in zip(ids, km, strict=True):
+        if not isinstance(k, Mapping):
+            raise TerrainClassError(
+                f"plan arc {a}: no km per terrain class (terrain_km is {k!r}), so its pipe "
+                f"cost is unknown; build the plan network with the study's terrain classes "
+                f"(planner.plan.candidates.plan_network(terrain_classes=...))")
+    return np.array([terrain_factor_from_km(k, name=f"plan arc {a}")
                      for a, k in zip(ids, km, strict=True)], dtype=float)
 
 
