@@ -62,15 +62,10 @@ FLOW_METHODS: tuple[str, ...] = ("general", "weymouth", "panhandle_a", "panhandl
 FRICTION_METHODS: tuple[str, ...] = ("colebrook", "swamee_jain")
 Z_METHODS: tuple[str, ...] = ("papay", "cnga")
 
-#: Standard outside diameters of line pipe (mm), 324–1420 mm: the API 5L sizes 12¾–56 in
-#: (323.9, 355.6, 406.4, 457, 508, 610, 711, 813, 914, 1016, 1067, 1219, 1422 → 1420 in GOST
-#: practice; rounded to the mm). 1067 and 1219 mm are those of the Central Asia–China lines
-#: A/B and C (see the tests' sources). The sizes below 508 mm (12¾–18 in) were added in the
-#: cost backtest's ninth round (README, "Ninth round", step 2): six built lines of 324–406 mm
-#: could not be designed at their size. The system plan's trunks start at 508 mm
-#: (:data:`planner.plan.options.TRUNK_DIAMETERS_MM`).
-STANDARD_DIAMETERS_MM: tuple[float, ...] = (324, 356, 406, 457, 508, 610, 711, 813, 914,
-                                            1016, 1067, 1219, 1420)
+#: Standard outside diameters of line pipe (mm), 508–1420 mm: the API 5L sizes 20–56 in
+#: (508, 610, 711, 813, 914, 1016, 1067, 1219, 1422 → 1420 in GOST practice). 1067 and
+#: 1219 mm are those of the Central Asia–China lines A/B and C (see the tests' sources).
+STANDARD_DIAMETERS_MM: tuple[float, ...] = (508, 610, 711, 813, 914, 1016, 1067, 1219, 1420)
 #: Pressure classes (MPa, maximum operating pressure) to choose from: 5.4, 7.4, 9.8 and
 #: 11.8 MPa, the design pressures of Soviet-era and modern Russian/Central Asian trunk
 #: lines (planner convention; a study may pass its own).

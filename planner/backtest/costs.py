@@ -332,12 +332,11 @@ def _regions(countries: str) -> list[str]:
     return [table.get(c.strip(), "none") for c in str(countries).split(";") if c.strip()]
 
 
-#: The sizes ``diameter_steps`` counts on: the model's own
-#: (:data:`planner.hydraulics.STANDARD_DIAMETERS_MM`, from 324 mm since the ninth round;
-#: before, the model's from 508 mm with 406 and 457 mm below, so that a built line smaller
-#: than the model's smallest size was not rounded up to it and scored as a hit; README).
-SCORING_DIAMETERS_MM: tuple[float, ...] = tuple(float(d) for d in
-                                                hydraulics.STANDARD_DIAMETERS_MM)
+#: The sizes ``diameter_steps`` counts on: the model's (:data:`planner.hydraulics.
+#: STANDARD_DIAMETERS_MM`, from 508 mm) with API 5L's 16 and 18 in (406, 457 mm) below,
+#: so that a built line smaller than the model's smallest size is not rounded up to it
+#: and scored as a hit (the fourth held-out set had two such lines; README).
+SCORING_DIAMETERS_MM: tuple[float, ...] = (406.0, 457.0, *hydraulics.STANDARD_DIAMETERS_MM)
 
 
 def _standard_index(d_mm: float) -> int:
