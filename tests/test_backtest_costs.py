@@ -520,13 +520,13 @@ def test_third_holdout_lines_joined_the_training_set_after_being_scored():
 
 
 @pytest.mark.parametrize(("word", "n", "fitted_on"), [
-    ("fourth", 10, 57), ("fifth", 6, 67), ("sixth", 5, 73)])
+    ("fourth", 10, 57), ("fifth", 6, 67), ("sixth", 5, 73), ("eighth", 5, 78)])
 def test_recent_holdout_lines_joined_the_training_set_after_being_scored(word, n, fitted_on):
     # each of these held-out sets was scored once with the calibration refit on
-    # `fitted_on` lines, reviewed after scoring (README, the next round's refit), then its
-    # lines joined the reference set; their notes say so, every figure they fill is cited
-    # and every country of them has a cost region
-    number = {"fourth": 4, "fifth": 5, "sixth": 6}[word]
+    # `fitted_on` lines, reviewed (after scoring; the eighth before), then its lines joined
+    # the reference set at the next round's refit (README); their notes say so, every
+    # figure they fill is cited and every country of them has a cost region
+    number = {"fourth": 4, "fifth": 5, "sixth": 6, "eighth": 8}[word]
     rows = _joined_round(word, n, f"reference_projects_holdout{number}.csv")
     assert rows["note"].str.contains(f"with the calibration refit on {fitted_on}",
                                      regex=False).all()
