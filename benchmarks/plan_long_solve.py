@@ -481,7 +481,7 @@ def hybrid_solve(model: dict[str, Any], variant: str, logdir: Path,
 
     optimise._size_thread_pool()
     # the runner's first steps (LP relaxation, the MILP on the arcs it builds), shared
-    first = optimise._first_plan(c, integ, lo, hi, a_mat, lb, ub, opts, ycols)
+    first = optimise._first_plan(c, integ, lo, hi, a_mat, lb, ub, opts, ycols, t0=t0)
     h, restricted = first.h, first.restricted
 
     def arcs_of(x: np.ndarray) -> np.ndarray:
@@ -559,7 +559,7 @@ def hybrid_solve(model: dict[str, Any], variant: str, logdir: Path,
                 break
             exact = exact | mixed
     else:
-        x, obj, bounds["milp"] = optimise._run(h, limit - (time.perf_counter() - t0), best)
+        x, obj, bounds["milp"] = optimise._run(h, optimise._time_left(t0, limit), best)
         note(f"full MILP: {h.getModelStatus()}, {obj:.2f}, bound {bounds['milp']:.2f}")
         if x is not None and obj < best_obj:
             best, best_obj = x, obj

@@ -215,7 +215,7 @@ def _reuse_candidate(layers: Layers, surface: Any, origin: Place, dest: Place,
     route["reused_pipelines"] = [", ".join(p) if isinstance(p, list | tuple) else str(p)
                                  for p in route["pipelines"]]
     # the legs (with their lines' diameter, pressure and strings) for the hydraulics, and
-    # their cost-surface cost
+    # their cost-surface cost (for the terrain_difficulty criterion only)
     route["legs"] = [r.legs.to_dict("records")]
     return route, ""
 

@@ -4,7 +4,8 @@
 (``terrain_factor_flat``, ``_hilly``, ``_mountain`` in ``planner/data/cost_parameters.csv``)
 on the labels of built lines. A study prices its new pipe with the same factors: it splits
 the new pipe's kilometres into the three classes from its own terrain data
-(:func:`terrain_class_km`) and takes the km-weighted mean of the fitted factors
+(:meth:`TerrainClassifier.class_km`, through :func:`classifier_for`; :func:`terrain_class_km`
+for one line) and takes the km-weighted mean of the fitted factors
 (:func:`terrain_factor_from_km`).
 
 The rule (:func:`classify`), set before it was compared with any label and not fitted:
@@ -14,8 +15,10 @@ The rule (:func:`classify`), set before it was compared with any label and not f
 - **hilly**: slope at least :data:`HILL_SLOPE_PCT` elsewhere;
 - **flat**: the rest.
 
-The slope bands are the cost surface's (:class:`planner.costsurface.CostParams`
-``slope_hill_pct`` / ``slope_mtn_pct``: NREL reVX ``least_cost_xmission``,
+The slope bands are the cost surface's defaults (:class:`planner.costsurface.CostParams`
+``slope_hill_pct`` / ``slope_mtn_pct``; a study's ``[cost_surface]`` override changes its
+routing only, not its classes, which mirror the backtest's labels: NREL reVX
+``least_cost_xmission``,
 config/iso_multipliers.json, TEPPC hill ≥ 2, mountain ≥ 8, read as percent rise); the
 slope is computed as the cost surface's, on the DEM's own grid
 (:func:`planner.costsurface.native_slope_pct`), but without the surface's water mask (the
@@ -106,7 +109,8 @@ class TerrainClassifier:
     """A study's slope grid (percent, on the DEM's own grid, EPSG:4326) and mountain ranges
     (one geometry), ready to classify lines (:meth:`class_km`).
 
-    Build it with :meth:`from_layers` (the slope computed once per DEM).
+    Build it with :meth:`from_terrain`, or :func:`classifier_for` (a study's layers; the
+    slope computed once per DEM and mountains layer).
     """
 
     slope_pct: np.ndarray
@@ -121,7 +125,8 @@ class TerrainClassifier:
 
         if not CRS.from_user_input(terrain.crs).equals(CRS.from_epsg(4326)):
             raise TerrainClassError(f"terrain classes need the DEM in EPSG:4326, not "
-                                    f"{terrain.crs}")
+                                    f"{terrain.crs}; reproject the DEM file, e.g. "
+                                    f"gdalwarp -t_srs EPSG:4326 in.tif out.tif")
         slope = native_slope_pct(terrain, np.zeros(terrain.shape, dtype=bool))
         ranges = None
         if mountains is not None and len(mountains):
@@ -271,7 +276,8 @@ def terrain_factor_from_km(km_by_class: Mapping[str, float] | None,
     if not isinstance(km_by_class, Mapping):
         raise TerrainClassError(f"{name}: no km per terrain class of its new pipe (got "
                                 f"{km_by_class!r}), so its pipe cost is unknown; its "
-                                f"record is incomplete")
+                                f"record is incomplete: rerun the study with --no-cache "
+                                f"(or delete a sweep's cached route sets)")
     km = {}
     for c, v in km_by_class.items():
         if c not in TERRAIN_CLASSES:

@@ -189,3 +189,11 @@ def test_a_centre_beyond_the_dem_stops_a_route_only_if_its_lateral_is_designed()
                        match=r"route X-Y, lateral to demand centre B: \d+\.\d km outside the "
                              r"DEM, .*; extend the DEM to cover the centre B or leave B out"):
         new_demand(geo.near, {"KAZ", "UZB"}, spare_bcm_y=1.0)
+
+
+def test_terrain_classes_are_the_backtests_labels():
+    # the classes a study splits its pipe into are the labels the backtest fits factors on
+    from planner.backtest.costs import TERRAINS
+    from planner.terrain_classes import TERRAIN_CLASSES
+
+    assert TERRAIN_CLASSES == TERRAINS

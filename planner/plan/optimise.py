@@ -579,6 +579,7 @@ class _FirstPlan:
     ub: np.ndarray
     c: np.ndarray
     messages: list[str] | None = None
+    #: Whether HiGHS proved the LP relaxation infeasible (so the MILP is too).
     lp_infeasible: bool = False
 
     def restricted(self, built: np.ndarray, time_limit: float
@@ -688,7 +689,9 @@ def _solve_highs(c: np.ndarray, integ: np.ndarray, lo: np.ndarray, hi: np.ndarra
 
     Every run gets at most the time left of ``options.time_limit_s`` counted from ``t0``,
     less :data:`HIGHS_OVERRUN_S` (:func:`_time_left`), and a run with no time left is
-    skipped, so the solve ends within its limit.
+    skipped, so the HiGHS runs end within the limit (the optional tree bound checks its
+    share between DP passes only). An LP relaxation HiGHS proves infeasible returns
+    ``infeasible`` at once (no point of the MILP either).
 
     Returns status, solution (None without one) and relative gap; ``bounds`` (when
     given) receives each valid lower bound by name (``milp``, ``build``, ``tree``).
