@@ -45,6 +45,7 @@ from affine import Affine
 from pyproj import Geod
 
 from planner import economics
+from planner.backtest.costs import TERRAINS
 from planner.costsurface import CostParams, native_slope_pct
 from planner.terrain import Terrain
 
@@ -53,8 +54,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The cost backtest's terrain classes (``planner.backtest.costs.TERRAINS``), in order.
-TERRAIN_CLASSES = ("flat", "hilly", "mountain")
+#: The cost backtest's terrain classes, in order: its labels (one definition).
+TERRAIN_CLASSES: tuple[str, ...] = TERRAINS
 #: Slope (percent rise) from which ground is hilly: the cost surface's reVX hill band.
 HILL_SLOPE_PCT = CostParams.slope_hill_pct
 #: Slope (percent rise) from which ground is mountain: the cost surface's reVX mountain band.
@@ -165,15 +166,20 @@ class TerrainClassifier:
         """Kilometres, slope (percent; NaN outside the DEM and on its nodata cells) and
         in-range flag of the pieces of ``line`` (lon/lat) cut every
         :data:`SAMPLE_STEP_DEG`, each taken at its middle."""
+        return self._samples(line)[:3]
+
+    def _samples(self, line: shapely.Geometry
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`samples` and whether each piece lies on the DEM's grid."""
         k, m = self._pieces(line)
         if not len(k):
-            return k, np.zeros(0), np.zeros(0, dtype=bool)
+            return k, np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
         row, col, inside = self._cells(m)
         slope = np.full(len(k), np.nan)
         slope[inside] = self.slope_pct[row[inside], col[inside]]
         rng = (shapely.contains_xy(self.ranges, m[:, 0], m[:, 1])
                if self.ranges is not None else np.zeros(len(k), dtype=bool))
-        return k, slope, np.asarray(rng, dtype=bool)
+        return k, slope, np.asarray(rng, dtype=bool), inside
 
     def class_km(self, line: shapely.Geometry, name: str = "line", *,
                  fix: str = "extend the DEM (or fill its nodata cells) or keep the route on it"
@@ -186,11 +192,10 @@ class TerrainClassifier:
         """
         if line is None or shapely.is_empty(line):
             raise TerrainClassError(f"{name}: no geometry to classify the terrain of")
-        km, slope, rng = self.samples(line)
+        km, slope, rng, inside = self._samples(line)
         unknown = ~np.isfinite(slope)
         if unknown.any():
-            _, m = self._pieces(line)
-            off = ~self._cells(m)[2]
+            off = ~inside
             where = [f"{km[w].sum():.1f} km {what}" for w, what in (
                 (off, "outside the DEM"), (unknown & ~off, "on nodata cells of the DEM"))
                 if w.any()]
