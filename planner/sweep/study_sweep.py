@@ -374,7 +374,7 @@ def routing_key(study: Study, params: Mapping[str, Any]) -> tuple[float, tuple[s
 
 
 #: Bumped whenever :class:`RouteSet` changes, so cached route sets of older runs are rebuilt.
-ROUTE_SET_VERSION = 4  # 4: RouteGeometry.terrain_km (new pipe's km per terrain class)
+ROUTE_SET_VERSION = 5  # 4: RouteGeometry.terrain_km; 5: its terrain_km_by_country
 
 
 @dataclass
