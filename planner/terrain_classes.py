@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -62,6 +62,9 @@ HILL_SLOPE_PCT = CostParams.slope_hill_pct
 MOUNTAIN_SLOPE_PCT = CostParams.slope_mtn_pct
 #: Sampling step along a line (degrees, about 1 km): under the DEM's 1-arcmin cell.
 SAMPLE_STEP_DEG = 0.01
+#: The range rule of :func:`classify`, as words: part of :func:`rule_key`, so a change to
+#: the rule (edit this with it) changes the cache keys of classified results.
+RANGE_RULE = "mountain: slope >= HILL_SLOPE_PCT inside a mountain-range polygon"
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -77,7 +80,7 @@ def classify(slope_pct: np.ndarray, in_range: np.ndarray, *,
     """The terrain class of each sample (index into :data:`TERRAIN_CLASSES`: 0 flat,
     1 hilly, 2 mountain) from its slope (percent) and whether it lies in a mountain range;
     the bands default to :data:`HILL_SLOPE_PCT` and :data:`MOUNTAIN_SLOPE_PCT` as they are
-    when called.
+    when called (what :func:`rule_key` reports).
 
     Examples
     --------
@@ -335,6 +338,29 @@ def class_factors(params: pd.DataFrame | None = None) -> dict[str, float]:
             for c in TERRAIN_CLASSES}
 
 
+def rule_key(params: pd.DataFrame | None = None, *, factors: bool = True) -> dict[str, Any]:
+    """What terrain-classified results depend on besides the DEM and the ranges layer: the
+    classes, the slope bands, the range rule, the sampling step and (``factors``) the
+    class factors of ``params``; read when called, for the cache keys of everything that
+    holds classified km or prices by them (:mod:`planner.cache` keys, the sweep's route
+    sets), so a change to any of them never serves a stale entry.
+
+    Examples
+    --------
+    >>> k = rule_key()
+    >>> k["hill_pct"], k["mountain_pct"], sorted(k["factors"])
+    (2.0, 8.0, ['flat', 'hilly', 'mountain'])
+    >>> "factors" in rule_key(factors=False)
+    False
+    """
+    key: dict[str, Any] = {"classes": list(TERRAIN_CLASSES), "hill_pct": float(HILL_SLOPE_PCT),
+                           "mountain_pct": float(MOUNTAIN_SLOPE_PCT), "range_rule": RANGE_RULE,
+                           "sample_step_deg": float(SAMPLE_STEP_DEG)}
+    if factors:
+        key["factors"] = class_factors(params)
+    return key
+
+
 def fitted_factor_range(params: pd.DataFrame | None = None) -> tuple[float, float]:
     """The smallest and largest fitted class factor: every new pipe's factor lies
     between them.
@@ -349,7 +375,7 @@ def fitted_factor_range(params: pd.DataFrame | None = None) -> tuple[float, floa
     return min(f), max(f)
 
 
-__all__ = ["HILL_SLOPE_PCT", "MOUNTAIN_SLOPE_PCT", "SAMPLE_STEP_DEG", "TERRAIN_CLASSES",
-           "TerrainClassError", "TerrainClassifier", "class_factors", "class_km",
-           "classifier_for", "classify", "fitted_factor_range", "terrain_class_km",
-           "terrain_factor_from_km"]
+__all__ = ["HILL_SLOPE_PCT", "MOUNTAIN_SLOPE_PCT", "RANGE_RULE", "SAMPLE_STEP_DEG",
+           "TERRAIN_CLASSES", "TerrainClassError", "TerrainClassifier", "class_factors",
+           "class_km", "classifier_for", "classify", "fitted_factor_range", "rule_key",
+           "terrain_class_km", "terrain_factor_from_km"]
