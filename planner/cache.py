@@ -189,9 +189,13 @@ def cached(kind: str, key: str, compute: Callable[[], T], *,
 
 def study_parts(study: Any, layers: Any) -> dict[str, Any]:
     """The inputs every study product depends on: the study file's settings, its vector
-    layers' contents and its network tables (interconnections, line flows). The terrain
-    enters through the cost surface's key, which every product's key also holds."""
+    layers' contents, its network tables (interconnections, line flows) and the terrain
+    classes' rule and class factors (:func:`planner.terrain_classes.rule_key`: candidates
+    and plan arcs hold classified km and are priced by them; read when called, not only
+    through the code's hash). The terrain enters through the cost surface's key, which
+    every product's key also holds."""
     from planner.interconnections import network_tables_for_study
+    from planner.terrain_classes import rule_key
 
     hubs, flows = network_tables_for_study(study)
     return {
@@ -200,6 +204,7 @@ def study_parts(study: Any, layers: Any) -> dict[str, Any]:
         "layers": {name: fingerprint_frame(gdf)
                    for name, gdf in layers.vector_layers().items()},
         "network": [fingerprint_frame(hubs), fingerprint_frame(flows)],
+        "terrain_classes": rule_key(),
     }
 
 

@@ -20,10 +20,12 @@ import shapely
 
 from planner import settings, webmap
 
-#: Columns of ``system_plan.csv`` (the issue's, then the annual cost and its parts).
+#: Columns of ``system_plan.csv`` (the issue's, then the annual cost and its parts, then
+#: a new arc's pipe terrain factor and km per terrain class, NaN for existing arcs).
 PLAN_COLUMNS = ["from", "to", "kind", "system", "reverse", "length_km", "diameter_mm",
                 "flow_bcm_y", "capex_musd", "country", "capital_musd_y",
-                "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y", "arc_id"]
+                "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y",
+                "terrain_factor", "flat_km", "hilly_km", "mountain_km", "arc_id"]
 
 #: Columns of the per-country table.
 COUNTRY_COLUMNS = ["country", "new_km", "reused_km", "capex_musd", "capital_musd_y",

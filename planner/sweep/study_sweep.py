@@ -323,9 +323,14 @@ def _draw(dim: Dimension, rng: np.random.Generator) -> Any:
 
 
 def study_fingerprint(study: Study) -> str:
-    """A short hash of the study file's content and the planner version: results of
-    another study or another version are never taken for this one's."""
-    text = json.dumps(study.raw, sort_keys=True, default=str) + __version__
+    """A short hash of the study file's content, the planner version and the terrain
+    classes' rule and class factors (:func:`planner.terrain_classes.rule_key`): results of
+    another study, another version or another terrain rule are never taken for this
+    one's (the tasks and the cached route sets, :func:`route_set_path`, hold it)."""
+    from planner.terrain_classes import rule_key
+
+    text = (json.dumps(study.raw, sort_keys=True, default=str) + __version__
+            + json.dumps(rule_key(), sort_keys=True))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
@@ -374,7 +379,7 @@ def routing_key(study: Study, params: Mapping[str, Any]) -> tuple[float, tuple[s
 
 
 #: Bumped whenever :class:`RouteSet` changes, so cached route sets of older runs are rebuilt.
-ROUTE_SET_VERSION = 4  # 4: RouteGeometry.terrain_km (new pipe's km per terrain class)
+ROUTE_SET_VERSION = 5  # 4: RouteGeometry.terrain_km; 5: its terrain_km_by_country
 
 
 @dataclass
@@ -418,13 +423,22 @@ def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]
     return RouteSet(cands, geometries, members)
 
 
+def route_set_path(study: Study, key: tuple[float, tuple[str, ...]],
+                   folder: str | os.PathLike[str]) -> Path:
+    """Where the route set of a routing ``key`` is cached in ``folder``: named by a hash
+    of :data:`ROUTE_SET_VERSION`, the :func:`study_fingerprint` (study, version, terrain
+    rule) and the key."""
+    h = hashlib.sha256(json.dumps([ROUTE_SET_VERSION, study_fingerprint(study), key[0],
+                                   list(key[1])]).encode()).hexdigest()[:16]
+    return Path(folder) / f"routes-{h}.pkl"
+
+
 def _cached_route_set(folder: Path, study: Study, layers: Any,
                       key: tuple[float, tuple[str, ...]], progress: bool | None,
                       graphs: Any = None) -> RouteSet:
     """:func:`build_route_set`, cached in ``folder`` (written atomically)."""
-    h = hashlib.sha256(json.dumps([ROUTE_SET_VERSION, study_fingerprint(study), key[0],
-                                   list(key[1])]).encode()).hexdigest()[:16]
-    path = folder / f"routes-{h}.pkl"
+    path = route_set_path(study, key, folder)
+    h = path.stem.removeprefix("routes-")
     if path.exists():
         with path.open("rb") as f:
             cached: RouteSet = pickle.load(f)
@@ -628,4 +642,4 @@ def run_sweep(path: str | Path, out_dir: str | Path | None = None, *,
 
 __all__ = ["Dimension", "SweepError", "SweepOutputs", "SweepSpec", "appraise_task",
            "build_route_set", "default_sweep_path", "load_sweep", "parse_sweep",
-           "run_sweep", "sweep_tasks"]
+           "route_set_path", "run_sweep", "study_fingerprint", "sweep_tasks"]
