@@ -28,7 +28,7 @@ import pandas as pd
 
 from planner import __version__, settings
 from planner.layers import Layers
-from planner.study import Place, Scenario, Study, study_fingerprint
+from planner.study import Place, Scenario, Study
 from planner.study_checks import check_reachable, load_checked_study
 
 log = logging.getLogger(__name__)
@@ -450,9 +450,10 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         write_csv(reused, names["reused_lines_csv"])
         write_csv(offtakes if offtakes is not None else pd.DataFrame(), names["offtakes_csv"])
         # the system plan (and a coalition game written earlier) add files and sections
+        from planner.cache import inputs_fingerprint
         from planner.plan.sections import extra_sections
 
-        extra = extra_sections(target, tmp, plan, names, study_fingerprint(study))
+        extra = extra_sections(target, tmp, plan, names, inputs_fingerprint(study, layers))
         names["report_md"].write_text(
             study_report_markdown(study, ranking, per_country, reused) + extra.markdown,
             encoding="utf-8")
