@@ -124,9 +124,9 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
         if not str(r["recorded_in"]).strip():
             problems.append(f"{where}: recorded_in is empty; say where the ratio is recorded")
     dup = df[df.duplicated(["name", "set", "round"], keep=False)]
-    for i in dup.index:
-        problems.append(f"line {int(str(i)) + 2}: {df.at[i, 'name']!r} appears more than "
-                        f"once in set {df.at[i, 'set']!r}, round {df.at[i, 'round']}")
+    for i, d in dup.iterrows():
+        problems.append(f"line {int(str(i)) + 2}: {d['name']!r} appears more than once in "
+                        f"set {d['set']!r}, round {d['round']!r}")
     if problems:
         raise CapexErrorTableError(source, problems)
     out["round"] = out["round"].astype(int)
@@ -226,9 +226,10 @@ def capex_band(capex_musd: pd.Series, q: Sequence[float] = BAND_QUANTILES,
     >>> b.round(1).to_dict("list")
     {'capex_musd_p10': [483.9, nan], 'capex_musd_p90': [1486.1, nan]}
     """
-    band = capex_error_band(q, basis)
+    qs = [float(x) for x in q]
+    band = capex_error_band(qs, basis).to_numpy()
     return pd.DataFrame({f"capex_musd_p{round(x * 100):02d}": capex_musd.astype(float) * f
-                         for x, f in band.items()}, index=capex_musd.index)
+                         for x, f in zip(qs, band, strict=True)}, index=capex_musd.index)
 
 
 def with_capex_band(frame: pd.DataFrame) -> pd.DataFrame:
