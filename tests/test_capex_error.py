@@ -125,7 +125,7 @@ def test_band_on_the_default_study(default_run):
     assert f"CAPEX × {lo:.2f} to × {hi:.2f}" in html and f"CAPEX × {lo:.2f} to × {hi:.2f}" in md
     assert "P10–P90 " in html and "CAPEX P90 (M USD)" in md
     plan = json.loads((default_run.out_dir / "system_plan.json").read_text(encoding="utf-8"))
-    if plan.get("capex_musd") is not None and math.isfinite(plan["capex_musd"]):
-        assert plan["capex_musd_p10"] == pytest.approx(plan["capex_musd"] * lo)
-        assert plan["capex_musd_p90"] == pytest.approx(plan["capex_musd"] * hi)
-        assert f"P10–P90 {plan['capex_musd_p10']:,.0f}–{plan['capex_musd_p90']:,.0f}" in md
+    assert plan["capex_musd"] > 0 and math.isfinite(plan["capex_musd"])
+    assert plan["capex_musd_p10"] == pytest.approx(plan["capex_musd"] * lo)
+    assert plan["capex_musd_p90"] == pytest.approx(plan["capex_musd"] * hi)
+    assert f"P10–P90 {plan['capex_musd_p10']:,.0f}–{plan['capex_musd_p90']:,.0f}" in md
