@@ -218,12 +218,41 @@ def _surface_lonlat(surface: Any) -> tuple[np.ndarray, tuple[float, float, float
     return out, (b[0], b[1], b[2], b[3])
 
 
+def column_decimals(values: pd.Series) -> int:
+    """Decimals a report shows for a column of numbers: none where every value is whole
+    or the largest is at least 100 (a CAPEX of M USD 131.15 claims a precision of 0.01 %
+    that a cost model measured within ±30 % on half of real lines cannot back), one from
+    10, else two (shares, scores, small volumes).
+
+    Examples
+    --------
+    >>> [column_decimals(pd.Series(v)) for v in ([508.0, 610.0], [131.15, 10520.8],
+    ...                                            [44.99, 60.8], [0.98, 0.5], [])]
+    [0, 0, 1, 2, 0]
+    """
+    v = pd.to_numeric(values, errors="coerce").dropna().abs()
+    v = v[np.isfinite(v)]
+    if not len(v) or bool((v == v.round()).all()) or float(v.max()) >= 100:
+        return 0
+    return 1 if float(v.max()) >= 10 else 2
+
+
 def _fmt(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+            d = column_decimals(out[c])
+            out[c] = out[c].map(lambda v, d=d: _number_text(v, d))
     return out
+
+
+def _number_text(v: float, decimals: int) -> str:
+    """``v`` with thousands separators and ``decimals``; empty for NaN, no sign on a
+    value that rounds to zero."""
+    if pd.isna(v):
+        return ""
+    text = f"{v:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
 def _md_table(df: pd.DataFrame) -> str:

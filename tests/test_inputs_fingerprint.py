@@ -48,3 +48,18 @@ def test_the_sweep_keys_hold_the_layers_when_given(study):
     key = (10.0, ())
     assert (route_set_path(study, key, ".", a).name
             != route_set_path(study, key, ".", b).name)
+
+
+def test_a_coalition_game_and_the_next_study_run_share_the_fingerprint():
+    """`planner coalitions` stamps its results with the fingerprint of the layers it loads
+    (load_study + layers_for_study); `planner study` checks it against the layers its run
+    loads (load_checked_study): the two must agree on the same study, or a fresh game
+    would never be carried into the report."""
+    from planner.study import layers_for_study
+    from planner.study_checks import load_checked_study
+
+    path = default_study_path()
+    study, layers, _, _ = load_checked_study(path)
+    again = load_study(path)
+    assert inputs_fingerprint(study, layers) == inputs_fingerprint(again,
+                                                                   layers_for_study(again))

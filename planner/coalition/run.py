@@ -219,6 +219,11 @@ def run_coalitions(path: str | Path | None = None, out_dir: str | Path | None = 
     study = load_study(path or default_study_path())
     spec = game_spec_from_study(study)
     layers = layers_for_study(study)
+    # the inputs the game is computed from (stamped on its results below; taken now, so an
+    # edit of a layer or table during a long game does not pass for these results' inputs)
+    from planner.cache import inputs_fingerprint
+
+    inputs = inputs_fingerprint(study, layers)
     options = plan_options_from_study(study)
     scenario = plan_scenario(study, options)
     surface = cost_surface_for(study, layers, scenario)
@@ -230,9 +235,8 @@ def run_coalitions(path: str | Path | None = None, out_dir: str | Path | None = 
                             workers=workers, processes=processes)
     # a later study run carries these results over only for this very study, layers and
     # code (the plans' costs depend on all three)
-    from planner.cache import inputs_fingerprint
+    result.summary["study_fingerprint"] = inputs
 
-    result.summary["study_fingerprint"] = inputs_fingerprint(study, layers)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
     files = write_game(result, target)
     update_study_outputs(target, result)

@@ -252,12 +252,13 @@ def _capex_sentence(summary: dict[str, Any]) -> str:
     >>> _capex_sentence({"capex_musd": 1000.0, "capex_musd_p10": 480.0,
     ...                  "capex_musd_p90": 1490.0})[:64]
     'CAPEX 1,000 M USD (P10–P90 480–1,490 M USD: the cost model’s mea'
-    >>> _capex_sentence({})
-    ''
+    >>> _capex_sentence({}), _capex_sentence({"capex_musd": float("nan"),
+    ...                                      "capex_musd_p10": 0.0, "capex_musd_p90": 0.0})
+    ('', '')
     """
     c, lo, hi = (summary.get(k) for k in ("capex_musd", "capex_musd_p10", "capex_musd_p90"))
-    if c is None or lo is None or hi is None:
-        return ""
+    if c is None or lo is None or hi is None or not np.isfinite([c, lo, hi]).all() or c <= 0:
+        return ""  # no plan, or one without new pipe: no range to give
     return (f"CAPEX {c:,.0f} M USD (P10–P90 {lo:,.0f}–{hi:,.0f} M USD: the cost model’s "
             "measured error on built lines it was not fitted on, planner/data/capex_error.csv;"
             " one factor for the whole plan).")
