@@ -298,7 +298,10 @@ def regional_factor_for(countries: str | dict[str, float] | list[str],
     Each country's region (``planner/data/cost_regions.csv``) gives its factor
     (``regional_factor_<region>``); a country not in the table, or a region without a
     factor, counts as ``"none"`` (1.0). Several countries are averaged, weighted by the
-    kilometres when a ``{iso_a3: km}`` mapping is given.
+    kilometres when a ``{iso_a3: km}`` mapping is given. The result is multiplied by
+    ``capex_multiplier`` (1 in the shipped table: a handle on every CAPEX at once for
+    sweeps and sensitivity runs, e.g. the cost backtest's measured error; a table without
+    the row counts 1).
 
     Parameters
     ----------
@@ -312,6 +315,10 @@ def regional_factor_for(countries: str | dict[str, float] | list[str],
     True
     >>> regional_factor_for("XXX")
     1.0
+    >>> t = load_cost_parameters().copy()
+    >>> t.loc["capex_multiplier", "value"] = 1.5
+    >>> regional_factor_for("XXX", t), regional_factor_for("KAZ", t) == 1.5 * f
+    (1.5, True)
     """
     if isinstance(countries, str):
         weights = {c.strip().upper(): 1.0 for c in countries.split(";") if c.strip()}
@@ -319,15 +326,16 @@ def regional_factor_for(countries: str | dict[str, float] | list[str],
         weights = {str(k).upper(): float(v) for k, v in countries.items()}
     else:
         weights = {str(c).strip().upper(): 1.0 for c in countries}
-    if not weights or sum(weights.values()) <= 0:
-        return 1.0
-    regions = _region_of()
     t = _params(params)
+    scale = float(parameter("capex_multiplier", t)) if "capex_multiplier" in t.index else 1.0
+    if not weights or sum(weights.values()) <= 0:
+        return scale
+    regions = _region_of()
     total = 0.0
     for iso, w in weights.items():
         name = f"regional_factor_{regions.get(iso, 'none')}"
         total += w * (parameter(name, t) if name in t.index else 1.0)
-    return total / sum(weights.values())
+    return scale * total / sum(weights.values())
 
 
 # --------------------------------------------------------------------------------------

@@ -274,3 +274,26 @@ def test_geometry_passed_in_and_cost_table_reach_every_figure(layers, cac_route)
     acc = dear["country_split"]
     assert acc["capex_musd"].sum() == pytest.approx(dear["capex_musd"], rel=5e-3)
     assert acc["opex_musd_y"].sum() == pytest.approx(dear["opex_musd_y"], rel=5e-3)
+
+
+def test_capex_multiplier_scales_every_capex_of_a_route(layers, cac_route):
+    """``capex_multiplier`` (the sweep's handle on the measured CAPEX error) multiplies a
+    route's whole CAPEX and its per-country rows alike, whatever the countries' own
+    regional factors (Russia and China have none)."""
+    from planner.appraisal import appraise_route
+    from planner.economics import load_cost_parameters
+    from planner.study import default_study_path, load_study
+
+    legs, _, route = cac_route
+    study = load_study(default_study_path())
+    row = _cac_candidate(route, legs)
+    scen = study.scenarios[0]
+    own = appraise_route(row, layers, study, scen)
+    table = load_cost_parameters().copy()
+    table.loc["capex_multiplier", "value"] = 1.5
+    dear = appraise_route(row, layers, study, scen, params=table)
+    assert dear["capex_musd"] == pytest.approx(1.5 * own["capex_musd"], rel=1e-9)
+    assert dear["regional_factor"] == pytest.approx(1.5 * own["regional_factor"], rel=1e-12)
+    acc = dear["country_split"].set_index("iso_a3")["capex_musd"]
+    base = own["country_split"].set_index("iso_a3")["capex_musd"]
+    pd.testing.assert_series_equal(acc, 1.5 * base, rtol=1e-9)
