@@ -12,7 +12,8 @@ of the route's CAPEX, OPEX and tariff revenue in a country:
   pipe where it is);
 - new compression at its stations (new-build stations and new stations on reused lines);
 - fixed O&M with the CAPEX it is a share of, and compressor fuel where it is burnt;
-- transit revenue: the new-build tariff's pipe part on the country's new-build km and its
+- transit revenue: the new-build tariff's pipe part on the country's new-build km times
+  its terrain factor and its regional factor (as the line pipe's CAPEX) and its
   compression part where the compression is, plus the existing operator's tariff on the
   country's reused km.
 
@@ -369,8 +370,9 @@ def country_accounts(
     pieces : from :func:`route_pieces`.
     cost : the route's :class:`planner.economics.RouteCost` (new pipe, new compression,
         metering on new-build border crossings, river crossings of new pipe). Each part is
-        shared by its weights (km, power, crossings) times each country's own regional
-        factor, normalised to the part's total (the route is priced at their mean).
+        shared by its weights (new-build km times the country's terrain factor, from
+        ``terrain_km``; power; crossings) times each country's own regional factor,
+        normalised to the part's total (the route is priced at their mean).
     stations : where the compression is (km on a profile of ``profile_km``, rescaled to
         the pieces); its power weights the compressor CAPEX and its fuel the route's
         ``fuel_bcm_y`` and fuel cost.
