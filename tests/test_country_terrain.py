@@ -150,6 +150,30 @@ def test_class_km_in_a_country_of_reused_pipe_only_is_refused(countries):
     assert t["capex_musd"].sum() * 1e6 == pytest.approx(cost.capex_usd, rel=1e-12)
 
 
+def test_a_country_of_new_pipe_without_samples_takes_the_routes_factor(countries):
+    # B builds new pipe but no sample fell there (a sliver): it is priced at the route's
+    # factor, the km-weighted mean over all the route's class km; A hilly, C mountain
+    pieces = _new_line(countries)
+    km = pieces.groupby("iso_a3")["km"].sum()
+    terrain = pd.DataFrame({"flat": 0.0, "hilly": [km["AAA"], 0.0],
+                            "mountain": [0.0, km["CCC"]]}, index=["AAA", "CCC"])
+    t, cost = _accounts(pieces, terrain)
+    f = class_factors()
+    route = (km["AAA"] * f["hilly"] + km["CCC"] * f["mountain"]) / (km["AAA"] + km["CCC"])
+    assert t.loc["BBB", "new_build_km"] > 0
+    assert t.loc["BBB", CLASS_KM].tolist() == [0.0, 0.0, 0.0]
+    assert t.loc["BBB", "new_build_terrain_factor"] == pytest.approx(route, rel=1e-12)
+    assert t.loc["AAA", "new_build_terrain_factor"] == pytest.approx(f["hilly"])
+    per_km = t["pipe_capex_musd"] / t["new_build_km"]
+    assert per_km["BBB"] / per_km["AAA"] == pytest.approx(route / f["hilly"], rel=1e-9)
+    # the rows still add up to the route's CAPEX, OPEX and tariff revenue
+    assert t["capex_musd"].sum() * 1e6 == pytest.approx(cost.capex_usd, rel=1e-12)
+    assert t["opex_musd_y"].sum() * 1e6 == pytest.approx(cost.opex_usd_per_year, rel=1e-9)
+    assert t["transit_revenue_musd_y"].sum() == pytest.approx(
+        10 * 0.8 * cost.tariff_usd_per_1000m3, rel=1e-9)
+    assert t[CLASS_KM].sum().tolist() == pytest.approx(terrain.sum().tolist())
+
+
 def _ramp_dem() -> Terrain:
     """Level west of 1 E; rising 10 % eastwards between 1 and 2 E; level east of 2 E."""
     cell = 1 / 60
