@@ -12,7 +12,8 @@ of the route's CAPEX, OPEX and tariff revenue in a country:
   pipe where it is);
 - new compression at its stations (new-build stations and new stations on reused lines);
 - fixed O&M with the CAPEX it is a share of, and compressor fuel where it is burnt;
-- transit revenue: the new-build tariff's pipe part on the country's new-build km and its
+- transit revenue: the new-build tariff's pipe part on the country's new-build km times
+  its terrain factor and its regional factor (as the line pipe's CAPEX) and its
   compression part where the compression is, plus the existing operator's tariff on the
   country's reused km.
 
@@ -57,7 +58,12 @@ from planner.economics import (
     parameter,
     regional_factor_for,
 )
-from planner.terrain_classes import TERRAIN_CLASSES, TerrainClassifier, class_factors
+from planner.terrain_classes import (
+    TERRAIN_CLASSES,
+    TerrainClassError,
+    TerrainClassifier,
+    class_factors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -293,21 +299,39 @@ def _share(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     return f / f.sum() if f.sum() > 0 else f * 0.0
 
 
-def _country_terrain(terrain_km: pd.DataFrame | None, isos: list[str],
-                     params: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray]:
+def _country_terrain(terrain_km: pd.DataFrame | None, isos: list[str], new_km: np.ndarray,
+                     params: pd.DataFrame | None, *, name: str = "route"
+                     ) -> tuple[pd.DataFrame, np.ndarray]:
     """Km per terrain class of each country in ``isos`` (NaN without ``terrain_km``) and
     its terrain factor (1 without): the km-weighted mean of the class factors over its
-    class km, the route's mean where it has none."""
+    class km, the route's mean where it has none. ``new_km`` is each country's new-build
+    km; every problem of ``terrain_km`` (a missing class, a km not finite or negative,
+    class km in a country without new pipe) is raised at once naming ``name``."""
     if terrain_km is None:
         return (pd.DataFrame(np.nan, index=isos, columns=list(TERRAIN_CLASSES)),
                 np.ones(len(isos)))
-    stray = sorted(set(map(str, terrain_km.index)) - set(isos))
+    problems = []
     missing = [c for c in TERRAIN_CLASSES if c not in terrain_km.columns]
-    if stray or missing:
-        raise ValueError(f"terrain_km: countries {stray} have no piece of the route, or "
-                         f"classes {missing} are missing; build it with "
-                         f"accounting.new_build_class_km from the same legs and pieces")
-    tk = terrain_km.reindex(index=isos, columns=list(TERRAIN_CLASSES)).fillna(0.0)
+    if missing:
+        problems.append(f"classes {missing} are missing")
+    present = [c for c in TERRAIN_CLASSES if c in terrain_km.columns]
+    values = terrain_km[present].apply(pd.to_numeric, errors="coerce")
+    given = terrain_km[present].to_numpy(dtype=object)
+    for (i, j) in zip(*np.nonzero(~(np.isfinite(values.to_numpy(dtype=float))
+                                    & (values.to_numpy(dtype=float) >= 0))), strict=True):
+        problems.append(f"{terrain_km.index[i]} {present[j]} km is {given[i, j]!r} (it must "
+                        f"be a finite number at least 0)")
+    built = {c for c, k in zip(isos, new_km, strict=True) if k > 0}
+    classified = values.fillna(0.0).clip(lower=0.0).sum(axis=1)
+    stray = sorted(str(c) for c, k in classified.items() if k > 0 and str(c) not in built)
+    if stray:
+        problems.append(f"countries {stray} have class km but no new-build km of the route")
+    if problems:
+        raise TerrainClassError(f"{name}: terrain_km (km of new pipe per country and "
+                                f"terrain class): {'; '.join(problems)}; build it with "
+                                f"accounting.new_build_class_km from the same legs and "
+                                f"pieces")
+    tk = values.reindex(index=isos, columns=list(TERRAIN_CLASSES)).fillna(0.0)
     f = np.array(list(class_factors(params).values()))
     km = tk.to_numpy(dtype=float)
     total = km.sum(axis=1)
@@ -336,6 +360,7 @@ def country_accounts(
     extra: pd.DataFrame | None = None,
     params: pd.DataFrame | None = None,
     terrain_km: pd.DataFrame | None = None,
+    name: str = "route",
 ) -> pd.DataFrame:
     """Per-country accounts of one route (columns :data:`COUNTRY_COLUMNS`), in M USD of
     the route's currency year.
@@ -345,8 +370,9 @@ def country_accounts(
     pieces : from :func:`route_pieces`.
     cost : the route's :class:`planner.economics.RouteCost` (new pipe, new compression,
         metering on new-build border crossings, river crossings of new pipe). Each part is
-        shared by its weights (km, power, crossings) times each country's own regional
-        factor, normalised to the part's total (the route is priced at their mean).
+        shared by its weights (new-build km times the country's terrain factor, from
+        ``terrain_km``; power; crossings) times each country's own regional factor,
+        normalised to the part's total (the route is priced at their mean).
     stations : where the compression is (km on a profile of ``profile_km``, rescaled to
         the pieces); its power weights the compressor CAPEX and its fuel the route's
         ``fuel_bcm_y`` and fuel cost.
@@ -368,7 +394,11 @@ def country_accounts(
         factor (the km-weighted mean of the fitted class factors over its class km, as the
         route's; a country with new-build km but none classified, a sliver between two
         samples, takes the route's), so mountain km cost where they lie; None: every
-        country at the route's factor (no terrain columns).
+        country at the route's factor (no terrain columns). A km not finite or negative,
+        or class km in a country without new-build km, raises
+        :class:`planner.terrain_classes.TerrainClassError` naming ``name``, the country
+        and the class.
+    name : the route, for errors.
 
     Notes
     -----
@@ -409,7 +439,7 @@ def country_accounts(
     # each country's CAPEX at its own regional factor (the route is priced at their
     # new-km-weighted mean), normalised so the rows still add up to the route's CAPEX
     own = np.array([regional_factor_for(c, params) for c in isos])
-    tk, terrain = _country_terrain(terrain_km, isos, params)
+    tk, terrain = _country_terrain(terrain_km, isos, new_km, params, name=name)
     # new pipe: line pipe by new km at the country's own terrain (as the route's CAPEX,
     # its km × the mean of its class factors), meters where new pipe crosses, rivers
     new_share = _share(new_km * terrain * own, km * own)

@@ -731,7 +731,8 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         river_isos=river_isos, reuse_tariff_usd_per_1000m3=reuse_tariff, buyer_iso=buyer,
         delivered_cost_usd_per_1000m3=delivered,
         alternative_price_usd_per_1000m3=alternative, names=names,
-        extra=per_country_demand, params=params, terrain_km=geo.terrain_km_by_country)
+        extra=per_country_demand, params=params, terrain_km=geo.terrain_km_by_country,
+        name=f"route {row.get('name', '?')}")
     assessed = existing[existing["assessed"].astype(bool)]
     return {
         "diameter_mm": sizing.outer_diameter_mm,

@@ -14,6 +14,7 @@ from planner import accounting, economics
 from planner.terrain import Terrain
 from planner.terrain_classes import (
     TERRAIN_CLASSES,
+    TerrainClassError,
     TerrainClassifier,
     class_factors,
     terrain_factor_from_km,
@@ -31,12 +32,14 @@ def countries() -> gpd.GeoDataFrame:
         crs="EPSG:4326")
 
 
-def _accounts(pieces: pd.DataFrame, terrain_km: pd.DataFrame | None
+def _accounts(pieces: pd.DataFrame, terrain_km: pd.DataFrame | None, name: str = "route"
               ) -> tuple[pd.DataFrame, economics.RouteCost]:
     """Accounts of a new line without compression (so all new CAPEX is pipe)."""
     new_km = float(pieces.loc[pieces["kind"].eq("new"), "km"].sum())
-    route = (pd.DataFrame(terrain_km).sum() if terrain_km is not None
-             else pd.Series({"flat": 1.0}))
+    # the route's km per class (only the good values: the bad ones are for the accounts)
+    good = (pd.DataFrame(terrain_km).apply(pd.to_numeric, errors="coerce")
+            if terrain_km is not None else pd.DataFrame({"flat": [1.0]}))
+    route = good.where(np.isfinite(good) & (good >= 0), 0.0).sum()
     cost = economics.route_cost(1067, new_km, 10, compressor_power_kw=0.0,
                                 fuel_bcm_y=0.0, border_crossings=0, water_crossings=0,
                                 utilisation=0.8,
@@ -49,7 +52,7 @@ def _accounts(pieces: pd.DataFrame, terrain_km: pd.DataFrame | None
         fuel_bcm_y=0.0, profile_km=total, crossings=pd.DataFrame(
             columns=["into", "new_build", "meter_in"]), river_isos=[],
         reuse_tariff_usd_per_1000m3=0.0, buyer_iso="CCC", delivered_cost_usd_per_1000m3=180,
-        alternative_price_usd_per_1000m3=200, names={}, terrain_km=terrain_km)
+        alternative_price_usd_per_1000m3=200, names={}, terrain_km=terrain_km, name=name)
     return t.set_index("iso_a3"), cost
 
 
@@ -107,8 +110,68 @@ def test_without_terrain_km_the_accounts_are_as_before(countries):
 def test_terrain_km_of_a_country_off_the_route_is_refused(countries):
     pieces = _new_line(countries)
     bad = pd.DataFrame({"flat": [10.0], "hilly": 0.0, "mountain": 0.0}, index=["ZZZ"])
-    with pytest.raises(ValueError, match=r"terrain_km: countries \['ZZZ'\]"):
-        _accounts(pieces, bad)
+    with pytest.raises(TerrainClassError, match=r"route X: .*countries \['ZZZ'\]"):
+        _accounts(pieces, bad, name="route X")
+
+
+@pytest.mark.parametrize("value", [np.nan, -1.0, np.inf, "ten"])
+def test_class_km_not_finite_or_negative_is_refused_naming_route_country_and_class(
+        countries, value):
+    pieces = _new_line(countries)
+    km = pieces.groupby("iso_a3")["km"].sum()
+    bad = pd.DataFrame({"flat": km, "hilly": 0.0, "mountain": 0.0}).astype(object)
+    bad.loc["BBB", "mountain"] = value  # NaN must not silently count as 0 km
+    with pytest.raises(TerrainClassError,
+                       match=rf"route X: .*BBB mountain km is {repr(value)[:3]}.*"
+                             r"finite number at least 0"):
+        _accounts(pieces, bad, name="route X")
+
+
+def test_class_km_in_a_country_of_reused_pipe_only_is_refused(countries):
+    # new pipe in A and C, only a reused line in B
+    legs = [{"kind": "new", "system": "", "length_km": 100.0,
+             "geometry": LineString([(0.05, 0.5), (0.95, 0.5)])},
+            {"kind": "reuse", "system": "Old", "length_km": 110.0,
+             "geometry": LineString([(0.95, 0.5), (2.05, 0.5)])},
+            {"kind": "new", "system": "", "length_km": 100.0,
+             "geometry": LineString([(2.05, 0.5), (2.95, 0.5)])}]
+    pieces = accounting.route_pieces(legs, countries, max_segment_km=2)
+    new_km = pieces[pieces["kind"].eq("new")].groupby("iso_a3")["km"].sum()
+    assert "BBB" in set(pieces["iso_a3"]) and "BBB" not in new_km.index
+    bad = pd.DataFrame({"flat": [new_km["AAA"], 5.0, new_km["CCC"]], "hilly": 0.0,
+                        "mountain": 0.0}, index=["AAA", "BBB", "CCC"])
+    with pytest.raises(TerrainClassError,
+                       match=r"route X: .*countries \['BBB'\] have class km but no "
+                             r"new-build km"):
+        _accounts(pieces, bad, name="route X")
+    # a row of zero km there is harmless
+    ok = bad.assign(flat=[new_km["AAA"], 0.0, new_km["CCC"]])
+    t, cost = _accounts(pieces, ok)
+    assert t["capex_musd"].sum() * 1e6 == pytest.approx(cost.capex_usd, rel=1e-12)
+
+
+def test_a_country_of_new_pipe_without_samples_takes_the_routes_factor(countries):
+    # B builds new pipe but no sample fell there (a sliver): it is priced at the route's
+    # factor, the km-weighted mean over all the route's class km; A hilly, C mountain
+    pieces = _new_line(countries)
+    km = pieces.groupby("iso_a3")["km"].sum()
+    terrain = pd.DataFrame({"flat": 0.0, "hilly": [km["AAA"], 0.0],
+                            "mountain": [0.0, km["CCC"]]}, index=["AAA", "CCC"])
+    t, cost = _accounts(pieces, terrain)
+    f = class_factors()
+    route = (km["AAA"] * f["hilly"] + km["CCC"] * f["mountain"]) / (km["AAA"] + km["CCC"])
+    assert t.loc["BBB", "new_build_km"] > 0
+    assert t.loc["BBB", CLASS_KM].tolist() == [0.0, 0.0, 0.0]
+    assert t.loc["BBB", "new_build_terrain_factor"] == pytest.approx(route, rel=1e-12)
+    assert t.loc["AAA", "new_build_terrain_factor"] == pytest.approx(f["hilly"])
+    per_km = t["pipe_capex_musd"] / t["new_build_km"]
+    assert per_km["BBB"] / per_km["AAA"] == pytest.approx(route / f["hilly"], rel=1e-9)
+    # the rows still add up to the route's CAPEX, OPEX and tariff revenue
+    assert t["capex_musd"].sum() * 1e6 == pytest.approx(cost.capex_usd, rel=1e-12)
+    assert t["opex_musd_y"].sum() * 1e6 == pytest.approx(cost.opex_usd_per_year, rel=1e-9)
+    assert t["transit_revenue_musd_y"].sum() == pytest.approx(
+        10 * 0.8 * cost.tariff_usd_per_1000m3, rel=1e-9)
+    assert t[CLASS_KM].sum().tolist() == pytest.approx(terrain.sum().tolist())
 
 
 def _ramp_dem() -> Terrain:

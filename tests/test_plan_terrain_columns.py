@@ -14,7 +14,9 @@ from planner.plan.optimise import (
     RESULT_COLUMNS,
     TERRAIN_KM_COLUMNS,
     PlanEconomics,
+    arc_regional_factors,
     arc_terrain_factors,
+    diameter_options,
     solve_plan,
 )
 from planner.plan.options import PlanOptions
@@ -85,6 +87,17 @@ def test_a_mountain_arc_costs_its_terrain_factor_on_the_pipe():
     flat.at[1, "terrain_km"] = {"flat": 400.0}
     steep = solve_plan(net, OPTS, ECON).arcs.set_index("arc_id")
     level = solve_plan(PlanNetwork(net.nodes, flat), OPTS, ECON).arcs.set_index("arc_id")
-    assert level.at["a1", "terrain_factor"] == pytest.approx(class_factors()["flat"])
-    assert steep.at["a1", "capex_musd"] > level.at["a1", "capex_musd"]
+    f = class_factors()
+    assert level.at["a1", "terrain_factor"] == pytest.approx(f["flat"])
+    assert steep.at["a1", "diameter_mm"] == level.at["a1", "diameter_mm"]
+    # the pipe's share: the line pipe and its per-arc intercept at that diameter (flat
+    # land, before the terrain factor), times the arc's regional factor (AAA: 1)
+    opt = diameter_options(OPTS, 6.0).set_index("diameter_mm").loc[
+        steep.at["a1", "diameter_mm"]]
+    pipe_musd = (opt["capex_fixed_usd"] + opt["pipe_usd_per_km"] * 400.0) \
+        * arc_regional_factors(net.arcs.iloc[[1]])[0] / 1e6
+    change = (f["flat"] + f["mountain"]) / 2 - f["flat"]
+    assert change > 0
+    assert steep.at["a1", "capex_musd"] - level.at["a1", "capex_musd"] == pytest.approx(
+        pipe_musd * change, rel=1e-9)
     assert steep.at["a2", "capex_musd"] == pytest.approx(level.at["a2", "capex_musd"])

@@ -53,13 +53,16 @@ def test_every_key_of_classified_results_changes_with_the_rule(study, monkeypatc
     """The study cache's parts (keys of the candidates, plan network and plan solves), a
     plan product's key and the sweep's study fingerprint (its route sets and task
     results)."""
+    from planner import settings
     from planner.cache import study_parts
     from planner.plan.options import PlanOptions
     from planner.plan.run import _plan_cache_key
     from planner.sweep.study_sweep import route_set_path, study_fingerprint
 
+    # a plan product has a key only with the cache on (PLANNER_NO_CACHE turns it off)
+    monkeypatch.setattr(settings, "USE_CACHE", True)
     layers = SimpleNamespace(vector_layers=dict)  # no layers: only the rule moves
-    surface = SimpleNamespace(key="surface")
+    surface = SimpleNamespace(key="surface-key")
 
     def keys() -> list:
         parts = study_parts(study, layers)
@@ -68,6 +71,7 @@ def test_every_key_of_classified_results_changes_with_the_rule(study, monkeypatc
                 study_fingerprint(study), route_set_path(study, (2.0, ()), folder=".").name]
 
     before = keys()
+    assert all(k is not None for k in before)
     if name == "factor":
         _changed_factor(monkeypatch)
     else:

@@ -152,41 +152,54 @@ def add_plan_layer(m: folium.Map, arcs: pd.DataFrame, *, name: str = "System pla
     return fg
 
 
-def html_table(df: pd.DataFrame) -> str:
-    """An HTML table (every cell escaped): floats with two decimals, readable headers.
+def _decimals(column: Any) -> int:
+    """Decimals shown for a float column: 3 for a cost factor (``terrain_factor``: the
+    class factors differ in the third), else 2."""
+    return 3 if str(column).endswith("factor") else 2
 
-    >>> t = html_table(pd.DataFrame({"name": ["<b>"], "capex_musd": [1234.5]}))
-    >>> "<td>&lt;b&gt;</td>" in t, "<td>1,234.50</td>" in t, "CAPEX" in t
-    (True, True, True)
+
+def html_table(df: pd.DataFrame) -> str:
+    """An HTML table (every cell escaped): floats with two decimals (a factor three),
+    readable headers.
+
+    >>> t = html_table(pd.DataFrame({"name": ["<b>"], "capex_musd": [1234.5],
+    ...                              "terrain_factor": [1.0064]}))
+    >>> "<td>&lt;b&gt;</td>" in t, "<td>1,234.50</td>" in t, "CAPEX" in t, "1.006" in t
+    (True, True, True, True)
     """
     from planner.report import readable_column
 
     out = df.copy()
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+            d = _decimals(c)
+            out[c] = out[c].map(lambda v, d=d: "" if pd.isna(v) else f"{v:,.{d}f}")
     out.columns = [readable_column(c) for c in out.columns]
     return out.to_html(index=False, escape=True, border=0)
 
 
 def _md(df: pd.DataFrame) -> str:
-    """A Markdown table; text cells through :func:`planner.neutralise.markdown_text`.
+    """A Markdown table (floats with two decimals, a factor three); text cells through
+    :func:`planner.neutralise.markdown_text`.
 
-    >>> print(_md(pd.DataFrame({"system": ["A|B\\n# x"], "km": [1.5]})))
-    | system | km |
-    |---|---|
-    | A\\|B \\# x | 1.50 |
+    >>> print(_md(pd.DataFrame({"system": ["A|B\\n# x"], "km": [1.5],
+    ...                         "terrain_factor": [1.0064]})))
+    | system | km | terrain_factor |
+    |---|---|---|
+    | A\\|B \\# x | 1.50 | 1.006 |
     """
     from planner.neutralise import markdown_text
 
-    def cell(v: Any) -> str:
+    def cell(v: Any, decimals: int) -> str:
         if isinstance(v, float):
-            return "" if np.isnan(v) else f"{v:,.2f}"
+            return "" if np.isnan(v) else f"{v:,.{decimals}f}"
         return markdown_text(v)
 
     head = "| " + " | ".join(str(c) for c in df.columns) + " |"
     sep = "|" + "---|" * len(df.columns)
-    rows = ["| " + " | ".join(cell(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    decimals = [_decimals(c) for c in df.columns]
+    rows = ["| " + " | ".join(cell(v, d) for v, d in zip(r, decimals, strict=True)) + " |"
+            for r in df.itertuples(index=False)]
     return "\n".join([head, sep, *rows])
 
 
