@@ -45,6 +45,12 @@ where their bounds go::
     nice python benchmarks/plan_long_solve.py --network plan-net.pkl --hybrid second lp \
         --hybrid-seconds 150
 
+``--capacity-cuts ROUNDS`` solves the build relaxation with truncated capacity cuts
+(:func:`capacity_cut_rounds`): the destinations alone, then ROUNDS rounds adding the cuts
+its point violates, each round at most ``--hybrid-seconds`` (default 150)::
+
+    nice python benchmarks/plan_long_solve.py --network plan-net.pkl --capacity-cuts 4
+
 ``--study`` builds another study's plan network instead of the default study's.
 """
 
@@ -224,6 +230,110 @@ def disaggregated_model(a: tree_dp.PlanArcs) -> dict[str, Any]:
                         shape=(r0, n_var))
     return {"c": c, "lo": lo, "hi": hi, "a": mat, "lb": np.concatenate(lb),
             "ub": np.concatenate(ub), "integ": integ, "ycols": o_y + j}
+
+
+def capacity_cut(a: tree_dp.PlanArcs, ycols: np.ndarray, nodes: frozenset[int]
+                 ) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The truncated capacity cut of a node set S (no supply point in it): with R = the
+    demand in S less the existing lines' spare capacity into S, the new arcs crossing S
+    must bring R, and no one diameter counts for more than R:
+    ``Σ_{e crossing S} Σ_k min(cap_k, R) y[e,k] >= R``. Valid for the plan's MILP (an arc
+    with a diameter of at least R covers R alone; else the capacities add up) and so for
+    the build relaxation, where it forbids a mix of diameters below R on an arc that
+    must carry R alone. Returns the row (columns, coefficients, R), or None when S holds a
+    supply point, R <= 0 or no new arc crosses S."""
+    members = np.fromiter(nodes, dtype=int)
+    if set(a.supplies) & set(nodes):
+        return None
+    demand = sum(q for t, q in zip(a.destinations, a.demand, strict=True) if t in nodes)
+    in_u, in_v = np.isin(a.ex_u, members), np.isin(a.ex_v, members)
+    spare = a.ex_cap_uv[~in_u & in_v].sum() + a.ex_cap_vu[in_u & ~in_v].sum()
+    need = float(demand - spare)
+    crossing = np.flatnonzero(np.isin(a.nw_u, members) ^ np.isin(a.nw_v, members))
+    if need <= 1e-9 or not len(crossing):
+        return None
+    coef = np.tile(np.minimum(np.asarray(a.capacity, float), need), len(crossing))
+    return ycols[crossing].ravel(), coef, need
+
+
+def violated_capacity_cuts(a: tree_dp.PlanArcs, ycols: np.ndarray, x: np.ndarray,
+                           tol: float = 1e-3) -> list[frozenset[int]]:
+    """Node sets whose :func:`capacity_cut` the point ``x`` (of the build relaxation)
+    violates, by separation: for every subset T of the destinations, the minimum cut
+    between the supply points and T (networkx) with the existing lines' spare capacity
+    each way and each new arc's capacity in ``x`` (Σ_k cap_k y[e,k]) both ways; its sink
+    side is S."""
+    import itertools
+
+    import networkx as nx
+
+    installed = (x[ycols] * np.asarray(a.capacity, float)).sum(axis=1)
+    g = nx.DiGraph()
+
+    def add(u: Any, v: Any, cap: float) -> None:
+        if cap > 1e-9:
+            old = g.get_edge_data(u, v, {"capacity": 0.0})["capacity"]
+            g.add_edge(u, v, capacity=old + cap)
+
+    for u, v, cu, cv in zip(a.ex_u, a.ex_v, a.ex_cap_uv, a.ex_cap_vu, strict=True):
+        add(int(u), int(v), float(cu))
+        add(int(v), int(u), float(cv))
+    for u, v, cap in zip(a.nw_u, a.nw_v, installed, strict=True):
+        add(int(u), int(v), float(cap))
+        add(int(v), int(u), float(cap))
+    for s in a.supplies:
+        add("source", int(s), float("inf"))
+    found: set[frozenset[int]] = set()
+    dests = list(zip(a.destinations, a.demand, strict=True))
+    for r in range(1, len(dests) + 1):
+        for subset in itertools.combinations(dests, r):
+            h = g.copy()
+            for t, q in subset:
+                h.add_edge(int(t), "sink", capacity=float(q) + 1e-6)
+            _, (_, sink_side) = nx.minimum_cut(h, "source", "sink")
+            found.add(frozenset(int(v) for v in sink_side if v != "sink"))
+    out = []
+    for nodes in found:
+        row = capacity_cut(a, ycols, nodes)
+        if row is not None and row[2] - float(row[1] @ x[row[0]]) > tol:
+            out.append(nodes)
+    return out
+
+
+def capacity_cut_rounds(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
+                        rounds: int, seconds: float) -> None:
+    """The build relaxation with truncated capacity cuts (:func:`capacity_cut`), in rounds:
+    the destinations alone first, then each round adds the cuts the last round's point
+    violates (:func:`violated_capacity_cuts`) and solves again (serial HiGHS, its 0.1 %
+    gap, at most ``seconds`` a round). Prints each round's cuts, plan, bound and time."""
+    a, m = plan_arcs(net, opts, econ)
+    ne, nn, nk = len(a.ex_u), len(a.nw_u), len(a.capacity)
+    ycols = 2 * ne + np.arange(nn * nk).reshape(nn, nk)
+    sets: list[frozenset[int]] = [frozenset([int(t)]) for t in a.destinations]
+    optimise._size_thread_pool()
+    for rnd in range(rounds + 1):
+        hb = optimise._build_relaxation(m["c"], m["integ"], m["lo"], m["hi"], m["a"],
+                                        m["lb"], m["ub"], ycols, threads=1)
+        hb.setOptionValue("mip_rel_gap", optimise.BUILD_GAP_SHARE * opts.mip_gap)
+        n_cuts = nnz = 0
+        for nodes in sets:
+            row = capacity_cut(a, ycols, nodes)
+            if row is not None:
+                hb.addRow(row[2], np.inf, len(row[0]), row[0].astype(np.int32), row[1])
+                n_cuts, nnz = n_cuts + 1, nnz + len(row[0])
+        t = time.perf_counter()
+        x, obj, bound = optimise._run(hb, seconds)
+        print(f"round {rnd}: {n_cuts} cuts ({nnz} nonzeros), "
+              f"{hb.modelStatusToString(hb.getModelStatus())}, plan {obj:.2f}, bound "
+              f"{bound:.2f}, {time.perf_counter() - t:.1f} s", flush=True)
+        if x is None or rnd == rounds:
+            break
+        new = [s for s in violated_capacity_cuts(a, ycols, x) if s not in sets]
+        print(f"  violated at its point: {len(new)} (sizes "
+              f"{sorted(len(s) for s in new)})", flush=True)
+        if not new:
+            break
+        sets += new
 
 
 def disaggregated_bound(net: PlanNetwork, opts: PlanOptions, econ: PlanEconomics,
@@ -639,6 +749,9 @@ def main() -> None:
     ap.add_argument("--hybrid-seconds", type=float, default=None,
                     help="with --hybrid: the build relaxation and each hybrid get this "
                          "long, outside the time limit")
+    ap.add_argument("--capacity-cuts", type=int, default=None, metavar="ROUNDS",
+                    help="the build relaxation with truncated capacity cuts, ROUNDS rounds "
+                         "of separation (each round at most --hybrid-seconds, default 150)")
     ap.add_argument("--hybrid", nargs="+", default=None, choices=HYBRID_VARIANTS,
                     metavar="VARIANT",
                     help="partially discretised build relaxations (hybrid_solve: "
@@ -654,6 +767,9 @@ def main() -> None:
         if args.network is not None:
             args.network.write_bytes(pickle.dumps((net, opts, econ)))
     print(f"{len(net.nodes)} nodes, {len(net.arcs)} arcs", flush=True)
+    if args.capacity_cuts is not None:
+        capacity_cut_rounds(net, opts, econ, args.capacity_cuts, args.hybrid_seconds or 150.0)
+        return
     if args.hybrid:
         compare_hybrid(net, opts, econ, args.hybrid, args.repeat, args.hybrid_seconds)
         return

@@ -2,10 +2,17 @@
 whose route the study region's pipeline layer (GEM) holds: labelled class against the
 rule's km shares. A check of the rule, not a fit: nothing here changes a threshold.
 
-Run: ``python -m benchmarks.terrain_classes_reference`` (prints a Markdown table).
+Run: ``python -m benchmarks.terrain_classes_reference`` (prints a Markdown table);
+``--dem PATH`` classifies on another DEM (EPSG:4326) instead of the study region's, e.g.
+the NOAA GLOBE raster at its native 30 arcsec that the shipped 1-arcmin composite averages
+2 x 2 over 35-50 N.
 """
 
 from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,8 +43,13 @@ MATCHES = {
 }
 
 
-def reference_table() -> pd.DataFrame:
+def reference_table(dem: Path | None = None) -> pd.DataFrame:
+    """The table; ``dem``: a DEM file (EPSG:4326) in place of the layers' terrain."""
+    from planner.io import terrain_from_file
+
     layers = default_layers()
+    if dem is not None:
+        layers = dataclasses.replace(layers, terrain=terrain_from_file(dem))
     clf = TerrainClassifier.from_terrain(layers.terrain, layers.mountains)
     # the eighth held-out set's lines joined reference_projects.csv in the ninth round
     refs = pd.read_csv(settings.PACKAGE_DIR / "data" / "reference_projects.csv")
@@ -64,7 +76,10 @@ def reference_table() -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    t = reference_table().astype(str)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dem", type=Path, default=None,
+                    help="a DEM file (EPSG:4326) instead of the study region's")
+    t = reference_table(ap.parse_args().dem).astype(str)
     print("| " + " | ".join(t.columns) + " |")
     print("|" + "---|" * len(t.columns))
     for r in t.itertuples(index=False):

@@ -5,10 +5,11 @@ kilometre knows whether it is **built** (a new leg) or **used** (a reused existi
 by system) and in which country it lies. :func:`country_accounts` then locates each part
 of the route's CAPEX, OPEX and tariff revenue in a country:
 
-- new pipe (line pipe by new-build km times the country's own regional factor, normalised
-  to the route's total, as compression by station power; a fiscal metering station where
-  new pipe meets a border, on the new pipe's side; a river crossing of new pipe where it
-  is);
+- new pipe (line pipe by new-build km times the country's own terrain factor, from its
+  own km per terrain class (:func:`new_build_class_km`), and its own regional factor,
+  normalised to the route's total, as compression by station power; a fiscal metering
+  station where new pipe meets a border, on the new pipe's side; a river crossing of new
+  pipe where it is);
 - new compression at its stations (new-build stations and new stations on reused lines);
 - fixed O&M with the CAPEX it is a share of, and compressor fuel where it is burnt;
 - transit revenue: the new-build tariff's pipe part on the country's new-build km and its
@@ -56,6 +57,7 @@ from planner.economics import (
     parameter,
     regional_factor_for,
 )
+from planner.terrain_classes import TERRAIN_CLASSES, TerrainClassifier, class_factors
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ UTILISATION_NOTE = (
 #: Columns of the per-country table, in order (see the README for units and identities).
 COUNTRY_COLUMNS = [
     "iso_a3", "country", "role", "km", "new_build_km", "reused_km", "reused_systems",
+    "new_build_flat_km", "new_build_hilly_km", "new_build_mountain_km",
+    "new_build_terrain_factor",
     "pipe_capex_musd", "compression_capex_musd", "capex_musd", "capex_share",
     "annualised_capex_musd_y", "opex_musd_y", "fuel_bcm_y", "transit_volume_bcm_y",
     "transit_revenue_new_musd_y", "transit_revenue_reused_musd_y", "transit_revenue_musd_y",
@@ -165,6 +169,75 @@ def nearest_piece_country(lon: np.ndarray, lat: np.ndarray, pieces: pd.DataFrame
     return p["iso_a3"].to_numpy()[j]
 
 
+def new_build_class_km(legs: Sequence[dict[str, Any]], pieces: pd.DataFrame,
+                       classifier: TerrainClassifier, name: str = "route") -> pd.DataFrame:
+    """Kilometres of a route's new pipe per country and terrain class.
+
+    Each new leg is classified as the route's own terrain factor classifies it
+    (:meth:`planner.terrain_classes.TerrainClassifier.sample_classes`, about every
+    kilometre) and each sample goes to the country of the leg's nearest piece, so the
+    classes land only where :func:`route_pieces` puts new-build km and the column sums are
+    the route's km per class
+    (:meth:`~planner.terrain_classes.TerrainClassifier.lines_km` of its new legs).
+
+    Parameters
+    ----------
+    legs : the route's legs, as given to :func:`route_pieces`.
+    pieces : :func:`route_pieces` of those legs.
+    classifier : the study's :class:`planner.terrain_classes.TerrainClassifier`.
+    name : the route, for errors (a new leg outside the DEM raises, as the route's own
+        classification does).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ISO3 (``---``: no country; only countries with new pipe), one column
+        per class of :data:`planner.terrain_classes.TERRAIN_CLASSES` (km).
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from shapely import LineString, Polygon
+    >>> from planner.terrain import Terrain
+    >>> z = np.tile(np.arange(120, dtype=np.float32) * 185.0, (60, 1))  # 10 % east of 1 E
+    >>> z[:, :60] = 0.0  # level west of 1 E
+    >>> clf = TerrainClassifier.from_terrain(
+    ...     Terrain(z, Affine(1 / 60, 0, 0.0, 0, -1 / 60, 1.0), "EPSG:4326"))
+    >>> c = gpd.GeoDataFrame({"iso_a3": ["AAA", "BBB"]},
+    ...     geometry=[Polygon([(0, 0), (1, 0), (1, 1), (0, 1)]),
+    ...               Polygon([(1, 0), (2, 0), (2, 1), (1, 1)])], crs="EPSG:4326")
+    >>> legs = [{"kind": "new", "system": "", "length_km": 111.0,
+    ...          "geometry": LineString([(0.5, 0.5), (1.5, 0.5)])}]
+    >>> km = new_build_class_km(legs, route_pieces(legs, c), clf)
+    >>> km.round(0).astype(int).to_dict("index")  # the ramp's foot is 2 km of A
+    {'AAA': {'flat': 53, 'hilly': 0, 'mountain': 2}, 'BBB': {'flat': 0, 'hilly': 0, 'mountain': 56}}
+    >>> bool(np.isclose(km.to_numpy().sum(), sum(clf.lines_km([legs[0]["geometry"]]).values())))
+    True
+    """
+    new = [(i, leg) for i, leg in enumerate(legs)
+           if leg.get("kind", "new") == "new" and float(leg.get("length_km", 0) or 0) > 0]
+    frames = []
+    for j, (i, leg) in enumerate(new):
+        part = f"{name}, new leg {j + 1}" if len(new) > 1 else name
+        km, mids, classes = classifier.sample_classes(leg["geometry"], part)
+        own = pieces[pieces["leg"].eq(i)]
+        if not len(km) or not len(own):
+            continue
+        tree = shapely.STRtree(shapely.points(own["lon"].to_numpy(), own["lat"].to_numpy()))
+        at = tree.query_nearest(shapely.points(mids[:, 0], mids[:, 1]), all_matches=False)[1]
+        frames.append(pd.DataFrame({"iso_a3": own["iso_a3"].to_numpy()[at],
+                                    "terrain": np.asarray(TERRAIN_CLASSES)[classes],
+                                    "km": km}))
+    if not frames:
+        return pd.DataFrame(columns=list(TERRAIN_CLASSES), dtype=float,
+                            index=pd.Index([], name="iso_a3"))
+    out = pd.concat(frames, ignore_index=True).pivot_table(
+        index="iso_a3", columns="terrain", values="km", aggfunc="sum", fill_value=0.0,
+        sort=False)
+    return out.reindex(columns=list(TERRAIN_CLASSES), fill_value=0.0).astype(float) \
+        .rename_axis(columns=None)
+
+
 def border_crossings(pieces: pd.DataFrame) -> pd.DataFrame:
     """Borders crossed along the route (gaps between polygons bridged): one row per
     crossing with ``into`` (ISO3 of the country entered), ``new_build`` (new pipe on
@@ -220,6 +293,28 @@ def _share(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     return f / f.sum() if f.sum() > 0 else f * 0.0
 
 
+def _country_terrain(terrain_km: pd.DataFrame | None, isos: list[str],
+                     params: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Km per terrain class of each country in ``isos`` (NaN without ``terrain_km``) and
+    its terrain factor (1 without): the km-weighted mean of the class factors over its
+    class km, the route's mean where it has none."""
+    if terrain_km is None:
+        return (pd.DataFrame(np.nan, index=isos, columns=list(TERRAIN_CLASSES)),
+                np.ones(len(isos)))
+    stray = sorted(set(map(str, terrain_km.index)) - set(isos))
+    missing = [c for c in TERRAIN_CLASSES if c not in terrain_km.columns]
+    if stray or missing:
+        raise ValueError(f"terrain_km: countries {stray} have no piece of the route, or "
+                         f"classes {missing} are missing; build it with "
+                         f"accounting.new_build_class_km from the same legs and pieces")
+    tk = terrain_km.reindex(index=isos, columns=list(TERRAIN_CLASSES)).fillna(0.0)
+    f = np.array(list(class_factors(params).values()))
+    km = tk.to_numpy(dtype=float)
+    total = km.sum(axis=1)
+    route = float(km.sum(axis=0) @ f / total.sum()) if total.sum() > 0 else float(f[0])
+    return tk, np.where(total > 0, (km @ f) / np.where(total > 0, total, 1.0), route)
+
+
 def country_accounts(
     pieces: pd.DataFrame,
     cost: RouteCost,
@@ -240,6 +335,7 @@ def country_accounts(
     names: dict[str, str],
     extra: pd.DataFrame | None = None,
     params: pd.DataFrame | None = None,
+    terrain_km: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per-country accounts of one route (columns :data:`COUNTRY_COLUMNS`), in M USD of
     the route's currency year.
@@ -264,14 +360,23 @@ def country_accounts(
         against ``alternative_price_usd_per_1000m3`` (``buyer_gain_musd_y``).
     extra : optional per-country columns (indexed by ISO3) to add, e.g. demand figures;
         countries only there get rows with no km.
-    params : a cost-parameter table in place of the shipped one (the O&M shares).
+    params : a cost-parameter table in place of the shipped one (the O&M shares, the
+        regional and terrain-class factors).
+    terrain_km : the route's new pipe in km per country (index, ISO3 as in ``pieces``)
+        and terrain class (columns :data:`planner.terrain_classes.TERRAIN_CLASSES`), from
+        :func:`new_build_class_km`. Each country's new-build km then weigh its own terrain
+        factor (the km-weighted mean of the fitted class factors over its class km, as the
+        route's; a country with new-build km but none classified, a sliver between two
+        samples, takes the route's), so mountain km cost where they lie; None: every
+        country at the route's factor (no terrain columns).
 
     Notes
     -----
     Identities (checked in the tests on both shipped studies): Σ ``capex_musd`` = route
     CAPEX; Σ ``opex_musd_y`` = route OPEX; Σ ``transit_revenue_musd_y`` = throughput ×
-    utilisation × (new-build + reused-line tariff); Σ ``km`` = route length; a country with
-    no new-build km has no ``pipe_capex_musd``. Net position of a transit country:
+    utilisation × (new-build + reused-line tariff); Σ ``km`` = route length; Σ
+    ``new_build_<class>_km`` = the route's (with ``terrain_km``); a country with no
+    new-build km has no ``pipe_capex_musd``. Net position of a transit country:
     revenue − CAPEX × CRF − OPEX (the existing lines' own O&M is not modelled, so their
     tariff counts as gain: an upper bound).
     """
@@ -304,8 +409,10 @@ def country_accounts(
     # each country's CAPEX at its own regional factor (the route is priced at their
     # new-km-weighted mean), normalised so the rows still add up to the route's CAPEX
     own = np.array([regional_factor_for(c, params) for c in isos])
-    # new pipe: line pipe by new km, meters where new pipe crosses, river crossings
-    new_share = _share(new_km * own, km * own)
+    tk, terrain = _country_terrain(terrain_km, isos, params)
+    # new pipe: line pipe by new km at the country's own terrain (as the route's CAPEX,
+    # its km × the mean of its class factors), meters where new pipe crosses, rivers
+    new_share = _share(new_km * terrain * own, km * own)
     metered = (list(crossings.loc[crossings["new_build"].astype(bool), "meter_in"])
                if len(crossings) else [])
     pipe_capex = (cost.pipeline_capex_usd * new_share
@@ -337,6 +444,9 @@ def country_accounts(
     t = pd.DataFrame({
         "iso_a3": isos, "km": km, "new_build_km": new_km, "reused_km": reused_km,
         "reused_systems": [systems[c] for c in isos],
+        **{f"new_build_{c}_km": tk[c].to_numpy() for c in TERRAIN_CLASSES},
+        "new_build_terrain_factor": np.where((new_km > 0) & (terrain_km is not None),
+                                             terrain, np.nan),
         "pipe_capex_musd": pipe_capex / 1e6,
         "compression_capex_musd": comp_capex / 1e6,
         "capex_musd": capex / 1e6,
@@ -369,8 +479,11 @@ def country_accounts(
     if extra is not None:
         for c in extra.columns:
             t[c] = t["iso_a3"].map(extra[c]).to_numpy()
-    keep_nan = ("iso_a3", "role", "reused_systems", "delivered_cost_usd_per_1000m3",
-                "alternative_price_usd_per_1000m3")
+    keep_nan: tuple[str, ...] = (
+        "iso_a3", "role", "reused_systems", "delivered_cost_usd_per_1000m3",
+        "alternative_price_usd_per_1000m3", "new_build_terrain_factor")
+    if terrain_km is None:  # unknown, not 0 km
+        keep_nan += tuple(f"new_build_{c}_km" for c in TERRAIN_CLASSES)
     num = [c for c in t.columns if c not in keep_nan]
     t[num] = t[num].fillna(0.0)
     t["border_crossings"] = t["border_crossings"].astype(int)
@@ -391,6 +504,7 @@ __all__ = [
     "countries_at",
     "country_accounts",
     "nearest_piece_country",
+    "new_build_class_km",
     "river_crossing_points",
     "route_pieces",
 ]

@@ -536,6 +536,8 @@ class RouteGeometry:
     near: pd.DataFrame  # demand centres within reach, with ``iso_a3`` and ``distance_km``
     # km of new pipe per terrain class (planner.terrain_classes): its CAPEX terrain factor
     terrain_km: dict[str, float]
+    # the same km per country (rows, ISO3) and class (columns): where the terrain is built
+    terrain_km_by_country: pd.DataFrame
 
 
 def route_geometry(row: pd.Series, layers: Layers,
@@ -567,7 +569,9 @@ def route_geometry(row: pd.Series, layers: Layers,
     near["iso_a3"] = domestic.iso_of(near["country"], layers.countries)
     classes = terrain_classes.classifier_for(layers)
     name = f"route {row.get('name', '?')}"
-    terrain_km = classes.lines_km(new_geoms, name=name)
+    # one classification of the new legs, by country; the route's km are its column sums
+    by_country = accounting.new_build_class_km(route_legs, pieces, classes, name=name)
+    terrain_km = {c: float(by_country[c].sum()) for c in terrain_classes.TERRAIN_CLASSES}
     # a lateral runs straight from the route to the centre: its km per terrain class; one
     # that cannot be classified (a centre beyond the DEM) keeps its error, raised only if
     # the lateral is designed (domestic.new_demand): most centres within reach get none
@@ -588,7 +592,7 @@ def route_geometry(row: pd.Series, layers: Layers,
     near["terrain_error"] = pd.Series(lateral_error, index=near.index, dtype=object)
     return RouteGeometry(route_legs, pieces, crossing_rows,
                          river_crossings(row.geometry, layers.water), list(river_pts),
-                         [str(x) for x in river_isos], near, terrain_km)
+                         [str(x) for x in river_isos], near, terrain_km, by_country)
 
 
 def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scenario,
@@ -727,7 +731,7 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         river_isos=river_isos, reuse_tariff_usd_per_1000m3=reuse_tariff, buyer_iso=buyer,
         delivered_cost_usd_per_1000m3=delivered,
         alternative_price_usd_per_1000m3=alternative, names=names,
-        extra=per_country_demand, params=params)
+        extra=per_country_demand, params=params, terrain_km=geo.terrain_km_by_country)
     assessed = existing[existing["assessed"].astype(bool)]
     return {
         "diameter_mm": sizing.outer_diameter_mm,

@@ -189,9 +189,13 @@ def cached(kind: str, key: str, compute: Callable[[], T], *,
 
 def study_parts(study: Any, layers: Any) -> dict[str, Any]:
     """The inputs every study product depends on: the study file's settings, its vector
-    layers' contents and its network tables (interconnections, line flows). The terrain
-    enters through the cost surface's key, which every product's key also holds."""
+    layers' contents, its network tables (interconnections, line flows) and the terrain
+    classes' rule and class factors (:func:`planner.terrain_classes.rule_key`: candidates
+    and plan arcs hold classified km and are priced by them; read when called, not only
+    through the code's hash). The terrain enters through the cost surface's key, which
+    every product's key also holds."""
     from planner.interconnections import network_tables_for_study
+    from planner.terrain_classes import rule_key
 
     hubs, flows = network_tables_for_study(study)
     return {
@@ -200,8 +204,25 @@ def study_parts(study: Any, layers: Any) -> dict[str, Any]:
         "layers": {name: fingerprint_frame(gdf)
                    for name, gdf in layers.vector_layers().items()},
         "network": [fingerprint_frame(hubs), fingerprint_frame(flows)],
+        "terrain_classes": rule_key(),
     }
 
 
-__all__ = ["cache_key", "cached", "code_version", "entry_path", "fingerprint_frame", "load",
-           "store", "study_parts"]
+def inputs_fingerprint(study: Any, layers: Any) -> str:
+    """A short hash of everything a study's results depend on: :func:`study_parts` (the
+    study file, its vector layers' contents, its network tables, the terrain classes'
+    rule), the terrain's values (:func:`planner.costsurface.fingerprint_terrain`) and the
+    code (:func:`code_version`, through :func:`cache_key`). Results kept beside a study's
+    outputs (a coalition game, a sweep's task results and route sets) are used again only
+    under the same fingerprint: an edited layer file, DEM or planner gives new results
+    instead of stale ones."""
+    from planner.costsurface import fingerprint_terrain
+
+    terrain = getattr(layers, "terrain", None)
+    return cache_key("inputs", {
+        **study_parts(study, layers),
+        "terrain": fingerprint_terrain(terrain) if terrain is not None else None})[:16]
+
+
+__all__ = ["cache_key", "cached", "code_version", "entry_path", "fingerprint_frame",
+           "inputs_fingerprint", "load", "store", "study_parts"]

@@ -251,14 +251,16 @@ RANKING_LABELS: dict[str, str] = {
     "score": "Score (0–1)",
     "p_best": "Ranks first (share of weight draws)",
     **{k: v for k, v in POPUP_LABELS.items() if k not in {"destination", "kind"}},
+    "capex_musd_p10": "CAPEX P10 (M USD)",
+    "capex_musd_p90": "CAPEX P90 (M USD)",
     "pareto": "Pareto front",
 }
 
 #: Columns of the per-scenario tables in the report, in order.
 REPORT_TABLE_COLUMNS = (
-    "rank", "name", "score", "capex_musd", "tariff_usd_per_1000m3",
-    "delivered_cost_usd_per_1000m3", "new_demand_bcm_y", "length_km", "new_build_km",
-    "reused_km", "diameter_mm", "stations", "border_crossings", "p_best",
+    "rank", "name", "score", "capex_musd", "capex_musd_p10", "capex_musd_p90",
+    "tariff_usd_per_1000m3", "delivered_cost_usd_per_1000m3", "new_demand_bcm_y", "length_km",
+    "new_build_km", "reused_km", "diameter_mm", "stations", "border_crossings", "p_best",
 )
 
 #: Cost parameters the result is most sensitive to, shown with their sources.
@@ -310,6 +312,33 @@ def _num(value: object, digits: int = 0, unit: str = "") -> str:
         return "–"
     text = f"{v:,.{digits}f}"
     return f"{text} {_esc(unit)}" if unit else text
+
+
+def capex_band_note() -> str:
+    """What the CAPEX P10-P90 range is, with the measured factors (plain text).
+
+    Examples
+    --------
+    >>> capex_band_note()[:60]
+    'CAPEX P10–P90: CAPEX × 0.48 to × 1.49, the measured error of'
+    """
+    from planner.backtest.capex_error import capex_error_band, cost_factors
+
+    lo, hi = capex_error_band().tolist()
+    n = len(cost_factors())
+    return (f"CAPEX P10–P90: CAPEX × {lo:.2f} to × {hi:.2f}, the measured error of the "
+            f"engineering cost model on {n} built lines it was not fitted on (cost backtest: "
+            "published over predicted CAPEX, leave-one-out on the shipped reference set and "
+            "the ninth held-out set; planner/data/capex_error.csv). It assumes that error "
+            "does not depend on the route; by construction one measured line in five lies "
+            "outside it.")
+
+
+def _band_html(r: pd.Series) -> str:
+    lo, hi = r.get("capex_musd_p10"), r.get("capex_musd_p90")
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return ""
+    return f"<br><span class='src'>P10–P90 {_num(lo, 0)}–{_num(hi, 0)}</span>"
 
 
 def recommendations(ranking: pd.DataFrame, order: Sequence[str] | None = None
@@ -484,13 +513,14 @@ def summary_section(inp: ReportInputs) -> ReportSection | None:
         p = r.get("p_best")
         rows.append(
             f"<tr><td>{_esc(r['scenario'])}</td><td class='route'>{_esc(r['name'])}</td>"
-            f"<td>{_num(r.get('capex_musd'), 0)}</td>"
+            f"<td>{_num(r.get('capex_musd'), 0)}{_band_html(r)}</td>"
             f"<td>{_num(r.get('tariff_usd_per_1000m3'), 1)}</td>"
             f"<td>{_num(r.get('delivered_cost_usd_per_1000m3'), 1)}</td>"
             f"<td>{_num(r.get('throughput_bcm_y'), 1)}</td>"
             f"<td>{'–' if p is None or pd.isna(p) else f'{float(p):.0%}'}</td></tr>")
     parts = [f"<p class='headline'>{headline(rec)}</p>",
              f"<table class='answer'>{head}{''.join(rows)}</table>",
+             f"<p class='note'>{_esc(capex_band_note())}</p>",
              "<p class='note'>Each candidate carries gas from the supply point to one "
              "destination; the best route to every destination is under "
              "<a href='#tables'>Tables</a>.</p>"]
@@ -826,11 +856,13 @@ def study_report_markdown(study: Study, ranking: pd.DataFrame, per_country: pd.D
     parts = [f"# {markdown_text(study.title)}", "", markdown_text(study.description), ""]
     rec = recommendations(ranking)
     if len(rec):
-        cols = ["scenario", "name", "capex_musd", "tariff_usd_per_1000m3",
-                "delivered_cost_usd_per_1000m3", "throughput_bcm_y", "p_best"]
+        cols = ["scenario", "name", "capex_musd", "capex_musd_p10", "capex_musd_p90",
+                "tariff_usd_per_1000m3", "delivered_cost_usd_per_1000m3", "throughput_bcm_y",
+                "p_best"]
         labels = {"scenario": "Scenario", **RANKING_LABELS, "name": "Recommended route"}
         parts += ["## Recommended route per scenario", "",
-                  _md_table(_labelled(rec, {c: labels[c] for c in cols if c in labels})), ""]
+                  _md_table(_labelled(rec, {c: labels[c] for c in cols if c in labels})), "",
+                  markdown_text(capex_band_note()), ""]
     labels = {c: RANKING_LABELS[c] for c in REPORT_TABLE_COLUMNS if c in RANKING_LABELS}
     for scenario, t in ranking.groupby("scenario", sort=False):
         parts += [f"## Scenario: {markdown_text(scenario)}", "",

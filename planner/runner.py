@@ -28,7 +28,7 @@ import pandas as pd
 
 from planner import __version__, settings
 from planner.layers import Layers
-from planner.study import Place, Scenario, Study, study_fingerprint
+from planner.study import Place, Scenario, Study
 from planner.study_checks import check_reachable, load_checked_study
 
 log = logging.getLogger(__name__)
@@ -352,6 +352,9 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     candidates = gpd.GeoDataFrame(pd.concat(scen_cands, ignore_index=True),
                                   crs=settings.STORAGE_CRS).drop(
         columns=["country_split", "legs", "offtakes"], errors="ignore")
+    from planner.backtest.capex_error import with_capex_band
+
+    candidates = with_capex_band(candidates)  # CAPEX x the backtest's measured P10 / P90
     offtakes = offtakes_table(pd.concat(scen_cands, ignore_index=True))
     per_country = pd.concat(country_tables, ignore_index=True)
     from planner.plan.run import system_plan_for_study
@@ -377,7 +380,8 @@ RANKING_COLUMNS = [
     "scenario", "route_id", "rank", "score", "name", "destination", "supply_point",
     "supply_choice", "kind", "throughput_bcm_y",
     "length_km", "new_build_km", "reused_km", "diameter_mm", "strings", "stations",
-    "compressor_power_mw", "capex_musd", "tariff_usd_per_1000m3",
+    "compressor_power_mw", "capex_musd", "capex_musd_p10", "capex_musd_p90",
+    "tariff_usd_per_1000m3",
     "tariff_usd_per_1000m3_100km", "new_build_tariff_usd_per_1000m3",
     "reused_tariff_usd_per_1000m3", "utilisation", "tariff_revenue_musd_y",
     "delivered_cost_usd_per_1000m3", "alternative_price_usd_per_1000m3",
@@ -450,9 +454,10 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         write_csv(reused, names["reused_lines_csv"])
         write_csv(offtakes if offtakes is not None else pd.DataFrame(), names["offtakes_csv"])
         # the system plan (and a coalition game written earlier) add files and sections
+        from planner.cache import inputs_fingerprint
         from planner.plan.sections import extra_sections
 
-        extra = extra_sections(target, tmp, plan, names, study_fingerprint(study))
+        extra = extra_sections(target, tmp, plan, names, inputs_fingerprint(study, layers))
         names["report_md"].write_text(
             study_report_markdown(study, ranking, per_country, reused) + extra.markdown,
             encoding="utf-8")

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -62,6 +62,9 @@ HILL_SLOPE_PCT = CostParams.slope_hill_pct
 MOUNTAIN_SLOPE_PCT = CostParams.slope_mtn_pct
 #: Sampling step along a line (degrees, about 1 km): under the DEM's 1-arcmin cell.
 SAMPLE_STEP_DEG = 0.01
+#: The range rule of :func:`classify`, as words: part of :func:`rule_key`, so a change to
+#: the rule (edit this with it) changes the cache keys of classified results.
+RANGE_RULE = "mountain: slope >= HILL_SLOPE_PCT inside a mountain-range polygon"
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -72,10 +75,12 @@ class TerrainClassError(ValueError):
 
 
 def classify(slope_pct: np.ndarray, in_range: np.ndarray, *,
-             hill_pct: float = HILL_SLOPE_PCT,
-             mountain_pct: float = MOUNTAIN_SLOPE_PCT) -> np.ndarray:
+             hill_pct: float | None = None,
+             mountain_pct: float | None = None) -> np.ndarray:
     """The terrain class of each sample (index into :data:`TERRAIN_CLASSES`: 0 flat,
-    1 hilly, 2 mountain) from its slope (percent) and whether it lies in a mountain range.
+    1 hilly, 2 mountain) from its slope (percent) and whether it lies in a mountain range;
+    the bands default to :data:`HILL_SLOPE_PCT` and :data:`MOUNTAIN_SLOPE_PCT` as they are
+    when called (what :func:`rule_key` reports).
 
     Examples
     --------
@@ -83,6 +88,8 @@ def classify(slope_pct: np.ndarray, in_range: np.ndarray, *,
     ...          np.array([False, False, False, True, True])).tolist()
     [0, 1, 2, 2, 0]
     """
+    hill_pct = HILL_SLOPE_PCT if hill_pct is None else hill_pct
+    mountain_pct = MOUNTAIN_SLOPE_PCT if mountain_pct is None else mountain_pct
     s = np.asarray(slope_pct, dtype=float)
     r = np.asarray(in_range, dtype=bool)
     if np.isnan(s).any():
@@ -172,14 +179,19 @@ class TerrainClassifier:
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`samples` and whether each piece lies on the DEM's grid."""
         k, m = self._pieces(line)
+        return (k, *self._at(k, m))
+
+    def _at(self, k: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Slope, in-range flag and on-the-grid flag of pieces of ``k`` km with middles
+        ``m``."""
         if not len(k):
-            return k, np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+            return np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
         row, col, inside = self._cells(m)
         slope = np.full(len(k), np.nan)
         slope[inside] = self.slope_pct[row[inside], col[inside]]
         rng = (shapely.contains_xy(self.ranges, m[:, 0], m[:, 1])
                if self.ranges is not None else np.zeros(len(k), dtype=bool))
-        return k, slope, np.asarray(rng, dtype=bool), inside
+        return slope, np.asarray(rng, dtype=bool), inside
 
     def class_km(self, line: shapely.Geometry, name: str = "line", *,
                  fix: str = "extend the DEM (or fill its nodata cells) or keep the route on it"
@@ -190,9 +202,22 @@ class TerrainClassifier:
         has pieces outside the DEM or on its nodata cells (slope unknown); the message
         ends with ``fix``, what to do about it.
         """
+        km, _, classes = self.sample_classes(line, name, fix=fix)
+        return class_km(km, classes)
+
+    def sample_classes(self, line: shapely.Geometry, name: str = "line", *,
+                       fix: str = "extend the DEM (or fill its nodata cells) or keep the "
+                                  "route on it"
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Kilometres, middle (lon, lat; one row each) and class (:func:`classify`) of the
+        pieces of ``line`` cut every :data:`SAMPLE_STEP_DEG`: what :meth:`class_km` adds
+        up, for placing the classes (e.g. by country,
+        :func:`planner.accounting.new_build_class_km`). Raises as :meth:`class_km`.
+        """
         if line is None or shapely.is_empty(line):
             raise TerrainClassError(f"{name}: no geometry to classify the terrain of")
-        km, slope, rng, inside = self._samples(line)
+        km, mids = self._pieces(line)
+        slope, rng, inside = self._at(km, mids)
         unknown = ~np.isfinite(slope)
         if unknown.any():
             off = ~inside
@@ -202,7 +227,7 @@ class TerrainClassifier:
             raise TerrainClassError(
                 f"{name}: {' and '.join(where)}, so its terrain class (and pipe cost) is "
                 f"unknown; {fix}")
-        return class_km(km, classify(slope, rng))
+        return km, mids, classify(slope, rng)
 
     def lines_km(self, lines: list[shapely.Geometry], name: str = "route") -> dict[str, float]:
         """Kilometres per class of several lines together (a route's new legs; none: all
@@ -293,12 +318,47 @@ def terrain_factor_from_km(km_by_class: Mapping[str, float] | None,
             raise TerrainClassError(f"{name}: {c} km is {v!r}; it must be a finite "
                                     f"number at least 0")
         km[c] = x
-    factors = {c: float(economics.parameter(f"terrain_factor_{c}", params))
-               for c in TERRAIN_CLASSES}
+    factors = class_factors(params)
     total = sum(km.values())
     if total <= 0:
         return factors["flat"]
     return sum(factors[c] * v for c, v in km.items()) / total
+
+
+def class_factors(params: pd.DataFrame | None = None) -> dict[str, float]:
+    """The fitted pipe-CAPEX factor of each terrain class (``terrain_factor_<class>`` of
+    the cost table ``params``, default the shipped one), in :data:`TERRAIN_CLASSES` order.
+
+    Examples
+    --------
+    >>> list(class_factors())
+    ['flat', 'hilly', 'mountain']
+    """
+    return {c: float(economics.parameter(f"terrain_factor_{c}", params))
+            for c in TERRAIN_CLASSES}
+
+
+def rule_key(params: pd.DataFrame | None = None, *, factors: bool = True) -> dict[str, Any]:
+    """What terrain-classified results depend on besides the DEM and the ranges layer: the
+    classes, the slope bands, the range rule, the sampling step and (``factors``) the
+    class factors of ``params``; read when called, for the cache keys of everything that
+    holds classified km or prices by them (:mod:`planner.cache` keys, the sweep's route
+    sets), so a change to any of them never serves a stale entry.
+
+    Examples
+    --------
+    >>> k = rule_key()
+    >>> k["hill_pct"], k["mountain_pct"], sorted(k["factors"])
+    (2.0, 8.0, ['flat', 'hilly', 'mountain'])
+    >>> "factors" in rule_key(factors=False)
+    False
+    """
+    key: dict[str, Any] = {"classes": list(TERRAIN_CLASSES), "hill_pct": float(HILL_SLOPE_PCT),
+                           "mountain_pct": float(MOUNTAIN_SLOPE_PCT), "range_rule": RANGE_RULE,
+                           "sample_step_deg": float(SAMPLE_STEP_DEG)}
+    if factors:
+        key["factors"] = class_factors(params)
+    return key
 
 
 def fitted_factor_range(params: pd.DataFrame | None = None) -> tuple[float, float]:
@@ -311,10 +371,11 @@ def fitted_factor_range(params: pd.DataFrame | None = None) -> tuple[float, floa
     >>> lo <= economics.parameter("terrain_factor_flat") <= hi
     True
     """
-    f = [float(economics.parameter(f"terrain_factor_{c}", params)) for c in TERRAIN_CLASSES]
+    f = list(class_factors(params).values())
     return min(f), max(f)
 
 
-__all__ = ["HILL_SLOPE_PCT", "MOUNTAIN_SLOPE_PCT", "SAMPLE_STEP_DEG", "TERRAIN_CLASSES",
-           "TerrainClassError", "TerrainClassifier", "class_km", "classifier_for", "classify",
-           "fitted_factor_range", "terrain_class_km", "terrain_factor_from_km"]
+__all__ = ["HILL_SLOPE_PCT", "MOUNTAIN_SLOPE_PCT", "RANGE_RULE", "SAMPLE_STEP_DEG",
+           "TERRAIN_CLASSES", "TerrainClassError", "TerrainClassifier", "class_factors",
+           "class_km", "classifier_for", "classify", "fitted_factor_range", "rule_key",
+           "terrain_class_km", "terrain_factor_from_km"]

@@ -214,7 +214,6 @@ def run_coalitions(path: str | Path | None = None, out_dir: str | Path | None = 
         default_study_path,
         layers_for_study,
         load_study,
-        study_fingerprint,
     )
 
     study = load_study(path or default_study_path())
@@ -229,8 +228,11 @@ def run_coalitions(path: str | Path | None = None, out_dir: str | Path | None = 
     excluded = {s.name: tuple(s.excluded_countries) for s in study.scenarios}
     result = coalition_game(spec, net, options, econ, scenario.name, excluded=excluded,
                             workers=workers, processes=processes)
-    # a later study run carries these results over only for this very study
-    result.summary["study_fingerprint"] = study_fingerprint(study)
+    # a later study run carries these results over only for this very study, layers and
+    # code (the plans' costs depend on all three)
+    from planner.cache import inputs_fingerprint
+
+    result.summary["study_fingerprint"] = inputs_fingerprint(study, layers)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
     files = write_game(result, target)
     update_study_outputs(target, result)

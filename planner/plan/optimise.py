@@ -69,7 +69,7 @@ from planner.network import NetworkParams
 from planner.plan import tree_dp
 from planner.plan.candidates import PlanNetwork, directed_capacity
 from planner.plan.options import PlanOptions
-from planner.terrain_classes import TerrainClassError, terrain_factor_from_km
+from planner.terrain_classes import TERRAIN_CLASSES, TerrainClassError, terrain_factor_from_km
 
 log = logging.getLogger(__name__)
 
@@ -1134,7 +1134,7 @@ def solve_plan(
         fixed = float(capital_om[e, k])
         var = float(per_flow[e * nk + k] * abs(flow))
         rows.append(_arc_row(r, flow >= 0, abs(flow), False, float(dopt["diameter_mm"].iloc[k]),
-                             float(capex[e, k]), fixed, var, 0.0))
+                             float(capex[e, k]), fixed, var, 0.0, terrain_factor=float(tf[e])))
     table = pd.DataFrame(rows) if rows else _empty_arcs()
     served = ({d: float(round(x[o_z + j])) for j, d in enumerate(dests)} if prize else
               {d: 1.0 for d in dests})
@@ -1146,10 +1146,16 @@ def solve_plan(
                       served, value, bounds, "; ".join(messages))
 
 
-#: Columns of :attr:`PlanResult.arcs`.
+#: Km per terrain class of a new arc (:mod:`planner.terrain_classes`), as result columns.
+TERRAIN_KM_COLUMNS = [f"{c}_km" for c in TERRAIN_CLASSES]
+
+#: Columns of :attr:`PlanResult.arcs`: ``terrain_factor`` (the pipe CAPEX's,
+#: :func:`arc_terrain_factors`) and :data:`TERRAIN_KM_COLUMNS` for new arcs, NaN for
+#: existing ones.
 RESULT_COLUMNS = ["arc_id", "from", "to", "kind", "system", "reverse", "length_km",
                   "diameter_mm", "flow_bcm_y", "capex_musd", "capital_musd_y",
                   "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y",
+                  "terrain_factor", *TERRAIN_KM_COLUMNS,
                   "km_by_country", "country", "geometry"]
 
 
@@ -1158,8 +1164,14 @@ def _empty_arcs() -> pd.DataFrame:
 
 
 def _arc_row(r: pd.Series, forward: bool, flow: float, reverse: bool, diameter: float,
-             capex: float, fixed: float, var: float, tariff: float) -> dict[str, Any]:
+             capex: float, fixed: float, var: float, tariff: float, *,
+             terrain_factor: float = np.nan) -> dict[str, Any]:
+    """One row of :attr:`PlanResult.arcs` (:data:`RESULT_COLUMNS`); a new arc's km per
+    terrain class from its ``terrain_km`` (NaN for an existing arc)."""
     geom = r.geometry
+    tk = r.get("terrain_km") if r["kind"] == "new" else None
+    terrain_km = {f"{c}_km": float(tk.get(c, 0.0)) if isinstance(tk, Mapping) else np.nan
+                  for c in TERRAIN_CLASSES}
     if not forward:
         from shapely.geometry import LineString
 
@@ -1169,7 +1181,8 @@ def _arc_row(r: pd.Series, forward: bool, flow: float, reverse: bool, diameter: 
             "reverse": reverse, "length_km": float(r["length_km"]), "diameter_mm": diameter,
             "flow_bcm_y": flow, "capex_musd": capex, "capital_musd_y": fixed,
             "compression_fuel_musd_y": var, "tariff_musd_y": tariff,
-            "annual_musd_y": fixed + var + tariff, "km_by_country": r["km_by_country"],
+            "annual_musd_y": fixed + var + tariff, "terrain_factor": terrain_factor,
+            **terrain_km, "km_by_country": r["km_by_country"],
             "country": r["countries"], "geometry": geom}
 
 
@@ -1224,6 +1237,6 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
     return pd.DataFrame(rows)
 
 
-__all__ = ["RESULT_COLUMNS", "PlanEconomics", "PlanResult", "arc_regional_factors",
-           "arc_terrain_factors",
+__all__ = ["RESULT_COLUMNS", "TERRAIN_KM_COLUMNS", "PlanEconomics", "PlanResult",
+           "arc_regional_factors", "arc_terrain_factors",
            "diameter_options", "ex_capacities", "independent_best", "solve_plan"]

@@ -20,10 +20,12 @@ import shapely
 
 from planner import settings, webmap
 
-#: Columns of ``system_plan.csv`` (the issue's, then the annual cost and its parts).
+#: Columns of ``system_plan.csv`` (the issue's, then the annual cost and its parts, then
+#: a new arc's pipe terrain factor and km per terrain class, NaN for existing arcs).
 PLAN_COLUMNS = ["from", "to", "kind", "system", "reverse", "length_km", "diameter_mm",
                 "flow_bcm_y", "capex_musd", "country", "capital_musd_y",
-                "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y", "arc_id"]
+                "compression_fuel_musd_y", "tariff_musd_y", "annual_musd_y",
+                "terrain_factor", "flat_km", "hilly_km", "mountain_km", "arc_id"]
 
 #: Columns of the per-country table.
 COUNTRY_COLUMNS = ["country", "new_km", "reused_km", "capex_musd", "capital_musd_y",
@@ -242,6 +244,25 @@ def _md_message(message: object) -> str:
     return markdown_text(_sentence(message))
 
 
+def _capex_sentence(summary: dict[str, Any]) -> str:
+    """The plan's CAPEX with the backtest's measured P10-P90 range (plain text).
+
+    Examples
+    --------
+    >>> _capex_sentence({"capex_musd": 1000.0, "capex_musd_p10": 480.0,
+    ...                  "capex_musd_p90": 1490.0})[:64]
+    'CAPEX 1,000 M USD (P10–P90 480–1,490 M USD: the cost model’s mea'
+    >>> _capex_sentence({})
+    ''
+    """
+    c, lo, hi = (summary.get(k) for k in ("capex_musd", "capex_musd_p10", "capex_musd_p90"))
+    if c is None or lo is None or hi is None:
+        return ""
+    return (f"CAPEX {c:,.0f} M USD (P10–P90 {lo:,.0f}–{hi:,.0f} M USD: the cost model’s "
+            "measured error on built lines it was not fitted on, planner/data/capex_error.csv;"
+            " one factor for the whole plan).")
+
+
 def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
                          per_country: pd.DataFrame, independent: pd.DataFrame,
                          paths: pd.DataFrame, appraised: pd.DataFrame | None = None) -> str:
@@ -254,6 +275,7 @@ def plan_report_markdown(summary: dict[str, Any], plan: pd.DataFrame,
              f"{s['n_constraints']} constraints). Hydraulic violations: "
              f"{s.get('violations', 0)}."
              + (f" **{_md_message(s['message'])}**." if s.get("message") else ""), "",
+             _capex_sentence(s), "",
              _NOTE, "",
              "### Plan against independent routes", "",
              _md(_comparison(s, independent, appraised)), "",
@@ -280,7 +302,7 @@ def plan_report_html(summary: dict[str, Any], plan: pd.DataFrame, per_country: p
             f"{int(s.get('violations', 0))}."
             + (f" <b>{webmap.escape_text(_sentence(s['message']))}</b>."
                if s.get("message") else "")
-            + f"</p><p>{html.escape(_NOTE)}</p>")
+            + f"</p><p>{html.escape(_capex_sentence(s))}</p><p>{html.escape(_NOTE)}</p>")
     body = ["<h2>System plan</h2>" if heading else "", head,
             "<h3>Plan against independent routes</h3>",
             tab(_comparison(s, independent, appraised)),

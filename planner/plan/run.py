@@ -18,6 +18,7 @@ import folium
 import numpy as np
 import pandas as pd
 
+from planner.backtest.capex_error import capex_error_band
 from planner.costsurface import CostSurface
 from planner.layers import Layers
 from planner.plan import outputs
@@ -59,6 +60,10 @@ class SystemPlan:
         s["reused_km"] = float(
             self.table.loc[self.table["kind"] == "existing", "length_km"].sum())
         s["capex_musd"] = float(self.table["capex_musd"].sum())
+        # the backtest's measured P10 / P90 of the engineering CAPEX (one factor for the
+        # plan as a whole: the arcs share one calibration, so their errors are not averaged)
+        lo, hi = capex_error_band().tolist()
+        s["capex_musd_p10"], s["capex_musd_p90"] = s["capex_musd"] * lo, s["capex_musd"] * hi
         s["n_nodes"] = len(self.network.nodes)
         s["n_arcs"] = len(self.network.arcs)
         return s

@@ -53,9 +53,9 @@ def _game_fingerprint(folder: Path) -> str | None:
 def extra_sections(target: Path, tmp: Path, plan: Any, names: dict[str, Path],
                    study_fingerprint: str | None = None) -> ExtraOutputs:
     """Write the plan's files into ``tmp`` (adding them to ``names``), carry the coalition
-    files over from ``target`` when they were computed for this very study
-    (``study_fingerprint``, :func:`planner.study.study_fingerprint`); return what they add
-    to the report and the map."""
+    files over from ``target`` when they were computed for this very study, layers and
+    code (``study_fingerprint``, :func:`planner.cache.inputs_fingerprint`); return what
+    they add to the report and the map."""
     out = ExtraOutputs()
     if plan is not None:
         names.update(plan.write(tmp))
@@ -69,7 +69,8 @@ def extra_sections(target: Path, tmp: Path, plan: Any, names: dict[str, Path],
     if (target / "coalitions.csv").exists() and study_fingerprint is not None \
             and game_of != study_fingerprint:
         log.warning("the coalition results in %s were computed for another version of the "
-                    "study and are not carried over: run `planner coalitions` again", target)
+                    "study, its layers or the planner and are not carried over: run "
+                    "`planner coalitions` again", target)
     elif (target / "coalitions.csv").exists():
         for f in COALITION_FILES:
             if (target / f).exists():

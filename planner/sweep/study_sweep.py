@@ -322,19 +322,31 @@ def _draw(dim: Dimension, rng: np.random.Generator) -> Any:
     return float(rng.lognormal(d["mean"], d["sigma"]))
 
 
-def study_fingerprint(study: Study) -> str:
-    """A short hash of the study file's content and the planner version: results of
-    another study or another version are never taken for this one's."""
-    text = json.dumps(study.raw, sort_keys=True, default=str) + __version__
+def study_fingerprint(study: Study, layers: Any = None) -> str:
+    """A short hash of the study file's content, the planner version and the terrain
+    classes' rule and class factors (:func:`planner.terrain_classes.rule_key`), and with
+    ``layers`` also of the layers' contents, the terrain and the code
+    (:func:`planner.cache.inputs_fingerprint`): results of another study, version, terrain
+    rule or, with ``layers``, other layer data are never taken for this one's (the tasks
+    and the cached route sets, :func:`route_set_path`, hold it; :func:`run_sweep` passes
+    the layers)."""
+    from planner.terrain_classes import rule_key
+
+    text = (json.dumps(study.raw, sort_keys=True, default=str) + __version__
+            + json.dumps(rule_key(), sort_keys=True))
+    if layers is not None:
+        from planner.cache import inputs_fingerprint
+
+        text += inputs_fingerprint(study, layers)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def sweep_tasks(spec: SweepSpec, study: Study) -> list[dict[str, Any]]:
+def sweep_tasks(spec: SweepSpec, study: Study, layers: Any = None) -> list[dict[str, Any]]:
     """The tasks of a sweep: one per scenario and set of values (seeded, reproducible).
 
-    Each task is a dict of ``scenario``, ``study`` (:func:`study_fingerprint`) and one
-    value per dimension, keyed by the dimension's parameter; excluded countries as a
-    sorted list.
+    Each task is a dict of ``scenario``, ``study`` (:func:`study_fingerprint`, of the
+    ``layers`` too when given) and one value per dimension, keyed by the dimension's
+    parameter; excluded countries as a sorted list.
     """
     names = [s.name for s in study.scenarios]
     chosen = list(spec.scenarios) or names
@@ -349,7 +361,7 @@ def sweep_tasks(spec: SweepSpec, study: Study) -> list[dict[str, Any]]:
         rng = np.random.default_rng(spec.seed)
         combos = [{d.parameter: _draw(d, rng) for d in spec.dimensions}
                   for _ in range(spec.samples)]
-    fp = study_fingerprint(study)
+    fp = study_fingerprint(study, layers)
     tasks = []
     for scen in chosen:
         for c in combos:
@@ -374,7 +386,7 @@ def routing_key(study: Study, params: Mapping[str, Any]) -> tuple[float, tuple[s
 
 
 #: Bumped whenever :class:`RouteSet` changes, so cached route sets of older runs are rebuilt.
-ROUTE_SET_VERSION = 4  # 4: RouteGeometry.terrain_km (new pipe's km per terrain class)
+ROUTE_SET_VERSION = 5  # 4: RouteGeometry.terrain_km; 5: its terrain_km_by_country
 
 
 @dataclass
@@ -418,13 +430,22 @@ def build_route_set(study: Study, layers: Any, key: tuple[float, tuple[str, ...]
     return RouteSet(cands, geometries, members)
 
 
+def route_set_path(study: Study, key: tuple[float, tuple[str, ...]],
+                   folder: str | os.PathLike[str], layers: Any = None) -> Path:
+    """Where the route set of a routing ``key`` is cached in ``folder``: named by a hash
+    of :data:`ROUTE_SET_VERSION`, the :func:`study_fingerprint` (study, version, terrain
+    rule; with ``layers`` their contents, the terrain and the code) and the key."""
+    h = hashlib.sha256(json.dumps([ROUTE_SET_VERSION, study_fingerprint(study, layers),
+                                   key[0], list(key[1])]).encode()).hexdigest()[:16]
+    return Path(folder) / f"routes-{h}.pkl"
+
+
 def _cached_route_set(folder: Path, study: Study, layers: Any,
                       key: tuple[float, tuple[str, ...]], progress: bool | None,
                       graphs: Any = None) -> RouteSet:
     """:func:`build_route_set`, cached in ``folder`` (written atomically)."""
-    h = hashlib.sha256(json.dumps([ROUTE_SET_VERSION, study_fingerprint(study), key[0],
-                                   list(key[1])]).encode()).hexdigest()[:16]
-    path = folder / f"routes-{h}.pkl"
+    path = route_set_path(study, key, folder, layers)
+    h = path.stem.removeprefix("routes-")
     if path.exists():
         with path.open("rb") as f:
             cached: RouteSet = pickle.load(f)
@@ -579,23 +600,24 @@ def run_sweep(path: str | Path, out_dir: str | Path | None = None, *,
 
     spec = load_sweep(path)
     study = load_study(spec.study_path)
-    tasks = sweep_tasks(spec, study)
+    # the layers are read first: the tasks' fingerprint holds their contents, so a store
+    # of results from other layer data is not resumed
+    layers = layers_for_study(study)
+    tasks = sweep_tasks(spec, study, layers)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / spec.name
     store = engine.ResultStore(target / "store")
     todo = [t for t in tasks if engine.task_key(t) not in store.done()]
     routes: dict[tuple[float, tuple[str, ...]], RouteSet] = {}
-    layers = None
     if todo:
         from functools import cache
 
         from planner.runner import reuse_graphs
 
-        layers = layers_for_study(study)
         graphs = cache(lambda: reuse_graphs(study, layers))  # built once, and only if needed
         for key in dict.fromkeys(routing_key(study, t) for t in todo):
             routes[key] = _cached_route_set(target / "routes", study, layers, key, progress,
                                             graphs)
-    shared = {"study": study, "layers": layers, "routes": routes}
+    shared = {"study": study, "layers": layers if todo else None, "routes": routes}
 
     own = None
     dashboard = None
@@ -628,4 +650,4 @@ def run_sweep(path: str | Path, out_dir: str | Path | None = None, *,
 
 __all__ = ["Dimension", "SweepError", "SweepOutputs", "SweepSpec", "appraise_task",
            "build_route_set", "default_sweep_path", "load_sweep", "parse_sweep",
-           "run_sweep", "sweep_tasks"]
+           "route_set_path", "run_sweep", "study_fingerprint", "sweep_tasks"]

@@ -1,0 +1,241 @@
+"""The measured error of the engineering CAPEX model, and the range it puts on a CAPEX.
+
+``planner/data/capex_error.csv`` holds, per built line, the cost backtest's
+``capex_ratio`` (predicted CAPEX over the published figure, as in the ``costs.csv`` of
+``planner backtest costs``) on lines the calibration was not fitted on:
+
+- ``set = leave-one-out``, round 9: the 83 designed lines of the shipped reference set,
+  each predicted by a calibration fitted on the other 82 (``planner backtest costs --out
+  DIR`` at commit 265f0a2, the shipped 83-line calibration, 2026-12-02);
+- ``set = held-out``, rounds 1-6, 8 and 9: the 63 fresh lines of the eight held-out
+  rounds, each scored once with the calibration of its round (``calibration_lines``:
+  27, 37, 49, 57, 67, 73, 78 and 83 lines); rounds 1-8 as recorded in the README's round
+  tables (two decimals), round 9 from its ``costs.csv`` (``recorded_in`` says where).
+
+A study's CAPEX is a prediction, so the cost a built line would have is ``CAPEX /
+capex_ratio``: :func:`capex_error_band` gives quantiles of that factor (published over
+predicted), and :func:`capex_band` multiplies a CAPEX by them. The band assumes the
+factor does not depend on the route (its size, region, terrain or year): it is the
+spread over whole built lines, not a model of which routes are dearer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner import economics
+from planner._checks import ProblemsError
+
+CAPEX_ERROR_CSV = economics.DATA_DIR / "capex_error.csv"
+
+COLUMNS = ("name", "set", "round", "calibration_lines", "capex_ratio", "recorded_in")
+SETS = ("leave-one-out", "held-out")
+
+#: Which rows each basis takes. ``shipped``: the rows scored with the shipped (83-line)
+#: calibration, its leave-one-out and the ninth held-out set; ``held-out``: the fresh
+#: lines of every round, each with its round's calibration; ``leave-one-out``: the 83
+#: lines alone; ``all``: every row.
+BASES = ("shipped", "held-out", "leave-one-out", "all")
+
+#: The calibration studies use: the number of designed lines it was fitted on.
+SHIPPED_CALIBRATION_LINES = 83
+
+#: The quantiles studies report (``capex_musd_p10``, ``capex_musd_p90``).
+BAND_QUANTILES = (0.1, 0.9)
+
+
+class CapexErrorTableError(ProblemsError):
+    """A CAPEX error table failed validation (every problem listed)."""
+
+    label = "CAPEX error table"
+
+
+def capex_error_from_csv(path: str | Path | None = None) -> pd.DataFrame:
+    """Read and validate a CAPEX error table (default: the shipped one).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A CSV with the columns ``name, set, round, calibration_lines, capex_ratio,
+        recorded_in``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scored line; ``round`` and ``calibration_lines`` as int,
+        ``capex_ratio`` as float.
+
+    Raises
+    ------
+    CapexErrorTableError
+        Naming the file and every bad row (its line in the file) and field.
+
+    Examples
+    --------
+    >>> t = capex_error_from_csv()
+    >>> t.groupby("set").size().to_dict()
+    {'held-out': 63, 'leave-one-out': 83}
+    """
+    path = Path(path) if path is not None else CAPEX_ERROR_CSV
+    if not path.is_file():
+        raise CapexErrorTableError(str(path), ["no such file"])
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CapexErrorTableError(str(path), [f"not a readable CSV file ({exc})"]) from None
+    return _validate(df, str(path))
+
+
+def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise CapexErrorTableError(source, [f"missing columns {missing}; the header needs "
+                                            f"{list(COLUMNS)}"])
+    if df.empty:
+        raise CapexErrorTableError(source, ["no rows (the file has a header only)"])
+    problems: list[str] = []
+    out = df.copy()
+    for i, r in df.iterrows():
+        where = f"line {int(str(i)) + 2}"
+        if not str(r["name"]).strip():
+            problems.append(f"{where}: name is empty; give the line's name")
+        if r["set"] not in SETS:
+            problems.append(f"{where}: set is {r['set']!r}; use one of {', '.join(SETS)}")
+        for c in ("round", "calibration_lines"):
+            try:
+                v = int(str(r[c]))
+                if v < 1:
+                    raise ValueError
+            except ValueError:
+                problems.append(f"{where}: {c} is {r[c]!r}; give a whole number >= 1")
+        try:
+            ratio = float(str(r["capex_ratio"]))
+            if not math.isfinite(ratio) or ratio <= 0:
+                raise ValueError
+        except ValueError:
+            problems.append(f"{where}: capex_ratio is {r['capex_ratio']!r}; give predicted "
+                            "over published CAPEX, a number > 0")
+        if not str(r["recorded_in"]).strip():
+            problems.append(f"{where}: recorded_in is empty; say where the ratio is recorded")
+    dup = df[df.duplicated(["name", "set", "round"], keep=False)]
+    for i, d in dup.iterrows():
+        problems.append(f"line {int(str(i)) + 2}: {d['name']!r} appears more than once in "
+                        f"set {d['set']!r}, round {d['round']!r}")
+    if problems:
+        raise CapexErrorTableError(source, problems)
+    out["round"] = out["round"].astype(int)
+    out["calibration_lines"] = out["calibration_lines"].astype(int)
+    out["capex_ratio"] = out["capex_ratio"].astype(float)
+    return out
+
+
+def _rows(table: pd.DataFrame, basis: str) -> pd.DataFrame:
+    if basis == "shipped":
+        return table[table["calibration_lines"] == SHIPPED_CALIBRATION_LINES]
+    if basis in ("held-out", "leave-one-out"):
+        return table[table["set"] == basis]
+    if basis == "all":
+        return table
+    raise ValueError(f"basis must be one of {', '.join(BASES)}; got {basis!r}")
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> pd.DataFrame:
+    return capex_error_from_csv()
+
+
+def cost_factors(basis: str = "shipped", table: pd.DataFrame | None = None) -> pd.Series:
+    """Published over predicted CAPEX (``1 / capex_ratio``) of the rows of ``basis``.
+
+    Examples
+    --------
+    >>> f = cost_factors("leave-one-out")
+    >>> len(f), round(float(((1 / f - 1).abs() <= 0.3).mean()), 3)
+    (83, 0.542)
+    """
+    t = _rows(_shipped() if table is None else table, basis)
+    return (1.0 / t["capex_ratio"]).rename("cost_factor")
+
+
+def capex_error_band(q: Sequence[float] = BAND_QUANTILES, basis: str = "shipped",
+                     table: pd.DataFrame | None = None) -> pd.Series:
+    """Quantiles of the measured cost factor (published over predicted CAPEX).
+
+    A study CAPEX times the ``q`` quantile is the cost below which the share ``q`` of
+    the measured lines would fall (quantiles by linear interpolation, numpy's default).
+
+    Parameters
+    ----------
+    q : sequence of float
+        Quantiles in [0, 1]; default P10 and P90.
+    basis : {'shipped', 'held-out', 'leave-one-out', 'all'}
+        Which rows (see :data:`BASES`); the default is the shipped calibration's own
+        error: its leave-one-out on 83 lines and the ninth held-out set, 88 lines.
+    table : pandas.DataFrame, optional
+        A table from :func:`capex_error_from_csv` (default: the shipped one).
+
+    Returns
+    -------
+    pandas.Series
+        The factor at each quantile, indexed by ``q``.
+
+    Examples
+    --------
+    >>> capex_error_band((0.1, 0.5, 0.9)).round(3).tolist()
+    [0.484, 0.99, 1.486]
+    >>> capex_error_band((0.1, 0.5, 0.9), basis="held-out").round(3).tolist()
+    [0.454, 0.73, 1.475]
+    """
+    qs = [float(x) for x in q]
+    if any(not 0 <= x <= 1 for x in qs):
+        raise ValueError(f"quantiles must be in [0, 1]; got {list(q)!r}")
+    f = cost_factors(basis, table).to_numpy()
+    return pd.Series(np.quantile(f, qs), index=pd.Index(qs, name="q"), name="cost_factor")
+
+
+def log_factor_moments(basis: str = "shipped", table: pd.DataFrame | None = None
+                       ) -> tuple[float, float]:
+    """Mean and standard deviation (n - 1) of the log cost factor: the ``mean`` and
+    ``sigma`` of a lognormal cost multiplier with the measured spread.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in log_factor_moments()]
+    [-0.0523, 0.4852]
+    """
+    lf = np.log(cost_factors(basis, table).to_numpy())
+    return float(lf.mean()), float(lf.std(ddof=1))
+
+
+def capex_band(capex_musd: pd.Series, q: Sequence[float] = BAND_QUANTILES,
+               basis: str = "shipped") -> pd.DataFrame:
+    """``capex_musd`` times the measured factor quantiles, on the input's index.
+
+    Columns ``capex_musd_p10`` and ``capex_musd_p90`` for the default quantiles
+    (``capex_musd_pNN`` in general); NaN stays NaN.
+
+    Examples
+    --------
+    >>> b = capex_band(pd.Series([1000.0, float("nan")], index=["a", "b"]))
+    >>> b.round(1).to_dict("list")
+    {'capex_musd_p10': [483.9, nan], 'capex_musd_p90': [1486.1, nan]}
+    """
+    qs = [float(x) for x in q]
+    band = capex_error_band(qs, basis).to_numpy()
+    return pd.DataFrame({f"capex_musd_p{round(x * 100):02d}": capex_musd.astype(float) * f
+                         for x, f in zip(qs, band, strict=True)}, index=capex_musd.index)
+
+
+def with_capex_band(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``capex_musd_p10`` and ``capex_musd_p90`` (from its ``capex_musd``)
+    added; a frame without ``capex_musd`` is returned as it is."""
+    if "capex_musd" not in frame.columns:
+        return frame
+    band = capex_band(frame["capex_musd"])
+    return frame.assign(**{c: band[c] for c in band.columns})
