@@ -247,6 +247,50 @@ def _calibrate_routes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bootstrap_costs(args: argparse.Namespace, path: Any) -> int:
+    from pathlib import Path
+
+    from planner.backtest import bootstrap, costs
+
+    problems = []
+    if args.bootstrap is None:
+        problems.append("--seed and --workers go with --bootstrap N")
+    elif args.bootstrap < 1:
+        problems.append(f"--bootstrap is {args.bootstrap}; give the number of draws, at least 1")
+    if args.seed is not None and args.seed < 0:
+        problems.append(f"--seed is {args.seed}; give a non-negative whole number")
+    if args.workers is not None and args.workers < 1:
+        problems.append(f"--workers is {args.workers}; give at least 1")
+    if args.no_calibrate:
+        problems.append("--no-calibrate fits nothing, so there is nothing to bootstrap; "
+                        "drop one of the two")
+    if problems:
+        raise ValueError("planner backtest costs: " + "; ".join(problems))
+    projects = costs.projects_from_csv(path)
+    client = None
+    if (args.workers or 1) > 1:
+        from planner.sweep.engine import local_client
+
+        if not args.verbose:  # Dask logs its cluster's life at INFO (here and in the workers)
+            import os
+
+            os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+        client = local_client(args.workers, silence_logs=logging.WARNING)
+    try:
+        draws = bootstrap.bootstrap_calibration(
+            projects, args.bootstrap, args.seed or 0, client,
+            store=Path(args.out) / "bootstrap_store")
+    finally:
+        if client is not None:
+            client.close()
+    summary = bootstrap.bootstrap_summary(draws)
+    files = bootstrap.write_bootstrap(draws, summary, args.out)
+    print("\n".join(bootstrap.summary_text(summary, draws)))
+    for name, f in files.items():
+        print(f"  {name}: {f}")
+    return 0
+
+
 def _backtest_costs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -254,6 +298,8 @@ def _backtest_costs(args: argparse.Namespace) -> int:
 
     ref_file = costs.REFERENCE_PROJECTS_CSV
     path = Path(args.projects) if args.projects else ref_file
+    if args.bootstrap is not None or args.seed is not None or args.workers is not None:
+        return _bootstrap_costs(args, path)
     projects = costs.projects_from_csv(path)
     if args.no_calibrate:
         bt = costs.backtest_costs(projects, calibrate=False)
@@ -410,6 +456,14 @@ def main(argv: list[str] | None = None) -> int:
     p_bt_costs.add_argument("--out", required=True, help="output folder")
     p_bt_costs.add_argument("--no-calibrate", action="store_true",
                             help="use the shipped parameters as they are (no fit)")
+    p_bt_costs.add_argument("--bootstrap", type=int, metavar="N",
+                            help="instead of the backtest: refit the calibration on N "
+                            "resamples of the projects (bootstrap_draws.csv, "
+                            "bootstrap_summary.csv)")
+    p_bt_costs.add_argument("--seed", type=int, help="bootstrap seed (default 0)")
+    p_bt_costs.add_argument("--workers", type=int,
+                            help="bootstrap: dask.distributed local workers (default 1: "
+                            "no dask)")
     p_bt_costs.set_defaults(func=_backtest_costs)
 
     p_coal = sub.add_parser("coalitions", help="the union as a coalition game: values, "

@@ -5,4 +5,6 @@
   ``planner calibrate routes``).
 - :mod:`planner.backtest.costs`: designs and CAPEX against published projects
   (``planner backtest costs``).
+- :mod:`planner.backtest.bootstrap`: how well the reference set determines that
+  calibration, the whole fit rerun on resamples (``planner backtest costs --bootstrap N``).
 """

@@ -647,7 +647,8 @@ def design_grid(projects: pd.DataFrame, *, station_fixed_grid: Sequence[float],
 
 def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: pd.DataFrame,
                names: Sequence[str],
-               shrinkage_grid: Sequence[float] = REGION_SHRINKAGE_GRID) -> CostCalibration:
+               shrinkage_grid: Sequence[float] = REGION_SHRINKAGE_GRID,
+               groups: dict[str, str] | None = None) -> CostCalibration:
     """Fit on ``names``: the design point (grid key) with the best training score at
     shrinkage 1 (pipe-cost trend fitted), then the shrinkage and whether to fit the pipe-cost
     trend by an inner leave-one-out over ``names`` (CAPEX within ±30 %; ties: the larger
@@ -656,7 +657,12 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
     The inner leave-one-out keeps the design point chosen on all of ``names``: each
     inner held-out line took part in choosing it, so the inner score that picks the
     shrinkage and the trend is optimistic (re-choosing it per inner fold would cost a
-    grid search per inner fold). The outer held-out line is never among ``names``."""
+    grid search per inner fold). The outer held-out line is never among ``names``.
+
+    ``groups`` maps names to a group (default: each name its own): the inner leave-one-out
+    holds out a whole group at a time and counts each of its names (a bootstrap draw's
+    copies of one line, :mod:`planner.backtest.bootstrap`, so a copy is never predicted
+    from another)."""
     best: tuple[float, CostCalibration] | None = None
     for (fixed, margin, pmax), designs in grid.items():
         d = designs.loc[[n for n in names if n in designs.index]]
@@ -674,17 +680,22 @@ def _calibrate(grid: dict[tuple[float, float, float], pd.DataFrame], projects: p
     d = grid[(cal.station_fixed_usd, cal.design_margin, cal.max_pressure_class_mpa)]
     d = d.loc[[n for n in names if n in d.index]]
     pub = projects.set_index("name")["capex_musd"].astype(float)
+    folds: dict[str, list[str]] = {}
+    for n in d.index:
+        folds.setdefault(str(n) if groups is None else groups.get(str(n), str(n)),
+                         []).append(str(n))
     hits: dict[tuple[float, bool], float] = {}
     for k in shrinkage_grid:
         for with_trend in TREND_OPTIONS:
             ok = 0
-            for n in d.index:
-                rest = d.drop(index=n)
+            for held in folds.values():
+                rest = d.drop(index=held)
                 terrain, region, par, trend = _fit_factors(rest, projects, k, with_trend)
-                pred = float(_predict(d.loc[[n]], projects,
-                                      CostCalibration(terrain, region, parallel_factor=par,
-                                                      pipe_trend=trend))[n])
-                ok += abs(pred / float(pub[n]) - 1) <= CAPEX_TOLERANCE
+                pred = _predict(d.loc[held], projects,
+                                CostCalibration(terrain, region, parallel_factor=par,
+                                                pipe_trend=trend))
+                ok += sum(abs(float(pred[n]) / float(pub[n]) - 1) <= CAPEX_TOLERANCE
+                          for n in held)
             hits[(k, with_trend)] = ok / max(1, len(d))
     # ties: the larger k, then no trend (the simpler model)
     k_best, trend_on = max(hits, key=lambda kt: (hits[kt], kt[0], not kt[1]))
