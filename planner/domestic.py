@@ -150,7 +150,8 @@ def lateral_design(flow_bcm_y: float, length_km: float, iso_a3: str = "",
         if hydraulics.pipe_capacity_bcm_y(pipe, p_in, p_out, length_km=length) >= flow_bcm_y:
             chosen = d
             break
-    factor = economics.regional_factor_for(iso_a3, params) if iso_a3 else 1.0
+    # no country: the 'none' region (1.0) times capex_multiplier, as for routes
+    factor = economics.regional_factor_for(iso_a3 or [], params)
     # new pipe at the study's currency year: the fitted pipe-cost trend, as on the trunk
     trend = economics.pipe_cost_trend_factor(economics.DEFAULT_CURRENCY_YEAR, params,
                                              countries=[iso_a3])

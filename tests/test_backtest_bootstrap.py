@@ -133,3 +133,34 @@ def test_cli_writes_draws_and_summary(constructed, tmp_path, capsys):
     d = pd.read_csv(out / "bootstrap_draws.csv")
     s = pd.read_csv(out / "bootstrap_summary.csv")
     assert len(d) == 2 and set(s["parameter"]) >= {"terrain_factor_hilly", "design_margin"}
+
+
+def test_cli_reports_failed_draws_as_one_error(constructed, tmp_path, capsys, monkeypatch):
+    """A draw that fails ends the command with one error line (no traceback), exit 2, and
+    no output table written (the store keeps nothing but what succeeded)."""
+    f = tmp_path / "ref.csv"
+    constructed.to_csv(f, index=False)
+    out = tmp_path / "out"
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("made up")
+
+    monkeypatch.setattr(bc, "_calibrate", broken)
+    assert cli.main(["backtest", "costs", "--projects", str(f), "--bootstrap", "2",
+                     "--out", str(out)]) == 2
+    err = [ln for ln in capsys.readouterr().err.strip().splitlines()
+           if ln.startswith("planner:")]
+    assert len(err) == 1 and "2 of 2 draws failed" in err[0] and "made up" in err[0]
+    assert not (out / "bootstrap_draws.csv").exists()
+    assert not (out / "bootstrap_summary.csv").exists()
+
+
+def test_the_store_key_holds_the_cost_table(constructed):
+    """Draws priced with another cost table (or other code) are never resumed as these."""
+    from planner.economics import load_cost_parameters
+
+    points = [(60e6, 0.0, 11.8)]
+    table = load_cost_parameters().copy()
+    assert bs._fingerprint(constructed, points) == bs._fingerprint(constructed, points, table)
+    table.loc["netl_materials_mult", "value"] *= 2
+    assert bs._fingerprint(constructed, points) != bs._fingerprint(constructed, points, table)

@@ -154,10 +154,30 @@ def _design_grid(projects: pd.DataFrame, client: Any, station_fixed_grid: Sequen
     return grid
 
 
-def _fingerprint(projects: pd.DataFrame, grid_points: Sequence[tuple[float, float, float]]
-                 ) -> str:
-    text = projects.to_csv(index=False) + repr(sorted(grid_points))
+def _fingerprint(projects: pd.DataFrame, grid_points: Sequence[tuple[float, float, float]],
+                 params: pd.DataFrame | None = None) -> str:
+    """The key of a run's draws in its results store: the reference projects, the grid,
+    the cost table the designs are priced with (``params``, default the shipped one) and
+    the code and shipped data (:func:`planner.cache.code_version`), so a re-run resumes
+    only draws of the same fit and never reuses draws of another cost table or code.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"name": ["a"]})
+    >>> _fingerprint(p, [(1.0, 0.0, 11.8)]) == _fingerprint(p, [(1.0, 0.0, 11.8)])
+    True
+    """
+    from planner.cache import code_version
+
+    table = economics.load_cost_parameters() if params is None else params
+    text = (projects.to_csv(index=False) + repr(sorted(grid_points)) + table.to_csv()
+            + code_version())
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class BootstrapDrawsFailed(ValueError):
+    """Some draws of a bootstrap failed (a ``ValueError``, so the command line prints it
+    as one error); the draws that succeeded stay in the results store for a re-run."""
 
 
 def bootstrap_calibration(projects: pd.DataFrame, n_draws: int, seed: int = 0,
@@ -184,6 +204,13 @@ def bootstrap_calibration(projects: pd.DataFrame, n_draws: int, seed: int = 0,
         into it skips the draws already there. Default: a temporary folder.
     station_fixed_grid, margin_grid, pressure_grid : sequence of float
         The design grid (default: the one the shipped calibration was chosen from).
+    params : pandas.DataFrame, optional
+        A cost table to design and price the lines with instead of the shipped one.
+
+    Raises
+    ------
+    BootstrapDrawsFailed
+        When any draw fails (the others stay in ``store``; a re-run retries the failed).
 
     Returns
     -------
@@ -206,7 +233,7 @@ def bootstrap_calibration(projects: pd.DataFrame, n_draws: int, seed: int = 0,
     grid = _design_grid(projects, client, station_fixed_grid, margin_grid, pressure_grid,
                         params)
     names = [str(n) for n in next(iter(grid.values())).index]
-    fp = _fingerprint(projects, list(grid))
+    fp = _fingerprint(projects, list(grid), params)
     tasks = [{"draw": i, "seed": int(seed), "reference": fp} for i in range(n_draws)]
     shared = {"grid": grid, "projects": projects, "names": names}
     with tempfile.TemporaryDirectory(prefix="planner-bootstrap-") as tmp:
@@ -215,8 +242,10 @@ def bootstrap_calibration(projects: pd.DataFrame, n_draws: int, seed: int = 0,
                             desc="bootstrap draws")
         if summary.failed:
             first = next(iter(summary.failed.values()))
-            raise RuntimeError(f"bootstrap: {len(summary.failed)} of {summary.total} draws "
-                               f"failed (first: {first}); re-run to retry them")
+            raise BootstrapDrawsFailed(
+                f"bootstrap: {len(summary.failed)} of {summary.total} draws failed (first: "
+                f"{first}); nothing was written; re-run the same command to retry them "
+                "(the draws that succeeded are kept in the store)")
         draws = st.read(summary.keys)
     draws = draws.drop(columns=["task_key"]).sort_values("draw").reset_index(drop=True)
     for c in ("draw", "seed", "lines"):
@@ -319,5 +348,5 @@ def summary_text(summary: pd.DataFrame, draws: pd.DataFrame) -> list[str]:
     return [head, shown.drop(columns=["grid"]).to_string(index=False)]
 
 
-__all__ = ["bootstrap_calibration", "bootstrap_summary", "calibration_row", "summary_text",
-           "write_bootstrap"]
+__all__ = ["BootstrapDrawsFailed", "bootstrap_calibration", "bootstrap_summary",
+           "calibration_row", "summary_text", "write_bootstrap"]
