@@ -8,25 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import LineString
+from test_plan import ECON, OPTS  # the plan tests' economics and options
 
 from planner.plan.candidates import ARC_COLUMNS, PlanNetwork
 from planner.plan.optimise import (
     RESULT_COLUMNS,
     TERRAIN_KM_COLUMNS,
-    PlanEconomics,
     arc_regional_factors,
     arc_terrain_factors,
     diameter_options,
     solve_plan,
 )
-from planner.plan.options import PlanOptions
 from planner.plan.outputs import PLAN_COLUMNS, system_plan_table
 from planner.terrain_classes import class_factors
-
-ECON = PlanEconomics(discount_rate=0.08, lifetime_years=30, utilisation=0.8,
-                     fuel_price_usd_per_1000m3=150.0, tariff_usd_per_1000m3_100km=1.5,
-                     compressor_usd_per_kw=3000.0)
-OPTS = PlanOptions(enabled=True, time_limit_s=20)
 
 
 def _network() -> PlanNetwork:
