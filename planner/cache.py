@@ -208,19 +208,20 @@ def study_parts(study: Any, layers: Any) -> dict[str, Any]:
     }
 
 
-def inputs_fingerprint(study: Any, layers: Any) -> str:
+def inputs_fingerprint(study: Any, layers: Any, parts: dict[str, Any] | None = None) -> str:
     """A short hash of everything a study's results depend on: :func:`study_parts` (the
     study file, its vector layers' contents, its network tables, the terrain classes'
     rule), the terrain's values (:func:`planner.costsurface.fingerprint_terrain`) and the
     code (:func:`code_version`, through :func:`cache_key`). Results kept beside a study's
     outputs (a coalition game, a sweep's task results and route sets) are used again only
     under the same fingerprint: an edited layer file, DEM or planner gives new results
-    instead of stale ones."""
+    instead of stale ones. ``parts``: :func:`study_parts` of the same study and layers,
+    when the caller has them already (not computed twice)."""
     from planner.costsurface import fingerprint_terrain
 
     terrain = getattr(layers, "terrain", None)
     return cache_key("inputs", {
-        **study_parts(study, layers),
+        **(parts if parts else study_parts(study, layers)),
         "terrain": fingerprint_terrain(terrain) if terrain is not None else None})[:16]
 
 

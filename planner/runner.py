@@ -364,7 +364,7 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
                                      parts=parts or None)
     target = Path(out_dir) if out_dir else settings.MAPS_DIR / study.name
     files = write_outputs(target, study, layers, candidates, per_country, surfaces,
-                          offtakes=offtakes, plan=plan, timer=timer)
+                          offtakes=offtakes, plan=plan, timer=timer, parts=parts or None)
     seconds = time.perf_counter() - t0
     log.info("study %s written to %s in %.1f s", study.name, target, seconds)
     log.info("where the time went: %s", timer.summary(seconds))
@@ -417,9 +417,10 @@ def ranking_table(candidates: pd.DataFrame) -> pd.DataFrame:
 def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
                   per_country: pd.DataFrame, surfaces: dict[str, Any],
                   offtakes: pd.DataFrame | None = None, plan: Any = None,
-                  timer: Any = None) -> dict[str, Path]:
+                  timer: Any = None, parts: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write every output into a temporary folder, then swap it in for ``target``
-    (``timer``: a :class:`planner.timing.StageTimer` to time the map and the rest)."""
+    (``timer``: a :class:`planner.timing.StageTimer` to time the map and the rest;
+    ``parts``: the run's :func:`planner.cache.study_parts`, if computed)."""
     from contextlib import nullcontext
 
     def stage(name: str) -> Any:
@@ -457,7 +458,7 @@ def write_outputs(target: Path, study: Study, layers: Layers, candidates: gpd.Ge
         from planner.cache import inputs_fingerprint
         from planner.plan.sections import extra_sections
 
-        extra = extra_sections(target, tmp, plan, names, inputs_fingerprint(study, layers))
+        extra = extra_sections(target, tmp, plan, names, inputs_fingerprint(study, layers, parts))
         names["report_md"].write_text(
             study_report_markdown(study, ranking, per_country, reused) + extra.markdown,
             encoding="utf-8")

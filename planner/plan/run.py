@@ -18,7 +18,7 @@ import folium
 import numpy as np
 import pandas as pd
 
-from planner.backtest.capex_error import capex_error_band
+from planner.backtest.capex_error import capex_band
 from planner.costsurface import CostSurface
 from planner.layers import Layers
 from planner.plan import outputs
@@ -62,8 +62,8 @@ class SystemPlan:
         s["capex_musd"] = float(self.table["capex_musd"].sum())
         # the backtest's measured P10 / P90 of the engineering CAPEX (one factor for the
         # plan as a whole: the arcs share one calibration, so their errors are not averaged)
-        lo, hi = capex_error_band().tolist()
-        s["capex_musd_p10"], s["capex_musd_p90"] = s["capex_musd"] * lo, s["capex_musd"] * hi
+        s.update({str(k): float(v) for k, v in
+                  capex_band(pd.Series([s["capex_musd"]])).iloc[0].items()})
         s["n_nodes"] = len(self.network.nodes)
         s["n_arcs"] = len(self.network.arcs)
         return s
