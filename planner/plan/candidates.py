@@ -571,6 +571,11 @@ def plan_network(
     alias: dict[str, str] = {}
     keep_pts: dict[str, tuple[float, float]] = {}
     for name, (plon, plat) in points.items():
+        if name not in terminals and not terrain_classes.on_dem(np.array([plon, plat]))[0]:
+            # a line's node beyond the DEM (the region's edge): a new arc to it could not be
+            # priced; terminals are checked to lie in the region before the run
+            log.info("plan: corridor point %s left out: off the DEM", name)
+            continue
         try:
             p = locate(surface, (plon, plat), name)
         except RoutingError as exc:

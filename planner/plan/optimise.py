@@ -1218,13 +1218,13 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
             uv, vu = ex_capacities(residual)
             by_id = {a: i for i, a in enumerate(residual["arc_id"])}
             used = seq.arcs[seq.arcs["kind"] == "existing"]
-            for aid, frm, q in zip(used["arc_id"], used["from"], used["flow_bcm_y"],
-                                   strict=True):
+            for aid, frm, flow in zip(used["arc_id"], used["from"], used["flow_bcm_y"],
+                                      strict=True):
                 i = by_id[aid]
                 if frm == residual["u"].iloc[i]:
-                    uv[i] = max(0.0, uv[i] - float(q))
+                    uv[i] = max(0.0, uv[i] - float(flow))
                 else:
-                    vu[i] = max(0.0, vu[i] - float(q))
+                    vu[i] = max(0.0, vu[i] - float(flow))
             new = (residual["kind"] != "existing").to_numpy()
             uv[new], vu[new] = np.nan, np.nan
             residual = residual.assign(capacity_uv_bcm_y=uv, capacity_vu_bcm_y=vu,

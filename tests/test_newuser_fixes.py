@@ -1,0 +1,61 @@
+"""Defects a new analyst hit running a study of another region (the South Caucasus):
+each checked on a small constructed case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_plan import ECON, OPTS, network  # the plan tests' helpers
+
+from planner.plan.optimise import independent_best
+
+
+def test_independent_routes_keep_each_destination_throughput():
+    # D's 3 bcm/y go by two existing lines of 2 bcm/y each: the flow of the last one used
+    # to overwrite D's throughput in the comparison table (a shadowed loop variable)
+    nodes = {"S": (0, 0, 0, True), "D": (600, 0, 3, False), "E": (600, 300, 1, False)}
+    arcs = [("S", "D", "existing", 2.0, ["AAA"]), ("S", "D", "existing", 2.0, ["AAA"]),
+            ("S", "E", "new", np.nan, ["AAA"])]
+    ind = independent_best(network(nodes, arcs), OPTS, ECON).set_index("destination")
+    assert ind["throughput_bcm_y"].to_dict() == pytest.approx({"D": 3.0, "E": 1.0})
+    assert ind["status"].eq("optimal").all()
+
+
+def test_plan_leaves_out_line_nodes_off_the_dem(layers, surface):
+    # a region's edge at the DEM's edge (the South Caucasus study, west edge 44.0 E): the
+    # nearest node of a line lay 0.5 km beyond it, and the plan stopped with "plan arc ...
+    # outside the DEM"; such a node is now left out of the new corridors
+    from planner.network import operating_graph
+    from planner.plan.candidates import plan_network
+    from planner.terrain_classes import TerrainClassifier
+
+    graph = operating_graph(layers.pipelines, countries=layers.countries)
+    supply = {"Sangachal": (49.47, 40.18)}
+    demand = {"Ganca": (46.35, 40.68, 1.0)}
+    full = TerrainClassifier.from_terrain(layers.terrain, layers.mountains)
+
+    def build(classifier: TerrainClassifier):
+        return plan_network(surface, graph, supply, demand, layers.countries,
+                            pipelines=layers.pipelines, terrain_classes=classifier)
+
+    def new_ends(net) -> set[str]:
+        new = net.arcs[net.arcs["kind"] == "new"]
+        return set(new["u"]) | set(new["v"])
+
+    net = build(full)
+    line_nodes = sorted(n for n in new_ends(net) if str(n).startswith("e"))
+    assert line_nodes, "the case needs a new arc to a line's node"
+    node = line_nodes[0]
+    off = tuple(net.nodes.loc[node, ["lon", "lat"]].astype(float))
+
+    class EdgeOfDem(TerrainClassifier):
+        """The real DEM, but with ``node``'s point beyond its edge."""
+
+        def on_dem(self, lonlat: np.ndarray) -> np.ndarray:
+            pts = np.asarray(lonlat, dtype=float).reshape(-1, 2)
+            return super().on_dem(pts) & ~np.all(np.isclose(pts, off), axis=1)
+
+    edge = EdgeOfDem(full.slope_pct, full.transform, full.ranges)
+    assert not edge.on_dem(np.array(off))[0] and full.on_dem(np.array(off))[0]
+    net = build(edge)
+    assert node not in new_ends(net)
