@@ -59,3 +59,28 @@ def test_plan_leaves_out_line_nodes_off_the_dem(layers, surface):
     assert not edge.on_dem(np.array(off))[0] and full.on_dem(np.array(off))[0]
     net = build(edge)
     assert node not in new_ends(net)
+
+
+def test_report_names_the_cost_regions_of_the_study_not_central_asia():
+    # the report said every study's costs were "NETL regressions scaled to Central Asia"
+    # and listed Central Asia's regional factor, also for a South Caucasus study
+    import pandas as pd
+
+    from planner.report import ReportInputs, _cost_parameter_rows, method_section, route_risks
+    from planner.study import parse_study
+
+    study = parse_study('[study]\nname = "sc"\n[[supply]]\nname = "Sangachal"\nlon = 49.47\n'
+                        'lat = 40.18\n[[destinations]]\nname = "Tbilisi"\n'
+                        'throughput_bcm_y = 2.5\n')
+    ranking = pd.DataFrame({"scenario": ["a"], "rank": [1], "name": ["Tbilisi — greenfield"],
+                            "countries": ["AZE, GEO"], "border_crossings": [1]})
+    params = _cost_parameter_rows(study, ranking).set_index("Parameter")
+    assert "regional factor west asia" in params.index
+    assert "regional factor central asia" not in params.index
+    assert "alternative gas price usd per 1000m3" in params.index  # a default to check
+    text = method_section(ReportInputs(study, ranking, pd.DataFrame())).html
+    text += " ".join(route_risks(ranking.iloc[0], ranking))
+    # (the default fuel gas price's own source may still name Central Asian gas: a cited
+    # default the table shows, which the study overrides with supply_price_usd_per_1000m3)
+    assert "scaled to Central Asia" not in text
+    assert "regional factor of the countries where the pipe is built" in text
