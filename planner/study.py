@@ -206,8 +206,8 @@ def parse_study(text: str, path: str | Path = "<string>", *,
     meta = _table(data, "study")
     name = meta.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        c.add("study.name", "is required: a folder-safe name (letters, digits, - _ .), "
-              f"got {name!r}", "name")
+        c.add("study.name", ("is required: " if name is None else "must be ")
+              + f"a folder-safe name (letters, digits, - _ .), got {name!r}", "name")
         name = "study"
 
     region_t = _table(data, "region")

@@ -133,7 +133,7 @@ def _resolve(place: Place, field: str, layers: Layers, names: dict[str, str],
         where = place.layer or "demand_centres or supply_points"
         problems.add(f"{field}.name", f"{place.name!r} is not a name in {where}"
                      f"{_name_hint(place, layers)}: give lon and lat, or a name that "
-                     f"`planner layers` lists")
+                     f"`planner layers --places` lists")
     return None
 
 

@@ -84,3 +84,50 @@ def test_report_names_the_cost_regions_of_the_study_not_central_asia():
     # default the table shows, which the study overrides with supply_price_usd_per_1000m3)
     assert "scaled to Central Asia" not in text
     assert "regional factor of the countries where the pipe is built" in text
+
+
+def test_bad_user_layer_gets_one_error_without_reader_warnings(tmp_path, recwarn):
+    # a GeoJSON column of mixed types made GeoPandas print "UserWarning: Could not parse
+    # column 'POP' as JSON" (with a site-packages path) above the planner's own error
+    import json
+
+    from planner.io import layer_from_file
+    from planner.validation import LayerError
+
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [44.8, 41.7]},
+              "properties": {"ID": "t1", "TOWN": "Tbilisi", "CTRY": "Georgia", "POP": 1.1e6}},
+             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [46.3, 40.7]},
+              "properties": {"ID": "t2", "TOWN": "Ganca", "CTRY": "Azerbaijan", "POP": "lots"}}]
+    path = tmp_path / "towns.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    with pytest.raises(LayerError) as err:
+        layer_from_file(path, "demand_centres", {"ID": "centre_id", "TOWN": "name",
+                                                 "CTRY": "country", "POP": "population"})
+    text = str(err.value)
+    assert "'population' (people) at rows 1: 'lots'" in text
+    assert "rows count the file's features from 0" in text
+    assert not [w for w in recwarn if "Could not parse" in str(w.message)]
+
+
+def test_unknown_place_points_to_a_command_that_lists_names(layers):
+    from planner.layers import layer_places
+    from planner.study import StudyError, parse_study
+    from planner.study_checks import check_study
+
+    study = parse_study('[study]\nname = "sc"\n[region]\nbounds = [44.0, 38.0, 51.0, 43.0]\n'
+                        '[[supply]]\nname = "Sangachal"\nlon = 49.47\nlat = 40.18\n'
+                        '[[destinations]]\nname = "Gandja"\nthroughput_bcm_y = 1.0\n')
+    with pytest.raises(StudyError) as err:
+        check_study(study, layers)
+    text = str(err.value)
+    assert "did you mean 'Ganca'" in text and "`planner layers --places`" in text
+    places = layer_places(layers, study.region)
+    assert "Ganca" in set(places["name"]) and "Tashkent" not in set(places["name"])
+
+
+def test_study_name_message_says_what_is_wrong():
+    from planner.study import StudyError, parse_study
+
+    with pytest.raises(StudyError) as err:
+        parse_study('[study]\nname = "south caucasus/x"\n')
+    assert "study.name (line 2): must be a folder-safe name" in str(err.value)
