@@ -131,3 +131,27 @@ def test_study_name_message_says_what_is_wrong():
     with pytest.raises(StudyError) as err:
         parse_study('[study]\nname = "south caucasus/x"\n')
     assert "study.name (line 2): must be a folder-safe name" in str(err.value)
+
+
+def test_members_without_a_demand_estimate_are_warned_of(layers, caplog):
+    # the shipped demand centres carry demand only where national consumption is cited:
+    # a South Caucasus study's new demand was 0 everywhere with no word why
+    import logging
+
+    import pandas as pd
+
+    from planner import appraisal
+    from planner.domestic import members_without_demand
+    from planner.study import parse_study
+
+    assert members_without_demand(layers.demand_centres, {"AZE", "GEO", "KAZ"},
+                                  layers.countries) == ["AZE", "GEO"]
+    study = parse_study('[study]\nname = "sc"\nmember_countries = ["Azerbaijan", "GEO"]\n'
+                        '[[supply]]\nname = "Sangachal"\nlon = 49.47\nlat = 40.18\n'
+                        '[[destinations]]\nname = "Tbilisi"\nthroughput_bcm_y = 2.5\n')
+    appraisal._WARNED_NO_DEMAND.clear()
+    with caplog.at_level(logging.WARNING, logger="planner.appraisal"):
+        appraisal.demand_setting(pd.DataFrame(), layers, study)
+        appraisal.demand_setting(pd.DataFrame(), layers, study)  # a second scenario
+    warned = [r.getMessage() for r in caplog.records if "no demand estimate" in r.getMessage()]
+    assert len(warned) == 1 and "AZE, GEO" in warned[0]
