@@ -805,7 +805,7 @@ def demand_setting(cands: pd.DataFrame, layers: Layers, study: Study
     missing = domestic.members_without_demand(centres, members, layers.countries)
     if missing and tuple(missing) not in _WARNED_NO_DEMAND:
         _WARNED_NO_DEMAND.add(tuple(missing))
-        log.warning("no demand estimate for the demand centres of %s: the new demand a "
+        log.warning("no demand centre with a demand estimate in %s: the new demand a "
                     "route can add counts 0 there; add the country's cited consumption to "
                     "planner/data/national_gas_consumption.csv or give a demand_centres "
                     "layer with demand_bcm_y ([layers.demand_centres] in the study)",

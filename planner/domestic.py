@@ -104,8 +104,8 @@ def iso_of(names: pd.Series, country_layer: gpd.GeoDataFrame) -> pd.Series:
 
 def members_without_demand(centres: pd.DataFrame, members: Iterable[str],
                            country_layer: gpd.GeoDataFrame) -> list[str]:
-    """Member countries (ISO3) none of whose demand centres has a ``demand_bcm_y``: their
-    new demand can only count 0 (the shipped layer has demand only where
+    """Member countries (ISO3) with no demand centre that has a ``demand_bcm_y`` (or no
+    centre at all): their new demand can only count 0 (the shipped layer has demand only where
     ``planner/data/national_gas_consumption.csv`` cites the country's consumption).
 
     Examples
