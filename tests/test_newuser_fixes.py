@@ -156,3 +156,18 @@ def test_members_without_a_demand_estimate_are_warned_of(layers, caplog):
         appraisal.demand_setting(pd.DataFrame(), layers, study)  # a second scenario
     warned = [r.getMessage() for r in caplog.records if "demand estimate" in r.getMessage()]
     assert len(warned) == 1 and "in AFG, IRQ:" in warned[0]
+
+
+def test_route_colours_differ_from_the_map_s_line_colours():
+    # the second destination's routes were drawn in the under-construction orange (#e6550d)
+    from planner.mapui import DESTINATION_COLOURS
+    from planner.webmap import STATUS_STYLE
+
+    def rgb(c: str) -> np.ndarray:
+        return np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+    lines = [c for c, _ in STATUS_STYLE.values()] + ["#c0392b", "#1f5fa8"]  # + plan arcs
+    gap = min(np.linalg.norm(rgb(d) - rgb(x)) for d in DESTINATION_COLOURS for x in lines)
+    among = min(np.linalg.norm(rgb(a) - rgb(b)) for i, a in enumerate(DESTINATION_COLOURS)
+                for b in DESTINATION_COLOURS[i + 1:])
+    assert gap > 60 and among > 60, (gap, among)
