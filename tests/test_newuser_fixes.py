@@ -171,3 +171,16 @@ def test_route_colours_differ_from_the_map_s_line_colours():
     among = min(np.linalg.norm(rgb(a) - rgb(b)) for i, a in enumerate(DESTINATION_COLOURS)
                 for b in DESTINATION_COLOURS[i + 1:])
     assert gap > 60 and among > 60, (gap, among)
+
+
+def test_example_study_passes_every_check_and_is_not_shipped(layers):
+    # the README's example of another region: checked here (cheap), never run by the tests
+    from pathlib import Path
+
+    from planner.study import load_study, shipped_studies
+    from planner.study_checks import check_study
+
+    path = Path(__file__).parents[1] / "planner" / "studies" / "examples" / "south_caucasus.toml"
+    assert path not in shipped_studies()
+    _supply, dests = check_study(load_study(path), layers)
+    assert [p.name for p in dests] == ["Tbilisi", "Naxcivan", "Ganca"]
