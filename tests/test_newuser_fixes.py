@@ -184,3 +184,19 @@ def test_example_study_passes_every_check_and_is_not_shipped(layers):
     assert path not in shipped_studies()
     _supply, dests = check_study(load_study(path), layers)
     assert [p.name for p in dests] == ["Tbilisi", "Naxcivan", "Ganca"]
+
+
+def test_plan_solve_prints_no_highs_banner():
+    # "Running HiGHS 1.16.0 ... Copyright" came out in the middle of `planner study`
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, scipy.sparse as sp\n"
+            "from planner.plan.optimise import _highs_model\n"
+            "_highs_model(np.ones(1), np.zeros(1), np.ones(1), sp.csr_matrix(np.ones((1, 1))),"
+            " np.zeros(1), np.ones(1))\n"
+            "print('done')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "done" and "HiGHS" not in out.stderr
