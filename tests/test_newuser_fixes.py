@@ -200,3 +200,24 @@ def test_plan_solve_prints_no_highs_banner():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "done" and "HiGHS" not in out.stderr
+
+
+@pytest.mark.parametrize(("table", "typo", "meant"), [
+    ("plan", "max_new_kms = 500", "max_new_km"),
+    ("coalitions", 'seler = "AZE"', "seller"),
+])
+def test_plan_and_coalition_typos_suggest_the_key(tmp_path, table, typo, meant):
+    # every other table of a study says "did you mean"; [plan] and [coalitions] did not
+    from planner.coalition.spec import game_spec_from_study
+    from planner.plan.options import plan_options_from_study
+    from planner.study import StudyError, load_study
+
+    path = tmp_path / "s.toml"
+    path.write_text('[study]\nname = "s"\n[[supply]]\nname = "Beyneu"\n[[destinations]]\n'
+                    f'name = "Tashkent"\nthroughput_bcm_y = 1.0\n[{table}]\n{typo}\n',
+                    encoding="utf-8")
+    read = plan_options_from_study if table == "plan" else game_spec_from_study
+    with pytest.raises(StudyError) as err:
+        read(load_study(path))
+    assert "(line 9): unknown" in str(err.value)
+    assert f"(did you mean {meant!r}?)" in str(err.value)
