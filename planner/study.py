@@ -241,6 +241,7 @@ def parse_study(text: str, path: str | Path = "<string>", *,
             c.add(key, f"at least one [[{key}]] entry is required", None)
             return ()
         out = []
+        seen: dict[str, int] = {}
         for i, item in enumerate(items):
             where = f"{key}[{i}]"
             nm = item.get("name")
@@ -248,6 +249,13 @@ def parse_study(text: str, path: str | Path = "<string>", *,
                 c.add(f"{where}.name", "is required (a name from the layers, or a label "
                       "with lon/lat)", None)
                 continue
+            # outputs and the plan key places by name: a second one of a name would merge
+            # into (or overwrite) the first
+            first = seen.setdefault(nm.strip().casefold(), i)
+            if first != i:
+                c.add(f"{where}.name", f"{nm.strip()!r} is already {key}[{first}]: give "
+                      f"each {kind} its own name (with lon and lat for a label of your own)",
+                      "name", nm)
             lon: Any = item.get("lon")
             lat: Any = item.get("lat")
             if (lon is None) != (lat is None):
@@ -274,10 +282,15 @@ def parse_study(text: str, path: str | Path = "<string>", *,
     destinations = places("destinations", "destination")
 
     scen = []
+    seen_scen: dict[str, int] = {}
     for i, s in enumerate(_tables(data, "scenarios") if "scenarios" in data
                           else [{"name": "base"}]):
         where = f"scenarios[{i}]"
         sname = s.get("name", f"scenario {i + 1}")
+        first = seen_scen.setdefault(str(sname).casefold(), i)
+        if first != i:  # route ids, outputs and [plan] scenario go by the name
+            c.add(f"{where}.name", f"{sname!r} is already scenarios[{first}]: give each "
+                  f"scenario its own name", "name", sname)
         excl = s.get("excluded_countries", [])
         if not isinstance(excl, list) or not all(isinstance(x, str) for x in excl):
             c.add(f"{where}.excluded_countries", "must be a list of ISO3 codes", None)

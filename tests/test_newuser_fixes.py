@@ -221,3 +221,19 @@ def test_plan_and_coalition_typos_suggest_the_key(tmp_path, table, typo, meant):
         read(load_study(path))
     assert "(line 9): unknown" in str(err.value)
     assert f"(did you mean {meant!r}?)" in str(err.value)
+
+
+def test_two_destinations_or_scenarios_of_one_name_are_refused():
+    # a second [[destinations]] "Tbilisi" ran, and the plan (keyed by name) kept only one
+    # of the two throughputs; two scenarios of one name share their route ids
+    from planner.study import StudyError, parse_study
+
+    text = ('[study]\nname = "s"\n[[supply]]\nname = "Beyneu"\n'
+            '[[destinations]]\nname = "Tashkent"\nthroughput_bcm_y = 1.0\n'
+            '[[destinations]]\nname = "tashkent"\nthroughput_bcm_y = 2.0\n'
+            '[[scenarios]]\nname = "a"\n[[scenarios]]\nname = "a"\n')
+    with pytest.raises(StudyError) as err:
+        parse_study(text)
+    msg = str(err.value)
+    assert "destinations[1].name (line 9): 'tashkent' is already destinations[0]" in msg
+    assert "scenarios[1].name (line 14): 'a' is already scenarios[0]" in msg
