@@ -237,3 +237,19 @@ def test_two_destinations_or_scenarios_of_one_name_are_refused():
     msg = str(err.value)
     assert "destinations[1].name (line 9): 'tashkent' is already destinations[0]" in msg
     assert "scenarios[1].name (line 14): 'a' is already scenarios[0]" in msg
+
+
+def test_destination_at_the_supply_point_is_a_study_problem(layers):
+    # it used to be dropped with a warning, the run going on without it (exit 0)
+    from planner.study import StudyError, parse_study
+    from planner.study_checks import check_study
+
+    study = parse_study('[study]\nname = "sc"\n[region]\nbounds = [44.0, 38.0, 51.0, 43.0]\n'
+                        '[[supply]]\nname = "Sangachal"\nlon = 49.47\nlat = 40.18\n'
+                        '[[destinations]]\nname = "on the spot"\nlon = 49.471\nlat = 40.18\n'
+                        'throughput_bcm_y = 1.0\n[[destinations]]\nname = "Ganca"\n'
+                        'throughput_bcm_y = 1.0\n')
+    with pytest.raises(StudyError) as err:
+        check_study(study, layers)
+    assert "destinations[0] (line 9): 'on the spot'" in str(err.value)
+    assert "lies at the supply point" in str(err.value) and "Ganca" not in str(err.value)
