@@ -519,7 +519,7 @@ def resolve_place(place: Place, layers: Layers) -> Place:
                          place.kind)
     raise LayerError(
         [f"{place.kind} {place.name!r} is not a name in "
-         f"{' or '.join(n for n, _ in candidates)}: give lon and lat, or a name from "
-         f"`planner layers` (e.g. a demand centre such as 'Tashkent')"],
+         f"{' or '.join(n for n, _ in candidates)}: give lon and lat, or a name that "
+         f"`planner layers --places` lists"],
         layer=place.layer,
     )
