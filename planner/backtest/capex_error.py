@@ -237,9 +237,9 @@ def line_regions(names: Sequence[str] | None = None) -> pd.Series:
     >>> line_regions(["Ruby Pipeline", "Korpeje-Kurt Kui"]).tolist()
     ['north_america', 'central_asia']
     """
-    ref = pd.concat([pd.read_csv(f, usecols=["name", "country"], dtype=str,
-                                 keep_default_na=False) for f in REGION_SOURCES])
-    ref = ref.drop_duplicates("name").set_index("name")["country"]
+    lines = pd.concat([pd.read_csv(f, usecols=["name", "country"], dtype=str,
+                                   keep_default_na=False) for f in REGION_SOURCES])
+    ref = lines.drop_duplicates("name").set_index("name")["country"]
     table = economics.load_cost_regions().set_index("iso_a3")["region"]
     first = ref.str.split(";").str[0].str.strip().str.upper()
     regions = first.map(table).rename("region")
