@@ -95,7 +95,7 @@ def test_example_sweep_uses_the_measured_multiplier():
     has the mean and the common sigma, the per-route one the route sigma of
     :func:`log_factor_components` (to the 4 decimals written), so the two cannot drift
     apart; a route's product of the two has the measured lognormal."""
-    from planner.sweep.study_sweep import default_sweep_path
+    from planner.sweep.study_sweep import default_sweep_path, load_sweep
 
     spec = tomllib.loads(default_sweep_path().read_text(encoding="utf-8"))
     dims = {d.get("label"): d for d in spec["dimensions"]}
@@ -113,6 +113,9 @@ def test_example_sweep_uses_the_measured_multiplier():
     assert math.hypot(common["distribution"]["sigma"], own["distribution"]["sigma"]) == \
         pytest.approx(total, abs=1e-4)
     assert "planner/data/capex_error.csv" in default_sweep_path().read_text(encoding="utf-8")
+    parsed = load_sweep(default_sweep_path())
+    assert [d.per_route for d in parsed.dimensions if d.parameter == "costs.capex_multiplier"] \
+        == [False, True]
 
 
 def test_split_adds_up_to_the_measured_variance():
