@@ -17,6 +17,9 @@ from planner.backtest.capex_error import (
     capex_error_band,
     capex_error_from_csv,
     cost_factors,
+    line_regions,
+    log_factor_anova,
+    log_factor_components,
     log_factor_moments,
 )
 
@@ -88,17 +91,90 @@ def test_loader_rejects_bad_rows_with_one_error(tmp_path):
 
 
 def test_example_sweep_uses_the_measured_multiplier():
-    """The shipped sweep's construction cost multiplier is the table's lognormal (mean and
-    sigma of the log factor, to the 4 decimals written), so the two cannot drift apart."""
-    from planner.sweep.study_sweep import default_sweep_path
+    """The shipped sweep's construction cost multipliers are the table's: the common one
+    has the mean and the common sigma, the per-route one the route sigma of
+    :func:`log_factor_components` (to the 4 decimals written), so the two cannot drift
+    apart; a route's product of the two has the measured lognormal."""
+    from planner.sweep.study_sweep import default_sweep_path, load_sweep
 
     spec = tomllib.loads(default_sweep_path().read_text(encoding="utf-8"))
-    dim = next(d for d in spec["dimensions"] if d.get("label") == "construction cost multiplier")
-    assert dim["multiply"] is True
-    mean, sigma = log_factor_moments()
-    assert dim["distribution"] == {"kind": "lognormal", "mean": round(mean, 4),
-                                   "sigma": round(sigma, 4)}
+    dims = {d.get("label"): d for d in spec["dimensions"]}
+    common = dims["construction cost multiplier"]
+    own = dims["construction cost multiplier, per route"]
+    assert common["multiply"] is True and own["multiply"] is True
+    assert "per_route" not in common and own["per_route"] is True
+    assert common["parameter"] == own["parameter"] == "costs.capex_multiplier"
+    mean, sigma_common, sigma_route = log_factor_components()
+    assert common["distribution"] == {"kind": "lognormal", "mean": round(mean, 4),
+                                      "sigma": round(sigma_common, 4)}
+    assert own["distribution"] == {"kind": "lognormal", "mean": 0.0,
+                                   "sigma": round(sigma_route, 4)}
+    total = log_factor_moments()[1]
+    assert math.hypot(common["distribution"]["sigma"], own["distribution"]["sigma"]) == \
+        pytest.approx(total, abs=1e-4)
     assert "planner/data/capex_error.csv" in default_sweep_path().read_text(encoding="utf-8")
+    parsed = load_sweep(default_sweep_path())
+    assert [d.per_route for d in parsed.dimensions if d.parameter == "costs.capex_multiplier"] \
+        == [False, True]
+
+
+def test_split_adds_up_to_the_measured_variance():
+    """sigma_common² + sigma_route² is the sample variance (n - 1) of the log factor,
+    the variance log_factor_moments gives, for the shipped rows and for the
+    leave-one-out ones; the ANOVA's F ratio is scipy's one-way F."""
+    from scipy.stats import f_oneway
+
+    for basis in ("shipped", "leave-one-out"):
+        mean, common, route = log_factor_components(basis)
+        m, sd = log_factor_moments(basis)
+        assert mean == m
+        assert common ** 2 + route ** 2 == pytest.approx(sd ** 2, rel=1e-12)
+        a = log_factor_anova(basis)
+        assert a["sample_variance"] == pytest.approx(sd ** 2, rel=1e-12)
+        t = capex_error_from_csv()
+        rows = t[t["calibration_lines"] == 83] if basis == "shipped" else \
+            t[t["set"] == basis]
+        y = np.log(1 / rows["capex_ratio"].to_numpy())
+        g = line_regions(rows["name"].tolist()).to_numpy()
+        assert a["f"] == pytest.approx(f_oneway(*[y[g == k] for k in set(g)]).statistic)
+    a = log_factor_anova()
+    # measured: the regions' means differ less than chance would make them (F < 1), so
+    # the between-region variance is truncated at 0 and every route's error is its own
+    assert (a["lines"], a["groups"]) == (88, 10) and a["f"] < 1
+    assert a["sigma2_between"] == 0.0 and log_factor_components()[1] == 0.0
+
+
+def test_anova_split_on_a_constructed_case():
+    """Known answers: balanced groups (n0 = n) and unbalanced ones by hand."""
+    names = [f"l{i}" for i in range(9)]
+    # groups a, b, c of 3; log factors chosen: group means 0, 0.3, 0.9, within sd 0.1
+    logs = [-0.1, 0.0, 0.1, 0.2, 0.3, 0.4, 0.8, 0.9, 1.0]
+    table = pd.DataFrame({"name": names, "set": "leave-one-out", "round": 9,
+                          "calibration_lines": 83, "capex_ratio": np.exp(-np.array(logs)),
+                          "recorded_in": "test"})
+    groups = pd.Series(list("aaabbbccc"), index=names)
+    a = log_factor_anova("leave-one-out", table, groups)
+    msw = 0.01  # each group's variance (n - 1)
+    msb = 3 * np.var([0.0, 0.3, 0.9], ddof=1)
+    assert a["n0"] == pytest.approx(3.0)
+    assert a["msw"] == pytest.approx(msw) and a["msb"] == pytest.approx(msb)
+    assert a["sigma2_between"] == pytest.approx((msb - msw) / 3)
+    mean, common, route = log_factor_components("leave-one-out", table, groups)
+    icc = a["sigma2_between"] / (a["sigma2_between"] + msw)
+    assert mean == pytest.approx(np.mean(logs))
+    assert common ** 2 == pytest.approx(icc * np.var(logs, ddof=1))
+    assert common ** 2 + route ** 2 == pytest.approx(np.var(logs, ddof=1))
+    # unbalanced: groups of 1, 2 and 6
+    groups = pd.Series(list("abbcccccc"), index=names)
+    a = log_factor_anova("leave-one-out", table, groups)
+    n = np.array([1, 2, 6])
+    assert a["n0"] == pytest.approx((9 - (n ** 2).sum() / 9) / 2)
+    # identical groups: no between-region variance, truncated at 0
+    flat = table.assign(capex_ratio=np.exp(-np.array([0.0, 0.1, -0.1] * 3)))
+    a = log_factor_anova("leave-one-out", flat, pd.Series(list("aaabbbccc"), index=names))
+    assert a["sigma2_between"] == 0.0 and a["icc"] == 0.0
+    with pytest.raises(ValueError, match=r"not in reference_projects\.csv"):
+        line_regions(["No such line"])
 
 
 def test_band_on_the_default_study(default_run):

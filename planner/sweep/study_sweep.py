@@ -33,6 +33,16 @@ drawn with the sweep's ``seed``. In a ``monte_carlo`` design every task draws ea
 dimension (lists and ranges uniformly from their values); in a ``grid`` design the tasks
 are every combination of the values (distributions are not allowed there).
 
+A ``multiply = true`` cost dimension with ``per_route = true`` (``monte_carlo`` only) gives
+every candidate route its own multiplier in each task, on top of the task's value of the
+parameter (a common dimension of the same parameter, or its base value): each route's
+estimating error of its own beside the error common to the study. The task holds a seed
+(one per sample, from the sweep's ``seed``, the same in every scenario) and the
+dimension's values or distribution; a route's draw comes from that seed, the parameter
+and the route's name (:func:`route_multiplier`), so it does not depend on which routes a
+task appraises or in what order. Each result row carries its route's multiplier as
+``route:<parameter>``.
+
 Tasks are cheap by design: routes depend only on the routing inputs, so candidates are
 generated once per (resolution, excluded countries), together with everything of them
 that depends on geometry only (:func:`planner.appraisal.route_geometry`: per-country
@@ -78,6 +88,10 @@ ROUTING_PARAMETERS = ("excluded_countries", "resolution_km")
 OTHER_PARAMETERS = ("throughput_scale",)
 DISTRIBUTIONS = {"uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
                  "normal": ("mean", "sd"), "lognormal": ("mean", "sigma")}
+#: Key prefix of a per-route dimension in a task (its seed and values or distribution).
+PER_ROUTE = "per_route:"
+#: Column prefix of a route's own multiplier in the results.
+ROUTE_COLUMN = "route:"
 #: Columns of each task's result (besides the parameter columns ``p:<parameter>``).
 RESULT_COLUMNS = ["scenario", "candidate", "destination", "kind", "throughput_bcm_y",
                   "capex_musd", "tariff_usd_per_1000m3", "delivered_cost_usd_per_1000m3",
@@ -99,10 +113,16 @@ class Dimension:
     distribution: dict[str, Any] | None = None
     multiply: bool = False
     label: str = ""
+    per_route: bool = False
 
     @property
     def name(self) -> str:
         return self.label or self.parameter
+
+    @property
+    def key(self) -> str:
+        """The dimension's key in a task: its parameter, or ``per_route:<parameter>``."""
+        return f"{PER_ROUTE}{self.parameter}" if self.per_route else self.parameter
 
 
 @dataclass(frozen=True)
@@ -272,16 +292,34 @@ def parse_sweep(text: str, path: str | Path = "<string>") -> SweepSpec:
         multiply = bool(d.get("multiply", False))
         if multiply and not par.startswith("costs."):
             add(f"{where}.multiply", "only cost parameters can be multiplied", "multiply")
-        dims.append(Dimension(par, values, dist, multiply, str(d.get("label", ""))))
+        per_route = d.get("per_route", False)
+        if not isinstance(per_route, bool):
+            add(f"{where}.per_route", f"must be true or false, got {per_route!r}",
+                "per_route")
+            continue
+        if per_route and not par.startswith("costs."):
+            add(f"{where}.per_route", f"only cost parameters can be drawn per route; {par} "
+                "is the same for every route of a task", "per_route")
+            continue
+        if per_route and not multiply:
+            add(f"{where}.per_route", "a per-route draw needs multiply = true (each route's "
+                "value is the task's value times its own draw)", "per_route")
+            continue
+        dims.append(Dimension(par, values, dist, multiply, str(d.get("label", "")),
+                              per_route))
     if not dims and not problems:
         add("dimensions", "at least one [[dimensions]] entry is required")
-    if len({d.parameter for d in dims}) != len(dims):
-        add("dimensions", "each parameter may be varied by one dimension only")
+    if len({d.key for d in dims}) != len(dims):
+        add("dimensions", "each parameter may be varied by one dimension only (and by one "
+            "per_route dimension besides)")
     design = meta.get("design", "monte_carlo" if any(d.distribution for d in dims) else "grid")
     if design not in ("grid", "monte_carlo"):
         add("sweep.design", f"must be 'grid' or 'monte_carlo', got {design!r}", "design")
     elif design == "grid" and any(d.distribution for d in dims):
         add("sweep.design", "a grid needs values or ranges; distributions need "
+            "design = 'monte_carlo'", "design")
+    elif design == "grid" and any(d.per_route for d in dims):
+        add("sweep.design", "per_route dimensions are drawn for each route; they need "
             "design = 'monte_carlo'", "design")
     if problems:
         raise SweepError(str(path), problems)
@@ -304,6 +342,39 @@ def default_sweep_path() -> Path:
 
 
 # --- tasks -------------------------------------------------------------------------------
+
+
+def _stable_int(text: str) -> int:
+    """A 64-bit integer of ``text`` that is the same in every process (unlike ``hash``)."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
+
+
+def route_multiplier(draw: Mapping[str, Any], parameter: str, route: str) -> float:
+    """One route's own multiplier of ``parameter`` in a task, from the task's per-route
+    entry ``draw`` (``seed`` and ``values`` or ``distribution``; see :func:`sweep_tasks`).
+
+    Seeded by the task's seed, the parameter and the route's name alone, so a route gets
+    the same draw whichever other routes are appraised, in whatever order.
+
+    Examples
+    --------
+    >>> d = {"seed": 7, "distribution": {"kind": "lognormal", "mean": 0.0, "sigma": 0.5}}
+    >>> a = route_multiplier(d, "costs.capex_multiplier", "route A")
+    >>> a == route_multiplier(d, "costs.capex_multiplier", "route A")
+    True
+    >>> a == route_multiplier(d, "costs.capex_multiplier", "route B")
+    False
+    """
+    rng = np.random.default_rng([int(draw["seed"]), _stable_int(parameter),
+                                 _stable_int(route)])
+    dim = Dimension(parameter, tuple(draw.get("values", ())), draw.get("distribution"))
+    return float(_draw(dim, rng))
+
+
+def route_multipliers(params: Mapping[str, Any], route: str) -> dict[str, float]:
+    """``{parameter: multiplier}`` of one route for every per-route dimension of a task."""
+    return {k[len(PER_ROUTE):]: route_multiplier(v, k[len(PER_ROUTE):], route)
+            for k, v in params.items() if k.startswith(PER_ROUTE)}
 
 
 def _draw(dim: Dimension, rng: np.random.Generator) -> Any:
@@ -346,7 +417,11 @@ def sweep_tasks(spec: SweepSpec, study: Study, layers: Any = None) -> list[dict[
 
     Each task is a dict of ``scenario``, ``study`` (:func:`study_fingerprint`, of the
     ``layers`` too when given) and one value per dimension, keyed by the dimension's
-    parameter; excluded countries as a sorted list.
+    parameter; excluded countries as a sorted list. A per-route dimension adds
+    ``per_route:<parameter>``: ``{"seed": ..., "distribution": ...}`` (or ``"values"``),
+    the seed one per sample (the same in every scenario), and the parameter's value is
+    always set (its base value when no common dimension varies it), so each route's value
+    is that times its :func:`route_multiplier`.
     """
     names = [s.name for s in study.scenarios]
     chosen = list(spec.scenarios) or names
@@ -354,13 +429,21 @@ def sweep_tasks(spec: SweepSpec, study: Study, layers: Any = None) -> list[dict[
     if unknown:
         raise SweepError(str(spec.path), [f"sweep.scenarios: {unknown} are not scenarios "
                                           f"of {study.path.name} ({names})"])
+    common = [d for d in spec.dimensions if not d.per_route]
+    per_route = [d for d in spec.dimensions if d.per_route]
     if spec.design == "grid":
-        combos = [dict(zip([d.parameter for d in spec.dimensions], vals, strict=True))
-                  for vals in itertools.product(*[d.values for d in spec.dimensions])]
+        combos = [dict(zip([d.parameter for d in common], vals, strict=True))
+                  for vals in itertools.product(*[d.values for d in common])]
     else:
         rng = np.random.default_rng(spec.seed)
-        combos = [{d.parameter: _draw(d, rng) for d in spec.dimensions}
-                  for _ in range(spec.samples)]
+        combos = [{d.parameter: _draw(d, rng) for d in common} for _ in range(spec.samples)]
+        # a separate stream: adding a per-route dimension leaves the common draws as they are
+        seeds = np.random.SeedSequence(spec.seed).spawn(spec.samples)
+        for c, ss in zip(combos, seeds, strict=True):
+            task_seed = int(ss.generate_state(1, dtype=np.uint64)[0])
+            for d in per_route:
+                c[d.key] = ({"seed": task_seed, "distribution": dict(d.distribution)}
+                            if d.distribution else {"seed": task_seed, "values": list(d.values)})
     fp = study_fingerprint(study, layers)
     tasks = []
     for scen in chosen:
@@ -368,7 +451,11 @@ def sweep_tasks(spec: SweepSpec, study: Study, layers: Any = None) -> list[dict[
             t: dict[str, Any] = {"scenario": scen, "study": fp}
             for k, v in c.items():
                 t[k] = list(v) if isinstance(v, tuple) else v
-            tasks.append(_absolute(spec, study, t))
+            t = _absolute(spec, study, t)
+            for d in per_route:
+                t.setdefault(d.parameter, _base_value(study, _scenario_for(study, t),
+                                                      d.parameter[6:]))
+            tasks.append(t)
     return tasks
 
 
@@ -464,14 +551,16 @@ def _cached_route_set(folder: Path, study: Study, layers: Any,
     return rs
 
 
-def _cost_table(params: Mapping[str, Any]) -> pd.DataFrame | None:
-    """The cost-parameter table with the task's values (None when it sets none)."""
+def _cost_table(params: Mapping[str, Any], base: pd.DataFrame | None = None
+                ) -> pd.DataFrame | None:
+    """The cost-parameter table (or a copy of ``base``) with the task's values (None when
+    it sets none)."""
     from planner.economics import load_cost_parameters
 
     table_keys = [k for k in params if k.startswith("costs.") and k[6:] not in STUDY_COST_KEYS]
     if not table_keys:
         return None
-    t = load_cost_parameters().copy()
+    t = (load_cost_parameters() if base is None else base).copy()
     for k in table_keys:
         t.loc[k[6:], "value"] = float(params[k])
     return t
@@ -480,24 +569,29 @@ def _cost_table(params: Mapping[str, Any]) -> pd.DataFrame | None:
 def _absolute(spec: SweepSpec, study: Study, task: Mapping[str, Any]) -> dict[str, Any]:
     """A task's parameters with multiplied cost parameters turned into values (the
     scenario's, the study's or the cost table's base value × the multiplier)."""
-    from planner.appraisal import _study_param
-    from planner.economics import DEFAULT_CURRENCY_YEAR, parameter
-
     out = dict(task)
     scen = _scenario_for(study, task)
     for d in spec.dimensions:
-        if d.multiply:
-            name = d.parameter[6:]
-            base = _study_param(study, scen, name)
-            if base is None and name in STUDY_COST_KEYS:
-                # taken as the appraisal takes it: escalated to the study's currency year
-                base = parameter("fuel_gas_price_usd_per_1000m3"
-                                 if name == "supply_price_usd_per_1000m3" else name,
-                                 currency_year=DEFAULT_CURRENCY_YEAR)
-            elif base is None:  # a cost-table value, escalated where it is used
-                base = parameter(name)
-            out[d.parameter] = float(task[d.parameter]) * base
+        if d.multiply and not d.per_route:
+            out[d.parameter] = float(task[d.parameter]) * _base_value(study, scen,
+                                                                      d.parameter[6:])
     return out
+
+
+def _base_value(study: Study, scen: Scenario, name: str) -> float:
+    """A cost parameter's base value: the scenario's, the study's or the cost table's."""
+    from planner.appraisal import _study_param
+    from planner.economics import DEFAULT_CURRENCY_YEAR, parameter
+
+    base = _study_param(study, scen, name)
+    if base is None and name in STUDY_COST_KEYS:
+        # taken as the appraisal takes it: escalated to the study's currency year
+        base = parameter("fuel_gas_price_usd_per_1000m3"
+                         if name == "supply_price_usd_per_1000m3" else name,
+                         currency_year=DEFAULT_CURRENCY_YEAR)
+    elif base is None:  # a cost-table value, escalated where it is used
+        base = parameter(name)
+    return float(base)
 
 
 def appraise_task(params: Mapping[str, Any], shared: Mapping[str, Any]) -> pd.DataFrame:
@@ -505,7 +599,8 @@ def appraise_task(params: Mapping[str, Any], shared: Mapping[str, Any]) -> pd.Da
     for one scenario and one set of values.
 
     ``shared`` holds ``study``, ``layers`` and ``routes`` ({routing key: RouteSet}); the
-    result has one row per candidate (:data:`RESULT_COLUMNS` and ``p:<parameter>``).
+    result has one row per candidate (:data:`RESULT_COLUMNS`, ``p:<parameter>`` and, for
+    each per-route dimension, the route's own multiplier ``route:<parameter>``).
     """
     from planner import scoring
     from planner.appraisal import appraise_route, criteria
@@ -513,21 +608,22 @@ def appraise_task(params: Mapping[str, Any], shared: Mapping[str, Any]) -> pd.Da
     study: Study = shared["study"]
     layers = shared["layers"]
     rs: RouteSet = shared["routes"][routing_key(study, params)]
-    scen = _scenario_for(study, params)
-    costs = dict(scen.costs)
-    costs.update({k[6:]: float(v) for k, v in params.items()
-                  if k.startswith("costs.") and k[6:] in STUDY_COST_KEYS})
-    scen = replace(scen, costs=costs)
-    table = _cost_table(params)
+    scen, table = _task_inputs(study, params)
     scale = float(params.get("throughput_scale", 1.0))
     rows = []
     keep = []
+    drawn = []
     for i, (_, row) in enumerate(rs.candidates.iterrows()):
         row = row.copy()
         row["throughput_bcm_y"] = float(row["throughput_bcm_y"]) * scale
+        own = route_multipliers(params, str(row["name"]))
+        route_scen, route_table = scen, table
+        if own:  # this route's copy of the inputs, with its own multipliers
+            route_scen, route_table = _task_inputs(
+                study, {**params, **{p: float(params[p]) * m for p, m in own.items()}}, table)
         try:
-            figures = appraise_route(row, layers, study, scen, rs.members,
-                                     geometry=rs.geometries[i], params=table)
+            figures = appraise_route(row, layers, study, route_scen, rs.members,
+                                     geometry=rs.geometries[i], params=route_table)
         except ValueError as exc:
             log.info("task %s: candidate %s dropped: %s", dict(params), row["name"], exc)
             continue
@@ -535,6 +631,7 @@ def appraise_task(params: Mapping[str, Any], shared: Mapping[str, Any]) -> pd.Da
             figures.pop(k, None)
         keep.append(i)
         rows.append(figures)
+        drawn.append(own)
     cands = rs.candidates.iloc[keep].drop(columns="geometry").reset_index(drop=True)
     figs = pd.DataFrame(rows)
     cands = pd.concat([cands.drop(columns=[c for c in figs if c in cands]), figs], axis=1)
@@ -557,9 +654,24 @@ def appraise_task(params: Mapping[str, Any], shared: Mapping[str, Any]) -> pd.Da
         out["rank"] = pd.Series(dtype=int)
     out["best"] = out["rank"].eq(1)
     for k, v in params.items():
-        if k not in ("scenario", "study"):
+        if k not in ("scenario", "study") and not k.startswith(PER_ROUTE):
             out[f"p:{k}"] = ", ".join(v) if isinstance(v, list) else v
+    for k in params:
+        if k.startswith(PER_ROUTE):
+            par = k[len(PER_ROUTE):]
+            out[f"{ROUTE_COLUMN}{par}"] = pd.Series([d[par] for d in drawn], dtype=float)
     return out
+
+
+def _task_inputs(study: Study, params: Mapping[str, Any], base: pd.DataFrame | None = None
+                 ) -> tuple[Scenario, pd.DataFrame | None]:
+    """The scenario (with the task's study cost keys) and cost table of ``params`` (a copy
+    of ``base`` when given: a route's own inputs from its task's)."""
+    scen = _scenario_for(study, params)
+    costs = dict(scen.costs)
+    costs.update({k[6:]: float(v) for k, v in params.items()
+                  if k.startswith("costs.") and k[6:] in STUDY_COST_KEYS})
+    return replace(scen, costs=costs), _cost_table(params, base)
 
 
 # --- running -----------------------------------------------------------------------------
@@ -650,4 +762,5 @@ def run_sweep(path: str | Path, out_dir: str | Path | None = None, *,
 
 __all__ = ["Dimension", "SweepError", "SweepOutputs", "SweepSpec", "appraise_task",
            "build_route_set", "default_sweep_path", "load_sweep", "parse_sweep",
-           "route_set_path", "run_sweep", "study_fingerprint", "sweep_tasks"]
+           "route_multiplier", "route_multipliers", "route_set_path", "run_sweep",
+           "study_fingerprint", "sweep_tasks"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,16 @@ def parameter_columns(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns if str(c).startswith("p:")]
 
 
+def route_draw_columns(results: pd.DataFrame) -> list[str]:
+    """The per-route draws' columns (``route:<parameter>``: each route's own multiplier)."""
+    return [c for c in results.columns if str(c).startswith("route:")]
+
+
 def candidate_summary(results: pd.DataFrame) -> pd.DataFrame:
     """Per scenario and candidate: how many tasks kept it, the 5/50/95 % quantiles of CAPEX,
-    tariff and delivered cost, mean and 5/95 % rank, and the probability of being best
-    (share of the scenario's tasks in which it ranks first; they add up to 1 per scenario
-    unless ranks tie).
+    tariff and delivered cost, mean, 5/95 % and lowest/highest rank, and the probability
+    of being best (share of the scenario's tasks in which it ranks first; they add up to 1
+    per scenario unless ranks tie).
 
     Examples
     --------
@@ -53,6 +59,8 @@ def candidate_summary(results: pd.DataFrame) -> pd.DataFrame:
     out["rank_mean"] = g["rank"].mean()
     out["rank_p05"] = g["rank"].quantile(0.05)
     out["rank_p95"] = g["rank"].quantile(0.95)
+    out["rank_min"] = g["rank"].min()
+    out["rank_max"] = g["rank"].max()
     out["p_best"] = g["best"].sum() / n_tasks.reindex(
         out.index.get_level_values("scenario")).to_numpy()
     out = out.reset_index()
@@ -70,6 +78,12 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
     and low/high are its least and most favourable groups. ``swing`` = |high - low| orders
     the tornado chart. ``rank_shift`` is how far the whole ranking moves: the mean over
     candidates of |mean rank (high) - mean rank (low)|.
+
+    A per-route draw (``route:<parameter>``, each route's own multiplier) gives a row
+    ``<parameter> (own draw)``: the favourite's probability of being best when its own
+    draw is at or below its median and above it, and ``rank_shift`` the mean over
+    candidates of how far a candidate's mean rank moves between its own low and high
+    draws.
     """
     rows = []
     for scen, r in results.groupby("scenario", sort=False):
@@ -104,11 +118,34 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
                          "p_best_low": lo, "p_best_high": hi, "low": lo_label,
                          "high": hi_label, "swing": abs(hi - lo), "rank_shift": shift,
                          "p_best_all": float(is_fav.mean())})
+        for col in route_draw_columns(r):
+            rows.append({"scenario": scen, **_own_draw_driver(r, col, fav, is_fav),
+                         "p_best_all": float(is_fav.mean())})
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     return out.sort_values(["scenario", "swing", "rank_shift"],
                            ascending=[True, False, False]).reset_index(drop=True)
+
+
+def _own_draw_driver(r: pd.DataFrame, col: str, fav: str, is_fav: pd.Series
+                     ) -> dict[str, Any]:
+    """A :func:`ranking_drivers` row of a per-route draw: each candidate split at the
+    median of its own draw."""
+    own = r[r["candidate"] == fav].set_index("task_key")[col].astype(float)
+    med = float(np.median(own)) if len(own) else np.nan
+    high = own > med
+    fav_best = is_fav.reindex(own.index)
+    lo = float(fav_best[~high].mean()) if (~high).any() else np.nan
+    hi = float(fav_best[high].mean()) if high.any() else lo
+    x = r[col].astype(float)
+    above = x > x.groupby(r["candidate"]).transform("median")
+    ranks = r.groupby(["candidate", above])["rank"].mean().unstack()
+    shift = (float((ranks[True] - ranks[False]).abs().mean())
+             if {True, False} <= set(ranks.columns) else 0.0)
+    return {"parameter": f"{col[len('route:'):]} (own draw)", "favourite": fav,
+            "p_best_low": lo, "p_best_high": hi, "low": f"<= {med:.4g}",
+            "high": f"> {med:.4g}", "swing": abs(hi - lo), "rank_shift": shift}
 
 
 def _mpl_text(text: str) -> str:
@@ -171,10 +208,11 @@ def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def sweep_report_markdown(summary: pd.DataFrame, drivers: pd.DataFrame, title: str,
-                          n_tasks: int, chart: str | None = "tornado.png", top: int = 8
-                          ) -> str:
+                          n_tasks: int, chart: str | None = "tornado.png", top: int = 8,
+                          notes: Sequence[str] = ()) -> str:
     """The sweep's report section (Markdown): per scenario the candidates most often best
-    with their cost, tariff and rank ranges, and the inputs that drive the ranking.
+    with their cost, tariff and rank ranges, and the inputs that drive the ranking;
+    ``notes``: sentences on how the sweep was drawn, after the first paragraph.
 
     Examples
     --------
@@ -187,17 +225,25 @@ def sweep_report_markdown(summary: pd.DataFrame, drivers: pd.DataFrame, title: s
     """
     lines = [f"## Sweep: {_md(title)}", "",
              f"{n_tasks} tasks. Per candidate: the share of tasks in which it ranks first "
-             "(P(best)), the median CAPEX, the 5–95 % range of the tariff and of its rank.",
-             ""]
+             "(P(best)), the median CAPEX, the 5–95 % range of the tariff and of its rank "
+             "(and its lowest–highest rank).", ""]
+    if notes:
+        lines += [" ".join(_md(n) for n in notes), ""]
     for scen, s in summary.groupby("scenario", sort=False):
-        lines += [f"### Scenario: {_md(scen)}", "",
-                  "| candidate | tasks | P(best) | CAPEX p50 (MUSD) | tariff p5–p95 "
-                  "(USD/1000 m³) | rank mean (p5–p95) |", "|---|---|---|---|---|---|"]
+        lines += [f"### Scenario: {_md(scen)}", ""]
+        if len(s) and n_tasks:
+            fav = s.iloc[0]
+            lines += [f"The favourite, {_md(fav['candidate'])}, ranks first in "
+                      f"{fav['p_best']:.0%} of the tasks.", ""]
+        lines += ["| candidate | tasks | P(best) | CAPEX p50 (MUSD) | tariff p5–p95 "
+                  "(USD/1000 m³) | rank mean (p5–p95; min–max) |", "|---|---|---|---|---|---|"]
         for r in s.head(top).itertuples(index=False):
+            spread = (f"; {r.rank_min:.0f}–{r.rank_max:.0f}" if hasattr(r, "rank_min")
+                      else "")
             lines.append(
                 f"| {_md(r.candidate)} | {r.tasks} | {r.p_best:.2f} | {r.capex_musd_p50:,.0f}"
                 f" | {r.tariff_p05:,.1f}–{r.tariff_p95:,.1f} | {r.rank_mean:.1f} "
-                f"({r.rank_p05:.0f}–{r.rank_p95:.0f}) |")
+                f"({r.rank_p05:.0f}–{r.rank_p95:.0f}{spread}) |")
         d = drivers[drivers["scenario"] == scen] if len(drivers) else drivers
         if len(d):
             lines += ["", f"What drives the ranking (P(best) of {_md(d['favourite'].iloc[0])}"
@@ -239,11 +285,14 @@ def write_summary(out_dir: Path, spec: Any, results: pd.DataFrame
         _write_atomic(files["tornado_png"], lambda p: tornado_chart(drivers, p))
         chart = "tornado.png"
     n = int(results["task_key"].nunique()) if len(results) else 0
-    md = sweep_report_markdown(summary, drivers, spec.name, n, chart) if len(summary) else \
-        f"## Sweep: {_md(spec.name)}\n\nNo results yet.\n"
+    notes = [f"{d.name}: drawn for each route on its own in every task (each route's "
+             f"{d.parameter} times its own multiplier)."
+             for d in getattr(spec, "dimensions", ()) if getattr(d, "per_route", False)]
+    md = sweep_report_markdown(summary, drivers, spec.name, n, chart, notes=notes) \
+        if len(summary) else f"## Sweep: {_md(spec.name)}\n\nNo results yet.\n"
     _write_atomic(files["report_md"], lambda p: p.write_text(md, encoding="utf-8"))
     return files, summary, drivers
 
 
-__all__ = ["candidate_summary", "ranking_drivers", "sweep_report_markdown", "tornado_chart",
-           "write_summary"]
+__all__ = ["candidate_summary", "ranking_drivers", "route_draw_columns",
+           "sweep_report_markdown", "tornado_chart", "write_summary"]
