@@ -239,9 +239,10 @@ class TerrainClassifier:
             where = [f"{km[w].sum():.1f} km {what}" for w, what in (
                 (off, "outside the DEM"), (unknown & ~off, "on nodata cells of the DEM"))
                 if w.any()]
+            lon, lat = mids[np.flatnonzero(unknown)[0]]
             raise TerrainClassError(
                 f"{name}: {' and '.join(where)}, so its terrain class (and pipe cost) is "
-                f"unknown; {fix}")
+                f"unknown; {fix} (the first such piece lies near {lon:.3f} E, {lat:.3f} N)")
         return km, mids, classify(slope, rng)
 
     def lines_km(self, lines: list[shapely.Geometry], name: str = "route") -> dict[str, float]:

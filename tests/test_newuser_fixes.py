@@ -253,3 +253,17 @@ def test_destination_at_the_supply_point_is_a_study_problem(layers):
         check_study(study, layers)
     assert "destinations[0] (line 9): 'on the spot'" in str(err.value)
     assert "lies at the supply point" in str(err.value) and "Ganca" not in str(err.value)
+
+
+def test_off_dem_error_says_where():
+    # "plan arc a273 (j16087-e356): 1.0 km outside the DEM" named internal ids only
+    from affine import Affine
+    from shapely.geometry import LineString
+
+    from planner.terrain import Terrain
+    from planner.terrain_classes import TerrainClassError, TerrainClassifier
+
+    t = Terrain(np.zeros((60, 60), dtype=np.float32),
+                Affine(1 / 60, 0, 44.0, 0, -1 / 60, 41.0), "EPSG:4326")
+    with pytest.raises(TerrainClassError, match=r"lies near 43\.99\d E, 40\.500 N\)"):
+        TerrainClassifier.from_terrain(t).class_km(LineString([(43.98, 40.5), (44.5, 40.5)]))

@@ -641,7 +641,9 @@ def plan_network(
     arcs.insert(0, "arc_id", [f"a{i}" for i in range(len(arcs))])
     arcs["terrain_km"] = [
         terrain_classes.class_km(g, name=f"plan arc {a} ({u}-{v})",
-                                 fix="extend the DEM or keep the plan's places on it")
+                                 fix="keep the study region inside the DEM's bounds "
+                                     "(`planner layers`, terrain), or bring a DEM that "
+                                     "covers it")
         if k == "new" else None
         for a, u, v, k, g in zip(arcs["arc_id"], arcs["u"], arcs["v"], arcs["kind"],
                                  arcs.geometry, strict=True)]
