@@ -467,7 +467,8 @@ def load_study(path: str | Path, *, collect: list[str] | None = None) -> Study:
     """Read and validate a study file (``collect``: see :func:`parse_study`)."""
     p = Path(path)
     if not p.is_file():
-        raise StudyError(str(p), ["file not found (give a path to a .toml study file)"])
+        what = "a folder, not a file" if p.is_dir() else "file not found"
+        raise StudyError(str(p), [f"{what} (give a path to a .toml study file)"])
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

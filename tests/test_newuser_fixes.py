@@ -267,3 +267,10 @@ def test_off_dem_error_says_where():
                 Affine(1 / 60, 0, 44.0, 0, -1 / 60, 41.0), "EPSG:4326")
     with pytest.raises(TerrainClassError, match=r"lies near 43\.98\d E, 40\.500 N\)"):
         TerrainClassifier.from_terrain(t).class_km(LineString([(43.98, 40.5), (44.5, 40.5)]))
+
+
+def test_a_folder_given_as_the_study_is_named_a_folder(tmp_path):
+    from planner.study import StudyError, load_study
+
+    with pytest.raises(StudyError, match="a folder, not a file"):
+        load_study(tmp_path)
