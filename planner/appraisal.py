@@ -802,7 +802,20 @@ def demand_setting(cands: pd.DataFrame, layers: Layers, study: Study
         layers.countries)
     centres = layers.demand_centres.assign(
         unserved_share=domestic.unserved_shares(layers.demand_centres, layers.countries))
+    missing = domestic.members_without_demand(centres, members, layers.countries)
+    if missing and tuple(missing) not in _WARNED_NO_DEMAND:
+        _WARNED_NO_DEMAND.add(tuple(missing))
+        log.warning("no demand centre with a demand estimate in %s: the new demand a "
+                    "route can add counts 0 there; add the country's cited consumption to "
+                    "planner/data/national_gas_consumption.csv or give a demand_centres "
+                    "layer with demand_bcm_y ([layers.demand_centres] in the study)",
+                    ", ".join(missing))
     return members, centres
+
+
+#: Member countries already warned of (:func:`demand_setting`): once per run, not per
+#: scenario.
+_WARNED_NO_DEMAND: set[tuple[str, ...]] = set()
 
 
 def appraise_candidates(cands: gpd.GeoDataFrame, layers: Layers, study: Study,

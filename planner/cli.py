@@ -89,12 +89,20 @@ def _swapped_in() -> list[Any]:
 def _layers(args: argparse.Namespace) -> int:
     from planner.layers import default_layers, layers_summary
 
+    study = None
     if args.study:
         from planner.study import layers_for_study, load_study
 
-        layers = layers_for_study(load_study(args.study))
+        study = load_study(args.study)
+        layers = layers_for_study(study)
     else:
         layers = default_layers()
+    if args.places:
+        from planner.layers import layer_places
+
+        places = layer_places(layers, study.region if study is not None else None)
+        print(places.to_string(index=False))
+        return 0
     table = layers_summary(layers)
     print(table.to_string(index=False))
     return 0
@@ -372,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p_layers = sub.add_parser("layers", help="print a summary table of the layers")
     p_layers.add_argument("--study", help="a study TOML whose layers to summarise")
+    p_layers.add_argument("--places", action="store_true",
+                          help="list the demand centres and supply points a study may name "
+                               "(within the study's region with --study)")
     p_layers.set_defaults(func=_layers)
 
     p_study = sub.add_parser("study", help="run a study (default: the shipped default study)")

@@ -102,6 +102,26 @@ def iso_of(names: pd.Series, country_layer: gpd.GeoDataFrame) -> pd.Series:
     return names.map(lambda c: by_name.get(str(c).casefold(), str(c).upper()))
 
 
+def members_without_demand(centres: pd.DataFrame, members: Iterable[str],
+                           country_layer: gpd.GeoDataFrame) -> list[str]:
+    """Member countries (ISO3) with no demand centre that has a ``demand_bcm_y`` (or no
+    centre at all): their new demand can only count 0 (the shipped layer has demand only where
+    ``planner/data/national_gas_consumption.csv`` cites the country's consumption).
+
+    Examples
+    --------
+    >>> c = gpd.GeoDataFrame({"iso_a3": ["KAZ", "GEO"], "name": ["Kazakhstan", "Georgia"]},
+    ...                      geometry=[None, None])
+    >>> t = pd.DataFrame({"country": ["Kazakhstan", "Georgia"], "demand_bcm_y": [0.5, None]})
+    >>> members_without_demand(t, {"KAZ", "GEO", "ARM"}, c)
+    ['ARM', 'GEO']
+    """
+    iso = iso_of(centres["country"], country_layer)
+    known = pd.to_numeric(centres["demand_bcm_y"], errors="coerce").notna()
+    with_demand = set(iso[known])
+    return sorted(set(members) - with_demand)
+
+
 def centres_within_reach(mid_lonlat: np.ndarray, centres: gpd.GeoDataFrame, reach_km: float,
                          crs: str | None = None, piece_km: float = 0.0
                          ) -> pd.DataFrame:

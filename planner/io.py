@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -42,14 +43,23 @@ def read_vector(path: PathLike, layer: str | None = None) -> gpd.GeoDataFrame:
         raise LayerError([f"file not found: {p} (check the path, or the study's [layers] table)"],
                          source=str(p))
     try:
-        if p.suffix.lower() in (".parquet", ".geoparquet"):
-            return gpd.read_parquet(p)
-        return gpd.read_file(p, layer=layer, engine="pyogrio")
+        # the readers' warnings (e.g. "Could not parse column 'POP' as JSON" for a GeoJSON
+        # column of mixed types) are logged, not printed: the layer's validation reports
+        # what is wrong in the user's terms, once
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if p.suffix.lower() in (".parquet", ".geoparquet"):
+                gdf = gpd.read_parquet(p)
+            else:
+                gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio and arrow raise many kinds
         raise LayerError(
             [f"cannot read {p}: {exc} (is it a vector file GDAL or GeoParquet can open?)"],
             source=str(p),
         ) from exc
+    for w in caught:
+        log.info("reading %s: %s", p, w.message)
+    return gdf
 
 
 def layer_from_file(

@@ -98,4 +98,31 @@ def layers_summary(layers: Layers) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["VECTOR_LAYERS", "Layers", "default_layers", "layers_summary", "settings"]
+def layer_places(layers: Layers, region: tuple[float, float, float, float] | None = None
+                 ) -> pd.DataFrame:
+    """The names a study's ``[[supply]]`` and ``[[destinations]]`` may give: every demand
+    centre and supply point (``layer``, ``name``, ``country``, ``lon``, ``lat``), those
+    inside ``region`` (west, south, east, north) only when it is given, by layer and name.
+
+    Examples
+    --------
+    >>> t = layer_places(default_layers(), (49.0, 40.0, 50.0, 41.0))
+    >>> t.loc[t["name"].eq("Baku"), ["layer", "country"]].values.tolist()
+    [['demand_centres', 'Azerbaijan']]
+    """
+    frames = []
+    for name in ("demand_centres", "supply_points"):
+        gdf = getattr(layers, name).to_crs(4326)
+        pts = gdf.geometry.representative_point()
+        frames.append(pd.DataFrame({"layer": name, "name": gdf["name"].astype(str),
+                                    "country": gdf["country"].astype(str),
+                                    "lon": pts.x.round(3), "lat": pts.y.round(3)}))
+    out = pd.concat(frames, ignore_index=True)
+    if region is not None:
+        w, s, e, n = region
+        out = out[out["lon"].between(w, e) & out["lat"].between(s, n)]
+    return out.sort_values(["layer", "name"]).reset_index(drop=True)
+
+
+__all__ = ["VECTOR_LAYERS", "Layers", "default_layers", "layer_places", "layers_summary",
+           "settings"]

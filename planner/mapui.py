@@ -45,9 +45,11 @@ from planner import webmap
 
 log = logging.getLogger(__name__)
 
-#: Colours of the destinations (categorical, colour-blind-aware order).
-DESTINATION_COLOURS = ("#1f77b4", "#e6550d", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                       "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+#: Colours of the destinations (categorical), none close to a colour the map's other lines
+#: take (pipeline status, :data:`planner.webmap.STATUS_STYLE`; the system plan's arcs): the
+#: second was the under-construction orange, so a route could not be told from such a line.
+DESTINATION_COLOURS = ("#1f78ff", "#e7298a", "#2ca02c", "#17becf", "#bcbd22", "#a6761d",
+                       "#f781bf", "#6a00ff", "#00ff7f")
 
 #: Figures of the ranking rows and the compare table: column -> label (units explicit).
 PANEL_FIGURES: dict[str, str] = {
@@ -100,7 +102,7 @@ def destination_colours(destinations: Sequence[object]) -> dict[str, str]:
     Examples
     --------
     >>> destination_colours(["Tashkent", "Almaty", "Tashkent"])
-    {'Tashkent': '#1f77b4', 'Almaty': '#e6550d'}
+    {'Tashkent': '#1f78ff', 'Almaty': '#e7298a'}
     """
     names = list(dict.fromkeys(str(d) for d in destinations))
     return {d: DESTINATION_COLOURS[i % len(DESTINATION_COLOURS)] for i, d in enumerate(names)}

@@ -295,9 +295,13 @@ REPORT_TABLE_COLUMNS = (
 #: Cost parameters the result is most sensitive to, shown with their sources.
 DRIVING_PARAMETERS = (
     "discount_rate", "lifetime_years", "utilisation", "fuel_gas_price_usd_per_1000m3",
-    "regional_factor_central_asia", "pipe_cost_trend_per_year", "compressor_usd_per_hp",
-    "existing_transit_tariff_usd_per_1000m3_per_100km",
+    "pipe_cost_trend_per_year", "compressor_usd_per_hp",
+    "existing_transit_tariff_usd_per_1000m3_per_100km", "alternative_gas_price_usd_per_1000m3",
 )
+#: How CAPEX is scaled from the US basis of the cost regressions, in words (report text):
+#: by the regions of the study's own countries, never one region for every study.
+REGIONAL_SCALING = ("NETL regressions scaled by the regional factor of the countries where "
+                    "the pipe is built, planner/data/cost_regions.csv")
 
 _DOWNLOADS = (("index.html", "interactive map"), ("ranking.csv", "ranking"),
               ("per_country.csv", "per country"), ("reused_lines.csv", "reused lines"),
@@ -460,12 +464,38 @@ def route_risks(row: pd.Series, ranking: pd.DataFrame) -> list[str]:
     high = row.get("highest_point_m")
     if pd.notna(high) and float(high) > 1500:
         risks.append(f"Reaches {_num(high, 0, 'm')} above sea level: mountain construction.")
-    risks.append("Costs are planning-level estimates (NETL regressions scaled to Central Asia); "
+    risks.append(f"Costs are planning-level estimates ({REGIONAL_SCALING}); "
                  "see the assumptions below.")
     return risks
 
 
-def _cost_parameter_rows(study: Study) -> pd.DataFrame:
+def regional_factor_names(ranking: pd.DataFrame | None) -> list[str]:
+    """The ``regional_factor_<region>`` parameters of the countries the candidates cross
+    (their ``countries`` column, ISO3 codes), in order of first appearance: the factors
+    that scale this study's CAPEX (a country without a region counts as 1.0).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> regional_factor_names(pd.DataFrame({"countries": ["AZE, GEO", "KAZ, AZE", "XXX"]}))
+    ['regional_factor_west_asia', 'regional_factor_central_asia']
+    """
+    from planner import economics
+
+    if ranking is None or "countries" not in ranking:
+        return []
+    region_of = dict(zip(*(economics.load_cost_regions()[c] for c in ("iso_a3", "region")),
+                         strict=True))
+    names: list[str] = []
+    for cell in ranking["countries"].dropna().astype(str):
+        for iso in (c.strip() for c in cell.split(",")):
+            name = f"regional_factor_{region_of[iso]}" if iso in region_of else ""
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def _cost_parameter_rows(study: Study, ranking: pd.DataFrame | None = None) -> pd.DataFrame:
     from planner import economics
 
     params = economics.load_cost_parameters()
@@ -473,7 +503,7 @@ def _cost_parameter_rows(study: Study) -> pd.DataFrame:
     overrides = dict(study.costs)
     values, units = params["value"].to_dict(), params["unit"].to_dict()
     sources = params["source"].to_dict()
-    for name in DRIVING_PARAMETERS:
+    for name in (*DRIVING_PARAMETERS, *regional_factor_names(ranking)):
         if name not in values:
             continue
         value, source = float(values[name]), str(sources[name])
@@ -571,7 +601,7 @@ def summary_section(inp: ReportInputs) -> ReportSection | None:
             + "</ul><h4>Main risks</h4><ul>" + "".join(f"<li>{x}</li>" for x in risks)
             + "</ul></div>")
     parts.append(f"<div class='cards'>{''.join(cards)}</div>")
-    params = _cost_parameter_rows(inp.study)
+    params = _cost_parameter_rows(inp.study, inp.ranking)
     if len(params):
         items = "".join(
             f"<li>{_esc(p['Parameter'])}: <b>{_num(p['Value'], 3 if p['Value'] < 10 else 0)}"
@@ -699,14 +729,14 @@ def method_section(inp: ReportInputs) -> ReportSection | None:
         f"route, {study.alternatives} spatially distinct alternative(s) and routes that reuse "
         "existing pipelines (including reverse flow) with new links where needed. Each "
         "candidate is sized (diameter, strings, compressor stations) with steady-state gas "
-        "flow equations for its throughput, costed with the NETL pipeline cost regressions "
-        "scaled to Central Asia and a levelized tariff, split per country (CAPEX where it is "
+        f"flow equations for its throughput, costed with the {REGIONAL_SCALING} "
+        "and a levelized tariff, split per country (CAPEX where it is "
         "built, transit revenue where the gas passes), and the unserved domestic demand it "
         "can add along the way is counted. Candidates are scored on the criteria of each "
         "scenario's weight profile (normalised 0–1, weighted sum); the Pareto front is taken "
         "over CAPEX, delivered cost and new demand; rank stability draws the weights from a "
         "Dirichlet distribution around the profile.</p>")
-    params = _cost_parameter_rows(study)
+    params = _cost_parameter_rows(study, inp.ranking)
     src = ""
     if len(params):
         src = ("<h3>Parameters and their sources</h3>"

@@ -1229,8 +1229,10 @@ def candidate_network(
             records.append(_record(surface, o, d, path, m))
             paths.append((o, d, path))
     if missing:
-        log.warning("candidate network: %d Delaunay edge(s) unreachable: %s", len(missing),
-                    "; ".join(missing))
+        # expected where a point lies behind a barrier (an excluded country, a sea): the
+        # network goes round it, and a destination no path reaches is reported elsewhere
+        log.info("candidate network: %d Delaunay edge(s) unreachable: %s", len(missing),
+                 "; ".join(missing))
     graph = _merge_paths(surface, paths)
     return CandidateNetwork(_frame(records), graph)
 

@@ -206,8 +206,8 @@ def parse_study(text: str, path: str | Path = "<string>", *,
     meta = _table(data, "study")
     name = meta.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        c.add("study.name", "is required: a folder-safe name (letters, digits, - _ .), "
-              f"got {name!r}", "name")
+        c.add("study.name", ("is required: " if name is None else "must be ")
+              + f"a folder-safe name (letters, digits, - _ .), got {name!r}", "name")
         name = "study"
 
     region_t = _table(data, "region")
@@ -241,6 +241,7 @@ def parse_study(text: str, path: str | Path = "<string>", *,
             c.add(key, f"at least one [[{key}]] entry is required", None)
             return ()
         out = []
+        seen: dict[str, int] = {}
         for i, item in enumerate(items):
             where = f"{key}[{i}]"
             nm = item.get("name")
@@ -248,6 +249,13 @@ def parse_study(text: str, path: str | Path = "<string>", *,
                 c.add(f"{where}.name", "is required (a name from the layers, or a label "
                       "with lon/lat)", None)
                 continue
+            # outputs and the plan key places by name: a second one of a name would merge
+            # into (or overwrite) the first
+            first = seen.setdefault(nm.strip().casefold(), i)
+            if first != i:
+                c.add(f"{where}.name", f"{nm.strip()!r} is already {key}[{first}]: give "
+                      f"each {kind} its own name (with lon and lat for a label of your own)",
+                      "name", nm)
             lon: Any = item.get("lon")
             lat: Any = item.get("lat")
             if (lon is None) != (lat is None):
@@ -274,10 +282,15 @@ def parse_study(text: str, path: str | Path = "<string>", *,
     destinations = places("destinations", "destination")
 
     scen = []
+    seen_scen: dict[str, int] = {}
     for i, s in enumerate(_tables(data, "scenarios") if "scenarios" in data
                           else [{"name": "base"}]):
         where = f"scenarios[{i}]"
         sname = s.get("name", f"scenario {i + 1}")
+        first = seen_scen.setdefault(str(sname).casefold(), i)
+        if first != i:  # route ids, outputs and [plan] scenario go by the name
+            c.add(f"{where}.name", f"{sname!r} is already scenarios[{first}]: give each "
+                  f"scenario its own name", "name", sname)
         excl = s.get("excluded_countries", [])
         if not isinstance(excl, list) or not all(isinstance(x, str) for x in excl):
             c.add(f"{where}.excluded_countries", "must be a list of ISO3 codes", None)
@@ -454,7 +467,8 @@ def load_study(path: str | Path, *, collect: list[str] | None = None) -> Study:
     """Read and validate a study file (``collect``: see :func:`parse_study`)."""
     p = Path(path)
     if not p.is_file():
-        raise StudyError(str(p), ["file not found (give a path to a .toml study file)"])
+        what = "a folder, not a file" if p.is_dir() else "file not found"
+        raise StudyError(str(p), [f"{what} (give a path to a .toml study file)"])
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -506,7 +520,7 @@ def resolve_place(place: Place, layers: Layers) -> Place:
                          place.kind)
     raise LayerError(
         [f"{place.kind} {place.name!r} is not a name in "
-         f"{' or '.join(n for n, _ in candidates)}: give lon and lat, or a name from "
-         f"`planner layers` (e.g. a demand centre such as 'Tashkent')"],
+         f"{' or '.join(n for n, _ in candidates)}: give lon and lat, or a name that "
+         f"`planner layers --places` lists"],
         layer=place.layer,
     )

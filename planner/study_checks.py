@@ -133,7 +133,7 @@ def _resolve(place: Place, field: str, layers: Layers, names: dict[str, str],
         where = place.layer or "demand_centres or supply_points"
         problems.add(f"{field}.name", f"{place.name!r} is not a name in {where}"
                      f"{_name_hint(place, layers)}: give lon and lat, or a name that "
-                     f"`planner layers` lists")
+                     f"`planner layers --places` lists")
     return None
 
 
@@ -240,6 +240,16 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
             for scen_name in sorted(excluded.get(country, ())):
                 problems.add(field, f"{at} lies in {country}, which scenario {scen_name!r} "
                              f"excludes: drop the place or the exclusion")
+        # a destination where every supply point is has no route (it used to be dropped
+        # with a warning, and the run went on without it)
+        sup = [pt for (f, _), pt in zip(fields, pts, strict=True) if f.startswith("supply[")]
+        cell_m = float(study.resolution_km) * 1000.0
+        for (field, p), pt in zip(fields, pts, strict=True):
+            if field.startswith("destinations[") and sup and all(
+                    pt.distance(q) < cell_m for q in sup):
+                problems.add(field, f"{p.name!r} at ({p.lon:.3f}, {p.lat:.3f}) lies at the "
+                             f"supply point (closer than one {study.resolution_km:g}-km "
+                             f"cell): give a destination away from it")
     problems.raise_if_any()
     return resolved["supply"], resolved["destinations"]
 

@@ -193,6 +193,21 @@ class TerrainClassifier:
                if self.ranges is not None else np.zeros(len(k), dtype=bool))
         return slope, np.asarray(rng, dtype=bool), inside
 
+    def on_dem(self, lonlat: np.ndarray) -> np.ndarray:
+        """Whether each point (lon, lat; one row each) lies on a DEM cell with data, i.e.
+        where a line's terrain class can be computed.
+
+        Examples
+        --------
+        >>> t = Terrain(np.zeros((60, 60), dtype=np.float32),
+        ...             Affine(1 / 60, 0, 44.0, 0, -1 / 60, 41.0), "EPSG:4326")
+        >>> TerrainClassifier.from_terrain(t).on_dem(np.array([[44.5, 40.5], [43.99, 40.5]]))
+        array([ True, False])
+        """
+        pts = np.asarray(lonlat, dtype=float).reshape(-1, 2)
+        slope, _, inside = self._at(np.ones(len(pts)), pts)
+        return inside & np.isfinite(slope)
+
     def class_km(self, line: shapely.Geometry, name: str = "line", *,
                  fix: str = "extend the DEM (or fill its nodata cells) or keep the route on it"
                  ) -> dict[str, float]:
@@ -224,9 +239,10 @@ class TerrainClassifier:
             where = [f"{km[w].sum():.1f} km {what}" for w, what in (
                 (off, "outside the DEM"), (unknown & ~off, "on nodata cells of the DEM"))
                 if w.any()]
+            lon, lat = mids[np.flatnonzero(unknown)[0]]
             raise TerrainClassError(
                 f"{name}: {' and '.join(where)}, so its terrain class (and pipe cost) is "
-                f"unknown; {fix}")
+                f"unknown; {fix} (the first such piece lies near {lon:.3f} E, {lat:.3f} N)")
         return km, mids, classify(slope, rng)
 
     def lines_km(self, lines: list[shapely.Geometry], name: str = "route") -> dict[str, float]:

@@ -43,6 +43,9 @@ class LayerError(ValueError):
         head = " ".join(where) if where else "input"
         n = len(self.problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
+        if source and any("rows " in p for p in self.problems):
+            # a file's rows are its features in file order, the first one row 0
+            lines += "\n  (rows count the file's features from 0, in file order)"
         super().__init__(f"{head}: {n} problem{'s' if n != 1 else ''}:\n{lines}")
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planner.study import Study, StudyError, _Checker
+from planner.study_schema import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def game_spec_from_study(study: Study) -> GameSpec:
     c = _Checker(text)
     for k in table:
         if k not in _KEYS:
-            c.add(f"coalitions.{k}", f"unknown key; known: {', '.join(sorted(_KEYS))}", k)
+            c.add(f"coalitions.{k}", f"unknown key{did_you_mean(k, _KEYS)}; known: "
+                  f"{', '.join(sorted(_KEYS))}", k)
     players = table.get("players", [])
     if (not isinstance(players, list) or not 2 <= len(players) <= 6
             or not all(isinstance(p, str) and _ISO3.match(p) for p in players)

@@ -571,6 +571,11 @@ def plan_network(
     alias: dict[str, str] = {}
     keep_pts: dict[str, tuple[float, float]] = {}
     for name, (plon, plat) in points.items():
+        if name not in terminals and not terrain_classes.on_dem(np.array([plon, plat]))[0]:
+            # a line's node beyond the DEM (the region's edge): a new arc to it could not be
+            # priced; terminals are checked to lie in the region before the run
+            log.info("plan: corridor point %s left out: off the DEM", name)
+            continue
         try:
             p = locate(surface, (plon, plat), name)
         except RoutingError as exc:
@@ -636,7 +641,9 @@ def plan_network(
     arcs.insert(0, "arc_id", [f"a{i}" for i in range(len(arcs))])
     arcs["terrain_km"] = [
         terrain_classes.class_km(g, name=f"plan arc {a} ({u}-{v})",
-                                 fix="extend the DEM or keep the plan's places on it")
+                                 fix="keep the study region inside the DEM's bounds "
+                                     "(`planner layers`, terrain), or bring a DEM that "
+                                     "covers it")
         if k == "new" else None
         for a, u, v, k, g in zip(arcs["arc_id"], arcs["u"], arcs["v"], arcs["kind"],
                                  arcs.geometry, strict=True)]

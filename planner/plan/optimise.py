@@ -54,6 +54,8 @@ its countries (:func:`arc_regional_factors`).
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -330,6 +332,34 @@ def _time_left(t0: float, limit: float) -> float:
     return limit - (time.perf_counter() - t0) - HIGHS_OVERRUN_S
 
 
+#: Whether this process has made a ``highspy.Highs`` (its first prints HiGHS's banner).
+_HIGHS_MADE = False
+
+
+def _new_highs() -> Any:
+    """A ``highspy.Highs``; the first of a process is made with standard output closed off at
+    the file descriptor, since HiGHS prints its banner ("Running HiGHS ... Copyright") from
+    C++ before ``output_flag`` can be set, into the middle of a CLI run's output."""
+    global _HIGHS_MADE
+    import highspy
+
+    if _HIGHS_MADE:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+    _HIGHS_MADE = True
+    return h
+
+
 def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatrix,
                  lb: np.ndarray, ub: np.ndarray, integ: np.ndarray | None = None,
                  threads: int | None = None) -> Any:
@@ -337,7 +367,7 @@ def _highs_model(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, a_mat: sp.spmatr
     ``threads``: HiGHS's option, default HiGHS's own; see :func:`_size_thread_pool`)."""
     import highspy
 
-    h = highspy.Highs()
+    h = _new_highs()
     h.setOptionValue("output_flag", False)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
@@ -1218,13 +1248,13 @@ def independent_best(net: PlanNetwork, options: PlanOptions, econ: PlanEconomics
             uv, vu = ex_capacities(residual)
             by_id = {a: i for i, a in enumerate(residual["arc_id"])}
             used = seq.arcs[seq.arcs["kind"] == "existing"]
-            for aid, frm, q in zip(used["arc_id"], used["from"], used["flow_bcm_y"],
-                                   strict=True):
+            for aid, frm, flow in zip(used["arc_id"], used["from"], used["flow_bcm_y"],
+                                      strict=True):
                 i = by_id[aid]
                 if frm == residual["u"].iloc[i]:
-                    uv[i] = max(0.0, uv[i] - float(q))
+                    uv[i] = max(0.0, uv[i] - float(flow))
                 else:
-                    vu[i] = max(0.0, vu[i] - float(q))
+                    vu[i] = max(0.0, vu[i] - float(flow))
             new = (residual["kind"] != "existing").to_numpy()
             uv[new], vu[new] = np.nan, np.nan
             residual = residual.assign(capacity_uv_bcm_y=uv, capacity_vu_bcm_y=vu,

@@ -28,6 +28,7 @@ from typing import Any
 
 from planner.hydraulics import PRESSURE_CLASSES_MPA, STANDARD_DIAMETERS_MM
 from planner.study import Study, StudyError, _Checker
+from planner.study_schema import did_you_mean
 
 #: The trunk sizes a system plan chooses from: the standard sizes from 508 mm (20 in) up.
 #: Fixed here, whatever smaller sizes a single line's design may use: a trunk network
@@ -177,7 +178,8 @@ def plan_options_from_study(study: Study) -> PlanOptions:
         raise StudyError(str(study.path), ["plan: must be a table [plan]"])
     for k in table:
         if k not in _KEYS:
-            c.add(f"plan.{k}", f"unknown option; known: {', '.join(sorted(_KEYS))}", k)
+            c.add(f"plan.{k}", f"unknown option{did_you_mean(k, _KEYS)}; known: "
+                  f"{', '.join(sorted(_KEYS))}", k)
     out: dict[str, Any] = {"enabled": True}
     for k in ("enabled", "two_paths", "hubs"):
         if k in table:
