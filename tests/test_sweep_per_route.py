@@ -258,7 +258,14 @@ def test_summary_shows_win_shares_rank_spread_and_own_draw_driver() -> None:
     own = d.loc["costs.capex_multiplier (own draw)"]
     assert own["favourite"] == "A"
     assert (own["p_best_low"], own["p_best_high"]) == (1.0, 0.5)  # median 0.65
-    assert d.loc["costs.capex_multiplier", "swing"] == 0.0  # the common one does not vary
+    # the common multiplier has one value (sigma 0): not varied, so no row (not a swing of 0)
+    assert "costs.capex_multiplier" not in d.index
+    assert list(d.index) == ["costs.capex_multiplier (own draw)"]
+    # varied, it gets its row back; own draws all equal get none
+    varied = r.assign(**{"p:costs.capex_multiplier": np.repeat([0.9, 1.1, 0.9, 1.1], 2)})
+    assert "costs.capex_multiplier" in set(ranking_drivers(varied)["parameter"])
+    flat = r.assign(**{"route:costs.capex_multiplier": 1.0})
+    assert ranking_drivers(flat).empty
     md = sweep_report_markdown(candidate_summary(r), ranking_drivers(r), "t", 4, chart=None,
                                notes=["own CAPEX error: drawn for each route"])
     assert "The favourite, A, ranks first in 75% of the tasks." in md
