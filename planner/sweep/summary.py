@@ -134,6 +134,26 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
                            ascending=[True, False, False]).reset_index(drop=True)
 
 
+def top_order_share(results: pd.DataFrame, top: int = 3) -> pd.Series:
+    """Per scenario, the share of tasks whose first ``top`` candidates, in rank order, are
+    the scenario's most common such sequence (how stable the head of the ranking is).
+
+    A task's sequence is its candidates of rank <= ``top`` ordered by rank (ties by name).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"task_key": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+    ...                   "scenario": "s", "candidate": list("XYZ" "XYZ" "XZY"),
+    ...                   "rank": [1, 2, 3] * 3})
+    >>> top_order_share(r, 2).round(3).to_dict()
+    {'s': 0.667}
+    """
+    head = results[results["rank"] <= top].sort_values(["rank", "candidate"])
+    seq = head.groupby(["scenario", "task_key"], sort=False)["candidate"].agg(tuple)
+    return seq.groupby(level="scenario", sort=False).agg(
+        lambda x: float(x.value_counts().iloc[0] / len(x))).rename("top_order_share")
+
+
 def _own_draw_driver(r: pd.DataFrame, col: str, fav: str, is_fav: pd.Series
                      ) -> dict[str, Any]:
     """A :func:`ranking_drivers` row of a per-route draw: each candidate split at the
@@ -301,4 +321,4 @@ def write_summary(out_dir: Path, spec: Any, results: pd.DataFrame
 
 
 __all__ = ["candidate_summary", "ranking_drivers", "route_draw_columns",
-           "sweep_report_markdown", "tornado_chart", "write_summary"]
+           "sweep_report_markdown", "top_order_share", "tornado_chart", "write_summary"]
