@@ -41,7 +41,10 @@ estimating error of its own beside the error common to the study. The task holds
 dimension's values or distribution; a route's draw comes from that seed, the parameter
 and the route's name (:func:`route_multiplier`), so it does not depend on which routes a
 task appraises or in what order. Each result row carries its route's multiplier as
-``route:<parameter>``.
+``route:<parameter>``. The draw is for the route as a whole: two routes that reuse the
+same lines and build the same stretch draw independently, not per shared component.
+A ``multiply = true`` dimension's distribution must stay above 0 (a lognormal, or a
+uniform or triangular with ``low > 0``).
 
 Tasks are cheap by design: routes depend only on the routing inputs, so candidates are
 generated once per (resolution, excluded countries), together with everything of them
