@@ -182,10 +182,58 @@ def test_bad_per_route_option_gives_one_error(dimension: str, design: str,
 
 
 def test_two_per_route_dimensions_of_one_parameter_are_refused() -> None:
+    """The error names the parameter and both dimensions with their lines."""
     dim = ('[[dimensions]]\nparameter = "costs.capex_multiplier"\nmultiply = true\n'
            'per_route = true\ndistribution = { kind = "lognormal", mean = 0, sigma = 0.5 }\n')
-    with pytest.raises(SweepError, match="one per_route dimension besides"):
-        parse_sweep(f'[sweep]\nname = "x"\n{dim}{dim}')
+    with pytest.raises(SweepError, match="one per_route dimension besides") as err:
+        parse_sweep(f'[sweep]\nname = "x"\n{dim}{dim}', "dup.toml")
+    assert str(err.value).startswith("sweep dup.toml: 1 problem:")
+    assert ("costs.capex_multiplier is varied per route by both dimensions[0] (line 3) and "
+            "dimensions[1] (line 8)") in str(err.value)
+
+
+@pytest.mark.parametrize(("per_route", "distribution", "message"), [
+    ("true", '{ kind = "lognormal", mean = 0, sigma = -1 }',
+     "dimensions[0].distribution (line 9): lognormal needs sigma >= 0, got -1"),
+    ("false", '{ kind = "lognormal", mean = 0, sigma = -1 }',
+     "dimensions[0].distribution (line 9): lognormal needs sigma >= 0, got -1"),
+    ("false", '{ kind = "normal", mean = 1, sd = -0.1 }',
+     "dimensions[0].distribution (line 9): normal needs sd >= 0, got -0.1"),
+    ("true", '{ kind = "normal", mean = 1, sd = 0.1 }',
+     "dimensions[0].distribution (line 9): a multiplier must stay above 0, but this normal "
+     "can draw values <= 0"),
+    ("false", '{ kind = "uniform", low = 0.0, high = 1.5 }',
+     "dimensions[0].distribution (line 9): a multiplier must stay above 0, but this uniform"),
+    ("true", '{ kind = "triangular", low = -0.5, mode = 1, high = 1.5 }',
+     "dimensions[0].distribution (line 9): a multiplier must stay above 0, but this "
+     "triangular"),
+    ("false", '{ kind = "uniform", low = 1.5, high = 0.7 }',
+     "dimensions[0].distribution (line 9): uniform needs low <= high"),
+])
+def test_invalid_distribution_is_refused_when_parsed(per_route: str, distribution: str,
+                                                     message: str) -> None:
+    """Refused in parse_sweep with one error naming the file, the dimension and its line,
+    before any task runs (per-route or common)."""
+    text = (f'[sweep]\nname = "x"\nsamples = 2\n\n[[dimensions]]\n'
+            f'parameter = "costs.capex_multiplier"\nmultiply = true\nper_route = {per_route}\n'
+            f'distribution = {distribution}\n')
+    with pytest.raises(SweepError) as err:
+        parse_sweep(text, "bad.toml")
+    assert str(err.value).startswith("sweep bad.toml: 1 problem:")
+    assert message in str(err.value)
+
+
+def test_positive_distributions_and_non_multiplied_normals_still_parse() -> None:
+    """A lognormal of sigma 0, a uniform above 0, and a normal on a dimension that is not a
+    multiplier are accepted."""
+    text = ('[sweep]\nname = "x"\nsamples = 2\n[[dimensions]]\n'
+            'parameter = "costs.capex_multiplier"\nmultiply = true\n'
+            'distribution = { kind = "lognormal", mean = 0, sigma = 0 }\n[[dimensions]]\n'
+            'parameter = "costs.capex_multiplier"\nmultiply = true\nper_route = true\n'
+            'distribution = { kind = "uniform", low = 0.5, high = 1.5 }\n[[dimensions]]\n'
+            'parameter = "costs.discount_rate"\n'
+            'distribution = { kind = "normal", mean = 0.08, sd = 0.01 }\n')
+    assert len(parse_sweep(text).dimensions) == 3
 
 
 def test_summary_shows_win_shares_rank_spread_and_own_draw_driver() -> None:
@@ -210,7 +258,14 @@ def test_summary_shows_win_shares_rank_spread_and_own_draw_driver() -> None:
     own = d.loc["costs.capex_multiplier (own draw)"]
     assert own["favourite"] == "A"
     assert (own["p_best_low"], own["p_best_high"]) == (1.0, 0.5)  # median 0.65
-    assert d.loc["costs.capex_multiplier", "swing"] == 0.0  # the common one does not vary
+    # the common multiplier has one value (sigma 0): not varied, so no row (not a swing of 0)
+    assert "costs.capex_multiplier" not in d.index
+    assert list(d.index) == ["costs.capex_multiplier (own draw)"]
+    # varied, it gets its row back; own draws all equal get none
+    varied = r.assign(**{"p:costs.capex_multiplier": np.repeat([0.9, 1.1, 0.9, 1.1], 2)})
+    assert "costs.capex_multiplier" in set(ranking_drivers(varied)["parameter"])
+    flat = r.assign(**{"route:costs.capex_multiplier": 1.0})
+    assert ranking_drivers(flat).empty
     md = sweep_report_markdown(candidate_summary(r), ranking_drivers(r), "t", 4, chart=None,
                                notes=["own CAPEX error: drawn for each route"])
     assert "The favourite, A, ranks first in 75% of the tasks." in md

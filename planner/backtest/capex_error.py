@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from planner import economics
 from planner._checks import ProblemsError
@@ -267,6 +268,15 @@ def log_factor_anova(basis: str = "shipped", table: pd.DataFrame | None = None,
     sigma2_between`` (Searle, Casella and McCulloch, *Variance Components*, Wiley 1992,
     the one-way classification with unbalanced data); ``icc`` is ``sigma2_between`` over
     the sum. The F ratio ``MSB / MSW`` is that of :func:`scipy.stats.f_oneway`.
+    ``icc_upper95`` is the approximate one-sided 95 % upper confidence bound on ``icc``,
+    ``(F / F_0.05 - 1) / (F / F_0.05 + n0 - 1)`` with ``F_0.05`` the 5 % quantile of the F
+    distribution on ``k - 1`` and ``N - k`` degrees of freedom (exact for balanced groups,
+    Searle et al. section 3.5; ``n0`` for the group size otherwise).
+
+    Descriptive only: on leave-one-out rows each region's factor was fitted on the
+    region's other lines, so its rows' errors are negatively correlated and the ANOVA
+    finds no between-region part whatever the truth (``benchmarks/loo_anova_simulation.py``);
+    what a study's routes share is measured by :func:`log_factor_components`.
 
     Parameters
     ----------
@@ -282,13 +292,16 @@ def log_factor_anova(basis: str = "shipped", table: pd.DataFrame | None = None,
     -------
     dict
         ``lines``, ``groups``, ``n0``, ``msb``, ``msw``, ``f`` (MSB / MSW),
-        ``sigma2_between``, ``sigma2_within``, ``icc`` and ``sample_variance`` (n - 1).
+        ``sigma2_between``, ``sigma2_within``, ``icc``, ``icc_upper95`` and
+        ``sample_variance`` (n - 1).
 
     Examples
     --------
     >>> a = log_factor_anova()
     >>> a["lines"], a["groups"], round(a["f"], 3), a["sigma2_between"], round(a["msw"], 4)
     (88, 10, 0.752, 0.0, 0.2416)
+    >>> round(a["icc_upper95"], 3)
+    0.125
     """
     t = _rows(_shipped() if table is None else table, basis)
     y = np.log(1.0 / t["capex_ratio"].to_numpy(dtype=float))
@@ -308,35 +321,105 @@ def log_factor_anova(basis: str = "shipped", table: pd.DataFrame | None = None,
     msw = float(((y - by.transform("mean").to_numpy()) ** 2).sum()) / (total - k)
     n0 = (total - float((n ** 2).sum()) / total) / (k - 1)
     between = max(0.0, (msb - msw) / n0)
+    f_up = (msb / msw) / float(stats.f.ppf(0.05, k - 1, total - k))
     return {"lines": int(total), "groups": k, "n0": n0, "msb": msb, "msw": msw,
             "f": msb / msw, "sigma2_between": between, "sigma2_within": msw,
-            "icc": between / (between + msw), "sample_variance": float(y.var(ddof=1))}
+            "icc": between / (between + msw),
+            "icc_upper95": min(1.0, max(0.0, (f_up - 1) / (f_up + n0 - 1))),
+            "sample_variance": float(y.var(ddof=1))}
 
 
-def log_factor_components(basis: str = "shipped", table: pd.DataFrame | None = None,
-                          groups: pd.Series | None = None) -> tuple[float, float, float]:
-    """Mean of the log cost factor and its standard deviation split into a part common to
-    the routes of one cost region (a study's) and a part of each route alone.
+def regional_factor_weights(region: str, basis: str = "shipped",
+                            table: pd.DataFrame | None = None) -> pd.Series:
+    """How often each line the calibration was fitted on enters ``region``'s factor.
 
-    The split is of the sample variance of :func:`log_factor_moments` (``sigma²``, n - 1):
-    ``sigma_common² = icc · sigma²`` and ``sigma_route² = (1 - icc) · sigma²``, with ``icc``
-    the between-region share of :func:`log_factor_anova`. So ``sigma_common² +
-    sigma_route² = sigma²`` exactly, and a route's multiplier drawn as the product of a
-    common and its own lognormal (means adding to ``mean``) has the measured lognormal.
+    ``planner backtest costs`` fits a region's factor as ``log f = Σ log r / (m + k)``
+    (``_fit_factors``: each line's log residual is appended once per country of its
+    ``country`` in the region, ``m`` the number of entries, ``k`` the
+    ``regional_factor_shrinkage``), so a line of three countries of one region counts three
+    times. The lines are the ``leave-one-out`` rows of ``basis`` (the shipped calibration's
+    83 lines); the weight is the number of the line's countries in ``region`` (lines with
+    none are left out).
+
+    Examples
+    --------
+    >>> regional_factor_weights("central_asia").to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'Central Asia-China A/B': 3, 'East-West (Turkmenistan)': 1, 'Korpeje-Kurt Kui': 1,
+     'Kamchik Pass gas pipeline (to the Fergana valley)': 1,
+     'Central Karakum-Yylanly gas pipeline (Itera, Turkmenistan)': 1}
+    """
+    t = _rows(_shipped() if table is None else table, basis)
+    names = t.loc[t["set"] == "leave-one-out", "name"].tolist()
+    lines = pd.concat([pd.read_csv(f, usecols=["name", "country"], dtype=str,
+                                   keep_default_na=False) for f in REGION_SOURCES])
+    ref = lines.drop_duplicates("name").set_index("name")["country"].reindex(names)
+    table_r = economics.load_cost_regions().set_index("iso_a3")["region"]
+    counts = ref.fillna("").map(lambda c: sum(table_r.get(x.strip().upper()) == region
+                                              for x in c.split(";") if x.strip()))
+    return counts[counts > 0].astype(int).rename("entries")
+
+
+def log_factor_components(region: str, basis: str = "shipped",
+                          table: pd.DataFrame | None = None, groups: pd.Series | None = None,
+                          shrinkage: float | None = None) -> tuple[float, float, float]:
+    """Mean of the log cost factor and its standard deviation split into a part every
+    route of one cost region shares (a study's) and a part of each route alone.
+
+    What the routes of a region share is the estimation error of the region's fitted
+    factor: with every calibration line's log residual about its region's true factor of
+    variance ``σ_w²`` and the factor fitted as ``log f = Σ c_i log r_i / (Σ c_i + k)``
+    (:func:`regional_factor_weights` gives ``c_i``; ``k`` the shipped
+    ``regional_factor_shrinkage``), the fitted factor's variance about its mean is
+    ``σ_w² · Σ c_i² / (Σ c_i + k)²`` (``σ_w² · n / (n + k)²`` when each line counts once).
+    That is ``sigma_common²``; ``σ_w²`` is the within-region mean square of
+    :func:`log_factor_anova` (on leave-one-out rows it overstates ``σ_w²`` a little, by
+    about ``((n + k) / (n - 1 + k))²`` per region, so it errs toward a larger common part);
+    the shrinkage's pull toward 1 (a bias of ``k / (n + k)`` of the true effect, unknown)
+    is left out. ``sigma_route² = sigma² - sigma_common²`` with ``sigma²`` the sample
+    variance of :func:`log_factor_moments`, so a route's product of the common and its
+    own lognormal (means adding to ``mean``) keeps the measured lognormal.
+
+    The between-region ANOVA is not used: on leave-one-out rows each region's factor was
+    fitted on the region's other lines, which makes its rows' errors negatively
+    correlated, and the ANOVA finds no between-region part whatever the truth
+    (``benchmarks/loo_anova_simulation.py``).
+
+    Parameters
+    ----------
+    region : str
+        A cost region of ``planner/data/cost_regions.csv`` (the default study's new pipe
+        is in ``central_asia``).
+    basis, table, groups
+        As for :func:`log_factor_anova`.
+    shrinkage : float, optional
+        ``k`` (default: the shipped ``regional_factor_shrinkage``).
 
     Returns
     -------
     tuple of float
         ``(mean, sigma_common, sigma_route)``.
 
+    Raises
+    ------
+    ValueError
+        When no calibration line is in ``region`` (its factor is 1 by definition, not an
+        estimate, so this measures nothing about it).
+
     Examples
     --------
-    >>> [round(v, 4) for v in log_factor_components()]
-    [-0.0523, 0.0, 0.4852]
+    >>> [round(v, 4) for v in log_factor_components("central_asia")]
+    [-0.0523, 0.2444, 0.4191]
     """
     mean, sigma = log_factor_moments(basis, table)
-    icc = log_factor_anova(basis, table, groups)["icc"]
-    return mean, math.sqrt(icc) * sigma, math.sqrt(1.0 - icc) * sigma
+    c = regional_factor_weights(region, basis, table).to_numpy(dtype=float)
+    if not len(c):
+        raise ValueError(f"no line of the calibration is in cost region {region!r}: its "
+                         "factor is 1 by definition, so its estimation error is not measured")
+    k = float(economics.parameter("regional_factor_shrinkage")) if shrinkage is None \
+        else float(shrinkage)
+    within = log_factor_anova(basis, table, groups)["sigma2_within"]
+    common2 = min(sigma ** 2, within * float((c ** 2).sum()) / (float(c.sum()) + k) ** 2)
+    return mean, math.sqrt(common2), math.sqrt(sigma ** 2 - common2)
 
 
 def capex_band(capex_musd: pd.Series, q: Sequence[float] = BAND_QUANTILES,

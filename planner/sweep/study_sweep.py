@@ -41,7 +41,10 @@ estimating error of its own beside the error common to the study. The task holds
 dimension's values or distribution; a route's draw comes from that seed, the parameter
 and the route's name (:func:`route_multiplier`), so it does not depend on which routes a
 task appraises or in what order. Each result row carries its route's multiplier as
-``route:<parameter>``.
+``route:<parameter>``. The draw is for the route as a whole: two routes that reuse the
+same lines and build the same stretch draw independently, not per shared component.
+A ``multiply = true`` dimension's distribution must stay above 0 (a lognormal, or a
+uniform or triangular with ``low > 0``).
 
 Tasks are cheap by design: routes depend only on the routing inputs, so candidates are
 generated once per (resolution, excluded countries), together with everything of them
@@ -218,6 +221,7 @@ def parse_sweep(text: str, path: str | Path = "<string>") -> SweepSpec:
 
     known_costs = set(load_cost_parameters().index) | set(STUDY_COST_KEYS)
     dims: list[Dimension] = []
+    dim_where: list[str] = []
     for i, d in enumerate(data.get("dimensions", [])):
         where = f"dimensions[{i}]"
         par = d.get("parameter")
@@ -288,10 +292,23 @@ def parse_sweep(text: str, path: str | Path = "<string>") -> SweepSpec:
                 add(f"{where}.distribution", "triangular needs low <= mode <= high",
                     "distribution")
                 continue
+            spread = {"normal": "sd", "lognormal": "sigma"}.get(str(kind))
+            if spread is not None and dist[spread] < 0:
+                add(f"{where}.distribution", f"{kind} needs {spread} >= 0, got "
+                    f"{dist[spread]!r}", "distribution")
+                continue
+            if kind == "uniform" and dist["low"] > dist["high"]:
+                add(f"{where}.distribution", "uniform needs low <= high", "distribution")
+                continue
             dist = dict(dist)
         multiply = bool(d.get("multiply", False))
         if multiply and not par.startswith("costs."):
             add(f"{where}.multiply", "only cost parameters can be multiplied", "multiply")
+        if multiply and dist is not None and _can_be_nonpositive(dist):
+            add(f"{where}.distribution", f"a multiplier must stay above 0, but this {kind} "
+                "can draw values <= 0; use a lognormal, or a uniform or triangular with "
+                "low > 0", "distribution")
+            continue
         per_route = d.get("per_route", False)
         if not isinstance(per_route, bool):
             add(f"{where}.per_route", f"must be true or false, got {per_route!r}",
@@ -307,11 +324,21 @@ def parse_sweep(text: str, path: str | Path = "<string>") -> SweepSpec:
             continue
         dims.append(Dimension(par, values, dist, multiply, str(d.get("label", "")),
                               per_route))
+        dim_where.append(where)
     if not dims and not problems:
         add("dimensions", "at least one [[dimensions]] entry is required")
-    if len({d.key for d in dims}) != len(dims):
-        add("dimensions", "each parameter may be varied by one dimension only (and by one "
-            "per_route dimension besides)")
+    first: dict[str, int] = {}
+    for j, dim in enumerate(dims):
+        if dim.key not in first:
+            first[dim.key] = j
+            continue
+        one, two = dim_where[first[dim.key]], dim_where[j]
+        at = [f"{w} (line {line_of(lines, w)})" if line_of(lines, w) else w
+              for w in (one, two)]
+        problems.append(f"{two}: {dim.parameter} is varied{' per route' if dim.per_route else ''}"
+                        f" by both {at[0]} and {at[1]}; each parameter may be varied by one "
+                        "dimension only (and by one per_route dimension besides): merge or "
+                        "remove one")
     design = meta.get("design", "monte_carlo" if any(d.distribution for d in dims) else "grid")
     if design not in ("grid", "monte_carlo"):
         add("sweep.design", f"must be 'grid' or 'monte_carlo', got {design!r}", "design")
@@ -326,6 +353,16 @@ def parse_sweep(text: str, path: str | Path = "<string>") -> SweepSpec:
     assert study_path is not None
     return SweepSpec(str(name), path, study_path, tuple(dims), str(design), int(samples),
                      int(seed), tuple(scen), data)
+
+
+def _can_be_nonpositive(dist: Mapping[str, Any]) -> bool:
+    """Whether a validated distribution can draw a value <= 0 (a lognormal cannot)."""
+    kind = dist["kind"]
+    if kind == "normal":
+        return True
+    if kind in ("uniform", "triangular"):
+        return bool(dist["low"] <= 0)
+    return False
 
 
 def load_sweep(path: str | Path) -> SweepSpec:

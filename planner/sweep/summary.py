@@ -73,8 +73,10 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
     that the scenario's favourite (the candidate most often best) is best, among the tasks
     where the parameter is low and where it is high.
 
-    A numeric parameter is split at its median (low: at or below, high: above; all tasks
-    low when it does not vary); a categorical one (excluded countries) is grouped by value,
+    A numeric parameter is split at its median (low: at or below, high: above); a
+    parameter with one value over the scenario's tasks (a distribution of spread 0, say) is
+    left out: it drives nothing, and a low/high split of it would show a swing of 0 as if it
+    had been measured. A categorical one (excluded countries) is grouped by value,
     and low/high are its least and most favourable groups. ``swing`` = |high - low| orders
     the tornado chart. ``rank_shift`` is how far the whole ranking moves: the mean over
     candidates of |mean rank (high) - mean rank (low)|.
@@ -83,7 +85,7 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
     ``<parameter> (own draw)``: the favourite's probability of being best when its own
     draw is at or below its median and above it, and ``rank_shift`` the mean over
     candidates of how far a candidate's mean rank moves between its own low and high
-    draws.
+    draws (left out too when every draw is the same).
     """
     rows = []
     for scen, r in results.groupby("scenario", sort=False):
@@ -95,6 +97,8 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
         is_fav = ((r["candidate"] == fav) & r["best"]).groupby(r["task_key"]).any()
         for col in parameter_columns(r):
             v = r.groupby("task_key")[col].first().reindex(is_fav.index)
+            if v.astype(str).nunique() <= 1:  # not varied: nothing to split
+                continue
             if pd.api.types.is_numeric_dtype(v):
                 x = v.astype(float)
                 med = float(np.median(x))
@@ -119,6 +123,8 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
                          "high": hi_label, "swing": abs(hi - lo), "rank_shift": shift,
                          "p_best_all": float(is_fav.mean())})
         for col in route_draw_columns(r):
+            if r[col].nunique() <= 1:  # every route drew the same: not varied
+                continue
             rows.append({"scenario": scen, **_own_draw_driver(r, col, fav, is_fav),
                          "p_best_all": float(is_fav.mean())})
     out = pd.DataFrame(rows)
@@ -126,6 +132,26 @@ def ranking_drivers(results: pd.DataFrame) -> pd.DataFrame:
         return out
     return out.sort_values(["scenario", "swing", "rank_shift"],
                            ascending=[True, False, False]).reset_index(drop=True)
+
+
+def top_order_share(results: pd.DataFrame, top: int = 3) -> pd.Series:
+    """Per scenario, the share of tasks whose first ``top`` candidates, in rank order, are
+    the scenario's most common such sequence (how stable the head of the ranking is).
+
+    A task's sequence is its candidates of rank <= ``top`` ordered by rank (ties by name).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"task_key": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+    ...                   "scenario": "s", "candidate": list("XYZ" "XYZ" "XZY"),
+    ...                   "rank": [1, 2, 3] * 3})
+    >>> top_order_share(r, 2).round(3).to_dict()
+    {'s': 0.667}
+    """
+    head = results[results["rank"] <= top].sort_values(["rank", "candidate"])
+    seq = head.groupby(["scenario", "task_key"], sort=False)["candidate"].agg(tuple)
+    return seq.groupby(level="scenario", sort=False).agg(
+        lambda x: float(x.value_counts().iloc[0] / len(x))).rename("top_order_share")
 
 
 def _own_draw_driver(r: pd.DataFrame, col: str, fav: str, is_fav: pd.Series
@@ -295,4 +321,4 @@ def write_summary(out_dir: Path, spec: Any, results: pd.DataFrame
 
 
 __all__ = ["candidate_summary", "ranking_drivers", "route_draw_columns",
-           "sweep_report_markdown", "tornado_chart", "write_summary"]
+           "sweep_report_markdown", "top_order_share", "tornado_chart", "write_summary"]
