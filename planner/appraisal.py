@@ -53,6 +53,38 @@ def _study_param(study: Study, scenario: Scenario, name: str) -> float | None:
     return None
 
 
+def fuel_priced_at_supply(study: Study, scenario: Scenario,
+                          params: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """The cost table with the fuel gas priced at the study's (or scenario's) price of gas
+    at the supply point, ``supply_price_usd_per_1000m3``, when it sets one; otherwise the
+    table unchanged (``None`` stays the shipped table).
+
+    The system plan prices fuel the same way
+    (:meth:`planner.plan.optimise.PlanEconomics.from_costs`), so routes and the plan value
+    the gas their compressors burn alike.
+
+    Examples
+    --------
+    >>> from planner.study import default_study_path, load_study
+    >>> s = load_study(default_study_path())
+    >>> fuel_priced_at_supply(s, s.scenarios[0]) is None     # the default study sets none
+    True
+    >>> import dataclasses
+    >>> sc = dataclasses.replace(s.scenarios[0], costs={"supply_price_usd_per_1000m3": 300.0})
+    >>> t = fuel_priced_at_supply(s, sc)
+    >>> economics.parameter("fuel_gas_price_usd_per_1000m3", t,
+    ...                     currency_year=economics.DEFAULT_CURRENCY_YEAR)
+    300.0
+    """
+    price = _study_param(study, scenario, "supply_price_usd_per_1000m3")
+    if price is None:
+        return params
+    t = (economics.load_cost_parameters() if params is None else params).copy()
+    t.loc["fuel_gas_price_usd_per_1000m3", ["value", "currency_year"]] = [
+        float(price), economics.DEFAULT_CURRENCY_YEAR]
+    return t
+
+
 def river_crossings(route: shapely.Geometry, water: gpd.GeoDataFrame) -> int:
     """How many times a route crosses the rivers of the water layer (candidates from the
     layer's spatial index)."""
@@ -626,6 +658,9 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
         build = _join(new_parts) if new_parts else hydraulics.RouteProfile.flat(1.0)
     else:
         build = profile
+    # the fuel the compressors burn is the same gas: where the study prices gas at the
+    # supply point, its fuel is priced there too (as the system plan prices it)
+    params = fuel_priced_at_supply(study, scenario, params)
     sizing = design_new_pipe(
         q, build, discount_rate=_study_param(study, scenario, "discount_rate"),
         lifetime_years=_study_param(study, scenario, "lifetime_years"),
@@ -691,7 +726,9 @@ def appraise_route(row: pd.Series, layers: Layers, study: Study, scenario: Scena
     if supply_price is None:
         supply_price = economics.parameter("fuel_gas_price_usd_per_1000m3", params,
                                            currency_year=economics.DEFAULT_CURRENCY_YEAR)
-    delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total, fuel / q)
+    # the tariff already recovers the fuel's cost (in the OPEX it levelizes), so the gas
+    # bought at the source is not grossed up for the fuel as well: that counted it twice
+    delivered = economics.delivered_cost_usd_per_1000m3(supply_price, tariff_total)
     alternative = _study_param(study, scenario, "alternative_gas_price_usd_per_1000m3")
     if alternative is None:
         alternative = economics.parameter("alternative_gas_price_usd_per_1000m3", params,

@@ -141,7 +141,8 @@ def delivered_cost_chart(ranking: pd.DataFrame, top: int = 5) -> alt.Chart:
     """Delivered cost of each scenario's ``top`` routes: gas at the source + transport tariff.
 
     The tariff is the levelized transport tariff (USD/1000 m³); the rest of the delivered
-    cost is the gas bought at the source, grossed up for the fuel burnt by compressors.
+    cost is the gas bought at the source (the tariff already recovers the fuel the
+    compressors burn).
     """
     best = ranking.sort_values(["scenario", "rank"]).groupby("scenario", sort=False).head(top)
     rows = []

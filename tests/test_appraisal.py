@@ -297,3 +297,36 @@ def test_capex_multiplier_scales_every_capex_of_a_route(layers, cac_route):
     acc = dear["country_split"].set_index("iso_a3")["capex_musd"]
     base = own["country_split"].set_index("iso_a3")["capex_musd"]
     pd.testing.assert_series_equal(acc, 1.5 * base, rtol=1e-9)
+
+
+def test_fuel_is_counted_once_and_priced_at_the_study_supply_price(layers, cac_route):
+    """The tariff recovers the compressors' fuel (it is in the OPEX the tariff levelizes),
+    so the delivered cost is the gas at the source plus the tariff, not the gas grossed up
+    for the fuel as well (that counted the fuel twice); and a scenario's price of gas at
+    the supply point prices the fuel too, as the system plan does."""
+    import dataclasses
+
+    from planner import economics
+    from planner.appraisal import appraise_route
+    from planner.study import default_study_path, load_study
+
+    legs, _, route = cac_route
+    study = load_study(default_study_path())
+    row = _cac_candidate(route, legs)
+    scen = study.scenarios[0]
+    own = appraise_route(row, layers, study, scen)
+    source = economics.parameter("fuel_gas_price_usd_per_1000m3",
+                                 currency_year=economics.DEFAULT_CURRENCY_YEAR)
+    assert own["fuel_bcm_y"] > 0
+    assert own["delivered_cost_usd_per_1000m3"] == pytest.approx(
+        source + own["tariff_usd_per_1000m3"], rel=1e-12)
+
+    dear = appraise_route(row, layers, study, dataclasses.replace(
+        scen, costs={**scen.costs, "supply_price_usd_per_1000m3": 2 * source}))
+    assert dear["delivered_cost_usd_per_1000m3"] == pytest.approx(
+        2 * source + dear["tariff_usd_per_1000m3"], rel=1e-12)
+    # the same design and CAPEX; only the fuel's price moves the OPEX and the tariff
+    assert dear["capex_musd"] == pytest.approx(own["capex_musd"], rel=1e-12)
+    util = {**study.costs, **scen.costs}.get("utilisation", economics.parameter("utilisation"))
+    fuel_musd_y = own["fuel_bcm_y"] * util * source  # bcm × USD per 1000 m³ = M USD
+    assert dear["opex_musd_y"] - own["opex_musd_y"] == pytest.approx(fuel_musd_y, rel=1e-6)
