@@ -174,12 +174,14 @@ def _network(args: argparse.Namespace) -> int:
           f"{reach:g} km; fed_from: supply points whose gas can flow there in "
           "the allowed directions):")
     print(reached.to_string(index=False))
-    centres = layers.demand_centres
+    from planner.map_region import clip_to_box
+
+    centres = clip_to_box(layers.demand_centres, study.region)  # the study's, not the layer's
     pts = {str(r["name"]) + f" ({r['country']})": (r.geometry.x, r.geometry.y)
            for _, r in centres.iterrows()}
     all_c = places_reached(g, pts, [])
-    on = int(all_c["on_network"].sum())
-    print(f"\nDemand centres on the network: {on} of {len(all_c)}")
+    on = int(all_c["on_network"].sum()) if len(all_c) else 0
+    print(f"\nDemand centres in the study region on the network: {on} of {len(all_c)}")
     return 0
 
 

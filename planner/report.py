@@ -163,17 +163,22 @@ def study_map(study: Study, layers: Layers, candidates: gpd.GeoDataFrame,
     chosen scenario.
 
     ``extra_layers`` (callables ``f(folium_map)``) and ``extra_panels`` (``(title, html)``)
-    are the hooks of :func:`planner.mapui.decision_map`.
+    are the hooks of :func:`planner.mapui.decision_map`. The existing system is drawn
+    within the study's region (:func:`planner.map_region.layers_for_map`); the junctions
+    are found on the whole network, as the routing found them, and drawn in the region.
     """
+    from planner.map_region import clip_to_box, layers_for_map, map_box
     from planner.mapui import decision_map
 
     def junctions(m: Any) -> None:
-        webmap.add_junctions(m, _junctions(study, layers))
+        webmap.add_junctions(m, clip_to_box(_junctions(study, layers), map_box(study.region)))
+
+    shown = layers_for_map(layers, study.region)  # drawn: the region's (display only)
 
     first = next(iter(surfaces.values()), None)
     tables = {str(rid): _country_table(per_country, rid)
               for rid in candidates["route_id"].unique()} if len(per_country) else None
-    m = decision_map(study, layers, candidates, per_country, surfaces,
+    m = decision_map(study, shown, candidates, per_country, surfaces,
                      extra_layers=[junctions, *extra_layers], extra_panels=extra_panels,
                      popup_labels=POPUP_LABELS, country_tables=tables,
                      surface_image=None if first is None else _surface_lonlat(first))

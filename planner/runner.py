@@ -303,6 +303,9 @@ def run_study(path: str | Path, out_dir: str | Path | None = None,
     timer = StageTimer(log)  # where the time went, logged at INFO (planner -v)
     with timer("study and layers"):
         study, layers, origins, destinations = load_checked_study(path)
+    from planner.run_estimate import warn_if_slow
+
+    warn_if_slow(study)  # a very fine resolution: say how long it may take, up front
 
     scen_cands = []
     country_tables = []

@@ -35,6 +35,10 @@ DEFAULT_RESOLUTION_KM : float
 REGION_TOLERANCE_DEG : float
     How far (degrees) a feature may lie outside the study region before validation
     rejects it as "far outside".
+MAP_REGION_MARGIN_DEG : float
+    A study's map draws the gas-system layers inside its ``[region]`` bounds widened by
+    this many degrees (about 55 km of latitude) each side; lines leaving the region are cut
+    there (:mod:`planner.map_region`, display only; routing and the plan use whole layers).
 REACH_KM : float
     A demand centre within this distance of an operating pipeline counts as within reach
     of gas today (a planning assumption, not a measured figure).
@@ -79,6 +83,7 @@ STUDY_CRS = "+proj=eqdc +lat_0=45 +lon_0=67 +lat_1=40 +lat_2=52 +datum=WGS84 +un
 DEFAULT_REGION: tuple[float, float, float, float] = (44.0, 35.0, 90.0, 57.0)
 DEFAULT_RESOLUTION_KM = 10.0
 REGION_TOLERANCE_DEG = 5.0
+MAP_REGION_MARGIN_DEG = 0.5
 
 REACH_KM = 50.0
 

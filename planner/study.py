@@ -484,8 +484,16 @@ def layers_for_study(study: Study) -> Layers:
     layers = default_layers()
     changes: dict[str, gpd.GeoDataFrame] = {}
     for lf in study.layer_files:
-        changes[lf.layer] = layer_from_file(lf.path, lf.layer, lf.columns,
-                                            file_layer=lf.file_layer, region=study.region)
+        try:
+            changes[lf.layer] = layer_from_file(lf.path, lf.layer, lf.columns,
+                                                file_layer=lf.file_layer, region=study.region)
+        except LayerError as exc:  # name the study line that points to the file, too
+            field_ = f"layers.{lf.layer}.path"
+            n = line_of(study.lines, field_)
+            raise LayerError(exc.problems, source=exc.source or str(lf.path),
+                             layer=exc.layer or lf.layer,
+                             named_by=f"study {study.path}, {field_}"
+                                      + (f" (line {n})" if n else "")) from None
     if changes:
         sources = dict(layers.sources)
         sources.update({k: str(lf.path) for lf in study.layer_files for k in [lf.layer]})

@@ -31,15 +31,18 @@ class LayerError(ValueError):
     """A layer failed validation; ``problems`` lists every problem found."""
 
     def __init__(self, problems: Sequence[str], source: str | None = None,
-                 layer: str | None = None) -> None:
+                 layer: str | None = None, named_by: str | None = None) -> None:
         self.problems = list(problems)
         self.source = source
         self.layer = layer
+        self.named_by = named_by  # where the file was named, e.g. "study s.toml, line 12"
         where = []
         if layer:
             where.append(f"layer {layer!r}")
         if source:
             where.append(f"from {source}")
+        if named_by:
+            where.append(f"(named by {named_by})")
         head = " ".join(where) if where else "input"
         n = len(self.problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
