@@ -27,3 +27,30 @@ def test_plan_network_refuses_a_name_that_is_supply_and_destination():
         plan_network(None, None, {"Ganca": (49.47, 40.18)},  # type: ignore[arg-type]
                      {"Ganca": (46.35, 40.68, 1.0)}, None,  # type: ignore[arg-type]
                      terrain_classes=None)  # type: ignore[arg-type]
+
+
+def test_report_names_the_factors_where_new_pipe_is_built_and_the_countries_without_one():
+    # the assumptions listed only fitted factors, from every country crossed: RUS and CHN
+    # (1.0 by definition) went unnamed, and a country crossed on reused lines only was listed
+    import pandas as pd
+
+    from planner.report import ReportInputs, _cost_parameter_rows, method_section
+    from planner.study import parse_study
+
+    study = parse_study('[study]\nname = "sc"\n[[supply]]\nname = "S"\nlon = 49.47\n'
+                        'lat = 40.18\n[[destinations]]\nname = "Tbilisi"\n'
+                        'throughput_bcm_y = 2.5\n')
+    ranking = pd.DataFrame({"scenario": ["a"], "rank": [1], "name": ["T <b>"],
+                            "countries": ["AZE, GEO, KAZ, RUS, CHN"], "border_crossings": [4]})
+    per_country = pd.DataFrame({"scenario": "a", "route_id": 1,
+                                "iso_a3": ["AZE", "GEO", "KAZ", "RUS", "CHN", "<i>"],
+                                "new_build_km": [100.0, 50.0, 0.0, 30.0, 20.0, 5.0]})
+    rows = _cost_parameter_rows(study, ranking, per_country).set_index("Parameter")
+    assert "regional factor central asia" not in rows.index  # KAZ: reused km only
+    assert rows.loc["regional factor west asia", "Source"].startswith("new pipe in AZE, GEO;")
+    none = rows.loc["regional factor (none fitted)"]
+    assert none["Value"] == 1.0
+    assert none["Source"].startswith("new pipe in RUS, CHN, <i>: no fitted factor")
+    assert "US basis" in none["Source"] and "not measured" in none["Source"]
+    html = method_section(ReportInputs(study, ranking, per_country)).html
+    assert "new pipe in RUS, CHN, &lt;i&gt;" in html and "<i>" not in html
