@@ -526,6 +526,30 @@ def regional_factor_names(per_country: pd.DataFrame | None,
     return out
 
 
+#: The cost table's fuel gas price, and the study key that replaces it where set (route
+#: fuel is priced at the study's supply price, :func:`planner.appraisal.fuel_priced_at_supply`,
+#: as the system plan prices it).
+FUEL_PRICE, SUPPLY_PRICE = "fuel_gas_price_usd_per_1000m3", "supply_price_usd_per_1000m3"
+
+
+def _fuel_price_row(study: Study, value: float, label: str,
+                    source: str) -> tuple[float, str, str]:
+    """The fuel gas price row, marked as replaced by the study's (or scenarios') supply
+    price where one is set."""
+    scenarios = [s.name for s in study.scenarios if SUPPLY_PRICE in s.costs]
+    if SUPPLY_PRICE in study.costs:
+        return (float(study.costs[SUPPLY_PRICE]),
+                f"{label} (replaced by supply price usd per 1000m3)",
+                f"study file {study.path.name}: compressor fuel is priced at the study's "
+                "supply price (as the system plan prices it); "
+                + (f"scenario(s) {', '.join(scenarios)} set their own; " if scenarios else "")
+                + f"cost table default {value:g}: {source}")
+    if scenarios:
+        source += (f"; replaced in scenario(s) {', '.join(scenarios)} by their supply price "
+                   "(compressor fuel is priced at it)")
+    return value, label, source
+
+
 def _cost_parameter_rows(study: Study, ranking: pd.DataFrame | None = None,
                          per_country: pd.DataFrame | None = None) -> pd.DataFrame:
     from planner import economics
@@ -536,6 +560,10 @@ def _cost_parameter_rows(study: Study, ranking: pd.DataFrame | None = None,
     values, units = params["value"].to_dict(), params["unit"].to_dict()
     sources = params["source"].to_dict()
     factors = regional_factor_names(per_country, ranking, params)
+    if SUPPLY_PRICE in overrides:  # not a cost-table name: the loop below skips it
+        rows.append({"Parameter": SUPPLY_PRICE.replace("_", " "),
+                     "Value": float(overrides[SUPPLY_PRICE]), "Unit": "USD/1000 m3",
+                     "Source": f"study file {study.path.name}"})
     for name in (*DRIVING_PARAMETERS, *(f for f in factors if f)):
         if name not in values:
             continue
@@ -545,6 +573,8 @@ def _cost_parameter_rows(study: Study, ranking: pd.DataFrame | None = None,
         label = name.replace("_", " ")
         if name in factors:
             source = f"new pipe in {', '.join(factors[name])}; {source}"
+        if name == FUEL_PRICE:
+            value, label, source = _fuel_price_row(study, value, label, source)
         rows.append({"Parameter": label, "Value": value,
                      "Unit": str(units[name]), "Source": source})
     if factors.get(""):

@@ -54,3 +54,33 @@ def test_report_names_the_factors_where_new_pipe_is_built_and_the_countries_with
     assert "US basis" in none["Source"] and "not measured" in none["Source"]
     html = method_section(ReportInputs(study, ranking, per_country)).html
     assert "new pipe in RUS, CHN, &lt;i&gt;" in html and "<i>" not in html
+
+
+@pytest.mark.parametrize("where", ["study", "scenario"])
+def test_report_shows_the_supply_price_and_the_fuel_price_it_replaces(where):
+    # a study-wide supply_price_usd_per_1000m3 was missing from the assumptions, and the
+    # fuel gas price row showed the cost table's 150 though fuel is priced at the supply price
+    from planner.report import _cost_parameter_rows
+    from planner.study import parse_study
+
+    costs = "[costs]\nsupply_price_usd_per_1000m3 = 250\n"
+    scen = '[[scenarios]]\nname = "lo"\n[[scenarios]]\nname = "hi"\n'
+    if where == "scenario":
+        costs, scen = "", ('[[scenarios]]\nname = "lo"\n[[scenarios]]\nname = "hi"\n'
+                           "costs = { supply_price_usd_per_1000m3 = 250 }\n")
+    study = parse_study('[study]\nname = "sc"\n[[supply]]\nname = "S"\nlon = 49.47\n'
+                        'lat = 40.18\n[[destinations]]\nname = "Tbilisi"\n'
+                        'throughput_bcm_y = 2.5\n' + costs + scen, "sc.toml")
+    rows = _cost_parameter_rows(study).set_index("Parameter")
+    if where == "study":
+        assert rows.loc["supply price usd per 1000m3", "Value"] == 250.0
+        fuel = rows.loc["fuel gas price usd per 1000m3 (replaced by supply price usd per 1000m3)"]
+        assert fuel["Value"] == 250.0
+        assert fuel["Source"].startswith("study file sc.toml: compressor fuel is priced at")
+        assert "cost table default 150" in fuel["Source"]
+    else:
+        assert rows.loc["supply price usd per 1000m3 (scenario hi)", "Value"] == 250.0
+        fuel = rows.loc["fuel gas price usd per 1000m3"]
+        assert fuel["Value"] == 150.0
+        assert fuel["Source"].endswith("replaced in scenario(s) hi by their supply price "
+                                       "(compressor fuel is priced at it)")
