@@ -254,6 +254,34 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
     return resolved["supply"], resolved["destinations"]
 
 
+def section_problems(study: Study) -> list[str]:
+    """The problems of the study's ``[plan]`` and ``[coalitions]`` tables, where present,
+    as their own readers find them (:func:`planner.plan.options.plan_options_from_study`,
+    :func:`planner.coalition.spec.game_spec_from_study`), so that a typo there stops the
+    run before any routing instead of after it (or, for ``[coalitions]``, never).
+
+    Examples
+    --------
+    >>> from planner.study import parse_study
+    >>> s = parse_study('[study]\\nname = "s"\\n[[supply]]\\nname = "Beyneu"\\n'
+    ...                 '[[destinations]]\\nname = "Tashkent"\\nthroughput_bcm_y = 1\\n'
+    ...                 '[plan]\\nmax_new_kms = 900\\n')
+    >>> section_problems(s)[0].split(";")[0]
+    "plan.max_new_kms: unknown option (did you mean 'max_new_km'?)"
+    """
+    from planner.coalition.spec import game_spec_from_study
+    from planner.plan.options import plan_options_from_study
+
+    out: list[str] = []
+    for key, read in (("plan", plan_options_from_study), ("coalitions", game_spec_from_study)):
+        if key in study.raw:
+            try:
+                read(study)
+            except StudyError as exc:
+                out.extend(exc.problems)
+    return out
+
+
 def load_checked_study(path: str | Path
                        ) -> tuple[Study, Layers, list[Place], list[Place]]:
     """Read a study file, load its layers and check both; every problem reported at once.
@@ -270,6 +298,7 @@ def load_checked_study(path: str | Path
     """
     problems: list[str] = []
     study = load_study(path, collect=problems)
+    problems.extend(section_problems(study))
     try:
         layers = layers_for_study(study)
     except LayerError:
@@ -329,4 +358,4 @@ def check_reachable(study: Study, surface: Any, scenario: Scenario,
     problems.raise_if_any()
 
 
-__all__ = ["check_reachable", "check_study", "load_checked_study"]
+__all__ = ["check_reachable", "check_study", "load_checked_study", "section_problems"]

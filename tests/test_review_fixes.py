@@ -84,3 +84,26 @@ def test_report_shows_the_supply_price_and_the_fuel_price_it_replaces(where):
         assert fuel["Value"] == 150.0
         assert fuel["Source"].endswith("replaced in scenario(s) hi by their supply price "
                                        "(compressor fuel is priced at it)")
+
+
+def test_plan_and_coalitions_typos_stop_a_study_before_any_routing(tmp_path, monkeypatch):
+    # a [plan] typo raised only after every route was searched, a [coalitions] typo never
+    # (in `planner study`); now both are among the up-front checks, in one error
+    from planner import runner
+    from planner.study import StudyError
+
+    def no_routing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("routing started before the study was checked")
+
+    monkeypatch.setattr(runner, "cost_surface_for", no_routing)
+    monkeypatch.setattr(runner, "reuse_graphs", no_routing)
+    path = tmp_path / "s.toml"
+    path.write_text('[study]\nname = "s"\n[[supply]]\nname = "Beyneu"\n[[destinations]]\n'
+                    'name = "Tashkent"\nthroughput_bcm_y = 1.0\n[plan]\nmax_new_kms = 900\n'
+                    '[coalitions]\nplayer = ["KAZ", "UZB"]\n', encoding="utf-8")
+    with pytest.raises(StudyError) as err:
+        runner.run_study(path, out_dir=tmp_path / "out")
+    msg = str(err.value)
+    assert "plan.max_new_kms (line 9): unknown option (did you mean 'max_new_km'?)" in msg
+    assert "coalitions.player (line 11): unknown key (did you mean 'players'?)" in msg
+    assert not (tmp_path / "out").exists()
