@@ -107,3 +107,20 @@ def test_plan_and_coalitions_typos_stop_a_study_before_any_routing(tmp_path, mon
     assert "plan.max_new_kms (line 9): unknown option (did you mean 'max_new_km'?)" in msg
     assert "coalitions.player (line 11): unknown key (did you mean 'players'?)" in msg
     assert not (tmp_path / "out").exists()
+
+
+def test_default_plan_s_independent_routes_carry_the_study_s_throughputs(default_run):
+    # identity on the real outputs: each destination's row in the plan's comparison with
+    # independent routes carries the study's throughput (a shadowed loop variable wrote
+    # the last line's flow instead: the default study's table totalled 16.64, not 23.00)
+    from planner.study import default_study_path, load_study
+
+    study = load_study(default_study_path())
+    want = {d.name: float(d.throughput_bcm_y or 0.0) for d in study.destinations}
+    ind = default_run.extra["plan"].independent.set_index("destination")
+    assert ind["throughput_bcm_y"].to_dict() == pytest.approx(want, abs=1e-9)
+    # and the written report's table says the same (its TOTAL row)
+    report = (default_run.out_dir / "report.md").read_text(encoding="utf-8")
+    total = next(line for line in report.splitlines()
+                 if line.startswith("| TOTAL (independent routes) |"))
+    assert float(total.split("|")[2]) == pytest.approx(sum(want.values()), abs=0.01)
