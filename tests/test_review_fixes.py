@@ -124,3 +124,29 @@ def test_default_plan_s_independent_routes_carry_the_study_s_throughputs(default
     total = next(line for line in report.splitlines()
                  if line.startswith("| TOTAL (independent routes) |"))
     assert float(total.split("|")[2]) == pytest.approx(sum(want.values()), abs=0.01)
+
+
+def test_two_threads_making_their_first_highs_leave_stdout_open():
+    # the fd swap that hides HiGHS's banner had no lock: two threads making their first
+    # Highs at once could restore each other's /dev/null, so stdout stayed closed off
+    import subprocess
+    import sys
+
+    code = ("import threading, time, highspy\n"
+            "real = highspy.Highs\n"
+            "def slow():\n"
+            "    time.sleep(0.2)\n"
+            "    return real()\n"
+            "highspy.Highs = slow\n"
+            "from planner.plan import optimise\n"
+            "ts = [threading.Thread(target=optimise._new_highs) for _ in range(2)]\n"
+            "for t in ts:\n"
+            "    t.start()\n"
+            "    time.sleep(0.05)\n"
+            "for t in ts:\n"
+            "    t.join()\n"
+            "print('stdout still open', flush=True)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "stdout still open"
