@@ -175,7 +175,7 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
       - destinations[0] (line 6): 'middle of the Caspian' at (50.500, 42.000) lies in
         Caspian Sea, ... km from its shore ...
     """
-    from planner.costsurface import BARRIER_KINDS
+    from planner.costsurface import BARRIER_KINDS, study_grid
     from planner.routing import SNAP_KM
 
     problems = _Problems(study)
@@ -242,14 +242,19 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
                              f"excludes: drop the place or the exclusion")
         # a destination where every supply point is has no route (it used to be dropped
         # with a warning, and the run went on without it)
-        sup = [pt for (f, _), pt in zip(fields, pts, strict=True) if f.startswith("supply[")]
-        cell_m = float(study.resolution_km) * 1000.0
-        for (field, p), pt in zip(fields, pts, strict=True):
-            if field.startswith("destinations[") and sup and all(
-                    pt.distance(q) < cell_m for q in sup):
+        # in the grid cell routing places the supply point in (the surface's own grid,
+        # costsurface.study_grid), not merely closer than a cell's width
+        transform, _ = study_grid(study.region, float(study.resolution_km) * 1000.0,
+                                  study.crs)
+        t, x, y = ~transform, pts.x.to_numpy(), pts.y.to_numpy()
+        cells = list(zip(np.floor(t.d * x + t.e * y + t.f).astype(int),
+                         np.floor(t.a * x + t.b * y + t.c).astype(int), strict=True))
+        sup = [c for (f, _), c in zip(fields, cells, strict=True) if f.startswith("supply[")]
+        for (field, p), cell in zip(fields, cells, strict=True):
+            if field.startswith("destinations[") and sup and all(cell == q for q in sup):
                 problems.add(field, f"{p.name!r} at ({p.lon:.3f}, {p.lat:.3f}) lies at the "
-                             f"supply point (closer than one {study.resolution_km:g}-km "
-                             f"cell): give a destination away from it")
+                             f"supply point (in its {study.resolution_km:g}-km grid cell): "
+                             f"give a destination away from it")
     problems.raise_if_any()
     return resolved["supply"], resolved["destinations"]
 

@@ -150,3 +150,40 @@ def test_two_threads_making_their_first_highs_leave_stdout_open():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "stdout still open"
+
+
+def test_destination_at_the_supply_point_means_in_its_grid_cell(layers):
+    # the check compared the distance with one cell's width: a destination 1.3 cells away
+    # in the supply point's own cell passed, one a tenth of a cell away across a cell edge
+    # was refused
+    import numpy as np
+    from pyproj import Transformer
+
+    from planner.costsurface import study_grid
+    from planner.study import StudyError, parse_study
+    from planner.study_checks import check_study
+
+    region, res_m = (44.0, 38.0, 51.0, 43.0), 10_000.0
+    study_crs = parse_study('[study]\nname = "x"\n[[supply]]\nname = "a"\n[[destinations]]\n'
+                            'name = "b"\nthroughput_bcm_y = 1\n').crs
+    transform, _ = study_grid(region, res_m, study_crs)
+    col, row = np.floor(~transform @ Transformer.from_crs(
+        4326, study_crs, always_xy=True).transform(46.35, 40.68))  # near Ganca, on land
+    x0, y0 = transform @ (col, row)  # the cell's top-left corner
+    back = Transformer.from_crs(study_crs, 4326, always_xy=True)
+    at = {"supply": (x0 + 0.05 * res_m, y0 - 0.05 * res_m),
+          "same cell": (x0 + 0.95 * res_m, y0 - 0.95 * res_m),
+          "next cell": (x0 - 0.05 * res_m, y0 - 0.05 * res_m)}
+    ll = {k: back.transform(*v) for k, v in at.items()}
+    text = ('[study]\nname = "x"\n[region]\nbounds = [44.0, 38.0, 51.0, 43.0]\n'
+            f'resolution_km = 10\n[[supply]]\nname = "supply"\nlon = {ll["supply"][0]}\n'
+            f'lat = {ll["supply"][1]}\n')
+    for k in ("same cell", "next cell"):
+        text += (f'[[destinations]]\nname = "{k}"\nlon = {ll[k][0]}\nlat = {ll[k][1]}\n'
+                 'throughput_bcm_y = 1.0\n')
+    with pytest.raises(StudyError) as err:
+        check_study(parse_study(text), layers)
+    msg = str(err.value)
+    assert "1 problem" in msg
+    assert "destinations[0] (line 10): 'same cell'" in msg
+    assert "lies at the supply point (in its 10-km grid cell)" in msg
