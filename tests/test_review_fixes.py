@@ -187,3 +187,21 @@ def test_destination_at_the_supply_point_means_in_its_grid_cell(layers):
     assert "1 problem" in msg
     assert "destinations[0] (line 10): 'same cell'" in msg
     assert "lies at the supply point (in its 10-km grid cell)" in msg
+
+
+def test_layers_places_escapes_control_characters_in_names(monkeypatch, capsys):
+    # `planner layers --places` printed names from the layers raw: an ESC sequence in a
+    # user layer's name reached the terminal
+    import pandas as pd
+
+    import planner.layers
+    from planner.cli import main
+
+    monkeypatch.setattr(planner.layers, "default_layers", lambda: None)
+    monkeypatch.setattr(planner.layers, "layer_places", lambda layers, region: pd.DataFrame(
+        {"layer": ["demand_centres"] * 2, "name": ["Ganca", "Evil\x1b[2J"],
+         "country": ["Azerbaijan", "X\x07"], "lon": [46.4, 47.0], "lat": [40.7, 41.0]}))
+    assert main(["layers", "--places"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "'Evil\\x1b[2J'" in out and "Ganca" in out and "'Ganca'" not in out
