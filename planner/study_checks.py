@@ -212,6 +212,8 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
                        & (kind.isin(BARRIER_KINDS) if kind is not None else True)]
         bodies = bodies.to_crs(study.crs)
         countries = layers.countries.to_crs(study.crs)
+        coverage = tuple(round(float(v), 6) for v in
+                         layers.countries.to_crs(settings.STORAGE_CRS).total_bounds)
         w, s, e, n = study.region
         for (field, p), pt in zip(fields, pts, strict=True):
             at = f"{p.name!r} at ({p.lon:.3f}, {p.lat:.3f})"
@@ -232,7 +234,14 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
             home = countries[countries.contains(pt)]
             if home.empty:
                 d_km = float(countries.distance(pt).min()) / 1000.0
-                if d_km > SNAP_KM:
+                cw, cs, ce, cn = coverage
+                if d_km > SNAP_KM and not (cw <= p.lon <= ce and cs <= p.lat <= cn):
+                    whose = ("the shipped data's" if coverage == settings.DEFAULT_REGION
+                             else "the countries layer's")
+                    problems.add(field, f"{at} lies outside {whose} coverage ({cw:g}–{ce:g}° "
+                                 f"E, {cs:g}–{cn:g}° N): choose a place inside it, or give "
+                                 f"layers that cover it ([layers.<name>] in the study)")
+                elif d_km > SNAP_KM:
                     problems.add(field, f"{at} lies in no country of the countries layer "
                                  f"({d_km:.0f} km from the nearest): move it onto land")
                 continue

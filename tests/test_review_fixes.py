@@ -205,3 +205,20 @@ def test_layers_places_escapes_control_characters_in_names(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "'Evil\\x1b[2J'" in out and "Ganca" in out and "'Ganca'" not in out
+
+
+def test_a_place_beyond_the_shipped_data_is_said_to_be_outside_its_coverage(layers):
+    # Kutaisi (42.7 E) was told it "lies in no country ... move it onto land"
+    from planner.study import StudyError, parse_study
+    from planner.study_checks import check_study
+
+    study = parse_study('[study]\nname = "w"\n[region]\nbounds = [42.0, 38.0, 51.0, 43.0]\n'
+                        '[[supply]]\nname = "Sangachal"\nlon = 49.47\nlat = 40.18\n'
+                        '[[destinations]]\nname = "Kutaisi"\nlon = 42.70\nlat = 42.27\n'
+                        'throughput_bcm_y = 1.0\n')
+    with pytest.raises(StudyError) as err:
+        check_study(study, layers)
+    msg = str(err.value)
+    assert ("destinations[0] (line 9): 'Kutaisi' at (42.700, 42.270) lies outside the "
+            "shipped data's coverage (44–90° E, 35–57° N)") in msg
+    assert "onto land" not in msg
