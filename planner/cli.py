@@ -86,6 +86,18 @@ def _swapped_in() -> list[Any]:
     return list(getattr(runner, "SWAPPED_IN", []))
 
 
+def _printable(text: str) -> str:
+    r"""``text`` as is when every character prints, else its ``repr`` (control characters
+    from a layer's data escaped, as the CLI's other messages show names with ``!r``).
+
+    Examples
+    --------
+    >>> _printable("Ganca"), _printable("Gan\x1b[2Jca")
+    ('Ganca', "'Gan\\x1b[2Jca'")
+    """
+    return text if text.isprintable() else repr(text)
+
+
 def _layers(args: argparse.Namespace) -> int:
     from planner.layers import default_layers, layers_summary
 
@@ -101,6 +113,8 @@ def _layers(args: argparse.Namespace) -> int:
         from planner.layers import layer_places
 
         places = layer_places(layers, study.region if study is not None else None)
+        for col in ("layer", "name", "country"):  # text from data: no terminal escapes
+            places[col] = places[col].map(_printable)
         print(places.to_string(index=False))
         return 0
     table = layers_summary(layers)

@@ -474,33 +474,89 @@ def route_risks(row: pd.Series, ranking: pd.DataFrame) -> list[str]:
     return risks
 
 
-def regional_factor_names(ranking: pd.DataFrame | None) -> list[str]:
-    """The ``regional_factor_<region>`` parameters of the countries the candidates cross
-    (their ``countries`` column, ISO3 codes), in order of first appearance: the factors
-    that scale this study's CAPEX (a country without a region counts as 1.0).
+def new_build_countries(per_country: pd.DataFrame | None,
+                        ranking: pd.DataFrame | None = None) -> list[str]:
+    """ISO3 codes of the countries where the candidates build new pipe, most new-build km
+    first (``per_country``'s ``new_build_km``, summed over routes and scenarios); without a
+    per-country table, the countries the candidates cross (``ranking``'s ``countries``).
 
     Examples
     --------
     >>> import pandas as pd
-    >>> regional_factor_names(pd.DataFrame({"countries": ["AZE, GEO", "KAZ, AZE", "XXX"]}))
-    ['regional_factor_west_asia', 'regional_factor_central_asia']
+    >>> pc = pd.DataFrame({"iso_a3": ["AZE", "GEO", "RUS", "GEO"],
+    ...                    "new_build_km": [50.0, 0.0, 10.0, 70.0]})
+    >>> new_build_countries(pc)
+    ['GEO', 'AZE', 'RUS']
+    >>> new_build_countries(None, pd.DataFrame({"countries": ["AZE, GEO", "KAZ, AZE"]}))
+    ['AZE', 'GEO', 'KAZ']
+    """
+    if per_country is not None and {"iso_a3", "new_build_km"} <= set(per_country.columns):
+        km = per_country.groupby("iso_a3", sort=False)["new_build_km"].sum()
+        km = km[km > 0].sort_values(ascending=False, kind="stable")
+        return [str(c) for c in km.index]
+    if ranking is None or "countries" not in ranking:
+        return []
+    isos = (c.strip() for cell in ranking["countries"].dropna().astype(str)
+            for c in cell.split(","))
+    return list(dict.fromkeys(c for c in isos if c))
+
+
+def regional_factor_names(per_country: pd.DataFrame | None,
+                          ranking: pd.DataFrame | None = None,
+                          params: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """The ``regional_factor_<region>`` parameters that scale this study's CAPEX, each with
+    the countries it applies to (:func:`new_build_countries`: where new pipe is built),
+    and under ``""`` the countries without a fitted factor (1.0, the US basis of the
+    regressions by definition, not measured).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pc = pd.DataFrame({"iso_a3": ["AZE", "GEO", "RUS", "CHN", "KAZ"],
+    ...                    "new_build_km": [90.0, 80.0, 70.0, 60.0, 0.0]})
+    >>> regional_factor_names(pc)
+    {'regional_factor_west_asia': ['AZE', 'GEO'], '': ['RUS', 'CHN']}
     """
     from planner import economics
 
-    if ranking is None or "countries" not in ranking:
-        return []
+    known = set((economics.load_cost_parameters() if params is None else params).index)
     region_of = dict(zip(*(economics.load_cost_regions()[c] for c in ("iso_a3", "region")),
                          strict=True))
-    names: list[str] = []
-    for cell in ranking["countries"].dropna().astype(str):
-        for iso in (c.strip() for c in cell.split(",")):
-            name = f"regional_factor_{region_of[iso]}" if iso in region_of else ""
-            if name and name not in names:
-                names.append(name)
-    return names
+    out: dict[str, list[str]] = {}
+    for iso in new_build_countries(per_country, ranking):
+        name = f"regional_factor_{region_of.get(iso, 'none')}"
+        out.setdefault(name if name in known else "", []).append(iso)
+    if "" in out:  # last
+        out[""] = out.pop("")
+    return out
 
 
-def _cost_parameter_rows(study: Study, ranking: pd.DataFrame | None = None) -> pd.DataFrame:
+#: The cost table's fuel gas price, and the study key that replaces it where set (route
+#: fuel is priced at the study's supply price, :func:`planner.appraisal.fuel_priced_at_supply`,
+#: as the system plan prices it).
+FUEL_PRICE, SUPPLY_PRICE = "fuel_gas_price_usd_per_1000m3", "supply_price_usd_per_1000m3"
+
+
+def _fuel_price_row(study: Study, value: float, label: str,
+                    source: str) -> tuple[float, str, str]:
+    """The fuel gas price row, marked as replaced by the study's (or scenarios') supply
+    price where one is set."""
+    scenarios = [s.name for s in study.scenarios if SUPPLY_PRICE in s.costs]
+    if SUPPLY_PRICE in study.costs:
+        return (float(study.costs[SUPPLY_PRICE]),
+                f"{label} (replaced by supply price usd per 1000m3)",
+                f"study file {study.path.name}: compressor fuel is priced at the study's "
+                "supply price (as the system plan prices it); "
+                + (f"scenario(s) {', '.join(scenarios)} set their own; " if scenarios else "")
+                + f"cost table default {value:g}: {source}")
+    if scenarios:
+        source += (f"; replaced in scenario(s) {', '.join(scenarios)} by their supply price "
+                   "(compressor fuel is priced at it)")
+    return value, label, source
+
+
+def _cost_parameter_rows(study: Study, ranking: pd.DataFrame | None = None,
+                         per_country: pd.DataFrame | None = None) -> pd.DataFrame:
     from planner import economics
 
     params = economics.load_cost_parameters()
@@ -508,14 +564,29 @@ def _cost_parameter_rows(study: Study, ranking: pd.DataFrame | None = None) -> p
     overrides = dict(study.costs)
     values, units = params["value"].to_dict(), params["unit"].to_dict()
     sources = params["source"].to_dict()
-    for name in (*DRIVING_PARAMETERS, *regional_factor_names(ranking)):
+    factors = regional_factor_names(per_country, ranking, params)
+    if SUPPLY_PRICE in overrides:  # not a cost-table name: the loop below skips it
+        rows.append({"Parameter": SUPPLY_PRICE.replace("_", " "),
+                     "Value": float(overrides[SUPPLY_PRICE]), "Unit": "USD/1000 m3",
+                     "Source": f"study file {study.path.name}"})
+    for name in (*DRIVING_PARAMETERS, *(f for f in factors if f)):
         if name not in values:
             continue
         value, source = float(values[name]), str(sources[name])
         if name in overrides:
             value, source = float(overrides[name]), f"study file {study.path.name}"
-        rows.append({"Parameter": name.replace("_", " "), "Value": value,
+        label = name.replace("_", " ")
+        if name in factors:
+            source = f"new pipe in {', '.join(factors[name])}; {source}"
+        if name == FUEL_PRICE:
+            value, label, source = _fuel_price_row(study, value, label, source)
+        rows.append({"Parameter": label, "Value": value,
                      "Unit": str(units[name]), "Source": source})
+    if factors.get(""):
+        rows.append({"Parameter": "regional factor (none fitted)", "Value": 1.0, "Unit": "-",
+                     "Source": f"new pipe in {', '.join(factors[''])}: no fitted factor for "
+                     "these countries (planner/data/cost_regions.csv), so 1.0, the US basis "
+                     "of the NETL regressions, by definition, not measured"})
     for s in study.scenarios:
         for k, v in s.costs.items():
             rows.append({"Parameter": f"{k.replace('_', ' ')} (scenario {s.name})",
@@ -606,7 +677,7 @@ def summary_section(inp: ReportInputs) -> ReportSection | None:
             + "</ul><h4>Main risks</h4><ul>" + "".join(f"<li>{x}</li>" for x in risks)
             + "</ul></div>")
     parts.append(f"<div class='cards'>{''.join(cards)}</div>")
-    params = _cost_parameter_rows(inp.study, inp.ranking)
+    params = _cost_parameter_rows(inp.study, inp.ranking, inp.per_country)
     if len(params):
         items = "".join(
             f"<li>{_esc(p['Parameter'])}: <b>{_num(p['Value'], 3 if p['Value'] < 10 else 0)}"
@@ -741,7 +812,7 @@ def method_section(inp: ReportInputs) -> ReportSection | None:
         "scenario's weight profile (normalised 0–1, weighted sum); the Pareto front is taken "
         "over CAPEX, delivered cost and new demand; rank stability draws the weights from a "
         "Dirichlet distribution around the profile.</p>")
-    params = _cost_parameter_rows(study, inp.ranking)
+    params = _cost_parameter_rows(study, inp.ranking, inp.per_country)
     src = ""
     if len(params):
         src = ("<h3>Parameters and their sources</h3>"

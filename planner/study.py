@@ -235,6 +235,10 @@ def parse_study(text: str, path: str | Path = "<string>", *,
     resolution = c.number(region_t, "resolution_km", "region",
                           default=settings.DEFAULT_RESOLUTION_KM, maximum=100.0)
 
+    # supply and destinations share one namespace: the plan keys its terminals by name,
+    # so a destination named as a supply point would silently replace it
+    named: dict[str, str] = {}
+
     def places(key: str, kind: str) -> tuple[Place, ...]:
         items = _tables(data, key)
         if not items:
@@ -252,10 +256,17 @@ def parse_study(text: str, path: str | Path = "<string>", *,
             # outputs and the plan key places by name: a second one of a name would merge
             # into (or overwrite) the first
             first = seen.setdefault(nm.strip().casefold(), i)
+            other = named.setdefault(nm.strip().casefold(), where)
             if first != i:
                 c.add(f"{where}.name", f"{nm.strip()!r} is already {key}[{first}]: give "
                       f"each {kind} its own name (with lon and lat for a label of your own)",
                       "name", nm)
+            elif not other.startswith(f"{key}["):
+                n = line_of(c.lines, f"{other}.name")
+                c.add(f"{where}.name", f"{nm.strip()!r} is already {other}"
+                      + (f" (line {n})" if n else "") + f": a {kind} and a supply point "
+                      "need names of their own (the plan keys places by name; give one a "
+                      "label with lon and lat)", "name", nm)
             lon: Any = item.get("lon")
             lat: Any = item.get("lat")
             if (lon is None) != (lat is None):

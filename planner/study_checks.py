@@ -175,7 +175,7 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
       - destinations[0] (line 6): 'middle of the Caspian' at (50.500, 42.000) lies in
         Caspian Sea, ... km from its shore ...
     """
-    from planner.costsurface import BARRIER_KINDS
+    from planner.costsurface import BARRIER_KINDS, study_grid
     from planner.routing import SNAP_KM
 
     problems = _Problems(study)
@@ -212,6 +212,8 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
                        & (kind.isin(BARRIER_KINDS) if kind is not None else True)]
         bodies = bodies.to_crs(study.crs)
         countries = layers.countries.to_crs(study.crs)
+        coverage = tuple(round(float(v), 6) for v in
+                         layers.countries.to_crs(settings.STORAGE_CRS).total_bounds)
         w, s, e, n = study.region
         for (field, p), pt in zip(fields, pts, strict=True):
             at = f"{p.name!r} at ({p.lon:.3f}, {p.lat:.3f})"
@@ -232,7 +234,14 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
             home = countries[countries.contains(pt)]
             if home.empty:
                 d_km = float(countries.distance(pt).min()) / 1000.0
-                if d_km > SNAP_KM:
+                cw, cs, ce, cn = coverage
+                if d_km > SNAP_KM and not (cw <= p.lon <= ce and cs <= p.lat <= cn):
+                    whose = ("the shipped data's" if coverage == settings.DEFAULT_REGION
+                             else "the countries layer's")
+                    problems.add(field, f"{at} lies outside {whose} coverage ({cw:g}–{ce:g}° "
+                                 f"E, {cs:g}–{cn:g}° N): choose a place inside it, or give "
+                                 f"layers that cover it ([layers.<name>] in the study)")
+                elif d_km > SNAP_KM:
                     problems.add(field, f"{at} lies in no country of the countries layer "
                                  f"({d_km:.0f} km from the nearest): move it onto land")
                 continue
@@ -242,16 +251,49 @@ def check_study(study: Study, layers: Layers, known: Sequence[str] = ()
                              f"excludes: drop the place or the exclusion")
         # a destination where every supply point is has no route (it used to be dropped
         # with a warning, and the run went on without it)
-        sup = [pt for (f, _), pt in zip(fields, pts, strict=True) if f.startswith("supply[")]
-        cell_m = float(study.resolution_km) * 1000.0
-        for (field, p), pt in zip(fields, pts, strict=True):
-            if field.startswith("destinations[") and sup and all(
-                    pt.distance(q) < cell_m for q in sup):
+        # in the grid cell routing places the supply point in (the surface's own grid,
+        # costsurface.study_grid), not merely closer than a cell's width
+        transform, _ = study_grid(study.region, float(study.resolution_km) * 1000.0,
+                                  study.crs)
+        t, x, y = ~transform, pts.x.to_numpy(), pts.y.to_numpy()
+        cells = list(zip(np.floor(t.d * x + t.e * y + t.f).astype(int),
+                         np.floor(t.a * x + t.b * y + t.c).astype(int), strict=True))
+        sup = [c for (f, _), c in zip(fields, cells, strict=True) if f.startswith("supply[")]
+        for (field, p), cell in zip(fields, cells, strict=True):
+            if field.startswith("destinations[") and sup and all(cell == q for q in sup):
                 problems.add(field, f"{p.name!r} at ({p.lon:.3f}, {p.lat:.3f}) lies at the "
-                             f"supply point (closer than one {study.resolution_km:g}-km "
-                             f"cell): give a destination away from it")
+                             f"supply point (in its {study.resolution_km:g}-km grid cell): "
+                             f"give a destination away from it")
     problems.raise_if_any()
     return resolved["supply"], resolved["destinations"]
+
+
+def section_problems(study: Study) -> list[str]:
+    """The problems of the study's ``[plan]`` and ``[coalitions]`` tables, where present,
+    as their own readers find them (:func:`planner.plan.options.plan_options_from_study`,
+    :func:`planner.coalition.spec.game_spec_from_study`), so that a typo there stops the
+    run before any routing instead of after it (or, for ``[coalitions]``, never).
+
+    Examples
+    --------
+    >>> from planner.study import parse_study
+    >>> s = parse_study('[study]\\nname = "s"\\n[[supply]]\\nname = "Beyneu"\\n'
+    ...                 '[[destinations]]\\nname = "Tashkent"\\nthroughput_bcm_y = 1\\n'
+    ...                 '[plan]\\nmax_new_kms = 900\\n')
+    >>> section_problems(s)[0].split(";")[0]
+    "plan.max_new_kms: unknown option (did you mean 'max_new_km'?)"
+    """
+    from planner.coalition.spec import game_spec_from_study
+    from planner.plan.options import plan_options_from_study
+
+    out: list[str] = []
+    for key, read in (("plan", plan_options_from_study), ("coalitions", game_spec_from_study)):
+        if key in study.raw:
+            try:
+                read(study)
+            except StudyError as exc:
+                out.extend(exc.problems)
+    return out
 
 
 def load_checked_study(path: str | Path
@@ -270,6 +312,7 @@ def load_checked_study(path: str | Path
     """
     problems: list[str] = []
     study = load_study(path, collect=problems)
+    problems.extend(section_problems(study))
     try:
         layers = layers_for_study(study)
     except LayerError:
@@ -329,4 +372,4 @@ def check_reachable(study: Study, surface: Any, scenario: Scenario,
     problems.raise_if_any()
 
 
-__all__ = ["check_reachable", "check_study", "load_checked_study"]
+__all__ = ["check_reachable", "check_study", "load_checked_study", "section_problems"]

@@ -524,7 +524,16 @@ def plan_network(
     Returns
     -------
     PlanNetwork
+
+    Raises
+    ------
+    ValueError
+        If a name is both a supply point and a destination (terminals are keyed by name).
     """
+    both = sorted(set(supply) & set(demand))
+    if both:  # keyed by name, the destination would silently replace the supply point
+        raise ValueError(f"{', '.join(map(repr, both))} named both a supply point and a "
+                         "destination: give each its own name")
     terminals = {**{k: (v[0], v[1]) for k, v in supply.items()},
                  **{k: (v[0], v[1]) for k, v in demand.items()}}
     txy = np.column_stack(surface.lonlat_to_xy(

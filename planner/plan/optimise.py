@@ -56,6 +56,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -334,6 +335,9 @@ def _time_left(t0: float, limit: float) -> float:
 
 #: Whether this process has made a ``highspy.Highs`` (its first prints HiGHS's banner).
 _HIGHS_MADE = False
+#: Held while the first ``Highs`` is made with fd 1 swapped out: two threads swapping at
+#: once could restore each other's /dev/null and leave standard output closed off for good.
+_HIGHS_FIRST_LOCK = threading.Lock()
 
 
 def _new_highs() -> Any:
@@ -345,18 +349,21 @@ def _new_highs() -> Any:
 
     if _HIGHS_MADE:
         return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            try:
-                h = highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-    finally:
-        os.close(saved)
-    _HIGHS_MADE = True
+    with _HIGHS_FIRST_LOCK:
+        if _HIGHS_MADE:  # made by another thread while this one waited
+            return highspy.Highs()
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                try:
+                    h = highspy.Highs()
+                finally:
+                    os.dup2(saved, 1)
+        finally:
+            os.close(saved)
+        _HIGHS_MADE = True
     return h
 
 
