@@ -248,3 +248,16 @@ def test_a_place_beyond_the_shipped_data_is_said_to_be_outside_its_coverage(laye
     assert ("destinations[0] (line 9): 'Kutaisi' at (42.700, 42.270) lies outside the "
             "shipped data's coverage (44–90° E, 35–57° N)") in msg
     assert "onto land" not in msg
+
+
+def test_default_study_delivered_cost_is_the_source_price_plus_the_tariff(default_run):
+    # identity on the real outputs: the tariff carries the fuel, so every candidate's
+    # delivered cost is the gas at the source plus its tariff (fuel counted once)
+    from planner import economics
+
+    r = default_run.ranking
+    source = economics.parameter("fuel_gas_price_usd_per_1000m3",
+                                 currency_year=economics.DEFAULT_CURRENCY_YEAR)
+    assert len(r) > 0
+    assert (r["delivered_cost_usd_per_1000m3"]
+            - r["tariff_usd_per_1000m3"]).to_numpy() == pytest.approx(source, rel=1e-12)
