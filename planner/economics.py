@@ -873,10 +873,12 @@ def cheapest_design(
 
 def delivered_cost_usd_per_1000m3(supply_price_usd_per_1000m3: float,
                                   tariff_usd_per_1000m3: float, fuel_share: float = 0.0) -> float:
-    """Delivered cost at the destination: gas bought at the source (grossed up for the fuel
-    burnt on the way) plus the transport tariff.
+    """Delivered cost at the destination: gas bought at the source plus the transport tariff.
 
-    ``delivered = supply / (1 - fuel_share) + tariff``
+    ``delivered = supply / (1 - fuel_share) + tariff``. Pass ``fuel_share`` only for a
+    tariff that excludes the fuel burnt on the way (the shipper then supplies it in kind);
+    the planner's tariffs recover the fuel's cost in their OPEX, so the appraisal passes
+    none (passing it there would count the fuel twice).
 
     >>> round(delivered_cost_usd_per_1000m3(150, 30, 0.02), 2)
     183.06

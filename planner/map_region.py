@@ -54,7 +54,10 @@ def clip_to_box(gdf: gpd.GeoDataFrame, box: Box) -> gpd.GeoDataFrame:
         return gdf
     g = gdf if gdf.crs is None or gdf.crs.equals("EPSG:4326") else gdf.to_crs("EPSG:4326")
     out = g.clip(shapely.box(*box))
-    out = out[~out.geometry.is_empty].sort_index()
+    # a line that only touches the box comes out as points: drop those, not real points
+    had_points = g.geometry.geom_type.isin(["Point", "MultiPoint"]).any()
+    touched = out.geometry.geom_type.isin(["Point", "MultiPoint"]) & (not had_points)
+    out = out[~out.geometry.is_empty & ~touched].sort_index()
     return out if g is gdf else out.to_crs(gdf.crs)
 
 

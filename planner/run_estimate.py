@@ -65,7 +65,11 @@ def surface_cells(study: Any) -> int:
 
 
 def estimated_run_seconds(study: Any, cells: int | None = None) -> float:
-    """Rough seconds of a study run (cold cache), the system plan included.
+    """Rough seconds of a study run (cold cache): a lower bound. The fit's runs included
+    their system plans, but the plan's solves (bounded by ``[plan] time_limit_s``), a
+    reuse search per reuse graph rather than per destination, and the searches from each
+    further supply point are not modelled (the default study: 103 s estimated, about
+    190-200 s measured cold with its plan).
 
     Examples
     --------

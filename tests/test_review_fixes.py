@@ -109,6 +109,32 @@ def test_plan_and_coalitions_typos_stop_a_study_before_any_routing(tmp_path, mon
     assert not (tmp_path / "out").exists()
 
 
+def test_malformed_coalitions_entries_are_study_problems_not_a_traceback():
+    # `planner study` reads [coalitions] up front since section_problems: entries that are
+    # not tables, or destinations that are not names, crashed it (AttributeError,
+    # TypeError); they are problems of the one study error now, with their lines
+    from planner.study import parse_study
+    from planner.study_checks import section_problems
+
+    s = parse_study('[study]\nname = "s"\n[[supply]]\nname = "Beyneu"\n[[destinations]]\n'
+                    'name = "Tashkent"\nthroughput_bcm_y = 1.0\n[coalitions]\n'
+                    'players = ["RUS", "UZB"]\nseller = "RUS"\n'
+                    'seller_cost_usd_per_1000m3 = 100\nseller_cost_source = "x"\n'
+                    'published_prices = [5]\n[[coalitions.buyers]]\ncountry = "UZB"\n'
+                    'destinations = [["Tashkent"], "Samarqand"]\n'
+                    'alternative_price_usd_per_1000m3 = 187\nsource = "y"\n')
+    problems = section_problems(s)
+    assert any(p.startswith("coalitions.published_prices[0]") and "must be a table" in p
+               for p in problems), problems
+    assert any(p.startswith("coalitions.buyers[0].destinations") and "destination names" in p
+               for p in problems), problems
+    s = parse_study('[study]\nname = "s"\n[[supply]]\nname = "Beyneu"\n[[destinations]]\n'
+                    'name = "Tashkent"\nthroughput_bcm_y = 1.0\n[coalitions]\n'
+                    'buyers = "UZB"\n')
+    assert any(p.startswith("coalitions.buyers") and "array of tables" in p
+               for p in section_problems(s))
+
+
 def test_default_plan_s_independent_routes_carry_the_study_s_throughputs(default_run):
     # identity on the real outputs: each destination's row in the plan's comparison with
     # independent routes carries the study's throughput (a shadowed loop variable wrote
@@ -222,3 +248,16 @@ def test_a_place_beyond_the_shipped_data_is_said_to_be_outside_its_coverage(laye
     assert ("destinations[0] (line 9): 'Kutaisi' at (42.700, 42.270) lies outside the "
             "shipped data's coverage (44–90° E, 35–57° N)") in msg
     assert "onto land" not in msg
+
+
+def test_default_study_delivered_cost_is_the_source_price_plus_the_tariff(default_run):
+    # identity on the real outputs: the tariff carries the fuel, so every candidate's
+    # delivered cost is the gas at the source plus its tariff (fuel counted once)
+    from planner import economics
+
+    r = default_run.ranking
+    source = economics.parameter("fuel_gas_price_usd_per_1000m3",
+                                 currency_year=economics.DEFAULT_CURRENCY_YEAR)
+    assert len(r) > 0
+    assert (r["delivered_cost_usd_per_1000m3"]
+            - r["tariff_usd_per_1000m3"]).to_numpy() == pytest.approx(source, rel=1e-12)

@@ -270,3 +270,22 @@ def test_summary_shows_win_shares_rank_spread_and_own_draw_driver() -> None:
                                notes=["own CAPEX error: drawn for each route"])
     assert "The favourite, A, ranks first in 75% of the tasks." in md
     assert "| 1.2 (1–2; 1–2) |" in md and "own CAPEX error: drawn for each route" in md
+
+
+def test_a_fuel_price_dimension_is_refused_where_the_study_prices_gas_at_supply(tmp_path):
+    # the appraisal prices fuel at a study's supply price (appraisal.fuel_priced_at_supply),
+    # so a swept fuel gas price would silently do nothing there
+    import dataclasses
+
+    from planner.study import default_study_path, load_study
+    from planner.sweep.study_sweep import SweepError, parse_sweep, sweep_tasks
+
+    study = load_study(default_study_path())
+    spec = parse_sweep('[sweep]\nname = "s"\nstudy = "default"\ndesign = "grid"\n'
+                       '[[dimensions]]\nparameter = "costs.fuel_gas_price_usd_per_1000m3"\n'
+                       'values = [100.0, 200.0]\n', tmp_path / "s.toml")
+    assert len(sweep_tasks(spec, study)) == 2 * len(study.scenarios)  # no supply price set
+    priced = dataclasses.replace(study, costs={**study.costs,
+                                               "supply_price_usd_per_1000m3": 180.0})
+    with pytest.raises(SweepError, match=r"vary costs\.supply_price_usd_per_1000m3 instead"):
+        sweep_tasks(spec, priced)

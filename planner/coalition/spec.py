@@ -131,8 +131,11 @@ def game_spec_from_study(study: Study) -> GameSpec:
         workers = 2
     dest_names = {d.name for d in study.destinations}
     buyers = []
-    for i, b in enumerate(table.get("buyers", [])):
+    for i, b in enumerate(_tables(c, table, "buyers")):
         where = f"coalitions.buyers[{i}]"
+        if not isinstance(b, dict):
+            c.add(where, f"must be a table ([[coalitions.buyers]]), got {b!r}", "buyers")
+            continue
         country = b.get("country")
         if country not in players:
             c.add(f"{where}.country", f"must be one of the players {players}, got {country!r}",
@@ -145,6 +148,11 @@ def game_spec_from_study(study: Study) -> GameSpec:
                   "destinations")
             dests = []
         for d in dests:
+            if not isinstance(d, str):
+                c.add(f"{where}.destinations", f"must list destination names, got {d!r}",
+                      "destinations")
+                dests = []
+                break
             if d not in dest_names:
                 c.add(f"{where}.destinations", f"{d!r} is not a destination of the study "
                       f"({sorted(dest_names)})", "destinations")
@@ -161,8 +169,12 @@ def game_spec_from_study(study: Study) -> GameSpec:
         c.add("coalitions.buyers", "at least one [[coalitions.buyers]] entry is required",
               None)
     published = []
-    for i, p in enumerate(table.get("published_prices", [])):
+    for i, p in enumerate(_tables(c, table, "published_prices")):
         where = f"coalitions.published_prices[{i}]"
+        if not isinstance(p, dict):
+            c.add(where, f"must be a table ([[coalitions.published_prices]]), got {p!r}",
+                  "published_prices")
+            continue
         if p.get("buyer") not in [b.country for b in buyers]:
             c.add(f"{where}.buyer", f"must name a buyer, got {p.get('buyer')!r}", "buyer")
         price = c.number(p, "price_usd_per_1000m3", where, default=None, maximum=2000.0)
@@ -179,6 +191,16 @@ def game_spec_from_study(study: Study) -> GameSpec:
         raise StudyError(str(study.path), c.problems)
     return GameSpec(tuple(players), str(seller), float(cost or 0.0), str(cost_src),
                     tuple(buyers), tuple(published), float(unc), int(workers))
+
+
+def _tables(c: _Checker, table: dict[str, Any], key: str) -> list[Any]:
+    """``table[key]`` as a list (an array of tables); anything else is one problem."""
+    v = table.get(key, [])
+    if isinstance(v, list):
+        return v
+    c.add(f"coalitions.{key}", f"must be an array of tables ([[coalitions.{key}]]), "
+          f"got {v!r}", key)
+    return []
 
 
 __all__ = ["Buyer", "GameSpec", "PublishedPrice", "game_spec_from_study"]

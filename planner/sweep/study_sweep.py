@@ -24,7 +24,9 @@ A sweep file (TOML) names a base study and the dimensions to vary::
     range = { start = 0.75, stop = 1.25, num = 3 }
 
 Parameters: ``costs.<name>`` (a row of ``planner/data/cost_parameters.csv``, or
-``supply_price_usd_per_1000m3``), ``throughput_scale``, and the routing inputs
+``supply_price_usd_per_1000m3``, which prices the compressors' fuel as well as the gas, so
+it moves tariffs too; in a scenario that sets a supply price, ``fuel_gas_price_usd_per_1000m3``
+has no effect and is refused), ``throughput_scale``, and the routing inputs
 ``excluded_countries`` (lists of ISO3 codes, added to the scenario's own) and
 ``resolution_km``. A dimension gives ``values`` (a list), a ``range`` (start, stop, num:
 evenly spaced, both ends included) or a ``distribution`` (``uniform`` low/high,
@@ -466,6 +468,15 @@ def sweep_tasks(spec: SweepSpec, study: Study, layers: Any = None) -> list[dict[
     if unknown:
         raise SweepError(str(spec.path), [f"sweep.scenarios: {unknown} are not scenarios "
                                           f"of {study.path.name} ({names})"])
+    fuel = "costs.fuel_gas_price_usd_per_1000m3"
+    pricing = [s.name for s in study.scenarios if s.name in chosen
+               and "supply_price_usd_per_1000m3" in {**study.costs, **s.costs}]
+    if pricing and any(d.parameter == fuel for d in spec.dimensions):
+        # the appraisal prices fuel at a study's supply price (appraisal.fuel_priced_at_supply)
+        raise SweepError(str(spec.path), [
+            f"dimensions: {fuel} has no effect in scenarios {pricing}: "
+            f"{study.path.name} sets supply_price_usd_per_1000m3 there, which prices the "
+            f"fuel too; vary costs.supply_price_usd_per_1000m3 instead"])
     common = [d for d in spec.dimensions if not d.per_route]
     per_route = [d for d in spec.dimensions if d.per_route]
     if spec.design == "grid":
