@@ -5,21 +5,12 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 from shapely.geometry import Point
+from test_study import GOOD  # the study tests' minimal study
 
 from planner.study import layers_for_study, load_study
 from planner.validation import LayerError
 
-STUDY = """\
-[study]
-name = "demo"
-
-[[supply]]
-name = "Beyneu"
-
-[[destinations]]
-name = "Shymkent"
-throughput_bcm_y = 5
-
+STUDY = GOOD + """
 [layers.demand_centres]
 path = "centres.geojson"
 """
@@ -36,5 +27,5 @@ def test_bad_layer_row_names_the_file_row_field_and_the_study_line(tmp_path):
     text = str(info.value)
     assert str(tmp_path / "centres.geojson") in text  # the layer file
     assert "'population'" in text and "rows 1: 'many'" in text  # its field and row
-    assert f"study {tmp_path / 's.toml'}, layers.demand_centres.path (line 12)" in text
+    assert f"study {tmp_path / 's.toml'}, layers.demand_centres.path (line 13)" in text
     assert info.value.problems and info.value.layer == "demand_centres"
