@@ -178,7 +178,7 @@ def test_network_command_prints_the_graph_summary(capsys):
     out = capsys.readouterr().out
     for part in ("connected components", "Junctions by kind", "t_junction",
                  "Karakalpakstan: Russian gas into the Uzbek network", "Tashkent",
-                 "Demand centres on the network"):
+                 "Demand centres in the study region on the network"):
         assert part in out, part
 
 
