@@ -520,8 +520,7 @@ def regional_factor_names(per_country: pd.DataFrame | None,
     from planner import economics
 
     known = set((economics.load_cost_parameters() if params is None else params).index)
-    region_of = dict(zip(*(economics.load_cost_regions()[c] for c in ("iso_a3", "region")),
-                         strict=True))
+    region_of = economics._region_of()
     out: dict[str, list[str]] = {}
     for iso in new_build_countries(per_country, ranking):
         name = f"regional_factor_{region_of.get(iso, 'none')}"

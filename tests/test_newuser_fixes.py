@@ -9,6 +9,10 @@ from test_plan import ECON, OPTS, network  # the plan tests' helpers
 
 from planner.plan.optimise import independent_best
 
+#: A one-destination study of the South Caucasus (supply by coordinates), for report text.
+CAUCASUS = ('[study]\nname = "sc"\n[[supply]]\nname = "Sangachal"\nlon = 49.47\nlat = 40.18\n'
+            '[[destinations]]\nname = "Tbilisi"\nthroughput_bcm_y = 2.5\n')
+
 
 def test_independent_routes_keep_each_destination_throughput():
     # D's 3 bcm/y go by two existing lines of 2 bcm/y each: the flow of the last one used
@@ -69,9 +73,7 @@ def test_report_names_the_cost_regions_of_the_study_not_central_asia():
     from planner.report import ReportInputs, _cost_parameter_rows, method_section, route_risks
     from planner.study import parse_study
 
-    study = parse_study('[study]\nname = "sc"\n[[supply]]\nname = "Sangachal"\nlon = 49.47\n'
-                        'lat = 40.18\n[[destinations]]\nname = "Tbilisi"\n'
-                        'throughput_bcm_y = 2.5\n')
+    study = parse_study(CAUCASUS)
     ranking = pd.DataFrame({"scenario": ["a"], "rank": [1], "name": ["Tbilisi — greenfield"],
                             "countries": ["AZE, GEO"], "border_crossings": [1]})
     params = _cost_parameter_rows(study, ranking).set_index("Parameter")

@@ -4,6 +4,7 @@ identity on the default study's real outputs)."""
 from __future__ import annotations
 
 import pytest
+from test_newuser_fixes import CAUCASUS  # the newcomer tests' South Caucasus study
 
 
 def test_a_supply_point_and_a_destination_of_one_name_are_refused():
@@ -37,9 +38,7 @@ def test_report_names_the_factors_where_new_pipe_is_built_and_the_countries_with
     from planner.report import ReportInputs, _cost_parameter_rows, method_section
     from planner.study import parse_study
 
-    study = parse_study('[study]\nname = "sc"\n[[supply]]\nname = "S"\nlon = 49.47\n'
-                        'lat = 40.18\n[[destinations]]\nname = "Tbilisi"\n'
-                        'throughput_bcm_y = 2.5\n')
+    study = parse_study(CAUCASUS)
     ranking = pd.DataFrame({"scenario": ["a"], "rank": [1], "name": ["T <b>"],
                             "countries": ["AZE, GEO, KAZ, RUS, CHN"], "border_crossings": [4]})
     per_country = pd.DataFrame({"scenario": "a", "route_id": 1,
@@ -68,9 +67,7 @@ def test_report_shows_the_supply_price_and_the_fuel_price_it_replaces(where):
     if where == "scenario":
         costs, scen = "", ('[[scenarios]]\nname = "lo"\n[[scenarios]]\nname = "hi"\n'
                            "costs = { supply_price_usd_per_1000m3 = 250 }\n")
-    study = parse_study('[study]\nname = "sc"\n[[supply]]\nname = "S"\nlon = 49.47\n'
-                        'lat = 40.18\n[[destinations]]\nname = "Tbilisi"\n'
-                        'throughput_bcm_y = 2.5\n' + costs + scen, "sc.toml")
+    study = parse_study(CAUCASUS + costs + scen, "sc.toml")
     rows = _cost_parameter_rows(study).set_index("Parameter")
     if where == "study":
         assert rows.loc["supply price usd per 1000m3", "Value"] == 250.0

@@ -219,6 +219,15 @@ REGION_SOURCES = (economics.DATA_DIR / "reference_projects.csv",
                   economics.DATA_DIR / "reference_projects_holdout9.csv")
 
 
+@lru_cache(maxsize=1)
+def _line_countries() -> pd.Series:
+    """``country`` of every line of the shipped reference sets, by name (the first set's
+    row where a name repeats)."""
+    lines = pd.concat([pd.read_csv(f, usecols=["name", "country"], dtype=str,
+                                   keep_default_na=False) for f in REGION_SOURCES])
+    return lines.drop_duplicates("name").set_index("name")["country"]
+
+
 def line_regions(names: Sequence[str] | None = None) -> pd.Series:
     """Each line's cost region: the region (``planner/data/cost_regions.csv``) of the
     first country of its ``country`` in the shipped reference sets (:data:`REGION_SOURCES`).
@@ -238,9 +247,7 @@ def line_regions(names: Sequence[str] | None = None) -> pd.Series:
     >>> line_regions(["Ruby Pipeline", "Korpeje-Kurt Kui"]).tolist()
     ['north_america', 'central_asia']
     """
-    lines = pd.concat([pd.read_csv(f, usecols=["name", "country"], dtype=str,
-                                   keep_default_na=False) for f in REGION_SOURCES])
-    ref = lines.drop_duplicates("name").set_index("name")["country"]
+    ref = _line_countries()
     table = economics.load_cost_regions().set_index("iso_a3")["region"]
     first = ref.str.split(";").str[0].str.strip().str.upper()
     regions = first.map(table).rename("region")
@@ -350,12 +357,10 @@ def regional_factor_weights(region: str, basis: str = "shipped",
     """
     t = _rows(_shipped() if table is None else table, basis)
     names = t.loc[t["set"] == "leave-one-out", "name"].tolist()
-    lines = pd.concat([pd.read_csv(f, usecols=["name", "country"], dtype=str,
-                                   keep_default_na=False) for f in REGION_SOURCES])
-    ref = lines.drop_duplicates("name").set_index("name")["country"].reindex(names)
-    table_r = economics.load_cost_regions().set_index("iso_a3")["region"]
-    counts = ref.fillna("").map(lambda c: sum(table_r.get(x.strip().upper()) == region
-                                              for x in c.split(";") if x.strip()))
+    from planner.backtest.costs import _regions  # the regions the fit appends by
+
+    ref = _line_countries().reindex(names).fillna("")
+    counts = ref.map(lambda c: _regions(c).count(region))
     return counts[counts > 0].astype(int).rename("entries")
 
 
